@@ -1,0 +1,115 @@
+"""The ``/ari/events`` WebSocket: Stasis events, serialised once, sent in order.
+
+:class:`EventSession` is independent of the WebSocket library: it is given
+an async ``send`` callable for text frames.  Events are queued by the bus
+delivery (which never waits) and written by the session's writer task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import msgspec
+
+from pyari.core import events as ev
+from pyari.stasis.registry import Registry
+
+log = logging.getLogger("pyari.ari")
+
+_encoder = msgspec.json.Encoder()
+
+SendText = Callable[[bytes], Awaitable[None]]
+
+
+class EventEncoder:
+    """Encodes an event for an application; the body once per event."""
+
+    __slots__ = ("_last", "_last_body", "asterisk_id", "pretty")
+
+    def __init__(self, asterisk_id: str, pretty: bool) -> None:
+        self.asterisk_id = asterisk_id
+        self.pretty = pretty
+        self._last: object = None
+        self._last_body = b""
+
+    def encode(self, event: ev.Event, app: str) -> bytes:
+        if event is self._last:
+            body = self._last_body
+        else:
+            body = _encoder.encode(event)[:-1]
+            self._last, self._last_body = event, body
+        tail = b',"asterisk_id":"%s","application":%s}' % (
+            self.asterisk_id.encode(),
+            _encoder.encode(app),
+        )
+        data = body + tail if len(body) > 1 else b"{" + tail[1:]
+        if self.pretty:
+            data = msgspec.json.format(data, indent=2)
+        return data
+
+
+class EventSession:
+    """One events WebSocket: the apps it registered and its send queue."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        apps: list[str],
+        send: SendText,
+        encoder: EventEncoder,
+        *,
+        subscribe_all: bool = False,
+        max_queue: int = 100_000,
+    ) -> None:
+        self.registry = registry
+        self.apps = apps
+        self.send = send
+        self.encoder = encoder
+        self.subscribe_all = subscribe_all
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_queue)
+        self.handlers: dict[str, Callable[[ev.Event], None]] = {}
+        self.closed = False
+
+    def _handler(self, app: str) -> Callable[[ev.Event], None]:
+        def deliver(event: ev.Event) -> None:
+            if self.closed:
+                return
+            try:
+                self.queue.put_nowait(self.encoder.encode(event, app))
+            except asyncio.QueueFull:
+                log.warning("events socket of '%s' is not keeping up; closing it", app)
+                self.close()
+            if isinstance(event, ev.ApplicationReplaced):
+                # This socket lost the app to a newer one.
+                self.handlers.pop(app, None)
+
+        return deliver
+
+    def open(self) -> None:
+        for app in self.apps:
+            handler = self._handler(app)
+            self.handlers[app] = handler
+            self.registry.register(app, handler, subscribe_all=self.subscribe_all)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for app, handler in list(self.handlers.items()):
+            self.registry.unregister(app, handler)
+        self.handlers.clear()
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            pass
+
+    async def write_loop(self) -> None:
+        """Send queued events until the session closes."""
+        queue = self.queue
+        while True:
+            data = await queue.get()
+            if data is None:
+                return
+            await self.send(data)

@@ -1,0 +1,55 @@
+"""Behaviour of ARI operations, one module per resource.
+
+A handler takes the :class:`~pyari.ari.context.AriContext` and the checked
+:class:`~pyari.ari.params.Params` and returns what the operation answers:
+a msgspec Struct, a list or dict (200), ``None`` (204) or a :class:`Reply`.
+It raises :class:`~pyari.ari.errors.AriError` for ARI errors.  Handlers
+never see the HTTP framework.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyari.ari.context import AriContext
+from pyari.ari.params import Params
+
+Handler = Callable[[AriContext, Params], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    fn: Handler
+    missing: dict[str, str] = field(default_factory=dict)
+    """Messages for required parameters that are absent, by parameter."""
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+HANDLERS: dict[str, Registered] = {}
+
+
+def handles(
+    resource: str, nickname: str, *, missing: dict[str, str] | None = None
+) -> Callable[[Handler], Handler]:
+    """Register the handler of operation ``resource.nickname``."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[f"{resource}.{nickname}"] = Registered(fn, missing or {})
+        return fn
+
+    return register
+
+
+def load_all() -> dict[str, Registered]:
+    """Import every resource module so their handlers register."""
+    from pyari.ari.resources import applications, asterisk, channels  # noqa: F401
+
+    return HANDLERS

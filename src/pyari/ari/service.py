@@ -1,0 +1,220 @@
+"""The ARI request pipeline, independent of any HTTP server.
+
+``AriService.handle`` takes a plain :class:`AriRequest` and returns an
+:class:`AriResponse`; :mod:`pyari.http` adapts it to the HTTP server core.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from pyari.ari import apidocs
+from pyari.ari.context import AriContext
+from pyari.ari.errors import AriError
+from pyari.ari.params import parse_params
+from pyari.ari.resources import Registered, Reply, load_all
+from pyari.ari.router import MethodNotAllowed, Router
+from pyari.ari.spec import operations
+
+log = logging.getLogger("pyari.ari")
+
+JSON = "application/json"
+MAX_BODY = 1024 * 1024
+MAX_QUERY_KEYS = 512
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
+@dataclass(slots=True)
+class AriRequest:
+    method: str
+    path: str
+    """Path below ``/ari``, starting with ``/``."""
+    query: list[tuple[str, str]]
+    headers: Mapping[str, str]
+    """Case-insensitive mapping of request headers."""
+    body: bytes = b""
+    scheme: str = "http"
+
+
+@dataclass(slots=True)
+class AriResponse:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    read_only: bool
+
+
+def encode(value: Any, pretty: bool) -> bytes:
+    data = _encoder.encode(value)
+    if pretty:
+        data = msgspec.json.format(data, indent=2)
+    return data
+
+
+class AriService:
+    def __init__(self, ctx: AriContext) -> None:
+        self.ctx = ctx
+        self.router = Router(operations())
+        self.handlers: dict[str, Registered] = load_all()
+        self._docs_cache: dict[tuple[str, str, bool], bytes] = {}
+
+    # -- auth and CORS -----------------------------------------------------------
+
+    def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> User | None:
+        """The user the request speaks for; Basic auth wins over ``api_key``."""
+        users = self.ctx.settings().users
+        name = password = None
+        auth = headers.get("Authorization")
+        if auth and auth[:6].lower() == "basic ":
+            try:
+                decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            name, sep, password = decoded.partition(":")
+            if not sep:
+                return None
+        else:
+            key = query.get("api_key")
+            if key is not None:
+                name, sep, password = key.partition(":")
+                if not sep:
+                    return None
+        if name is None or password is None:
+            return None
+        user = users.get(name)
+        if user is None or not user.check_password(password):
+            return None
+        return User(user.name, user.read_only)
+
+    def cors_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        origin = headers.get("Origin")
+        if not origin:
+            return {}
+        allowed = self.ctx.settings().allowed_origins
+        if origin in allowed or "*" in allowed:
+            return {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Credentials": "true",
+            }
+        return {}
+
+    # -- the pipeline --------------------------------------------------------------
+
+    def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> AriResponse:
+        body = encode({"message": message}, self.ctx.settings().pretty)
+        return AriResponse(status, body, {"Content-Type": JSON, **(headers or {})})
+
+    async def handle(self, req: AriRequest) -> AriResponse:
+        try:
+            resp = await self._handle(req)
+        except AriError as exc:
+            extra = {"Allow": exc.allow} if isinstance(exc, MethodNotAllowed) else None
+            resp = self.error(exc.status, exc.message, extra)
+        except Exception:
+            log.exception("ARI %s %s failed", req.method, req.path)
+            resp = self.error(500, "Internal Server Error")
+        cors = self.cors_headers(req.headers)
+        if cors:
+            resp.headers.update(cors)
+        return resp
+
+    async def _handle(self, req: AriRequest) -> AriResponse:
+        if len(req.query) > MAX_QUERY_KEYS:
+            raise AriError(400, "Too many query parameters")
+        query = dict(req.query)  # a repeated key: the last one wins
+        if req.method == "OPTIONS":
+            return self.options(req)
+        user = self.authenticate(req.headers, query)
+        if user is None:
+            realm = self.ctx.settings().auth_realm
+            return self.error(
+                401, "Authentication required", {"WWW-Authenticate": f'Basic realm="{realm}"'}
+            )
+        if req.path.startswith("/api-docs/"):
+            if req.method != "GET":
+                raise MethodNotAllowed("OPTIONS,GET")
+            return self.api_docs(req)
+        op, path_values = self.router.resolve(req.method, req.path)
+        if user.read_only and req.method not in ("GET", "OPTIONS"):
+            raise AriError(403, "Write access denied")
+        if op.websocket:
+            raise AriError(426, "Upgrade Required")
+        body: Any = None
+        if req.body.strip():
+            if len(req.body) > MAX_BODY:
+                raise AriError(413, "Request body too large")
+            try:
+                body = _decoder.decode(req.body)
+            except (msgspec.DecodeError, UnicodeDecodeError):
+                raise AriError(400, "Error parsing request body") from None
+        reg = self.handlers.get(op.key)
+        if reg is None:
+            raise AriError(501, "Not implemented")
+        params = parse_params(op, path_values, query, body, reg.missing)
+        result = await reg.fn(self.ctx, params)
+        pretty = self.ctx.settings().pretty
+        if isinstance(result, Reply):
+            if result.body is None:
+                return AriResponse(result.status, b"", dict(result.headers))
+            return AriResponse(
+                result.status,
+                encode(result.body, pretty),
+                {"Content-Type": JSON, **result.headers},
+            )
+        if result is None:
+            return AriResponse(204)
+        return AriResponse(200, encode(result, pretty), {"Content-Type": JSON})
+
+    def options(self, req: AriRequest) -> AriResponse:
+        if req.path.startswith("/api-docs/"):
+            allow = "OPTIONS,GET"
+        else:
+            route, _ = self.router.find(req.path)
+            allow = route.allow
+        headers = {"Allow": allow}
+        cors = self.cors_headers(req.headers)
+        wanted = req.headers.get("Access-Control-Request-Method")
+        if cors and wanted:
+            if wanted not in allow.split(","):
+                return AriResponse(405, b"", {"Allow": allow})
+            headers.update(cors)
+            headers["Access-Control-Allow-Methods"] = allow
+            asked = req.headers.get("Access-Control-Request-Headers")
+            headers["Access-Control-Allow-Headers"] = asked or "Content-Type, Authorization"
+        return AriResponse(204, b"", headers)
+
+    def api_docs(self, req: AriRequest) -> AriResponse:
+        host = req.headers.get("Host") or "localhost:8088"
+        base = f"{req.scheme}://{host}/ari"
+        name = req.path[len("/api-docs/") :]
+        pretty = self.ctx.settings().pretty
+        key = (name, base, pretty)
+        data = self._docs_cache.get(key)
+        if data is None:
+            if name == "resources.json":
+                doc = apidocs.resource_listing(base)
+            elif name.endswith(".json"):
+                try:
+                    doc = apidocs.api_declaration(name[: -len(".json")], base)
+                except KeyError:
+                    raise AriError(404, "Resource not found") from None
+            else:
+                raise AriError(404, "Resource not found")
+            data = encode(doc, pretty)
+            if len(self._docs_cache) < 256:
+                self._docs_cache[key] = data
+        return AriResponse(200, data, {"Content-Type": JSON})

@@ -1,0 +1,141 @@
+"""Topics of the Stasis message bus.
+
+A :class:`Topic` delivers every published message to its subscribers and to
+the topics it forwards to, synchronously and in subscription order, so the
+order of delivery on a topic is the order of publication.  Subscribers must
+not block: they queue work, they never wait for it.
+
+Publishing from inside a delivery (a subscriber reacting by publishing) is
+queued and delivered after the current message, so every subscriber of a
+topic sees its messages in one global order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import logging
+
+from pyari.clock import monotonic
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[["Topic", Any], None]
+
+
+class Subscription:
+    """A subscriber's handle on a topic; ``unsubscribe()`` ends it."""
+
+    __slots__ = ("active", "callback", "topic")
+
+    def __init__(self, topic: Topic, callback: Callback) -> None:
+        self.topic = topic
+        self.callback = callback
+        self.active = True
+
+    def unsubscribe(self) -> None:
+        if self.active:
+            self.active = False
+            self.topic._remove(self)
+
+
+class Forward:
+    """A forwarding of every message of one topic into another."""
+
+    __slots__ = ("active", "source", "target")
+
+    def __init__(self, source: Topic, target: Topic) -> None:
+        self.source = source
+        self.target = target
+        self.active = True
+
+    def cancel(self) -> None:
+        if self.active:
+            self.active = False
+            self.source._remove_forward(self)
+            self.target.upstream -= 1
+
+
+_pending: deque[tuple[Topic, Any]] = deque()
+_delivering = False
+
+
+class Topic:
+    """A named stream of messages."""
+
+    __slots__ = (
+        "__weakref__",
+        "created",
+        "detail",
+        "forwards",
+        "messages",
+        "name",
+        "subscribers",
+        "upstream",
+    )
+
+    def __init__(self, name: str, detail: str = "") -> None:
+        self.name = name
+        self.detail = detail
+        self.subscribers: list[Subscription] = []
+        self.forwards: list[Forward] = []
+        self.upstream = 0
+        """How many topics forward into this one."""
+        self.messages = 0
+        self.created = monotonic()
+
+    def __repr__(self) -> str:
+        return f"<Topic {self.name} subs={len(self.subscribers)}>"
+
+    def subscribe(self, callback: Callback) -> Subscription:
+        sub = Subscription(self, callback)
+        self.subscribers.append(sub)
+        return sub
+
+    def forward_to(self, target: Topic) -> Forward:
+        fwd = Forward(self, target)
+        self.forwards.append(fwd)
+        target.upstream += 1
+        return fwd
+
+    def publish(self, message: Any) -> None:
+        """Deliver ``message`` to every subscriber and forwarded topic."""
+        global _delivering
+        if _delivering:
+            _pending.append((self, message))
+            return
+        _delivering = True
+        try:
+            self._deliver(message)
+            while _pending:
+                topic, msg = _pending.popleft()
+                topic._deliver(msg)
+        finally:
+            _delivering = False
+            _pending.clear()
+
+    def _deliver(self, message: Any) -> None:
+        self.messages += 1
+        for sub in tuple(self.subscribers) if self.subscribers else ():
+            if sub.active:
+                try:
+                    sub.callback(self, message)
+                except Exception:
+                    log.exception("subscriber of topic %s failed", self.name)
+        for fwd in tuple(self.forwards) if self.forwards else ():
+            if fwd.active:
+                fwd.target._deliver(message)
+
+    def _remove(self, sub: Subscription) -> None:
+        try:
+            self.subscribers.remove(sub)
+        except ValueError:
+            pass
+
+    def _remove_forward(self, fwd: Forward) -> None:
+        try:
+            self.forwards.remove(fwd)
+        except ValueError:
+            pass

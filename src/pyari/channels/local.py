@@ -1,0 +1,77 @@
+"""Local channels: ``Local/exten@context``, two halves joined back to back.
+
+``;1`` is the outgoing half, created Down; ``;2`` is created Ring and runs
+the dialplan at ``exten@context``.  Answering ``;2`` answers ``;1``; hanging
+up either half hangs up the other.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from pyari.core.channel import Channel
+from pyari.core.engine import Core
+from pyari.core.tech import TechError
+
+
+class LocalTech:
+    name = "Local"
+    description = "Local Proxy Channel Driver"
+
+    def __init__(self) -> None:
+        self._seq = itertools.count(1)
+
+    def request(
+        self, core: Core, resource: str, *, uniqueid: str | None, other_id: str | None
+    ) -> Channel:
+        target, _, _options = resource.partition("/")
+        exten, _, context = target.partition("@")
+        if not exten:
+            raise TechError("Invalid endpoint specified")
+        context = context or "default"
+        for cid in (uniqueid, other_id):
+            if cid is not None and core.id_in_use(cid):
+                raise TechError("Channel with given unique ID already exists")
+        base = f"Local/{exten}@{context}-{next(self._seq):08x}"
+        one = Channel(
+            core,
+            self,
+            f"{base};1",
+            uniqueid=uniqueid or core.new_uniqueid(),
+            state="Down",
+            context=context,
+            exten=exten,
+        )
+        two = Channel(
+            core,
+            self,
+            f"{base};2",
+            uniqueid=other_id or core.new_uniqueid(),
+            state="Ring",
+            context=context,
+            exten=exten,
+            linkedid=one.linkedid,
+        )
+        one.peer, two.peer = two, one
+        one.tech_pvt, two.tech_pvt = 1, 2
+        core.channel_added(one)
+        core.channel_added(two)
+        return one
+
+    def call(self, chan: Channel, timeout: float | None) -> None:
+        two = chan.peer
+        if two is None or two.destroyed:
+            chan.queue_hangup()
+            return
+        chan.core.start_pbx(two)
+
+    def answered(self, chan: Channel) -> None:
+        if chan.tech_pvt == 2 and chan.peer is not None and not chan.peer.destroyed:
+            chan.peer.set_state("Up")
+
+    def hangup(self, chan: Channel) -> None:
+        peer = chan.peer
+        chan.peer = None
+        if peer is not None and not peer.destroyed:
+            peer.peer = None
+            peer.queue_hangup(chan.hangupcause)

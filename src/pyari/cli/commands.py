@@ -1,0 +1,337 @@
+"""The CLI commands of a running server (what ``pyari -rx`` runs).
+
+Each command is registered with the words that name it; the text it
+prints comes from :mod:`pyari.cli.formats`, which mirrors Asterisk's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyari
+from pyari.cli import formats as fmt
+from pyari.core import causes
+from pyari.core.tech import TechError
+from pyari.dialplan.originate import originate
+
+if TYPE_CHECKING:
+    from pyari.core.channel import Channel
+    from pyari.server import Server
+
+CommandFn = Callable[["Server", list[str], str], Awaitable[str] | str]
+
+
+@dataclass(frozen=True)
+class Command:
+    words: tuple[str, ...]
+    usage: str
+    summary: str
+    fn: CommandFn
+
+
+COMMANDS: list[Command] = []
+
+
+def command(usage: str, summary: str) -> Callable[[CommandFn], CommandFn]:
+    """Register a command; ``usage``'s leading plain words name it."""
+    words = tuple(w for w in usage.split() if w[0] not in "<[{")
+
+    def register(fn: CommandFn) -> CommandFn:
+        COMMANDS.append(Command(words, usage, summary, fn))
+        return fn
+
+    return register
+
+
+def _find(words: list[str]) -> tuple[Command, list[str]] | None:
+    lowered = [w.lower() for w in words]
+    best: tuple[Command, list[str]] | None = None
+    for cmd in COMMANDS:
+        n = len(cmd.words)
+        if tuple(lowered[:n]) == cmd.words and (best is None or n > len(best[0].words)):
+            best = (cmd, words[n:])
+    return best
+
+
+async def run_command(server: Server, line: str) -> str:
+    words = fmt.parse_args(line)
+    found = _find(words)
+    if found is None:
+        return fmt.unknown_command(line.strip(), [c.usage for c in COMMANDS])
+    cmd, args = found
+    result = cmd.fn(server, args, line.strip())
+    if asyncio.iscoroutine(result):
+        result = await result
+    assert isinstance(result, str)
+    return result
+
+
+# -- help ------------------------------------------------------------------------
+
+
+@command("core show help", "Display help list, or specific help on a command")
+def core_show_help(server: Server, args: list[str], line: str) -> str:
+    prefix = [a.lower() for a in args]
+    rows = [c for c in COMMANDS if list(c.words[: len(prefix)]) == prefix]
+    width = max((len(c.usage) for c in rows), default=0)
+    return "".join(f"{c.usage:<{width}} -- {c.summary}\n" for c in sorted(rows, key=lambda c: c.usage))
+
+
+# -- http and ari ----------------------------------------------------------------
+
+
+@command("http show status", "Display HTTP server status")
+def http_show_status(server: Server, args: list[str], line: str) -> str:
+    s = server.config.http
+    plain = next(((b.host, b.port) for b in server.http.bindings if not b.tls), None)
+    tls = next(((b.host, b.port) for b in server.http.bindings if b.tls), None)
+    prefix = s.url_prefix
+    uris = [(f"{prefix}/ari/...", "Asterisk RESTful API")]
+    return fmt.http_show_status(prefix, s.servername, s.enabled, plain, tls, uris)
+
+
+@command("ari show status", "Show ARI settings")
+def ari_show_status(server: Server, args: list[str], line: str) -> str:
+    a = server.config.ari
+    return fmt.ari_show_status(a.enabled, a.pretty, a.auth_realm, ",".join(a.allowed_origins))
+
+
+@command("ari show apps", "List registered ARI applications")
+def ari_show_apps(server: Server, args: list[str], line: str) -> str:
+    return fmt.ari_show_apps(server.stasis.names())
+
+
+@command("ari show app <name>", "Display details of a registered ARI application")
+def ari_show_app(server: Server, args: list[str], line: str) -> str:
+    app = server.stasis.get(args[0]) if args else None
+    if app is None:
+        return fmt.ari_show_app_not_found(line)
+    return fmt.ari_show_app(
+        fmt.AriApp(
+            name=app.name,
+            subscribe_all=app.subscribe_all,
+            channels=[fmt.AppForward(i) for i in app.ids("channel") if i != "all"],
+            bridges=[fmt.AppForward(i) for i in app.ids("bridge") if i != "all"],
+            endpoints=[fmt.AppForward(i) for i in app.ids("endpoint")],
+        )
+    )
+
+
+@command("ari show users", "List ARI users")
+def ari_show_users(server: Server, args: list[str], line: str) -> str:
+    users = server.config.ari.users.values()
+    return fmt.ari_show_users([(u.name, u.read_only) for u in sorted(users, key=lambda u: u.name)])
+
+
+@command("ari show user <name>", "List single ARI user")
+def ari_show_user(server: Server, args: list[str], line: str) -> str:
+    user = server.config.ari.users.get(args[0]) if args else None
+    if user is None:
+        return fmt.ari_show_user_not_found(args[0] if args else "")
+    return fmt.ari_show_user(user.name, user.read_only)
+
+
+# -- stasis --------------------------------------------------------------------------
+
+
+@command("stasis show topics", "Show all topics")
+def stasis_show_topics(server: Server, args: list[str], line: str) -> str:
+    return fmt.stasis_show_topics((t.name, t.detail) for t in server.core.bus.topics.values())
+
+
+@command("stasis show topic <name>", "Show stasis topic detail info")
+def stasis_show_topic(server: Server, args: list[str], line: str) -> str:
+    name = args[0] if args else ""
+    topic = server.core.bus.get(name)
+    if topic is None:
+        return fmt.stasis_show_topic_not_found(name, line)
+    return fmt.stasis_show_topic(
+        topic.name,
+        topic.detail,
+        len(topic.subscribers),
+        topic.upstream,
+        int(time.monotonic() - topic.created),
+    )
+
+
+# -- core ---------------------------------------------------------------------------
+
+
+def _row(chan: Channel) -> fmt.ChannelRow:
+    return fmt.ChannelRow(
+        name=chan.name,
+        state=chan.state,
+        context=chan.context,
+        exten=chan.exten,
+        priority=chan.priority,
+        app=chan.app_name,
+        data=chan.app_data,
+        caller_number=chan.caller.number,
+        accountcode=chan.accountcode,
+        uniqueid=chan.id,
+    )
+
+
+@command("core show channels [concise|verbose|count]", "Display information on channels")
+def core_show_channels(server: Server, args: list[str], line: str) -> str:
+    mode = args[0].lower() if args else "normal"
+    if mode not in ("normal", "concise", "verbose", "count"):
+        return fmt.command_failed(line)
+    chans = list(server.core.channels.values())
+    calls = len({c.linkedid for c in chans})
+    return fmt.core_show_channels(
+        [_row(c) for c in chans],
+        mode,  # type: ignore[arg-type]
+        active_calls=calls,
+        calls_processed=server.core.calls_processed,
+    )
+
+
+@command("core show version", "Display version info")
+def core_show_version(server: Server, args: list[str], line: str) -> str:
+    info = server.info()["build"]
+    return fmt.core_show_version(
+        pyari.__version__,
+        info["user"],
+        server.hostname,
+        info["machine"],
+        info["os"],
+        info["date"],
+        product="pyari",
+    )
+
+
+@command("core show uptime [seconds]", "Show uptime information")
+def core_show_uptime(server: Server, args: list[str], line: str) -> str:
+    now = time.time()
+    return fmt.core_show_uptime(
+        int(now - server.core.startup),
+        int(now - server.core.last_reload),
+        seconds=bool(args and args[0].lower() == "seconds"),
+    )
+
+
+@command("core show channeltypes", "List available channel types")
+def core_show_channeltypes(server: Server, args: list[str], line: str) -> str:
+    rows = [
+        fmt.ChannelType(t.name, t.description, devicestate=t.name == "Local", indications=True)
+        for t in reversed(list(server.core.techs.values()))
+    ]
+    return fmt.core_show_channeltypes(rows)
+
+
+@command("core stop now", "Shut down pyari immediately")
+def core_stop_now(server: Server, args: list[str], line: str) -> str:
+    asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(server.stop()))
+    return ""
+
+
+@command("core stop gracefully", "Gracefully shut down pyari")
+def core_stop_gracefully(server: Server, args: list[str], line: str) -> str:
+    asyncio.get_running_loop().call_later(
+        0.05, lambda: asyncio.ensure_future(server.stop(graceful=True))
+    )
+    return ""
+
+
+# -- channels ------------------------------------------------------------------------
+
+
+@command(
+    "channel originate <tech/data> <application|extension> <appname|exten@context> [data]",
+    "Originate a call",
+)
+def channel_originate(server: Server, args: list[str], line: str) -> str:
+    if len(args) < 3 or args[1].lower() not in ("application", "extension"):
+        return fmt.command_failed(line)
+    endpoint, kind, target = args[0], args[1].lower(), args[2]
+    pbx = server.pbx
+
+    if kind == "application":
+        data = " ".join(args[3:])
+
+        async def after_answer(chan: Channel) -> None:
+            await pbx.execute(chan, target, data)
+
+    else:
+        exten, _, context = target.partition("@")
+        context = context or "default"
+
+        async def after_answer(chan: Channel) -> None:
+            chan.set_location(context, exten, 1)
+            await pbx.run(chan)
+
+    try:
+        originate(server.core, endpoint, after_answer)
+    except TechError as exc:
+        return f"Unable to request channel {endpoint}: {exc}\n"
+    return ""
+
+
+@command("channel request hangup <channel|all>", "Request a hangup on a given channel")
+def channel_request_hangup(server: Server, args: list[str], line: str) -> str:
+    if not args:
+        return fmt.command_failed(line)
+    if args[0].lower() == "all":
+        chans = list(server.core.channels.values())
+        for chan in chans:
+            chan.request_hangup(causes.NORMAL_CLEARING)
+        return "".join(f"Requested Hangup on channel '{c.name}'\n" for c in chans)
+    chan = server.core.find_channel(args[0])
+    if chan is None:
+        return f"{args[0]} is not a known channel\n"
+    chan.request_hangup(causes.NORMAL_CLEARING)
+    return f"Requested Hangup on channel '{chan.name}'\n"
+
+
+# -- dialplan and reloads -----------------------------------------------------------------
+
+
+@command("dialplan reload", "Reload extensions and *only* extensions")
+def dialplan_reload(server: Server, args: list[str], line: str) -> str:
+    result = server.reload_dialplan()
+    return "Dialplan reloaded.\n" if result == "Dialplan reloaded." else result + "\n"
+
+
+@command("dialplan show [context]", "Show dialplan")
+def dialplan_show(server: Server, args: list[str], line: str) -> str:
+    target = args[0] if args else None
+    if target is not None and "@" in target:
+        target = target.partition("@")[2] or None
+    return server.dialplan.show(target)
+
+
+@command("module reload [module]", "Reload configuration for a module")
+async def module_reload(server: Server, args: list[str], line: str) -> str:
+    names = args or ["res_ari.so", "http", "extensions"]
+    out: list[str] = []
+    for name in names:
+        key = name.removesuffix(".so")
+        if key in ("res_ari", "ari"):
+            msg = server.reload_ari()
+            if "failed" in msg:
+                out.append(fmt.module_reload_result(name, "error"))
+            else:
+                out.append(fmt.module_reload_result(name, "success"))
+        elif key in ("http", "res_http"):
+            msg = await server.reload_http()
+            out.append(fmt.module_reload_result(name, "error" if msg else "success"))
+        elif key in ("pbx_config", "extensions"):
+            msg = server.reload_dialplan()
+            ok = msg == "Dialplan reloaded."
+            out.append(fmt.module_reload_result(name, "success" if ok else "error"))
+        else:
+            out.append(fmt.module_reload_result(name, "not_found"))
+    return "".join(out) if args else ""
+
+
+@command("reload [module]", "Reload configuration for a module")
+async def reload(server: Server, args: list[str], line: str) -> str:
+    if not args:
+        await module_reload(server, [], line)
+        return ""
+    return await module_reload(server, args, line)

@@ -1,0 +1,378 @@
+"""Channels: one call leg each, owned by a channel technology.
+
+A channel's state changes only through its methods, and every change
+publishes a message on the channel's topic.  Long-running work on a channel
+(the dialplan, a Stasis application) runs on the channel's own task; other
+parties ask it to do things (hang up, run an ARI command) and it does them
+there, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from pyari.clock import ari_timestamp
+from pyari.core import causes
+from pyari.core import events as ev
+from pyari.core.snapshots import EMPTY_CALLER, CallerId, ChannelSnapshot, DialplanCEP
+
+if TYPE_CHECKING:
+    from pyari.bus import Topic
+    from pyari.core.engine import Core
+    from pyari.core.tech import ChannelTech
+
+log = logging.getLogger(__name__)
+
+STATES = (
+    "Down",
+    "Rsrvd",
+    "OffHook",
+    "Dialing",
+    "Ring",
+    "Ringing",
+    "Up",
+    "Busy",
+    "Dialing Offhook",
+    "Pre-ring",
+    "Unknown",
+)
+
+
+class Channel:
+    """A live channel."""
+
+    __slots__ = (
+        "_answered",
+        "_hungup",
+        "_snapshot",
+        "accountcode",
+        "app_data",
+        "app_name",
+        "caller",
+        "cdr_id",
+        "connected",
+        "context",
+        "control",
+        "core",
+        "creationtime",
+        "destroyed",
+        "exten",
+        "hangupcause",
+        "id",
+        "language",
+        "linkedid",
+        "name",
+        "peer",
+        "priority",
+        "protocol_id",
+        "soft_hangup",
+        "stasis_app",
+        "state",
+        "task",
+        "tech",
+        "tech_pvt",
+        "topic",
+        "variables",
+    )
+
+    def __init__(
+        self,
+        core: Core,
+        tech: ChannelTech,
+        name: str,
+        *,
+        uniqueid: str,
+        state: str = "Down",
+        context: str = "default",
+        exten: str = "s",
+        priority: int = 1,
+        caller: CallerId = EMPTY_CALLER,
+        language: str = "en",
+        linkedid: str | None = None,
+        protocol_id: str = "",
+        accountcode: str = "",
+    ) -> None:
+        self.core = core
+        self.tech = tech
+        self.tech_pvt: Any = None
+        self.id = uniqueid
+        self.name = name
+        self.state = state
+        self.context = context
+        self.exten = exten
+        self.priority = priority
+        self.app_name = ""
+        self.app_data = ""
+        self.caller = caller
+        self.connected = EMPTY_CALLER
+        self.language = language
+        self.linkedid = linkedid or uniqueid
+        self.protocol_id = protocol_id
+        self.accountcode = accountcode
+        self.creationtime = ari_timestamp()
+        self.variables: dict[str, str] = {}
+        self.hangupcause = 0
+        self.soft_hangup = 0
+        """Soft hangup flags; non-zero once a hangup was requested."""
+        self.destroyed = False
+        self.stasis_app: str | None = None
+        self.control: Any = None
+        """The Stasis control of this channel while it is in an application."""
+        self.peer: Channel | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.cdr_id = 0
+        self._snapshot: ChannelSnapshot | None = None
+        self._hungup = asyncio.Event()
+        self._answered = asyncio.Event()
+        if state == "Up":
+            self._answered.set()
+        self.topic: Topic = core.bus.topic(f"channel:{uniqueid}", name)
+        self.topic.forward_to(core.all_channels)
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.name} {self.state}>"
+
+    # -- snapshots and events -------------------------------------------------
+
+    def snapshot(self) -> ChannelSnapshot:
+        snap = self._snapshot
+        if snap is None:
+            snap = self._snapshot = ChannelSnapshot(
+                id=self.id,
+                name=self.name,
+                state=self.state,
+                protocol_id=self.protocol_id,
+                caller=self.caller,
+                connected=self.connected,
+                accountcode=self.accountcode,
+                dialplan=DialplanCEP(
+                    self.context, self.exten, self.priority, self.app_name, self.app_data
+                ),
+                creationtime=self.creationtime,
+                language=self.language,
+                channelvars=self._channelvars(),
+            )
+        return snap
+
+    def _channelvars(self) -> Any:
+        names = self.core.snapshot_channelvars
+        if not names:
+            return ev.UNSET
+        return {n: self.get_var(n) or "" for n in names}
+
+    def changed(self) -> None:
+        """Forget the cached snapshot after a change."""
+        self._snapshot = None
+
+    def publish(self, event: ev.Event) -> None:
+        self.topic.publish(event)
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def up(self) -> bool:
+        return self.state == "Up"
+
+    @property
+    def hungup(self) -> bool:
+        return self.soft_hangup != 0 or self.destroyed
+
+    def set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        self.changed()
+        if state == "Up":
+            self._answered.set()
+        self.publish(ev.ChannelStateChange(channel=self.snapshot()))
+
+    def set_location(self, context: str, exten: str, priority: int) -> None:
+        self.context, self.exten, self.priority = context, exten, priority
+        self.changed()
+
+    def set_app(self, app: str, data: str, *, publish: bool = True) -> None:
+        """Record the dialplan application being run (ChannelDialplan)."""
+        self.app_name, self.app_data = app, data
+        self.changed()
+        if publish:
+            self.publish(
+                ev.ChannelDialplan(dialplan_app=app, dialplan_app_data=data, channel=self.snapshot())
+            )
+
+    def set_caller(self, name: str | None = None, number: str | None = None) -> None:
+        self.caller = CallerId(
+            self.caller.name if name is None else name,
+            self.caller.number if number is None else number,
+        )
+        self.changed()
+
+    def set_connected(self, name: str | None = None, number: str | None = None) -> None:
+        self.connected = CallerId(
+            self.connected.name if name is None else name,
+            self.connected.number if number is None else number,
+        )
+        self.changed()
+        self.publish(ev.ChannelConnectedLine(channel=self.snapshot()))
+
+    # -- variables -----------------------------------------------------------
+
+    def get_var(self, name: str) -> str | None:
+        value = self.variables.get(name)
+        if value is not None:
+            return value
+        return self.builtin_var(name)
+
+    def builtin_var(self, name: str) -> str | None:
+        match name:
+            case "CHANNEL" | "CHANNEL(name)":
+                return self.name
+            case "UNIQUEID" | "CHANNEL(uniqueid)":
+                return self.id
+            case "EXTEN":
+                return self.exten
+            case "CONTEXT":
+                return self.context
+            case "PRIORITY":
+                return str(self.priority)
+            case "LINKEDID" | "CHANNEL(linkedid)":
+                return self.linkedid
+            case "CALLERID(num)" | "CALLERIDNUM":
+                return self.caller.number
+            case "CALLERID(name)" | "CALLERIDNAME":
+                return self.caller.name
+            case "CHANNEL(state)":
+                return self.state
+            case "CHANNEL(language)" | "LANGUAGE()":
+                return self.language
+            case "HANGUPCAUSE":
+                return str(self.hangupcause)
+        return None
+
+    def set_var(self, name: str, value: str) -> None:
+        if name.startswith("__"):
+            name = name[2:]
+        elif name.startswith("_"):
+            name = name[1:]
+        self.variables[name] = value
+        self.changed()
+        self.publish(ev.ChannelVarset(variable=name, value=value, channel=self.snapshot()))
+
+    # -- answer and hangup ---------------------------------------------------
+
+    def answer(self) -> None:
+        if self.state != "Up" and not self.hungup:
+            self.set_state("Up")
+            self.tech.answered(self)
+
+    async def wait_answered(self, timeout: float | None) -> bool:
+        """Wait until the channel is Up; False on hangup or timeout."""
+        if self.up:
+            return True
+        waiters = [
+            asyncio.ensure_future(self._answered.wait()),
+            asyncio.ensure_future(self._hungup.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        return self.up and not self.hungup
+
+    def request_hangup(self, cause: int = causes.NORMAL_CLEARING) -> None:
+        """Hang up on behalf of someone else (ARI, the CLI): a soft hangup."""
+        if self.destroyed:
+            return
+        if not self.hangupcause:
+            self.hangupcause = cause
+        self._soft(causes.SOFTHANGUP_EXPLICIT)
+
+    def queue_hangup(self, cause: int = causes.NORMAL_CLEARING) -> None:
+        """A hangup signalled by the channel's far end (e.g. a Local peer)."""
+        if self.destroyed or self.soft_hangup:
+            return
+        if not self.hangupcause:
+            self.hangupcause = cause
+        self.publish(ev.ChannelHangupRequest(cause=cause, channel=self.snapshot()))
+        self.soft_hangup |= causes.SOFTHANGUP_DEV
+        self._wake()
+
+    def _soft(self, flag: int) -> None:
+        if self.soft_hangup & flag:
+            return
+        self.soft_hangup |= flag
+        self.publish(ev.ChannelHangupRequest(cause=flag, soft=True, channel=self.snapshot()))
+        self._wake()
+
+    def _wake(self) -> None:
+        self._hungup.set()
+        if self.control is not None:
+            self.control.wake()
+        if self.task is None:
+            # Nobody runs this channel: hang it up now.
+            self.core.loop_call_soon(self.destroy)
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep unless hung up first; True if the full time passed."""
+        if self.hungup:
+            return False
+        try:
+            await asyncio.wait_for(self._hungup.wait(), timeout=max(seconds, 0))
+        except TimeoutError:
+            return not self.hungup
+        return False
+
+    async def wait_hangup(self) -> None:
+        await self._hungup.wait()
+
+    def finish_pbx(self) -> None:
+        """The channel's dialplan ended because of a hangup request."""
+        if self.soft_hangup & causes.SOFTHANGUP_DEV and not self.destroyed:
+            self.publish(
+                ev.ChannelHangupRequest(
+                    cause=self.hangupcause or causes.NORMAL_CLEARING,
+                    soft=True,
+                    channel=self.snapshot(),
+                )
+            )
+
+    # -- running work on the channel -----------------------------------------
+
+    def start(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``work`` as this channel's task; the channel dies with it."""
+        self.task = self.core.spawn(self._run(work), name=self.name)
+
+    async def _run(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("channel %s: task failed", self.name)
+        finally:
+            self.destroy()
+
+    def destroy(self) -> None:
+        """Hang the channel up for good: ChannelDestroyed, then it is gone."""
+        if self.destroyed:
+            return
+        if not self.hangupcause:
+            self.hangupcause = causes.NORMAL_CLEARING
+        self.destroyed = True
+        self._hungup.set()
+        self.changed()
+        self.core.channel_gone(self)
+        self.publish(
+            ev.ChannelDestroyed(
+                cause=self.hangupcause,
+                cause_txt=causes.cause_text(self.hangupcause),
+                channel=self.snapshot(),
+            )
+        )
+        try:
+            self.tech.hangup(self)
+        finally:
+            self.core.drop_topic(self)

@@ -1,0 +1,115 @@
+"""The core: live channels and bridges, global variables, id allocation."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from pyari.bus import Bus
+from pyari.core import events as ev
+from pyari.core.tech import ChannelTech, TechError
+
+if TYPE_CHECKING:
+    from pyari.core.bridge import Bridge
+    from pyari.core.channel import Channel
+
+log = logging.getLogger(__name__)
+
+PbxStarter = Callable[["Channel"], None]
+
+
+class Core:
+    """Everything live in one pyari process."""
+
+    def __init__(self, *, entity_id: str = "02:fc:00:00:00:01", system_name: str = "") -> None:
+        self.bus = Bus()
+        self.all_channels = self.bus.topic("channel:all", "All channels")
+        self.all_bridges = self.bus.topic("bridge:all", "All bridges")
+        self.entity_id = entity_id
+        self.system_name = system_name
+        self.startup = time.time()
+        self.last_reload = self.startup
+        self._epoch = int(self.startup)
+        self._seq = itertools.count()
+        self.channels: dict[str, Channel] = {}
+        self.channels_by_name: dict[str, Channel] = {}
+        self.bridges: dict[str, Bridge] = {}
+        self.globals: dict[str, str] = {}
+        self.techs: dict[str, ChannelTech] = {}
+        self.snapshot_channelvars: tuple[str, ...] = ()
+        self.pbx_starter: PbxStarter | None = None
+        """Set by the dialplan: runs a channel's dialplan on its own task."""
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.calls_processed = 0
+
+    # -- ids and tasks ---------------------------------------------------------
+
+    def new_uniqueid(self) -> str:
+        return f"{self._epoch}.{next(self._seq)}"
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def loop_call_soon(self, fn: Callable[[], Any]) -> None:
+        asyncio.get_running_loop().call_soon(fn)
+
+    # -- technologies ------------------------------------------------------------
+
+    def register_tech(self, tech: ChannelTech) -> None:
+        self.techs[tech.name.lower()] = tech
+
+    def request(
+        self, endpoint: str, *, uniqueid: str | None = None, other_id: str | None = None
+    ) -> Channel:
+        """Create an outgoing channel for a ``Tech/resource`` dial string."""
+        tech_name, sep, resource = endpoint.partition("/")
+        if not sep:
+            raise TechError("Invalid endpoint specified")
+        tech = self.techs.get(tech_name.lower())
+        if tech is None:
+            raise TechError(f"No such channel technology '{tech_name}'")
+        return tech.request(self, resource, uniqueid=uniqueid, other_id=other_id)
+
+    # -- channels --------------------------------------------------------------
+
+    def id_in_use(self, uniqueid: str) -> bool:
+        return uniqueid in self.channels
+
+    def channel_added(self, chan: Channel) -> None:
+        """Register a new channel and announce it (ChannelCreated)."""
+        self.channels[chan.id] = chan
+        self.channels_by_name[chan.name] = chan
+        chan.publish(ev.ChannelCreated(channel=chan.snapshot()))
+
+    def channel_gone(self, chan: Channel) -> None:
+        self.channels.pop(chan.id, None)
+        if self.channels_by_name.get(chan.name) is chan:
+            del self.channels_by_name[chan.name]
+        self.calls_processed += 1
+
+    def drop_topic(self, chan: Channel) -> None:
+        self.bus.remove(chan.topic.name)
+
+    def find_channel(self, key: str) -> Channel | None:
+        """A channel by unique id, or by name."""
+        return self.channels.get(key) or self.channels_by_name.get(key)
+
+    def start_pbx(self, chan: Channel) -> None:
+        if self.pbx_starter is None:
+            raise RuntimeError("no dialplan loaded")
+        self.pbx_starter(chan)
+
+    # -- shutdown --------------------------------------------------------------
+
+    def hangup_all(self) -> None:
+        from pyari.core.causes import NORMAL_CLEARING
+
+        for chan in list(self.channels.values()):
+            chan.request_hangup(NORMAL_CLEARING)

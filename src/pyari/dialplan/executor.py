@@ -1,0 +1,194 @@
+"""The PBX executor: runs a channel through the dialplan on its own task."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from pyari.dialplan.substitute import builtin_function, substitute
+
+if TYPE_CHECKING:
+    from pyari.core.channel import Channel
+    from pyari.core.engine import Core
+    from pyari.dialplan.model import Dialplan
+
+log = logging.getLogger("pyari.pbx")
+verbose = logging.getLogger("pyari.verbose")
+
+
+class Result(enum.Enum):
+    """What an application tells the executor to do next."""
+
+    NEXT = "next"
+    JUMP = "jump"
+    """The application moved the channel; run where it points now."""
+    HANGUP = "hangup"
+
+
+AppFn = Callable[["Pbx", "Channel", str], Awaitable[Result | None]]
+
+APPLICATIONS: dict[str, tuple[str, AppFn]] = {}
+"""Dialplan applications by lower-case name → (display name, function)."""
+
+
+def application(name: str) -> Callable[[AppFn], AppFn]:
+    """Register a dialplan application under ``name``."""
+
+    def register(fn: AppFn) -> AppFn:
+        APPLICATIONS[name.lower()] = (name, fn)
+        return fn
+
+    return register
+
+
+class ChannelVars:
+    """Variable and function lookups for substitution on one channel."""
+
+    __slots__ = ("chan", "pbx")
+
+    def __init__(self, pbx: Pbx, chan: Channel) -> None:
+        self.pbx = pbx
+        self.chan = chan
+
+    def get_var(self, name: str) -> str | None:
+        value = self.chan.get_var(name)
+        if value is not None:
+            return value
+        value = self.pbx.core.globals.get(name)
+        if value is not None:
+            return value
+        return self.pbx.dialplan.globals.get(name)
+
+    def call_function(self, name: str, args: str) -> str | None:
+        upper = name.upper()
+        if upper in ("CALLERID", "CHANNEL", "CONNECTEDLINE"):
+            return self.chan.builtin_var(f"{upper}({args.strip()})") or ""
+        if upper == "GLOBAL":
+            return self.pbx.core.globals.get(args.strip(), "")
+        return builtin_function(name, args, self.get_var)
+
+
+class Pbx:
+    """Runs channels through the current dialplan."""
+
+    def __init__(self, core: Core, dialplan: Dialplan) -> None:
+        self.core = core
+        self.dialplan = dialplan
+        self.services: dict[str, Any] = {}
+        """Other packages' objects applications need (e.g. ``stasis``)."""
+        core.pbx_starter = self.start
+
+    def swap(self, dialplan: Dialplan) -> None:
+        """Replace the dialplan at once; running channels continue on the new one."""
+        self.dialplan = dialplan
+
+    def start(self, chan: Channel) -> None:
+        chan.start(lambda: self.run(chan))
+
+    def vars(self, chan: Channel) -> ChannelVars:
+        return ChannelVars(self, chan)
+
+    def substitute(self, chan: Channel, text: str) -> str:
+        if "$" not in text:
+            return text
+        return substitute(text, ChannelVars(self, chan))
+
+    async def run(self, chan: Channel) -> None:
+        """Run ``chan`` from its current location until it hangs up or falls off."""
+        try:
+            await self._loop(chan)
+        finally:
+            chan.finish_pbx()
+            await self._run_h(chan)
+
+    async def _loop(self, chan: Channel) -> None:
+        while not chan.hungup:
+            dp = self.dialplan
+            prio = dp.find(chan.context, chan.exten, chan.priority)
+            if prio is None:
+                if not dp.exists(chan.context, chan.exten, 1):
+                    if dp.exists(chan.context, "i", 1) and chan.exten != "i":
+                        log.warning(
+                            "Channel '%s' sent to invalid extension: context,exten,priority=%s,%s,%d",
+                            chan.name, chan.context, chan.exten, chan.priority,
+                        )
+                        chan.set_var("INVALID_EXTEN", chan.exten)
+                        chan.set_location(chan.context, "i", 1)
+                        continue
+                    log.warning(
+                        "Channel '%s' sent to invalid extension but no invalid handler: "
+                        "context,exten,priority=%s,%s,%d",
+                        chan.name, chan.context, chan.exten, chan.priority,
+                    )
+                else:
+                    verbose.info(
+                        "    -- Auto fallthrough, channel '%s' status is 'UNKNOWN'", chan.name
+                    )
+                return
+            if await self.execute(chan, prio.app, prio.app_data) is Result.HANGUP:
+                return
+
+    async def execute(self, chan: Channel, app_name: str, raw_data: str) -> Result:
+        """Run one priority's application on ``chan``."""
+        data = self.substitute(chan, raw_data)
+        entry = APPLICATIONS.get(app_name.lower())
+        shown = entry[0] if entry else app_name
+        if verbose.isEnabledFor(logging.INFO):
+            verbose.info(
+                '    -- Executing [%s@%s:%d] %s("%s", "%s") in new stack',
+                chan.exten, chan.context, chan.priority, shown, chan.name, data,
+            )
+        chan.set_app(shown, data)
+        if entry is None:
+            log.warning(
+                "No application '%s' for extension (%s, %s, %d)",
+                app_name, chan.context, chan.exten, chan.priority,
+            )
+            return Result.HANGUP
+        result = await entry[1](self, chan, data)
+        if result is Result.HANGUP:
+            return result
+        if result is not Result.JUMP:
+            chan.set_location(chan.context, chan.exten, chan.priority + 1)
+        return Result.NEXT
+
+    async def _run_h(self, chan: Channel) -> None:
+        """After a hangup, run the ``h`` extension of the context, if any."""
+        if chan.destroyed or not chan.hungup:
+            return
+        dp = self.dialplan
+        if not dp.exists(chan.context, "h", 1) or chan.exten == "h":
+            return
+        chan.set_location(chan.context, "h", 1)
+        for _ in range(1000):
+            prio = dp.find(chan.context, "h", chan.priority)
+            if prio is None or await self.execute(chan, prio.app, prio.app_data) is Result.HANGUP:
+                return
+
+
+def goto_target(
+    pbx: Pbx, chan: Channel, spec: str
+) -> tuple[str, str, int] | None:
+    """Resolve ``[[context,]exten,]priority`` (priority may be a label)."""
+    from pyari.dialplan.args import split_app_args
+
+    parts = [p.strip() for p in split_app_args(spec)]
+    if not parts or len(parts) > 3 or not parts[-1]:
+        return None
+    context, exten = chan.context, chan.exten
+    if len(parts) == 3:
+        context, exten = parts[0] or context, parts[1] or exten
+    elif len(parts) == 2:
+        exten = parts[0] or exten
+    prio = parts[-1]
+    if prio.lstrip("+-").isdigit():
+        number = int(prio)
+        if prio[0] in "+-":
+            number = chan.priority + number
+        return context, exten, number
+    found = pbx.dialplan.find_label(context, exten, prio)
+    if found is None:
+        return None
+    return context, exten, found

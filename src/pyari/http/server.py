@@ -1,0 +1,252 @@
+"""The HTTP server of http.conf, hosting ARI (aiohttp).
+
+This is the only module that knows the HTTP framework: it turns aiohttp
+requests into :class:`~pyari.ari.service.AriRequest` values and back, and
+runs the events WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+from pyari.ari.events_ws import EventEncoder, EventSession
+from pyari.ari.service import AriRequest, AriService
+
+if TYPE_CHECKING:
+    from pyari.config import AriSettings, HttpSettings
+    from pyari.stasis.registry import Registry
+
+log = logging.getLogger("pyari.http")
+verbose = logging.getLogger("pyari.verbose")
+
+NO_CACHE = "no-cache, no-store"
+
+URIS = (
+    ("/ari/...", "Asterisk RESTful API"),
+)
+
+
+def html_page(status: int, title: str, text: str, server: str) -> str:
+    return (
+        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n'
+        f"<html><head>\r\n<title>{status} {title}</title>\r\n"
+        f"</head><body>\r\n<h1>{title}</h1>\r\n<p>{text}</p>\r\n<hr />\r\n"
+        f"<address>{server}</address>\r\n</body></html>\r\n"
+    )
+
+
+@dataclass
+class Binding:
+    host: str
+    port: int
+    tls: bool
+
+
+class HttpServer:
+    """Serves ARI over HTTP (and HTTPS when http.conf enables TLS)."""
+
+    def __init__(
+        self,
+        service: AriService,
+        registry: Registry,
+        http_settings: HttpSettings,
+        ari_settings: AriSettings,
+        entity_id: str,
+    ) -> None:
+        self.service = service
+        self.registry = registry
+        self.settings = http_settings
+        self.ari = ari_settings
+        self.entity_id = entity_id
+        self.bindings: list[Binding] = []
+        self.sessions: set[EventSession] = set()
+        self._runner: web.AppRunner | None = None
+        self._sites: list[web.BaseSite] = []
+        self.app = web.Application(client_max_size=2 * 1024 * 1024, handler_args={"access_log": None})
+        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._runner is None:
+            self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+            await self._runner.setup()
+        await self._bind()
+
+    async def _bind(self) -> None:
+        assert self._runner is not None
+        s = self.settings
+        if not s.enabled:
+            return
+        site: web.BaseSite = web.TCPSite(self._runner, s.bindaddr, s.bindport, reuse_address=True)
+        await site.start()
+        self._sites.append(site)
+        self.bindings.append(Binding(s.bindaddr, self._port_of(site, s.bindport), False))
+        if s.tlsenable:
+            if s.tlscertfile is None:
+                raise ValueError("tlsenable=yes needs tlscertfile")
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(s.tlscertfile), str(s.tlsprivatekey or s.tlscertfile))
+            tls_site = web.TCPSite(
+                self._runner, s.tlsbindaddr, s.tlsbindport, ssl_context=ctx, reuse_address=True
+            )
+            await tls_site.start()
+            self._sites.append(tls_site)
+            self.bindings.append(Binding(s.tlsbindaddr, self._port_of(tls_site, s.tlsbindport), True))
+
+    @staticmethod
+    def _port_of(site: web.BaseSite, default: int) -> int:
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        for sock in sockets:
+            return int(sock.getsockname()[1])
+        return default
+
+    async def reconfigure(self, http_settings: HttpSettings, ari_settings: AriSettings) -> None:
+        """Apply new settings; rebinds only if addresses changed.
+
+        Open connections (and calls) are not dropped: old listeners stop
+        accepting, live sockets carry on.
+        """
+        old = self.settings
+        self.settings, self.ari = http_settings, ari_settings
+        keys = ("enabled", "bindaddr", "bindport", "tlsenable", "tlsbindaddr", "tlsbindport",
+                "tlscertfile", "tlsprivatekey")
+        if all(getattr(old, k) == getattr(http_settings, k) for k in keys):
+            return
+        for site in self._sites:
+            server = getattr(site, "_server", None)
+            if server is not None:
+                server.close()
+        self._sites.clear()
+        self.bindings.clear()
+        await self._bind()
+
+    async def stop(self) -> None:
+        for session in list(self.sessions):
+            session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self._sites.clear()
+        self.bindings.clear()
+
+    # -- requests --------------------------------------------------------------------
+
+    def _base_headers(self) -> dict[str, str]:
+        return {"Server": self.settings.servername, "Cache-Control": NO_CACHE}
+
+    def _html(self, status: int, title: str, text: str) -> web.Response:
+        headers = self._base_headers()
+        headers["Content-Type"] = "text/html"
+        body = html_page(status, title, text, self.settings.servername)
+        return web.Response(status=status, text=body, headers=headers)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = request.rel_url.raw_path
+        prefix = "/" + self.settings.prefix.strip("/") if self.settings.prefix.strip("/") else ""
+        if prefix:
+            if not raw.startswith(prefix + "/"):
+                return self._html(404, "Not Found", "The requested URL was not found on this server.")
+            raw = raw[len(prefix) :]
+        if raw != "/ari" and not raw.startswith("/ari/"):
+            return self._html(404, "Not Found", "The requested URL was not found on this server.")
+        sub = raw[4:] or "/"
+        query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
+        if sub == "/events" and request.method == "GET":
+            return await self._events(request, query)
+        body = await request.read() if request.body_exists else b""
+        resp = await self.service.handle(
+            AriRequest(
+                request.method,
+                sub,
+                query,
+                request.headers,
+                body,
+                "https" if request.secure else "http",
+            )
+        )
+        headers = self._base_headers()
+        headers.update(resp.headers)
+        return web.Response(status=resp.status, body=resp.body or None, headers=headers)
+
+    async def _events(
+        self, request: web.Request, query: list[tuple[str, str]]
+    ) -> web.StreamResponse:
+        qd = dict(query)
+        if self.service.authenticate(request.headers, qd) is None:
+            headers = self._base_headers()
+            headers["Content-Type"] = "application/json"
+            realm = self.ari.auth_realm
+            headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
+            return web.Response(status=401, body=b'{"message": "Authentication required"}',
+                                headers=headers)
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return self._html(426, "Upgrade Required", "")
+        apps = [a.strip() for a in qd.get("app", "").split(",") if a.strip()]
+        if not apps:
+            return self._html(400, "Bad Request", "HTTP request is missing param: [app]")
+        subscribe_all = qd.get("subscribeAll", "").lower() in ("yes", "true", "1", "on", "y", "t")
+        ws = web.WebSocketResponse(protocols=("ari",), autoping=True, max_msg_size=1024 * 1024)
+        ws.headers.update(self._base_headers())
+        timeout = max(self.ari.websocket_write_timeout, 1) / 1000.0
+
+        async def send(data: bytes) -> None:
+            await asyncio.wait_for(ws.send_frame(data, WSMsgType.TEXT), timeout)
+
+        session = EventSession(
+            self.registry,
+            apps,
+            send,
+            EventEncoder(self.entity_id, self.ari.pretty),
+            subscribe_all=subscribe_all,
+        )
+        # Apps register before the handshake completes (as in Asterisk), so
+        # no event after the client sees the 101 is lost.
+        session.open()
+        try:
+            await ws.prepare(request)
+        except BaseException:
+            session.close()
+            raise
+        self.sessions.add(session)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        who = f"{peer[0]}:{peer[1]}" if peer else "unknown"
+        verbose.info(
+            "  == WebSocket connection from '%s' for protocol '%s' accepted using version '13'",
+            who, ws.ws_protocol or "",
+        )
+        writer = asyncio.get_running_loop().create_task(self._write(session, ws, who))
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            session.close()
+            self.sessions.discard(session)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+            if not ws.closed:
+                await ws.close()
+            verbose.info("  == WebSocket connection from '%s' closed", who)
+        return ws
+
+    async def _write(self, session: EventSession, ws: web.WebSocketResponse, who: str) -> None:
+        try:
+            await session.write_loop()
+        except (TimeoutError, ConnectionError, RuntimeError):
+            verbose.info(
+                "  == WebSocket connection from '%s' forcefully closed due to fatal write error",
+                who,
+            )
+            session.close()
+            await ws.close()

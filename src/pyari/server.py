@@ -1,0 +1,220 @@
+"""One pyari process: configuration, core, dialplan, Stasis, ARI, HTTP, CLI.
+
+:class:`Server` wires the packages together and owns reloads.  It can be
+embedded (tests, ``pyari.testing``) or run by ``pyari serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import platform
+import socket
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyari
+from pyari.ari.context import AriContext
+from pyari.ari.service import AriService
+from pyari.channels.local import LocalTech
+from pyari.channels.sim import SimTech
+from pyari.clock import ari_timestamp
+from pyari.config import Config, ConfigError, load_config
+from pyari.core.engine import Core
+from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
+from pyari.dialplan.executor import Pbx
+from pyari.dialplan.loader import DialplanError, build_dialplan
+from pyari.dialplan.model import Dialplan
+from pyari.http.server import HttpServer
+from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
+from pyari.stasis.registry import Registry
+
+log = logging.getLogger("pyari")
+verbose = logging.getLogger("pyari.verbose")
+
+BUILD_DATE = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def default_entity_id() -> str:
+    node = uuid.getnode()
+    return ":".join(f"{(node >> s) & 0xFF:02x}" for s in range(40, -1, -8))
+
+
+class Server:
+    """A running (or ready to run) pyari."""
+
+    def __init__(self, config: Config | None = None, *, config_dir: Path | None = None) -> None:
+        self.config_dir = config_dir
+        self.config = config if config is not None else load_config(config_dir)
+        cfg = self.config
+        self.core = Core(
+            entity_id=cfg.asterisk.entityid or default_entity_id(),
+            system_name=cfg.asterisk.systemname,
+        )
+        self.core.snapshot_channelvars = cfg.ari.channelvars
+        self.local = LocalTech()
+        self.sim = SimTech()
+        self.sim.core = self.core
+        self.core.register_tech(self.local)
+        self.core.register_tech(self.sim)
+        self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
+        self.stasis = Registry(self.core)
+        self.pbx.services["stasis"] = self.stasis
+        self.ari_context = AriContext(
+            self.core, self.stasis, self.pbx, lambda: self.config.ari, info=self.info
+        )
+        self.ari = AriService(self.ari_context)
+        self.http = HttpServer(self.ari, self.stasis, cfg.http, cfg.ari, self.core.entity_id)
+        self.control: Any = None
+        self.stopped = asyncio.Event()
+        self.started_at = 0.0
+
+    @property
+    def dialplan(self) -> Dialplan:
+        return self.pbx.dialplan
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self, *, control_socket: bool = True) -> None:
+        self.started_at = self.core.startup
+        await self.http.start()
+        for b in self.http.bindings:
+            verbose.info(
+                "  == %s Server Enabled and Bound to %s:%d",
+                "HTTPS" if b.tls else "HTTP", b.host, b.port,
+            )
+        if control_socket:
+            from pyari.cli.control import ControlServer
+
+            self.control = ControlServer(self, self.config.asterisk.astrundir)
+            await self.control.start()
+        verbose.info("pyari %s ready.", pyari.__version__)
+
+    async def stop(self, *, graceful: bool = False) -> None:
+        if graceful:
+            while self.core.channels:
+                await asyncio.sleep(0.05)
+        self.core.hangup_all()
+        for _ in range(100):
+            if not self.core.channels:
+                break
+            await asyncio.sleep(0.01)
+        await self.http.stop()
+        if self.control is not None:
+            await self.control.stop()
+            self.control = None
+        for task in list(self.core.tasks):
+            task.cancel()
+        self.stopped.set()
+
+    @property
+    def http_port(self) -> int:
+        """The bound HTTP port (useful with ``bindport = 0``)."""
+        for b in self.http.bindings:
+            if not b.tls:
+                return b.port
+        raise RuntimeError("HTTP is not bound")
+
+    @property
+    def https_port(self) -> int:
+        for b in self.http.bindings:
+            if b.tls:
+                return b.port
+        raise RuntimeError("HTTPS is not bound")
+
+    # -- reloads -----------------------------------------------------------------
+
+    def _reload_config(self) -> Config:
+        return load_config(self.config_dir)
+
+    def reload_dialplan(self) -> str:
+        """``dialplan reload``: swap in the new dialplan or keep the old one."""
+        try:
+            cfg = self._reload_config()
+            dialplan = build_dialplan(cfg.extensions)
+        except (ConfigError, DialplanError) as exc:
+            log.error("Dialplan reload failed, keeping the old dialplan: %s", exc)
+            return f"Dialplan reload failed: {exc}"
+        self.config = Config(
+            asterisk=self.config.asterisk,
+            http=self.config.http,
+            ari=self.config.ari,
+            extensions=cfg.extensions,
+            source_dir=cfg.source_dir,
+        )
+        self.pbx.swap(dialplan)
+        self.core.last_reload = time.time()
+        return "Dialplan reloaded."
+
+    def reload_ari(self) -> str:
+        """``module reload res_ari.so``: new users, origins, formatting."""
+        try:
+            cfg = self._reload_config()
+        except ConfigError as exc:
+            log.error("ari.conf reload failed, keeping the old settings: %s", exc)
+            return f"Module 'res_ari.so' reload failed: {exc}"
+        self.config = Config(
+            asterisk=self.config.asterisk,
+            http=self.config.http,
+            ari=cfg.ari,
+            extensions=self.config.extensions,
+            source_dir=cfg.source_dir,
+        )
+        self.core.snapshot_channelvars = cfg.ari.channelvars
+        self.http.ari = cfg.ari
+        self.core.last_reload = time.time()
+        return "Module 'res_ari.so' reloaded successfully."
+
+    async def reload_http(self) -> str:
+        """``reload http``: rebind if the address changed; live calls stay."""
+        try:
+            cfg = self._reload_config()
+        except ConfigError as exc:
+            log.error("http.conf reload failed, keeping the old settings: %s", exc)
+            return f"http.conf reload failed: {exc}"
+        self.config = Config(
+            asterisk=self.config.asterisk,
+            http=cfg.http,
+            ari=self.config.ari,
+            extensions=self.config.extensions,
+            source_dir=cfg.source_dir,
+        )
+        try:
+            await self.http.reconfigure(cfg.http, self.config.ari)
+        except OSError as exc:
+            log.error("HTTP server could not bind: %s", exc)
+            return f"http.conf reload failed: {exc}"
+        return ""
+
+    # -- facts ---------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        uname = platform.uname()
+        return {
+            "build": {
+                "os": uname.system,
+                "kernel": uname.release,
+                "machine": uname.machine,
+                "options": "",
+                "date": BUILD_DATE,
+                "user": getpass.getuser(),
+            },
+            "system": {"version": pyari.__version__, "entity_id": self.core.entity_id},
+            "config": {
+                "name": self.core.system_name,
+                "default_language": "en",
+                "setid": {"user": getpass.getuser(), "group": ""},
+            },
+            "status": {
+                "startup_time": ari_timestamp(self.core.startup),
+                "last_reload_time": ari_timestamp(self.core.last_reload),
+            },
+        }
+
+    @property
+    def hostname(self) -> str:
+        return socket.gethostname()

@@ -1,0 +1,79 @@
+"""The control queue of a channel in a Stasis application.
+
+ARI commands on a channel are queued here and run, in order, on the
+channel's own task (Asterisk's ``stasis_app_control``).  The task also
+wakes here when the channel is hung up or told to leave the application.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyari.core.channel import Channel
+
+
+class ChannelGone(Exception):
+    """The channel hung up before the command could run."""
+
+
+class Control:
+    __slots__ = ("_event", "_queue", "app_name", "channel", "goto", "leaving", "move_to")
+
+    def __init__(self, channel: Channel, app_name: str) -> None:
+        self.channel = channel
+        self.app_name = app_name
+        self._queue: deque[tuple[Callable[[], Any], asyncio.Future[Any]]] = deque()
+        self._event = asyncio.Event()
+        self.leaving = False
+        self.goto = False
+        """True when the app sent the channel back to the dialplan somewhere new."""
+        self.move_to: tuple[str, list[str]] | None = None
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def execute(self, command: Callable[[], Any]) -> Any:
+        """Run ``command`` on the channel's task and return its result."""
+        if self.channel.destroyed:
+            raise ChannelGone()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((command, fut))
+        self._event.set()
+        return await fut
+
+    def leave(self) -> None:
+        """Make the channel leave the application after queued commands."""
+        self.leaving = True
+        self._event.set()
+
+    async def run(self) -> None:
+        """Serve commands until the channel leaves or hangs up."""
+        chan = self.channel
+        while True:
+            while self._queue:
+                command, fut = self._queue.popleft()
+                if fut.done():
+                    continue
+                try:
+                    result = command()
+                    if inspect.isawaitable(result):
+                        result = await result
+                except Exception as exc:  # handed to the waiting caller
+                    if not fut.done():
+                        fut.set_exception(exc)
+                else:
+                    if not fut.done():
+                        fut.set_result(result)
+            if self.leaving or chan.hungup:
+                break
+            self._event.clear()
+            await self._event.wait()
+        while self._queue:
+            _, fut = self._queue.popleft()
+            if not fut.done():
+                fut.set_exception(ChannelGone())

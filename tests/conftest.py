@@ -1,0 +1,55 @@
+"""Shared fixtures: an in-process pyari on loopback, with its own state dir."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from pyari.config import load_config
+from pyari.server import Server
+
+USER = "testARI"
+PASSWORD = "Sup3rM3ga$tr0ng"
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own run/log/spool folders."""
+    d = tmp_path / "state"
+    monkeypatch.setenv("PYARI_STATE_DIR", str(d))
+    return d
+
+
+def make_server(config_dir: Path | None = None, **http: object) -> Server:
+    cfg = load_config(config_dir)
+    cfg = dataclasses.replace(
+        cfg, http=dataclasses.replace(cfg.http, bindport=0, **http)  # type: ignore[arg-type]
+    )
+    return Server(cfg, config_dir=config_dir)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    srv = make_server()
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+@pytest.fixture
+def base_url(server: Server) -> str:
+    return f"http://127.0.0.1:{server.http_port}"
+
+
+@pytest.fixture
+async def http(base_url: str) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(
+        base_url=base_url, auth=aiohttp.BasicAuth(USER, PASSWORD)
+    ) as session:
+        yield session
