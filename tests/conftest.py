@@ -16,6 +16,10 @@ USER = "testARI"
 PASSWORD = "Sup3rM3ga$tr0ng"
 
 
+def auth_headers(user: str = USER, password: str = PASSWORD) -> dict[str, str]:
+    return {"Authorization": aiohttp.encode_basic_auth(user, password)}
+
+
 @pytest.fixture(autouse=True)
 def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own run/log/spool folders."""
@@ -50,6 +54,6 @@ def base_url(server: Server) -> str:
 @pytest.fixture
 async def http(base_url: str) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(
-        base_url=base_url, auth=aiohttp.BasicAuth(USER, PASSWORD)
+        base_url=base_url, headers=auth_headers()
     ) as session:
         yield session

@@ -66,11 +66,24 @@ same => n,Hangup()
 def test_seed_context() -> None:
     dp = load(SEED)
     assert dp.context_names() == ["ARI-test"]
-    apps = [(p.priority, p.app, p.app_data, p.line) for p in dp.contexts["ARI-test"].extensions[0].priorities]
-    assert apps == [(1, "NoOp", "", 3), (2, "Answer", "", 4), (3, "Stasis", "hello", 5), (4, "Hangup", "", 6)]
+    apps = [
+        (p.priority, p.app, p.app_data, p.line)
+        for p in dp.contexts["ARI-test"].extensions[0].priorities
+    ]
+    assert apps == [
+        (1, "NoOp", "", 3),
+        (2, "Answer", "", 4),
+        (3, "Stasis", "hello", 5),
+        (4, "Hangup", "", 6),
+    ]
     prio = dp.find("ARI-test", "1000", 3)
     assert prio is not None
-    assert (prio.app, prio.app_data, prio.exten, prio.context) == ("Stasis", "hello", "1000", "ARI-test")
+    assert (prio.app, prio.app_data, prio.exten, prio.context) == (
+        "Stasis",
+        "hello",
+        "1000",
+        "ARI-test",
+    )
     assert dp.find("ARI-test", "1000", 5) is None
     assert dp.find("ARI-test", "1001", 1) is None
     assert dp.find("nope", "1000", 1) is None

@@ -99,7 +99,7 @@ FULL_SHOW = """\
                     1. NoOp()                                     [extensions.conf:4]
      [lbl]          2. Answer()                                   [extensions.conf:5]
   '2000' =>         hint: PJSIP/2000                              [extensions.conf:7]
-  '555-1234' (CID match '100') =>  1. NoOp(cid)                                 [extensions.conf:6]
+  '555-1234' (CID match '100') =>  1. NoOp(cid)                                  [extensions.conf:6]
   '_X.' =>          1. Verbose(1,hi there)                        [extensions.conf:2]
   Include =>        'b'                                           [pbx_config]
   Ignore pattern => '9'                                           [pbx_config]

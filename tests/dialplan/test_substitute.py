@@ -151,7 +151,7 @@ def test_substring(value: str, offset: int, length: int, expected: str) -> None:
         ("IF", "1?:no", ""),
         ("IF", "1", ""),
         ("IF", "?a:b", ""),
-        ('IF', '1?"a:b":c', "a:b"),
+        ("IF", '1?"a:b":c', "a:b"),
         ("TOUPPER", "abc-é", "ABC-é"),
         ("TOLOWER", "ABC", "abc"),
         ("CUT", "LIST,-,2", "b"),

@@ -503,9 +503,7 @@ def stasis_show_topic(
         f"Duration time: {format_duration_hh_mm_ss(duration_seconds)}\n",
         "\nSubscribers:\n",
     ]
-    out.extend(
-        f"  UniqueID: {s.uniqueid}, Topic: {s.topic}, Detail: {s.detail}\n" for s in subs
-    )
+    out.extend(f"  UniqueID: {s.uniqueid}, Topic: {s.topic}, Detail: {s.detail}\n" for s in subs)
     out.append("\nForwarded topics:\n")
     out.extend(f"  Topic: {t.name}, Detail: {t.detail}\n" for t in fwds)
     return "".join(out)
@@ -638,9 +636,7 @@ def _verbose_line(cols: Sequence[str], prio: str) -> str:
 
 
 def _row_verbose(ch: ChannelRow) -> str:
-    duration = (
-        "-" if ch.duration_seconds is None else format_duration_hh_mm_ss(ch.duration_seconds)
-    )
+    duration = "-" if ch.duration_seconds is None else format_duration_hh_mm_ss(ch.duration_seconds)
     cols = (
         ch.name,
         ch.context,

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages pyari and its tests need, if any are missing.
+# Safe to run again: it only calls apt-get when something is absent.
+set -euo pipefail
+packages=(openssl ca-certificates)
+# A fresh Debian needs python3-venv for `python3 -m venv` (when python3 is Debian's).
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  packages+=(python3-venv)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
