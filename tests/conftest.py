@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -31,7 +33,8 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def make_server(config_dir: Path | None = None, **http: object) -> Server:
     cfg = load_config(config_dir)
     cfg = dataclasses.replace(
-        cfg, http=dataclasses.replace(cfg.http, bindport=0, **http)  # type: ignore[arg-type]
+        cfg,
+        http=dataclasses.replace(cfg.http, bindport=0, **http),  # type: ignore[arg-type]
     )
     return Server(cfg, config_dir=config_dir)
 
@@ -53,7 +56,15 @@ def base_url(server: Server) -> str:
 
 @pytest.fixture
 async def http(base_url: str) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(
-        base_url=base_url, headers=auth_headers()
-    ) as session:
+    async with aiohttp.ClientSession(base_url=base_url, headers=auth_headers()) as session:
         yield session
+
+
+async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+    """Poll a condition of the server (no fixed sleeps for ordering)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.005)

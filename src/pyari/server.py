@@ -85,7 +85,9 @@ class Server:
         for b in self.http.bindings:
             verbose.info(
                 "  == %s Server Enabled and Bound to %s:%d",
-                "HTTPS" if b.tls else "HTTP", b.host, b.port,
+                "HTTPS" if b.tls else "HTTP",
+                b.host,
+                b.port,
             )
         if control_socket:
             from pyari.cli.control import ControlServer

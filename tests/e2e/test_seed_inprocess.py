@@ -9,20 +9,9 @@ from typing import Any
 import aioari
 import pytest
 
+from conftest import PASSWORD, USER, wait_for
 from pyari.cli.commands import run_command
 from pyari.server import Server
-
-from conftest import PASSWORD, USER
-
-
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    """Poll a condition of the server (no fixed sleeps for ordering)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 async def test_aioari_script_prints_start_then_stop(server: Server, base_url: str) -> None:
@@ -42,7 +31,9 @@ async def test_aioari_script_prints_start_then_stop(server: Server, base_url: st
     runner = asyncio.create_task(client.run(apps="hello"))
     try:
         await wait_for(lambda: server.stasis.get("hello") is not None)
-        out = await run_command(server, "channel originate Local/1000@ARI-test application Wait 0.2")
+        out = await run_command(
+            server, "channel originate Local/1000@ARI-test application Wait 0.2"
+        )
         assert out == ""
         await asyncio.wait_for(done.wait(), 5)
         assert seen == ["start", "stop"]

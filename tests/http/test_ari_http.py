@@ -8,9 +8,8 @@ import json
 import aiohttp
 import pytest
 
-from pyari.server import Server
-
 from conftest import PASSWORD, USER, auth_headers
+from pyari.server import Server
 
 
 async def test_info_and_headers(http: aiohttp.ClientSession) -> None:
@@ -100,7 +99,12 @@ async def test_auth_before_api_docs_and_websocket(base_url: str) -> None:
         ("POST", "/ari/channels/nope/continue", 404, "Channel not found"),
         ("GET", "/ari/channels/nope/variable?variable=X", 404, "Provided channel was not found"),
         ("GET", "/ari/channels/nope/variable", 400, "Variable name is required"),
-        ("POST", "/ari/channels/create?endpoint=Local/1000@ARI-test", 400, "Application must be specified"),
+        (
+            "POST",
+            "/ari/channels/create?endpoint=Local/1000@ARI-test",
+            400,
+            "Application must be specified",
+        ),
     ],
 )
 async def test_errors(

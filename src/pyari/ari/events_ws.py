@@ -8,6 +8,7 @@ delivery (which never waits) and written by the session's writer task.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -100,10 +101,8 @@ class EventSession:
         for app, handler in list(self.handlers.items()):
             self.registry.unregister(app, handler)
         self.handlers.clear()
-        try:
+        with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
-        except asyncio.QueueFull:
-            pass
 
     async def write_loop(self) -> None:
         """Send queued events until the session closes."""

@@ -69,8 +69,8 @@ def _scalar(p: Param, base: str, raw: Any) -> Any:
         if isinstance(raw, bool):
             raise AriError(400, f"Invalid value for parameter {p.name}")
         try:
-            value: Any = int(raw) if not isinstance(raw, float) else int(raw)
-        except (TypeError, ValueError):
+            value: Any = int(raw)
+        except (TypeError, ValueError, OverflowError):
             raise AriError(400, f"Invalid value for parameter {p.name}") from None
         if not -(2**63) <= value < 2**63:
             raise AriError(400, f"Invalid value for parameter {p.name}")
@@ -91,14 +91,19 @@ def _scalar(p: Param, base: str, raw: Any) -> Any:
             else:
                 raise AriError(400, f"Invalid value for parameter {p.name}")
     else:
-        value = raw if isinstance(raw, str) else str(raw).lower() if isinstance(raw, bool) else str(raw)
+        value = (
+            raw if isinstance(raw, str) else str(raw).lower() if isinstance(raw, bool) else str(raw)
+        )
         if len(value) > MAX_PARAM_LEN:
             raise AriError(400, f"Invalid value for parameter {p.name}")
     if p.values is not None and str(value) not in p.values:
         raise AriError(400, f"Invalid value for parameter {p.name}")
-    if p.has_range and isinstance(value, (int, float)):
-        if (p.min is not None and value < p.min) or (p.max is not None and value > p.max):
-            raise AriError(400, f"Invalid value for parameter {p.name}")
+    if (
+        p.has_range
+        and isinstance(value, (int, float))
+        and ((p.min is not None and value < p.min) or (p.max is not None and value > p.max))
+    ):
+        raise AriError(400, f"Invalid value for parameter {p.name}")
     return value
 
 

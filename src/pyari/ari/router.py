@@ -52,9 +52,7 @@ class Router:
         if route is not None:
             return route, {}
         if path.endswith("/") and len(path) > 1:
-            raise AriError(
-                404, f"ARI URLs do not end with a slash. Try /ari{path.rstrip('/')}"
-            )
+            raise AriError(404, f"ARI URLs do not end with a slash. Try /ari{path.rstrip('/')}")
         parts = path.strip("/").split("/")
         for route in self._by_len.get(len(parts), ()):
             values: list[str] = []

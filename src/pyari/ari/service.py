@@ -114,7 +114,9 @@ class AriService:
 
     # -- the pipeline --------------------------------------------------------------
 
-    def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> AriResponse:
+    def error(
+        self, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> AriResponse:
         body = encode({"message": message}, self.ctx.settings().pretty)
         return AriResponse(status, body, {"Content-Type": JSON, **(headers or {})})
 

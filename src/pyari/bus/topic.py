@@ -12,11 +12,11 @@ topic sees its messages in one global order.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-
-import logging
 
 from pyari.clock import monotonic
 
@@ -129,13 +129,9 @@ class Topic:
                 fwd.target._deliver(message)
 
     def _remove(self, sub: Subscription) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self.subscribers.remove(sub)
-        except ValueError:
-            pass
 
     def _remove_forward(self, fwd: Forward) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self.forwards.remove(fwd)
-        except ValueError:
-            pass

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pyari.core import causes
 from pyari.core.channel import Channel
 from pyari.core.engine import Core
-from pyari.core.snapshots import CallerId
 from pyari.core.tech import TechError
 
 
@@ -63,7 +62,9 @@ class SimTech:
             setattr(phone, key, value)
         return phone
 
-    def _new_channel(self, core: Core, phone: SimPhone, uniqueid: str | None, state: str) -> Channel:
+    def _new_channel(
+        self, core: Core, phone: SimPhone, uniqueid: str | None, state: str
+    ) -> Channel:
         if uniqueid is not None and core.id_in_use(uniqueid):
             raise TechError("Channel with given unique ID already exists")
         chan = Channel(

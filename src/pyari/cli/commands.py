@@ -78,7 +78,9 @@ def core_show_help(server: Server, args: list[str], line: str) -> str:
     prefix = [a.lower() for a in args]
     rows = [c for c in COMMANDS if list(c.words[: len(prefix)]) == prefix]
     width = max((len(c.usage) for c in rows), default=0)
-    return "".join(f"{c.usage:<{width}} -- {c.summary}\n" for c in sorted(rows, key=lambda c: c.usage))
+    return "".join(
+        f"{c.usage:<{width}} -- {c.summary}\n" for c in sorted(rows, key=lambda c: c.usage)
+    )
 
 
 # -- http and ari ----------------------------------------------------------------
@@ -281,11 +283,11 @@ def channel_request_hangup(server: Server, args: list[str], line: str) -> str:
         for chan in chans:
             chan.request_hangup(causes.NORMAL_CLEARING)
         return "".join(f"Requested Hangup on channel '{c.name}'\n" for c in chans)
-    chan = server.core.find_channel(args[0])
-    if chan is None:
+    found = server.core.find_channel(args[0])
+    if found is None:
         return f"{args[0]} is not a known channel\n"
-    chan.request_hangup(causes.NORMAL_CLEARING)
-    return f"Requested Hangup on channel '{chan.name}'\n"
+    found.request_hangup(causes.NORMAL_CLEARING)
+    return f"Requested Hangup on channel '{found.name}'\n"
 
 
 # -- dialplan and reloads -----------------------------------------------------------------
@@ -307,6 +309,10 @@ def dialplan_show(server: Server, args: list[str], line: str) -> str:
 
 @command("module reload [module]", "Reload configuration for a module")
 async def module_reload(server: Server, args: list[str], line: str) -> str:
+    return await _module_reload(server, args, line)
+
+
+async def _module_reload(server: Server, args: list[str], line: str) -> str:
     names = args or ["res_ari.so", "http", "extensions"]
     out: list[str] = []
     for name in names:
@@ -331,7 +337,5 @@ async def module_reload(server: Server, args: list[str], line: str) -> str:
 
 @command("reload [module]", "Reload configuration for a module")
 async def reload(server: Server, args: list[str], line: str) -> str:
-    if not args:
-        await module_reload(server, [], line)
-        return ""
-    return await module_reload(server, args, line)
+    out = await _module_reload(server, args, line)
+    return out if args else ""

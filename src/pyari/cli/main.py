@@ -22,14 +22,21 @@ def _parser() -> argparse.ArgumentParser:
         description="The Asterisk REST Interface, in Python.",
     )
     p.add_argument(
-        "-C", "--config-dir", type=Path, default=None,
+        "-C",
+        "--config-dir",
+        type=Path,
+        default=None,
         help="folder of Asterisk-style config files (default: the embedded defaults)",
     )
-    p.add_argument("-x", "-rx", dest="command", metavar="COMMAND",
-                   help="run a CLI command on the running server and print its output")
+    p.add_argument(
+        "-x",
+        "-rx",
+        dest="command",
+        metavar="COMMAND",
+        help="run a CLI command on the running server and print its output",
+    )
     p.add_argument("-r", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("-v", "--verbose", action="count", default=3,
-                   help="more console output")
+    p.add_argument("-v", "--verbose", action="count", default=3, help="more console output")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     p.add_argument("--version", action="version", version=f"pyari {pyari.__version__}")
     sub = p.add_subparsers(dest="action")
@@ -47,7 +54,9 @@ class AsteriskFormatter(logging.Formatter):
         if record.name == "pyari.verbose" and record.levelno == logging.INFO:
             return record.getMessage()
         stamp = self.formatTime(record, "%b %d %H:%M:%S")
-        return f"[{stamp}] {record.levelname}[{record.process}]: {record.name}: {record.getMessage()}"
+        return (
+            f"[{stamp}] {record.levelname}[{record.process}]: {record.name}: {record.getMessage()}"
+        )
 
 
 def setup_logging(quiet: bool, logdir: Path | None) -> None:
@@ -112,7 +121,8 @@ async def remote(config_dir: Path | None, command: str) -> int:
         out = await send_command(config.asterisk.astrundir, command)
     except (FileNotFoundError, ConnectionRefusedError):
         print(
-            f"Unable to connect to remote pyari (does {config.asterisk.astrundir}/pyari.ctl exist?)",
+            "Unable to connect to remote pyari "
+            f"(does {config.asterisk.astrundir}/pyari.ctl exist?)",
             file=sys.stderr,
         )
         return 1

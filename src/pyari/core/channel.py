@@ -21,6 +21,7 @@ from pyari.core.snapshots import EMPTY_CALLER, CallerId, ChannelSnapshot, Dialpl
 
 if TYPE_CHECKING:
     from pyari.bus import Topic
+    from pyari.core.bridge import Bridge
     from pyari.core.engine import Core
     from pyari.core.tech import ChannelTech
 
@@ -51,6 +52,7 @@ class Channel:
         "accountcode",
         "app_data",
         "app_name",
+        "bridge",
         "caller",
         "cdr_id",
         "connected",
@@ -122,6 +124,7 @@ class Channel:
         self.control: Any = None
         """The Stasis control of this channel while it is in an application."""
         self.peer: Channel | None = None
+        self.bridge: Bridge | None = None
         self.task: asyncio.Task[None] | None = None
         self.cdr_id = 0
         self._snapshot: ChannelSnapshot | None = None
@@ -199,7 +202,9 @@ class Channel:
         self.changed()
         if publish:
             self.publish(
-                ev.ChannelDialplan(dialplan_app=app, dialplan_app_data=data, channel=self.snapshot())
+                ev.ChannelDialplan(
+                    dialplan_app=app, dialplan_app_data=data, channel=self.snapshot()
+                )
             )
 
     def set_caller(self, name: str | None = None, number: str | None = None) -> None:
@@ -363,6 +368,8 @@ class Channel:
             self.hangupcause = causes.NORMAL_CLEARING
         self.destroyed = True
         self._hungup.set()
+        if self.bridge is not None:
+            self.bridge.remove(self)
         self.changed()
         self.core.channel_gone(self)
         self.publish(

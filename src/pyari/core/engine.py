@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import logging
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,15 @@ class Core:
         if self.channels_by_name.get(chan.name) is chan:
             del self.channels_by_name[chan.name]
         self.calls_processed += 1
+
+    def new_bridge(self, bridge_id: str | None = None, **kwargs: Any) -> Bridge:
+        """Create and announce a bridge (BridgeCreated)."""
+        from pyari.core.bridge import Bridge
+
+        bridge = Bridge(self, bridge_id or str(uuid.uuid4()), **kwargs)
+        self.bridges[bridge.id] = bridge
+        bridge.topic.publish(ev.BridgeCreated(bridge=bridge.snapshot()))
+        return bridge
 
     def drop_topic(self, chan: Channel) -> None:
         self.bus.remove(chan.topic.name)

@@ -20,49 +20,49 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_de
     timestamp: str = msgspec.field(default_factory=ari_timestamp)
 
 
-class ChannelCreated(Event, tag="ChannelCreated", kw_only=True):
+class ChannelCreated(Event, tag="ChannelCreated", kw_only=True, frozen=True):
     channel: ChannelSnapshot
 
 
-class ChannelDestroyed(Event, tag="ChannelDestroyed", kw_only=True):
+class ChannelDestroyed(Event, tag="ChannelDestroyed", kw_only=True, frozen=True):
     cause: int
     cause_txt: str
     channel: ChannelSnapshot
 
 
-class ChannelStateChange(Event, tag="ChannelStateChange", kw_only=True):
+class ChannelStateChange(Event, tag="ChannelStateChange", kw_only=True, frozen=True):
     channel: ChannelSnapshot
 
 
-class ChannelDialplan(Event, tag="ChannelDialplan", kw_only=True):
+class ChannelDialplan(Event, tag="ChannelDialplan", kw_only=True, frozen=True):
     dialplan_app: str
     dialplan_app_data: str
     channel: ChannelSnapshot
 
 
-class ChannelVarset(Event, tag="ChannelVarset", kw_only=True):
+class ChannelVarset(Event, tag="ChannelVarset", kw_only=True, frozen=True):
     variable: str
     value: str
     channel: ChannelSnapshot | msgspec.UnsetType = UNSET
 
 
-class ChannelHangupRequest(Event, tag="ChannelHangupRequest", kw_only=True):
+class ChannelHangupRequest(Event, tag="ChannelHangupRequest", kw_only=True, frozen=True):
     cause: int | msgspec.UnsetType = UNSET
     soft: bool | msgspec.UnsetType = UNSET
     channel: ChannelSnapshot
 
 
-class ChannelCallerId(Event, tag="ChannelCallerId", kw_only=True):
+class ChannelCallerId(Event, tag="ChannelCallerId", kw_only=True, frozen=True):
     caller_presentation: int
     caller_presentation_txt: str
     channel: ChannelSnapshot
 
 
-class ChannelConnectedLine(Event, tag="ChannelConnectedLine", kw_only=True):
+class ChannelConnectedLine(Event, tag="ChannelConnectedLine", kw_only=True, frozen=True):
     channel: ChannelSnapshot
 
 
-class Dial(Event, tag="Dial", kw_only=True):
+class Dial(Event, tag="Dial", kw_only=True, frozen=True):
     caller: ChannelSnapshot | msgspec.UnsetType = UNSET
     peer: ChannelSnapshot
     forwarded: ChannelSnapshot | msgspec.UnsetType = UNSET
@@ -71,17 +71,17 @@ class Dial(Event, tag="Dial", kw_only=True):
     dialstatus: str = ""
 
 
-class StasisStart(Event, tag="StasisStart", kw_only=True):
+class StasisStart(Event, tag="StasisStart", kw_only=True, frozen=True):
     args: list[str]
     channel: ChannelSnapshot
     replace_channel: ChannelSnapshot | msgspec.UnsetType = UNSET
 
 
-class StasisEnd(Event, tag="StasisEnd", kw_only=True):
+class StasisEnd(Event, tag="StasisEnd", kw_only=True, frozen=True):
     channel: ChannelSnapshot
 
 
-class ChannelUserevent(Event, tag="ChannelUserevent", kw_only=True):
+class ChannelUserevent(Event, tag="ChannelUserevent", kw_only=True, frozen=True):
     eventname: str
     channel: ChannelSnapshot | msgspec.UnsetType = UNSET
     bridge: BridgeSnapshot | msgspec.UnsetType = UNSET
@@ -89,33 +89,33 @@ class ChannelUserevent(Event, tag="ChannelUserevent", kw_only=True):
     userevent: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class ApplicationReplaced(Event, tag="ApplicationReplaced", kw_only=True):
+class ApplicationReplaced(Event, tag="ApplicationReplaced", kw_only=True, frozen=True):
     pass
 
 
-class ApplicationMoveFailed(Event, tag="ApplicationMoveFailed", kw_only=True):
+class ApplicationMoveFailed(Event, tag="ApplicationMoveFailed", kw_only=True, frozen=True):
     channel: ChannelSnapshot
     destination: str
     args: list[str]
 
 
-class BridgeCreated(Event, tag="BridgeCreated", kw_only=True):
+class BridgeCreated(Event, tag="BridgeCreated", kw_only=True, frozen=True):
     bridge: BridgeSnapshot
 
 
-class BridgeDestroyed(Event, tag="BridgeDestroyed", kw_only=True):
+class BridgeDestroyed(Event, tag="BridgeDestroyed", kw_only=True, frozen=True):
     bridge: BridgeSnapshot
 
 
-class ChannelEnteredBridge(Event, tag="ChannelEnteredBridge", kw_only=True):
+class ChannelEnteredBridge(Event, tag="ChannelEnteredBridge", kw_only=True, frozen=True):
     bridge: BridgeSnapshot
     channel: ChannelSnapshot | msgspec.UnsetType = UNSET
 
 
-class ChannelLeftBridge(Event, tag="ChannelLeftBridge", kw_only=True):
+class ChannelLeftBridge(Event, tag="ChannelLeftBridge", kw_only=True, frozen=True):
     bridge: BridgeSnapshot
     channel: ChannelSnapshot
 
 
-class EndpointStateChange(Event, tag="EndpointStateChange", kw_only=True):
+class EndpointStateChange(Event, tag="EndpointStateChange", kw_only=True, frozen=True):
     endpoint: EndpointSnapshot

@@ -111,8 +111,12 @@ class Pbx:
                 if not dp.exists(chan.context, chan.exten, 1):
                     if dp.exists(chan.context, "i", 1) and chan.exten != "i":
                         log.warning(
-                            "Channel '%s' sent to invalid extension: context,exten,priority=%s,%s,%d",
-                            chan.name, chan.context, chan.exten, chan.priority,
+                            "Channel '%s' sent to invalid extension: "
+                            "context,exten,priority=%s,%s,%d",
+                            chan.name,
+                            chan.context,
+                            chan.exten,
+                            chan.priority,
                         )
                         chan.set_var("INVALID_EXTEN", chan.exten)
                         chan.set_location(chan.context, "i", 1)
@@ -120,7 +124,10 @@ class Pbx:
                     log.warning(
                         "Channel '%s' sent to invalid extension but no invalid handler: "
                         "context,exten,priority=%s,%s,%d",
-                        chan.name, chan.context, chan.exten, chan.priority,
+                        chan.name,
+                        chan.context,
+                        chan.exten,
+                        chan.priority,
                     )
                 else:
                     verbose.info(
@@ -138,13 +145,21 @@ class Pbx:
         if verbose.isEnabledFor(logging.INFO):
             verbose.info(
                 '    -- Executing [%s@%s:%d] %s("%s", "%s") in new stack',
-                chan.exten, chan.context, chan.priority, shown, chan.name, data,
+                chan.exten,
+                chan.context,
+                chan.priority,
+                shown,
+                chan.name,
+                data,
             )
         chan.set_app(shown, data)
         if entry is None:
             log.warning(
                 "No application '%s' for extension (%s, %s, %d)",
-                app_name, chan.context, chan.exten, chan.priority,
+                app_name,
+                chan.context,
+                chan.exten,
+                chan.priority,
             )
             return Result.HANGUP
         result = await entry[1](self, chan, data)
@@ -168,9 +183,7 @@ class Pbx:
                 return
 
 
-def goto_target(
-    pbx: Pbx, chan: Channel, spec: str
-) -> tuple[str, str, int] | None:
+def goto_target(pbx: Pbx, chan: Channel, spec: str) -> tuple[str, str, int] | None:
     """Resolve ``[[context,]exten,]priority`` (priority may be a label)."""
     from pyari.dialplan.args import split_app_args
 

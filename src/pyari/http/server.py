@@ -29,9 +29,7 @@ verbose = logging.getLogger("pyari.verbose")
 
 NO_CACHE = "no-cache, no-store"
 
-URIS = (
-    ("/ari/...", "Asterisk RESTful API"),
-)
+URIS = (("/ari/...", "Asterisk RESTful API"),)
 
 
 def html_page(status: int, title: str, text: str, server: str) -> str:
@@ -70,7 +68,9 @@ class HttpServer:
         self.sessions: set[EventSession] = set()
         self._runner: web.AppRunner | None = None
         self._sites: list[web.BaseSite] = []
-        self.app = web.Application(client_max_size=2 * 1024 * 1024, handler_args={"access_log": None})
+        self.app = web.Application(
+            client_max_size=2 * 1024 * 1024, handler_args={"access_log": None}
+        )
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
     # -- lifecycle -----------------------------------------------------------------
@@ -100,7 +100,9 @@ class HttpServer:
             )
             await tls_site.start()
             self._sites.append(tls_site)
-            self.bindings.append(Binding(s.tlsbindaddr, self._port_of(tls_site, s.tlsbindport), True))
+            self.bindings.append(
+                Binding(s.tlsbindaddr, self._port_of(tls_site, s.tlsbindport), True)
+            )
 
     @staticmethod
     def _port_of(site: web.BaseSite, default: int) -> int:
@@ -118,8 +120,16 @@ class HttpServer:
         """
         old = self.settings
         self.settings, self.ari = http_settings, ari_settings
-        keys = ("enabled", "bindaddr", "bindport", "tlsenable", "tlsbindaddr", "tlsbindport",
-                "tlscertfile", "tlsprivatekey")
+        keys = (
+            "enabled",
+            "bindaddr",
+            "bindport",
+            "tlsenable",
+            "tlsbindaddr",
+            "tlsbindport",
+            "tlscertfile",
+            "tlsprivatekey",
+        )
         if all(getattr(old, k) == getattr(http_settings, k) for k in keys):
             return
         for site in self._sites:
@@ -155,7 +165,9 @@ class HttpServer:
         prefix = "/" + self.settings.prefix.strip("/") if self.settings.prefix.strip("/") else ""
         if prefix:
             if not raw.startswith(prefix + "/"):
-                return self._html(404, "Not Found", "The requested URL was not found on this server.")
+                return self._html(
+                    404, "Not Found", "The requested URL was not found on this server."
+                )
             raw = raw[len(prefix) :]
         if raw != "/ari" and not raw.startswith("/ari/"):
             return self._html(404, "Not Found", "The requested URL was not found on this server.")
@@ -187,8 +199,9 @@ class HttpServer:
             headers["Content-Type"] = "application/json"
             realm = self.ari.auth_realm
             headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
-            return web.Response(status=401, body=b'{"message": "Authentication required"}',
-                                headers=headers)
+            return web.Response(
+                status=401, body=b'{"message": "Authentication required"}', headers=headers
+            )
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return self._html(426, "Upgrade Required", "")
         apps = [a.strip() for a in qd.get("app", "").split(",") if a.strip()]
@@ -222,7 +235,8 @@ class HttpServer:
         who = f"{peer[0]}:{peer[1]}" if peer else "unknown"
         verbose.info(
             "  == WebSocket connection from '%s' for protocol '%s' accepted using version '13'",
-            who, ws.ws_protocol or "",
+            who,
+            ws.ws_protocol or "",
         )
         writer = asyncio.get_running_loop().create_task(self._write(session, ws, who))
         try:

@@ -100,6 +100,8 @@ class Registry:
             try:
                 await control.run()
             finally:
+                if chan.bridge is not None:
+                    chan.bridge.remove(chan)
                 chan.control = None
                 chan.stasis_app = None
                 app.channels_in_app.discard(chan.id)

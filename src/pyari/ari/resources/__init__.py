@@ -50,6 +50,6 @@ def handles(
 
 def load_all() -> dict[str, Registered]:
     """Import every resource module so their handlers register."""
-    from pyari.ari.resources import applications, asterisk, channels  # noqa: F401
+    from pyari.ari.resources import applications, asterisk, bridges, channels  # noqa: F401
 
     return HANDLERS

@@ -169,7 +169,9 @@ def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
         )
     except TechError as exc:
         status = 409 if "already exists" in str(exc) else 400
-        raise AriError(status, str(exc) if status == 409 else "Invalid endpoint specified") from None
+        raise AriError(
+            status, str(exc) if status == 409 else "Invalid endpoint specified"
+        ) from None
     for var, value in variables.items():
         assign_variable(pbx, chan, var, value)
     return chan.snapshot()
@@ -190,7 +192,9 @@ async def create_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
         chan = ctx.core.request(endpoint, uniqueid=chan_id, other_id=other_id)
     except TechError as exc:
         status = 409 if "already exists" in str(exc) else 400
-        raise AriError(status, str(exc) if status == 409 else "Invalid endpoint specified") from None
+        raise AriError(
+            status, str(exc) if status == 409 else "Invalid endpoint specified"
+        ) from None
     for var, value in variables.items():
         assign_variable(ctx.pbx, chan, var, value)
     stasis, pbx = ctx.stasis, ctx.pbx
