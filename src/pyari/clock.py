@@ -31,12 +31,21 @@ def now() -> float:
     return clock.time()
 
 
+_second_cache: tuple[int, str] = (-1, "")
+
+
 def ari_timestamp(ts: float | None = None) -> str:
     """Format a time as ARI does: ``2026-11-26T03:35:43.153+0000``."""
+    global _second_cache
     if ts is None:
         ts = clock.time()
-    dt = datetime.fromtimestamp(ts, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+    second = int(ts // 1)
+    millis = int((ts - second) * 1000)
+    cached_second, prefix = _second_cache
+    if second != cached_second:
+        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _second_cache = (second, prefix)
+    return f"{prefix}{millis:03d}+0000"
 
 
 def format_duration(seconds: float) -> str:

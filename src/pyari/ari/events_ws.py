@@ -104,11 +104,21 @@ class EventSession:
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
 
-    async def write_loop(self) -> None:
-        """Send queued events until the session closes."""
+    async def write_loop(self, timeout: float | None = None) -> None:
+        """Send queued events until the session closes.
+
+        Events are sent in batches (all that are queued), and a batch that
+        cannot be written within ``timeout`` seconds raises TimeoutError.
+        """
         queue = self.queue
+        send = self.send
         while True:
             data = await queue.get()
-            if data is None:
-                return
-            await self.send(data)
+            batch = [data]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            async with asyncio.timeout(timeout):
+                for item in batch:
+                    if item is None:
+                        return
+                    await send(item)

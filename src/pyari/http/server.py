@@ -213,7 +213,7 @@ class HttpServer:
         timeout = max(self.ari.websocket_write_timeout, 1) / 1000.0
 
         async def send(data: bytes) -> None:
-            await asyncio.wait_for(ws.send_frame(data, WSMsgType.TEXT), timeout)
+            await ws.send_frame(data, WSMsgType.TEXT)
 
         session = EventSession(
             self.registry,
@@ -238,7 +238,7 @@ class HttpServer:
             who,
             ws.ws_protocol or "",
         )
-        writer = asyncio.get_running_loop().create_task(self._write(session, ws, who))
+        writer = asyncio.get_running_loop().create_task(self._write(session, ws, who, timeout))
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR:
@@ -254,9 +254,11 @@ class HttpServer:
             verbose.info("  == WebSocket connection from '%s' closed", who)
         return ws
 
-    async def _write(self, session: EventSession, ws: web.WebSocketResponse, who: str) -> None:
+    async def _write(
+        self, session: EventSession, ws: web.WebSocketResponse, who: str, timeout: float
+    ) -> None:
         try:
-            await session.write_loop()
+            await session.write_loop(timeout)
         except (TimeoutError, ConnectionError, RuntimeError):
             verbose.info(
                 "  == WebSocket connection from '%s' forcefully closed due to fatal write error",
