@@ -11,6 +11,13 @@ import aiohttp
 from bench.server import ServerProcess, basic_auth, rss_kib
 
 
+async def _originate(http: aiohttp.ClientSession, sem: asyncio.Semaphore) -> None:
+    async with sem:
+        params = {"endpoint": "Local/1000@ARI-test", "app": "hello"}
+        async with http.post("/ari/channels", params=params) as r:
+            assert r.status == 200
+
+
 async def measure(srv: ServerProcess, counts: list[int]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     headers = {"Authorization": basic_auth("testARI", "Sup3rM3ga$tr0ng")}
@@ -20,18 +27,7 @@ async def measure(srv: ServerProcess, counts: list[int]) -> list[dict[str, Any]]
         async with aiohttp.ClientSession(srv.url, headers=headers) as http:
             ws = await http.ws_connect("/ari/events?app=hello")
             sem = asyncio.Semaphore(16)
-
-            async def one(http: aiohttp.ClientSession = http) -> None:
-                async with (
-                    sem,
-                    http.post(
-                        "/ari/channels",
-                        params={"endpoint": "Local/1000@ARI-test", "app": "hello"},
-                    ) as r,
-                ):
-                    assert r.status == 200
-
-            await asyncio.gather(*(one() for _ in range(count)))
+            await asyncio.gather(*(_originate(http, sem) for _ in range(count)))
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 async with http.get("/ari/channels") as r:

@@ -64,6 +64,7 @@ async def run(
 ) -> Result:
     headers = {"Authorization": basic_auth(user, password)}
     calls_by_base: dict[str, Call] = {}
+    pending: set[asyncio.Future[None]] = set()
     events = 0
     conn = aiohttp.TCPConnector(limit=in_flight + 4)
     async with aiohttp.ClientSession(url, headers=headers, connector=conn) as http:
@@ -97,7 +98,9 @@ async def run(
                     if call.started == 2:
                         call.stasis_at = time.perf_counter()
                     if not chan["name"].endswith(";2"):
-                        asyncio.ensure_future(hangup(chan["id"]))
+                        task = asyncio.ensure_future(hangup(chan["id"]))
+                        pending.add(task)
+                        task.add_done_callback(pending.discard)
                 else:
                     call.destroyed += 1
                     if call.destroyed == 2 or not chan["name"].startswith("Local/"):
