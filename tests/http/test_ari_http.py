@@ -242,3 +242,16 @@ async def test_bad_input_never_500_and_server_lives(http: aiohttp.ClientSession)
             assert 400 <= r.status < 500
     async with http.get("/ari/asterisk/ping") as r:
         assert r.status == 200
+
+
+async def test_openapi_document_validates(http: aiohttp.ClientSession) -> None:
+    from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+
+    async with http.get("/ari/openapi.json", headers={"Host": "pbx.example:8088"}) as r:
+        assert r.status == 200
+        doc = await r.json()
+    assert doc["openapi"].startswith("3.1")
+    assert doc["servers"][0]["url"] == "http://pbx.example:8088/ari"
+    validate(doc, cls=OpenAPIV31SpecValidator)
+    ops = [op for path in doc["paths"].values() for op in path.values() if "operationId" in op]
+    assert len(ops) == 109

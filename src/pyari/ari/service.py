@@ -146,7 +146,7 @@ class AriService:
             return self.error(
                 401, "Authentication required", {"WWW-Authenticate": f'Basic realm="{realm}"'}
             )
-        if req.path.startswith("/api-docs/"):
+        if req.path.startswith("/api-docs/") or req.path == "/openapi.json":
             if req.method != "GET":
                 raise MethodNotAllowed("OPTIONS,GET")
             return self.api_docs(req)
@@ -182,7 +182,7 @@ class AriService:
         return AriResponse(200, encode(result, pretty), {"Content-Type": JSON})
 
     def options(self, req: AriRequest) -> AriResponse:
-        if req.path.startswith("/api-docs/"):
+        if req.path.startswith("/api-docs/") or req.path == "/openapi.json":
             allow = "OPTIONS,GET"
         else:
             route, _ = self.router.find(req.path)
@@ -202,12 +202,14 @@ class AriService:
     def api_docs(self, req: AriRequest) -> AriResponse:
         host = req.headers.get("Host") or "localhost:8088"
         base = f"{req.scheme}://{host}/ari"
-        name = req.path[len("/api-docs/") :]
+        name = "openapi.json" if req.path == "/openapi.json" else req.path[len("/api-docs/") :]
         pretty = self.ctx.settings().pretty
         key = (name, base, pretty)
         data = self._docs_cache.get(key)
         if data is None:
-            if name == "resources.json":
+            if req.path == "/openapi.json":
+                doc = apidocs.openapi(base)
+            elif name == "resources.json":
                 doc = apidocs.resource_listing(base)
             elif name.endswith(".json"):
                 try:

@@ -119,3 +119,152 @@ class ChannelLeftBridge(Event, tag="ChannelLeftBridge", kw_only=True, frozen=Tru
 
 class EndpointStateChange(Event, tag="EndpointStateChange", kw_only=True, frozen=True):
     endpoint: EndpointSnapshot
+
+
+# -- the rest of ARI's events (payload models not yet in core are plain values) --
+
+
+class DeviceStateChanged(Event, tag="DeviceStateChanged", kw_only=True, frozen=True):
+    device_state: Any
+
+
+class PlaybackStarted(Event, tag="PlaybackStarted", kw_only=True, frozen=True):
+    playback: Any
+
+
+class PlaybackContinuing(Event, tag="PlaybackContinuing", kw_only=True, frozen=True):
+    playback: Any
+
+
+class PlaybackFinished(Event, tag="PlaybackFinished", kw_only=True, frozen=True):
+    playback: Any
+
+
+class RecordingStarted(Event, tag="RecordingStarted", kw_only=True, frozen=True):
+    recording: Any
+
+
+class RecordingFinished(Event, tag="RecordingFinished", kw_only=True, frozen=True):
+    recording: Any
+
+
+class RecordingFailed(Event, tag="RecordingFailed", kw_only=True, frozen=True):
+    recording: Any
+
+
+class ApplicationRegistered(Event, tag="ApplicationRegistered", kw_only=True, frozen=True):
+    pass
+
+
+class ApplicationUnregistered(Event, tag="ApplicationUnregistered", kw_only=True, frozen=True):
+    pass
+
+
+class BridgeMerged(Event, tag="BridgeMerged", kw_only=True, frozen=True):
+    bridge: BridgeSnapshot
+    bridge_from: BridgeSnapshot
+
+
+class BridgeBlindTransfer(Event, tag="BridgeBlindTransfer", kw_only=True, frozen=True):
+    channel: ChannelSnapshot
+    exten: str
+    context: str
+    result: str
+    is_external: bool
+    replace_channel: ChannelSnapshot | msgspec.UnsetType = UNSET
+    transferee: ChannelSnapshot | msgspec.UnsetType = UNSET
+    bridge: BridgeSnapshot | msgspec.UnsetType = UNSET
+
+
+class BridgeAttendedTransfer(Event, tag="BridgeAttendedTransfer", kw_only=True, frozen=True):
+    transferer_first_leg: ChannelSnapshot
+    transferer_second_leg: ChannelSnapshot
+    result: str
+    is_external: bool
+    destination_type: str
+    replace_channel: ChannelSnapshot | msgspec.UnsetType = UNSET
+    transferee: ChannelSnapshot | msgspec.UnsetType = UNSET
+    transfer_target: ChannelSnapshot | msgspec.UnsetType = UNSET
+    transferer_first_leg_bridge: BridgeSnapshot | msgspec.UnsetType = UNSET
+    transferer_second_leg_bridge: BridgeSnapshot | msgspec.UnsetType = UNSET
+    destination_bridge: str | msgspec.UnsetType = UNSET
+    destination_application: str | msgspec.UnsetType = UNSET
+    destination_link_first_leg: ChannelSnapshot | msgspec.UnsetType = UNSET
+    destination_link_second_leg: ChannelSnapshot | msgspec.UnsetType = UNSET
+    destination_threeway_channel: ChannelSnapshot | msgspec.UnsetType = UNSET
+    destination_threeway_bridge: BridgeSnapshot | msgspec.UnsetType = UNSET
+
+
+class BridgeVideoSourceChanged(Event, tag="BridgeVideoSourceChanged", kw_only=True, frozen=True):
+    bridge: BridgeSnapshot
+    old_video_source_id: str | msgspec.UnsetType = UNSET
+
+
+class ChannelDtmfReceived(Event, tag="ChannelDtmfReceived", kw_only=True, frozen=True):
+    digit: str
+    duration_ms: int
+    channel: ChannelSnapshot
+
+
+class ChannelToneDetected(Event, tag="ChannelToneDetected", kw_only=True, frozen=True):
+    channel: ChannelSnapshot
+
+
+class ChannelTalkingStarted(Event, tag="ChannelTalkingStarted", kw_only=True, frozen=True):
+    channel: ChannelSnapshot
+
+
+class ChannelTalkingFinished(Event, tag="ChannelTalkingFinished", kw_only=True, frozen=True):
+    channel: ChannelSnapshot
+    duration: int
+
+
+class ChannelHold(Event, tag="ChannelHold", kw_only=True, frozen=True):
+    channel: ChannelSnapshot
+    musicclass: str | msgspec.UnsetType = UNSET
+
+
+class ChannelUnhold(Event, tag="ChannelUnhold", kw_only=True, frozen=True):
+    channel: ChannelSnapshot
+
+
+class ContactStatusChange(Event, tag="ContactStatusChange", kw_only=True, frozen=True):
+    endpoint: EndpointSnapshot
+    contact_info: Any
+
+
+class TextMessageReceived(Event, tag="TextMessageReceived", kw_only=True, frozen=True):
+    message: Any
+    endpoint: EndpointSnapshot | msgspec.UnsetType = UNSET
+
+
+class PeerStatusChange(Event, tag="PeerStatusChange", kw_only=True, frozen=True):
+    endpoint: EndpointSnapshot
+    peer: Any
+
+
+class ChannelTransfer(Event, tag="ChannelTransfer", kw_only=True, frozen=True):
+    refer_to: Any
+    referred_by: Any
+    state: str | msgspec.UnsetType = UNSET
+
+
+class RESTResponse(Event, tag="RESTResponse", kw_only=True, frozen=True):
+    transaction_id: str
+    request_id: str
+    status_code: int
+    reason_phrase: str
+    uri: str
+    content_type: str | msgspec.UnsetType = UNSET
+    message_body: str | msgspec.UnsetType = UNSET
+
+
+class CallBroadcast(Event, tag="CallBroadcast", kw_only=True, frozen=True):
+    channel: ChannelSnapshot
+    caller: str | msgspec.UnsetType = UNSET
+    called: str | msgspec.UnsetType = UNSET
+
+
+class CallClaimed(Event, tag="CallClaimed", kw_only=True, frozen=True):
+    channel: ChannelSnapshot
+    winner_app: str
