@@ -66,7 +66,9 @@ class ChannelVars:
         if upper in ("CALLERID", "CHANNEL", "CONNECTEDLINE"):
             return self.chan.builtin_var(f"{upper}({args.strip()})") or ""
         if upper == "GLOBAL":
-            return self.pbx.core.globals.get(args.strip(), "")
+            name = args.strip()
+            value = self.pbx.core.globals.get(name)
+            return value if value is not None else self.pbx.dialplan.globals.get(name, "")
         return builtin_function(name, args, self.get_var)
 
 
@@ -100,7 +102,9 @@ class Pbx:
         try:
             await self._loop(chan)
         finally:
-            chan.finish_pbx()
+            # As Asterisk, the end of the dialplan is a soft hangup
+            # (AST_SOFTHANGUP_APPUNLOAD), then the ``h`` extension runs.
+            chan.end_pbx()
             await self._run_h(chan)
 
     async def _loop(self, chan: Channel) -> None:
@@ -171,7 +175,7 @@ class Pbx:
 
     async def _run_h(self, chan: Channel) -> None:
         """After a hangup, run the ``h`` extension of the context, if any."""
-        if chan.destroyed or not chan.hungup:
+        if chan.destroyed:
             return
         dp = self.dialplan
         if not dp.exists(chan.context, "h", 1) or chan.exten == "h":

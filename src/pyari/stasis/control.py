@@ -22,7 +22,17 @@ class ChannelGone(Exception):
 
 
 class Control:
-    __slots__ = ("_event", "_queue", "app_name", "channel", "goto", "leaving", "move_to")
+    __slots__ = (
+        "_event",
+        "_in_command",
+        "_queue",
+        "app_name",
+        "channel",
+        "done",
+        "goto",
+        "leaving",
+        "move_to",
+    )
 
     def __init__(self, channel: Channel, app_name: str) -> None:
         self.channel = channel
@@ -33,13 +43,16 @@ class Control:
         self.goto = False
         """True when the app sent the channel back to the dialplan somewhere new."""
         self.move_to: tuple[str, list[str]] | None = None
+        self.done = False
+        self._in_command = False
+        """The channel has left the application: no command can run any more."""
 
     def wake(self) -> None:
         self._event.set()
 
     async def execute(self, command: Callable[[], Any]) -> Any:
         """Run ``command`` on the channel's task and return its result."""
-        if self.channel.destroyed:
+        if self.done or self.channel.destroyed:
             raise ChannelGone()
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((command, fut))
@@ -47,18 +60,33 @@ class Control:
         return await fut
 
     def leave(self) -> None:
-        """Make the channel leave the application after queued commands."""
-        self.leaving = True
+        """Make the channel leave the application after the commands queued so far.
+
+        Called from a command running on the channel, it takes effect at once.
+        """
+        if self.done:
+            return
+        if self._in_command:
+            self.leaving = True
+            return
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((self._set_leaving, fut))
         self._event.set()
+
+    def _set_leaving(self) -> None:
+        self.leaving = True
 
     async def run(self) -> None:
         """Serve commands until the channel leaves or hangs up."""
         chan = self.channel
         while True:
-            while self._queue:
+            # A hangup or a departure stops dispatching: what is still queued
+            # fails below, as Asterisk fails commands of a departed channel.
+            while self._queue and not (self.leaving or chan.hungup):
                 command, fut = self._queue.popleft()
                 if fut.done():
                     continue
+                self._in_command = True
                 try:
                     result = command()
                     if inspect.isawaitable(result):
@@ -69,10 +97,13 @@ class Control:
                 else:
                     if not fut.done():
                         fut.set_result(result)
+                finally:
+                    self._in_command = False
             if self.leaving or chan.hungup:
                 break
             self._event.clear()
             await self._event.wait()
+        self.done = True
         while self._queue:
             _, fut = self._queue.popleft()
             if not fut.done():

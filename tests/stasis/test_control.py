@@ -1,0 +1,182 @@
+"""The control queue of a channel in Stasis: commands run in order on the channel's task."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+import pytest
+
+from conftest import wait_for
+from pyari.channels.local import LocalTech
+from pyari.config import parse_text
+from pyari.core.channel import Channel
+from pyari.core.engine import Core
+from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
+from pyari.dialplan.executor import Pbx
+from pyari.dialplan.loader import build_dialplan
+from pyari.stasis.control import ChannelGone, Control
+from pyari.stasis.registry import Registry
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.core = Core()
+        self.core.register_tech(LocalTech())
+        self.pbx = Pbx(self.core, build_dialplan(parse_text("[test]\nexten => s,1,Wait(30)\n")))
+        self.stasis = Registry(self.core)
+        self.stasis.register("app", lambda event: None)
+
+    async def in_stasis(self) -> Channel:
+        chan = self.core.request("Local/s@test")
+
+        async def work() -> None:
+            await self.stasis.run(chan, "app", [], dialplan=False)
+
+        chan.start(work)
+        await wait_for(lambda: chan.control is not None)
+        return chan
+
+    async def drain(self) -> None:
+        self.core.hangup_all()
+        await wait_for(lambda: not self.core.channels)
+
+
+def control_of(chan: Channel) -> Control:
+    control = chan.control
+    assert isinstance(control, Control)
+    return control
+
+
+async def test_commands_run_in_order_on_the_channel_task() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    ran: list[tuple[int, asyncio.Task[Any] | None]] = []
+
+    def cmd(n: int) -> int:
+        ran.append((n, asyncio.current_task()))
+        return n * 10
+
+    results = await asyncio.gather(*(control.execute(functools.partial(cmd, n)) for n in range(5)))
+    assert results == [0, 10, 20, 30, 40]
+    assert [n for n, _ in ran] == [0, 1, 2, 3, 4]
+    assert all(task is chan.task for _, task in ran)
+    await rig.drain()
+
+
+async def test_async_commands_are_awaited_before_the_next() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    async def slow() -> str:
+        order.append("slow start")
+        await gate.wait()
+        order.append("slow end")
+        return "slow"
+
+    def quick() -> str:
+        order.append("quick")
+        return "quick"
+
+    f1 = asyncio.ensure_future(control.execute(slow))
+    f2 = asyncio.ensure_future(control.execute(quick))
+    await wait_for(lambda: order == ["slow start"])
+    assert not f2.done()
+    gate.set()
+    assert await f1 == "slow"
+    assert await f2 == "quick"
+    assert order == ["slow start", "slow end", "quick"]
+    await rig.drain()
+
+
+async def test_command_exceptions_go_to_the_caller() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+
+    def bad() -> None:
+        raise ValueError("nope")
+
+    with pytest.raises(ValueError, match="nope"):
+        await control.execute(bad)
+    # The control keeps serving commands afterwards.
+    assert await control.execute(lambda: "still here") == "still here"
+    assert not chan.hungup
+    await rig.drain()
+
+
+async def test_command_for_a_destroyed_channel_fails_with_channel_gone() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    gate = asyncio.Event()
+    started = asyncio.Event()
+    ran: list[str] = []
+
+    async def blocking() -> str:
+        started.set()
+        await gate.wait()
+        return "done"
+
+    first = asyncio.ensure_future(control.execute(blocking))
+    await started.wait()
+    chan.request_hangup()
+    gate.set()
+    # The command that was running when the hangup came finishes normally.
+    assert await first == "done"
+    await wait_for(lambda: chan.destroyed)
+    with pytest.raises(ChannelGone):
+        await control.execute(lambda: ran.append("late"))
+    assert ran == []
+    await rig.drain()
+
+
+async def test_leave_ends_stasis_after_queued_commands() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    done = asyncio.ensure_future(control.execute(lambda: "ok"))
+    await asyncio.sleep(0)  # let execute() queue its command (FIFO scheduling)
+    control.leave()
+    assert await done == "ok"
+    await wait_for(lambda: chan.destroyed)
+    await rig.drain()
+
+
+async def test_command_after_hangup_request_is_not_run() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    ran: list[str] = []
+    chan.request_hangup()
+    assert not chan.destroyed
+    with pytest.raises(ChannelGone):
+        await control.execute(lambda: ran.append("after hangup"))
+    assert ran == []
+    await rig.drain()
+
+
+async def test_command_after_the_channel_left_fails_at_once() -> None:
+    rig = Rig()
+    chan = rig.core.request("Local/s@test")
+
+    async def work() -> None:
+        await rig.stasis.run(chan, "app", [], dialplan=False)
+        await chan.wait_hangup()  # still alive after leaving the application
+
+    chan.start(work)
+    await wait_for(lambda: chan.control is not None)
+    control = control_of(chan)
+    control.leave()
+    await wait_for(lambda: chan.control is None)
+    assert not chan.destroyed
+    try:
+        with pytest.raises(ChannelGone):
+            await asyncio.wait_for(control.execute(lambda: None), 0.2)
+    finally:
+        await rig.drain()
