@@ -4,7 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck bench system-deps clean
+NODE_DIR   := tests/interop/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+
+.PHONY: run test test-fast lint typecheck bench client system-deps node-deps clean
 
 $(STAMP): pyproject.toml constraints.txt
 	bash scripts/system-deps.sh
@@ -16,12 +19,19 @@ $(STAMP): pyproject.toml constraints.txt
 system-deps:
 	bash scripts/system-deps.sh
 
+## The node ari-client at the locked versions, for the interop test.
+node-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json | system-deps
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 ## Create the environment and serve the embedded default configuration.
 run: $(STAMP)
 	$(BIN)/pyari serve
 
 ## Lint, type-check and run the whole test suite (slow suites included).
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps node-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
@@ -37,8 +47,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Regenerate the typed client (src/pyari/client/_*.py) from the ARI declarations.
+client: $(STAMP)
+	$(BIN)/python scripts/gen_client.py
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules

@@ -24,7 +24,13 @@ from pyari.channels.local import LocalTech
 from pyari.channels.sim import SimTech
 from pyari.clock import ari_timestamp
 from pyari.config import Config, ConfigError, load_config
+from pyari.config.logger import load_logger
+from pyari.core.astdb import AstDb
+from pyari.core.devices import DeviceStates
 from pyari.core.engine import Core
+from pyari.core.logchannels import LogChannels
+from pyari.core.mailboxes import Mailboxes
+from pyari.core.modules import Modules
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import DialplanError, build_dialplan
@@ -64,8 +70,33 @@ class Server:
         self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
         self.stasis = Registry(self.core)
         self.pbx.services["stasis"] = self.stasis
+        self.astdb = AstDb(cfg.asterisk.astdbdir / "astdb.sqlite3")
+        self.devices = DeviceStates(
+            self.core, self.astdb, lambda context, exten: self.pbx.dialplan.exists(context, exten)
+        )
+        self.mailboxes = Mailboxes(self.astdb)
+
+        async def reload_res_ari() -> bool:
+            return "failed" not in self.reload_ari()
+
+        async def reload_pbx_config() -> bool:
+            return self.reload_dialplan() == "Dialplan reloaded."
+
+        self.modules = Modules(
+            reloaders={"res_ari.so": reload_res_ari, "pbx_config.so": reload_pbx_config}
+        )
+        self.logchannels: LogChannels | None = None
+        """Opened by :meth:`start` (they attach handlers to the ``pyari`` logger)."""
         self.ari_context = AriContext(
-            self.core, self.stasis, self.pbx, lambda: self.config.ari, info=self.info
+            self.core,
+            self.stasis,
+            self.pbx,
+            lambda: self.config.ari,
+            info=self.info,
+            directories=lambda: self.config.asterisk,
+            devices=self.devices,
+            mailboxes=self.mailboxes,
+            modules=self.modules,
         )
         self.ari = AriService(self.ari_context)
         self.http = HttpServer(self.ari, self.stasis, cfg.http, cfg.ari, self.core.entity_id)
@@ -81,6 +112,11 @@ class Server:
 
     async def start(self, *, control_socket: bool = True) -> None:
         self.started_at = self.core.startup
+        if self.logchannels is None:
+            self.logchannels = LogChannels(
+                load_logger(self.config_dir), self.config.asterisk.astlogdir
+            )
+            self.ari_context.logchannels = self.logchannels
         await self.http.start()
         for b in self.http.bindings:
             verbose.info(
@@ -111,6 +147,10 @@ class Server:
             self.control = None
         for task in list(self.core.tasks):
             task.cancel()
+        self.devices.close()
+        self.astdb.close()
+        if self.logchannels is not None:
+            self.logchannels.close()
         self.stopped.set()
 
     @property

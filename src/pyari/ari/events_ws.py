@@ -3,12 +3,16 @@
 :class:`EventSession` is independent of the WebSocket library: it is given
 an async ``send`` callable for text frames.  Events are queued by the bus
 delivery (which never waits) and written by the session's writer task.
+
+A session ends when its socket goes away or when it cannot keep up (its
+queue overflows).  Either way :meth:`EventSession.close` unregisters its
+applications and :meth:`EventSession.write_loop` returns; the transport
+then closes the socket (``close_code`` says why).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -72,6 +76,8 @@ class EventSession:
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_queue)
         self.handlers: dict[str, Callable[[ev.Event], None]] = {}
         self.closed = False
+        self.close_code = 1000
+        """WebSocket close code: 1000, or 1013 (try again later) after an overflow."""
 
     def _handler(self, app: str) -> Callable[[ev.Event], None]:
         def deliver(event: ev.Event) -> None:
@@ -81,7 +87,7 @@ class EventSession:
                 self.queue.put_nowait(self.encoder.encode(event, app))
             except asyncio.QueueFull:
                 log.warning("events socket of '%s' is not keeping up; closing it", app)
-                self.close()
+                self.close(1013)
             if isinstance(event, ev.ApplicationReplaced):
                 # This socket lost the app to a newer one.
                 self.handlers.pop(app, None)
@@ -94,18 +100,26 @@ class EventSession:
             self.handlers[app] = handler
             self.registry.register(app, handler, subscribe_all=self.subscribe_all)
 
-    def close(self) -> None:
+    def close(self, code: int = 1000) -> None:
+        """End the session: its apps are deactivated, the writer stops.
+
+        Events not yet written are dropped, so the writer stops at once even
+        when the queue is full.
+        """
         if self.closed:
             return
         self.closed = True
+        self.close_code = code
         for app, handler in list(self.handlers.items()):
             self.registry.unregister(app, handler)
         self.handlers.clear()
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
+        queue = self.queue
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(None)
 
     async def write_loop(self, timeout: float | None = None) -> None:
-        """Send queued events until the session closes.
+        """Send queued events until the session closes, then return.
 
         Events are sent in batches (all that are queued), and a batch that
         cannot be written within ``timeout`` seconds raises TimeoutError.
@@ -119,6 +133,6 @@ class EventSession:
                 batch.append(queue.get_nowait())
             async with asyncio.timeout(timeout):
                 for item in batch:
-                    if item is None:
+                    if item is None or self.closed:
                         return
                     await send(item)

@@ -10,6 +10,7 @@ first, as Asterisk orders them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from pyari.ari.errors import AriError
@@ -113,8 +114,13 @@ def parse_params(
     query: Mapping[str, str],
     body: Any,
     missing: Mapping[str, str] | None = None,
+    lenient: frozenset[str] = frozenset(),
 ) -> Params:
-    """Check the request's values against ``op``'s declared parameters."""
+    """Check the request's values against ``op``'s declared parameters.
+
+    Parameters named in ``lenient`` skip the allowed-values check: their
+    handler checks them itself, in Asterisk's order and with its messages.
+    """
     values: dict[str, Any] = {}
     body_fields = body if isinstance(body, dict) else {}
     for p in op.params:
@@ -124,7 +130,12 @@ def parse_params(
             # ``containers`` (variables, fields) sit under their own key of the
             # body; an ``object`` parameter (a filter) is the whole body.
             raw = body_fields.get(p.name) if p.type == "containers" else body
-            if raw is not None and not isinstance(raw, dict):
+            if (
+                raw is not None
+                and not isinstance(raw, dict)
+                # a lenient container (the ``fields`` tuples) may be a list its handler checks
+                and not (p.name in lenient and isinstance(raw, list))
+            ):
                 raise AriError(400, f"Invalid value for parameter {p.name}")
         else:
             raw = query.get(p.name)
@@ -134,5 +145,5 @@ def parse_params(
             if p.default is not None:
                 values[p.name] = p.default
             continue
-        values[p.name] = _convert(p, raw)
+        values[p.name] = _convert(replace(p, values=None) if p.name in lenient else p, raw)
     return Params(op, values, missing or {})

@@ -151,6 +151,9 @@ class AriService:
                 raise MethodNotAllowed("OPTIONS,GET")
             return self.api_docs(req)
         op, path_values = self.router.resolve(req.method, req.path)
+        modules = self.ctx.modules
+        if modules is not None and not modules.resource_enabled(op.resource):
+            raise AriError(404, "Resource not found")  # its res_ari_*.so is unloaded
         if user.read_only and req.method not in ("GET", "OPTIONS"):
             raise AriError(403, "Write access denied")
         if op.websocket:
@@ -166,12 +169,14 @@ class AriService:
         reg = self.handlers.get(op.key)
         if reg is None:
             raise AriError(501, "Not implemented")
-        params = parse_params(op, path_values, query, body, reg.missing)
+        params = parse_params(op, path_values, query, body, reg.missing, reg.lenient)
         result = await reg.fn(self.ctx, params)
         pretty = self.ctx.settings().pretty
         if isinstance(result, Reply):
             if result.body is None:
                 return AriResponse(result.status, b"", dict(result.headers))
+            if isinstance(result.body, bytes):
+                return AriResponse(result.status, result.body, dict(result.headers))
             return AriResponse(
                 result.status,
                 encode(result.body, pretty),

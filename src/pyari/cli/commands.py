@@ -307,6 +307,16 @@ def dialplan_show(server: Server, args: list[str], line: str) -> str:
     return server.dialplan.show(target)
 
 
+@command("module show [like <keyword>]", "List modules and info")
+def module_show(server: Server, args: list[str], line: str) -> str:
+    like = args[1] if len(args) >= 2 and args[0].lower() == "like" else ""
+    rows = [
+        fmt.ModuleRow(m.name, m.description, m.use_count, m.status, m.support_level)
+        for m in server.modules.list()
+    ]
+    return fmt.module_show(rows, like)
+
+
 @command("module reload [module]", "Reload configuration for a module")
 async def module_reload(server: Server, args: list[str], line: str) -> str:
     return await _module_reload(server, args, line)

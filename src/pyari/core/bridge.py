@@ -6,6 +6,7 @@ channels, its type and the events of channels entering and leaving.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyari.clock import ari_timestamp
@@ -16,6 +17,21 @@ if TYPE_CHECKING:
     from pyari.bus import Topic
     from pyari.core.channel import Channel
     from pyari.core.engine import Core
+
+
+@dataclass(slots=True)
+class Membership:
+    """How one channel takes part in a bridge (ARI addChannel options)."""
+
+    role: str = ""
+    absorb_dtmf: bool = False
+    """The channel's DTMF does not reach the other members."""
+    mute: bool = False
+    """The channel's audio does not reach the other members."""
+    inhibit_connected_line_updates: bool = False
+
+
+VIDEO_MODES = {"video_sfu": "sfu", "video_single": "single"}
 
 
 class Bridge:
@@ -30,8 +46,10 @@ class Bridge:
         "destroyed",
         "features",
         "id",
+        "members",
         "name",
         "topic",
+        "variables",
         "video_mode",
         "video_source_id",
     )
@@ -56,8 +74,13 @@ class Bridge:
         self.creator = creator
         self.creationtime = ari_timestamp()
         self.video_mode = "talker"
+        for feature in features:
+            self.video_mode = VIDEO_MODES.get(feature, self.video_mode)
         self.video_source_id: str | None = None
         self.channels: list[Channel] = []
+        self.members: dict[str, Membership] = {}
+        """Options of each member, by channel id."""
+        self.variables: dict[str, str] = {}
         self.destroyed = False
         self._snapshot: BridgeSnapshot | None = None
         self.topic: Topic = core.bus.topic(f"bridge:{bridge_id}", name or bridge_type)
@@ -67,6 +90,8 @@ class Bridge:
     def technology(self) -> str:
         if self.bridge_type == "holding":
             return "holding_bridge"
+        if self.video_mode == "sfu":
+            return "softmix"
         return "simple_bridge" if len(self.channels) <= 2 else "softmix"
 
     def snapshot(self) -> BridgeSnapshot:
@@ -91,12 +116,15 @@ class Bridge:
     def changed(self) -> None:
         self._snapshot = None
 
-    def add(self, chan: Channel) -> None:
+    def add(self, chan: Channel, membership: Membership | None = None) -> None:
         """Put ``chan`` in this bridge, taking it out of any other first."""
         if chan.bridge is self:
+            if membership is not None:
+                self.members[chan.id] = membership
             return
         if chan.bridge is not None:
             chan.bridge.remove(chan)
+        self.members[chan.id] = membership or Membership()
         self.channels.append(chan)
         chan.bridge = self
         self.changed()
@@ -108,11 +136,52 @@ class Bridge:
         if chan.bridge is not self:
             return False
         self.channels.remove(chan)
+        self.members.pop(chan.id, None)
+        if self.video_source_id == chan.id:
+            self.video_source_id = None
         chan.bridge = None
         self.changed()
         chan.changed()
         self.topic.publish(ev.ChannelLeftBridge(bridge=self.snapshot(), channel=chan.snapshot()))
         return True
+
+    # -- video source and variables ---------------------------------------------
+
+    def set_video_source(self, chan: Channel) -> None:
+        """Single-source video from ``chan`` (BridgeVideoSourceChanged if it changed)."""
+        old = self.video_source_id
+        self.video_mode = "single"
+        self.video_source_id = chan.id
+        self.changed()
+        if old != chan.id:
+            self.topic.publish(
+                ev.BridgeVideoSourceChanged(
+                    bridge=self.snapshot(),
+                    old_video_source_id=old if old is not None else ev.UNSET,
+                )
+            )
+
+    def clear_video_source(self) -> None:
+        """Back to talker-chosen video; no event, as Asterisk."""
+        self.video_mode = "talker"
+        self.video_source_id = None
+        self.changed()
+
+    def set_var(self, name: str, value: str) -> None:
+        """Set (or, with an empty value, remove) a bridge variable."""
+        if value:
+            self.variables[name] = value
+        else:
+            self.variables.pop(name, None)
+
+    def dtmf_from(self, chan: Channel, digit: str, duration_ms: int) -> None:
+        """``chan`` sent a digit into the bridge: the other members get it."""
+        membership = self.members.get(chan.id)
+        if membership is not None and membership.absorb_dtmf:
+            return
+        for other in list(self.channels):
+            if other is not chan and not other.destroyed:
+                other.send_digit(digit, duration_ms)
 
     def destroy(self) -> None:
         if self.destroyed:

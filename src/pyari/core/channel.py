@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+
 STATES = (
     "Down",
     "Rsrvd",
@@ -61,11 +63,13 @@ class Channel:
         "core",
         "creationtime",
         "destroyed",
+        "dialstring",
         "exten",
         "hangupcause",
         "id",
         "language",
         "linkedid",
+        "muted",
         "name",
         "peer",
         "priority",
@@ -125,6 +129,10 @@ class Channel:
         """The Stasis control of this channel while it is in an application."""
         self.peer: Channel | None = None
         self.bridge: Bridge | None = None
+        self.muted: set[str] = set()
+        """Suppressed audio directions: ``in`` (from the far end), ``out`` (to it)."""
+        self.dialstring: str | None = None
+        """For a channel made by ARI ``create``: what ``dial`` calls."""
         self.task: asyncio.Task[None] | None = None
         self.cdr_id = 0
         self._snapshot: ChannelSnapshot | None = None
@@ -208,11 +216,21 @@ class Channel:
             )
 
     def set_caller(self, name: str | None = None, number: str | None = None) -> None:
-        self.caller = CallerId(
+        caller = CallerId(
             self.caller.name if name is None else name,
             self.caller.number if number is None else number,
         )
+        if caller == self.caller:
+            return
+        self.caller = caller
         self.changed()
+        self.publish(
+            ev.ChannelCallerId(
+                caller_presentation=0,
+                caller_presentation_txt="Presentation Allowed, Not Screened",
+                channel=self.snapshot(),
+            )
+        )
 
     def set_connected(self, name: str | None = None, number: str | None = None) -> None:
         self.connected = CallerId(
@@ -264,6 +282,78 @@ class Channel:
         self.variables[name] = value
         self.changed()
         self.publish(ev.ChannelVarset(variable=name, value=value, channel=self.snapshot()))
+
+    # -- signalling to the far end ------------------------------------------------
+
+    def indicate(self, condition: str, data: str | None = None) -> None:
+        """Signal ``condition`` (ringing, progress, hold, unhold ...) to the far end.
+
+        A technology with an ``indicate`` method handles it (a simulated phone
+        records it); a Local half passes it to its other half as a control frame.
+        """
+        handler = getattr(self.tech, "indicate", None)
+        if handler is not None:
+            handler(self, condition, data)
+            return
+        peer = self.peer
+        if peer is not None and not peer.destroyed:
+            peer.control_received(condition, data)
+
+    def control_received(self, condition: str, data: str | None = None) -> None:
+        """The far end signalled ``condition``.
+
+        In a bridge, a hold or unhold from the far end is announced
+        (ChannelHold / ChannelUnhold), as a bridge does when it reads one.
+        """
+        if self.bridge is None:
+            return
+        if condition == "hold":
+            self.publish(
+                ev.ChannelHold(channel=self.snapshot(), musicclass=data if data else ev.UNSET)
+            )
+        elif condition == "unhold":
+            self.publish(ev.ChannelUnhold(channel=self.snapshot()))
+
+    def send_digit(self, digit: str, duration_ms: int) -> None:
+        """Send one DTMF digit out to the far end."""
+        handler = getattr(self.tech, "send_digit", None)
+        if handler is not None:
+            handler(self, digit, duration_ms)
+            return
+        peer = self.peer
+        if peer is not None and not peer.destroyed:
+            peer.dtmf_received(digit, duration_ms)
+
+    def dtmf_received(self, digit: str, duration_ms: int) -> None:
+        """A digit arrived from the far end (ChannelDtmfReceived); a bridge passes it on."""
+        self.publish(
+            ev.ChannelDtmfReceived(digit=digit, duration_ms=duration_ms, channel=self.snapshot())
+        )
+        if self.bridge is not None:
+            self.bridge.dtmf_from(self, digit, duration_ms)
+
+    async def send_dtmf(self, digits: str, *, between_ms: int, duration_ms: int) -> None:
+        """Play ``digits`` to the far end: each lasts ``duration_ms``, then a pause.
+
+        ``w`` waits half a second and ``W`` a second; other characters that are
+        not DTMF digits are skipped.
+        """
+        for char in digits:
+            if self.hungup:
+                return
+            if char in "wW":
+                if not await self.sleep(0.5 if char == "w" else 1.0):
+                    return
+                continue
+            digit = char.upper()
+            if digit not in DTMF_DIGITS:
+                log.warning("Illegal DTMF character '%s' in string. (0-9*#aAbBcCdD allowed)", char)
+                continue
+            if not await self.sleep(duration_ms / 1000):
+                return
+            self.send_digit(digit, duration_ms)
+            if between_ms > 0 and not await self.sleep(between_ms / 1000):
+                return
 
     # -- answer and hangup ---------------------------------------------------
 
@@ -333,16 +423,10 @@ class Channel:
     async def wait_hangup(self) -> None:
         await self._hungup.wait()
 
-    def finish_pbx(self) -> None:
-        """The channel's dialplan ended because of a hangup request."""
-        if self.soft_hangup & causes.SOFTHANGUP_DEV and not self.destroyed:
-            self.publish(
-                ev.ChannelHangupRequest(
-                    cause=self.hangupcause or causes.NORMAL_CLEARING,
-                    soft=True,
-                    channel=self.snapshot(),
-                )
-            )
+    def end_pbx(self) -> None:
+        """The channel's dialplan ended: a soft hangup (APPUNLOAD), as Asterisk."""
+        if not self.destroyed:
+            self._soft(causes.SOFTHANGUP_APPUNLOAD)
 
     # -- running work on the channel -----------------------------------------
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyari.bus import Bus
 from pyari.core import events as ev
+from pyari.core.endpoint import Endpoints
 from pyari.core.tech import ChannelTech, TechError
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ class Core:
         self.bus = Bus()
         self.all_channels = self.bus.topic("channel:all", "All channels")
         self.all_bridges = self.bus.topic("bridge:all", "All bridges")
+        self.all_devicestates = self.bus.topic("devicestate:all", "All device states")
+        """DeviceStateChanged of every device (each ``devicestate:<name>`` forwards here)."""
+        self.endpoints = Endpoints(self.bus)
+        """Endpoints (``Sim/alice`` ...), their topics and message routing."""
         self.entity_id = entity_id
         self.system_name = system_name
         self.startup = time.time()

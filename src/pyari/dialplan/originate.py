@@ -29,6 +29,7 @@ def originate(
     uniqueid: str | None = None,
     other_id: str | None = None,
     on_created: Callable[[Channel], None] | None = None,
+    originator: Channel | None = None,
 ) -> Channel:
     """Create the channel for ``endpoint`` and start dialing it.
 
@@ -38,8 +39,12 @@ def originate(
     channel hangs up.  ``timeout`` None or negative waits forever.
     """
     chan = core.request(endpoint, uniqueid=uniqueid, other_id=other_id)
-    if caller_name is not None or caller_number is not None:
+    if originator is not None:
+        inherit_linkedid(chan, originator)
+    if caller_name or caller_number:
         chan.set_caller(caller_name, caller_number)
+        chan.connected = chan.caller
+        chan.changed()
     chan.set_app("AppDial2", "(Outgoing Line)", publish=False)
     for name, value in (variables or {}).items():
         chan.set_var(name, value)
@@ -68,3 +73,11 @@ async def _dial(
         return
     chan.publish(ev.Dial(peer=chan.snapshot(), dialstring=dialstring, dialstatus="ANSWER"))
     await after_answer(chan)
+
+
+def inherit_linkedid(chan: Channel, requestor: Channel) -> None:
+    """A channel requested on behalf of ``requestor`` joins its call (linked id)."""
+    for half in (chan, chan.peer):
+        if half is not None:
+            half.linkedid = requestor.linkedid
+            half.changed()

@@ -66,6 +66,8 @@ class HttpServer:
         self.entity_id = entity_id
         self.bindings: list[Binding] = []
         self.sessions: set[EventSession] = set()
+        self.event_queue_size = 100_000
+        """Events a socket may fall behind by before it is closed."""
         self._runner: web.AppRunner | None = None
         self._sites: list[web.BaseSite] = []
         self.app = web.Application(
@@ -221,6 +223,7 @@ class HttpServer:
             send,
             EventEncoder(self.entity_id, self.ari.pretty),
             subscribe_all=subscribe_all,
+            max_queue=self.event_queue_size,
         )
         # Apps register before the handshake completes (as in Asterisk), so
         # no event after the client sees the 101 is lost.
@@ -259,6 +262,9 @@ class HttpServer:
     ) -> None:
         try:
             await session.write_loop(timeout)
+            # The session ended (e.g. it could not keep up): close the socket.
+            if not ws.closed:
+                await ws.close(code=session.close_code)
         except (TimeoutError, ConnectionError, RuntimeError):
             verbose.info(
                 "  == WebSocket connection from '%s' forcefully closed due to fatal write error",

@@ -1,16 +1,71 @@
-"""A Stasis application: a named receiver of events, fed by its topic."""
+"""A Stasis application: a named receiver of events, fed by its topic.
+
+The application's topic ``ari:application/<name>`` has one subscriber, the
+application.  Following an event source (a channel, a bridge, an endpoint, a
+device) is a forward from that source's topic into the application's topic,
+counted: each ``subscribe`` needs an ``unsubscribe`` (Asterisk's
+``interested`` count).  Following *every* object of a kind is recorded under
+Asterisk's marker ids (``__AST_CHANNEL_ALL_TOPIC`` ...), which is how such
+subscriptions appear in the Application model.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyari.core import events as ev
 
 if TYPE_CHECKING:
-    from pyari.bus import Bus, Forward, Subscription, Topic
+    from pyari.bus import Bus, Subscription, Topic
 
 Handler = Callable[[ev.Event], None]
+
+ALL_IDS = {
+    "channel": "__AST_CHANNEL_ALL_TOPIC",
+    "bridge": "__AST_BRIDGE_ALL_TOPIC",
+    "endpoint": "__AST_ENDPOINT_ALL_TOPIC",
+    "deviceState": "__AST_DEVICE_STATE_ALL_TOPIC",
+}
+"""The id under which a subscription to every object of a kind is listed."""
+
+
+class Link(Protocol):
+    """What brings a source's messages to the app: a bus forward or a filter."""
+
+    @property
+    def active(self) -> bool: ...
+
+    def cancel(self) -> None: ...
+
+
+class FilteredLink:
+    """Re-publishes only some message types of a topic into the app's topic.
+
+    Used for "every endpoint": endpoint topics also carry their channels'
+    messages, which an app following all endpoints must not get twice.
+    """
+
+    __slots__ = ("_sub",)
+
+    def __init__(self, source: Topic, target: Topic, types: tuple[type[Any], ...]) -> None:
+        def relay(_topic: Topic, message: object) -> None:
+            if isinstance(message, types):
+                target.publish(message)
+
+        self._sub: Subscription = source.subscribe(relay)
+
+    @property
+    def active(self) -> bool:
+        return self._sub.active
+
+    def cancel(self) -> None:
+        self._sub.unsubscribe()
+
+
+def source_key(kind: str, ident: str | None) -> str:
+    """The key of a subscription: ``channel:<id>``, ``channel:__AST_CHANNEL_ALL_TOPIC`` ..."""
+    return f"{kind}:{ALL_IDS[kind] if ident is None else ident}"
 
 
 class StasisApp:
@@ -22,11 +77,12 @@ class StasisApp:
         self.topic: Topic = bus.topic(f"ari:application/{name}", f"Stasis app {name}")
         self.handler: Handler | None = None
         self._sub: Subscription = self.topic.subscribe(self._on_message)
-        self.sources: dict[str, tuple[Forward, int]] = {}
-        """Event source (``channel:<id>``, ``bridge:<id>`` ...) → (forward, refcount)."""
+        self._last: object = None
+        self.sources: dict[str, tuple[Link, int]] = {}
+        """Event source (``channel:<id>``, ``bridge:<id>`` ...) → (link, refcount)."""
         self.subscribe_all = False
-        self.events_allowed: list[dict[str, str]] = []
-        self.events_disallowed: list[dict[str, str]] = []
+        self.events_allowed: list[dict[str, Any]] = []
+        self.events_disallowed: list[dict[str, Any]] = []
         self.channels_in_app: set[str] = set()
 
     @property
@@ -34,14 +90,21 @@ class StasisApp:
         return self.handler is not None
 
     def _on_message(self, _topic: Topic, message: object) -> None:
+        # One message can reach the app by two paths (a channel it follows
+        # and the endpoint of that channel); the bus delivers both copies
+        # back to back, so the second is the same object as the last one.
+        if message is self._last:
+            return
+        self._last = message
         handler = self.handler
         if handler is None or not isinstance(message, ev.Event):
             return
-        if (self.events_allowed or self.events_disallowed) and not self._allowed(message):
+        if (self.events_allowed or self.events_disallowed) and not self.allowed(message):
             return
         handler(message)
 
-    def _allowed(self, message: ev.Event) -> bool:
+    def allowed(self, message: ev.Event) -> bool:
+        """The event filter: disallowed beats allowed; no allowed list lets all in."""
         etype = type(message).__struct_config__.tag
         if any(f.get("type") == etype for f in self.events_disallowed):
             return False
@@ -55,41 +118,76 @@ class StasisApp:
 
     # -- subscriptions to event sources --------------------------------------
 
-    def subscribe(self, source: str) -> None:
+    def follows_all(self, kind: str) -> bool:
+        return source_key(kind, None) in self.sources
+
+    def subscribe(
+        self,
+        source: str,
+        topic: Topic | None = None,
+        *,
+        only: tuple[type[Any], ...] | None = None,
+    ) -> None:
+        """Follow ``source`` (one more reference if already followed).
+
+        ``topic`` is the topic to follow (default: the bus topic named
+        ``source``; nothing happens if there is none).  ``only`` restricts the
+        message types taken from it.  A single object of a kind the app
+        already follows entirely is not followed twice (as in Asterisk).
+        """
+        kind, _, ident = source.partition(":")
+        if kind in ALL_IDS and ident != ALL_IDS[kind] and self.follows_all(kind):
+            return
         entry = self.sources.get(source)
-        if entry is not None:
+        if entry is not None and entry[0].active:
             self.sources[source] = (entry[0], entry[1] + 1)
             return
-        topic = self.bus.get(source)
         if topic is None:
-            return
-        self.sources[source] = (topic.forward_to(self.topic), 1)
+            topic = self.bus.get(source)
+            if topic is None:
+                return
+        link: Link = (
+            FilteredLink(topic, self.topic, only)
+            if only is not None
+            else topic.forward_to(self.topic)
+        )
+        self.sources[source] = (link, 1)
 
     def unsubscribe(self, source: str, *, all_refs: bool = False) -> bool:
         entry = self.sources.get(source)
         if entry is None:
             return False
-        fwd, count = entry
-        if count > 1 and not all_refs:
-            self.sources[source] = (fwd, count - 1)
+        link, count = entry
+        if count > 1 and not all_refs and link.active:
+            self.sources[source] = (link, count - 1)
             return True
         del self.sources[source]
-        fwd.cancel()
+        link.cancel()
         return True
 
+    def is_subscribed(self, source: str) -> bool:
+        entry = self.sources.get(source)
+        return entry is not None and entry[0].active
+
     def forget_dead_sources(self) -> None:
-        for source, (fwd, _) in list(self.sources.items()):
-            if self.bus.get(source) is None:
-                fwd.cancel()
+        """Drop subscriptions whose object went away (its topic was removed)."""
+        for source, (link, _) in list(self.sources.items()):
+            if not link.active:
                 del self.sources[source]
 
-    def ids(self, kind: str) -> list[str]:
+    def subscription_ids(self, kind: str) -> list[str]:
+        """Ids followed, as the Application model lists them (markers included)."""
         prefix = f"{kind}:"
         return [
             s[len(prefix) :]
-            for s, (fwd, _) in self.sources.items()
-            if s.startswith(prefix) and fwd.active
+            for s, (link, _) in self.sources.items()
+            if s.startswith(prefix) and link.active
         ]
+
+    def ids(self, kind: str) -> list[str]:
+        """Ids of the single objects followed (no every-object markers)."""
+        marker = ALL_IDS.get(kind)
+        return [i for i in self.subscription_ids(kind) if i != marker]
 
     @property
     def idle(self) -> bool:

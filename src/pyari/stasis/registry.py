@@ -6,15 +6,54 @@ import logging
 from typing import TYPE_CHECKING
 
 from pyari.core import events as ev
-from pyari.stasis.app import Handler, StasisApp
+from pyari.stasis.app import Handler, StasisApp, source_key
+from pyari.stasis.broadcast import Broadcasts
 from pyari.stasis.control import Control
 
 if TYPE_CHECKING:
+    from pyari.bus import Topic
     from pyari.core.channel import Channel
     from pyari.core.engine import Core
 
 log = logging.getLogger("pyari.stasis")
 verbose = logging.getLogger("pyari.verbose")
+
+SCHEMES = ("channel", "bridge", "endpoint", "deviceState")
+"""Event source URI schemes an application can subscribe to."""
+
+ENDPOINT_EVENTS: tuple[type[ev.Event], ...] = (
+    ev.EndpointStateChange,
+    ev.ContactStatusChange,
+    ev.PeerStatusChange,
+    ev.TextMessageReceived,
+)
+"""What an app following every endpoint takes from them (not their channels' events)."""
+
+
+class BadScheme(Exception):
+    """An event source URI whose scheme is not one of :data:`SCHEMES`."""
+
+
+class SourceNotFound(Exception):
+    """An event source URI naming no live object."""
+
+
+def device_topic_name(name: str | None) -> str:
+    """The bus topic of a device's states (``devicestate:all`` for every device)."""
+    return f"devicestate:{'all' if name is None else name}"
+
+
+class Source:
+    """A resolved event source: its subscription key and what to follow."""
+
+    __slots__ = ("key", "only", "topic")
+
+    def __init__(
+        self, key: str, topic: Topic, only: tuple[type[ev.Event], ...] | None = None
+    ) -> None:
+        self.key = key
+        self.topic = topic
+        self.only = only
 
 
 class Registry:
@@ -23,6 +62,8 @@ class Registry:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.apps: dict[str, StasisApp] = {}
+        self.broadcasts = Broadcasts(self)
+        """Channels offered to every application (StasisBroadcast)."""
 
     def get(self, name: str) -> StasisApp | None:
         return self.apps.get(name)
@@ -48,8 +89,10 @@ class Registry:
         app.handler = handler
         if subscribe_all and not app.subscribe_all:
             app.subscribe_all = True
-            for topic in (self.core.all_channels, self.core.all_bridges):
-                app.subscribe(topic.name)
+            for kind in SCHEMES:
+                source = self.all_source(kind)
+                if not app.is_subscribed(source.key):
+                    app.subscribe(source.key, source.topic, only=source.only)
         return app
 
     def unregister(self, name: str, handler: Handler) -> None:
@@ -61,8 +104,8 @@ class Registry:
         app.handler = None
         if app.subscribe_all:
             app.subscribe_all = False
-            for topic in (self.core.all_channels, self.core.all_bridges):
-                app.unsubscribe(topic.name, all_refs=True)
+            for kind in SCHEMES:
+                app.unsubscribe(source_key(kind, None), all_refs=True)
         self.cleanup(app)
 
     def cleanup(self, app: StasisApp) -> None:
@@ -71,6 +114,97 @@ class Registry:
             del self.apps[app.name]
             self.core.bus.remove(app.topic.name)
             verbose.info("Destroying Stasis app %s", app.name)
+
+    def sweep(self) -> None:
+        """Forget every application with nothing left (no socket, channels or subscriptions)."""
+        for app in list(self.apps.values()):
+            self.cleanup(app)
+
+    # -- event sources -------------------------------------------------------------
+
+    def all_source(self, kind: str) -> Source:
+        """Every object of a kind."""
+        key = source_key(kind, None)
+        core = self.core
+        if kind == "channel":
+            return Source(key, core.all_channels)
+        if kind == "bridge":
+            return Source(key, core.all_bridges)
+        if kind == "endpoint":
+            return Source(key, core.endpoints.all, ENDPOINT_EVENTS)
+        return Source(key, self.device_topic(None))
+
+    def resolve_source(self, uri: str) -> Source:
+        """The source an event source URI names, for subscribing.
+
+        ``channel:<id or name>``, ``bridge:<id>``, ``endpoint:<tech>/<resource>``,
+        ``endpoint:<tech>`` (every endpoint of a technology), ``deviceState:<name>``;
+        an empty id means every object of the kind.  Raises :class:`BadScheme`
+        or :class:`SourceNotFound`.
+        """
+        kind, sep, ident = uri.partition(":")
+        if not sep or kind not in SCHEMES:
+            raise BadScheme(uri)
+        if not ident:
+            return self.all_source(kind)
+        core = self.core
+        if kind == "channel":
+            chan = core.find_channel(ident)
+            if chan is None or chan.destroyed:
+                raise SourceNotFound(uri)
+            return Source(source_key(kind, chan.id), chan.topic)
+        if kind == "bridge":
+            bridge = core.bridges.get(ident)
+            if bridge is None or bridge.destroyed:
+                raise SourceNotFound(uri)
+            return Source(source_key(kind, bridge.id), bridge.topic)
+        if kind == "endpoint":
+            endpoint = core.endpoints.find(ident)
+            if endpoint is not None:
+                return Source(source_key(kind, endpoint.id), endpoint.topic)
+            tech = core.endpoints.techs.get(ident)
+            if tech is None:
+                raise SourceNotFound(uri)
+            return Source(source_key(kind, ident), tech)
+        # A device need not exist yet to be followed (as in Asterisk).
+        return Source(source_key(kind, ident), self.device_topic(ident))
+
+    def device_topic(self, device: str | None) -> Topic:
+        """The topic of a device's states (made as the device-state core makes it)."""
+        bus = self.core.bus
+        every = bus.topic(device_topic_name(None), "All device states")
+        if device is None:
+            return every
+        topic = bus.get(device_topic_name(device))
+        if topic is None:
+            topic = bus.topic(device_topic_name(device), device)
+            topic.forward_to(every)
+        return topic
+
+    def unsubscribe_key(self, app: StasisApp, uri: str) -> str:
+        """The key of a subscription to end; raises BadScheme or SourceNotFound."""
+        kind, sep, ident = uri.partition(":")
+        if not sep or kind not in SCHEMES:
+            raise BadScheme(uri)
+        key = source_key(kind, ident or None)
+        if not app.is_subscribed(key):
+            if kind == "deviceState" and app.is_subscribed(source_key(kind, None)):
+                return key  # covered by "every device": nothing to end
+            raise SourceNotFound(uri)
+        return key
+
+    def subscribe_sources(self, app: StasisApp, uris: list[str]) -> None:
+        """Subscribe ``app`` to every URI, or to none if one is bad."""
+        sources = [self.resolve_source(uri) for uri in uris]
+        for source in sources:
+            app.subscribe(source.key, source.topic, only=source.only)
+
+    def unsubscribe_sources(self, app: StasisApp, uris: list[str]) -> None:
+        """Drop one reference to each URI's subscription, or none if one is bad."""
+        keys = [self.unsubscribe_key(app, uri) for uri in uris]
+        for key in keys:
+            app.unsubscribe(key)
+        self.cleanup(app)
 
     # -- channels ----------------------------------------------------------------
 

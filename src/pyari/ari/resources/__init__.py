@@ -24,6 +24,8 @@ class Registered:
     fn: Handler
     missing: dict[str, str] = field(default_factory=dict)
     """Messages for required parameters that are absent, by parameter."""
+    lenient: frozenset[str] = frozenset()
+    """Parameters whose allowed values the handler checks itself."""
 
 
 @dataclass(slots=True)
@@ -37,12 +39,16 @@ HANDLERS: dict[str, Registered] = {}
 
 
 def handles(
-    resource: str, nickname: str, *, missing: dict[str, str] | None = None
+    resource: str,
+    nickname: str,
+    *,
+    missing: dict[str, str] | None = None,
+    lenient: frozenset[str] = frozenset(),
 ) -> Callable[[Handler], Handler]:
     """Register the handler of operation ``resource.nickname``."""
 
     def register(fn: Handler) -> Handler:
-        HANDLERS[f"{resource}.{nickname}"] = Registered(fn, missing or {})
+        HANDLERS[f"{resource}.{nickname}"] = Registered(fn, missing or {}, lenient)
         return fn
 
     return register
@@ -50,6 +56,17 @@ def handles(
 
 def load_all() -> dict[str, Registered]:
     """Import every resource module so their handlers register."""
-    from pyari.ari.resources import applications, asterisk, bridges, channels  # noqa: F401
+    from pyari.ari.resources import (  # noqa: F401
+        applications,
+        asterisk,
+        bridges,
+        channels,
+        device_states,
+        endpoints,
+        events,
+        mailboxes,
+        playbacks,
+        recordings,
+    )
 
     return HANDLERS

@@ -1,4 +1,4 @@
-"""/applications: the Stasis applications and what they are subscribed to."""
+"""/applications: the Stasis applications, their subscriptions and event filters."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.stasis.app import StasisApp
+from pyari.stasis.registry import BadScheme, SourceNotFound
+
+BAD_SCHEME = "Invalid event source URI scheme"
 
 
 def application_json(app: StasisApp) -> dict[str, Any]:
     return {
         "name": app.name,
-        "channel_ids": app.ids("channel"),
-        "bridge_ids": app.ids("bridge"),
-        "endpoint_ids": app.ids("endpoint"),
-        "device_names": app.ids("deviceState"),
+        "channel_ids": app.subscription_ids("channel"),
+        "bridge_ids": app.subscription_ids("bridge"),
+        "endpoint_ids": app.subscription_ids("endpoint"),
+        "device_names": app.subscription_ids("deviceState"),
         "events_allowed": list(app.events_allowed),
         "events_disallowed": list(app.events_disallowed),
     }
@@ -25,16 +28,78 @@ def application_json(app: StasisApp) -> dict[str, Any]:
 
 def find_app(ctx: AriContext, name: str) -> StasisApp:
     app = ctx.stasis.get(name)
-    if app is None:
+    if app is None or app.idle:
+        ctx.stasis.sweep()
         raise AriError(404, "Application not found")
     return app
 
 
 @handles("applications", "list")
 async def list_apps(ctx: AriContext, p: Params) -> list[dict[str, Any]]:
+    ctx.stasis.sweep()
     return [application_json(app) for app in ctx.stasis.apps.values()]
 
 
 @handles("applications", "get")
 async def get_app(ctx: AriContext, p: Params) -> dict[str, Any]:
     return application_json(find_app(ctx, p["applicationName"]))
+
+
+def _sources(p: Params) -> list[str]:
+    sources: list[str] = p.get("eventSource") or []
+    if not sources:
+        raise AriError(400, "Missing parameter eventSource")
+    return sources
+
+
+@handles("applications", "subscribe")
+async def subscribe(ctx: AriContext, p: Params) -> dict[str, Any]:
+    sources = _sources(p)
+    app = find_app(ctx, p["applicationName"])
+    try:
+        ctx.stasis.subscribe_sources(app, sources)
+    except BadScheme:
+        raise AriError(400, BAD_SCHEME) from None
+    except SourceNotFound:
+        raise AriError(422, "Event source does not exist") from None
+    return application_json(app)
+
+
+@handles("applications", "unsubscribe")
+async def unsubscribe(ctx: AriContext, p: Params) -> dict[str, Any]:
+    sources = _sources(p)
+    app = find_app(ctx, p["applicationName"])
+    try:
+        ctx.stasis.unsubscribe_sources(app, sources)
+    except BadScheme:
+        raise AriError(400, BAD_SCHEME) from None
+    except SourceNotFound:
+        raise AriError(422, "Event source was not subscribed to") from None
+    return application_json(app)
+
+
+def _filter_list(
+    body: dict[str, Any], key: str, current: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The new value of one list of the event filter (``allowed``/``disallowed``)."""
+    if not body:
+        return []  # {} (or no body) resets both lists
+    if key not in body:
+        return current  # only the other list was given
+    value = body[key]
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("type"), str) and item["type"]
+        for item in value
+    ):
+        raise AriError(400, "Invalid format definition")
+    return [dict(item) for item in value]
+
+
+@handles("applications", "filter")
+async def set_filter(ctx: AriContext, p: Params) -> dict[str, Any]:
+    app = find_app(ctx, p["applicationName"])
+    body: dict[str, Any] = p.get("filter") or {}
+    disallowed = _filter_list(body, "disallowed", app.events_disallowed)
+    allowed = _filter_list(body, "allowed", app.events_allowed)
+    app.events_disallowed, app.events_allowed = disallowed, allowed
+    return application_json(app)

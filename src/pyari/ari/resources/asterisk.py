@@ -1,8 +1,9 @@
-"""/asterisk: system information, liveness, global variables."""
+"""/asterisk: system information, liveness, global variables, modules, log channels and
+dynamic configuration objects."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
@@ -10,6 +11,10 @@ from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.clock import ari_timestamp
 from pyari.core import events as ev
+from pyari.core.logchannels import LogChannelError, LogChannelInfo, LogChannels
+from pyari.core.mailboxes import FIELDS as MAILBOX_FIELDS
+from pyari.core.mailboxes import Mailboxes, parse_uint
+from pyari.core.modules import ModuleError, ModuleInfo, Modules
 
 INFO_SECTIONS = ("build", "system", "config", "status")
 
@@ -46,3 +51,203 @@ async def set_global_var(ctx: AriContext, p: Params) -> None:
     value = p.get("value") or ""
     ctx.core.globals[name] = value
     ctx.core.all_channels.publish(ev.ChannelVarset(variable=name, value=value))
+
+
+# -- modules -------------------------------------------------------------------------------
+
+
+def _modules(ctx: AriContext) -> Modules:
+    if ctx.modules is None:
+        raise AriError(501, "Not implemented")
+    return ctx.modules
+
+
+@handles("asterisk", "listModules")
+async def list_modules(ctx: AriContext, p: Params) -> list[ModuleInfo]:
+    return _modules(ctx).list()
+
+
+@handles("asterisk", "getModule")
+async def get_module(ctx: AriContext, p: Params) -> ModuleInfo:
+    try:
+        return _modules(ctx).get(p["moduleName"])
+    except ModuleError as exc:
+        raise AriError(exc.status, exc.message) from None
+
+
+@handles("asterisk", "loadModule")
+async def load_module(ctx: AriContext, p: Params) -> None:
+    try:
+        _modules(ctx).load(p["moduleName"])
+    except ModuleError as exc:
+        raise AriError(exc.status, exc.message) from None
+
+
+@handles("asterisk", "unloadModule")
+async def unload_module(ctx: AriContext, p: Params) -> None:
+    try:
+        _modules(ctx).unload(p["moduleName"])
+    except ModuleError as exc:
+        raise AriError(exc.status, exc.message) from None
+
+
+@handles("asterisk", "reloadModule")
+async def reload_module(ctx: AriContext, p: Params) -> None:
+    try:
+        await _modules(ctx).reload(p["moduleName"])
+    except ModuleError as exc:
+        raise AriError(exc.status, exc.message) from None
+
+
+# -- log channels ------------------------------------------------------------------------
+
+
+def _logchannels(ctx: AriContext) -> LogChannels:
+    if ctx.logchannels is None:
+        raise AriError(501, "Not implemented")
+    return ctx.logchannels
+
+
+@handles("asterisk", "listLogChannels")
+async def list_log_channels(ctx: AriContext, p: Params) -> list[LogChannelInfo]:
+    return _logchannels(ctx).list()
+
+
+@handles("asterisk", "addLog", missing={"configuration": "Configuration levels are required"})
+async def add_log(ctx: AriContext, p: Params) -> None:
+    channels = _logchannels(ctx)
+    try:
+        channels.add(p["logChannelName"], p["configuration"])
+    except LogChannelError as exc:
+        raise AriError(exc.status, exc.message) from None
+
+
+@handles("asterisk", "deleteLog")
+async def delete_log(ctx: AriContext, p: Params) -> None:
+    try:
+        _logchannels(ctx).remove(p["logChannelName"])
+    except LogChannelError as exc:
+        raise AriError(exc.status, exc.message) from None
+
+
+@handles("asterisk", "rotateLog")
+async def rotate_log(ctx: AriContext, p: Params) -> None:
+    try:
+        _logchannels(ctx).rotate(p["logChannelName"])
+    except LogChannelError as exc:
+        raise AriError(exc.status, exc.message) from None
+
+
+# -- dynamic configuration objects (sorcery) -------------------------------------------------
+#
+# A configuration class is the module owning a sorcery instance; pyari has one:
+# ``res_mwi_external`` with object type ``mailboxes`` (fields msgs_new, msgs_old),
+# the same objects as /mailboxes.
+
+
+class _ObjectType(Protocol):
+    def get(self, ctx: AriContext, oid: str) -> dict[str, str] | None: ...
+
+    def save(self, ctx: AriContext, oid: str, fields: dict[str, str]) -> bool:
+        """Store the object; False when these field values are not valid."""
+        ...
+
+    def delete(self, ctx: AriContext, oid: str) -> bool: ...
+
+    def defaults(self) -> dict[str, str]: ...
+
+
+class _MwiMailboxes:
+    def _boxes(self, ctx: AriContext) -> Mailboxes:
+        if ctx.mailboxes is None:
+            raise AriError(501, "Not implemented")
+        return ctx.mailboxes
+
+    def get(self, ctx: AriContext, oid: str) -> dict[str, str] | None:
+        box = self._boxes(ctx).get(oid)
+        return None if box is None else box.fields()
+
+    def save(self, ctx: AriContext, oid: str, fields: dict[str, str]) -> bool:
+        if set(fields) - set(MAILBOX_FIELDS):
+            return False
+        new = parse_uint(fields["msgs_new"])
+        old = parse_uint(fields["msgs_old"])
+        if new is None or old is None:
+            return False
+        self._boxes(ctx).update(oid, old, new)
+        return True
+
+    def delete(self, ctx: AriContext, oid: str) -> bool:
+        return self._boxes(ctx).delete(oid)
+
+    def defaults(self) -> dict[str, str]:
+        return {"msgs_new": "0", "msgs_old": "0"}
+
+
+CONFIG_CLASSES: dict[str, dict[str, _ObjectType]] = {
+    "res_mwi_external": {"mailboxes": _MwiMailboxes()},
+}
+
+
+def _object_type(p: Params) -> _ObjectType:
+    config_class: str = p["configClass"]
+    types = CONFIG_CLASSES.get(config_class)
+    if types is None:
+        raise AriError(404, f"configClass '{config_class}' not found")
+    object_type: str = p["objectType"]
+    kind = types.get(object_type)
+    if kind is None:
+        raise AriError(404, f"objectType '{object_type}' not found")
+    return kind
+
+
+def _tuples(fields: dict[str, str]) -> list[dict[str, str]]:
+    return [{"attribute": k, "value": v} for k, v in fields.items()]
+
+
+@handles("asterisk", "getObject")
+async def get_object(ctx: AriContext, p: Params) -> list[dict[str, str]]:
+    kind = _object_type(p)
+    oid: str = p["id"]
+    fields = kind.get(ctx, oid)
+    if fields is None:
+        raise AriError(404, f"Object with id '{oid}' not found")
+    return _tuples(fields)
+
+
+@handles("asterisk", "updateObject", lenient=frozenset({"fields"}))
+async def update_object(ctx: AriContext, p: Params) -> list[dict[str, str]]:
+    kind = _object_type(p)
+    oid: str = p["id"]
+    current = kind.get(ctx, oid)
+    created = current is None
+    fields = dict(kind.defaults() if current is None else current)
+    given = p.get("fields")
+    if given is None and not created:
+        raise AriError(400, f"Fields must be provided to update object '{oid}'")
+    invalid = AriError(
+        400,
+        f"{'Creation' if created else 'Update'} of object '{oid}' failed field value validation",
+    )
+    if given is not None:
+        if not isinstance(given, list):
+            raise invalid
+        for item in given:
+            if not isinstance(item, dict):
+                raise invalid
+            attribute, value = item.get("attribute"), item.get("value")
+            if not isinstance(attribute, str) or not isinstance(value, str):
+                raise invalid
+            fields[attribute] = value
+    if not kind.save(ctx, oid, fields):
+        raise invalid
+    saved = kind.get(ctx, oid)
+    return _tuples(saved if saved is not None else fields)
+
+
+@handles("asterisk", "deleteObject")
+async def delete_object(ctx: AriContext, p: Params) -> None:
+    kind = _object_type(p)
+    oid: str = p["id"]
+    if not kind.delete(ctx, oid):
+        raise AriError(404, f"Object with id '{oid}' not found")

@@ -1,4 +1,4 @@
-"""/bridges: create, list, destroy, add and remove channels."""
+"""/bridges: create, list, destroy, members, variables, video source; media checks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
-from pyari.core.bridge import Bridge
+from pyari.ari.resources.channels import (
+    NOT_IMPLEMENTED,
+    RECORD_LENIENT,
+    json_variables,
+    record_checks,
+)
+from pyari.core.bridge import Bridge, Membership
 from pyari.core.channel import Channel
 from pyari.core.snapshots import BridgeSnapshot
 from pyari.stasis.control import Control
@@ -24,24 +30,32 @@ def find_bridge(ctx: AriContext, bridge_id: str) -> Bridge:
 
 
 def _features(p: Params) -> tuple[str, tuple[str, ...]]:
-    words = tuple(w.strip() for w in (p.get("type") or "").split(",") if w.strip())
+    words = tuple(w.strip() for w in (p.get("type") or "mixing").split(",") if w.strip())
     for word in words:
         if word not in BRIDGE_FEATURES:
             raise AriError(400, f"Invalid bridge type '{word}'")
-    return ("holding" if "holding" in words else "mixing"), words
+    holding = "holding" in words
+    mixing = "mixing" in words or "video_sfu" in words
+    # Asterisk cannot make a bridge that both holds and mixes, or does neither.
+    if holding == mixing:
+        raise AriError(400, "Unable to create bridge")
+    return ("holding" if holding else "mixing"), words
 
 
 def _create(ctx: AriContext, p: Params, bridge_id: str | None) -> BridgeSnapshot:
-    bridge_type, words = _features(p)
     if bridge_id is not None:
         if not bridge_id.strip():
             raise AriError(400, "Bridge id must not be empty")
         existing = ctx.core.bridges.get(bridge_id)
         if existing is not None:
             raise AriError(409, f"Bridge with id '{bridge_id}' already exists")
+    bridge_type, words = _features(p)
+    variables = json_variables(p.get("variables"))
     bridge = ctx.core.new_bridge(
         bridge_id, bridge_type=bridge_type, features=words, name=p.get("name") or ""
     )
+    for name, value, _report in variables:
+        bridge.set_var(name, value)
     return bridge.snapshot()
 
 
@@ -90,15 +104,22 @@ def _channels(ctx: AriContext, p: Params) -> list[Control]:
 async def add_channel(ctx: AriContext, p: Params) -> None:
     bridge = find_bridge(ctx, p["bridgeId"])
     controls = _channels(ctx, p)
+    role = p.get("role") or ""
     for control in controls:
         chan = control.channel
         app = ctx.stasis.get(control.app_name)
         if app is not None:
             app.subscribe(bridge.topic.name)
+        membership = Membership(
+            role=role,
+            absorb_dtmf=bool(p.get("absorbDTMF")),
+            mute=bool(p.get("mute")),
+            inhibit_connected_line_updates=bool(p.get("inhibitConnectedLineUpdates")),
+        )
 
-        def join(chan: Channel = chan) -> None:
-            if not bridge.destroyed:
-                bridge.add(chan)
+        def join(chan: Channel = chan, membership: Membership = membership) -> None:
+            if not bridge.destroyed and not chan.hungup:
+                bridge.add(chan, membership)
 
         await control.execute(join)
 
@@ -116,3 +137,129 @@ async def remove_channel(ctx: AriContext, p: Params) -> None:
             bridge.remove(chan)
 
         await control.execute(leave)
+
+
+# -- variables ------------------------------------------------------------------------
+
+
+@handles("bridges", "getBridgeVar", missing={"variable": "Variable name is required"})
+async def get_bridge_var(ctx: AriContext, p: Params) -> dict[str, str]:
+    name: str = p["variable"]
+    bridge = find_bridge(ctx, p["bridgeId"])
+    value = bridge.variables.get(name)
+    if value is None:
+        raise AriError(404, "Provided variable was not found")
+    return {"value": value}
+
+
+@handles("bridges", "setBridgeVar", missing={"variable": "Variable name is required"})
+async def set_bridge_var(ctx: AriContext, p: Params) -> None:
+    name: str = p["variable"]
+    bridge = find_bridge(ctx, p["bridgeId"])
+    bridge.set_var(name.strip(), p.get("value") or "")
+
+
+def _stasis_bridge(ctx: AriContext, bridge_id: str) -> Bridge:
+    bridge = ctx.core.bridges.get(bridge_id)
+    if bridge is None or bridge.destroyed:
+        raise AriError(404, "Provided bridge was not found")
+    return bridge
+
+
+@handles(
+    "bridges", "getBridgeVars", missing={"variables": "At least one variable name is required"}
+)
+async def get_bridge_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, str]]:
+    names: list[str] = p["variables"]
+    bridge = _stasis_bridge(ctx, p["bridgeId"])
+    found: dict[str, str] = {}
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            raise AriError(400, "Variable names are required")
+        value = bridge.variables.get(name)
+        if value is None:
+            raise AriError(404, "Provided variable was not found")
+        found[name] = value
+    return {"variables": found}
+
+
+@handles("bridges", "setBridgeVars", missing={"variables": "The 'variables' field is required"})
+async def set_bridge_vars(ctx: AriContext, p: Params) -> None:
+    if p.get("variables") is None:
+        raise AriError(400, "The 'variables' field is required")
+    bridge = _stasis_bridge(ctx, p["bridgeId"])
+    for name, value, _report in json_variables(p.get("variables")):
+        bridge.set_var(name, value)
+
+
+# -- video source -------------------------------------------------------------------------
+
+
+@handles("bridges", "setVideoSource")
+async def set_video_source(ctx: AriContext, p: Params) -> None:
+    bridge = find_bridge(ctx, p["bridgeId"])
+    chan = ctx.core.channels.get(p["channelId"])
+    if chan is None or chan.destroyed:
+        raise AriError(400, "Channel not found")
+    control = chan.control
+    if control is None:
+        raise AriError(422, "Channel not in Stasis application")
+    if chan.bridge is not bridge:
+        raise AriError(422, "Channel not in this bridge")
+
+    def choose() -> None:
+        if chan.bridge is bridge:
+            bridge.set_video_source(chan)
+
+    await control.execute(choose)
+
+
+@handles("bridges", "clearVideoSource")
+async def clear_video_source(ctx: AriContext, p: Params) -> None:
+    find_bridge(ctx, p["bridgeId"]).clear_video_source()
+
+
+# -- media operations: checked here, carried out by the media engine (later) ---------------
+
+
+@handles("bridges", "startMoh")
+async def start_moh(ctx: AriContext, p: Params) -> None:
+    find_bridge(ctx, p["bridgeId"])
+    raise AriError(501, NOT_IMPLEMENTED)
+
+
+@handles("bridges", "stopMoh")
+async def stop_moh(ctx: AriContext, p: Params) -> None:
+    find_bridge(ctx, p["bridgeId"])
+    raise AriError(409, "Bridge isn't playing music")
+
+
+def _play_checks(ctx: AriContext, p: Params) -> None:
+    find_bridge(ctx, p["bridgeId"])
+    _ = p["media"]
+
+
+@handles("bridges", "play", missing={"media": "Missing parameter media"})
+async def play(ctx: AriContext, p: Params) -> None:
+    _play_checks(ctx, p)
+    raise AriError(501, NOT_IMPLEMENTED)
+
+
+@handles("bridges", "playWithId", missing={"media": "Missing parameter media"})
+async def play_with_id(ctx: AriContext, p: Params) -> None:
+    _play_checks(ctx, p)
+    raise AriError(501, NOT_IMPLEMENTED)
+
+
+@handles(
+    "bridges",
+    "record",
+    missing={"name": "Missing parameter name", "format": "Missing parameter format"},
+    lenient=RECORD_LENIENT,
+)
+async def record(ctx: AriContext, p: Params) -> None:
+    find_bridge(ctx, p["bridgeId"])
+    record_checks(p, format_first=True)
+    _ = p["name"]
+    raise AriError(501, NOT_IMPLEMENTED)

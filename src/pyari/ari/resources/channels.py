@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 from typing import Any
 
@@ -10,16 +12,34 @@ from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.core import causes
+from pyari.core import events as ev
 from pyari.core.channel import Channel
-from pyari.core.snapshots import ChannelSnapshot
+from pyari.core.snapshots import CallerId, ChannelSnapshot
 from pyari.core.tech import TechError
 from pyari.dialplan.apps import assign_variable
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import ChannelVars
-from pyari.dialplan.originate import DEFAULT_TIMEOUT, originate
+from pyari.dialplan.originate import DEFAULT_TIMEOUT, inherit_linkedid, originate
 from pyari.stasis.control import ChannelGone, Control
 
+log = logging.getLogger("pyari.ari")
+
 CHANNEL_NOT_FOUND = "Channel not found"
+NOT_IMPLEMENTED = "Not implemented"
+MAX_PUBLIC_UNIQUEID = 128
+INVALID_STATES = frozenset({"Down", "Rsrvd", "Ringing"})
+"""Outbound channels not yet answered: no state, media or dialplan control."""
+
+FORMATS = frozenset(
+    {
+        "ulaw", "alaw", "gsm", "g722", "g723", "g726", "g726aal2", "g729", "adpcm",
+        "ilbc", "lpc10", "speex", "speex16", "speex32", "g719", "siren7", "siren14",
+        "testlaw", "opus", "codec2", "slin", "slin12", "slin16", "slin24", "slin32",
+        "slin44", "slin48", "slin96", "slin192", "h261", "h263", "h263p", "h264",
+        "h265", "mpeg4", "vp8", "vp9", "red", "t140", "t38", "png", "jpeg",
+    }
+)  # fmt: skip
+"""Media format names the core knows (Asterisk's format cache)."""
 
 
 def find_channel(ctx: AriContext, channel_id: str) -> Channel:
@@ -36,6 +56,25 @@ def find_control(ctx: AriContext, channel_id: str) -> Control:
     if control is None:
         raise AriError(409, "Channel not in Stasis application")
     return control
+
+
+def find_control_up(ctx: AriContext, channel_id: str) -> Control:
+    """The control of a channel in Stasis whose state allows call control (else 412)."""
+    control = find_control(ctx, channel_id)
+    if control.channel.state in INVALID_STATES:
+        raise AriError(412, "Channel in invalid state")
+    return control
+
+
+def run_async(ctx: AriContext, control: Control, command: Any) -> None:
+    """Queue ``command`` on the channel's task without waiting for it (Asterisk's
+    ``stasis_app_send_command_async``)."""
+
+    async def send() -> None:
+        with contextlib.suppress(ChannelGone):
+            await control.execute(command)
+
+    ctx.core.spawn(send(), name=f"ari-command {control.channel.name}")
 
 
 async def run_on(control: Control, command: Any) -> Any:
@@ -68,13 +107,57 @@ def parse_callerid(text: str) -> tuple[str, str]:
     return "", text.strip()
 
 
-def _variables(p: Params) -> dict[str, str]:
-    raw = p.get("variables")
+def json_variables(raw: Any) -> list[tuple[str, str, bool]]:
+    """``variables`` of a request body: name → string, or ``{"value", "report_events"}``.
+
+    Returns (name, value, report_events) in order; raises Asterisk's 400s.
+    """
     if raw is None:
-        return {}
+        return []
     if not isinstance(raw, dict):
         raise AriError(400, "Invalid value for parameter variables")
-    return {str(k): v if isinstance(v, str) else str(v) for k, v in raw.items()}
+    found: list[tuple[str, str, bool]] = []
+    for key, value in raw.items():
+        if not key:
+            continue
+        report = False
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, dict):
+            field = value.get("value")
+            if not isinstance(field, str):
+                raise AriError(
+                    400, "Each object value in 'variables' must include string field 'value'"
+                )
+            flag = value.get("report_events")
+            if flag is not None and not isinstance(flag, bool):
+                raise AriError(400, "Field 'report_events' in 'variables' entries must be boolean")
+            text, report = field, bool(flag)
+        else:
+            raise AriError(
+                400,
+                "Each value in 'variables' must be a string or an object with 'value' "
+                "and optional 'report_events'",
+            )
+        found.append((str(key).strip(), text, report))
+    return found
+
+
+def _variables(p: Params) -> list[tuple[str, str, bool]]:
+    return json_variables(p.get("variables"))
+
+
+def _formats(p: Params) -> None:
+    """Check ``originator``/``formats`` as Asterisk does (400s)."""
+    formats = p.get("formats") or ""
+    if p.get("originator") and formats:
+        raise AriError(400, "Originator and formats can't both be specified")
+    if not formats:
+        return
+    for name in formats.split(","):
+        name = name.strip()
+        if name not in FORMATS:
+            raise AriError(400, f"Provided format ({name}) was not found")
 
 
 def _check_ids(ctx: AriContext, p: Params) -> tuple[str | None, str | None]:
@@ -90,7 +173,8 @@ def _check_ids(ctx: AriContext, p: Params) -> tuple[str | None, str | None]:
 
 def _endpoint(p: Params) -> str:
     endpoint: str = p["endpoint"]
-    if "/" not in endpoint:
+    tech, _, resource = endpoint.partition("/")
+    if not tech or not resource:
         raise AriError(400, "Invalid endpoint specified")
     return endpoint
 
@@ -108,72 +192,102 @@ async def originate_with_id(ctx: AriContext, p: Params) -> ChannelSnapshot:
     return _originate(ctx, p)
 
 
+def _check_length(p: Params) -> None:
+    for name in ("channelId", "otherChannelId"):
+        cid = p.get(name)
+        if cid and len(cid) > MAX_PUBLIC_UNIQUEID:
+            raise AriError(400, f"Uniqueid length exceeds maximum of {MAX_PUBLIC_UNIQUEID}")
+
+
+def _originator(ctx: AriContext, p: Params) -> Channel | None:
+    name = p.get("originator")
+    if not name:
+        return None
+    found = ctx.core.find_channel(name)
+    if found is None or found.destroyed:
+        raise AriError(400, "Provided originator channel was not found")
+    return found
+
+
 def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
+    _check_length(p)
+    variables = _variables(p)
+    endpoint: str = p["endpoint"]
+    if p.get("originator") and p.get("formats"):
+        raise AriError(400, "Originator and formats can't both be specified")
     endpoint = _endpoint(p)
     app: str | None = p.get("app") or None
     extension: str | None = p.get("extension") or None
-    if app is None and extension is None:
-        raise AriError(400, "Application or extension must be specified")
-    chan_id, other_id = _check_ids(ctx, p)
-    variables = _variables(p)
-    timeout = p.get("timeout", DEFAULT_TIMEOUT)
-    name = number = None
-    if p.get("callerId"):
-        name, number = parse_callerid(p.get("callerId"))
     stasis, pbx = ctx.stasis, ctx.pbx
-
     if app is not None:
         args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
-
-        def subscribe(chan: Channel) -> None:
-            stasis.subscribe_channel(app, chan)
-            if chan.peer is not None:
-                stasis.subscribe_channel(app, chan.peer)
 
         async def after_answer(chan: Channel) -> None:
             chan.set_app("Stasis", ",".join([app, *args]), publish=False)
             if await stasis.run(chan, app, args, dialplan=False) == "GOTO":
                 await pbx.run(chan)
 
-        on_created = subscribe
-    else:
+    elif extension is not None:
         context = p.get("context") or "default"
-        assert extension is not None
         exten = extension
-        priority = p.get("priority") or 1
+        priority = int(p.get("priority") or 1)
         label = p.get("label")
-
-        async def after_answer(chan: Channel) -> None:
-            target = priority
-            if label:
+        if label:
+            if re.fullmatch(r"\s*[+-]?\d+.*", label):
+                priority = int(re.match(r"\s*([+-]?\d+)", label).group(1))  # type: ignore[union-attr]
+            else:
                 found = pbx.dialplan.find_label(context, exten, label)
                 if found is None:
-                    return
-                target = found
-            chan.set_location(context, exten, int(target))
+                    raise AriError(404, "Requested label can not be found")
+                priority = found
+            if priority == 0:
+                raise AriError(400, "Requested priority is illegal")
+
+        async def after_answer(chan: Channel) -> None:
+            chan.set_location(context, exten, priority)
             await pbx.run(chan)
 
-        on_created = None
+    else:
+        raise AriError(400, "Application or extension must be specified")
+    timeout = int(p.get("timeout", DEFAULT_TIMEOUT))
+    wait: float | None = DEFAULT_TIMEOUT
+    if timeout > 0:
+        wait = float(timeout)
+    elif timeout == -1:
+        wait = None
+    name = number = None
+    if p.get("callerId"):
+        name, number = parse_callerid(p.get("callerId"))
+    originator = _originator(ctx, p)
+    _formats(p)
+    chan_id, other_id = _check_ids(ctx, p)
+
+    def on_created(chan: Channel) -> None:
+        for var, value, _report in variables:
+            assign_variable(pbx, chan, var, value)
+        if app is not None:
+            stasis.subscribe_channel(app, chan)
+            if chan.peer is not None:
+                stasis.subscribe_channel(app, chan.peer)
 
     try:
         chan = originate(
             ctx.core,
             endpoint,
             after_answer,
-            timeout=float(timeout),
+            timeout=wait,
             caller_name=name,
             caller_number=number,
             uniqueid=chan_id,
             other_id=other_id,
             on_created=on_created,
+            originator=originator,
         )
     except TechError as exc:
         status = 409 if "already exists" in str(exc) else 400
         raise AriError(
             status, str(exc) if status == 409 else "Invalid endpoint specified"
         ) from None
-    for var, value in variables.items():
-        assign_variable(pbx, chan, var, value)
     return chan.snapshot()
 
 
@@ -183,10 +297,20 @@ def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
     missing={"endpoint": "Endpoint must be specified", "app": "Application must be specified"},
 )
 async def create_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
+    variables = _variables(p)
+    if p.get("originator") and p.get("formats"):
+        raise AriError(400, "Originator and formats can't both be specified")
     endpoint = _endpoint(p)
     app: str = p["app"]
+    _check_length(p)
+    originator = ctx.core.find_channel(p.get("originator") or "") if p.get("originator") else None
+    if originator is not None and originator.destroyed:
+        originator = None
+    if originator is not None:
+        ctx.stasis.subscribe_channel(app, originator)
+    elif p.get("formats"):
+        _formats(p)
     chan_id, other_id = _check_ids(ctx, p)
-    variables = _variables(p)
     args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
     try:
         chan = ctx.core.request(endpoint, uniqueid=chan_id, other_id=other_id)
@@ -195,10 +319,13 @@ async def create_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
         raise AriError(
             status, str(exc) if status == 409 else "Invalid endpoint specified"
         ) from None
-    for var, value in variables.items():
-        assign_variable(ctx.pbx, chan, var, value)
+    if originator is not None:
+        inherit_linkedid(chan, originator)
+    chan.dialstring = endpoint.partition("/")[2]
     stasis, pbx = ctx.stasis, ctx.pbx
     stasis.subscribe_channel(app, chan)
+    for var, value, _report in variables:
+        assign_variable(pbx, chan, var, value)
 
     async def in_app() -> None:
         if await stasis.run(chan, app, args, dialplan=False) == "GOTO":
@@ -213,8 +340,178 @@ async def create_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
 
 @handles("channels", "answer")
 async def answer(ctx: AriContext, p: Params) -> None:
-    control = find_control(ctx, p["channelId"])
+    control = find_control_up(ctx, p["channelId"])
     await run_on(control, control.channel.answer)
+
+
+def _indication(nickname: str, condition: str) -> None:
+    async def indicate(ctx: AriContext, p: Params) -> None:
+        control = find_control_up(ctx, p["channelId"])
+        chan = control.channel
+        run_async(ctx, control, lambda: chan.indicate(condition))
+
+    indicate.__name__ = nickname
+    handles("channels", nickname)(indicate)
+
+
+_indication("ring", "ringing")
+_indication("ringStop", "stop")
+_indication("progress", "progress")
+_indication("hold", "hold")
+_indication("unhold", "unhold")
+
+_DIRECTIONS = {"in": {"in"}, "out": {"out"}, "both": {"in", "out"}}
+
+
+def _direction(p: Params) -> set[str]:
+    direction = p.get("direction")
+    if not direction:
+        raise AriError(400, "Direction is required")
+    found = _DIRECTIONS.get(direction)
+    if found is None:
+        raise AriError(400, "Invalid direction specified")
+    return found
+
+
+@handles("channels", "mute", lenient=frozenset({"direction"}))
+async def mute(ctx: AriContext, p: Params) -> None:
+    control = find_control_up(ctx, p["channelId"])
+    directions = _direction(p)
+    chan = control.channel
+    run_async(ctx, control, lambda: chan.muted.update(directions))
+
+
+@handles("channels", "unmute", lenient=frozenset({"direction"}))
+async def unmute(ctx: AriContext, p: Params) -> None:
+    control = find_control_up(ctx, p["channelId"])
+    directions = _direction(p)
+    chan = control.channel
+    run_async(ctx, control, lambda: chan.muted.difference_update(directions))
+
+
+@handles("channels", "sendDTMF", missing={"dtmf": "DTMF is required"})
+async def send_dtmf(ctx: AriContext, p: Params) -> None:
+    control = find_control_up(ctx, p["channelId"])
+    digits: str = p["dtmf"]
+    timing = {}
+    for name in ("before", "between", "duration", "after"):
+        value = int(p.get(name, 0))
+        if value < 0:
+            raise AriError(400, f"Invalid value for parameter {name}")
+        timing[name] = value
+    chan = control.channel
+
+    async def play() -> None:
+        if not chan.up:
+            chan.indicate("progress")
+        if timing["before"] and not await chan.sleep(timing["before"] / 1000):
+            return
+        await chan.send_dtmf(digits, between_ms=timing["between"], duration_ms=timing["duration"])
+        if timing["after"]:
+            await chan.sleep(timing["after"] / 1000)
+
+    run_async(ctx, control, play)
+
+
+@handles(
+    "channels", "redirect", missing={"endpoint": "Required parameter 'endpoint' not provided."}
+)
+async def redirect(ctx: AriContext, p: Params) -> None:
+    control = find_control_up(ctx, p["channelId"])
+    endpoint: str = p["endpoint"]
+    tech, sep, resource = endpoint.partition("/")
+    if not sep or not tech:
+        raise AriError(422, f"Endpoint parameter '{endpoint}' does not contain tech/resource")
+    if not resource:
+        raise AriError(422, f"No resource provided in endpoint parameter '{endpoint}'")
+    chan = control.channel
+    chan_tech = chan.tech.name
+    if chan_tech.lower() != tech.lower():
+        raise AriError(
+            422, f"Endpoint technology '{tech}' does not match channel technology '{chan_tech}'"
+        )
+
+    def transfer() -> None:
+        handler = getattr(chan.tech, "transfer", None)
+        if handler is None:
+            log.info("Unsupported transfer requested on channel '%s'", chan.name)
+            return
+        handler(chan, resource)
+
+    run_async(ctx, control, transfer)
+
+
+@handles("channels", "move", missing={"app": "Missing parameter app"})
+async def move(ctx: AriContext, p: Params) -> None:
+    control = find_control(ctx, p["channelId"])
+    app: str = p["app"]
+    args = [a for a in (p.get("appArgs") or "").split(",") if a]
+    chan = control.channel
+    stasis = ctx.stasis
+
+    def switch() -> None:
+        target = stasis.get(app)
+        if target is None or not target.active:
+            log.error(
+                "Could not move to Stasis app '%s' - %s",
+                app,
+                "not registered" if target is None else "not active",
+            )
+            current = stasis.get(control.app_name)
+            if current is not None:
+                current.send(
+                    ev.ApplicationMoveFailed(
+                        channel=chan.snapshot(), destination=app, args=list(args)
+                    )
+                )
+            return
+        control.move_to = (app, list(args))
+        control.leave()
+
+    run_async(ctx, control, switch)
+
+
+@handles("channels", "dial")
+async def dial(ctx: AriContext, p: Params) -> None:
+    control = find_control(ctx, p["channelId"])
+    chan = control.channel
+    caller = ctx.core.find_channel(p.get("caller") or "") if p.get("caller") else None
+    if chan.state not in ("Down", "Rsrvd"):
+        raise AriError(409, "Channel is not in the 'Down' state")
+    dialstring = chan.dialstring
+    if dialstring is None:
+        raise AriError(409, "Dialing a channel not created by ARI")
+    if chan.stasis_app is None:
+        raise AriError(409, "Channel not in Stasis application")
+    if caller is not None and not caller.destroyed:
+        chan.connected = CallerId(caller.caller.name, caller.caller.number)
+        chan.language = caller.language
+        chan.changed()
+    timeout = int(p.get("timeout") or 0)
+    core = ctx.core
+
+    async def watch() -> None:
+        answered = await chan.wait_answered(timeout if timeout > 0 else None)
+        if chan.destroyed:
+            return
+        if answered:
+            status = "ANSWER"
+        elif chan.hangupcause == causes.USER_BUSY:
+            status = "BUSY"
+        elif chan.hungup:
+            status = "CANCEL"
+        else:
+            status = "NOANSWER"
+        chan.publish(ev.Dial(peer=chan.snapshot(), dialstring=dialstring, dialstatus=status))
+        if status == "NOANSWER":
+            chan.request_hangup(causes.NO_ANSWER)
+
+    def call() -> None:
+        chan.tech.call(chan, timeout if timeout > 0 else None)
+        chan.publish(ev.Dial(peer=chan.snapshot(), dialstring=dialstring, dialstatus=""))
+        core.spawn(watch(), name=f"dial {chan.name}")
+
+    await run_on(control, call)
 
 
 @handles("channels", "hangup")
@@ -241,7 +538,7 @@ async def hangup(ctx: AriContext, p: Params) -> None:
 
 @handles("channels", "continueInDialplan")
 async def continue_in_dialplan(ctx: AriContext, p: Params) -> None:
-    control = find_control(ctx, p["channelId"])
+    control = find_control_up(ctx, p["channelId"])
     chan = control.channel
     context = p.get("context") or None
     exten = p.get("extension") or None
@@ -294,3 +591,253 @@ async def set_channel_var(ctx: AriContext, p: Params) -> None:
     name: str = p["variable"]
     value = p.get("value") or ""
     await run_on(control, lambda: assign_variable(ctx.pbx, control.channel, name, value))
+
+
+@handles(
+    "channels", "getChannelVars", missing={"variables": "At least one variable name is required"}
+)
+async def get_channel_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, str]]:
+    names: list[str] = p["variables"]
+    chan = ctx.core.channels.get(p["channelId"])
+    if chan is None or chan.destroyed:
+        raise AriError(404, "Provided channel was not found")
+    vars_ = ChannelVars(ctx.pbx, chan)
+    found: dict[str, str] = {}
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            raise AriError(400, "Variable names are required")
+        if name.endswith(")") and "(" in name:
+            fname, _, args = name[:-1].partition("(")
+            value = vars_.call_function(fname, args)
+        else:
+            value = vars_.get_var(name)
+            if value is None:
+                raise AriError(404, "Provided variable was not found")
+        found[name] = value or ""
+    return {"variables": found}
+
+
+@handles("channels", "setChannelVars", missing={"variables": "The 'variables' field is required"})
+async def set_channel_vars(ctx: AriContext, p: Params) -> None:
+    if p.get("variables") is None:
+        raise AriError(400, "The 'variables' field is required")
+    chan = ctx.core.channels.get(p["channelId"])
+    if chan is None or chan.destroyed:
+        raise AriError(404, "Provided channel was not found")
+    control = find_control(ctx, p["channelId"])
+    variables = json_variables(p.get("variables"))
+
+    def assign() -> None:
+        for name, value, _report in variables:
+            assign_variable(ctx.pbx, chan, name, value)
+
+    await run_on(control, assign)
+
+
+# -- RTP statistics, transfer progress ---------------------------------------------------
+
+
+@handles("channels", "rtpstatistics")
+async def rtp_statistics(ctx: AriContext, p: Params) -> Any:
+    chan = find_channel(ctx, p["channelId"])
+    stats = getattr(chan.tech, "rtp_statistics", None)
+    if stats is None:
+        raise AriError(403, "Unsupported channel type")
+    found = stats(chan)
+    if found is None:
+        raise AriError(404, "RTP info not found")
+    return found
+
+
+TRANSFER_STATES = {
+    "channel_progress": "progress",
+    "channel_answered": "success",
+    "channel_unavailable": "unavailable",
+    "channel_declined": "failed",
+}
+
+
+@handles("channels", "transfer_progress", missing={"states": "states must not be empty"})
+async def transfer_progress(ctx: AriContext, p: Params) -> None:
+    control = find_control(ctx, p["channelId"])
+    states: str = p["states"]
+    state = TRANSFER_STATES.get(states.lower())
+    if state is None:
+        raise AriError(400, "Invalid states value")
+    chan = control.channel
+    chan.indicate("transfer", state)
+
+
+# -- media operations: checked here, carried out by the media engine (later) ---------------
+
+
+def _not_implemented() -> AriError:
+    return AriError(501, NOT_IMPLEMENTED)
+
+
+def _play_checks(ctx: AriContext, p: Params) -> None:
+    find_control_up(ctx, p["channelId"])
+    if int(p.get("skipms") or 0) < 0:
+        raise AriError(400, "skipms cannot be negative")
+    if int(p.get("offsetms") or 0) < 0:
+        raise AriError(400, "offsetms cannot be negative")
+    _ = p["media"]
+
+
+@handles("channels", "play", missing={"media": "Missing parameter media"})
+async def play(ctx: AriContext, p: Params) -> None:
+    _play_checks(ctx, p)
+    raise _not_implemented()
+
+
+@handles("channels", "playWithId", missing={"media": "Missing parameter media"})
+async def play_with_id(ctx: AriContext, p: Params) -> None:
+    _play_checks(ctx, p)
+    raise _not_implemented()
+
+
+RECORD_FORMATS = frozenset(
+    {
+        "wav", "WAV", "wav49", "gsm", "ulaw", "pcm", "mu", "ul", "alaw", "al", "alw",
+        "sln", "raw", "sln12", "sln16", "sln24", "sln32", "sln44", "sln48", "sln96",
+        "sln192", "g722", "g723", "g723sf", "g726-16", "g726-24", "g726-32", "g726-40",
+        "g729", "ilbc", "ogg", "siren7", "siren14", "vox", "au", "h263", "h264",
+    }
+)  # fmt: skip
+"""File extensions a recording can be written in (Asterisk's format modules)."""
+
+IF_EXISTS = frozenset({"fail", "overwrite", "append"})
+TERMINATE_ON = frozenset({"none", "any", "*", "#"})
+
+
+def record_checks(p: Params, *, format_first: bool = False) -> None:
+    """Checks shared by channel and bridge recordings, in Asterisk's order
+    (a bridge checks the format first, a channel last)."""
+    if format_first and p["format"] not in RECORD_FORMATS:
+        raise AriError(422, "specified format is unknown on this system")
+    if p.get("terminateOn", "none") not in TERMINATE_ON:
+        raise AriError(400, "terminateOn invalid")
+    if p.get("ifExists", "fail") not in IF_EXISTS:
+        raise AriError(400, "ifExists invalid")
+    if p["format"] not in RECORD_FORMATS:
+        raise AriError(422, "specified format is unknown on this system")
+
+
+RECORD_LENIENT = frozenset({"ifExists", "terminateOn"})
+
+
+@handles(
+    "channels",
+    "record",
+    missing={"name": "Missing parameter name", "format": "Missing parameter format"},
+    lenient=RECORD_LENIENT,
+)
+async def record(ctx: AriContext, p: Params) -> None:
+    find_control(ctx, p["channelId"])
+    record_checks(p)
+    _ = p["name"]
+    raise _not_implemented()
+
+
+@handles("channels", "startMoh")
+async def start_moh(ctx: AriContext, p: Params) -> None:
+    find_control_up(ctx, p["channelId"])
+    raise _not_implemented()
+
+
+@handles("channels", "stopMoh")
+async def stop_moh(ctx: AriContext, p: Params) -> None:
+    find_control_up(ctx, p["channelId"])
+    raise _not_implemented()
+
+
+@handles("channels", "startSilence")
+async def start_silence(ctx: AriContext, p: Params) -> None:
+    find_control_up(ctx, p["channelId"])
+    raise _not_implemented()
+
+
+@handles("channels", "stopSilence")
+async def stop_silence(ctx: AriContext, p: Params) -> None:
+    find_control_up(ctx, p["channelId"])
+    raise _not_implemented()
+
+
+_SNOOP = ("none", "both", "out", "in")
+
+
+def _snoop_checks(ctx: AriContext, p: Params) -> None:
+    spy = p.get("spy") or "none"
+    if spy not in _SNOOP:
+        raise AriError(400, "Invalid direction specified for spy")
+    whisper = p.get("whisper") or "none"
+    if whisper not in _SNOOP:
+        raise AriError(400, "Invalid direction specified for whisper")
+    if spy == "none" and whisper == "none":
+        raise AriError(400, "Direction must be specified for at least spy or whisper")
+    if not p.get("app"):
+        raise AriError(400, "Application name is required")
+    chan = ctx.core.channels.get(p["channelId"])
+    if chan is None or chan.destroyed:
+        raise AriError(404, "Provided channel was not found")
+
+
+@handles("channels", "snoopChannel", lenient=frozenset({"spy", "whisper"}))
+async def snoop_channel(ctx: AriContext, p: Params) -> None:
+    _snoop_checks(ctx, p)
+    raise _not_implemented()
+
+
+@handles("channels", "snoopChannelWithId", lenient=frozenset({"spy", "whisper"}))
+async def snoop_channel_with_id(ctx: AriContext, p: Params) -> None:
+    _snoop_checks(ctx, p)
+    raise _not_implemented()
+
+
+_HOSTPORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$")
+
+
+@handles(
+    "channels",
+    "externalMedia",
+    lenient=frozenset({"encapsulation", "transport", "connection_type", "direction"}),
+)
+async def external_media(ctx: AriContext, p: Params) -> None:
+    json_variables(p.get("variables"))
+    if not p.get("app"):
+        raise AriError(400, "app cannot be empty")
+    transport = p.get("transport") or "udp"
+    encapsulation = p.get("encapsulation") or "rtp"
+    if transport == "websocket" and encapsulation != "none":
+        raise AriError(400, "encapsulation must be 'none' for websocket transport")
+    if encapsulation == "rtp" and transport != "udp":
+        raise AriError(400, "transport must be 'udp' for rtp encapsulation")
+    if encapsulation == "audiosocket" and transport != "tcp":
+        raise AriError(400, "transport must be 'tcp' for audiosocket encapsulation")
+    connection = p.get("connection_type") or "client"
+    if transport != "websocket" and connection == "server":
+        raise AriError(
+            400, "'server' connection_type can only be used with the websocket transport"
+        )
+    host = p.get("external_host")
+    if not host and connection == "client":
+        raise AriError(400, "external_host is required for all but websocket server connections")
+    if transport == "websocket":
+        if connection == "client":
+            raise AriError(400, "external_host must be a valid websocket_client connection id.")
+    elif not _HOSTPORT.match(host or ""):
+        raise AriError(
+            400, "external_host must be <host>:<port> for all transports other than websocket"
+        )
+    if not p.get("format"):
+        raise AriError(400, "format cannot be empty")
+    direction = p.get("direction")
+    if direction and direction not in ("both", "in", "out"):
+        raise AriError(400, "Invalid direction specified")
+    known = {("rtp", "udp"), ("audiosocket", "tcp"), ("none", "websocket")}
+    if (encapsulation, transport) not in known:
+        raise AriError(501, "The encapsulation and/or transport is not supported")
+    if encapsulation == "audiosocket" and not p.get("data"):
+        raise AriError(400, "data can not be empty")
+    raise _not_implemented()

@@ -1,0 +1,180 @@
+"""/recordings: stored recordings on disk (``astspooldir/recording``) and live ones.
+
+Stored recordings are files named ``<name>.<format>`` below the recording
+folder; a name may contain folders (``calls/today/x``). Live recordings are
+made by the media engine; until it records, none exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from pyari.ari.context import AriContext
+from pyari.ari.errors import AriError
+from pyari.ari.params import Params
+from pyari.ari.resources import Reply, handles
+from pyari.ari.resources.channels import RECORD_FORMATS
+
+RECORDING_NOT_FOUND = "Recording not found"
+VIDEO_FORMATS = frozenset({"h263", "h264"})
+
+
+class StoredRecording(msgspec.Struct, frozen=True):
+    name: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    path: Path
+    name: str
+    format: str
+
+
+class Forbidden(Exception):
+    """The name points outside the recording folder."""
+
+
+def recording_dir(ctx: AriContext) -> Path:
+    if ctx.directories is None:
+        raise AriError(500, "Recording directory not configured")
+    return ctx.directories().astspooldir / "recording"
+
+
+def _split(name: str) -> tuple[str, str]:
+    folder, _, file = name.rpartition("/")
+    return folder, file
+
+
+def _inside(base: Path, folder: Path) -> bool:
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(folder)
+    return real == real_base or real.startswith(real_base + os.sep)
+
+
+def find_stored(base: Path, name: str) -> Found | None:
+    """The stored recording ``name``; raises :class:`Forbidden` outside ``base``."""
+    folder, file = _split(name)
+    if not file:
+        return None
+    directory = base / folder if folder else base
+    if not _inside(base, directory):
+        raise Forbidden(name)
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return None
+    for entry in entries:
+        stem, dot, ext = entry.rpartition(".")
+        if dot and stem == file and ext in RECORD_FORMATS:
+            path = directory / entry
+            if not path.is_file():
+                raise Forbidden(name)
+            return Found(path, f"{folder}/{file}" if folder else file, ext)
+    return None
+
+
+def _lookup(ctx: AriContext, name: str) -> Found:
+    try:
+        found = find_stored(recording_dir(ctx), name)
+    except Forbidden:
+        found = None
+    if found is None:
+        raise AriError(404, RECORDING_NOT_FOUND)
+    return found
+
+
+def list_stored(base: Path) -> list[StoredRecording]:
+    found: dict[str, StoredRecording] = {}
+    for root, _dirs, files in os.walk(base):
+        rel = os.path.relpath(root, base)
+        for entry in files:
+            stem, dot, ext = entry.rpartition(".")
+            if not dot or not stem or ext not in RECORD_FORMATS:
+                continue
+            name = stem if rel == "." else f"{rel.replace(os.sep, '/')}/{stem}"
+            found[name] = StoredRecording(name, ext)
+    return [found[n] for n in sorted(found)]
+
+
+@handles("recordings", "listStored")
+async def list_recordings(ctx: AriContext, p: Params) -> list[StoredRecording]:
+    return await asyncio.to_thread(list_stored, recording_dir(ctx))
+
+
+@handles("recordings", "getStored")
+async def get_stored(ctx: AriContext, p: Params) -> StoredRecording:
+    found = _lookup(ctx, p["recordingName"])
+    return StoredRecording(found.name, found.format)
+
+
+@handles("recordings", "deleteStored")
+async def delete_stored(ctx: AriContext, p: Params) -> None:
+    found = _lookup(ctx, p["recordingName"])
+    try:
+        await asyncio.to_thread(found.path.unlink)
+    except FileNotFoundError:
+        raise AriError(404, RECORDING_NOT_FOUND) from None
+    except OSError:
+        raise AriError(500, "Delete failed") from None
+
+
+@handles("recordings", "getStoredFile")
+async def get_stored_file(ctx: AriContext, p: Params) -> Reply:
+    found = _lookup(ctx, p["recordingName"])
+    try:
+        data = await asyncio.to_thread(found.path.read_bytes)
+    except OSError:
+        raise AriError(403, "Recording could not be opened") from None
+    kind = "video" if found.format in VIDEO_FORMATS else "audio"
+    return Reply(200, data, {"Content-Type": f"{kind}/{found.format}"})
+
+
+@handles(
+    "recordings",
+    "copyStored",
+    missing={"destinationRecordingName": "Invalid destination recording name"},
+)
+async def copy_stored(ctx: AriContext, p: Params) -> StoredRecording:
+    source = _lookup(ctx, p["recordingName"])
+    base = recording_dir(ctx)
+    dest: str = p["destinationRecordingName"]
+    try:
+        existing = find_stored(base, dest)
+    except Forbidden:
+        raise AriError(403, "Destination file path is forbidden") from None
+    if existing is not None:
+        raise AriError(409, "A recording with the same name already exists on the system")
+    folder, file = _split(dest)
+    if not file:
+        raise AriError(400, "Invalid destination recording name")
+    target = (base / folder if folder else base) / f"{file}.{source.format}"
+
+    def copy() -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source.path, target)
+
+    try:
+        await asyncio.to_thread(copy)
+    except OSError:
+        raise AriError(500, "Copy failed") from None
+    return StoredRecording(f"{folder}/{file}" if folder else file, source.format)
+
+
+def _live(nickname: str) -> None:
+    async def live(ctx: AriContext, p: Params) -> None:
+        # Live recordings come from the media engine; none exists before it.
+        raise AriError(404, RECORDING_NOT_FOUND)
+
+    live.__name__ = f"live_{nickname}"
+    handles("recordings", nickname)(live)
+
+
+for _nickname in ("getLive", "cancel", "stop", "pause", "unpause", "mute", "unmute"):
+    _live(_nickname)

@@ -1,0 +1,226 @@
+"""Device states (Asterisk's devicestate core and res_stasis_device_state).
+
+Every device has a state, one of :data:`STATES`.  ``Stasis:<name>`` devices
+are set by ARI and kept in the astdb (family ``StasisDeviceState``), so they
+survive a restart.  Devices of channel technologies (``Local/1000@ctx``,
+``Sim/alice``) take their state from their live channels.
+
+A change is published as :class:`~pyari.core.events.DeviceStateChanged` on
+the topic ``devicestate:<device name>``, which forwards into
+``devicestate:all`` (``Core.all_devicestates``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from pyari.bus import Topic
+from pyari.core import events as ev
+
+if TYPE_CHECKING:
+    from pyari.core.astdb import AstDb
+    from pyari.core.engine import Core
+
+__all__ = [
+    "FAMILY",
+    "SCHEME",
+    "STATES",
+    "DeviceError",
+    "DeviceState",
+    "DeviceStates",
+    "chan_state_to_device",
+]
+
+FAMILY = "StasisDeviceState"
+SCHEME = "Stasis:"
+
+STATES = (
+    "UNKNOWN",
+    "NOT_INUSE",
+    "INUSE",
+    "BUSY",
+    "INVALID",
+    "UNAVAILABLE",
+    "RINGING",
+    "RINGINUSE",
+    "ONHOLD",
+)
+_SETTABLE = frozenset(STATES) - {"UNKNOWN"}
+
+_CHAN_TO_DEVICE = {
+    "Down": "NOT_INUSE",
+    "Rsrvd": "INUSE",
+    "OffHook": "INUSE",
+    "Dialing": "INUSE",
+    "Ring": "INUSE",
+    "Ringing": "RINGING",
+    "Up": "INUSE",
+    "Busy": "BUSY",
+    "Dialing Offhook": "INUSE",
+    "Pre-ring": "RINGING",
+}
+
+
+def chan_state_to_device(state: str) -> str:
+    """The device state a channel in ``state`` gives its device."""
+    return _CHAN_TO_DEVICE.get(state, "UNKNOWN")
+
+
+def device_of_channel(name: str) -> str:
+    """``Sim/alice-00000001`` → ``Sim/alice``; ``Local/1@ctx-00000002;1`` → ``Local/1@ctx``."""
+    base, sep, _ = name.rpartition("-")
+    return base if sep else name
+
+
+class DeviceState(msgspec.Struct, frozen=True):
+    """ARI's DeviceState model."""
+
+    name: str
+    state: str
+
+
+class DeviceError(Exception):
+    """An update or delete Asterisk refuses; ``status`` is the ARI status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+ExtenExists = Callable[[str, str], bool]
+
+
+class DeviceStates:
+    """The device states of one pyari."""
+
+    def __init__(self, core: Core, astdb: AstDb, exten_exists: ExtenExists | None = None) -> None:
+        self.core = core
+        self.astdb = astdb
+        self.exten_exists = exten_exists
+        """Whether ``exten@context`` exists (for Local devices)."""
+        self.all: Topic = core.bus.topic("devicestate:all", "All device states")
+        self._last: dict[str, str] = {}
+        self._by_device: dict[str, list[str]] = {}
+        """Live channel ids of each channel device, oldest first."""
+        self._sub = core.all_channels.subscribe(self._on_channel)
+
+    def close(self) -> None:
+        self._sub.unsubscribe()
+
+    # -- topics --------------------------------------------------------------------
+
+    def topic(self, device: str) -> Topic:
+        """The topic of one device (``devicestate:<name>``), forwarding into the all-topic."""
+        topic = self.core.bus.topic(f"devicestate:{device}", device)
+        # The topic may have been made by a subscriber before the first change.
+        if not any(f.active and f.target is self.all for f in topic.forwards):
+            topic.forward_to(self.all)
+        return topic
+
+    def _publish(self, device: str, state: str) -> None:
+        self._last[device] = state
+        self.topic(device).publish(ev.DeviceStateChanged(device_state=DeviceState(device, state)))
+
+    # -- reading -----------------------------------------------------------------------
+
+    def state(self, device: str) -> str:
+        """The state of any device, as ``ast_device_state`` finds it."""
+        tech, slash, resource = device.partition("/")
+        if not slash:
+            provider, colon, rest = device.partition(":")
+            if not colon:
+                return "INVALID"
+            if provider.lower() != SCHEME[:-1].lower():
+                return "INVALID"
+            value = self.astdb.get(FAMILY, rest) if rest else None
+            return value.upper() if value and value.upper() in _SETTABLE else "UNKNOWN"
+        chans = self._channels_of(device)
+        lowered = tech.lower()
+        if lowered == "local":
+            return self._local_state(resource, chans)
+        if lowered not in self.core.techs:
+            return "INVALID"
+        if chans:
+            return chan_state_to_device(chans[0].state)
+        if lowered == "sim":
+            phones = getattr(self.core.techs["sim"], "phones", {})
+            if resource in phones:
+                return "NOT_INUSE"
+        return "UNKNOWN"
+
+    def _local_state(self, resource: str, chans: list[Any]) -> str:
+        exten, at, context = resource.partition("@")
+        if not at:
+            return "INVALID"
+        context = context.partition("/")[0]
+        if chans:
+            return "INUSE"
+        if self.exten_exists is not None and self.exten_exists(context, exten):
+            return "NOT_INUSE"
+        return "INVALID"
+
+    def _channels_of(self, device: str) -> list[Any]:
+        ids = self._by_device.get(device, ())
+        return [c for c in (self.core.channels.get(i) for i in ids) if c is not None]
+
+    def controlled(self) -> list[DeviceState]:
+        """Every ``Stasis:`` device stored, with its state (``GET /deviceStates``)."""
+        return [
+            DeviceState(SCHEME + name, self.state(SCHEME + name))
+            for name in self.astdb.tree(FAMILY)
+        ]
+
+    # -- Stasis: devices ----------------------------------------------------------------
+
+    @staticmethod
+    def controlled_name(device: str) -> str:
+        if device[: len(SCHEME)].lower() != SCHEME.lower():
+            raise DeviceError(409, "Uncontrolled device specified")
+        name = device[len(SCHEME) :]
+        if not name:
+            raise DeviceError(404, "Device name is missing")
+        return name
+
+    def update(self, device: str, state: str) -> None:
+        """Set a ``Stasis:`` device; raises :class:`DeviceError` as Asterisk refuses."""
+        name = self.controlled_name(device)
+        value = state.upper()
+        if value not in _SETTABLE:
+            raise DeviceError(400, "Invalid value for parameter deviceState")
+        self.astdb.put(FAMILY, name, value)
+        self._publish(SCHEME + name, value)
+
+    def delete(self, device: str) -> None:
+        """Forget a ``Stasis:`` device; it reads back ``UNKNOWN``."""
+        name = self.controlled_name(device)
+        if self.astdb.delete(FAMILY, name) or self._last.get(SCHEME + name) not in (
+            None,
+            "UNKNOWN",
+        ):
+            self._publish(SCHEME + name, "UNKNOWN")
+
+    # -- channel devices ----------------------------------------------------------------
+
+    def _on_channel(self, _topic: Topic, msg: Any) -> None:
+        if isinstance(msg, ev.ChannelCreated):
+            device = device_of_channel(msg.channel.name)
+            self._by_device.setdefault(device, []).append(msg.channel.id)
+        elif isinstance(msg, ev.ChannelDestroyed):
+            device = device_of_channel(msg.channel.name)
+            ids = self._by_device.get(device)
+            if ids is not None:
+                if msg.channel.id in ids:
+                    ids.remove(msg.channel.id)
+                if not ids:
+                    del self._by_device[device]
+        elif isinstance(msg, ev.ChannelStateChange):
+            device = device_of_channel(msg.channel.name)
+        else:
+            return
+        state = self.state(device)
+        if self._last.get(device) != state:
+            self._publish(device, state)
