@@ -230,11 +230,6 @@ async def test_core_show_channels_all_modes(server: Server) -> None:
     assert after == "0 active channels\n0 active calls\n2 calls processed\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: core show channels concise/verbose print '-' for Duration; "
-    "Asterisk prints the seconds since the channel was created",
-)
 async def test_core_show_channels_duration(server: Server) -> None:
     one, _ = await originate_parked(server)
     concise = await run_command(server, "core show channels concise")

@@ -132,11 +132,6 @@ same => n,Set(CHANNEL(language)=fr)
     assert rig.mine(chan, ev.ChannelConnectedLine)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='BUG: Set(CALLERID(all)="Name" <num>) stores the whole text as the number '
-    "instead of splitting name and number",
-)
 async def test_set_callerid_all_splits_name_and_number() -> None:
     rig = Rig('[test]\nexten => 100,1,Set(CALLERID(all)="Bob" <200>)\n')
     chan = await rig.run("100")
@@ -328,11 +323,6 @@ async def test_originate_negative_timeout_waits_forever() -> None:
     assert [d.dialstatus for d in rig.mine(chan, ev.Dial)] == ["", "ANSWER"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: originate() reports CANCEL and skips after_answer when the far end "
-    "answers and hangs up before the dialling task wakes (the answer came first)",
-)
 async def test_originate_answer_then_immediate_hangup_is_answered() -> None:
     rig = Rig(DIAL_PLAN)
     ran: list[Channel] = []

@@ -282,11 +282,6 @@ exten => h,1,Set(DONE=1)
     assert chan.get_var("DONE") == "1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Hangup() without a cause overwrites an earlier hangup cause "
-    "(Asterisk keeps the channel's cause, defaulting to 16 only when there is none)",
-)
 async def test_hangup_in_h_keeps_the_earlier_cause() -> None:
     rig = Rig(
         """
@@ -313,12 +308,6 @@ async def test_pbx_end_hangup_request_carries_the_appunload_flag() -> None:
     assert rig.mine(chan, ev.ChannelDestroyed)[0].cause == causes.USER_BUSY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Hangup() publishes a soft ChannelHangupRequest with the EXPLICIT flag "
-    "(32); Asterisk's Hangup() uses ast_softhangup_nolock (no event) and the only "
-    "request is the APPUNLOAD one (16) when the PBX ends",
-)
 async def test_hangup_app_request_event() -> None:
     rig = Rig("[test]\nexten => 100,1,Hangup(17)\n")
     chan = await rig.run("100")

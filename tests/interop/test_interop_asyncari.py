@@ -38,15 +38,6 @@ def in_order(seen: list[str], expected: list[str]) -> list[str]:
     return sorted((t for t in expected if t in seen), key=seen.index)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: pyari's Dial event drops 'dialstatus', 'forward' and 'dialstring' when they"
-        " are empty (Event omit_defaults); Asterisk always sends all three, and asyncari's"
-        " EventMessage reads msg.dialstatus, so its reader task dies with AttributeError"
-        " on the first Dial of the originate"
-    ),
-)
 async def test_asyncari_two_channels_bridged_then_hung_up(
     server: Server, base_url: str, http: aiohttp.ClientSession
 ) -> None:

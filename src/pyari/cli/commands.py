@@ -174,6 +174,7 @@ def _row(chan: Channel) -> fmt.ChannelRow:
         data=chan.app_data,
         caller_number=chan.caller.number,
         accountcode=chan.accountcode,
+        duration_seconds=int(time.time() - chan.created),
         uniqueid=chan.id,
     )
 

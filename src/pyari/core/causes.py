@@ -103,3 +103,19 @@ SOFTHANGUP_EXPLICIT = 0x20
 
 def cause_text(cause: int) -> str:
     return CAUSE_TEXTS.get(cause, "Unknown")
+
+
+_CAUSE_NAMES: dict[str, int] = {
+    name: value
+    for name, value in globals().items()
+    if name.isupper() and isinstance(value, int) and not name.startswith("SOFTHANGUP")
+}
+
+
+def cause_from_text(text: str) -> int | None:
+    """A cause given as a number (``17``) or a name (``USER_BUSY``); None if neither."""
+    text = text.strip()
+    if text.isdigit():
+        value = int(text)
+        return value if 0 < value < 128 else None
+    return _CAUSE_NAMES.get(text.upper())

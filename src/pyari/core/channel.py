@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ class Channel:
         "context",
         "control",
         "core",
+        "created",
         "creationtime",
         "destroyed",
         "dialstring",
@@ -118,7 +120,8 @@ class Channel:
         self.linkedid = linkedid or uniqueid
         self.protocol_id = protocol_id
         self.accountcode = accountcode
-        self.creationtime = ari_timestamp()
+        self.created = time.time()
+        self.creationtime = ari_timestamp(self.created)
         self.variables: dict[str, str] = {}
         self.hangupcause = 0
         self.soft_hangup = 0
@@ -363,7 +366,7 @@ class Channel:
             self.tech.answered(self)
 
     async def wait_answered(self, timeout: float | None) -> bool:
-        """Wait until the channel is Up; False on hangup or timeout."""
+        """Wait until the channel is answered; False on hangup or timeout first."""
         if self.up:
             return True
         waiters = [
@@ -375,7 +378,8 @@ class Channel:
         finally:
             for w in waiters:
                 w.cancel()
-        return self.up and not self.hungup
+        # Answered and hung up at once still counts as answered (the answer came first).
+        return self._answered.is_set()
 
     def request_hangup(self, cause: int = causes.NORMAL_CLEARING) -> None:
         """Hang up on behalf of someone else (ARI, the CLI): a soft hangup."""
@@ -393,6 +397,13 @@ class Channel:
             self.hangupcause = cause
         self.publish(ev.ChannelHangupRequest(cause=cause, channel=self.snapshot()))
         self.soft_hangup |= causes.SOFTHANGUP_DEV
+        self._wake()
+
+    def soft_hangup_quiet(self, flag: int) -> None:
+        """Set a soft hangup flag without announcing it (``ast_softhangup_nolock``)."""
+        if self.destroyed:
+            return
+        self.soft_hangup |= flag
         self._wake()
 
     def _soft(self, flag: int) -> None:

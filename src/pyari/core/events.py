@@ -66,9 +66,15 @@ class Dial(Event, tag="Dial", kw_only=True, frozen=True):
     caller: ChannelSnapshot | msgspec.UnsetType = UNSET
     peer: ChannelSnapshot
     forwarded: ChannelSnapshot | msgspec.UnsetType = UNSET
-    forward: str = ""
-    dialstring: str = ""
-    dialstatus: str = ""
+    # Always sent, even empty (no defaults, so omit_defaults keeps them).
+    forward: str
+    dialstring: str
+    dialstatus: str
+
+
+def dial(peer: ChannelSnapshot, dialstring: str, dialstatus: str) -> Dial:
+    """A Dial event for an outgoing channel (no caller, nothing forwarded)."""
+    return Dial(peer=peer, forward="", dialstring=dialstring, dialstatus=dialstatus)
 
 
 class StasisStart(Event, tag="StasisStart", kw_only=True, frozen=True):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pyari.core import causes
 from pyari.core import events as ev
+from pyari.core.callerid import parse_callerid
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import Pbx, Result, application, goto_target
 
@@ -37,12 +38,16 @@ async def answer(pbx: Pbx, chan: Channel, data: str) -> Result | None:
 
 @application("Hangup")
 async def hangup(pbx: Pbx, chan: Channel, data: str) -> Result | None:
-    cause = causes.NORMAL_CLEARING
+    # As Asterisk's Hangup(): an explicit cause (number or name) replaces the
+    # channel's; without one an earlier cause stays.  The soft hangup it sets
+    # publishes nothing: the end of the dialplan announces it.
     text = data.strip()
-    if text.isdigit() and int(text) > 0:
-        cause = int(text)
-    chan.hangupcause = cause
-    chan.request_hangup(cause)
+    cause = causes.cause_from_text(text) if text else None
+    if cause is not None:
+        chan.hangupcause = cause
+    elif not chan.hangupcause:
+        chan.hangupcause = causes.NORMAL_CLEARING
+    chan.soft_hangup_quiet(causes.SOFTHANGUP_EXPLICIT)
     return Result.HANGUP
 
 
@@ -108,7 +113,8 @@ def assign_variable(pbx: Pbx, chan: Channel, name: str, value: str) -> None:
         elif what == "name":
             chan.set_caller(name=value)
         elif what == "all":
-            chan.set_caller(number=value)
+            cid_name, cid_number = parse_callerid(value)
+            chan.set_caller(cid_name, cid_number)
         return
     if upper.startswith("CONNECTEDLINE(") and name.endswith(")"):
         what = name[14:-1].strip().lower()

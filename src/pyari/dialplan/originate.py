@@ -59,7 +59,7 @@ def originate(
 async def _dial(
     chan: Channel, dialstring: str, timeout: float | None, after_answer: AfterAnswer
 ) -> None:
-    chan.publish(ev.Dial(peer=chan.snapshot(), dialstring=dialstring, dialstatus=""))
+    chan.publish(ev.dial(chan.snapshot(), dialstring, ""))
     chan.tech.call(chan, timeout)
     if not await chan.wait_answered(timeout):
         if chan.hangupcause == causes.USER_BUSY:
@@ -69,9 +69,13 @@ async def _dial(
         else:
             status = "NOANSWER"
             chan.hangupcause = causes.NO_ANSWER
-        chan.publish(ev.Dial(peer=chan.snapshot(), dialstring=dialstring, dialstatus=status))
+        chan.publish(
+            ev.dial(chan.snapshot(), dialstring, status)
+        )
         return
-    chan.publish(ev.Dial(peer=chan.snapshot(), dialstring=dialstring, dialstatus="ANSWER"))
+    chan.publish(
+        ev.dial(chan.snapshot(), dialstring, "ANSWER")
+    )
     await after_answer(chan)
 
 

@@ -13,6 +13,7 @@ from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.core import causes
 from pyari.core import events as ev
+from pyari.core.callerid import parse_callerid
 from pyari.core.channel import Channel
 from pyari.core.snapshots import CallerId, ChannelSnapshot
 from pyari.core.tech import TechError
@@ -95,16 +96,6 @@ async def get_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
 
 
 # -- originate and create ----------------------------------------------------------
-
-_CALLERID = re.compile(r'^\s*(?:"(?P<qname>[^"]*)"|(?P<name>[^<]*?))\s*<(?P<num>[^>]*)>\s*$')
-
-
-def parse_callerid(text: str) -> tuple[str, str]:
-    """``"Name" <number>`` / ``Name <number>`` / ``number`` → (name, number)."""
-    m = _CALLERID.match(text)
-    if m:
-        return (m.group("qname") or m.group("name") or "").strip(), m.group("num").strip()
-    return "", text.strip()
 
 
 def json_variables(raw: Any) -> list[tuple[str, str, bool]]:
@@ -502,13 +493,17 @@ async def dial(ctx: AriContext, p: Params) -> None:
             status = "CANCEL"
         else:
             status = "NOANSWER"
-        chan.publish(ev.Dial(peer=chan.snapshot(), dialstring=dialstring, dialstatus=status))
+        chan.publish(
+            ev.dial(chan.snapshot(), dialstring, status)
+        )
         if status == "NOANSWER":
             chan.request_hangup(causes.NO_ANSWER)
 
     def call() -> None:
         chan.tech.call(chan, timeout if timeout > 0 else None)
-        chan.publish(ev.Dial(peer=chan.snapshot(), dialstring=dialstring, dialstatus=""))
+        chan.publish(
+            ev.dial(chan.snapshot(), dialstring, "")
+        )
         core.spawn(watch(), name=f"dial {chan.name}")
 
     await run_on(control, call)
