@@ -1,0 +1,448 @@
+"""The media engine: streams, bridges and the batch mix of one tick.
+
+A :class:`Stream` is one channel's media endpoint. The channel technology
+pushes what the channel *says* (:meth:`Stream.push`, wire payloads of any
+length in the stream's native format) and receives what it *hears* through
+``on_output(stream, payload)`` once per tick. A :class:`MixBridge` groups
+streams.
+
+:meth:`MediaEngine.process_tick` (a :class:`~pyari.media.clock.MediaClock`
+handler) does, for all streams at once:
+
+1. **read**: take one frame from each stream's buffer (silence when empty),
+   decode all µ-law streams with one table lookup, all A-law with another, all
+   slin as one buffer; resample the few 16 kHz streams. Result: one
+   ``(streams × 160)`` int16 matrix at the engine rate.
+2. **mix**: every mixing bridge at once. Members are kept grouped by bridge, so
+   ``np.add.reduceat`` sums each bridge in one call; each member then hears
+   ``sum − own`` (mix minus itself). Per-member masks say who is heard
+   (contributes) and who hears: muted members, and holding bridges (only
+   announcers are heard, only participants hear) use the same pass. Bridge
+   players (announcements, music on hold) are added to their bridge's sum.
+3. **override**: a channel with an active player hears the player instead of
+   the bridge (as Asterisk suspends a channel from the bridge while it plays a
+   file to it); whispers are added.
+4. **write**: encode every output per format in one lookup and hand the bytes
+   to the channel. Two-party bridges whose members share one format and carry
+   nothing else relay the other member's payload untouched (no transcoding).
+
+Taps (recorders, talk/DTMF detectors, snoop) get int16 rows of what a channel
+said (``"in"``) or heard (``"out"``). Bridge taps get the bridge's full mix.
+Everything here runs on the event loop inside the tick: taps must not block
+(recorders hand their writes to a thread).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from pyari.media.codecs import ALAW_DECODE, ALAW_ENCODE, ULAW_DECODE, ULAW_ENCODE, Resampler
+from pyari.media.frames import SLIN, Frame, MediaFormat, Samples
+
+Direction = Literal["in", "out"]
+Role = Literal["participant", "announcer"]
+OutputCallback = Callable[["Stream", bytes], None]
+Tap = Callable[[Samples], None]
+
+
+class AudioReader(Protocol):
+    """What the engine asks for audio each tick (players, music on hold)."""
+
+    def read(self, count: int) -> Samples | None: ...
+
+
+@dataclass(eq=False)
+class Stream:
+    """One channel's media endpoint in the engine."""
+
+    id: str
+    format: MediaFormat
+    on_output: OutputCallback | None = None
+    emit_silence: bool = False
+    """Send silence frames when nothing else is heard (Asterisk's channel silence)."""
+    mute_in: bool = False
+    """What the channel says is not heard by its bridge."""
+    mute_out: bool = False
+    """The channel hears nothing."""
+    max_buffer_frames: int = 10
+    player: AudioReader | None = None
+    """Overrides what the channel hears while it returns audio."""
+    taps_in: list[Tap] = field(default_factory=list)
+    taps_out: list[Tap] = field(default_factory=list)
+    whispers: list[Stream] = field(default_factory=list)
+    """Streams whose inbound audio is added to what this one hears (snoop whisper)."""
+    bridge: MixBridge | None = None
+    role: Role = "participant"
+    dropped_bytes: int = 0
+    frames_in: int = 0
+    frames_out: int = 0
+    _buffer: bytearray = field(default_factory=bytearray)
+    _limit: int = 0
+    _down: Resampler | None = None
+    _up: Resampler | None = None
+
+    def __post_init__(self) -> None:
+        self._limit = self.max_buffer_frames * self.format.bytes_per_frame
+
+    def push(self, payload: bytes) -> None:
+        """Queue audio the channel said (native format, any length)."""
+        buf = self._buffer
+        buf += payload
+        limit = self._limit
+        if len(buf) > limit:
+            excess = len(buf) - limit
+            excess -= excess % (1 if self.format.encoded else 2)
+            del buf[:excess]
+            self.dropped_bytes += excess
+
+    def push_frame(self, frame: Frame) -> None:
+        if frame.format != self.format:
+            raise ValueError(f"stream {self.id} is {self.format.name}, got {frame.format.name}")
+        self.push(frame.to_bytes())
+
+    def _take(self) -> bytes | None:
+        n = self.format.bytes_per_frame
+        buf = self._buffer
+        if len(buf) < n:
+            return None
+        chunk = bytes(buf[:n])
+        del buf[:n]
+        return chunk
+
+    @property
+    def buffered_bytes(self) -> int:
+        return len(self._buffer)
+
+
+@dataclass(eq=False)
+class MixBridge:
+    """A bridge's media: members, bridge players and bridge taps."""
+
+    id: str
+    kind: Literal["mixing", "holding"] = "mixing"
+    members: list[Stream] = field(default_factory=list)
+    players: list[AudioReader] = field(default_factory=list)
+    """Heard by every member that hears (bridge playback, music on hold)."""
+    taps: list[Tap] = field(default_factory=list)
+    """Receive the whole bridge mix (bridge recording)."""
+    passthrough_ticks: int = 0
+
+
+_NONE = np.zeros(0, dtype=np.intp)
+
+
+class MediaEngine:
+    """Streams, bridges and the tick that moves their audio."""
+
+    def __init__(self, rate: int = 8000) -> None:
+        if rate not in (8000, 16000):
+            raise ValueError("the engine mixes at 8000 or 16000 Hz")
+        self.rate = rate
+        self.samples = rate // 50
+        self.streams: dict[str, Stream] = {}
+        self.bridges: dict[str, MixBridge] = {}
+        self.bridge_players: list[AudioReader] = []
+        self._dirty = True
+        self._order: list[Stream] = []
+        self._ids = itertools.count()
+        # Topology caches, rebuilt when streams or bridges change.
+        self._groups: dict[str, tuple[npt.NDArray[np.intp], list[Stream]]] = {}
+        self._mix_blocks: list[tuple[int, int, int]] = []
+        self._mix_rows = _NONE
+        self._mix_starts = _NONE
+        self._mix_bridge_of = _NONE
+        self._mix_contrib = np.zeros((0, 1), dtype=np.int32)
+        self._mix_hears = np.zeros((0, 1), dtype=np.int32)
+        self._mix_bridges: list[MixBridge] = []
+        self._pass_rows = _NONE
+        self._pass_peers = _NONE
+        self._pass_bridges: list[MixBridge] = []
+        self.ticks = 0
+
+    # --- topology ------------------------------------------------------------------------
+
+    def add_stream(
+        self,
+        stream_id: str | None = None,
+        fmt: MediaFormat = SLIN,
+        on_output: OutputCallback | None = None,
+        **options: object,
+    ) -> Stream:
+        sid = stream_id if stream_id is not None else f"stream-{next(self._ids)}"
+        if sid in self.streams:
+            raise ValueError(f"stream {sid} exists")
+        stream = Stream(sid, fmt, on_output, **options)  # type: ignore[arg-type]
+        if fmt.rate != self.rate:
+            stream._down = Resampler(fmt.rate, self.rate)
+            stream._up = Resampler(self.rate, fmt.rate)
+        self.streams[sid] = stream
+        self._dirty = True
+        return stream
+
+    def remove_stream(self, stream: Stream) -> None:
+        if stream.bridge is not None:
+            self.leave(stream)
+        for other in self.streams.values():
+            if stream in other.whispers:
+                other.whispers.remove(stream)
+        self.streams.pop(stream.id, None)
+        self._dirty = True
+
+    def add_bridge(
+        self, bridge_id: str, kind: Literal["mixing", "holding"] = "mixing"
+    ) -> MixBridge:
+        if bridge_id in self.bridges:
+            raise ValueError(f"bridge {bridge_id} exists")
+        bridge = MixBridge(bridge_id, kind)
+        self.bridges[bridge_id] = bridge
+        self._dirty = True
+        return bridge
+
+    def remove_bridge(self, bridge: MixBridge) -> None:
+        for member in list(bridge.members):
+            self.leave(member)
+        self.bridges.pop(bridge.id, None)
+        self._dirty = True
+
+    def join(self, bridge: MixBridge, stream: Stream, role: Role = "participant") -> None:
+        if stream.bridge is not None:
+            self.leave(stream)
+        stream.bridge = bridge
+        stream.role = role
+        bridge.members.append(stream)
+        self._dirty = True
+
+    def leave(self, stream: Stream) -> None:
+        bridge = stream.bridge
+        if bridge is not None and stream in bridge.members:
+            bridge.members.remove(stream)
+        stream.bridge = None
+        self._dirty = True
+
+    def invalidate(self) -> None:
+        """Call after changing mute flags, roles, bridge players/taps or whispers."""
+        self._dirty = True
+
+    @staticmethod
+    def _passthrough(bridge: MixBridge) -> bool:
+        if bridge.kind != "mixing" or len(bridge.members) != 2 or bridge.players or bridge.taps:
+            return False
+        a, b = bridge.members
+        return (
+            a.format == b.format
+            and not (a.mute_in or a.mute_out or b.mute_in or b.mute_out)
+            and not (a.whispers or b.whispers)
+        )
+
+    def _rebuild(self) -> None:
+        self._order = list(self.streams.values())
+        slot = {id(s): i for i, s in enumerate(self._order)}
+        groups: dict[str, list[int]] = {}
+        for i, s in enumerate(self._order):
+            groups.setdefault(s.format.name, []).append(i)
+        self._groups = {
+            name: (np.array(rows, dtype=np.intp), [self._order[r] for r in rows])
+            for name, rows in groups.items()
+        }
+        rows: list[int] = []
+        starts: list[int] = []
+        bridge_of: list[int] = []
+        contrib: list[int] = []
+        hears: list[int] = []
+        mix_bridges: list[MixBridge] = []
+        pass_rows: list[int] = []
+        pass_peers: list[int] = []
+        pass_bridges: list[MixBridge] = []
+        blocks: list[tuple[int, int, int]] = []
+        bridges = sorted(self.bridges.values(), key=lambda b: len(b.members))
+        for bridge in bridges:
+            if not bridge.members and not bridge.taps:
+                continue
+            if self._passthrough(bridge):
+                a, b = bridge.members
+                pass_rows += [slot[id(a)], slot[id(b)]]
+                pass_peers += [slot[id(b)], slot[id(a)]]
+                pass_bridges.append(bridge)
+                continue
+            if not bridge.members:
+                continue
+            size = len(bridge.members)
+            if blocks and blocks[-1][0] == size:
+                blocks[-1] = (size, blocks[-1][1], blocks[-1][2] + size)
+            else:
+                blocks.append((size, len(rows), len(rows) + size))
+            starts.append(len(rows))
+            index = len(mix_bridges)
+            mix_bridges.append(bridge)
+            for m in bridge.members:
+                rows.append(slot[id(m)])
+                bridge_of.append(index)
+                if bridge.kind == "holding":
+                    heard = m.role == "announcer"
+                    hearing = m.role == "participant"
+                else:
+                    heard, hearing = True, True
+                contrib.append(int(heard and not m.mute_in))
+                hears.append(int(hearing))
+        self._mix_blocks = blocks
+        self._mix_rows = np.array(rows, dtype=np.intp)
+        self._mix_starts = np.array(starts, dtype=np.intp)
+        self._mix_bridge_of = np.array(bridge_of, dtype=np.intp)
+        self._mix_contrib = np.array(contrib, dtype=np.int32).reshape(-1, 1)
+        self._mix_hears = np.array(hears, dtype=np.int32).reshape(-1, 1)
+        self._mix_bridges = mix_bridges
+        self._pass_rows = np.array(pass_rows, dtype=np.intp)
+        self._pass_peers = np.array(pass_peers, dtype=np.intp)
+        self._pass_bridges = pass_bridges
+        self._dirty = False
+
+    # --- the tick ------------------------------------------------------------------------
+
+    def process_tick(self, tick: int = 0) -> None:
+        if self._dirty:
+            self._rebuild()
+        n = self.samples
+        order = self._order
+        count = len(order)
+        self.ticks += 1
+
+        # 1. read ------------------------------------------------------------------------
+        lin = np.zeros((count, n), dtype=np.int16)
+        raw: list[bytes | None] = [None] * count
+        for name, (rows, members) in self._groups.items():
+            got_rows: list[int] = []
+            payloads: list[bytes] = []
+            size = members[0].format.bytes_per_frame
+            for row, stream in zip(rows.tolist(), members, strict=True):
+                buf = stream._buffer
+                if len(buf) >= size:
+                    chunk = bytes(buf[:size])
+                    del buf[:size]
+                    raw[row] = chunk
+                    got_rows.append(row)
+                    payloads.append(chunk)
+                    stream.frames_in += 1
+            if not payloads:
+                continue
+            joined = b"".join(payloads)
+            if name == "ulaw":
+                lin[got_rows] = ULAW_DECODE[np.frombuffer(joined, dtype=np.uint8).reshape(-1, n)]
+            elif name == "alaw":
+                lin[got_rows] = ALAW_DECODE[np.frombuffer(joined, dtype=np.uint8).reshape(-1, n)]
+            elif members[0].format.rate == self.rate:
+                lin[got_rows] = np.frombuffer(joined, dtype="<i2").reshape(-1, n)
+            else:
+                width = members[0].format.samples_per_frame
+                native = np.frombuffer(joined, dtype="<i2").reshape(-1, width)
+                for k, row in enumerate(got_rows):
+                    down = order[row]._down
+                    assert down is not None
+                    lin[row] = down.process(native[k])
+
+        # 2. mix -------------------------------------------------------------------------
+        out = np.zeros((count, n), dtype=np.int16)
+        produced = np.zeros(count, dtype=bool)
+        if len(self._pass_rows):
+            out[self._pass_rows] = lin[self._pass_peers]
+            produced[self._pass_rows] = True
+            for bridge in self._pass_bridges:
+                bridge.passthrough_ticks += 1
+        if len(self._mix_rows):
+            x = lin[self._mix_rows].astype(np.int32) * self._mix_contrib
+            # Bridges are ordered by size: each run of equal-sized bridges sums as one block.
+            sums = np.concatenate(
+                [x[a:b].reshape(-1, size, n).sum(axis=1) for size, a, b in self._mix_blocks]
+            )
+            for index, bridge in enumerate(self._mix_bridges):
+                for player in bridge.players:
+                    audio = player.read(n)
+                    if audio is not None:
+                        sums[index] += audio
+                for tap in bridge.taps:
+                    tap(np.clip(sums[index], -32768, 32767).astype(np.int16))
+            heard = (sums[self._mix_bridge_of] - x) * self._mix_hears
+            out[self._mix_rows] = np.clip(heard, -32768, 32767)
+            produced[self._mix_rows] = self._mix_hears[:, 0] > 0
+        for bridge in self.bridges.values():
+            # Taps on an empty bridge still advance with silence.
+            if not bridge.members and bridge.taps:
+                silence = np.zeros(n, dtype=np.int16)
+                for tap in bridge.taps:
+                    tap(silence)
+
+        # 3. per-channel media: players, whispers, taps ----------------------------------
+        special = [
+            (row, stream)
+            for row, stream in enumerate(order)
+            if stream.player is not None
+            or stream.whispers
+            or stream.mute_out
+            or stream.taps_in
+            or stream.taps_out
+        ]
+        for row, stream in special:
+            if stream.player is not None:
+                audio = stream.player.read(n)
+                if audio is not None:
+                    out[row] = audio
+                    produced[row] = True
+            if stream.whispers:
+                acc = out[row].astype(np.int32)
+                for other in stream.whispers:
+                    if other.id in self.streams:
+                        acc += lin[order.index(other)]
+                out[row] = np.clip(acc, -32768, 32767)
+                produced[row] = True
+            if stream.mute_out:
+                out[row] = 0
+            if stream.taps_in:
+                said = lin[row]
+                for tap in stream.taps_in:
+                    tap(said)
+            if stream.taps_out:
+                heard_row = out[row]
+                for tap in stream.taps_out:
+                    tap(heard_row)
+
+        # 4. write -----------------------------------------------------------------------
+        passthrough = set(self._pass_rows.tolist()) if len(self._pass_rows) else set()
+        peer_of = dict(zip(self._pass_rows.tolist(), self._pass_peers.tolist(), strict=True))
+        for name, (rows, members) in self._groups.items():
+            fmt = members[0].format
+            if name == "ulaw":
+                encoded: npt.NDArray[np.generic] = ULAW_ENCODE[out[rows].view(np.uint16)]
+            elif name == "alaw":
+                encoded = ALAW_ENCODE[out[rows].view(np.uint16)]
+            elif fmt.rate == self.rate:
+                encoded = out[rows].astype("<i2", copy=False)
+            else:
+                encoded = out[rows]
+            for k, (row, stream) in enumerate(zip(rows.tolist(), members, strict=True)):
+                callback = stream.on_output
+                if callback is None:
+                    continue
+                if not produced[row] and not stream.emit_silence:
+                    continue
+                if row in passthrough and stream.player is None:
+                    peer_raw = raw[peer_of[row]]
+                    if peer_raw is None:
+                        if not stream.emit_silence:
+                            continue
+                    else:
+                        stream.frames_out += 1
+                        callback(stream, peer_raw)
+                        continue
+                if fmt.rate != self.rate:
+                    up = stream._up
+                    assert up is not None
+                    payload = up.process(encoded[k]).astype("<i2").tobytes()
+                else:
+                    payload = encoded[k].tobytes()
+                stream.frames_out += 1
+                callback(stream, payload)
