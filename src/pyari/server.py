@@ -7,6 +7,7 @@ embedded (tests, ``pyari.testing``) or run by ``pyari serve``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import getpass
 import logging
 import platform
@@ -25,11 +26,13 @@ from pyari.channels.sim import SimTech
 from pyari.clock import ari_timestamp
 from pyari.config import Config, ConfigError, load_config
 from pyari.config.logger import load_logger
+from pyari.config.musiconhold import MohClass, load_musiconhold
 from pyari.core.astdb import AstDb
 from pyari.core.devices import DeviceStates
 from pyari.core.engine import Core
 from pyari.core.logchannels import LogChannels
 from pyari.core.mailboxes import Mailboxes
+from pyari.core.media_glue import MediaService
 from pyari.core.modules import Modules
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
@@ -43,6 +46,12 @@ log = logging.getLogger("pyari")
 verbose = logging.getLogger("pyari.verbose")
 
 BUILD_DATE = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@functools.cache
+def _user() -> str:
+    """The user pyari runs as (looked up once: ``getpass.getuser`` reads the passwd db)."""
+    return getpass.getuser()
 
 
 def default_entity_id() -> str:
@@ -67,6 +76,13 @@ class Server:
         self.sim.core = self.core
         self.core.register_tech(self.local)
         self.core.register_tech(self.sim)
+        self.moh: dict[str, MohClass] = load_musiconhold(config_dir, cfg.asterisk.astdatadir)
+        self.media = MediaService(
+            self.core,
+            sounds_dir=lambda: self.config.asterisk.astdatadir / "sounds",
+            recording_dir=lambda: self.config.asterisk.astspooldir / "recording",
+            moh_classes=lambda: self.moh,
+        )
         self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
         self.stasis = Registry(self.core)
         self.pbx.services["stasis"] = self.stasis
@@ -117,6 +133,7 @@ class Server:
                 load_logger(self.config_dir), self.config.asterisk.astlogdir
             )
             self.ari_context.logchannels = self.logchannels
+        self.media.start()
         await self.http.start()
         for b in self.http.bindings:
             verbose.info(
@@ -147,6 +164,7 @@ class Server:
             self.control = None
         for task in list(self.core.tasks):
             task.cancel()
+        await self.media.stop()
         self.devices.close()
         self.astdb.close()
         if self.logchannels is not None:
@@ -243,13 +261,13 @@ class Server:
                 "machine": uname.machine,
                 "options": "",
                 "date": BUILD_DATE,
-                "user": getpass.getuser(),
+                "user": _user(),
             },
             "system": {"version": pyari.__version__, "entity_id": self.core.entity_id},
             "config": {
                 "name": self.core.system_name,
                 "default_language": "en",
-                "setid": {"user": getpass.getuser(), "group": ""},
+                "setid": {"user": _user(), "group": ""},
             },
             "status": {
                 "startup_time": ari_timestamp(self.core.startup),

@@ -20,7 +20,13 @@ from pyari.config import (
     write_samples,
 )
 
-EMBEDDED = ["ari.conf", "asterisk.conf", "extensions.conf", "http.conf"]
+EMBEDDED = [
+    "ari.conf",
+    "asterisk.conf",
+    "extensions.conf",
+    "http.conf",
+    "musiconhold.conf",
+]
 
 
 def steps(config: Config, context: str) -> list[tuple[str, str, str]]:

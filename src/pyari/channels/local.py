@@ -3,6 +3,11 @@
 ``;1`` is the outgoing half, created Down; ``;2`` is created Ring and runs
 the dialplan at ``exten@context``.  Answering ``;2`` answers ``;1``; hanging
 up either half hangs up the other.
+
+Media: the two halves are two streams joined back to back. What one half is
+sent (its output on the media engine) is what the other half says (pushed into
+its stream), one 20 ms tick later. A half without a stream has nothing that
+listens to it, so its audio is dropped.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import itertools
 from pyari.core.channel import Channel
 from pyari.core.engine import Core
 from pyari.core.tech import TechError
+from pyari.media.frames import SLIN, MediaFormat
 
 
 class LocalTech:
@@ -68,6 +74,18 @@ class LocalTech:
     def answered(self, chan: Channel) -> None:
         if chan.tech_pvt == 2 and chan.peer is not None and not chan.peer.destroyed:
             chan.peer.set_state("Up")
+
+    def media_format(self, chan: Channel) -> MediaFormat:
+        return SLIN
+
+    def media_output(self, chan: Channel, payload: bytes) -> None:
+        """What ``chan`` is sent becomes what its other half says."""
+        peer = chan.peer
+        if peer is None or peer.destroyed:
+            return
+        cm = peer.media
+        if cm is not None:
+            cm.stream.push(payload)
 
     def hangup(self, chan: Channel) -> None:
         peer = chan.peer

@@ -3,19 +3,39 @@
 A :class:`SimPhone` behaves like a simple handset: called, it rings and
 answers after ``answer_after`` seconds (or never, or is busy); it can place
 calls into the dialplan, and hang up on command.
+
+It also carries audio (through the server's media engine): :meth:`SimPhone.play`
+speaks a sound (``sound:tt-monkeys``, any media URI, a file path or int16
+samples at 8 kHz) into its microphone, :meth:`SimPhone.heard` returns what it
+has heard so far (int16, 8 kHz) and :meth:`SimPhone.record_to` writes what it
+hears to a WAV file. A phone listens from the moment one of these is used, or
+from the start of each call with ``listen=True``. With ``dtmf_mode="inband"``
+its digits are tones in the audio, which pyari detects.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from pyari.core import causes
 from pyari.core.channel import Channel
 from pyari.core.endpoint import Endpoint, Refer, TextMessage
 from pyari.core.engine import Core
 from pyari.core.tech import TechError
+from pyari.media.dtmf import DtmfDetector, dtmf_sequence
+from pyari.media.frames import FORMATS, MediaFormat, Samples
+
+if TYPE_CHECKING:
+    from pyari.media.mixer import Stream
+    from pyari.media.recorder import Recorder
 
 
 @dataclass
@@ -40,6 +60,123 @@ class SimPhone:
     """Digits sent to this phone (e.g. by ARI ``sendDTMF``), in order."""
     indications: list[str] = field(default_factory=list)
     """Indications signalled to this phone: ringing, progress, hold, unhold ..."""
+    codec: str = "ulaw"
+    """The phone's audio format: ulaw, alaw, slin or slin16."""
+    dtmf_mode: str = "rfc4733"
+    """``rfc4733``: digits out of band; ``inband``: digits as tones in the audio."""
+    listen: bool = False
+    """Start listening (keep what it hears) as each call starts."""
+    heard_limit_seconds: float = 120.0
+    """Most audio kept by :meth:`heard` per call (the oldest is dropped)."""
+    _heard: dict[str, list[Samples]] = field(default_factory=dict, repr=False)
+    _heard_samples: dict[str, int] = field(default_factory=dict, repr=False)
+    _recorders: dict[str, list[Recorder]] = field(default_factory=dict, repr=False)
+
+    # -- audio ------------------------------------------------------------------
+
+    def _channel(self, chan: Channel | None) -> Channel:
+        if chan is not None:
+            return chan
+        live = [c for c in self.channels if not c.destroyed]
+        if not live:
+            raise RuntimeError(f"phone {self.name} has no call")
+        return live[-1]
+
+    def _media(self) -> Any:
+        core = self.tech.core if self.tech is not None else None
+        if core is None or core.media is None:
+            raise RuntimeError("phone is not registered with a running core with media")
+        return core.media
+
+    def start_listening(self, chan: Channel | None = None) -> None:
+        """Keep what the call hears from now on (see :meth:`heard`)."""
+        self._media().channel_media(self._channel(chan))
+
+    def play(
+        self, media: str | os.PathLike[str] | Samples, chan: Channel | None = None
+    ) -> asyncio.Future[None]:
+        """Say ``media`` into the call; the future completes once it was all sent."""
+        target = self._channel(chan)
+        service = self._media()
+        service.channel_media(target)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        async def run() -> None:
+            if isinstance(media, np.ndarray):
+                samples = media.astype(np.int16, copy=False)
+            else:
+                samples = await service.resolve_samples(media, target.language)
+            if target.destroyed:
+                return
+            await service.feed(target, samples).done
+
+        def finished(task: asyncio.Future[None]) -> None:
+            if done.done():
+                return
+            if task.cancelled():
+                done.cancel()
+            elif task.exception() is not None:
+                done.set_exception(task.exception())  # type: ignore[arg-type]
+            else:
+                done.set_result(None)
+
+        asyncio.ensure_future(run()).add_done_callback(finished)
+        return done
+
+    def send_dtmf(
+        self,
+        digits: str,
+        chan: Channel | None = None,
+        *,
+        duration_ms: int = 100,
+        between_ms: int = 100,
+    ) -> Awaitable[None]:
+        """Press keys: tones in the audio (``inband``) or digits out of band."""
+        target = self._channel(chan)
+        if self.dtmf_mode == "inband":
+            return self.play(
+                dtmf_sequence(digits, duration_ms=duration_ms, between_ms=between_ms), target
+            )
+        for digit in digits:
+            target.dtmf_received(digit.upper(), duration_ms)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def heard(self, chan: Channel | None = None) -> Samples:
+        """What the call heard so far (int16 at 8 kHz; the last call by default)."""
+        if chan is None:
+            ids = [c.id for c in self.channels] or list(self._heard)
+            key = ids[-1] if ids else ""
+        else:
+            key = chan.id
+        parts = self._heard.get(key, [])
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+    def record_to(self, path: str | os.PathLike[str], chan: Channel | None = None) -> Recorder:
+        """Write what the call hears to a WAV file until it ends (or ``.stop()``)."""
+        from pyari.media.recorder import Recorder
+
+        target = self._channel(chan)
+        service = self._media()
+        cm = service.channel_media(target)
+        recorder = Recorder(
+            f"sim-{self.name}", Path(path), "wav", disk=service.disk, rate=service.engine.rate
+        )
+        recorder.start()
+        cm.stream.taps_out.append(recorder.feed)
+        self._recorders.setdefault(target.id, []).append(recorder)
+        return recorder
+
+    def _hear(self, chan: Channel, samples: Samples) -> None:
+        parts = self._heard.setdefault(chan.id, [])
+        parts.append(samples)
+        total = self._heard_samples.get(chan.id, 0) + len(samples)
+        limit = int(self.heard_limit_seconds * 8000)
+        while total > limit and parts:
+            total -= len(parts.pop(0))
+        self._heard_samples[chan.id] = total
 
     def call(self, exten: str, context: str | None = None) -> Channel:
         """Place a call from this phone to ``exten`` in the dialplan."""
@@ -146,6 +283,8 @@ class SimTech:
         if phone.endpoint is not None:
             phone.endpoint.add_channel(chan)
         core.channel_added(chan)
+        if phone.listen and core.media is not None:
+            core.media.channel_media(chan)
         return chan
 
     def request(
@@ -180,6 +319,36 @@ class SimTech:
     def answered(self, chan: Channel) -> None:
         pass
 
+    # -- media ------------------------------------------------------------------
+
+    media_emit_silence = True
+    """A phone hears every tick (silence included), so what it heard keeps time."""
+
+    def media_format(self, chan: Channel) -> MediaFormat:
+        phone: SimPhone = chan.tech_pvt
+        return FORMATS.get(phone.codec, FORMATS["ulaw"])
+
+    def media_output(self, chan: Channel, payload: bytes) -> None:
+        from pyari.core.media_glue import payload_pcm
+        from pyari.media.codecs import resample
+
+        phone: SimPhone = chan.tech_pvt
+        fmt = self.media_format(chan)
+        samples = payload_pcm(fmt, payload)
+        if fmt.rate != 8000:
+            samples = resample(samples, fmt.rate, 8000)
+        phone._hear(chan, samples)
+
+    def media_started(self, chan: Channel, stream: Stream) -> None:
+        phone: SimPhone = chan.tech_pvt
+        if phone.dtmf_mode == "inband":
+            detector = DtmfDetector(lambda digit, ms: chan.dtmf_received(digit, ms))
+
+            def listen(samples: Samples) -> None:
+                detector.feed(samples)
+
+            stream.taps_in.append(listen)
+
     def send_digit(self, chan: Channel, digit: str, duration_ms: int) -> None:
         """A DTMF digit sent out on ``chan`` reaches the phone."""
         phone: SimPhone = chan.tech_pvt
@@ -192,6 +361,8 @@ class SimTech:
 
     def hangup(self, chan: Channel) -> None:
         phone: SimPhone = chan.tech_pvt
+        for recorder in phone._recorders.pop(chan.id, []):
+            recorder.stop()
         if chan in phone.channels:
             phone.channels.remove(chan)
         if phone.endpoint is not None:

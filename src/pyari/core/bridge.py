@@ -1,7 +1,8 @@
 """Bridges: channels joined so they share media.
 
-The media itself belongs to the media engine; a bridge here is the set of
-channels, its type and the events of channels entering and leaving.
+The media itself belongs to the media engine (``core.media``, told of every
+member that enters or leaves); a bridge here is the set of channels, its type
+and the events of channels entering and leaving.
 """
 
 from __future__ import annotations
@@ -118,9 +119,12 @@ class Bridge:
 
     def add(self, chan: Channel, membership: Membership | None = None) -> None:
         """Put ``chan`` in this bridge, taking it out of any other first."""
+        media = self.core.media
         if chan.bridge is self:
             if membership is not None:
                 self.members[chan.id] = membership
+                if media is not None:
+                    media.bridge_joined(self, chan)
             return
         if chan.bridge is not None:
             chan.bridge.remove(chan)
@@ -129,6 +133,8 @@ class Bridge:
         chan.bridge = self
         self.changed()
         chan.changed()
+        if media is not None:
+            media.bridge_joined(self, chan)
         event = ev.ChannelEnteredBridge(bridge=self.snapshot(), channel=chan.snapshot())
         self.topic.publish(event)
 
@@ -142,6 +148,9 @@ class Bridge:
         chan.bridge = None
         self.changed()
         chan.changed()
+        media = self.core.media
+        if media is not None:
+            media.bridge_left(self, chan)
         self.topic.publish(ev.ChannelLeftBridge(bridge=self.snapshot(), channel=chan.snapshot()))
         return True
 
@@ -176,6 +185,9 @@ class Bridge:
 
     def dtmf_from(self, chan: Channel, digit: str, duration_ms: int) -> None:
         """``chan`` sent a digit into the bridge: the other members get it."""
+        media = self.core.media
+        if media is not None:
+            media.on_bridge_dtmf(self, digit)
         membership = self.members.get(chan.id)
         if membership is not None and membership.absorb_dtmf:
             return
@@ -189,6 +201,9 @@ class Bridge:
         for chan in list(self.channels):
             self.remove(chan)
         self.destroyed = True
+        media = self.core.media
+        if media is not None:
+            media.bridge_destroyed(self)
         self.core.bridges.pop(self.id, None)
         self.topic.publish(ev.BridgeDestroyed(bridge=self.snapshot()))
         self.core.bus.remove(self.topic.name)

@@ -71,6 +71,7 @@ class Channel:
         "id",
         "language",
         "linkedid",
+        "media",
         "muted",
         "name",
         "peer",
@@ -134,6 +135,8 @@ class Channel:
         self.bridge: Bridge | None = None
         self.muted: set[str] = set()
         """Suppressed audio directions: ``in`` (from the far end), ``out`` (to it)."""
+        self.media: Any = None
+        """The channel's media (:class:`~pyari.core.media_glue.ChannelMedia`), made on need."""
         self.dialstring: str | None = None
         """For a channel made by ARI ``create``: what ``dial`` calls."""
         self.task: asyncio.Task[None] | None = None
@@ -286,6 +289,16 @@ class Channel:
         self.changed()
         self.publish(ev.ChannelVarset(variable=name, value=value, channel=self.snapshot()))
 
+    def set_muted(self, directions: set[str], muted: bool) -> None:
+        """Mute or unmute audio directions (``in``: from the far end, ``out``: to it)."""
+        if muted:
+            self.muted.update(directions)
+        else:
+            self.muted.difference_update(directions)
+        media = self.core.media
+        if media is not None:
+            media.set_muted(self)
+
     # -- signalling to the far end ------------------------------------------------
 
     def indicate(self, condition: str, data: str | None = None) -> None:
@@ -332,6 +345,9 @@ class Channel:
         self.publish(
             ev.ChannelDtmfReceived(digit=digit, duration_ms=duration_ms, channel=self.snapshot())
         )
+        media = self.core.media
+        if media is not None:
+            media.on_dtmf(self, digit)
         if self.bridge is not None:
             self.bridge.dtmf_from(self, digit, duration_ms)
 
@@ -465,6 +481,9 @@ class Channel:
         self._hungup.set()
         if self.bridge is not None:
             self.bridge.remove(self)
+        media = self.core.media
+        if media is not None:
+            media.channel_gone(self)
         self.changed()
         self.core.channel_gone(self)
         self.publish(

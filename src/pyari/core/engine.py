@@ -18,6 +18,7 @@ from pyari.core.tech import ChannelTech, TechError
 if TYPE_CHECKING:
     from pyari.core.bridge import Bridge
     from pyari.core.channel import Channel
+    from pyari.core.media_glue import MediaService
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class Core:
         """Set by the dialplan: runs a channel's dialplan on its own task."""
         self.tasks: set[asyncio.Task[Any]] = set()
         self.calls_processed = 0
+        self.media: MediaService | None = None
+        """The media engine's service, when the server runs one."""
 
     # -- ids and tasks ---------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -123,6 +124,15 @@ def assign_variable(pbx: Pbx, chan: Channel, name: str, value: str) -> None:
         elif what == "name":
             chan.set_connected(name=value)
         return
+    if upper.startswith("TALK_DETECT(") and name.endswith(")"):
+        action = name[12:-1].strip().lower()
+        media = chan.core.media
+        if media is not None:
+            try:
+                media.talk_detect(chan, action, value)
+            except ValueError as exc:
+                log.warning("%s", exc)
+        return
     if upper.startswith("CHANNEL(language)".upper()):
         chan.language = value
         chan.changed()
@@ -178,4 +188,95 @@ async def user_event(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     chan.publish(
         ev.ChannelUserevent(eventname=parts[0].strip(), channel=chan.snapshot(), userevent=body)
     )
+    return None
+
+
+# -- media ---------------------------------------------------------------------------
+
+
+def _sound_uris(files: str) -> list[str]:
+    return [f"sound:{name.strip()}" for name in files.split("&") if name.strip()]
+
+
+@application("Playback")
+async def playback(pbx: Pbx, chan: Channel, data: str) -> Result | None:
+    """``Playback(file1[&file2...][,options])``: options ``skip``, ``noanswer``.
+
+    PLAYBACKSTATUS is SUCCESS, or FAILED when a file could not be played (the
+    others still play).
+    """
+    args = split_app_args(data)
+    files = _sound_uris(args[0] if args else "")
+    options = {o.strip().lower() for o in (args[1] if len(args) > 1 else "").split("&")}
+    media = chan.core.media
+    if not files:
+        log.warning("Playback requires an argument (filename)")
+        return None
+    if not chan.up:
+        if "skip" in options:
+            return None
+        if "noanswer" not in options:
+            chan.answer()
+    ok = await media.play_files(chan, files, chan.language) if media is not None else False
+    if chan.hungup:
+        return Result.HANGUP
+    chan.set_var("PLAYBACKSTATUS", "SUCCESS" if ok else "FAILED")
+    return None
+
+
+@application("Background")
+async def background(pbx: Pbx, chan: Channel, data: str) -> Result | None:
+    """``Background(file1[&file2...][,options[,langoverride[,context]]])``.
+
+    Plays the files while listening for a key: a key stops the playback and, when
+    it is an extension of the context (the channel's, or the one given), the
+    channel goes there; else to ``i`` if the context has it. Options ``s`` (skip
+    when not answered), ``n`` (do not answer).
+    """
+    args = split_app_args(data)
+    files = _sound_uris(args[0] if args else "")
+    options = args[1].strip() if len(args) > 1 else ""
+    language = (args[2].strip() if len(args) > 2 else "") or chan.language
+    context = (args[3].strip() if len(args) > 3 else "") or chan.context
+    media = chan.core.media
+    if not files or media is None:
+        log.warning("Background requires an argument (filename)")
+        return None
+    if not chan.up:
+        if "s" in options:
+            return None
+        if "n" not in options:
+            chan.answer()
+    pressed: list[str] = []
+    done = asyncio.get_running_loop().create_future()
+
+    def on_digit(digit: str) -> None:
+        pressed.append(digit)
+        if not done.done():
+            done.set_result(None)
+
+    media.add_dtmf_hook(chan, on_digit)
+    try:
+        playing = asyncio.ensure_future(media.play_files(chan, files, language))
+        await asyncio.wait([playing, done], return_when=asyncio.FIRST_COMPLETED)
+        if not playing.done():
+            cm = chan.media
+            if cm is not None and cm.playback is not None:
+                cm.playback.player.stop()
+            await playing
+    finally:
+        media.remove_dtmf_hook(chan, on_digit)
+    if chan.hungup:
+        return Result.HANGUP
+    if not pressed:
+        return None
+    exten = pressed[0]
+    dialplan = pbx.dialplan
+    if dialplan.exists(context, exten):
+        chan.set_location(context, exten, 1)
+        return Result.JUMP
+    if dialplan.exists(context, "i"):
+        chan.set_var("INVALID_EXTEN", exten)
+        chan.set_location(context, "i", 1)
+        return Result.JUMP
     return None

@@ -370,11 +370,16 @@ class MediaEngine:
             out[self._mix_rows] = np.clip(heard, -32768, 32767)
             produced[self._mix_rows] = self._mix_hears[:, 0] > 0
         for bridge in self.bridges.values():
-            # Taps on an empty bridge still advance with silence.
-            if not bridge.members and bridge.taps:
-                silence = np.zeros(n, dtype=np.int16)
+            # An empty bridge still advances its players and feeds its taps.
+            if not bridge.members and (bridge.taps or bridge.players):
+                acc = np.zeros(n, dtype=np.int32)
+                for player in bridge.players:
+                    audio = player.read(n)
+                    if audio is not None:
+                        acc += audio
+                mixed = np.clip(acc, -32768, 32767).astype(np.int16)
                 for tap in bridge.taps:
-                    tap(silence)
+                    tap(mixed)
 
         # 3. per-channel media: players, whispers, taps ----------------------------------
         special = [

@@ -67,6 +67,7 @@ def load_all() -> dict[str, Registered]:
         mailboxes,
         playbacks,
         recordings,
+        sounds,
     )
 
     return HANDLERS

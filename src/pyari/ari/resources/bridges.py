@@ -1,16 +1,21 @@
-"""/bridges: create, list, destroy, members, variables, video source; media checks."""
+"""/bridges: create, list, destroy, members, variables, video source, media."""
 
 from __future__ import annotations
 
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
-from pyari.ari.resources import handles
+from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.channels import (
-    NOT_IMPLEMENTED,
     RECORD_LENIENT,
+    check_playback_id,
     json_variables,
+    media_service,
+    new_recording,
+    play_params,
+    playback_reply,
     record_checks,
+    recording_reply,
 )
 from pyari.core.bridge import Bridge, Membership
 from pyari.core.channel import Channel
@@ -105,6 +110,11 @@ async def add_channel(ctx: AriContext, p: Params) -> None:
     bridge = find_bridge(ctx, p["bridgeId"])
     controls = _channels(ctx, p)
     role = p.get("role") or ""
+    media = ctx.core.media
+    if media is not None:
+        for control in controls:
+            if media.is_recording(control.channel):
+                raise AriError(409, f"Channel {control.channel.id} currently recording")
     for control in controls:
         chan = control.channel
         app = ctx.stasis.get(control.app_name)
@@ -220,36 +230,53 @@ async def clear_video_source(ctx: AriContext, p: Params) -> None:
     find_bridge(ctx, p["bridgeId"]).clear_video_source()
 
 
-# -- media operations: checked here, carried out by the media engine (later) ---------------
+# -- media operations ---------------------------------------------------------------------
 
 
 @handles("bridges", "startMoh")
 async def start_moh(ctx: AriContext, p: Params) -> None:
-    find_bridge(ctx, p["bridgeId"])
-    raise AriError(501, NOT_IMPLEMENTED)
+    bridge = find_bridge(ctx, p["bridgeId"])
+    service = media_service(ctx)
+    name = p.get("mohClass") or None
+    await service.prepare_moh(name)
+    if not bridge.destroyed:
+        service.bridge_start_moh(bridge, name)
 
 
 @handles("bridges", "stopMoh")
 async def stop_moh(ctx: AriContext, p: Params) -> None:
-    find_bridge(ctx, p["bridgeId"])
-    raise AriError(409, "Bridge isn't playing music")
+    bridge = find_bridge(ctx, p["bridgeId"])
+    service = media_service(ctx)
+    if not service.bridge_stop_moh(bridge):
+        raise AriError(409, "Bridge isn't playing music")
 
 
-def _play_checks(ctx: AriContext, p: Params) -> None:
-    find_bridge(ctx, p["bridgeId"])
-    _ = p["media"]
+async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
+    bridge = find_bridge(ctx, p["bridgeId"])
+    media, offsetms, skipms = play_params(p)
+    service = media_service(ctx)
+    check_playback_id(service, playback_id)
+    playback = service.new_playback(
+        playback_id,
+        media,
+        target_uri=f"bridge:{bridge.id}",
+        language=p.get("lang") or "en",
+        publish=bridge.topic.publish,
+        offsetms=offsetms,
+        skipms=skipms,
+    )
+    ctx.core.spawn(service.play_on_bridge(bridge, playback), name=f"bridge-play {bridge.id}")
+    return playback_reply(playback)
 
 
 @handles("bridges", "play", missing={"media": "Missing parameter media"})
-async def play(ctx: AriContext, p: Params) -> None:
-    _play_checks(ctx, p)
-    raise AriError(501, NOT_IMPLEMENTED)
+async def play(ctx: AriContext, p: Params) -> Reply:
+    return await _play(ctx, p, p.get("playbackId") or None)
 
 
 @handles("bridges", "playWithId", missing={"media": "Missing parameter media"})
-async def play_with_id(ctx: AriContext, p: Params) -> None:
-    _play_checks(ctx, p)
-    raise AriError(501, NOT_IMPLEMENTED)
+async def play_with_id(ctx: AriContext, p: Params) -> Reply:
+    return await _play(ctx, p, p["playbackId"])
 
 
 @handles(
@@ -258,8 +285,10 @@ async def play_with_id(ctx: AriContext, p: Params) -> None:
     missing={"name": "Missing parameter name", "format": "Missing parameter format"},
     lenient=RECORD_LENIENT,
 )
-async def record(ctx: AriContext, p: Params) -> None:
-    find_bridge(ctx, p["bridgeId"])
+async def record(ctx: AriContext, p: Params) -> Reply:
+    bridge = find_bridge(ctx, p["bridgeId"])
     record_checks(p, format_first=True)
-    _ = p["name"]
-    raise AriError(501, NOT_IMPLEMENTED)
+    service = media_service(ctx)
+    rec = await new_recording(ctx, p, f"bridge:{bridge.id}", bridge.topic.publish)
+    ctx.core.spawn(service.record_bridge(bridge, rec), name=f"bridge-record {bridge.id}")
+    return recording_reply(rec)

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
-from pyari.ari.resources import handles
+from pyari.ari.resources import Reply, handles
 from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.callerid import parse_callerid
 from pyari.core.channel import Channel
+from pyari.core.media_glue import LiveRecording, MediaService, Playback
 from pyari.core.snapshots import CallerId, ChannelSnapshot
 from pyari.core.tech import TechError
 from pyari.dialplan.apps import assign_variable
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import ChannelVars
 from pyari.dialplan.originate import DEFAULT_TIMEOUT, inherit_linkedid, originate
+from pyari.media.recorder import RecordingExistsError
 from pyari.stasis.control import ChannelGone, Control
 
 log = logging.getLogger("pyari.ari")
@@ -369,7 +373,7 @@ async def mute(ctx: AriContext, p: Params) -> None:
     control = find_control_up(ctx, p["channelId"])
     directions = _direction(p)
     chan = control.channel
-    run_async(ctx, control, lambda: chan.muted.update(directions))
+    run_async(ctx, control, lambda: chan.set_muted(directions, True))
 
 
 @handles("channels", "unmute", lenient=frozenset({"direction"}))
@@ -377,7 +381,7 @@ async def unmute(ctx: AriContext, p: Params) -> None:
     control = find_control_up(ctx, p["channelId"])
     directions = _direction(p)
     chan = control.channel
-    run_async(ctx, control, lambda: chan.muted.difference_update(directions))
+    run_async(ctx, control, lambda: chan.set_muted(directions, False))
 
 
 @handles("channels", "sendDTMF", missing={"dtmf": "DTMF is required"})
@@ -493,17 +497,13 @@ async def dial(ctx: AriContext, p: Params) -> None:
             status = "CANCEL"
         else:
             status = "NOANSWER"
-        chan.publish(
-            ev.dial(chan.snapshot(), dialstring, status)
-        )
+        chan.publish(ev.dial(chan.snapshot(), dialstring, status))
         if status == "NOANSWER":
             chan.request_hangup(causes.NO_ANSWER)
 
     def call() -> None:
         chan.tech.call(chan, timeout if timeout > 0 else None)
-        chan.publish(
-            ev.dial(chan.snapshot(), dialstring, "")
-        )
+        chan.publish(ev.dial(chan.snapshot(), dialstring, ""))
         core.spawn(watch(), name=f"dial {chan.name}")
 
     await run_on(control, call)
@@ -664,32 +664,84 @@ async def transfer_progress(ctx: AriContext, p: Params) -> None:
     chan.indicate("transfer", state)
 
 
-# -- media operations: checked here, carried out by the media engine (later) ---------------
+# -- media operations ---------------------------------------------------------------------
 
 
 def _not_implemented() -> AriError:
     return AriError(501, NOT_IMPLEMENTED)
 
 
-def _play_checks(ctx: AriContext, p: Params) -> None:
-    find_control_up(ctx, p["channelId"])
+def media_service(ctx: AriContext) -> MediaService:
+    service = ctx.core.media
+    if service is None:
+        raise _not_implemented()
+    return service
+
+
+def send_media_command(ctx: AriContext, control: Control, command: Any, on_gone: Any) -> None:
+    """Queue a media command on the channel's task; ``on_gone`` if it never runs."""
+
+    async def send() -> None:
+        try:
+            await control.execute(command)
+        except ChannelGone:
+            on_gone()
+
+    ctx.core.spawn(send(), name=f"ari-media {control.channel.name}")
+
+
+def play_params(p: Params) -> tuple[list[str], int, int]:
     if int(p.get("skipms") or 0) < 0:
         raise AriError(400, "skipms cannot be negative")
     if int(p.get("offsetms") or 0) < 0:
         raise AriError(400, "offsetms cannot be negative")
-    _ = p["media"]
+    media: list[str] = p["media"]
+    if not media:
+        raise AriError(400, "Missing parameter media")
+    return media, int(p.get("offsetms") or 0), int(p.get("skipms") or 0)
+
+
+def check_playback_id(service: MediaService, playback_id: str | None) -> None:
+    if playback_id and playback_id in service.playbacks:
+        raise AriError(409, f"Playback with id '{playback_id}' already exists")
+
+
+def playback_reply(playback: Playback) -> Reply:
+    return Reply(201, playback.to_json(), {"Location": f"/ari/playbacks/{playback.id}"})
+
+
+async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
+    control = find_control_up(ctx, p["channelId"])
+    media, offsetms, skipms = play_params(p)
+    service = media_service(ctx)
+    check_playback_id(service, playback_id)
+    chan = control.channel
+    playback = service.new_playback(
+        playback_id,
+        media,
+        target_uri=f"channel:{chan.id}",
+        language=p.get("lang") or chan.language,
+        publish=chan.publish,
+        offsetms=offsetms,
+        skipms=skipms,
+    )
+
+    def gone() -> None:
+        playback.player.stop()
+        service.forget_playback(playback)
+
+    send_media_command(ctx, control, lambda: service.play_on_channel(chan, playback), gone)
+    return playback_reply(playback)
 
 
 @handles("channels", "play", missing={"media": "Missing parameter media"})
-async def play(ctx: AriContext, p: Params) -> None:
-    _play_checks(ctx, p)
-    raise _not_implemented()
+async def play(ctx: AriContext, p: Params) -> Reply:
+    return await _play(ctx, p, p.get("playbackId") or None)
 
 
 @handles("channels", "playWithId", missing={"media": "Missing parameter media"})
-async def play_with_id(ctx: AriContext, p: Params) -> None:
-    _play_checks(ctx, p)
-    raise _not_implemented()
+async def play_with_id(ctx: AriContext, p: Params) -> Reply:
+    return await _play(ctx, p, p["playbackId"])
 
 
 RECORD_FORMATS = frozenset(
@@ -702,24 +754,70 @@ RECORD_FORMATS = frozenset(
 )  # fmt: skip
 """File extensions a recording can be written in (Asterisk's format modules)."""
 
+WRITABLE_FORMATS = frozenset({"wav", "ulaw", "alaw", "sln"})
+"""Formats pyari records in (others: 422, as a format unknown on this system)."""
+
 IF_EXISTS = frozenset({"fail", "overwrite", "append"})
 TERMINATE_ON = frozenset({"none", "any", "*", "#"})
+UNKNOWN_FORMAT = "specified format is unknown on this system"
 
 
 def record_checks(p: Params, *, format_first: bool = False) -> None:
     """Checks shared by channel and bridge recordings, in Asterisk's order
     (a bridge checks the format first, a channel last)."""
     if format_first and p["format"] not in RECORD_FORMATS:
-        raise AriError(422, "specified format is unknown on this system")
+        raise AriError(422, UNKNOWN_FORMAT)
     if p.get("terminateOn", "none") not in TERMINATE_ON:
         raise AriError(400, "terminateOn invalid")
     if p.get("ifExists", "fail") not in IF_EXISTS:
         raise AriError(400, "ifExists invalid")
-    if p["format"] not in RECORD_FORMATS:
-        raise AriError(422, "specified format is unknown on this system")
+    if p["format"] not in RECORD_FORMATS or p["format"] not in WRITABLE_FORMATS:
+        raise AriError(422, UNKNOWN_FORMAT)
 
 
 RECORD_LENIENT = frozenset({"ifExists", "terminateOn"})
+
+
+async def new_recording(ctx: AriContext, p: Params, target_uri: str, publish: Any) -> LiveRecording:
+    """Validate name and target file, register the live recording (queued)."""
+    service = media_service(ctx)
+    name: str = p["name"]
+    fmt: str = p["format"]
+    if_exists = p.get("ifExists", "fail")
+    path = service.recording_path(name, fmt)
+    if path is None:
+        raise AriError(400, "Recording name invalid")
+    exists_message = f"Recording '{name}' already exists and can not be overwritten"
+    if name in service.recordings:
+        raise AriError(409, exists_message)
+    try:
+        append = await asyncio.to_thread(service.check_existing, path, if_exists)
+    except RecordingExistsError:
+        raise AriError(409, exists_message) from None
+    except OSError:
+        raise AriError(400, "Recording name invalid") from None
+    if name in service.recordings:
+        raise AriError(409, exists_message)
+    rec = LiveRecording(
+        name,
+        fmt,
+        path,
+        target_uri=target_uri,
+        publish=publish,
+        max_duration_seconds=int(p.get("maxDurationSeconds") or 0),
+        max_silence_seconds=int(p.get("maxSilenceSeconds") or 0),
+        terminate_on=p.get("terminateOn", "none"),
+        append=append,
+        beep=bool(p.get("beep")),
+    )
+    service.recordings[name] = rec
+    return rec
+
+
+def recording_reply(rec: LiveRecording) -> Reply:
+    return Reply(
+        201, rec.to_json(), {"Location": f"/ari/recordings/live/{quote(rec.name, safe='')}"}
+    )
 
 
 @handles(
@@ -728,41 +826,58 @@ RECORD_LENIENT = frozenset({"ifExists", "terminateOn"})
     missing={"name": "Missing parameter name", "format": "Missing parameter format"},
     lenient=RECORD_LENIENT,
 )
-async def record(ctx: AriContext, p: Params) -> None:
-    find_control(ctx, p["channelId"])
+async def record(ctx: AriContext, p: Params) -> Reply:
+    control = find_control(ctx, p["channelId"])
     record_checks(p)
-    _ = p["name"]
-    raise _not_implemented()
+    chan = control.channel
+    service = media_service(ctx)
+    rec = await new_recording(ctx, p, f"channel:{chan.id}", chan.publish)
+
+    def gone() -> None:
+        service.forget_recording(rec)
+
+    send_media_command(ctx, control, lambda: service.record_channel(chan, rec), gone)
+    return recording_reply(rec)
 
 
 @handles("channels", "startMoh")
 async def start_moh(ctx: AriContext, p: Params) -> None:
-    find_control_up(ctx, p["channelId"])
-    raise _not_implemented()
+    control = find_control_up(ctx, p["channelId"])
+    service = media_service(ctx)
+    name = p.get("mohClass") or None
+    await service.prepare_moh(name)
+    chan = control.channel
+    run_async(ctx, control, lambda: service.start_moh(chan, name))
 
 
 @handles("channels", "stopMoh")
 async def stop_moh(ctx: AriContext, p: Params) -> None:
-    find_control_up(ctx, p["channelId"])
-    raise _not_implemented()
+    control = find_control_up(ctx, p["channelId"])
+    service = media_service(ctx)
+    chan = control.channel
+    run_async(ctx, control, lambda: service.stop_moh(chan))
 
 
 @handles("channels", "startSilence")
 async def start_silence(ctx: AriContext, p: Params) -> None:
-    find_control_up(ctx, p["channelId"])
-    raise _not_implemented()
+    control = find_control_up(ctx, p["channelId"])
+    service = media_service(ctx)
+    chan = control.channel
+    run_async(ctx, control, lambda: service.start_silence(chan))
 
 
 @handles("channels", "stopSilence")
 async def stop_silence(ctx: AriContext, p: Params) -> None:
-    find_control_up(ctx, p["channelId"])
-    raise _not_implemented()
+    control = find_control_up(ctx, p["channelId"])
+    service = media_service(ctx)
+    chan = control.channel
+    run_async(ctx, control, lambda: service.stop_silence(chan))
 
 
 _SNOOP = ("none", "both", "out", "in")
 
 
-def _snoop_checks(ctx: AriContext, p: Params) -> None:
+def _snoop_checks(ctx: AriContext, p: Params) -> Channel:
     spy = p.get("spy") or "none"
     if spy not in _SNOOP:
         raise AriError(400, "Invalid direction specified for spy")
@@ -776,18 +891,36 @@ def _snoop_checks(ctx: AriContext, p: Params) -> None:
     chan = ctx.core.channels.get(p["channelId"])
     if chan is None or chan.destroyed:
         raise AriError(404, "Provided channel was not found")
+    return chan
+
+
+async def _snoop(ctx: AriContext, p: Params, snoop_id: str | None) -> ChannelSnapshot:
+    target = _snoop_checks(ctx, p)
+    service = media_service(ctx)
+    if snoop_id is not None and ctx.core.id_in_use(snoop_id):
+        raise AriError(409, "Channel with given unique ID already exists")
+    app: str = p["app"]
+    args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
+    snoop = service.snoop(target, p.get("spy") or "none", p.get("whisper") or "none", snoop_id)
+    stasis, pbx = ctx.stasis, ctx.pbx
+    stasis.subscribe_channel(app, snoop)
+
+    async def in_app() -> None:
+        if await stasis.run(snoop, app, args, dialplan=False) == "GOTO":
+            await pbx.run(snoop)
+
+    snoop.start(in_app)
+    return snoop.snapshot()
 
 
 @handles("channels", "snoopChannel", lenient=frozenset({"spy", "whisper"}))
-async def snoop_channel(ctx: AriContext, p: Params) -> None:
-    _snoop_checks(ctx, p)
-    raise _not_implemented()
+async def snoop_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
+    return await _snoop(ctx, p, p.get("snoopId") or None)
 
 
 @handles("channels", "snoopChannelWithId", lenient=frozenset({"spy", "whisper"}))
-async def snoop_channel_with_id(ctx: AriContext, p: Params) -> None:
-    _snoop_checks(ctx, p)
-    raise _not_implemented()
+async def snoop_channel_with_id(ctx: AriContext, p: Params) -> ChannelSnapshot:
+    return await _snoop(ctx, p, p["snoopId"])
 
 
 _HOSTPORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$")

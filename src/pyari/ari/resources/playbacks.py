@@ -1,4 +1,4 @@
-"""/playbacks: playbacks in progress (started by the media engine)."""
+"""/playbacks: playbacks queued or in progress on channels and bridges."""
 
 from __future__ import annotations
 
@@ -6,24 +6,31 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
+from pyari.core.media_glue import Playback
+from pyari.media.player import OperationResult
 
 OPERATIONS = frozenset({"restart", "pause", "unpause", "reverse", "forward"})
 PLAYBACK_NOT_FOUND = "Playback not found"
 
 
-def _find(ctx: AriContext, playback_id: str) -> None:
-    """No playback can exist until the media engine plays media: always 404."""
-    raise AriError(404, PLAYBACK_NOT_FOUND)
+def _find(ctx: AriContext, playback_id: str) -> Playback:
+    media = ctx.core.media
+    playback = media.playbacks.get(playback_id) if media is not None else None
+    if playback is None:
+        raise AriError(404, PLAYBACK_NOT_FOUND)
+    return playback
 
 
 @handles("playbacks", "get")
-async def get(ctx: AriContext, p: Params) -> None:
-    _find(ctx, p["playbackId"])
+async def get(ctx: AriContext, p: Params) -> dict[str, str]:
+    return _find(ctx, p["playbackId"]).to_json()
 
 
 @handles("playbacks", "stop")
 async def stop(ctx: AriContext, p: Params) -> None:
-    _find(ctx, p["playbackId"])
+    playback = _find(ctx, p["playbackId"])
+    if playback.player.operation("stop") is not OperationResult.OK:
+        raise AriError(500, "Could not stop playback")
 
 
 @handles(
@@ -36,4 +43,9 @@ async def control(ctx: AriContext, p: Params) -> None:
     operation: str = p["operation"]
     if operation not in OPERATIONS:
         raise AriError(400, f"Invalid operation {operation}")
-    _find(ctx, p["playbackId"])
+    playback = _find(ctx, p["playbackId"])
+    result = playback.player.operation(operation)
+    if result is OperationResult.NOT_PLAYING:
+        raise AriError(409, f"Can only {operation} while media is playing")
+    if result is OperationResult.FAILED:
+        raise AriError(500, f"Could not {operation} playback")

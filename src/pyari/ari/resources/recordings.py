@@ -2,7 +2,7 @@
 
 Stored recordings are files named ``<name>.<format>`` below the recording
 folder; a name may contain folders (``calls/today/x``). Live recordings are
-made by the media engine; until it records, none exists.
+are those being recorded now on channels and bridges (``/recordings/live``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -20,6 +21,7 @@ from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.channels import RECORD_FORMATS
+from pyari.core.media_glue import LiveRecording
 
 RECORDING_NOT_FOUND = "Recording not found"
 VIDEO_FORMATS = frozenset({"h263", "h264"})
@@ -167,14 +169,35 @@ async def copy_stored(ctx: AriContext, p: Params) -> StoredRecording:
     return StoredRecording(f"{folder}/{file}" if folder else file, source.format)
 
 
-def _live(nickname: str) -> None:
-    async def live(ctx: AriContext, p: Params) -> None:
-        # Live recordings come from the media engine; none exists before it.
+def _find_live(ctx: AriContext, name: str) -> LiveRecording:
+    media = ctx.core.media
+    rec = media.recordings.get(name) if media is not None else None
+    if rec is None:
         raise AriError(404, RECORDING_NOT_FOUND)
+    return rec
+
+
+@handles("recordings", "getLive")
+async def get_live(ctx: AriContext, p: Params) -> dict[str, Any]:
+    return _find_live(ctx, p["recordingName"]).to_json()
+
+
+def _live(nickname: str, operation: str) -> None:
+    async def live(ctx: AriContext, p: Params) -> None:
+        rec = _find_live(ctx, p["recordingName"])
+        if not rec.operation(operation):
+            raise AriError(409, "Recording not in session")
 
     live.__name__ = f"live_{nickname}"
     handles("recordings", nickname)(live)
 
 
-for _nickname in ("getLive", "cancel", "stop", "pause", "unpause", "mute", "unmute"):
-    _live(_nickname)
+for _nickname, _operation in (
+    ("cancel", "cancel"),
+    ("stop", "stop"),
+    ("pause", "pause"),
+    ("unpause", "unpause"),
+    ("mute", "mute"),
+    ("unmute", "unmute"),
+):
+    _live(_nickname, _operation)

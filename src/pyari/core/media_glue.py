@@ -1,0 +1,1084 @@
+"""Channels, bridges and ARI media operations on the media engine.
+
+One :class:`MediaService` per process owns the :class:`~pyari.media.mixer.MediaEngine`
+and the :class:`~pyari.media.clock.MediaClock`. It gives a channel a media stream
+only when the channel needs one (a bridge that carries audio, a playback, a
+recording, music on hold, silence, snoop, talk detection, a simulated phone that
+speaks or listens), so idle channels cost nothing here.
+
+A channel technology takes part through optional methods:
+
+``media_format(chan) -> MediaFormat``
+    the channel's native format (default signed linear 8 kHz);
+``media_output(chan, payload)``
+    what the channel hears, once per tick (e.g. a Local half hands it to its
+    other half, a simulated phone keeps it);
+``media_emit_silence`` (attribute)
+    the channel hears silence frames when nothing else is heard;
+``media_started(chan, stream)``
+    called once the stream exists.
+
+Playbacks (:class:`Playback`) and live recordings (:class:`LiveRecording`) are
+the objects behind ``/playbacks`` and ``/recordings/live``; their events go on
+the channel's or the bridge's topic, as Asterisk publishes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from pyari.core import events as ev
+from pyari.media.codecs import encode, resample
+from pyari.media.files import EXTENSION_FORMATS, MediaError, recording_extension
+from pyari.media.frames import SLIN, MediaFormat, Samples
+from pyari.media.mixer import MediaEngine, MixBridge, Stream
+from pyari.media.moh import MohSource, scan_class_files
+from pyari.media.player import OperationResult, PlaybackState, Player
+from pyari.media.recorder import (
+    DiskWriter,
+    Recorder,
+    RecordingExistsError,
+    RecordingResult,
+    RecordingState,
+)
+from pyari.media.sounds import SoundsIndex, build_index
+from pyari.media.sources import Source
+from pyari.media.talk import TalkDetector, parse_talk_detect
+from pyari.media.uris import AudioCache, MediaResolver
+
+if TYPE_CHECKING:
+    from pyari.config.musiconhold import MohClass
+    from pyari.core.bridge import Bridge
+    from pyari.core.channel import Channel
+    from pyari.core.engine import Core
+    from pyari.media.clock import MediaClock
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[ev.Event], None]
+
+
+# --- playbacks ---------------------------------------------------------------------------
+
+
+class Playback:
+    """An ARI playback: a :class:`Player` plus its target and language."""
+
+    def __init__(
+        self,
+        service: MediaService,
+        playback_id: str,
+        media: Sequence[str],
+        *,
+        target_uri: str,
+        language: str,
+        publish: Publish | None,
+        offsetms: int = 0,
+        skipms: int = 3000,
+    ) -> None:
+        self.id = playback_id
+        self.target_uri = target_uri
+        self.language = language
+        self.publish = publish
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.player = Player(
+            media,
+            service.opener(language),
+            playback_id=playback_id,
+            offsetms=offsetms,
+            skipms=skipms or 3000,
+            rate=service.engine.rate,
+            on_update=self._update,
+        )
+
+    @property
+    def state(self) -> PlaybackState:
+        return self.player.state
+
+    def to_json(self) -> dict[str, str]:
+        player = self.player
+        out = {"id": self.id, "media_uri": player.media_uri}
+        following = player.next_media_uri
+        if following is not None:
+            out["next_media_uri"] = following
+        out["target_uri"] = self.target_uri
+        out["language"] = self.language
+        out["state"] = str(player.state)
+        return out
+
+    def _update(self, player: Player) -> None:
+        state = player.state
+        event: ev.Event | None = None
+        if state is PlaybackState.PLAYING:
+            event = ev.PlaybackStarted(playback=self.to_json())
+        elif state is PlaybackState.CONTINUING:
+            event = ev.PlaybackContinuing(playback=self.to_json())
+        elif state in (PlaybackState.DONE, PlaybackState.FAILED):
+            event = ev.PlaybackFinished(playback=self.to_json())
+        if event is not None and self.publish is not None:
+            self.publish(event)
+        if player.finished and not self.done.done():
+            self.done.set_result(None)
+
+
+# --- recordings --------------------------------------------------------------------------
+
+
+class LiveRecording:
+    """An ARI live recording: state, target and the :class:`Recorder` once started."""
+
+    def __init__(
+        self,
+        name: str,
+        fmt: str,
+        path: Path,
+        *,
+        target_uri: str,
+        publish: Publish,
+        max_duration_seconds: int,
+        max_silence_seconds: int,
+        terminate_on: str,
+        append: bool,
+        beep: bool,
+    ) -> None:
+        self.name = name
+        self.format = fmt
+        self.path = path
+        self.target_uri = target_uri
+        self.publish = publish
+        self.max_duration_seconds = max_duration_seconds
+        self.max_silence_seconds = max_silence_seconds
+        self.terminate_on = terminate_on
+        self.append = append
+        self.beep = beep
+        self.state = "queued"
+        self.recorder: Recorder | None = None
+        self.result: RecordingResult | None = None
+        self.muted = False
+        self.cause: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "format": self.format,
+            "state": self.state,
+            "target_uri": self.target_uri,
+        }
+        result = self.result
+        if result is not None:
+            out["duration"] = result.duration
+            if self.max_silence_seconds:
+                out["talking_duration"] = result.talking_duration
+                out["silence_duration"] = result.duration - result.talking_duration
+        if self.cause:
+            out["cause"] = self.cause
+        return out
+
+    def set_state(self, state: str, cause: str | None = None) -> None:
+        self.state = state
+        self.cause = cause
+        json = self.to_json()
+        if state == "recording":
+            self.publish(ev.RecordingStarted(recording=json))
+        elif state in ("done", "canceled"):
+            self.publish(ev.RecordingFinished(recording=json))
+        elif state == "failed":
+            self.publish(ev.RecordingFailed(recording=json))
+
+    # ARI operations (Asterisk's table): True → done, False → 409 not recording.
+    def operation(self, op: str) -> bool:
+        rec = self.recorder
+        if self.state == "queued":
+            if op in ("cancel", "stop"):
+                self.state = "canceled"
+                return True
+            return False
+        if self.state not in ("recording", "paused") or rec is None:
+            return False
+        if op == "stop":
+            rec.stop()
+        elif op == "cancel":
+            rec.cancel()
+        elif op == "pause":
+            rec.pause()
+            self.state = "paused"
+        elif op == "unpause":
+            rec.unpause()
+            self.state = "recording"
+        elif op == "mute":
+            rec.mute()
+            self.muted = True
+        elif op == "unmute":
+            rec.unmute()
+            self.muted = False
+        return True
+
+
+# --- per-channel media -------------------------------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class ChannelMedia:
+    """A channel's stream and what plays to it."""
+
+    stream: Stream
+    playback: Playback | None = None
+    moh: MohSource | None = None
+    """Music started by ARI startMoh / the dialplan."""
+    idle_moh: bool = False
+    """A participant of a holding bridge with no announcer hears music."""
+    moh_source: MohSource | None = None
+    """The channel's music state (kept to resume where it stopped)."""
+    silence: bool = False
+    tech_silence: bool = False
+    talk: TalkDetector | None = None
+    recordings: list[LiveRecording] = field(default_factory=list)
+    snoops: list[Channel] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class BridgeMedia:
+    mix: MixBridge
+    moh: MohSource | None = None
+    playing: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    recordings: list[LiveRecording] = field(default_factory=list)
+
+
+class Feeder:
+    """Pushes samples into a stream, one frame per tick (a simulated microphone)."""
+
+    def __init__(self, stream: Stream, samples: Samples, rate: int = 8000) -> None:
+        self.stream = stream
+        self.samples = samples
+        self.pos = 0
+        self.rate = rate
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def feed(self, engine: MediaEngine) -> bool:
+        stream = self.stream
+        if engine.streams.get(stream.id) is not stream or self.pos >= len(self.samples):
+            if not self.done.done():
+                self.done.set_result(None)
+            return False
+        n = stream.format.samples_per_frame
+        chunk = self.samples[self.pos : self.pos + n]
+        self.pos += n
+        if len(chunk) < n:
+            chunk = np.concatenate([chunk, np.zeros(n - len(chunk), dtype=np.int16)])
+        stream.push(pcm_payload(stream.format, chunk))
+        return True
+
+    def stop(self) -> None:
+        self.pos = len(self.samples)
+
+
+def pcm_payload(fmt: MediaFormat, samples: Samples) -> bytes:
+    """int16 samples at the format's rate → the format's wire payload."""
+    if fmt.encoded:
+        return encode(fmt, samples).tobytes()
+    return samples.astype("<i2", copy=False).tobytes()
+
+
+def payload_pcm(fmt: MediaFormat, payload: bytes) -> Samples:
+    if fmt.encoded:
+        from pyari.media.codecs import decode
+
+        return decode(fmt, np.frombuffer(payload, dtype=np.uint8))
+    return np.frombuffer(payload, dtype="<i2").astype(np.int16)
+
+
+class SnoopTech:
+    """``Snoop/<target id>-<n>``: a channel that hears (spy) and speaks (whisper) to another."""
+
+    name = "Snoop"
+    description = "Snoop Channel Driver"
+
+    def request(
+        self, core: Core, resource: str, *, uniqueid: str | None, other_id: str | None
+    ) -> Channel:
+        from pyari.core.tech import TechError
+
+        raise TechError("Snoop channels are made by snoopChannel only")
+
+    def call(self, chan: Channel, timeout: float | None) -> None:
+        pass
+
+    def answered(self, chan: Channel) -> None:
+        pass
+
+    def hangup(self, chan: Channel) -> None:
+        detach = chan.tech_pvt
+        chan.tech_pvt = None
+        if callable(detach):
+            detach()
+
+
+SNOOP_TECH = SnoopTech()
+
+
+# --- the service -------------------------------------------------------------------------
+
+
+class MediaService:
+    """The process's media: engine, clock, sounds, playbacks, recordings, music on hold."""
+
+    def __init__(
+        self,
+        core: Core,
+        *,
+        sounds_dir: Callable[[], Path],
+        recording_dir: Callable[[], Path],
+        moh_classes: Callable[[], dict[str, MohClass]],
+        clock: MediaClock | None = None,
+    ) -> None:
+        from pyari.media.clock import MediaClock
+
+        self.core = core
+        self.engine = MediaEngine()
+        self.clock = clock or MediaClock()
+        self.clock.add_handler(self.tick)
+        self.sounds_dir = sounds_dir
+        self.recording_dir = recording_dir
+        self.moh_classes = moh_classes
+        self.cache = AudioCache()
+        self._index: SoundsIndex | None = None
+        self._index_task: asyncio.Future[SoundsIndex] | None = None
+        self.resolver: MediaResolver | None = None
+        self._disk: DiskWriter | None = None
+        self.feeders: list[Feeder] = []
+        self.playbacks: dict[str, Playback] = {}
+        self.recordings: dict[str, LiveRecording] = {}
+        self.bridges: dict[str, BridgeMedia] = {}
+        self.dtmf_hooks: dict[str, list[Callable[[str], None]]] = {}
+        self._moh_files: dict[Path, list[Path]] = {}
+        self._snoop_seq = itertools.count(1)
+        core.media = self
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        self.clock.start()
+
+    async def stop(self) -> None:
+        self.clock.stop()
+        if self._disk is not None:
+            with contextlib.suppress(Exception):
+                await self._disk.drain()
+            await asyncio.to_thread(self._disk.close)
+            self._disk = None
+
+    @property
+    def disk(self) -> DiskWriter:
+        if self._disk is None:
+            self._disk = DiskWriter()
+        return self._disk
+
+    def tick(self, number: int) -> None:
+        if self.feeders:
+            self.feeders = [f for f in self.feeders if f.feed(self.engine)]
+        self.engine.process_tick(number)
+
+    # -- sounds and media URIs -----------------------------------------------------------
+
+    async def sounds(self) -> SoundsIndex:
+        """The sounds index (built once, off the event loop)."""
+        if self._index is not None:
+            return self._index
+        if self._index_task is None:
+            self._index_task = asyncio.ensure_future(
+                asyncio.to_thread(build_index, self.sounds_dir())
+            )
+        index = await asyncio.shield(self._index_task)
+        if self._index is None:
+            self._index = index
+            self.resolver = MediaResolver(
+                index, recording_file=self.recording_file, cache=self.cache
+            )
+        return index
+
+    def recording_file(self, name: str) -> Path | None:
+        """A stored recording's file for ``recording:<name>`` (blocking: runs in a thread)."""
+        base = self.recording_dir()
+        folder, _, stem = name.rpartition("/")
+        directory = base / folder if folder else base
+        real_base = os.path.realpath(base)
+        if not os.path.realpath(directory).startswith(real_base):
+            return None
+        try:
+            entries = sorted(os.listdir(directory))
+        except OSError:
+            return None
+        for entry in entries:
+            s, dot, ext = entry.rpartition(".")
+            if dot and s == stem and ext in EXTENSION_FORMATS:
+                return directory / entry
+        return None
+
+    def opener(self, language: str) -> Callable[[str], Any]:
+        """What a :class:`Player` opens its URIs with (file work in a thread)."""
+
+        async def open_uri(uri: str) -> Source:
+            await self.sounds()
+            resolver = self.resolver
+            assert resolver is not None
+            return await asyncio.to_thread(
+                lambda: resolver.load(resolver.plan(uri, language or None))
+            )
+
+        return open_uri
+
+    async def load_samples(self, path: Path) -> Samples:
+        def load() -> Samples:
+            audio = self.cache.get(path)
+            return resample(audio.samples, audio.rate, self.engine.rate)
+
+        return await asyncio.to_thread(load)
+
+    # -- channel streams ---------------------------------------------------------------
+
+    def channel_media(self, chan: Channel, create: bool = True) -> ChannelMedia | None:
+        cm: ChannelMedia | None = chan.media
+        if cm is not None or not create or chan.destroyed:
+            return cm
+        tech = chan.tech
+        fmt_of = getattr(tech, "media_format", None)
+        fmt: MediaFormat = fmt_of(chan) if fmt_of is not None else SLIN
+        output = getattr(tech, "media_output", None)
+        callback = None
+        if output is not None:
+
+            def callback(stream: Stream, payload: bytes, chan: Channel = chan) -> None:
+                output(chan, payload)
+
+        silence = bool(getattr(tech, "media_emit_silence", False))
+        stream = self.engine.add_stream(chan.id, fmt, on_output=callback, emit_silence=silence)
+        cm = ChannelMedia(stream, tech_silence=silence)
+        stream.mute_in = "in" in chan.muted
+        stream.mute_out = "out" in chan.muted
+        chan.media = cm
+        started = getattr(tech, "media_started", None)
+        if started is not None:
+            started(chan, stream)
+        return cm
+
+    def stream(self, chan: Channel) -> Stream:
+        cm = self.channel_media(chan)
+        if cm is None:
+            raise RuntimeError(f"{chan.name} has no media")
+        return cm.stream
+
+    def channel_gone(self, chan: Channel) -> None:
+        cm: ChannelMedia | None = chan.media
+        self.dtmf_hooks.pop(chan.id, None)
+        if cm is None:
+            return
+        chan.media = None
+        if cm.playback is not None and not cm.playback.player.finished:
+            cm.playback.player.stop()
+        for rec in list(cm.recordings):
+            if rec.recorder is not None:
+                rec.recorder.stop()
+        for snoop in list(cm.snoops):
+            snoop.queue_hangup()
+        for source in (cm.moh_source,):
+            if source is not None:
+                source.close()
+        self.engine.remove_stream(cm.stream)
+
+    def refresh(self, cm: ChannelMedia) -> None:
+        """Choose what overrides the channel's bridge: playback, then music, else nothing."""
+        stream = cm.stream
+        if cm.playback is not None and not cm.playback.player.finished:
+            stream.player = cm.playback.player
+        elif cm.moh is not None:
+            stream.player = cm.moh
+        elif cm.idle_moh:
+            stream.player = self._moh_for(cm, None)
+        else:
+            stream.player = None
+        stream.emit_silence = cm.silence or cm.tech_silence
+
+    def set_muted(self, chan: Channel) -> None:
+        cm = self.channel_media(chan, create=False)
+        if cm is None:
+            return
+        membership = chan.bridge.members.get(chan.id) if chan.bridge is not None else None
+        cm.stream.mute_in = "in" in chan.muted or bool(membership and membership.mute)
+        cm.stream.mute_out = "out" in chan.muted
+        self.engine.invalidate()
+
+    # -- silence and music on hold --------------------------------------------------------
+
+    def start_silence(self, chan: Channel) -> None:
+        cm = self.channel_media(chan)
+        if cm is not None:
+            cm.silence = True
+            self.refresh(cm)
+
+    def stop_silence(self, chan: Channel) -> None:
+        cm = self.channel_media(chan, create=False)
+        if cm is not None:
+            cm.silence = False
+            self.refresh(cm)
+
+    def moh_class(self, name: str | None) -> MohClass | None:
+        classes = self.moh_classes()
+        if name and name in classes:
+            return classes[name]
+        if name:
+            log.warning("Music on hold class '%s' not found, using 'default'", name)
+        return classes.get("default")
+
+    def _class_files(self, cls: MohClass) -> list[Path]:
+        files = self._moh_files.get(cls.directory)
+        if files is None:
+            files = self._moh_files[cls.directory] = scan_class_files(cls.directory)
+        return files
+
+    def new_moh_source(self, name: str | None) -> MohSource | None:
+        cls = self.moh_class(name)
+        if cls is None:
+            return None
+        return MohSource(self._class_files(cls), self.load_samples, sort=cls.sort)
+
+    def _moh_for(self, cm: ChannelMedia, name: str | None) -> MohSource | None:
+        if cm.moh_source is None:
+            cm.moh_source = self.new_moh_source(name)
+        return cm.moh_source
+
+    async def prepare_moh(self, name: str | None) -> None:
+        """Scan the class directory in a thread before first use."""
+        cls = self.moh_class(name)
+        if cls is not None and cls.directory not in self._moh_files:
+            files = await asyncio.to_thread(scan_class_files, cls.directory)
+            self._moh_files[cls.directory] = files
+
+    def start_moh(self, chan: Channel, name: str | None) -> None:
+        cm = self.channel_media(chan)
+        if cm is None:
+            return
+        source = self._moh_for(cm, name)
+        cm.moh = source
+        self.refresh(cm)
+
+    def stop_moh(self, chan: Channel) -> None:
+        cm = self.channel_media(chan, create=False)
+        if cm is not None:
+            cm.moh = None
+            self.refresh(cm)
+
+    # -- bridges -------------------------------------------------------------------------
+
+    def bridge_media(self, bridge: Bridge) -> BridgeMedia:
+        bm = self.bridges.get(bridge.id)
+        if bm is None:
+            kind: Literal["mixing", "holding"] = (
+                "holding" if bridge.bridge_type == "holding" else "mixing"
+            )
+            bm = self.bridges[bridge.id] = BridgeMedia(self.engine.add_bridge(bridge.id, kind))
+        return bm
+
+    def bridge_joined(self, bridge: Bridge, chan: Channel) -> None:
+        cm = self.channel_media(chan)
+        if cm is None:
+            return
+        bm = self.bridge_media(bridge)
+        membership = bridge.members.get(chan.id)
+        role = (
+            "announcer"
+            if membership is not None and membership.role == "announcer"
+            else ("participant")
+        )
+        self.engine.join(bm.mix, cm.stream, role)  # type: ignore[arg-type]
+        self.set_muted(chan)
+        self._holding_update(bridge)
+
+    def bridge_left(self, bridge: Bridge, chan: Channel) -> None:
+        cm = self.channel_media(chan, create=False)
+        if cm is None:
+            return
+        if cm.stream.bridge is not None:
+            self.engine.leave(cm.stream)
+        cm.idle_moh = False
+        self.set_muted(chan)
+        self.refresh(cm)
+        self._holding_update(bridge)
+
+    def _holding_update(self, bridge: Bridge) -> None:
+        """Participants of a holding bridge hear music while no announcer is there."""
+        if bridge.bridge_type != "holding":
+            return
+        bm = self.bridges.get(bridge.id)
+        announcer = any(m.role == "announcer" for cid, m in bridge.members.items() if cid) or bool(
+            bm is not None and bm.playing
+        )
+        for member in bridge.channels:
+            cm = self.channel_media(member, create=False)
+            if cm is None:
+                continue
+            membership = bridge.members.get(member.id)
+            participant = membership is None or membership.role != "announcer"
+            cm.idle_moh = participant and not announcer
+            self.refresh(cm)
+
+    def bridge_destroyed(self, bridge: Bridge) -> None:
+        bm = self.bridges.pop(bridge.id, None)
+        if bm is None:
+            return
+        for player in list(bm.mix.players):
+            if isinstance(player, Player) and not player.finished:
+                player.stop()
+        for rec in list(bm.recordings):
+            if rec.recorder is not None:
+                rec.recorder.stop()
+        self.engine.remove_bridge(bm.mix)
+
+    def bridge_start_moh(self, bridge: Bridge, name: str | None) -> None:
+        bm = self.bridge_media(bridge)
+        if bm.moh is not None and bm.moh in bm.mix.players:
+            bm.mix.players.remove(bm.moh)
+        bm.moh = self.new_moh_source(name)
+        if bm.moh is not None:
+            bm.mix.players.append(bm.moh)
+        self.engine.invalidate()
+
+    def bridge_stop_moh(self, bridge: Bridge) -> bool:
+        bm = self.bridges.get(bridge.id)
+        if bm is None or bm.moh is None:
+            return False
+        if bm.moh in bm.mix.players:
+            bm.mix.players.remove(bm.moh)
+        bm.moh.close()
+        bm.moh = None
+        self.engine.invalidate()
+        return True
+
+    # -- playbacks -------------------------------------------------------------------------
+
+    def new_playback(
+        self,
+        playback_id: str | None,
+        media: Sequence[str],
+        *,
+        target_uri: str,
+        language: str,
+        publish: Publish | None,
+        offsetms: int = 0,
+        skipms: int = 3000,
+    ) -> Playback:
+        pid = playback_id or str(uuid.uuid4())
+        playback = Playback(
+            self,
+            pid,
+            media,
+            target_uri=target_uri,
+            language=language,
+            publish=publish,
+            offsetms=offsetms,
+            skipms=skipms,
+        )
+        self.playbacks[pid] = playback
+        return playback
+
+    def forget_playback(self, playback: Playback) -> None:
+        if self.playbacks.get(playback.id) is playback:
+            del self.playbacks[playback.id]
+
+    async def play_on_channel(self, chan: Channel, playback: Playback) -> None:
+        """Play on ``chan`` until the playback ends or the channel hangs up (its task)."""
+        try:
+            if playback.player.finished or chan.hungup:
+                return
+            if not chan.up:
+                chan.indicate("progress")
+            cm = self.channel_media(chan)
+            if cm is None:
+                return
+            cm.playback = playback
+            self.refresh(cm)
+            await until(playback.done, chan)
+        finally:
+            if not playback.player.finished:
+                playback.player.stop()
+            cm = self.channel_media(chan, create=False)
+            if cm is not None and cm.playback is playback:
+                cm.playback = None
+                self.refresh(cm)
+            self.forget_playback(playback)
+
+    async def play_on_bridge(self, bridge: Bridge, playback: Playback) -> None:
+        """Bridge playbacks play one after another, heard by every member that hears."""
+        bm = self.bridge_media(bridge)
+        try:
+            async with bm.lock:
+                if playback.player.finished or bridge.destroyed:
+                    return
+                bm.mix.players.append(playback.player)
+                bm.playing += 1
+                self.engine.invalidate()
+                self._holding_update(bridge)
+                try:
+                    await asyncio.shield(playback.done)
+                finally:
+                    bm.playing -= 1
+                    if playback.player in bm.mix.players:
+                        bm.mix.players.remove(playback.player)
+                    self.engine.invalidate()
+                    if not bridge.destroyed:
+                        self._holding_update(bridge)
+        finally:
+            if not playback.player.finished:
+                playback.player.stop()
+            self.forget_playback(playback)
+
+    async def play_files(self, chan: Channel, media: Sequence[str], language: str) -> bool:
+        """Play without ARI events (dialplan Playback); True if every item played."""
+        playback = Playback(
+            self, "", media, target_uri=f"channel:{chan.id}", language=language, publish=None
+        )
+        cm = self.channel_media(chan)
+        if cm is None:
+            return False
+        cm.playback = playback
+        self.refresh(cm)
+        try:
+            await until(playback.done, chan)
+        finally:
+            if not playback.player.finished:
+                playback.player.stop()
+            if cm.playback is playback:
+                cm.playback = None
+                self.refresh(cm)
+        return playback.player.state is PlaybackState.DONE and playback.player.error is None
+
+    def playback_operation(self, playback: Playback, op: str) -> OperationResult:
+        return playback.player.operation(op)
+
+    # -- recordings ------------------------------------------------------------------------
+
+    def recording_path(self, name: str, fmt: str) -> Path | None:
+        """Where ``name`` is recorded, or None when it points outside the recording folder."""
+        base = self.recording_dir()
+        path = base / f"{name}.{recording_extension(fmt)}"
+        real_base = os.path.realpath(base)
+        real = os.path.realpath(path.parent)
+        if not name or not (real == real_base or real.startswith(real_base + os.sep)):
+            return None
+        return path
+
+    @staticmethod
+    def check_existing(path: Path, if_exists: str) -> bool:
+        """Blocking: 409 when a file of that name (any format) exists and ifExists=fail."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stem = path.name.rpartition(".")[0]
+        exists = any(
+            e.rpartition(".")[0] == stem and e.rpartition(".")[2] in EXTENSION_FORMATS
+            for e in os.listdir(path.parent)
+        )
+        if exists and if_exists == "fail":
+            raise RecordingExistsError(stem)
+        return if_exists == "append" and path.exists()
+
+    def _recorder(self, rec: LiveRecording) -> Recorder:
+        return Recorder(
+            rec.name,
+            rec.path,
+            rec.format,
+            append=rec.append,
+            max_duration_seconds=rec.max_duration_seconds,
+            max_silence_seconds=rec.max_silence_seconds,
+            terminate_on=rec.terminate_on,
+            disk=self.disk,
+            rate=self.engine.rate,
+        )
+
+    async def _finish_recording(self, rec: LiveRecording, recorder: Recorder) -> None:
+        result = await recorder.wait()
+        rec.result = result
+        if result.state is RecordingState.FAILED:
+            rec.set_state("failed", result.error or "Recording failed")
+        elif result.state is RecordingState.CANCELED:
+            rec.set_state("canceled")
+        else:
+            rec.set_state("done")
+
+    async def record_channel(self, chan: Channel, rec: LiveRecording) -> None:
+        """Record what ``chan`` receives until the recording ends (the channel's task)."""
+        try:
+            if rec.state != "queued":
+                rec.set_state("canceled")
+                return
+            if chan.bridge is not None:
+                rec.set_state("failed", "Cannot record channel while in bridge")
+                return
+            if chan.hungup:
+                rec.set_state("failed", "Failed to answer channel")
+                return
+            chan.answer()
+            cm = self.channel_media(chan)
+            if cm is None:
+                rec.set_state("failed", "Channel has no media")
+                return
+            cm.recordings.append(rec)
+            try:
+                if rec.beep:
+                    await self.play_files(chan, ["sound:beep"], chan.language)
+                if chan.hungup or rec.state != "queued":
+                    rec.set_state("canceled" if rec.state == "canceled" else "done")
+                    return
+                recorder = rec.recorder = self._recorder(rec)
+                recorder.start()
+                rec.set_state("recording")
+                cm.stream.taps_in.append(recorder.feed)
+                waiter = asyncio.ensure_future(recorder.wait())
+                try:
+                    await until(waiter, chan)
+                finally:
+                    waiter.cancel()
+                    if recorder.feed in cm.stream.taps_in:
+                        cm.stream.taps_in.remove(recorder.feed)
+                    recorder.stop()
+                await self._finish_recording(rec, recorder)
+            finally:
+                if rec in cm.recordings:
+                    cm.recordings.remove(rec)
+        finally:
+            self.forget_recording(rec)
+
+    async def record_bridge(self, bridge: Bridge, rec: LiveRecording) -> None:
+        bm = self.bridge_media(bridge)
+        try:
+            if rec.state != "queued":
+                rec.set_state("canceled")
+                return
+            recorder = rec.recorder = self._recorder(rec)
+            recorder.start()
+            rec.set_state("recording")
+            bm.recordings.append(rec)
+            bm.mix.taps.append(recorder.feed)
+            self.engine.invalidate()
+            try:
+                await recorder.wait()
+            finally:
+                if recorder.feed in bm.mix.taps:
+                    bm.mix.taps.remove(recorder.feed)
+                if rec in bm.recordings:
+                    bm.recordings.remove(rec)
+                self.engine.invalidate()
+            await self._finish_recording(rec, recorder)
+        finally:
+            self.forget_recording(rec)
+
+    def forget_recording(self, rec: LiveRecording) -> None:
+        if self.recordings.get(rec.name) is rec:
+            del self.recordings[rec.name]
+
+    def is_recording(self, chan: Channel) -> bool:
+        cm = self.channel_media(chan, create=False)
+        return cm is not None and bool(cm.recordings)
+
+    # -- DTMF ------------------------------------------------------------------------------
+
+    def on_dtmf(self, chan: Channel, digit: str) -> None:
+        cm = self.channel_media(chan, create=False)
+        if cm is not None:
+            for rec in list(cm.recordings):
+                if rec.recorder is not None:
+                    rec.recorder.dtmf(digit)
+        for hook in list(self.dtmf_hooks.get(chan.id, ())):
+            hook(digit)
+
+    def on_bridge_dtmf(self, bridge: Bridge, digit: str) -> None:
+        bm = self.bridges.get(bridge.id)
+        if bm is not None:
+            for rec in list(bm.recordings):
+                if rec.recorder is not None:
+                    rec.recorder.dtmf(digit)
+
+    def add_dtmf_hook(self, chan: Channel, hook: Callable[[str], None]) -> None:
+        self.dtmf_hooks.setdefault(chan.id, []).append(hook)
+
+    def remove_dtmf_hook(self, chan: Channel, hook: Callable[[str], None]) -> None:
+        hooks = self.dtmf_hooks.get(chan.id)
+        if hooks and hook in hooks:
+            hooks.remove(hook)
+            if not hooks:
+                del self.dtmf_hooks[chan.id]
+
+    # -- talk detection --------------------------------------------------------------------
+
+    def talk_detect(self, chan: Channel, action: str, value: str) -> None:
+        """``TALK_DETECT(set)=silence_ms,threshold`` / ``TALK_DETECT(remove)=``."""
+        if action == "remove":
+            cm = self.channel_media(chan, create=False)
+            if cm is not None and cm.talk is not None:
+                if cm.talk.feed in cm.stream.taps_in:
+                    cm.stream.taps_in.remove(cm.talk.feed)
+                cm.talk = None
+            return
+        if action != "set":
+            raise ValueError(f"TALK_DETECT: unknown action '{action}'")
+        silence_ms, threshold = parse_talk_detect(value)
+        cm = self.channel_media(chan)
+        if cm is None:
+            return
+        if cm.talk is not None:
+            cm.talk.silence_threshold_ms = silence_ms
+            cm.talk.talking_threshold = threshold
+            return
+
+        def started() -> None:
+            chan.publish(ev.ChannelTalkingStarted(channel=chan.snapshot()))
+
+        def stopped(duration: int) -> None:
+            chan.publish(ev.ChannelTalkingFinished(channel=chan.snapshot(), duration=duration))
+
+        cm.talk = TalkDetector(
+            silence_threshold_ms=silence_ms,
+            talking_threshold=threshold,
+            rate=self.engine.rate,
+            on_start=started,
+            on_stop=stopped,
+        )
+        cm.stream.taps_in.append(cm.talk.feed)
+
+    # -- snoop -----------------------------------------------------------------------------
+
+    def snoop(self, target: Channel, spy: str, whisper: str, snoop_id: str | None) -> Channel:
+        """Create ``Snoop/<target id>-<n>``: it hears ``spy`` and speaks ``whisper``."""
+        from pyari.core.channel import Channel
+
+        core = self.core
+        snoop = Channel(
+            core,
+            SNOOP_TECH,
+            f"Snoop/{target.id}-{next(self._snoop_seq):08x}",
+            uniqueid=snoop_id or core.new_uniqueid(),
+            state="Up",
+            linkedid=target.linkedid,
+        )
+        core.channel_added(snoop)
+        target_cm = self.channel_media(target)
+        snoop_cm = self.channel_media(snoop)
+        if target_cm is None or snoop_cm is None:
+            return snoop
+        target_cm.snoops.append(snoop)
+        out = snoop_cm.stream
+        tstream = target_cm.stream
+        pending: dict[str, Samples] = {}
+
+        def spy_in(samples: Samples) -> None:
+            if spy == "both":
+                pending["in"] = samples.copy()
+            else:
+                out.push(samples.astype("<i2").tobytes())
+
+        def spy_out(samples: Samples) -> None:
+            said = pending.pop("in", None)
+            mixed = samples.astype(np.int32)
+            if said is not None:
+                mixed += said
+            out.push(np.clip(mixed, -32768, 32767).astype("<i2").tobytes())
+
+        taps: list[tuple[list[Any], Any]] = []
+        if spy in ("in", "both"):
+            tstream.taps_in.append(spy_in)
+            taps.append((tstream.taps_in, spy_in))
+        if spy in ("out", "both"):
+            tstream.taps_out.append(spy_out)
+            taps.append((tstream.taps_out, spy_out))
+        helper: Stream | None = None
+        if whisper != "none":
+            # What the snoop channel is sent is added to what the target hears.
+            helper = self.engine.add_stream(f"whisper:{snoop.id}", SLIN)
+            tstream.whispers.append(helper)
+            relay = helper
+
+            def whispered(stream: Stream, payload: bytes) -> None:
+                relay.push(payload)
+
+            out.on_output = whispered
+        self.engine.invalidate()
+
+        def detach() -> None:
+            for where, tap in taps:
+                if tap in where:
+                    where.remove(tap)
+            if helper is not None:
+                self.engine.remove_stream(helper)
+            if snoop in target_cm.snoops:
+                target_cm.snoops.remove(snoop)
+
+        snoop.tech_pvt = detach
+        return snoop
+
+    # -- simulated phones ------------------------------------------------------------------
+
+    def feed(self, chan: Channel, samples: Samples) -> Feeder:
+        """Make ``chan`` say ``samples`` (int16 at the engine rate), one frame per tick."""
+        stream = self.stream(chan)
+        fmt = stream.format
+        if fmt.rate != self.engine.rate:
+            samples = resample(samples, self.engine.rate, fmt.rate)
+        feeder = Feeder(stream, samples)
+        self.feeders.append(feeder)
+        return feeder
+
+    async def resolve_samples(self, media: str | os.PathLike[str], language: str) -> Samples:
+        """A media URI or a file path as int16 samples at the engine rate."""
+        text = os.fspath(media)
+        if ":" in text and not text.startswith("/"):
+            await self.sounds()
+            resolver = self.resolver
+            assert resolver is not None
+            source = await asyncio.to_thread(
+                lambda: resolver.load(resolver.plan(text, language or None))
+            )
+            parts: list[Samples] = []
+            limit = self.engine.rate * 600
+            got = 0
+            while got < limit:
+                chunk = source.read(self.engine.samples)
+                if chunk is None:
+                    break
+                parts.append(np.array(chunk, dtype=np.int16))
+                got += len(chunk)
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+        return await self.load_samples(Path(text))
+
+
+async def until(future: asyncio.Future[Any], chan: Channel) -> None:
+    """Wait for ``future`` or for ``chan`` to hang up, whichever comes first."""
+    if future.done():
+        return
+    hangup = asyncio.ensure_future(chan.wait_hangup())
+    try:
+        await asyncio.wait([future, hangup], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hangup.cancel()
+
+
+__all__ = [
+    "SNOOP_TECH",
+    "BridgeMedia",
+    "ChannelMedia",
+    "Feeder",
+    "LiveRecording",
+    "MediaError",
+    "MediaService",
+    "Playback",
+    "payload_pcm",
+    "pcm_payload",
+]
