@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 NODE_DIR   := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test test-fast lint typecheck bench client system-deps node-deps clean
+.PHONY: run test test-fast lint typecheck bench bench-deps client system-deps node-deps clean
 
 $(STAMP): pyproject.toml constraints.txt
 	bash scripts/system-deps.sh
@@ -51,8 +51,16 @@ typecheck: $(STAMP)
 client: $(STAMP)
 	$(BIN)/python scripts/gen_client.py
 
-bench: $(STAMP)
+## Every benchmark, loopback only (about 6 minutes); writes BENCHMARKS.md.
+bench: $(STAMP) bench-deps
 	$(BIN)/python -m bench.run
+
+## wrk drives the REST benchmarks: apt-get only when it is missing.
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules

@@ -28,6 +28,8 @@ log = logging.getLogger("pyari.ari")
 JSON = "application/json"
 MAX_BODY = 1024 * 1024
 MAX_QUERY_KEYS = 512
+AUTH_CACHE_SIZE = 1024
+"""Verified credentials remembered (crypt(3) checks are slow); cleared on reload."""
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
@@ -71,14 +73,36 @@ class AriService:
         self.router = Router(operations())
         self.handlers: dict[str, Registered] = load_all()
         self._docs_cache: dict[tuple[str, str, bool], bytes] = {}
+        self._auth_users: object = None
+        self._auth_cache: dict[str, User] = {}
+        """Credentials already verified against ``_auth_users`` (the users in force)."""
 
     # -- auth and CORS -----------------------------------------------------------
 
     def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> User | None:
         """The user the request speaks for; Basic auth wins over ``api_key``."""
         users = self.ctx.settings().users
-        name = password = None
+        if users is not self._auth_users:  # a reload: forget what was verified
+            self._auth_users = users
+            self._auth_cache.clear()
         auth = headers.get("Authorization")
+        basic = auth is not None and auth[:6].lower() == "basic "
+        key = f"h{auth}" if basic else f"q{query.get('api_key')}"
+        cached = self._auth_cache.get(key)
+        if cached is not None:
+            return cached
+        user = self._verify(users, auth if basic else None, query)
+        if user is not None:
+            if len(self._auth_cache) >= AUTH_CACHE_SIZE:
+                self._auth_cache.clear()
+            self._auth_cache[key] = user
+        return user
+
+    @staticmethod
+    def _verify(
+        users: Mapping[str, Any], auth: str | None, query: Mapping[str, str]
+    ) -> User | None:
+        name = password = None
         if auth and auth[:6].lower() == "basic ":
             try:
                 decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
