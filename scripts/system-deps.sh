@@ -2,7 +2,7 @@
 # Install the Debian packages pyari and its tests need, if any are missing.
 # Safe to run again: it only calls apt-get when something is absent.
 set -euo pipefail
-packages=(openssl ca-certificates asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
+packages=(openssl ca-certificates asterisk-core-sounds-en-wav asterisk-moh-opsound-wav sip-tester baresip)
 # A fresh Debian needs python3-venv for `python3 -m venv` (when python3 is Debian's).
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv)

@@ -26,6 +26,7 @@ EMBEDDED = [
     "extensions.conf",
     "http.conf",
     "musiconhold.conf",
+    "pjsip.conf",
 ]
 
 
@@ -79,7 +80,7 @@ def test_embedded_files_are_listed_and_readable() -> None:
         text = embedded_text(name)
         assert text is not None
         assert text.startswith(";")
-    assert embedded_text("pjsip.conf") is None
+    assert embedded_text("voicemail.conf") is None
     assert embedded_text("../loader.py") is None
 
 
@@ -94,7 +95,7 @@ def test_load_one_embedded_and_missing() -> None:
     sections = load_one(None, "http.conf")
     assert [s.name for s in sections] == ["general"]
     assert sections[0].file.endswith("http.conf")
-    assert load_one(None, "pjsip.conf") == []
+    assert load_one(None, "voicemail.conf") == []
 
 
 def test_empty_folder_means_asterisk_defaults(tmp_path: Path) -> None:

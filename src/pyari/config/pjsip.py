@@ -1,0 +1,423 @@
+"""Typed settings of pjsip.conf (Asterisk's res_pjsip sorcery objects).
+
+Each section names its object type with ``type=``: ``transport``, ``endpoint``, ``aor``,
+``auth``, ``identify`` (other types, e.g. ``registration`` or ``system``, are kept out and
+logged). Templates (``[name](!)``, ``[x](tmpl)``) come from the parser. Bad values,
+unknown types and references to objects that do not exist raise :class:`ConfigError` with
+the file and line, so a reload keeps the running configuration.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Self
+
+from pyari.config.errors import ConfigError
+from pyari.config.parser import Entry, Section
+from pyari.config.values import parse_bool, parse_hostport, parse_int, split_list
+
+__all__ = [
+    "CODEC_NAMES",
+    "Aor",
+    "Auth",
+    "Endpoint",
+    "Identify",
+    "PjsipSettings",
+    "Transport",
+]
+
+log = logging.getLogger(__name__)
+
+CODEC_NAMES = ("ulaw", "alaw", "gsm", "g722", "g726", "g729", "ilbc", "opus", "slin", "speex")
+"""Codec names accepted in allow/disallow (only ulaw and alaw have media in pyari)."""
+
+DtmfMode = Literal["rfc4733", "inband", "info", "auto", "auto_info"]
+_DTMF_MODES = ("rfc4733", "inband", "info", "auto", "auto_info")
+_PROTOCOLS = ("udp", "tcp", "tls", "ws", "wss")
+_TLS_METHODS = ("default", "unspecified", "tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_3", "sslv23")
+_DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061, "ws": 8088, "wss": 8089}
+
+
+def _fail(entry: Entry, reason: str) -> ConfigError:
+    return ConfigError(entry.file, entry.line, f"{entry.key} = {entry.value!r}: {reason}")
+
+
+def _choice(entry: Entry, allowed: Iterable[str]) -> str:
+    value = entry.value.strip().lower()
+    options = tuple(allowed)
+    if value not in options:
+        raise _fail(entry, f"must be one of {', '.join(options)}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    name: str
+    protocol: str = "udp"
+    bind: tuple[str, int] = ("0.0.0.0", 5060)
+    cert_file: Path | None = None
+    priv_key_file: Path | None = None
+    ca_list_file: Path | None = None
+    method: str = "default"
+    external_media_address: str | None = None
+    external_signaling_address: str | None = None
+    local_net: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str
+    context: str = "default"
+    allow: tuple[str, ...] = ()
+    """Codecs in preference order, after applying disallow/allow lines in order."""
+    aors: tuple[str, ...] = ()
+    auth: str | None = None
+    outbound_auth: str | None = None
+    dtmf_mode: DtmfMode = "rfc4733"
+    callerid: str | None = None
+    callerid_name: str | None = None
+    callerid_number: str | None = None
+    from_user: str | None = None
+    from_domain: str | None = None
+    direct_media: bool = True
+    rtp_symmetric: bool = False
+    force_rport: bool = True
+    rewrite_contact: bool = False
+    transport: str | None = None
+    language: str = ""
+    send_pai: bool = False
+    trust_id_inbound: bool = False
+    allow_transfer: bool = True
+    rtp_timeout: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Aor:
+    name: str
+    max_contacts: int = 0
+    contacts: tuple[str, ...] = ()
+    qualify_frequency: int = 0
+    qualify_timeout: float = 3.0
+    remove_existing: bool = False
+    default_expiration: int = 3600
+    minimum_expiration: int = 60
+    maximum_expiration: int = 7200
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    name: str
+    auth_type: Literal["userpass", "md5"] = "userpass"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    md5_cred: str = field(default="", repr=False)
+    realm: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Identify:
+    name: str
+    endpoint: str
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    hostnames: tuple[str, ...] = ()
+
+    def matches(self, address: str) -> bool:
+        """Whether a source IP address belongs to this identify (hostnames must have been
+        resolved into ``networks`` by the caller to count)."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return address.lower() in self.hostnames
+        return any(ip in net for net in self.networks if net.version == ip.version)
+
+
+@dataclass(frozen=True, slots=True)
+class PjsipSettings:
+    transports: dict[str, Transport] = field(default_factory=dict)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    aors: dict[str, Aor] = field(default_factory=dict)
+    auths: dict[str, Auth] = field(default_factory=dict)
+    identifies: dict[str, Identify] = field(default_factory=dict)
+
+    def identify(self, address: str) -> Endpoint | None:
+        """The endpoint an ``identify`` section maps a source IP address to."""
+        for ident in self.identifies.values():
+            if ident.matches(address):
+                return self.endpoints.get(ident.endpoint)
+        return None
+
+    @classmethod
+    def from_sections(cls, sections: Iterable[Section]) -> Self:
+        transports: dict[str, Transport] = {}
+        endpoints: dict[str, Endpoint] = {}
+        aors: dict[str, Aor] = {}
+        auths: dict[str, Auth] = {}
+        identifies: dict[str, Identify] = {}
+        where: dict[tuple[str, str], Section] = {}
+        for section in sections:
+            if section.is_template:
+                continue
+            type_entry = section.last("type")
+            if type_entry is None:
+                raise ConfigError(section.file, section.line, f"[{section.name}] has no type=")
+            kind = type_entry.value.strip().lower()
+            name = section.name
+            if (kind, name) in where:
+                raise ConfigError(
+                    section.file, section.line, f"[{name}]: a second {kind} of that name"
+                )
+            where[(kind, name)] = section
+            if kind == "transport":
+                transports[name] = _transport(section)
+            elif kind == "endpoint":
+                endpoints[name] = _endpoint(section)
+            elif kind == "aor":
+                aors[name] = _aor(section)
+            elif kind == "auth":
+                auths[name] = _auth(section)
+            elif kind == "identify":
+                identifies[name] = _identify(section)
+            elif kind in ("registration", "system", "global", "domain_alias", "acl", "contact"):
+                log.warning(
+                    "%s:%d: [%s] type=%s is not supported and is ignored",
+                    section.file,
+                    section.line,
+                    name,
+                    kind,
+                )
+            else:
+                raise _fail(type_entry, "unknown pjsip object type")
+        for name, ep in endpoints.items():
+            section = where[("endpoint", name)]
+            for aor in ep.aors:
+                if aor not in aors:
+                    raise _ref(section, "aors", f"no aor named {aor!r}")
+            for key, ref in (("auth", ep.auth), ("outbound_auth", ep.outbound_auth)):
+                if ref is not None and ref not in auths:
+                    raise _ref(section, key, f"no auth named {ref!r}")
+            if ep.transport is not None and ep.transport not in transports:
+                raise _ref(section, "transport", f"no transport named {ep.transport!r}")
+        for name, ident in identifies.items():
+            if ident.endpoint not in endpoints:
+                raise _ref(
+                    where[("identify", name)], "endpoint", f"no endpoint named {ident.endpoint!r}"
+                )
+        return cls(transports, endpoints, aors, auths, identifies)
+
+
+def _ref(section: Section, key: str, reason: str) -> ConfigError:
+    entry = section.last(key)
+    if entry is not None:
+        return _fail(entry, reason)
+    return ConfigError(section.file, section.line, f"[{section.name}]: {reason}")
+
+
+def _entries(section: Section) -> dict[str, Entry]:
+    return {e.key.casefold(): e for e in section.entries}
+
+
+def _text(entry: Entry | None) -> str | None:
+    if entry is None:
+        return None
+    value = entry.value.strip()
+    return value or None
+
+
+def _transport(section: Section) -> Transport:
+    e = _entries(section)
+    protocol = _choice(e["protocol"], _PROTOCOLS) if "protocol" in e else "udp"
+    bind: tuple[str, int] = ("0.0.0.0", _DEFAULT_PORTS[protocol])
+    if "bind" in e:
+        bind = parse_hostport(e["bind"], _DEFAULT_PORTS[protocol])
+    cert = _text(e.get("cert_file"))
+    key = _text(e.get("priv_key_file"))
+    if protocol == "tls" and (cert is None or key is None):
+        raise ConfigError(
+            section.file, section.line, f"[{section.name}]: tls needs cert_file and priv_key_file"
+        )
+    method = _choice(e["method"], _TLS_METHODS) if "method" in e else "default"
+    nets = []
+    for entry in (x for x in section.entries if x.key.casefold() == "local_net"):
+        for item in split_list(entry.value):
+            try:
+                nets.append(ipaddress.ip_network(item, strict=False))
+            except ValueError as exc:
+                raise _fail(entry, "not an address or network") from exc
+    return Transport(
+        name=section.name,
+        protocol=protocol,
+        bind=bind,
+        cert_file=Path(cert) if cert else None,
+        priv_key_file=Path(key) if key else None,
+        ca_list_file=Path(v) if (v := _text(e.get("ca_list_file"))) else None,
+        method=method,
+        external_media_address=_text(e.get("external_media_address")),
+        external_signaling_address=_text(e.get("external_signaling_address")),
+        local_net=tuple(nets),
+    )
+
+
+def _codecs(section: Section) -> tuple[str, ...]:
+    """disallow/allow lines applied in order (``all`` clears or adds every codec)."""
+    allowed: list[str] = []
+    for entry in section.entries:
+        key = entry.key.casefold()
+        if key not in ("allow", "disallow"):
+            continue
+        for item in split_list(entry.value.lower()):
+            name = item.lstrip("!")
+            remove = key == "disallow" or item.startswith("!")
+            if name == "all":
+                allowed = (
+                    [] if remove else [*allowed, *(c for c in CODEC_NAMES if c not in allowed)]
+                )
+                continue
+            if name not in CODEC_NAMES:
+                raise _fail(entry, f"unknown codec {name!r}")
+            if remove:
+                allowed = [c for c in allowed if c != name]
+            elif name not in allowed:
+                allowed.append(name)
+    return tuple(allowed)
+
+
+def _endpoint(section: Section) -> Endpoint:
+    e = _entries(section)
+    dtmf: DtmfMode = "rfc4733"
+    if "dtmf_mode" in e:
+        dtmf = _choice(e["dtmf_mode"], _DTMF_MODES)  # type: ignore[assignment]
+    callerid = _text(e.get("callerid"))
+    cid_name, cid_number = _split_callerid(callerid)
+
+    def flag(key: str, default: bool) -> bool:
+        return parse_bool(e[key]) if key in e else default
+
+    return Endpoint(
+        name=section.name,
+        context=_text(e.get("context")) or "default",
+        allow=_codecs(section),
+        aors=split_list(e["aors"].value) if "aors" in e else (),
+        auth=_first(e.get("auth")),
+        outbound_auth=_first(e.get("outbound_auth")),
+        dtmf_mode=dtmf,
+        callerid=callerid,
+        callerid_name=cid_name,
+        callerid_number=cid_number,
+        from_user=_text(e.get("from_user")),
+        from_domain=_text(e.get("from_domain")),
+        direct_media=flag("direct_media", True),
+        rtp_symmetric=flag("rtp_symmetric", False),
+        force_rport=flag("force_rport", True),
+        rewrite_contact=flag("rewrite_contact", False),
+        transport=_text(e.get("transport")),
+        language=_text(e.get("language")) or "",
+        send_pai=flag("send_pai", False),
+        trust_id_inbound=flag("trust_id_inbound", False),
+        allow_transfer=flag("allow_transfer", True),
+        rtp_timeout=parse_int(e["rtp_timeout"], 0) if "rtp_timeout" in e else 0,
+    )
+
+
+def _first(entry: Entry | None) -> str | None:
+    if entry is None:
+        return None
+    items = split_list(entry.value)
+    return items[0] if items else None
+
+
+def _split_callerid(text: str | None) -> tuple[str | None, str | None]:
+    """``"Name" <1234>`` / ``Name <1234>`` / ``1234`` → (name, number)."""
+    if not text:
+        return None, None
+    if "<" in text and text.endswith(">"):
+        name, _, number = text[:-1].partition("<")
+        name = name.strip().strip('"').strip()
+        return name or None, number.strip() or None
+    return None, text.strip()
+
+
+def _aor(section: Section) -> Aor:
+    e = _entries(section)
+    contacts: list[str] = []
+    for entry in (x for x in section.entries if x.key.casefold() == "contact"):
+        for item in split_list(entry.value):
+            if not item.lower().startswith(("sip:", "sips:")):
+                raise _fail(entry, "a contact must be a sip: or sips: URI")
+            contacts.append(item)
+
+    def number(key: str, default: int) -> int:
+        return parse_int(e[key], 0) if key in e else default
+
+    minimum = number("minimum_expiration", 60)
+    maximum = number("maximum_expiration", 7200)
+    default = number("default_expiration", 3600)
+    if maximum and minimum > maximum:
+        raise _fail(e["minimum_expiration"], "larger than maximum_expiration")
+    timeout = 3.0
+    if "qualify_timeout" in e:
+        try:
+            timeout = float(e["qualify_timeout"].value)
+        except ValueError as exc:
+            raise _fail(e["qualify_timeout"], "not a number of seconds") from exc
+    return Aor(
+        name=section.name,
+        max_contacts=number("max_contacts", 0),
+        contacts=tuple(contacts),
+        qualify_frequency=number("qualify_frequency", 0),
+        qualify_timeout=timeout,
+        remove_existing=parse_bool(e["remove_existing"]) if "remove_existing" in e else False,
+        default_expiration=default,
+        minimum_expiration=minimum,
+        maximum_expiration=maximum,
+    )
+
+
+def _auth(section: Section) -> Auth:
+    e = _entries(section)
+    auth_type = _choice(e["auth_type"], ("userpass", "md5")) if "auth_type" in e else "userpass"
+    username = _text(e.get("username")) or ""
+    password = e["password"].value if "password" in e else ""
+    md5 = (_text(e.get("md5_cred")) or "").lower()
+    if auth_type == "md5" and (len(md5) != 32 or any(ch not in "0123456789abcdef" for ch in md5)):
+        entry = e.get("md5_cred")
+        if entry is None:
+            raise ConfigError(
+                section.file, section.line, f"[{section.name}]: auth_type=md5 needs md5_cred"
+            )
+        raise _fail(entry, "not 32 hexadecimal digits")
+    if not username:
+        raise ConfigError(section.file, section.line, f"[{section.name}]: auth needs a username")
+    return Auth(
+        name=section.name,
+        auth_type="md5" if auth_type == "md5" else "userpass",
+        username=username,
+        password=password,
+        md5_cred=md5,
+        realm=_text(e.get("realm")) or "",
+    )
+
+
+def _identify(section: Section) -> Identify:
+    e = _entries(section)
+    if "endpoint" not in e:
+        raise ConfigError(section.file, section.line, f"[{section.name}]: identify needs endpoint")
+    nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    hosts: list[str] = []
+    for entry in (x for x in section.entries if x.key.casefold() == "match"):
+        for item in split_list(entry.value):
+            try:
+                nets.append(ipaddress.ip_network(item, strict=False))
+                continue
+            except ValueError:
+                pass
+            host = item.split(":")[0] if item.count(":") == 1 else item
+            if not host or not all(part.isalnum() or "-" in part for part in host.split(".")):
+                raise _fail(entry, f"{item!r} is not an address, network or host name")
+            hosts.append(host.lower())
+    if not nets and not hosts:
+        raise ConfigError(section.file, section.line, f"[{section.name}]: identify needs match=")
+    return Identify(section.name, e["endpoint"].value.strip(), tuple(nets), tuple(hosts))

@@ -1,0 +1,1117 @@
+"""SIP messages (RFC 3261 §7, §20, §25): parsing, typed header values and serialization.
+
+Pure code: bytes in, objects out, bytes back. Nothing here knows about sockets.
+
+* :func:`parse_message` reads one datagram (or one framed stream message) and returns a
+  :class:`Request` or :class:`Response`; :class:`StreamFramer` cuts a TCP byte stream
+  into messages by ``Content-Length``.
+* A message that cannot be used raises :class:`SipParseError`. Its ``status`` is the
+  response a server sends (400, or 505 for an unknown SIP version) and ``respond``
+  says whether one can be sent at all (never for a bad response, nor for a request
+  whose Via/From/To/Call-ID/CSeq are unusable): :func:`error_response` builds it.
+* Header names are case-insensitive and compact forms (``i``, ``m``, ``f``, ``t``,
+  ``v``, ``l``, ``c``, ``k``, ``e``, ``s``...) are expanded; folded lines are joined.
+  List headers (Via, Contact, Route, Allow...) are split at commas that are outside
+  quoted strings and angle brackets; the others are never split.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CSeq",
+    "Headers",
+    "NameAddr",
+    "Request",
+    "Response",
+    "SipMessage",
+    "SipParseError",
+    "StreamFramer",
+    "Uri",
+    "Via",
+    "check_request",
+    "error_response",
+    "make_response",
+    "parse_message",
+    "parse_name_addr",
+    "parse_params",
+    "parse_uri",
+    "reason_phrase",
+    "split_header_values",
+]
+
+MAX_MESSAGE = 65535
+"""The largest message accepted (a UDP datagram's limit; streams use the same cap)."""
+
+_INT32_MAX = 2**31 - 1
+_UINT32_MAX = 2**32 - 1
+
+COMPACT = {
+    "a": "accept-contact",
+    "b": "referred-by",
+    "c": "content-type",
+    "d": "request-disposition",
+    "e": "content-encoding",
+    "f": "from",
+    "i": "call-id",
+    "j": "reject-contact",
+    "k": "supported",
+    "l": "content-length",
+    "m": "contact",
+    "n": "identity-info",
+    "o": "event",
+    "r": "refer-to",
+    "s": "subject",
+    "t": "to",
+    "u": "allow-events",
+    "v": "via",
+    "x": "session-expires",
+    "y": "identity",
+}
+
+_CANONICAL = {
+    "call-id": "Call-ID",
+    "cseq": "CSeq",
+    "www-authenticate": "WWW-Authenticate",
+    "mime-version": "MIME-Version",
+    "rack": "RAck",
+    "rseq": "RSeq",
+    "sip-etag": "SIP-ETag",
+    "sip-if-match": "SIP-If-Match",
+}
+
+# Headers whose value is a comma separated list (RFC 3261 §7.3.1); all others are kept whole.
+LIST_HEADERS = frozenset(
+    {
+        "via",
+        "contact",
+        "route",
+        "record-route",
+        "allow",
+        "allow-events",
+        "supported",
+        "require",
+        "proxy-require",
+        "unsupported",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "content-encoding",
+        "content-language",
+        "in-reply-to",
+        "path",
+        "service-route",
+        "alert-info",
+        "call-info",
+        "error-info",
+        "reply-to",
+        "warning",
+    }
+)
+
+# Headers that may appear once only (a second one makes the request a 400: RFC 4475 §3.3.8).
+SINGLE_HEADERS = frozenset(
+    {
+        "call-id",
+        "cseq",
+        "from",
+        "to",
+        "max-forwards",
+        "content-length",
+        "content-type",
+        "expires",
+        "min-expires",
+    }
+)
+
+_TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
+_TOKEN_RE = re.compile(_TOKEN)
+_HEADER_NAME_RE = re.compile(_TOKEN)
+_HOST_RE = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.?)"
+)
+# user = 1*( unreserved / escaped / user-unreserved ); password adds "&=+$,"
+_USER_RE = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+")
+_PASSWORD_RE = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*")
+_PARAMCHAR_RE = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|%[0-9A-Fa-f]{2})+")
+_HEADERCHAR_RE = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()\[\]/?:+$]|%[0-9A-Fa-f]{2})*")
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
+_DATE_RE = re.compile(
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
+)
+_LWS = " \t"
+
+REASONS = {
+    100: "Trying",
+    180: "Ringing",
+    181: "Call Is Being Forwarded",
+    182: "Queued",
+    183: "Session Progress",
+    200: "OK",
+    202: "Accepted",
+    300: "Multiple Choices",
+    301: "Moved Permanently",
+    302: "Moved Temporarily",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    420: "Bad Extension",
+    423: "Interval Too Brief",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    484: "Address Incomplete",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    491: "Request Pending",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+}
+
+
+def reason_phrase(status: int) -> str:
+    """The usual reason phrase of ``status`` (RFC 3261 §21), or a generic one."""
+    return REASONS.get(status) or REASONS.get(status // 100 * 100, "Unknown")
+
+
+class SipParseError(ValueError):
+    """A message that cannot be used.
+
+    ``reason`` says why (it becomes the reason phrase of the 400); ``status`` is the
+    response code a server answers with; ``respond`` is False when no response may or
+    can be sent (the message was a response, or the request lacks what a response
+    needs), in which case it is silently dropped. ``request`` holds the headers read so
+    far when the start line was a request, so :func:`error_response` can answer.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int = 400,
+        respond: bool = True,
+        request: Request | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.respond = respond
+        self.request = request
+
+
+def _fail(reason: str) -> SipParseError:
+    return SipParseError(reason)
+
+
+def canonical_name(name: str) -> str:
+    """``"call-id"`` → ``"Call-ID"``, ``"v"`` → ``"Via"``, ``"x-foo"`` → ``"X-Foo"``."""
+    key = name.lower()
+    key = COMPACT.get(key, key)
+    return _CANONICAL.get(key) or "-".join(part.capitalize() for part in key.split("-"))
+
+
+def header_key(name: str) -> str:
+    """The lookup key of a header name: lower case, compact forms expanded."""
+    key = name.lower()
+    return COMPACT.get(key, key)
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def split_header_values(value: str, sep: str = ",") -> list[str]:
+    """Split ``value`` at ``sep`` outside quoted strings and ``<...>``; items are stripped.
+
+    Raises :class:`SipParseError` for an unterminated quoted string or ``<``.
+    """
+    if '"' not in value and "<" not in value:
+        return [item.strip(_LWS) for item in value.split(sep)]
+    items: list[str] = []
+    start = 0
+    i = 0
+    n = len(value)
+    in_quote = False
+    in_angle = False
+    while i < n:
+        ch = value[i]
+        if in_quote:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_quote = False
+        elif ch == '"':
+            in_quote = True
+        elif in_angle:
+            if ch == ">":
+                in_angle = False
+        elif ch == "<":
+            in_angle = True
+        elif ch == sep:
+            items.append(value[start:i].strip(_LWS))
+            start = i + 1
+        i += 1
+    if in_quote:
+        raise _fail("unterminated quoted string")
+    if in_angle:
+        raise _fail("unterminated '<'")
+    items.append(value[start:].strip(_LWS))
+    return items
+
+
+def _unquote(text: str) -> str:
+    """The content of a quoted string, quoted-pairs resolved."""
+    out: list[str] = []
+    i = 1
+    end = len(text) - 1
+    while i < end:
+        ch = text[i]
+        if ch == "\\" and i + 1 < end:
+            i += 1
+            ch = text[i]
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def parse_params(text: str, *, what: str = "parameter") -> dict[str, str | None]:
+    """``;name=value;flag`` (leading ``;`` optional) → ``{"name": "value", "flag": None}``.
+
+    Names are lower-cased; quoted values keep their quotes (use :func:`param_value`).
+    LWS around ``;`` and ``=`` is allowed. An empty parameter is an error.
+    """
+    params: dict[str, str | None] = {}
+    text = text.strip(_LWS)
+    if not text:
+        return params
+    if text.startswith(";"):
+        text = text[1:]
+    for part in split_header_values(text, ";"):
+        if not part:
+            raise _fail(f"empty {what}")
+        name, eq, val = part.partition("=")
+        name = name.strip(_LWS)
+        if not _TOKEN_RE.fullmatch(name):
+            raise _fail(f"bad {what} name {name!r}")
+        if eq:
+            val = val.strip(_LWS)
+            if val.startswith('"'):
+                if len(val) < 2 or not val.endswith('"'):
+                    raise _fail(f"bad quoted {what} value")
+            elif not val or not _valid_gen_value(val):
+                raise _fail(f"bad {what} value {val!r}")
+            params[name.lower()] = val
+        else:
+            params[name.lower()] = None
+    return params
+
+
+def _valid_gen_value(val: str) -> bool:
+    # gen-value = token / host / quoted-string
+    return bool(_TOKEN_RE.fullmatch(val) or _HOST_RE.fullmatch(val))
+
+
+def param_value(params: dict[str, str | None], name: str) -> str | None:
+    """The value of parameter ``name`` with quotes removed (None when absent or a flag)."""
+    val = params.get(name)
+    if val is not None and len(val) >= 2 and val[0] == '"' and val[-1] == '"':
+        return _unquote(val)
+    return val
+
+
+def _params_text(params: dict[str, str | None]) -> str:
+    return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
+
+
+# --------------------------------------------------------------------------- URIs
+
+
+@dataclass(slots=True)
+class Uri:
+    """A SIP/SIPS URI (``sip:user:password@host:port;params?headers``) or, for other
+    schemes, an opaque one (``opaque`` holds what follows the scheme)."""
+
+    scheme: str = "sip"
+    user: str | None = None
+    host: str = ""
+    port: int | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+    headers: str | None = None
+    password: str | None = None
+    opaque: str | None = None
+
+    @property
+    def is_sip(self) -> bool:
+        return self.opaque is None
+
+    @property
+    def transport(self) -> str | None:
+        val = self.params.get("transport")
+        return val.lower() if val else None
+
+    def host_port(self) -> str:
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        if self.opaque is not None:
+            return f"{self.scheme}:{self.opaque}"
+        out = [self.scheme, ":"]
+        if self.user is not None:
+            out.append(self.user)
+            if self.password is not None:
+                out.append(":" + self.password)
+            out.append("@")
+        out.append(self.host_port())
+        out.append(_params_text(self.params))
+        if self.headers is not None:
+            out.append("?" + self.headers)
+        return "".join(out)
+
+    def without_params(self) -> Uri:
+        return Uri(self.scheme, self.user, self.host, self.port, password=self.password)
+
+
+def parse_uri(text: str) -> Uri:
+    """Parse a URI. ``sip``/``sips`` URIs are checked against RFC 3261 §25.1; other
+    schemes are kept opaque (but must not contain whitespace)."""
+    scheme, colon, rest = text.partition(":")
+    if not colon or not _SCHEME_RE.fullmatch(scheme):
+        raise _fail(f"bad URI {text!r}")
+    if any(ch in rest for ch in ' \t\r\n<>"'):
+        raise _fail(f"bad character in URI {text!r}")
+    lowered = scheme.lower()
+    if lowered not in ("sip", "sips"):
+        if not rest:
+            raise _fail(f"empty URI {text!r}")
+        return Uri(scheme=lowered, opaque=rest)
+    at = rest.rfind("@")
+    user: str | None = None
+    password: str | None = None
+    if at >= 0:
+        userinfo, rest = rest[:at], rest[at + 1 :]
+        user, has_pw, pw = userinfo.partition(":")
+        if not _USER_RE.fullmatch(user):
+            raise _fail(f"bad user part in URI {text!r}")
+        if has_pw:
+            if not _PASSWORD_RE.fullmatch(pw):
+                raise _fail(f"bad password in URI {text!r}")
+            password = pw
+    headers: str | None = None
+    rest, q, hdrs = rest.partition("?")
+    if q:
+        for item in hdrs.split("&"):
+            name, eq, val = item.partition("=")
+            if not eq or not _HEADERCHAR_RE.fullmatch(name) or not name:
+                raise _fail(f"bad header in URI {text!r}")
+            if not _HEADERCHAR_RE.fullmatch(val):
+                raise _fail(f"bad header value in URI {text!r}")
+        headers = hdrs
+    hostport, _, params_text = rest.partition(";")
+    host, port = _split_hostport(hostport, text)
+    params: dict[str, str | None] = {}
+    if params_text:
+        for part in params_text.split(";"):
+            name, eq, val = part.partition("=")
+            if not name or not _PARAMCHAR_RE.fullmatch(name):
+                raise _fail(f"bad URI parameter in {text!r}")
+            if eq and not _PARAMCHAR_RE.fullmatch(val):
+                raise _fail(f"bad URI parameter value in {text!r}")
+            params[name.lower()] = val if eq else None
+    return Uri(lowered, user, host, port, params, headers, password)
+
+
+def _split_hostport(hostport: str, text: str) -> tuple[str, int | None]:
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        if close < 0:
+            raise _fail(f"bad IPv6 reference in {text!r}")
+        host, rest = hostport[: close + 1], hostport[close + 1 :]
+        port_text = rest[1:] if rest.startswith(":") else None
+        if rest and port_text is None:
+            raise _fail(f"bad host in {text!r}")
+    else:
+        host, colon, port_text_ = hostport.partition(":")
+        port_text = port_text_ if colon else None
+    if not host or not _HOST_RE.fullmatch(host):
+        raise _fail(f"bad host {host!r} in {text!r}")
+    if port_text is None:
+        return host.lower(), None
+    if not port_text.isdigit() or len(port_text) > 5 or int(port_text) > 65535:
+        raise _fail(f"bad port in {text!r}")
+    return host.lower(), int(port_text)
+
+
+# --------------------------------------------------------------------------- name-addr
+
+
+@dataclass(slots=True)
+class NameAddr:
+    """``"Display" <uri>;params`` (From, To, Contact, Route, Refer-To...).
+
+    ``wildcard`` is true for the Contact value ``*``.
+    """
+
+    uri: Uri
+    display: str | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+    wildcard: bool = False
+
+    @property
+    def tag(self) -> str | None:
+        return param_value(self.params, "tag")
+
+    def __str__(self) -> str:
+        if self.wildcard:
+            return "*"
+        display = f"{_quote(self.display)} " if self.display else ""
+        return f"{display}<{self.uri}>{_params_text(self.params)}"
+
+
+def parse_name_addr(text: str) -> NameAddr:
+    """Parse ``name-addr`` or ``addr-spec`` with header parameters (RFC 3261 §20.10).
+
+    In the ``addr-spec`` form (no ``<>``) every ``;param`` belongs to the header and the
+    URI may not carry ``?headers``.
+    """
+    text = text.strip(_LWS)
+    if text == "*":
+        return NameAddr(Uri(host="*"), wildcard=True)
+    display: str | None = None
+    if text.startswith('"'):
+        end = _quoted_end(text)
+        display = _unquote(text[: end + 1])
+        text = text[end + 1 :].lstrip(_LWS)
+        if not text.startswith("<"):
+            raise _fail("display name without <address>")
+    lt = text.find("<")
+    if lt >= 0:
+        if display is None:
+            name = text[:lt].strip(_LWS)
+            if name:
+                if not all(_TOKEN_RE.fullmatch(word) for word in name.split()):
+                    raise _fail(f"bad display name {name!r}")
+                display = " ".join(name.split())
+        gt = text.find(">", lt)
+        if gt < 0:
+            raise _fail("unterminated '<'")
+        inner = text[lt + 1 : gt]
+        if inner != inner.strip(_LWS):
+            raise _fail("whitespace inside <address>")
+        uri = parse_uri(inner)
+        params = parse_params(text[gt + 1 :], what="header parameter")
+        return NameAddr(uri, display, params)
+    uri_text, semi, rest = text.partition(";")
+    uri_text = uri_text.rstrip(_LWS)
+    if any(ch in uri_text for ch in " \t,?"):
+        raise _fail(f"bad addr-spec {uri_text!r} (a URI with , ? or ; needs <>)")
+    uri = parse_uri(uri_text)
+    params = parse_params(rest, what="header parameter") if semi else {}
+    return NameAddr(uri, None, params)
+
+
+def _quoted_end(text: str) -> int:
+    i = 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"':
+            return i
+        i += 1
+    raise _fail("unterminated quoted string")
+
+
+# --------------------------------------------------------------------------- Via, CSeq
+
+
+@dataclass(slots=True)
+class Via:
+    """One Via value: ``SIP/2.0/UDP host:port;branch=...;received=...;rport``."""
+
+    transport: str
+    host: str
+    port: int | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def branch(self) -> str | None:
+        return self.params.get("branch")
+
+    @property
+    def received(self) -> str | None:
+        return self.params.get("received")
+
+    @property
+    def has_rport(self) -> bool:
+        return "rport" in self.params
+
+    @property
+    def rport(self) -> int | None:
+        val = self.params.get("rport")
+        return int(val) if val else None
+
+    @property
+    def sent_by(self) -> str:
+        return self.host if self.port is None else f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"SIP/2.0/{self.transport} {self.sent_by}{_params_text(self.params)}"
+
+
+_VIA_HEAD_RE = re.compile(r"SIP[ \t]*/[ \t]*[0-9.]+[ \t]*/[ \t]*" + _TOKEN + r"[ \t]+[^;, \t]+")
+_VIA_RE = re.compile(
+    r"SIP[ \t]*/[ \t]*2\.0[ \t]*/[ \t]*(" + _TOKEN + r")[ \t]+([^;]+?)[ \t]*(;.*)?", re.DOTALL
+)
+
+
+def parse_via(text: str) -> Via:
+    m = _VIA_RE.fullmatch(text.strip(_LWS))
+    if m is None:
+        raise _fail(f"bad Via {text!r}")
+    transport, sent_by, rest = m.group(1).upper(), m.group(2), m.group(3) or ""
+    sent_by = re.sub(r"[ \t]*:[ \t]*", ":", sent_by)
+    host, port = _split_hostport(sent_by, text)
+    params = parse_params(rest, what="Via parameter")
+    for key in ("ttl", "rport"):
+        val = params.get(key)
+        if val is not None and (not val.isdigit() or int(val) > 65535):
+            raise _fail(f"bad Via {key}")
+    if params.get("received") is not None and not _HOST_RE.fullmatch(params["received"] or ""):
+        raise _fail("bad Via received")
+    return Via(transport, host, port, params)
+
+
+@dataclass(frozen=True, slots=True)
+class CSeq:
+    number: int
+    method: str
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.method}"
+
+
+def parse_cseq(text: str) -> CSeq:
+    parts = text.split()
+    if len(parts) != 2 or not parts[0].isdigit() or not _TOKEN_RE.fullmatch(parts[1]):
+        raise _fail(f"bad CSeq {text!r}")
+    number = int(parts[0])
+    if number > _INT32_MAX:
+        raise _fail("CSeq number too large")
+    return CSeq(number, parts[1])
+
+
+def _parse_uint(text: str, what: str, maximum: int) -> int:
+    text = text.strip(_LWS)
+    if not text.isdigit() or len(text) > 12 or int(text) > maximum:
+        raise _fail(f"bad {what} {text[:40]!r}")
+    return int(text)
+
+
+# --------------------------------------------------------------------------- headers
+
+
+class Headers:
+    """Ordered, case-insensitive header fields. Each entry is one header line's
+    ``(name, value)``; list headers may hold several comma separated values."""
+
+    __slots__ = ("_items", "_keys")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = []
+        self._keys: list[str] = []
+        for name, value in items:
+            self.add(name, value)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and header_key(name) in self._keys
+
+    def copy(self) -> Headers:
+        new = Headers()
+        new._items = list(self._items)
+        new._keys = list(self._keys)
+        return new
+
+    def line_keys(self) -> list[str]:
+        """The lookup key of each line, in order."""
+        return list(self._keys)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of ``name`` (the first line's first item for list headers)."""
+        key = header_key(name)
+        if key not in self._keys:
+            return default
+        if key not in LIST_HEADERS:
+            return self._items[self._keys.index(key)][1]
+        values = self.getall(name)
+        return values[0] if values else default
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of ``name``, list headers split at commas."""
+        key = header_key(name)
+        out: list[str] = []
+        split = key in LIST_HEADERS
+        for k, (_, v) in zip(self._keys, self._items, strict=True):
+            if k == key:
+                if split:
+                    out.extend(item for item in split_header_values(v) if item)
+                else:
+                    out.append(v)
+        return out
+
+    def lines(self, name: str) -> list[str]:
+        """The raw value of each ``name`` line (list headers not split)."""
+        key = header_key(name)
+        return [v for k, (_, v) in zip(self._keys, self._items, strict=True) if k == key]
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((canonical_name(name), value))
+        self._keys.append(header_key(name))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every ``name`` line by one (kept at the first one's position)."""
+        key = header_key(name)
+        if key not in self._keys:
+            self.add(name, value)
+            return
+        first = self._keys.index(key)
+        items = []
+        keys = []
+        for index, (k, item) in enumerate(zip(self._keys, self._items, strict=True)):
+            if index == first:
+                items.append((canonical_name(name), value))
+                keys.append(k)
+            elif k != key:
+                items.append(item)
+                keys.append(k)
+        self._items, self._keys = items, keys
+
+    def remove(self, name: str) -> None:
+        key = header_key(name)
+        pairs = [(k, item) for k, item in zip(self._keys, self._items, strict=True) if k != key]
+        self._keys = [k for k, _ in pairs]
+        self._items = [item for _, item in pairs]
+
+    def insert_first(self, name: str, value: str) -> None:
+        self._items.insert(0, (canonical_name(name), value))
+        self._keys.insert(0, header_key(name))
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@dataclass(slots=True, kw_only=True)
+class SipMessage:
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    # typed accessors (parsed each time: the headers may have been edited)
+
+    @property
+    def call_id(self) -> str:
+        return self.headers.get("call-id") or ""
+
+    @property
+    def cseq(self) -> CSeq:
+        return parse_cseq(self.headers.get("cseq") or "")
+
+    @property
+    def from_(self) -> NameAddr:
+        return parse_name_addr(self.headers.get("from") or "")
+
+    @property
+    def to(self) -> NameAddr:
+        return parse_name_addr(self.headers.get("to") or "")
+
+    @property
+    def vias(self) -> list[Via]:
+        return [parse_via(v) for v in self.headers.getall("via")]
+
+    @property
+    def top_via(self) -> Via:
+        first = self.headers.get("via")
+        if first is None:
+            raise _fail("no Via")
+        return parse_via(first)
+
+    @property
+    def contacts(self) -> list[NameAddr]:
+        return [parse_name_addr(v) for v in self.headers.getall("contact")]
+
+    @property
+    def content_type(self) -> str | None:
+        val = self.headers.get("content-type")
+        return val.split(";")[0].strip().lower() if val else None
+
+    @property
+    def expires(self) -> int | None:
+        val = self.headers.get("expires")
+        return None if val is None else _parse_uint(val, "Expires", _UINT32_MAX)
+
+    @property
+    def max_forwards(self) -> int | None:
+        val = self.headers.get("max-forwards")
+        return None if val is None else _parse_uint(val, "Max-Forwards", 255)
+
+    def header_lines(self) -> list[str]:
+        lines = [
+            f"{n}: {v}"
+            for k, (n, v) in zip(self.headers.line_keys(), self.headers, strict=True)
+            if k != "content-length"
+        ]
+        lines.append(f"Content-Length: {len(self.body)}")
+        return lines
+
+    def start_line(self) -> str:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        """The message on the wire; Content-Length always matches the body."""
+        head = "\r\n".join([self.start_line(), *self.header_lines()]) + "\r\n\r\n"
+        return head.encode("utf-8", "surrogateescape") + self.body
+
+
+@dataclass(slots=True, kw_only=True)
+class Request(SipMessage):
+    method: str
+    uri: Uri
+
+    def start_line(self) -> str:
+        return f"{self.method} {self.uri} SIP/2.0"
+
+
+@dataclass(slots=True, kw_only=True)
+class Response(SipMessage):
+    status: int
+    reason: str = ""
+
+    def start_line(self) -> str:
+        return f"SIP/2.0 {self.status} {self.reason}"
+
+
+# --------------------------------------------------------------------------- parsing
+
+_REQUEST_LINE_RE = re.compile(r"(" + _TOKEN + r") ([^ ]+) (SIP/[0-9]+\.[0-9]+)")
+_STATUS_LINE_RE = re.compile(r"(SIP/[0-9]+\.[0-9]+) ([0-9]{3}) (.*)", re.DOTALL)
+
+
+def _split_head(data: bytes) -> tuple[list[str], bytes]:
+    """Header lines (folded lines joined) and the rest after the blank line."""
+    end = data.find(b"\r\n\r\n")
+    sep = 4
+    if end < 0:
+        end = data.find(b"\n\n")
+        sep = 2
+        if end < 0:
+            raise SipParseError("no blank line after the headers", respond=False)
+    head = data[:end].decode("utf-8", "surrogateescape").replace("\r\n", "\n")
+    lines: list[str] = []
+    for raw in head.split("\n"):
+        if raw[:1] in (" ", "\t"):
+            if len(lines) < 2:
+                raise SipParseError("continuation line without a header", respond=False)
+            lines[-1] += " " + raw.strip(_LWS)
+        else:
+            lines.append(raw)
+    return lines, data[end + sep :]
+
+
+def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
+    """Parse one SIP message.
+
+    Over a datagram (``stream`` false) a missing Content-Length means "the rest of
+    the datagram"; bytes beyond Content-Length are discarded; a Content-Length larger
+    than what arrived is an error. Over a stream Content-Length is required.
+    """
+    if len(data) > MAX_MESSAGE:
+        raise SipParseError("message too large", respond=False)
+    data = data.lstrip(b"\r\n")
+    lines, rest = _split_head(data)
+    start = lines[0]
+    is_response = start.startswith("SIP/")
+    msg: Request | Response
+    if is_response:
+        m = _STATUS_LINE_RE.fullmatch(start)
+        if m is None:
+            raise SipParseError(f"bad status line {start[:80]!r}", respond=False)
+        if m.group(1) != "SIP/2.0":
+            raise SipParseError("unsupported SIP version", respond=False)
+        msg = Response(status=int(m.group(2)), reason=m.group(3))
+    else:
+        m = _REQUEST_LINE_RE.fullmatch(start)
+        words = start.split()
+        method = m.group(1) if m else (words[0] if words and _TOKEN_RE.fullmatch(words[0]) else "")
+        msg = Request(method=method, uri=Uri())
+    try:
+        _read_headers(msg, lines[1:])
+        if not is_response:
+            if m is None:
+                raise _fail("bad request line")
+            if m.group(3) != "SIP/2.0":
+                raise SipParseError("Version Not Supported", status=505)
+            assert isinstance(msg, Request)
+            uri = parse_uri(m.group(2))
+            if uri.headers is not None:
+                raise _fail("Request-URI with headers")
+            msg.uri = uri
+        msg.body = _body(msg, rest, stream)
+        _check(msg)
+    except SipParseError as exc:
+        if is_response:
+            exc.respond = False
+        elif isinstance(msg, Request):
+            exc.request = msg
+            exc.respond = exc.respond and _can_respond(msg)
+        raise
+    return msg
+
+
+def _read_headers(msg: SipMessage, lines: list[str]) -> None:
+    items: list[tuple[str, str]] = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        name = name.strip(_LWS)
+        if not colon or not _HEADER_NAME_RE.fullmatch(name):
+            raise _fail(f"bad header line {line[:60]!r}")
+        items.append((name, value.strip(_LWS)))
+    msg.headers = Headers(items)
+
+
+def _body(msg: SipMessage, rest: bytes, stream: bool) -> bytes:
+    lengths = msg.headers.getall("content-length")
+    if not lengths:
+        if stream:
+            raise _fail("no Content-Length on a stream transport")
+        return rest
+    if len(lengths) > 1:
+        raise _fail("more than one Content-Length")
+    length = _parse_uint(lengths[0], "Content-Length", MAX_MESSAGE)
+    if length > len(rest):
+        raise _fail("Content-Length larger than the message")
+    return rest[:length]
+
+
+def _check(msg: Request | Response) -> None:
+    """Checks the headers a transaction or dialog relies on (RFC 3261 §8.1.1)."""
+    h = msg.headers
+    seen: set[str] = set()
+    for key in h.line_keys():
+        if key in SINGLE_HEADERS:
+            if key in seen:
+                raise _fail(f"more than one {canonical_name(key)}")
+            seen.add(key)
+    for required in ("via", "from", "to", "call-id", "cseq"):
+        if required not in seen and required not in h:
+            raise _fail(f"missing {canonical_name(required)}")
+    vias = h.getall("via")
+    for line in h.lines("via"):
+        if any(not item for item in split_header_values(line)):
+            raise _fail("empty Via value")
+    for via in vias:
+        parse_via(via)
+    parse_name_addr(h.get("from") or "")
+    parse_name_addr(h.get("to") or "")
+    call_id = msg.call_id
+    if not call_id or any(ch in call_id for ch in " \t"):
+        raise _fail("bad Call-ID")
+    cseq = msg.cseq
+    if isinstance(msg, Request) and cseq.method != msg.method:
+        raise _fail("CSeq method does not match the request method")
+    if h.get("max-forwards") is not None:
+        _parse_uint(h.get("max-forwards") or "", "Max-Forwards", 255)
+    if h.get("expires") is not None:
+        _parse_uint(h.get("expires") or "", "Expires", _UINT32_MAX)
+    for line in h.lines("contact"):
+        values = split_header_values(line)
+        if any(not item for item in values):
+            raise _fail("empty Contact value")
+        for item in values:
+            contact = parse_name_addr(item)
+            exp = param_value(contact.params, "expires")
+            if exp is not None:
+                _parse_uint(exp, "Contact expires", _UINT32_MAX)
+    for name in ("route", "record-route"):
+        for item in h.getall(name):
+            parse_name_addr(item)
+    date = h.get("date")
+    if date is not None and not _DATE_RE.fullmatch(date):
+        raise _fail("bad Date")
+
+
+def _can_respond(msg: Request) -> bool:
+    """Whether a 400 can be built: the fields every response copies are present."""
+    h = msg.headers
+    try:
+        vias = h.getall("via")
+    except SipParseError:
+        return False
+    if not msg.method or not vias or _VIA_HEAD_RE.match(vias[0]) is None:
+        return False
+    return all(h.get(name) for name in ("from", "to", "call-id", "cseq"))
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def make_response(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> Response:
+    """A response to ``request`` (RFC 3261 §8.2.6.2): Via, From, To, Call-ID and CSeq
+    copied, a To tag added (unless it has one or status is 100), ``headers`` appended."""
+    out = Headers()
+    for name, value in request.headers:
+        key = header_key(name)
+        if key == "via":
+            out.add("Via", value)
+        elif key in ("from", "call-id", "cseq"):
+            out.add(name, value)
+        elif key == "to":
+            if to_tag and status != 100 and not _has_tag(value):
+                value = f"{value};tag={to_tag}"
+            out.add("To", value)
+    for name, value in headers:
+        out.add(name, value)
+    return Response(status=status, reason=reason or reason_phrase(status), headers=out, body=body)
+
+
+def _has_tag(value: str) -> bool:
+    try:
+        return parse_name_addr(value).tag is not None
+    except SipParseError:
+        return ";tag=" in value.replace(" ", "").lower()
+
+
+def error_response(error: SipParseError, *, to_tag: str | None = None) -> Response | None:
+    """The response a server sends for ``error`` (400/505 with the reason), or None when
+    the message must be dropped."""
+    if not error.respond or error.request is None:
+        return None
+    reason = "Version Not Supported" if error.status == 505 else f"Bad Request - {error.reason}"
+    return make_response(error.request, error.status, _printable(reason), to_tag=to_tag)
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if " " <= ch < "\x7f" else "?" for ch in text)[:120]
+
+
+# --------------------------------------------------------------------------- streams
+
+
+class StreamFramer:
+    """Cuts a stream (TCP/TLS) into messages by Content-Length (RFC 3261 §18.3).
+
+    ``feed(data)`` returns the complete messages, parsed; blank lines between messages
+    (keep-alives) are skipped. A malformed message raises :class:`SipParseError`: the
+    stream has lost its framing and must be closed.
+    """
+
+    def __init__(self, max_size: int = MAX_MESSAGE) -> None:
+        self._buffer = bytearray()
+        self._max = max_size
+
+    def feed(self, data: bytes) -> list[Request | Response]:
+        self._buffer += data
+        out: list[Request | Response] = []
+        while True:
+            while self._buffer[:2] == b"\r\n":
+                del self._buffer[:2]
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self._buffer) > self._max:
+                    raise SipParseError("headers too large", respond=False)
+                return out
+            head = bytes(self._buffer[:end])
+            length = _stream_length(head)
+            total = end + 4 + length
+            if total > self._max:
+                raise SipParseError("message too large", respond=False)
+            if len(self._buffer) < total:
+                return out
+            chunk = bytes(self._buffer[:total])
+            del self._buffer[:total]
+            out.append(parse_message(chunk, stream=True))
+
+
+_CL_RE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*([0-9]+)[ \t]*\r?$", re.I | re.M)
+
+
+def _stream_length(head: bytes) -> int:
+    found = _CL_RE.findall(head)
+    if len(found) != 1:
+        raise SipParseError("stream message without exactly one Content-Length", respond=False)
+    return int(found[0])
+
+
+# --------------------------------------------------------------------------- UAS checks
+
+
+def check_request(
+    request: Request,
+    *,
+    supported: Iterable[str] = (),
+    accepted_types: Iterable[str] = ("application/sdp",),
+) -> Response | None:
+    """The checks a UAS makes before handling a well-formed request (RFC 3261 §8.2.1-§8.2.3),
+    as a ready error response, or None when the request may be processed.
+
+    Unknown Request-URI scheme → 416; Max-Forwards 0 on anything but OPTIONS → 483;
+    an unsupported ``Require`` option → 420 with ``Unsupported``; a body of a type not in
+    ``accepted_types`` → 415 with ``Accept``; an ``Accept`` that excludes SDP on an
+    INVITE/OPTIONS → 406.
+    """
+    if request.method == "ACK":
+        return None
+    if not request.uri.is_sip and request.uri.scheme != "tel":
+        return make_response(request, 416)
+    if request.max_forwards == 0 and request.method != "OPTIONS":
+        return make_response(request, 483)
+    known = {item.lower() for item in supported}
+    unsupported = [
+        option for option in request.headers.getall("require") if option.lower() not in known
+    ]
+    if unsupported and request.method not in ("CANCEL",):
+        return make_response(request, 420, headers=[("Unsupported", ", ".join(unsupported))])
+    types = tuple(accepted_types)
+    content_type = request.content_type
+    if request.body and content_type is not None and content_type not in types:
+        return make_response(request, 415, headers=[("Accept", ", ".join(types))])
+    if request.method in ("INVITE", "OPTIONS") and "accept" in request.headers:
+        accepted = [a.split(";")[0].strip().lower() for a in request.headers.getall("accept")]
+        if not any(a in ("application/sdp", "application/*", "*/*") for a in accepted):
+            return make_response(request, 406, headers=[("Accept", ", ".join(types))])
+    return None

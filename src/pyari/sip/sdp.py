@@ -1,0 +1,457 @@
+"""SDP (RFC 8866) and the offer/answer model (RFC 3264) for G.711 audio with RFC 4733
+telephone-events.
+
+* :func:`parse_sdp` / :meth:`SessionDescription.to_bytes`.
+* :func:`create_offer`, :func:`create_answer` (answers every offered m-line; one that
+  has no codec in common, or is not audio, is refused with port 0), and
+  :func:`negotiated` (what was agreed, from the offer and the answer, on either side).
+* Hold: an offer with ``a=sendonly``/``a=inactive`` or a connection address of
+  ``0.0.0.0`` puts the offerer's peer on hold (:attr:`MediaSession.remote_hold`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "CODECS",
+    "Codec",
+    "MediaDescription",
+    "MediaSession",
+    "Origin",
+    "SdpError",
+    "SessionDescription",
+    "create_answer",
+    "create_offer",
+    "negotiated",
+    "parse_sdp",
+]
+
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+_REVERSE = {
+    "sendrecv": "sendrecv",
+    "sendonly": "recvonly",
+    "recvonly": "sendonly",
+    "inactive": "inactive",
+}
+
+
+class SdpError(ValueError):
+    """An SDP body that cannot be used (the INVITE gets 488/400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """An audio format: pjsip name (``ulaw``), RTP encoding name, static payload type."""
+
+    name: str
+    encoding: str
+    payload_type: int | None
+    clock_rate: int = 8000
+
+
+CODECS = {
+    "ulaw": Codec("ulaw", "PCMU", 0),
+    "alaw": Codec("alaw", "PCMA", 8),
+}
+"""The codecs pyari's media can carry, by pjsip.conf name."""
+
+TELEPHONE_EVENT = "telephone-event"
+
+
+@dataclass(slots=True)
+class Origin:
+    username: str = "-"
+    session_id: str = "0"
+    version: int = 0
+    nettype: str = "IN"
+    addrtype: str = "IP4"
+    address: str = "127.0.0.1"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.username} {self.session_id} {self.version} "
+            f"{self.nettype} {self.addrtype} {self.address}"
+        )
+
+
+@dataclass(slots=True)
+class MediaDescription:
+    media: str
+    port: int
+    proto: str
+    formats: list[str]
+    connection: str | None = None
+    attributes: list[tuple[str, str | None]] = field(default_factory=list)
+    port_count: int | None = None
+    bandwidths: list[str] = field(default_factory=list)
+    info: str | None = None
+
+    def attribute(self, name: str) -> str | None:
+        for key, value in self.attributes:
+            if key == name:
+                return value if value is not None else ""
+        return None
+
+    def attribute_values(self, name: str) -> list[str]:
+        return [v or "" for k, v in self.attributes if k == name]
+
+    def rtpmap(self) -> dict[int, tuple[str, int, int]]:
+        """payload type → (encoding, clock rate, channels), static types filled in."""
+        out: dict[int, tuple[str, int, int]] = {}
+        for fmt in self.formats:
+            if fmt.isdigit():
+                pt = int(fmt)
+                for codec in CODECS.values():
+                    if codec.payload_type == pt:
+                        out[pt] = (codec.encoding, codec.clock_rate, 1)
+        for value in self.attribute_values("rtpmap"):
+            pt_text, _, desc = value.partition(" ")
+            if not pt_text.isdigit():
+                continue
+            parts = desc.strip().split("/")
+            try:
+                rate = int(parts[1]) if len(parts) > 1 else 8000
+                channels = int(parts[2]) if len(parts) > 2 else 1
+            except ValueError:
+                continue
+            out[int(pt_text)] = (parts[0], rate, channels)
+        return out
+
+    def fmtp(self, payload_type: int) -> str | None:
+        for value in self.attribute_values("fmtp"):
+            pt_text, _, params = value.partition(" ")
+            if pt_text == str(payload_type):
+                return params.strip()
+        return None
+
+    @property
+    def direction(self) -> str:
+        for key, _ in reversed(self.attributes):
+            if key in DIRECTIONS:
+                return key
+        return "sendrecv"
+
+    @property
+    def ptime(self) -> int | None:
+        value = self.attribute("ptime")
+        try:
+            return int(float(value)) if value else None
+        except ValueError:
+            return None
+
+    def lines(self, session_connection: str | None) -> list[str]:
+        port = f"{self.port}/{self.port_count}" if self.port_count else str(self.port)
+        out = [f"m={self.media} {port} {self.proto} {' '.join(self.formats)}"]
+        if self.info is not None:
+            out.append(f"i={self.info}")
+        if self.connection and self.connection != session_connection:
+            out.append(f"c={self.connection}")
+        out.extend(f"b={b}" for b in self.bandwidths)
+        out.extend(f"a={k}" if v is None else f"a={k}:{v}" for k, v in self.attributes)
+        return out
+
+
+@dataclass(slots=True)
+class SessionDescription:
+    origin: Origin = field(default_factory=Origin)
+    name: str = "-"
+    connection: str | None = None
+    times: list[str] = field(default_factory=lambda: ["0 0"])
+    attributes: list[tuple[str, str | None]] = field(default_factory=list)
+    media: list[MediaDescription] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+    """Session-level lines kept as they were (i=, u=, e=, p=, b=, r=, z=, k=)."""
+
+    def connection_address(self, media: MediaDescription) -> str | None:
+        """The address of ``media`` (its c= or the session's), without ``IN IP4``."""
+        value = media.connection or self.connection
+        if not value:
+            return None
+        parts = value.split()
+        return parts[2].split("/")[0] if len(parts) >= 3 else None
+
+    @property
+    def audio(self) -> MediaDescription | None:
+        for m in self.media:
+            if m.media == "audio" and m.port != 0:
+                return m
+        return None
+
+    def to_bytes(self) -> bytes:
+        lines = ["v=0", f"o={self.origin}", f"s={self.name or ' '}"]
+        lines.extend(line for line in self.other if not line.startswith(("b=", "t=")))
+        if self.connection:
+            lines.append(f"c={self.connection}")
+        lines.extend(line for line in self.other if line.startswith("b="))
+        lines.extend(f"t={t}" for t in self.times)
+        lines.extend(f"a={k}" if v is None else f"a={k}:{v}" for k, v in self.attributes)
+        for m in self.media:
+            lines.extend(m.lines(self.connection))
+        return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def parse_sdp(data: bytes | str) -> SessionDescription:
+    """Parse an SDP body; raises :class:`SdpError`."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = [line for line in lines if line.strip()]
+    if not lines or lines[0].strip() != "v=0":
+        raise SdpError("SDP must start with v=0")
+    sdp = SessionDescription(times=[])
+    current: MediaDescription | None = None
+    seen_origin = False
+    for line in lines[1:]:
+        if len(line) < 2 or line[1] != "=":
+            raise SdpError(f"bad SDP line {line[:40]!r}")
+        kind, value = line[0], line[2:]
+        if kind == "m":
+            current = _parse_media(value)
+            sdp.media.append(current)
+        elif kind == "a":
+            name, colon, rest = value.partition(":")
+            attr = (name, rest if colon else None)
+            (current.attributes if current else sdp.attributes).append(attr)
+        elif kind == "c":
+            parts = value.split()
+            if len(parts) != 3 or parts[0] != "IN":
+                raise SdpError(f"bad c= line {value!r}")
+            if current is not None:
+                current.connection = value
+            else:
+                sdp.connection = value
+        elif current is not None:
+            if kind == "b":
+                current.bandwidths.append(value)
+            elif kind == "i":
+                current.info = value
+        elif kind == "o":
+            parts = value.split()
+            if len(parts) != 6 or not parts[2].isdigit():
+                raise SdpError(f"bad o= line {value!r}")
+            sdp.origin = Origin(parts[0], parts[1], int(parts[2]), *parts[3:])
+            seen_origin = True
+        elif kind == "s":
+            sdp.name = value
+        elif kind == "t":
+            sdp.times.append(value)
+        else:
+            sdp.other.append(line)
+    if not seen_origin:
+        raise SdpError("SDP without o= line")
+    if not sdp.times:
+        sdp.times = ["0 0"]
+    for m in sdp.media:
+        if m.port != 0 and sdp.connection_address(m) is None:
+            raise SdpError("media without a connection address")
+    return sdp
+
+
+def _parse_media(value: str) -> MediaDescription:
+    parts = value.split()
+    if len(parts) < 3:
+        raise SdpError(f"bad m= line {value!r}")
+    port_text, _, count = parts[1].partition("/")
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise SdpError(f"bad port in m= line {value!r}")
+    return MediaDescription(
+        media=parts[0],
+        port=int(port_text),
+        proto=parts[2],
+        formats=parts[3:],
+        port_count=int(count) if count.isdigit() else None,
+    )
+
+
+# --------------------------------------------------------------------------- offer/answer
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSession:
+    """What an offer/answer exchange agreed for the audio stream.
+
+    ``direction`` is ours (what we may do), ``remote_direction`` the peer's;
+    ``remote_hold`` tells that the peer put us on hold (it will not receive).
+    """
+
+    remote_address: str
+    remote_port: int
+    codec: Codec
+    payload_type: int
+    dtmf_payload_type: int | None
+    ptime: int
+    direction: str
+    remote_direction: str
+    remote_hold: bool
+    codecs: tuple[tuple[Codec, int], ...] = ()
+    """Every common codec with its payload type, in preference order."""
+
+
+def _ip_version(address: str) -> str:
+    return "IP6" if ":" in address else "IP4"
+
+
+def create_offer(
+    codecs: Sequence[str],
+    address: str,
+    port: int,
+    *,
+    session_id: str,
+    version: int = 1,
+    direction: str = "sendrecv",
+    dtmf_payload_type: int | None = 101,
+    ptime: int = 20,
+) -> SessionDescription:
+    """An audio offer with ``codecs`` (pjsip names, in order), telephone-event when
+    ``dtmf_payload_type`` is set, and a direction (``sendonly`` to put the peer on
+    hold)."""
+    formats: list[str] = []
+    attrs: list[tuple[str, str | None]] = []
+    for name in codecs:
+        codec = CODECS.get(name)
+        if codec is None or codec.payload_type is None:
+            continue
+        formats.append(str(codec.payload_type))
+        attrs.append(("rtpmap", f"{codec.payload_type} {codec.encoding}/{codec.clock_rate}"))
+    if dtmf_payload_type is not None:
+        formats.append(str(dtmf_payload_type))
+        attrs.append(("rtpmap", f"{dtmf_payload_type} {TELEPHONE_EVENT}/8000"))
+        attrs.append(("fmtp", f"{dtmf_payload_type} 0-16"))
+    attrs.append(("ptime", str(ptime)))
+    attrs.append(("maxptime", "150"))
+    attrs.append((direction, None))
+    kind = _ip_version(address)
+    return SessionDescription(
+        origin=Origin("-", session_id, version, "IN", kind, address),
+        name="pyari",
+        connection=f"IN {kind} {address}",
+        media=[MediaDescription("audio", port, "RTP/AVP", formats, attributes=attrs)],
+    )
+
+
+def _match(
+    m: MediaDescription, local: Sequence[str], prefer_remote: bool
+) -> list[tuple[Codec, int]]:
+    rtpmap = m.rtpmap()
+    offered: list[tuple[Codec, int]] = []
+    for fmt in m.formats:
+        if not fmt.isdigit():
+            continue
+        pt = int(fmt)
+        enc = rtpmap.get(pt)
+        if enc is None:
+            continue
+        for name in local:
+            codec = CODECS.get(name)
+            if codec and codec.encoding.lower() == enc[0].lower() and enc[1] == codec.clock_rate:
+                offered.append((codec, pt))
+                break
+    if not prefer_remote:
+        offered.sort(key=lambda item: list(local).index(item[0].name))
+    return offered
+
+
+def _dtmf_pt(m: MediaDescription) -> int | None:
+    for pt, (enc, rate, _) in m.rtpmap().items():
+        if enc.lower() == TELEPHONE_EVENT and rate == 8000 and str(pt) in m.formats:
+            return pt
+    return None
+
+
+def _remote_hold(sdp: SessionDescription, m: MediaDescription) -> bool:
+    address = sdp.connection_address(m)
+    return m.direction in ("sendonly", "inactive") or address in ("0.0.0.0", "::")
+
+
+def create_answer(
+    offer: SessionDescription,
+    codecs: Sequence[str],
+    address: str,
+    port: int,
+    *,
+    session_id: str,
+    version: int = 1,
+    dtmf: bool = True,
+    hold: bool = False,
+    prefer_remote: bool = True,
+) -> tuple[SessionDescription, MediaSession | None]:
+    """The answer to ``offer`` and the agreed audio session (None when no audio stream
+    could be accepted: the caller answers 488 Not Acceptable Here).
+
+    Only the first usable audio stream is accepted; every other m-line is refused with
+    port 0, keeping its formats (RFC 3264 §6). ``hold`` answers with ``sendonly`` (or
+    ``inactive``) to put the peer on hold from our side.
+    """
+    kind = _ip_version(address)
+    answer = SessionDescription(
+        origin=Origin("-", session_id, version, "IN", kind, address),
+        name="pyari",
+        connection=f"IN {kind} {address}",
+    )
+    session: MediaSession | None = None
+    for m in offer.media:
+        common = _match(m, codecs, prefer_remote) if m.media == "audio" and m.port else []
+        if session is not None or not common or m.proto.upper() not in ("RTP/AVP", "RTP/AVPF"):
+            answer.media.append(MediaDescription(m.media, 0, m.proto, list(m.formats)))
+            continue
+        codec, pt = common[0]
+        formats = [str(pt)]
+        attrs: list[tuple[str, str | None]] = [
+            ("rtpmap", f"{pt} {codec.encoding}/{codec.clock_rate}")
+        ]
+        dtmf_pt = _dtmf_pt(m) if dtmf else None
+        if dtmf_pt is not None:
+            formats.append(str(dtmf_pt))
+            attrs.append(("rtpmap", f"{dtmf_pt} {TELEPHONE_EVENT}/8000"))
+            attrs.append(("fmtp", f"{dtmf_pt} 0-16"))
+        ptime = m.ptime or 20
+        attrs.append(("ptime", str(ptime)))
+        attrs.append(("maxptime", "150"))
+        remote_dir = m.direction
+        ours = _REVERSE[remote_dir]
+        if hold:
+            ours = "sendonly" if ours in ("sendrecv", "sendonly") else "inactive"
+        attrs.append((ours, None))
+        answer.media.append(MediaDescription("audio", port, m.proto, formats, attributes=attrs))
+        session = MediaSession(
+            remote_address=offer.connection_address(m) or "",
+            remote_port=m.port,
+            codec=codec,
+            payload_type=pt,
+            dtmf_payload_type=dtmf_pt,
+            ptime=ptime,
+            direction=ours,
+            remote_direction=remote_dir,
+            remote_hold=_remote_hold(offer, m),
+            codecs=tuple(common),
+        )
+    return answer, session
+
+
+def negotiated(
+    offer: SessionDescription, answer: SessionDescription, codecs: Iterable[str] = CODECS
+) -> MediaSession | None:
+    """For the offerer: the audio session the ``answer`` accepted (payload types are the
+    answerer's), or None if it refused every audio stream."""
+    names = list(codecs)
+    for offered, m in zip(offer.media, answer.media, strict=False):
+        if m.media != "audio" or m.port == 0 or offered.port == 0:
+            continue
+        common = _match(m, names, True)
+        if not common:
+            return None
+        codec, pt = common[0]
+        return MediaSession(
+            remote_address=answer.connection_address(m) or "",
+            remote_port=m.port,
+            codec=codec,
+            payload_type=pt,
+            dtmf_payload_type=_dtmf_pt(m),
+            ptime=m.ptime or offered.ptime or 20,
+            direction=_REVERSE[m.direction],
+            remote_direction=m.direction,
+            remote_hold=_remote_hold(answer, m),
+            codecs=tuple(common),
+        )
+    return None

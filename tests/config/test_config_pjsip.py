@@ -1,0 +1,170 @@
+"""pjsip.conf: typed objects, templates, codec lists, references and errors with lines."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from pyari.config import ConfigError, load_one, parse_text
+from pyari.config.pjsip import PjsipSettings
+
+SAMPLE = """
+[transport-udp]
+type = transport
+protocol = udp
+bind = 0.0.0.0:5070
+
+[transport-tls]
+type = transport
+protocol = tls
+bind = 0.0.0.0
+cert_file = /etc/pyari/keys/server.crt
+priv_key_file = /etc/pyari/keys/server.key
+method = tlsv1_2
+
+[phone](!)
+type = endpoint
+context = from-phones
+disallow = all
+allow = alaw,ulaw
+dtmf_mode = rfc4733
+direct_media = no
+rtp_symmetric = yes
+force_rport = yes
+rewrite_contact = yes
+
+[alice](phone)
+aors = alice
+auth = alice-auth
+callerid = "Alice A" <6001>
+from_user = alice
+transport = transport-udp
+
+[bob](phone)
+allow = !alaw
+aors = bob
+dtmf_mode = info
+
+[alice-auth]
+type = auth
+auth_type = userpass
+username = alice
+password = s3cret;not a comment?
+realm = example.com
+
+[alice]
+type = aor
+max_contacts = 2
+remove_existing = yes
+qualify_frequency = 30
+minimum_expiration = 120
+
+[bob]
+type = aor
+contact = sip:bob@192.0.2.50:5060
+contact = sip:bob2@192.0.2.51
+
+[trunk]
+type = endpoint
+context = from-trunk
+allow = ulaw
+outbound_auth = trunk-auth
+aors = bob
+
+[trunk-auth]
+type = auth
+auth_type = md5
+username = trunkuser
+md5_cred = 0123456789ABCDEF0123456789abcdef
+
+[trunk-identify]
+type = identify
+endpoint = trunk
+match = 203.0.113.0/24, 198.51.100.7
+match = sip.provider.example
+
+[acct]
+type = registration
+"""
+
+
+def settings(text: str = SAMPLE) -> PjsipSettings:
+    return PjsipSettings.from_sections(parse_text(text, "pjsip.conf"))
+
+
+def test_sample() -> None:
+    s = settings()
+    assert s.transports["transport-udp"].bind == ("0.0.0.0", 5070)
+    tls = s.transports["transport-tls"]
+    assert (tls.protocol, tls.bind, tls.method) == ("tls", ("0.0.0.0", 5061), "tlsv1_2")
+    assert tls.cert_file == Path("/etc/pyari/keys/server.crt")
+    alice = s.endpoints["alice"]
+    assert alice.context == "from-phones" and alice.allow == ("alaw", "ulaw")
+    assert (alice.callerid_name, alice.callerid_number) == ("Alice A", "6001")
+    assert not alice.direct_media and alice.rtp_symmetric and alice.rewrite_contact
+    assert alice.auth == "alice-auth" and alice.aors == ("alice",)
+    bob = s.endpoints["bob"]
+    assert bob.allow == ("ulaw",) and bob.dtmf_mode == "info"
+    assert "phone" not in s.endpoints  # templates are not objects
+    assert s.auths["alice-auth"].password == "s3cret"  # ';' starts a comment, as in Asterisk
+    assert s.auths["trunk-auth"].md5_cred == "0123456789abcdef0123456789abcdef"
+    aor = s.aors["alice"]
+    assert (aor.max_contacts, aor.remove_existing, aor.qualify_frequency) == (2, True, 30)
+    assert aor.minimum_expiration == 120 and aor.default_expiration == 3600
+    assert s.aors["bob"].contacts == ("sip:bob@192.0.2.50:5060", "sip:bob2@192.0.2.51")
+    ident = s.identifies["trunk-identify"]
+    assert ipaddress.ip_network("203.0.113.0/24") in ident.networks
+    assert ident.hostnames == ("sip.provider.example",)
+    assert s.identify("203.0.113.77") is s.endpoints["trunk"]
+    assert s.identify("198.51.100.7") is s.endpoints["trunk"]
+    assert s.identify("192.0.2.1") is None
+
+
+def test_embedded_default() -> None:
+    s = PjsipSettings.from_sections(load_one(None, "pjsip.conf"))
+    (transport,) = s.transports.values()
+    assert (transport.protocol, transport.bind) == ("udp", ("127.0.0.1", 5060))
+    ep = s.endpoints["2222"]
+    assert ep.context == "ARI-test" and ep.allow == ("ulaw", "alaw") and ep.auth == "2222"
+    assert s.auths["2222"].username == "2222" and s.auths["2222"].password
+    assert s.aors["2222"].max_contacts == 1
+
+
+def test_allow_all_then_disallow() -> None:
+    s = settings("[e]\ntype=endpoint\nallow=all\ndisallow=g729,opus\nallow=ulaw\n")
+    assert s.endpoints["e"].allow[0] == "ulaw"
+    assert "g729" not in s.endpoints["e"].allow and "alaw" in s.endpoints["e"].allow
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("[t]\ntype=transport\nprotocol=sctp\n", 3, "protocol"),
+        ("[t]\ntype=transport\nbind=1.2.3.4:99999\n", 3, "port"),
+        ("[t]\ntype=transport\nprotocol=tls\nbind=0.0.0.0\n", 1, "cert_file"),
+        ("[e]\ntype=endpoint\ndtmf_mode=loud\n", 3, "dtmf_mode"),
+        ("[e]\ntype=endpoint\nallow=ulaw,nosuchcodec\n", 3, "nosuchcodec"),
+        ("[e]\ntype=endpoint\ndirect_media=maybe\n", 3, "boolean"),
+        ("[e]\ntype=endpoint\naors=missing\n", 3, "no aor named"),
+        ("[e]\ntype=endpoint\nauth=missing\n", 3, "no auth named"),
+        ("[e]\ntype=endpoint\ntransport=missing\n", 3, "no transport"),
+        ("[a]\ntype=aor\nmax_contacts=lots\n", 3, "integer"),
+        ("[a]\ntype=aor\ncontact=bob@192.0.2.1\n", 3, "sip:"),
+        ("[a]\ntype=auth\nauth_type=md5\nusername=u\nmd5_cred=xyz\n", 5, "hexadecimal"),
+        ("[a]\ntype=auth\nauth_type=kerberos\n", 3, "auth_type"),
+        ("[a]\ntype=auth\npassword=x\n", 1, "username"),
+        ("[i]\ntype=identify\nmatch=1.2.3.4\n", 1, "endpoint"),
+        ("[e]\ntype=endpoint\n[i]\ntype=identify\nendpoint=e\nmatch=bad host!\n", 6, "match"),
+        ("[x]\ntype=bogus\n", 2, "unknown pjsip object type"),
+        ("[x]\ncontext=nothing\n", 1, "no type"),
+        ("[e]\ntype=endpoint\n[e]\ntype=endpoint\n", 3, "second endpoint"),
+    ],
+)
+def test_errors_name_file_and_line(text: str, line: int, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings(text)
+    assert info.value.file == "pjsip.conf"
+    assert info.value.line == line
+    assert words in info.value.reason
