@@ -32,7 +32,7 @@ run: $(STAMP)
 
 ## Lint, type-check and run the whole test suite (slow suites included).
 test: $(STAMP) system-deps node-deps
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
@@ -41,7 +41,7 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples scripts
 	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)

@@ -1,0 +1,104 @@
+"""examples/voicebot.py: the caller's speech reaches the brain, its answer is heard."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import sys
+import wave
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pyari.testing import Phones, PyariInstance, has_tone, silence, tone, wait_for
+
+
+def load_example(name: str) -> ModuleType:
+    path = Path(__file__).parents[2] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+voicebot = load_example("voicebot")
+
+DIALPLAN = """
+[voicebot]
+exten => 500,1,Stasis(voicebot)
+"""
+
+
+def wav_samples(data: bytes) -> np.ndarray:
+    with wave.open(io.BytesIO(data)) as w:
+        assert w.getframerate() == 8000
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+
+
+@pytest.mark.pyari_dialplan(DIALPLAN)
+async def test_voicebot_echoes_each_turn(
+    pyari_server: PyariInstance,
+    phones: Phones,
+    ari_url: str,
+    ari_credentials: tuple[str, str],
+) -> None:
+    turns: list[Any] = []
+
+    async def brain(turn: Any) -> str | None:
+        turns.append(turn)
+        answer: str | None = await voicebot.echo_brain(turn)
+        return answer
+
+    async with pyari_server.run_app(voicebot.main(ari_url, *ari_credentials, brain), voicebot.APP):
+        alice = phones.get("alice")
+        await alice.call("500", "voicebot")
+        await alice.wait_heard_sound("hello")  # the greeting
+        await wait_for(
+            lambda: any(
+                c.name.startswith("Snoop/") for c in pyari_server.server.core.channels.values()
+            )
+        )
+        await alice.play(tone(500, 600))
+        await alice.play(silence(100))
+        await wait_for(lambda: len(turns) == 1, timeout=5)
+        await alice.wait_heard_tone(500, timeout=5)  # its answer: the echo
+
+        await alice.play(tone(900, 600))
+        await wait_for(lambda: len(turns) == 2, timeout=5)
+        await alice.wait_heard_tone(900, timeout=5)
+        await alice.hangup()
+        # The snoop and its recordings went away with the call.
+        await wait_for(lambda: not pyari_server.server.core.channels)
+
+    first, second = (wav_samples(t.audio) for t in turns)
+    assert has_tone(first, 500) and not has_tone(first, 900)
+    assert has_tone(second, 900) and not has_tone(second, 500)
+    assert [t.number for t in turns] == [1, 2]
+
+
+@pytest.mark.pyari_dialplan(DIALPLAN)
+async def test_voicebot_brain_answering_none_hangs_up(
+    pyari_server: PyariInstance,
+    phones: Phones,
+    ari_url: str,
+    ari_credentials: tuple[str, str],
+) -> None:
+    async def brain(turn: Any) -> str | None:
+        return None
+
+    async with pyari_server.run_app(voicebot.main(ari_url, *ari_credentials, brain), voicebot.APP):
+        bob = phones.get("bob")
+        await bob.call("500", "voicebot")
+        await bob.wait_heard_sound("hello")
+        await wait_for(
+            lambda: any(
+                c.name.startswith("Snoop/") for c in pyari_server.server.core.channels.values()
+            )
+        )
+        await bob.play(tone(700, 500))
+        await bob.wait_for_state("Hungup", timeout=5)
