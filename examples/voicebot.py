@@ -18,9 +18,15 @@ How the audio flows (standard ARI only, so it runs on pyari and Asterisk):
   the server reads sounds); ``None`` ends the call.
 
 The default brain echoes the caller's utterance.  Replace :func:`echo_brain`
-with speech recognition + a dialogue + TTS.  ``POST /channels/externalMedia``
-(RTP/WebSocket streaming, for barge-in and low latency) is the production
-path once the server offers it.
+with speech recognition + a dialogue + TTS.
+
+**Streaming** (``--streaming``, :class:`StreamingVoiceBot`): the production
+path for barge-in and low latency. The app creates a WebSocket media channel
+(``POST /channels/externalMedia`` with ``transport=websocket``,
+``encapsulation=none``, ``connection_type=server``), connects to
+``ws://<server>/media/<MEDIA_WEBSOCKET_CONNECTION_ID>`` and bridges it with
+the caller: the caller's audio arrives as binary frames (signed linear,
+8 kHz) and what the stream brain sends back is heard at once.
 """
 
 from __future__ import annotations
@@ -31,9 +37,10 @@ import contextlib
 import io
 import uuid
 import wave
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+import aiohttp
 import numpy as np
 
 from pyari.client import (
@@ -182,10 +189,91 @@ class VoiceBot:
                     return
 
 
-async def main(url: str, user: str, password: str, brain: Brain = echo_brain) -> None:
-    """Run the bot until cancelled."""
+StreamBrain = Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
+"""Takes the caller's audio (20 ms slin frames), yields audio to play back."""
+
+
+async def echo_stream(audio: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Say back what the caller says, as it is said."""
+    async for frame in audio:
+        yield frame
+
+
+class StreamingVoiceBot:
+    """The caller's audio streams to the brain over a WebSocket media channel."""
+
+    def __init__(self, client: AriClient, url: str, brain: StreamBrain = echo_stream) -> None:
+        self.client = client
+        self.media_url = url.replace("http", "ws", 1).rstrip("/") + "/media/"
+        self.brain = brain
+        client.on("StasisStart", self.on_start)
+
+    async def on_start(self, event: StasisStart) -> None:
+        caller = event.channel
+        if event.args[:1] == ["media"]:
+            return  # our own media channel entering the app
+        async with self.client.events("StasisEnd") as ended:
+            try:
+                await caller.answer()
+                media = await self.client.channels.external_media(
+                    APP,
+                    "slin",
+                    transport="websocket",
+                    encapsulation="none",
+                    connection_type="server",
+                    data="media",
+                )
+                connection_id = (media.channelvars or {})["MEDIA_WEBSOCKET_CONNECTION_ID"]
+                async with (
+                    aiohttp.ClientSession() as http,
+                    http.ws_connect(self.media_url + connection_id) as ws,
+                ):
+                    bridge = await self.client.bridges.create(type="mixing")
+                    await bridge.add_channel([caller.id, media.id])
+                    streaming = asyncio.ensure_future(self.stream(ws))
+                    hangup = asyncio.ensure_future(self.hangup_of(ended, caller.id))
+                    await asyncio.wait([streaming, hangup], return_when=asyncio.FIRST_COMPLETED)
+                    streaming.cancel()
+                    hangup.cancel()
+                with contextlib.suppress(AriHttpError):
+                    await media.hangup()
+                with contextlib.suppress(AriHttpError):
+                    await bridge.destroy()
+            except AriHttpError as exc:  # the caller hung up meanwhile
+                print(f"call {caller.id} ended early: {exc}")
+
+    @staticmethod
+    async def hangup_of(events: AsyncIterator[object], channel_id: str) -> None:
+        async for event in events:
+            if isinstance(event, StasisEnd) and event.channel.id == channel_id:
+                return
+
+    async def stream(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Feed the brain the caller's frames, send back what it says, until hangup."""
+
+        async def heard() -> AsyncIterator[bytes]:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    yield msg.data
+
+        async for reply in self.brain(heard()):
+            await ws.send_bytes(reply)
+
+
+async def main(
+    url: str,
+    user: str,
+    password: str,
+    brain: Brain = echo_brain,
+    *,
+    streaming: StreamBrain | None = None,
+) -> None:
+    """Run the bot until cancelled (``streaming``: over WebSocket media)."""
     async with connect(url, user, password, apps=APP) as client:
-        VoiceBot(client, brain)
+        if streaming is not None:
+            StreamingVoiceBot(client, url, streaming)
+        else:
+            VoiceBot(client, brain)
         await client.run_forever()
 
 
@@ -194,9 +282,13 @@ def cli() -> argparse.Namespace:
     parser.add_argument("--url", default="http://127.0.0.1:8088")
     parser.add_argument("--user", default="testARI")
     parser.add_argument("--password", default="Sup3rM3ga$tr0ng")
+    parser.add_argument(
+        "--streaming", action="store_true", help="stream the call over WebSocket media"
+    )
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     args = cli()
-    asyncio.run(main(args.url, args.user, args.password))
+    stream_brain = echo_stream if args.streaming else None
+    asyncio.run(main(args.url, args.user, args.password, streaming=stream_brain))

@@ -36,7 +36,7 @@ def make_server(config_dir: Path | None = None, **http: object) -> Server:
         cfg,
         http=dataclasses.replace(cfg.http, bindport=0, **http),  # type: ignore[arg-type]
     )
-    return Server(cfg, config_dir=config_dir)
+    return Server(cfg, config_dir=config_dir, sip_port=0)
 
 
 @pytest.fixture

@@ -21,12 +21,19 @@ from typing import Any
 import pyari
 from pyari.ari.context import AriContext
 from pyari.ari.service import AriService
+from pyari.channels.audiosocket import AudioSocketTech
 from pyari.channels.local import LocalTech
+from pyari.channels.pjsip import PjsipTech
+from pyari.channels.rtp_media import RtpMedia
 from pyari.channels.sim import SimTech
+from pyari.channels.unicast_rtp import UnicastRtpTech
+from pyari.channels.websocket_media import WebSocketMediaTech
 from pyari.clock import ari_timestamp
-from pyari.config import Config, ConfigError, load_config
+from pyari.config import Config, ConfigError, load_config, load_one
 from pyari.config.logger import load_logger
 from pyari.config.musiconhold import MohClass, load_musiconhold
+from pyari.config.pjsip import PjsipSettings
+from pyari.config.websocket_client import WebSocketClient, load_websocket_clients
 from pyari.core.astdb import AstDb
 from pyari.core.devices import DeviceStates
 from pyari.core.engine import Core
@@ -62,8 +69,16 @@ def default_entity_id() -> str:
 class Server:
     """A running (or ready to run) pyari."""
 
-    def __init__(self, config: Config | None = None, *, config_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        config_dir: Path | None = None,
+        sip_port: int | None = None,
+    ) -> None:
         self.config_dir = config_dir
+        self.sip_port = sip_port
+        """Overrides the port of every pjsip transport (0: a free one; tests)."""
         self.config = config if config is not None else load_config(config_dir)
         cfg = self.config
         self.core = Core(
@@ -76,6 +91,12 @@ class Server:
         self.sim.core = self.core
         self.core.register_tech(self.local)
         self.core.register_tech(self.sim)
+        self.ws_clients: dict[str, WebSocketClient] = load_websocket_clients(config_dir)
+        """websocket_client.conf: where WebSocket media channels connect out."""
+        self.audiosocket = AudioSocketTech()
+        self.websocket_media = WebSocketMediaTech(lambda: self.ws_clients)
+        self.core.register_tech(self.audiosocket)
+        self.core.register_tech(self.websocket_media)
         self.moh: dict[str, MohClass] = load_musiconhold(config_dir, cfg.asterisk.astdatadir)
         self.media = MediaService(
             self.core,
@@ -83,7 +104,12 @@ class Server:
             recording_dir=lambda: self.config.asterisk.astspooldir / "recording",
             moh_classes=lambda: self.moh,
         )
+        self.rtp = RtpMedia(self.media.clock)
+        self.pjsip = PjsipTech(self.load_pjsip())
+        self.core.register_tech(self.pjsip)
+        self.core.register_tech(UnicastRtpTech(self.rtp))
         self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
+        self.pjsip.exten_exists = lambda context, exten: self.pbx.dialplan.exists(context, exten)
         self.stasis = Registry(self.core)
         self.pbx.services["stasis"] = self.stasis
         self.astdb = AstDb(cfg.asterisk.astdbdir / "astdb.sqlite3")
@@ -116,6 +142,7 @@ class Server:
         )
         self.ari = AriService(self.ari_context)
         self.http = HttpServer(self.ari, self.stasis, cfg.http, cfg.ari, self.core.entity_id)
+        self.http.media_sockets = self.websocket_media
         self.control: Any = None
         self.stopped = asyncio.Event()
         self.started_at = 0.0
@@ -134,6 +161,8 @@ class Server:
             )
             self.ari_context.logchannels = self.logchannels
         self.media.start()
+        if self.pjsip.settings.transports:
+            await self.pjsip.start(self.core, self.rtp, port=self.sip_port)
         await self.http.start()
         for b in self.http.bindings:
             verbose.info(
@@ -159,6 +188,8 @@ class Server:
                 break
             await asyncio.sleep(0.01)
         await self.http.stop()
+        await self.pjsip.stop()
+        self.rtp.close()
         if self.control is not None:
             await self.control.stop()
             self.control = None
@@ -209,6 +240,25 @@ class Server:
         self.pbx.swap(dialplan)
         self.core.last_reload = time.time()
         return "Dialplan reloaded."
+
+    def load_pjsip(self) -> PjsipSettings:
+        """pjsip.conf of the configuration (an empty one, logged, when it is bad)."""
+        try:
+            return PjsipSettings.from_sections(load_one(self.config_dir, "pjsip.conf"))
+        except ConfigError as exc:
+            log.error("pjsip.conf could not be loaded: %s", exc)
+            return PjsipSettings()
+
+    def reload_pjsip(self) -> str:
+        """``pjsip reload``: new endpoints, AORs and auths; transports stay bound."""
+        try:
+            settings = PjsipSettings.from_sections(load_one(self.config_dir, "pjsip.conf"))
+        except ConfigError as exc:
+            log.error("pjsip.conf reload failed, keeping the old settings: %s", exc)
+            return f"Module 'res_pjsip.so' reload failed: {exc}"
+        self.pjsip.reload(settings)
+        self.core.last_reload = time.time()
+        return "Module 'res_pjsip.so' reloaded successfully."
 
     def reload_ari(self) -> str:
         """``module reload res_ari.so``: new users, origins, formatting."""

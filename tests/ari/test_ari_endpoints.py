@@ -28,7 +28,11 @@ async def call(http: aiohttp.ClientSession, method: str, path: str, **kw: Any) -
 
 
 async def test_no_endpoints_at_first(http: aiohttp.ClientSession) -> None:
-    assert await call(http, "GET", "/ari/endpoints") == (200, [])
+    # Only the PJSIP endpoint of the embedded pjsip.conf, offline until it registers.
+    assert await call(http, "GET", "/ari/endpoints") == (
+        200,
+        [{"technology": "PJSIP", "resource": "2222", "state": "offline", "channel_ids": []}],
+    )
     # Local channels have no endpoint.
     assert await call(http, "GET", "/ari/endpoints/Local") == (
         404,
@@ -41,7 +45,7 @@ async def test_sim_phones_are_endpoints(server: Server, http: aiohttp.ClientSess
     server.sim.phone("bob")
     status, body = await call(http, "GET", "/ari/endpoints")
     assert status == 200
-    assert body == [
+    assert [e for e in body if e["technology"] == "Sim"] == [
         {"technology": "Sim", "resource": "alice", "state": "online", "channel_ids": []},
         {"technology": "Sim", "resource": "bob", "state": "online", "channel_ids": []},
     ]

@@ -118,7 +118,8 @@ async def test_snoop_and_external_media_checks(server: Server, http: aiohttp.Cli
          400, "Invalid direction specified"),
         ({"app": "t", "external_host": "h:1", "format": "ulaw", "encapsulation": "audiosocket",
           "transport": "tcp"}, 400, "data can not be empty"),
-        ({"app": "t", "external_host": "h:1", "format": "ulaw"}, 501, "Not implemented"),
+        ({"app": "t", "external_host": "h:1", "format": "nope"}, 400,
+         "Provided format (nope) was not found"),
     ]  # fmt: skip
     for params, code, message in ext:
         status, body = await call(http, "POST", "/channels/externalMedia", params=params)

@@ -102,3 +102,29 @@ async def test_voicebot_brain_answering_none_hangs_up(
         )
         await bob.play(tone(700, 500))
         await bob.wait_for_state("Hungup", timeout=5)
+
+
+@pytest.mark.pyari_dialplan(DIALPLAN)
+async def test_streaming_voicebot_hears_the_caller_and_answers_at_once(
+    pyari_server: PyariInstance,
+    phones: Phones,
+    ari_url: str,
+    ari_credentials: tuple[str, str],
+) -> None:
+    core = pyari_server.server.core
+    app = voicebot.main(ari_url, *ari_credentials, streaming=voicebot.echo_stream)
+    async with pyari_server.run_app(app, voicebot.APP):
+        alice = phones.get("alice")
+        await alice.call("500", "voicebot")
+        # The caller is bridged with a WebSocket media channel whose far end is the brain.
+        await wait_for(
+            lambda: any(
+                len(b.channels) == 2
+                and any(c.name.startswith("WebSocket/INCOMING/") for c in b.channels)
+                for b in core.bridges.values()
+            )
+        )
+        await alice.play(tone(600, 600))
+        await alice.wait_heard_tone(600, timeout=5)  # the echo, streamed back
+        await alice.hangup()
+        await wait_for(lambda: not core.channels)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pyari
 from pyari.cli import formats as fmt
+from pyari.cli import pjsip_formats as pjf
 from pyari.core import causes
 from pyari.core.tech import TechError
 from pyari.dialplan.originate import originate
@@ -92,7 +93,10 @@ def http_show_status(server: Server, args: list[str], line: str) -> str:
     plain = next(((b.host, b.port) for b in server.http.bindings if not b.tls), None)
     tls = next(((b.host, b.port) for b in server.http.bindings if b.tls), None)
     prefix = s.url_prefix
-    uris = [(f"{prefix}/ari/...", "Asterisk RESTful API")]
+    uris = [
+        (f"{prefix}/media/...", "Media over Websocket"),
+        (f"{prefix}/ari/...", "Asterisk RESTful API"),
+    ]
     return fmt.http_show_status(prefix, s.servername, s.enabled, plain, tls, uris)
 
 
@@ -350,3 +354,135 @@ async def _module_reload(server: Server, args: list[str], line: str) -> str:
 async def reload(server: Server, args: list[str], line: str) -> str:
     out = await _module_reload(server, args, line)
     return out if args else ""
+
+
+# -- pjsip -----------------------------------------------------------------------------
+
+
+def _pjsip_contacts(server: Server, aor: str) -> list[pjf.ContactRow]:
+    tech = server.pjsip
+    rows = []
+    for binding in tech.ua.location.lookup(aor, tech.now()):
+        state = tech.contacts.get((aor, binding.uri))
+        status = state.status if state is not None else "NonQualified"
+        rtt = state.rtt * 1000 if state is not None and state.rtt is not None else None
+        rows.append(pjf.ContactRow(aor, binding.uri, status, rtt))
+    return sorted(rows, key=lambda r: r.uri)
+
+
+def _pjsip_aor(server: Server, name: str) -> pjf.AorRow:
+    conf = server.pjsip.settings.aors.get(name)
+    return pjf.AorRow(name, conf.max_contacts if conf else 0, _pjsip_contacts(server, name))
+
+
+def _pjsip_transport(server: Server, name: str) -> pjf.TransportRow | None:
+    conf = server.pjsip.settings.transports.get(name)
+    if conf is None:
+        return None
+    host, port = conf.bind
+    service = server.pjsip.service
+    if service is not None and name in service.transports:
+        port = service.transports[name].address[1]
+    return pjf.TransportRow(name, conf.protocol, f"{host}:{port}")
+
+
+def _pjsip_endpoint(server: Server, name: str) -> pjf.EndpointRow | None:
+    tech = server.pjsip
+    conf = tech.settings.endpoints.get(name)
+    if conf is None:
+        return None
+    endpoint = server.core.endpoints.find(f"PJSIP/{name}")
+    chans = [server.core.channels[c] for c in (endpoint.channel_ids if endpoint else [])
+             if c in server.core.channels]  # fmt: skip
+    if not tech.endpoint_online(conf):
+        state = "Unavailable"
+    elif any(c.state == "Ringing" for c in chans):
+        state = "Ringing"
+    elif chans:
+        state = "In use"
+    else:
+        state = "Not in use"
+    auths = tech.settings.auths
+
+    def auth_rows(ref: str | None) -> list[tuple[str, str]]:
+        found = auths.get(ref or "")
+        return [(found.name, found.username)] if found is not None else []
+
+    now = time.time()
+    channel_rows = [
+        pjf.ChannelRow(
+            c.name,
+            c.state,
+            fmt.format_duration_hh_mm_ss(int(now - c.created)),
+            c.exten,
+            f'"{c.connected.name}" <{c.connected.number}>',
+        )
+        for c in chans
+    ]
+    identifies = [
+        (i.name, [str(n) for n in i.networks] + list(i.hostnames))
+        for i in tech.settings.identifies.values()
+        if i.endpoint == name
+    ]
+    details = [
+        ("context", conf.context),
+        ("allow", "(" + "|".join(conf.allow) + ")"),
+        ("aors", ",".join(conf.aors)),
+        ("auth", conf.auth or ""),
+        ("outbound_auth", conf.outbound_auth or ""),
+        ("callerid", conf.callerid or ""),
+        ("direct_media", "true" if conf.direct_media else "false"),
+        ("dtmf_mode", conf.dtmf_mode),
+        ("force_rport", "true" if conf.force_rport else "false"),
+        ("rewrite_contact", "true" if conf.rewrite_contact else "false"),
+        ("rtp_symmetric", "true" if conf.rtp_symmetric else "false"),
+        ("transport", conf.transport or ""),
+    ]
+    return pjf.EndpointRow(
+        name=name,
+        callerid_number=conf.callerid_number,
+        device_state=state,
+        channel_count=len(chans),
+        out_auths=auth_rows(conf.outbound_auth),
+        in_auths=auth_rows(conf.auth),
+        aors=[_pjsip_aor(server, a) for a in conf.aors],
+        transport=_pjsip_transport(server, conf.transport) if conf.transport else None,
+        identifies=identifies,
+        channels=channel_rows,
+        details=details,
+    )
+
+
+@command("pjsip show endpoints", "List PJSIP Endpoints")
+def pjsip_show_endpoints(server: Server, args: list[str], line: str) -> str:
+    rows = [_pjsip_endpoint(server, n) for n in sorted(server.pjsip.settings.endpoints)]
+    return pjf.show_endpoints([r for r in rows if r is not None])
+
+
+@command("pjsip show endpoint <name>", "Show PJSIP Endpoint")
+def pjsip_show_endpoint(server: Server, args: list[str], line: str) -> str:
+    if not args:
+        return "Usage: pjsip show endpoint <id>\n       Show the configured PJSIP endpoint\n"
+    return pjf.show_endpoint(_pjsip_endpoint(server, args[0]), args[0])
+
+
+@command("pjsip show contacts", "Show PJSIP Contacts")
+def pjsip_show_contacts(server: Server, args: list[str], line: str) -> str:
+    rows = [c for a in sorted(server.pjsip.settings.aors) for c in _pjsip_contacts(server, a)]
+    return pjf.show_contacts(rows)
+
+
+@command("pjsip show aors", "Show PJSIP Aors")
+def pjsip_show_aors(server: Server, args: list[str], line: str) -> str:
+    return pjf.show_aors([_pjsip_aor(server, a) for a in sorted(server.pjsip.settings.aors)])
+
+
+@command("pjsip show transports", "Show PJSIP Transports")
+def pjsip_show_transports(server: Server, args: list[str], line: str) -> str:
+    rows = [_pjsip_transport(server, n) for n in sorted(server.pjsip.settings.transports)]
+    return pjf.show_transports([r for r in rows if r is not None])
+
+
+@command("pjsip reload", "Reload res_pjsip and its configuration")
+def pjsip_reload(server: Server, args: list[str], line: str) -> str:
+    return server.reload_pjsip()

@@ -30,6 +30,7 @@ def originate(
     other_id: str | None = None,
     on_created: Callable[[Channel], None] | None = None,
     originator: Channel | None = None,
+    request: Callable[[], Channel] | None = None,
 ) -> Channel:
     """Create the channel for ``endpoint`` and start dialing it.
 
@@ -38,7 +39,10 @@ def originate(
     ``after_answer`` runs on the channel's task; when it returns, the
     channel hangs up.  ``timeout`` None or negative waits forever.
     """
-    chan = core.request(endpoint, uniqueid=uniqueid, other_id=other_id)
+    if request is not None:
+        chan = request()  # the channel was requested already (e.g. external media)
+    else:
+        chan = core.request(endpoint, uniqueid=uniqueid, other_id=other_id)
     if originator is not None:
         inherit_linkedid(chan, originator)
     if caller_name or caller_number:
@@ -69,13 +73,9 @@ async def _dial(
         else:
             status = "NOANSWER"
             chan.hangupcause = causes.NO_ANSWER
-        chan.publish(
-            ev.dial(chan.snapshot(), dialstring, status)
-        )
+        chan.publish(ev.dial(chan.snapshot(), dialstring, status))
         return
-    chan.publish(
-        ev.dial(chan.snapshot(), dialstring, "ANSWER")
-    )
+    chan.publish(ev.dial(chan.snapshot(), dialstring, "ANSWER"))
     await after_answer(chan)
 
 

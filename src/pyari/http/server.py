@@ -12,7 +12,7 @@ import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
@@ -39,6 +39,14 @@ def html_page(status: int, title: str, text: str, server: str) -> str:
         f"</head><body>\r\n<h1>{title}</h1>\r\n<p>{text}</p>\r\n<hr />\r\n"
         f"<address>{server}</address>\r\n</body></html>\r\n"
     )
+
+
+class MediaSockets(Protocol):
+    """What serves ``/media/...`` (:class:`~pyari.channels.websocket_media.WebSocketMediaTech`)."""
+
+    def check(self, connection_id: str) -> tuple[int, str, str] | None: ...
+
+    async def serve(self, connection_id: str, ws: web.WebSocketResponse) -> None: ...
 
 
 @dataclass
@@ -68,6 +76,8 @@ class HttpServer:
         self.sessions: set[EventSession] = set()
         self.event_queue_size = 100_000
         """Events a socket may fall behind by before it is closed."""
+        self.media_sockets: MediaSockets | None = None
+        """Serves ``/media/<connection_id>`` (WebSocket media channels), when set."""
         self._runner: web.AppRunner | None = None
         self._sites: list[web.BaseSite] = []
         self.app = web.Application(
@@ -171,6 +181,8 @@ class HttpServer:
                     404, "Not Found", "The requested URL was not found on this server."
                 )
             raw = raw[len(prefix) :]
+        if raw.startswith("/media/") and self.media_sockets is not None:
+            return await self._media(request, raw[len("/media/") :])
         if raw != "/ari" and not raw.startswith("/ari/"):
             return self._html(404, "Not Found", "The requested URL was not found on this server.")
         sub = raw[4:] or "/"
@@ -191,6 +203,25 @@ class HttpServer:
         headers = self._base_headers()
         headers.update(resp.headers)
         return web.Response(status=resp.status, body=resp.body or None, headers=headers)
+
+    async def _media(self, request: web.Request, connection_id: str) -> web.StreamResponse:
+        """``/media/<connection_id>``: the application's end of a WebSocket media channel."""
+        sockets = self.media_sockets
+        assert sockets is not None
+        problem = sockets.check(connection_id)
+        if problem is not None:
+            return self._html(*problem)
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return self._html(426, "Upgrade Required", "")
+        asked = request.headers.get("Sec-WebSocket-Protocol")
+        if asked and "media" not in [p.strip() for p in asked.split(",")]:
+            return web.Response(
+                status=400, headers={**self._base_headers(), "Sec-WebSocket-Version": "7, 8, 13"}
+            )
+        ws = web.WebSocketResponse(protocols=("media",), autoping=True, max_msg_size=0)
+        await ws.prepare(request)
+        await sockets.serve(connection_id, ws)
+        return ws
 
     async def _events(
         self, request: web.Request, query: list[tuple[str, str]]

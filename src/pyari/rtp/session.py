@@ -219,6 +219,12 @@ class RtpSession:
             packet = RtpPacket.parse(data)
         except RtpError:
             return []
+        if packet.payload_type == self.dtmf_payload_type and self.source is not None:
+            # telephone-events may come from another SSRC (a separate sender): they must
+            # not reset the audio source and its jitter buffer
+            self.rx_packets += 1
+            self.rx_octets += len(packet.payload)
+            return list(self.dtmf_rx.receive(packet.timestamp, packet.payload))
         if self.source is None or packet.ssrc != self.source.ssrc:
             self.source = _Source(packet.ssrc, packet.sequence)
             self.jitter.reset()

@@ -931,7 +931,7 @@ _HOSTPORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$")
     "externalMedia",
     lenient=frozenset({"encapsulation", "transport", "connection_type", "direction"}),
 )
-async def external_media(ctx: AriContext, p: Params) -> None:
+async def external_media(ctx: AriContext, p: Params) -> ChannelSnapshot:
     json_variables(p.get("variables"))
     if not p.get("app"):
         raise AriError(400, "app cannot be empty")
@@ -952,7 +952,7 @@ async def external_media(ctx: AriContext, p: Params) -> None:
     if not host and connection == "client":
         raise AriError(400, "external_host is required for all but websocket server connections")
     if transport == "websocket":
-        if connection == "client":
+        if connection == "client" and not _websocket_client_exists(ctx, host or ""):
             raise AriError(400, "external_host must be a valid websocket_client connection id.")
     elif not _HOSTPORT.match(host or ""):
         raise AriError(
@@ -968,4 +968,92 @@ async def external_media(ctx: AriContext, p: Params) -> None:
         raise AriError(501, "The encapsulation and/or transport is not supported")
     if encapsulation == "audiosocket" and not p.get("data"):
         raise AriError(400, "data can not be empty")
-    raise _not_implemented()
+    return await _external_media_channel(ctx, p, encapsulation, transport, connection)
+
+
+def _websocket_client_exists(ctx: AriContext, name: str) -> bool:
+    """Whether websocket_client.conf has a connection ``name``."""
+    clients = getattr(ctx.core.techs.get("websocket"), "clients", None)
+    return callable(clients) and name in clients()
+
+
+def _request_failed(exc: TechError) -> AriError:
+    if "already exists" in str(exc):
+        return AriError(409, str(exc))
+    return AriError(400, "Invalid endpoint specified")
+
+
+async def _external_media_channel(
+    ctx: AriContext, p: Params, encapsulation: str, transport: str, connection: str
+) -> ChannelSnapshot:
+    """Originate the external media channel into the app (Asterisk's originate checks)."""
+    import msgspec
+
+    from pyari.channels.external import (
+        EXTERNAL_MEDIA,
+        ExternalMediaError,
+        ExternalMediaRequest,
+    )
+    from pyari.media.frames import FORMATS as MEDIA_FORMATS
+
+    builder = EXTERNAL_MEDIA.get(encapsulation)
+    if builder is None:
+        raise _not_implemented()
+    variables = _variables(p)
+    _check_length(p)
+    fmt_name: str = p["format"]
+    fmt = MEDIA_FORMATS.get(fmt_name.strip())
+    if fmt is None:
+        raise AriError(400, f"Provided format ({fmt_name.strip()}) was not found")
+    chan_id = p.get("channelId") or None
+    if chan_id is not None and ctx.core.id_in_use(chan_id):
+        raise AriError(409, "Channel with given unique ID already exists")
+    request = ExternalMediaRequest(
+        external_host=p.get("external_host") or "INCOMING",
+        encapsulation=encapsulation,
+        transport=transport,
+        connection_type=connection,
+        format=fmt,
+        direction=p.get("direction") or None,
+        data=p.get("data") or None,
+        transport_data=p.get("transport_data") or None,
+        uniqueid=chan_id,
+    )
+    try:
+        plan = await builder(ctx.core, request)
+    except ExternalMediaError as exc:
+        raise AriError(exc.status, exc.message) from None
+    except TechError as exc:
+        raise _request_failed(exc) from None
+    app: str = p["app"]
+    data = p.get("data") or ""
+    args = split_app_args(data) if data else []
+    stasis, pbx = ctx.stasis, ctx.pbx
+
+    async def after_answer(chan: Channel) -> None:
+        chan.set_app("Stasis", ",".join([app, *args]), publish=False)
+        if await stasis.run(chan, app, args, dialplan=False) == "GOTO":
+            await pbx.run(chan)
+
+    def on_created(chan: Channel) -> None:
+        for var, value, _report in variables:
+            assign_variable(pbx, chan, var, value)
+        stasis.subscribe_channel(app, chan)
+
+    try:
+        chan = originate(
+            ctx.core,
+            plan.endpoint,
+            after_answer,
+            timeout=DEFAULT_TIMEOUT,
+            uniqueid=chan_id,
+            on_created=on_created,
+            request=plan.request,
+        )
+    except TechError as exc:
+        raise _request_failed(exc) from None
+    snapshot = chan.snapshot()
+    if chan.variables:
+        # Asterisk answers with every variable of the new channel (connection ids ...).
+        snapshot = msgspec.structs.replace(snapshot, channelvars=dict(chan.variables))
+    return snapshot

@@ -1,0 +1,808 @@
+"""PJSIP channels: SIP phones and trunks (``PJSIP/<endpoint>``, ``PJSIP/<endpoint>/<uri>``).
+
+:class:`PjsipTech` joins the sans-IO :class:`~pyari.sip.ua.UserAgent` (through the
+:class:`~pyari.sip.service.SipService` shell) to the core:
+
+* an inbound INVITE makes a channel ``PJSIP/<endpoint>-<n>`` in state Ring that runs the
+  dialplan at the endpoint's context with the request-URI user as extension; Ringing,
+  Progress (183 + SDP, early media) and Answer (200 + SDP) follow the dialplan;
+* outbound: ``request``/``call`` send an INVITE to the endpoint's registered (or static)
+  contact, or to the URI given; 180/183/200 become Ringing/early media/Up, failures
+  hang the channel up with chan_pjsip's SIP → Q.850 mapping;
+* audio: one :class:`~pyari.channels.rtp_media.RtpStream` per channel feeds the media
+  engine stream; RFC 4733 and SIP INFO digits become ChannelDtmfReceived;
+* re-INVITEs that put us on hold publish ChannelHold/ChannelUnhold; REFER is a blind
+  transfer (BridgeBlindTransfer); MESSAGE becomes TextMessageReceived and
+  ``/endpoints/sendMessage`` to ``pjsip:<endpoint>`` sends one;
+* endpoints ``PJSIP/<name>`` are online while one of their AORs has a contact;
+  registrations and qualify publish ContactStatusChange and PeerStatusChange.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyari.channels.rtp_media import RtpMedia, RtpStream
+from pyari.config.pjsip import Endpoint as EndpointConf
+from pyari.config.pjsip import PjsipSettings
+from pyari.core import causes
+from pyari.core import events as ev
+from pyari.core.channel import Channel
+from pyari.core.endpoint import Endpoint, Refer, TextMessage
+from pyari.core.snapshots import CallerId
+from pyari.core.tech import TechError
+from pyari.media.frames import FORMATS, ULAW, MediaFormat
+from pyari.sip.message import SipParseError, Uri, parse_uri
+from pyari.sip.registrar import Binding, ChangeKind
+from pyari.sip.sdp import (
+    CODECS,
+    MediaSession,
+    SessionDescription,
+    create_answer,
+    create_offer,
+    negotiated,
+)
+from pyari.sip.service import SipService
+from pyari.sip.ua import (
+    Action,
+    Answered,
+    Call,
+    CallEnded,
+    CallFailed,
+    ContactChanged,
+    DtmfInfo,
+    IncomingCall,
+    MediaChanged,
+    MessageReceived,
+    Progress,
+    QualifyResult,
+    Reinvite,
+    TransferRequested,
+    UserAgent,
+    status_to_cause,
+)
+
+if TYPE_CHECKING:
+    from pyari.core.engine import Core
+    from pyari.media.mixer import Stream
+
+log = logging.getLogger(__name__)
+verbose = logging.getLogger("pyari.verbose")
+
+TECH = "PJSIP"
+SILENCE = {"ulaw": b"\xff" * 160, "alaw": b"\xd5" * 160}
+
+
+@dataclass(eq=False)
+class PjsipPvt:
+    """What a PJSIP channel holds: its SIP session and its RTP."""
+
+    endpoint: EndpointConf
+    call: Call | None = None
+    rtp: RtpStream | None = None
+    media: MediaSession | None = None
+    target: str | None = None
+    """The URI dialed (``PJSIP/ep/<uri>``) for an outbound channel."""
+    answer_sdp: bytes = b""
+    offer: SessionDescription | None = None
+    session_id: str = field(default_factory=lambda: str(secrets.randbelow(10**9)))
+    sdp_version: int = 1
+    early_sent: bool = False
+    remote_hold: bool = False
+    media_host: str = "127.0.0.1"
+    subscription: Any = None
+
+
+@dataclass
+class ContactState:
+    """What ``pjsip show contacts`` shows of one contact."""
+
+    aor: str
+    uri: str
+    status: str = "NonQualified"
+    rtt: float | None = None
+
+
+def _local_host(bind_host: str, toward: str) -> str:
+    """A concrete local address for SDP when bound to the wildcard."""
+    if bind_host not in ("0.0.0.0", "::", ""):
+        return bind_host
+    family = socket.AF_INET6 if ":" in toward else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((toward, 9))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+class PjsipTech:
+    name = TECH
+    description = "PJSIP Channel Driver"
+
+    def __init__(self, settings: PjsipSettings, rtp: RtpMedia | None = None) -> None:
+        self.settings = settings
+        self.core: Core | None = None
+        self.ua = UserAgent(settings)
+        self.service: SipService | None = None
+        self.rtp = rtp
+        self._seq = itertools.count(1)
+        self.contacts: dict[tuple[str, str], ContactState] = {}
+        self.exten_exists: Callable[[str, str], bool] | None = None
+        """Set by the server: whether an extension exists (an INVITE to none gets 404)."""
+
+    # -------------------------------------------------------------- lifecycle
+
+    async def start(self, core: Core, rtp: RtpMedia, *, port: int | None = None) -> None:
+        """Bind the transports and announce the endpoints."""
+        self.core = core
+        self.rtp = rtp
+        core.register_tech(self)
+        core.endpoints.register_message_tech("pjsip", self._send_message)
+        core.endpoints.register_message_tech("sip", self._send_message)
+        core.endpoints.register_refer_tech("pjsip", self._send_refer)
+        core.endpoints.register_refer_tech("sip", self._send_refer)
+        self.service = SipService(self.ua, self._event)
+        await self.service.open(self.settings.transports.values(), port=port)
+        for transport, ep in self.service.transports.items():
+            verbose.info("  == pjsip transport %s bound to %s:%d", transport, *ep.address)
+        self._apply_settings(self.ua.reload(self.settings, self.service.now()))
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            await self.service.close()
+            self.service = None
+
+    @property
+    def running(self) -> bool:
+        return self.service is not None and bool(self.service.transports)
+
+    def address(self, transport: str | None = None) -> tuple[str, int]:
+        """The bound address of a transport (tests use it with ``bind=...:0``)."""
+        if self.service is None:
+            raise RuntimeError("PJSIP is not started")
+        return self.service.address(transport)
+
+    def now(self) -> float:
+        return self.service.now() if self.service is not None else time.monotonic()
+
+    def _execute(self, actions: list[Action]) -> None:
+        if self.service is not None:
+            self.service.execute(actions)
+
+    def reload(self, settings: PjsipSettings) -> None:
+        """``pjsip reload``: new endpoints, AORs, auths; calls in progress keep theirs."""
+        self.settings = settings
+        actions = self.ua.reload(settings, self.now())
+        self._apply_settings(actions)
+
+    def _apply_settings(self, actions: list[Action]) -> None:
+        core = self.core
+        if core is None:
+            return
+        for name in self.settings.endpoints:
+            core.endpoints.create(TECH, name, "offline")
+        for endpoint in core.endpoints.of_tech(TECH):
+            if endpoint.resource not in self.settings.endpoints and not endpoint.channel_ids:
+                core.endpoints.remove(endpoint)
+        self._execute(actions)
+        self.ua.start_qualify(self.now())
+        for name in self.settings.endpoints:
+            self._update_endpoint_state(name)
+        if self.service is not None:
+            self.service.arm()
+
+    # -------------------------------------------------------------- endpoints
+
+    def _endpoint(self, name: str) -> Endpoint | None:
+        return self.core.endpoints.find(f"{TECH}/{name}") if self.core is not None else None
+
+    def endpoint_online(self, conf: EndpointConf) -> bool:
+        now = self.now()
+        for aor in conf.aors:
+            for binding in self.ua.location.lookup(aor, now):
+                state = self.contacts.get((aor, binding.uri))
+                if state is None or state.status != "Unreachable":
+                    return True
+        return False
+
+    def _update_endpoint_state(self, name: str) -> None:
+        conf = self.settings.endpoints.get(name)
+        endpoint = self._endpoint(name)
+        if conf is None or endpoint is None:
+            return
+        state = "online" if self.endpoint_online(conf) else "offline"
+        if state == endpoint.state:
+            return
+        endpoint.set_state(state)
+        endpoint.topic.publish(
+            ev.PeerStatusChange(
+                endpoint=endpoint.snapshot(),
+                peer={"peer_status": "Reachable" if state == "online" else "Unreachable"},
+            )
+        )
+        verbose.info(
+            "Endpoint %s is now %s", name, "Reachable" if state == "online" else "Unreachable"
+        )
+
+    def _endpoints_of_aor(self, aor: str) -> list[str]:
+        return [n for n, e in self.settings.endpoints.items() if aor in e.aors]
+
+    def _contact_status(self, aor: str, uri: str, status: str, rtt: float | None) -> None:
+        info = {
+            "uri": uri,
+            "contact_status": status,
+            "aor": aor,
+            "roundtrip_usec": str(int(rtt * 1_000_000)) if rtt is not None else "0",
+        }
+        for name in self._endpoints_of_aor(aor):
+            endpoint = self._endpoint(name)
+            if endpoint is not None:
+                endpoint.topic.publish(
+                    ev.ContactStatusChange(endpoint=endpoint.snapshot(), contact_info=info)
+                )
+
+    def _contact_changed(self, event: ContactChanged) -> None:
+        key = (event.aor, event.binding.uri)
+        qualified = self._qualify_frequency(event.aor) > 0
+        if event.kind in (ChangeKind.REMOVED, ChangeKind.EXPIRED):
+            self.contacts.pop(key, None)
+            self._contact_status(event.aor, event.binding.uri, "Removed", None)
+        elif event.kind is ChangeKind.CREATED:
+            status = "Unknown" if qualified else "NonQualified"
+            self.contacts[key] = ContactState(event.aor, event.binding.uri, status)
+            self._contact_status(event.aor, event.binding.uri, status, None)
+            if event.binding.static:
+                verbose.info("Contact %s/%s has been created", event.aor, event.binding.uri)
+            else:
+                verbose.info("Added contact '%s' to AOR '%s'", event.binding.uri, event.aor)
+        else:
+            self.contacts.setdefault(key, ContactState(event.aor, event.binding.uri))
+        for name in self._endpoints_of_aor(event.aor):
+            self._update_endpoint_state(name)
+
+    def _qualify_frequency(self, aor: str) -> int:
+        conf = self.settings.aors.get(aor)
+        return conf.qualify_frequency if conf is not None else 0
+
+    def _qualified(self, event: QualifyResult) -> None:
+        key = (event.aor, event.uri)
+        state = self.contacts.setdefault(key, ContactState(event.aor, event.uri))
+        status = "Reachable" if event.rtt is not None else "Unreachable"
+        state.rtt = event.rtt
+        if status != state.status:
+            state.status = status
+            self._contact_status(event.aor, event.uri, status, event.rtt)
+            for name in self._endpoints_of_aor(event.aor):
+                self._update_endpoint_state(name)
+
+    # -------------------------------------------------------------- UA events
+
+    def _event(self, action: Action) -> None:
+        if isinstance(action, IncomingCall):
+            self._incoming(action)
+            return
+        if isinstance(action, ContactChanged):
+            self._contact_changed(action)
+            return
+        if isinstance(action, QualifyResult):
+            self._qualified(action)
+            return
+        if isinstance(action, MessageReceived):
+            self._message_received(action)
+            return
+        call = getattr(action, "call", None)
+        chan: Channel | None = call.data if call is not None else None  # type: ignore[assignment]
+        if chan is None or chan.destroyed:
+            return
+        pvt: PjsipPvt = chan.tech_pvt
+        if isinstance(action, CallEnded):
+            chan.queue_hangup(action.cause)
+        elif isinstance(action, CallFailed):
+            chan.queue_hangup(status_to_cause(action.status))
+        elif isinstance(action, Progress):
+            if action.sdp is not None:
+                self._remote_answer(chan, pvt, action.sdp)
+                self._start_media(chan, pvt)
+            if action.status == 180:
+                chan.set_state("Ringing")
+            elif action.status == 183 and action.sdp is not None:
+                chan.control_received("progress")
+        elif isinstance(action, Answered):
+            if action.sdp is not None:
+                self._remote_answer(chan, pvt, action.sdp)
+            self._start_media(chan, pvt)
+            chan.answer()
+        elif isinstance(action, Reinvite):
+            self._reinvite(chan, pvt, action)
+        elif isinstance(action, MediaChanged):
+            self._remote_answer(chan, pvt, action.sdp)
+        elif isinstance(action, DtmfInfo):
+            chan.dtmf_received(action.digit, action.duration_ms)
+        elif isinstance(action, TransferRequested):
+            self._transfer(chan, pvt, action)
+
+    def _codecs(self, conf: EndpointConf) -> list[str]:
+        names = [c for c in conf.allow if c in CODECS]
+        return names or (["ulaw"] if not conf.allow else [])
+
+    def _media_host(self, source: tuple[str, int]) -> str:
+        host = self.ua.addresses.get("UDP", ("127.0.0.1", 0))[0]
+        return _local_host(host, source[0])
+
+    def _incoming(self, event: IncomingCall) -> None:
+        core = self.core
+        call = event.call
+        conf = call.endpoint
+        if core is None or self.rtp is None or core.pbx_starter is None:
+            self._execute(self.ua.reject(call, 503, self.now()))
+            return
+        if self.exten_exists is not None and not self.exten_exists(conf.context, event.exten):
+            log.warning(
+                "Call from '%s' to extension '%s' rejected because extension not found in "
+                "context '%s'.", conf.name, event.exten, conf.context,
+            )  # fmt: skip
+            self._execute(self.ua.reject(call, 404, self.now()))
+            return
+        pvt = PjsipPvt(conf, call=call, offer=event.offer)
+        pvt.media_host = self._media_host(event.source)
+        codecs = self._codecs(conf)
+        if event.offer is not None:
+            rtp = self.rtp.open(pvt.media_host)
+            answer, media = create_answer(
+                event.offer,
+                codecs,
+                pvt.media_host,
+                rtp.port,
+                session_id=pvt.session_id,
+                dtmf=conf.dtmf_mode in ("rfc4733", "auto", "auto_info"),
+            )
+            if media is None:
+                rtp.close()
+                self._execute(self.ua.reject(call, 488, self.now()))
+                return
+            pvt.rtp = rtp
+            pvt.answer_sdp = answer.to_bytes()
+            self._configure_rtp(pvt, media)
+        else:
+            # late offer: we offer in the 200 and read the answer in the ACK
+            rtp = self.rtp.open(pvt.media_host)
+            pvt.rtp = rtp
+            pvt.answer_sdp = create_offer(
+                codecs, pvt.media_host, rtp.port, session_id=pvt.session_id
+            ).to_bytes()
+        chan = Channel(
+            core,
+            self,
+            f"{TECH}/{conf.name}-{next(self._seq):08x}",
+            uniqueid=core.new_uniqueid(),
+            state="Ring",
+            context=conf.context,
+            exten=event.exten,
+            caller=CallerId(event.caller_name, event.caller_number),
+            language=conf.language or "en",
+        )
+        chan.tech_pvt = pvt
+        call.data = chan
+        self._wire(chan, pvt)
+        core.channel_added(chan)
+        endpoint = self._endpoint(conf.name)
+        if endpoint is not None:
+            endpoint.add_channel(chan)
+        core.start_pbx(chan)
+
+    def _wire(self, chan: Channel, pvt: PjsipPvt) -> None:
+        """Follow the channel's state: Ringing on an inbound channel sends 180."""
+
+        def on_message(_topic: object, message: object) -> None:
+            if (
+                isinstance(message, ev.ChannelStateChange)
+                and message.channel.state == "Ringing"
+                and pvt.call is not None
+                and pvt.call.direction == "in"
+            ):
+                self._execute(self.ua.ring(pvt.call, self.now()))
+
+        pvt.subscription = chan.topic.subscribe(on_message)
+        if pvt.rtp is not None:
+            pvt.rtp.on_dtmf = lambda digit, ms: self._rtp_dtmf(chan, digit, ms)
+
+    def _rtp_dtmf(self, chan: Channel, digit: str, duration_ms: int) -> None:
+        if not chan.destroyed:
+            chan.dtmf_received(digit, duration_ms)
+
+    def _configure_rtp(self, pvt: PjsipPvt, media: MediaSession) -> None:
+        pvt.media = media
+        rtp = pvt.rtp
+        if rtp is None:
+            return
+        rtp.configure(
+            (media.remote_address, media.remote_port),
+            media.payload_type,
+            dtmf_payload_type=media.dtmf_payload_type,
+            symmetric=pvt.endpoint.rtp_symmetric,
+            silence=SILENCE.get(media.codec.name),
+        )
+        pvt.remote_hold = media.remote_hold
+        rtp.send_enabled = media.direction in ("sendrecv", "sendonly")
+
+    def _remote_answer(self, chan: Channel, pvt: PjsipPvt, sdp: SessionDescription) -> None:
+        """The far end answered our offer (outbound 183/200, or an ACK after a late offer)."""
+        if pvt.answer_sdp and pvt.offer is None:
+            from pyari.sip.sdp import parse_sdp
+
+            offer = parse_sdp(pvt.answer_sdp)
+        elif pvt.offer is not None and pvt.call is not None and pvt.call.direction == "out":
+            offer = pvt.offer
+        else:
+            return
+        media = negotiated(offer, sdp, self._codecs(pvt.endpoint))
+        if media is not None:
+            self._configure_rtp(pvt, media)
+
+    def _start_media(self, chan: Channel, pvt: PjsipPvt) -> None:
+        media = chan.core.media
+        if media is not None and pvt.rtp is not None and not chan.destroyed:
+            media.channel_media(chan)
+
+    def _reinvite(self, chan: Channel, pvt: PjsipPvt, event: Reinvite) -> None:
+        call = event.call
+        rtp = pvt.rtp
+        now = self.now()
+        if event.offer is None or rtp is None:
+            # an offerless re-INVITE: offer what we have
+            self._execute(self.ua.answer_reinvite(call, pvt.answer_sdp or None, now))
+            return
+        pvt.sdp_version += 1
+        answer, media = create_answer(
+            event.offer,
+            self._codecs(pvt.endpoint),
+            pvt.media_host,
+            rtp.port,
+            session_id=pvt.session_id,
+            version=pvt.sdp_version,
+            dtmf=pvt.endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info"),
+        )
+        if media is None:
+            self._execute(self.ua.answer_reinvite(call, None, now, status=488))
+            return
+        was_held = pvt.remote_hold
+        pvt.answer_sdp = answer.to_bytes()
+        self._configure_rtp(pvt, media)
+        self._execute(self.ua.answer_reinvite(call, pvt.answer_sdp, now))
+        if media.remote_hold and not was_held:
+            chan.publish(ev.ChannelHold(channel=chan.snapshot()))
+        elif was_held and not media.remote_hold:
+            chan.publish(ev.ChannelUnhold(channel=chan.snapshot()))
+
+    def _transfer(self, chan: Channel, pvt: PjsipPvt, event: TransferRequested) -> None:
+        """A blind transfer (REFER): the other party of the bridge goes to the target."""
+        call = event.call
+        now = self.now()
+        try:
+            target = parse_uri(event.refer_to)
+        except SipParseError:
+            self._execute(self.ua.refer_notify(call, 400, now))
+            return
+        exten = target.user or ""
+        context = chan.get_var("TRANSFER_CONTEXT") or chan.context
+        bridge = chan.bridge
+        if bridge is None or not exten:
+            self._execute(self.ua.refer_notify(call, 603, now))
+            return
+        others = [c for c in bridge.channels if c is not chan]
+        transferee = others[0] if len(others) == 1 else None
+        bridge.topic.publish(
+            ev.BridgeBlindTransfer(
+                channel=chan.snapshot(),
+                exten=exten,
+                context=context,
+                result="Success",
+                is_external=True,
+                transferee=transferee.snapshot() if transferee is not None else ev.UNSET,
+                bridge=bridge.snapshot(),
+            )
+        )
+        if transferee is not None:
+            control = transferee.control
+            if control is not None:
+
+                def go(t: Channel = transferee) -> None:
+                    t.set_location(context, exten, 1)
+                    control.goto = True
+                    control.leave()
+
+                self._spawn_on(control, go)
+        self._execute(self.ua.refer_notify(call, 200, now))
+
+    def _spawn_on(self, control: Any, fn: Callable[[], None]) -> None:
+        core = self.core
+        if core is None:
+            return
+
+        async def run() -> None:
+            try:
+                await control.execute(fn)
+            except Exception:
+                log.debug("transfer: the transferee went away")
+
+        core.spawn(run(), name="pjsip transfer")
+
+    def _message_received(self, event: MessageReceived) -> None:
+        endpoint = self._endpoint(event.endpoint.name)
+        if endpoint is None:
+            return
+        endpoint.text_message_received(
+            TextMessage(
+                to=event.to,
+                sender=event.from_,
+                body=event.body,
+                variables={"PJSIP_RECVADDR": f"{event.source[0]}:{event.source[1]}"},
+            )
+        )
+
+    # -------------------------------------------------------------- outbound
+
+    def request(
+        self, core: Core, resource: str, *, uniqueid: str | None, other_id: str | None
+    ) -> Channel:
+        self.core = core
+        name, _, target = resource.partition("/")
+        if "@" in name and name not in self.settings.endpoints:
+            _user, _, name = name.partition("@")
+        conf = self.settings.endpoints.get(name)
+        if not name or conf is None:
+            raise TechError("Invalid endpoint specified")
+        if uniqueid is not None and core.id_in_use(uniqueid):
+            raise TechError("Channel with given unique ID already exists")
+        chan = Channel(
+            core,
+            self,
+            f"{TECH}/{name}-{next(self._seq):08x}",
+            uniqueid=uniqueid or core.new_uniqueid(),
+            state="Down",
+            context=conf.context,
+            language=conf.language or "en",
+        )
+        pvt = PjsipPvt(conf, target=target or None)
+        chan.tech_pvt = pvt
+        core.channel_added(chan)
+        endpoint = self._endpoint(name)
+        if endpoint is not None:
+            endpoint.add_channel(chan)
+        return chan
+
+    def _destination(self, pvt: PjsipPvt) -> tuple[Uri, tuple[str, int]] | None:
+        now = self.now()
+        if pvt.target:
+            text = pvt.target if ":" in pvt.target.split("@")[0] else f"sip:{pvt.target}"
+            try:
+                uri = parse_uri(text)
+            except SipParseError:
+                return None
+            return uri, (uri.host.strip("[]"), uri.port or 5060)
+        for aor in pvt.endpoint.aors:
+            for binding in self.ua.location.lookup(aor, now):
+                try:
+                    uri = parse_uri(binding.uri)
+                except SipParseError:
+                    continue
+                dest = (
+                    binding.source
+                    if (binding.source is not None and pvt.endpoint.rewrite_contact)
+                    else (uri.host.strip("[]"), uri.port or 5060)
+                )
+                return uri, dest
+        return None
+
+    def call(self, chan: Channel, timeout: float | None) -> None:
+        pvt: PjsipPvt = chan.tech_pvt
+        found = self._destination(pvt)
+        if found is None or self.rtp is None or self.service is None:
+            log.warning("Unable to call %s: no contact for the endpoint", chan.name)
+            chan.core.loop_call_soon(lambda: chan.queue_hangup(causes.CONGESTION))
+            return
+        uri, dest = found
+        pvt.media_host = self._media_host(dest)
+        rtp = self.rtp.open(pvt.media_host)
+        pvt.rtp = rtp
+        offer = create_offer(
+            self._codecs(pvt.endpoint) or ["ulaw"],
+            pvt.media_host,
+            rtp.port,
+            session_id=pvt.session_id,
+            dtmf_payload_type=101
+            if pvt.endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info")
+            else None,
+        )
+        pvt.offer = offer
+        caller = chan.connected if chan.connected.number else chan.caller
+        conf = pvt.endpoint
+        call, actions = self.ua.invite(
+            conf,
+            uri,
+            dest,
+            offer.to_bytes(),
+            self.now(),
+            caller_number=caller.number or conf.callerid_number or "",
+            caller_name=caller.name or conf.callerid_name or "",
+        )
+        call.data = chan
+        pvt.call = call
+        self._wire(chan, pvt)
+        self._execute(actions)
+
+    def answered(self, chan: Channel) -> None:
+        pvt: PjsipPvt = chan.tech_pvt
+        call = pvt.call
+        if call is None or call.direction != "in":
+            return
+        self._start_media(chan, pvt)
+        self._execute(self.ua.answer(call, pvt.answer_sdp, self.now()))
+
+    def indicate(self, chan: Channel, condition: str, data: str | None) -> None:
+        pvt: PjsipPvt = chan.tech_pvt
+        call = pvt.call
+        now = self.now()
+        media = chan.core.media
+        if condition == "ringing":
+            if call is not None and call.direction == "in" and not chan.up:
+                if chan.state != "Ringing":
+                    chan.set_state("Ringing")
+                else:
+                    self._execute(self.ua.ring(call, now))
+        elif condition == "progress":
+            self._early_media(chan, pvt)
+        elif condition == "hold":
+            if media is not None:
+                media.start_moh(chan, data or None)
+        elif condition == "unhold" and media is not None:
+            media.stop_moh(chan)
+
+    def _early_media(self, chan: Channel, pvt: PjsipPvt) -> None:
+        call = pvt.call
+        if call is None or call.direction != "in" or chan.up or pvt.early_sent:
+            return
+        pvt.early_sent = True
+        self._start_media(chan, pvt)
+        self._execute(self.ua.progress(call, pvt.answer_sdp, self.now()))
+
+    def send_digit(self, chan: Channel, digit: str, duration_ms: int) -> None:
+        pvt: PjsipPvt = chan.tech_pvt
+        call = pvt.call
+        mode = pvt.endpoint.dtmf_mode
+        if mode in ("info", "auto_info") or (pvt.rtp is None and call is not None):
+            if call is not None:
+                self._execute(self.ua.send_dtmf_info(call, digit, duration_ms, self.now()))
+            return
+        if pvt.rtp is not None and not pvt.rtp.send_dtmf(digit, duration_ms) and call is not None:
+            self._execute(self.ua.send_dtmf_info(call, digit, duration_ms, self.now()))
+
+    def transfer(self, chan: Channel, resource: str) -> None:
+        """ARI redirect: a 302 before answer is not supported; after answer, REFER is not
+        sent by pyari (logged)."""
+        log.info("PJSIP redirect of %s to %s is not supported", chan.name, resource)
+
+    # -------------------------------------------------------------- media
+
+    def media_format(self, chan: Channel) -> MediaFormat:
+        pvt: PjsipPvt = chan.tech_pvt
+        if pvt.media is not None:
+            return FORMATS.get(pvt.media.codec.name, ULAW)
+        codecs = self._codecs(pvt.endpoint)
+        return FORMATS.get(codecs[0], ULAW) if codecs else ULAW
+
+    def media_output(self, chan: Channel, payload: bytes) -> None:
+        pvt: PjsipPvt = chan.tech_pvt
+        if pvt.rtp is None:
+            return
+        call = pvt.call
+        if not chan.up and not pvt.early_sent and call is not None and call.direction == "in":
+            self._early_media(chan, pvt)
+        pvt.rtp.output(payload)
+
+    def media_started(self, chan: Channel, stream: Stream) -> None:
+        pvt: PjsipPvt = chan.tech_pvt
+        if pvt.rtp is not None:
+            pvt.rtp.attach(stream)
+
+    def rtp_statistics(self, chan: Channel) -> dict[str, int | float | str] | None:
+        pvt: PjsipPvt = chan.tech_pvt
+        if pvt is None or pvt.rtp is None:
+            return None
+        return pvt.rtp.statistics(chan.id)
+
+    # -------------------------------------------------------------- hangup
+
+    def hangup(self, chan: Channel) -> None:
+        pvt: PjsipPvt | None = chan.tech_pvt
+        if pvt is None:
+            return
+        if pvt.subscription is not None:
+            pvt.subscription.unsubscribe()
+            pvt.subscription = None
+        if pvt.call is not None:
+            self._execute(self.ua.hangup(pvt.call, self.now(), chan.hangupcause))
+            pvt.call.data = None
+        if pvt.rtp is not None:
+            pvt.rtp.close()
+            pvt.rtp = None
+        endpoint = self._endpoint(pvt.endpoint.name)
+        if endpoint is not None:
+            endpoint.remove_channel(chan)
+
+    # -------------------------------------------------------------- messages
+
+    def _target_of(self, to: str) -> tuple[EndpointConf | None, Uri, tuple[str, int]] | None:
+        scheme, _, rest = to.partition(":")
+        scheme = scheme.lower()
+        now = self.now()
+        if scheme == "pjsip":
+            name, _, uri_text = rest.partition("/")
+            user_part = None
+            if "@" in name and name not in self.settings.endpoints:
+                user_part, _, name = name.partition("@")
+            conf = self.settings.endpoints.get(name)
+            if conf is None:
+                return None
+            if uri_text:
+                try:
+                    uri = parse_uri(uri_text)
+                except SipParseError:
+                    return None
+                return conf, uri, (uri.host, uri.port or 5060)
+            for aor in conf.aors:
+                for binding in self.ua.location.lookup(aor, now):
+                    try:
+                        uri = parse_uri(binding.uri)
+                    except SipParseError:
+                        continue
+                    if user_part:
+                        uri.user = user_part
+                    dest = binding.source or (uri.host, uri.port or 5060)
+                    return conf, uri, dest
+            return None
+        if scheme == "sip":
+            try:
+                uri = parse_uri(to)
+            except SipParseError:
+                return None
+            return None, uri, (uri.host, uri.port or 5060)
+        return None
+
+    def _send_message(self, message: TextMessage) -> bool:
+        found = self._target_of(message.to)
+        if found is None or self.service is None:
+            return False
+        conf, uri, dest = found
+        sender = message.sender
+        user = "asterisk"
+        if sender:
+            text = sender
+            if "<" in text:
+                text = text.split("<", 1)[1].split(">", 1)[0]
+            user = text.split(":", 1)[-1].split("@", 1)[0] or "asterisk"
+        self._execute(
+            self.ua.send_message(conf, uri, dest, message.body, self.now(), from_user=user)
+        )
+        return True
+
+    def _send_refer(self, refer: Refer) -> bool:
+        found = self._target_of(refer.to)
+        if found is None or self.service is None or not refer.refer_to:
+            return False
+        _conf, uri, dest = found
+        self._execute(self.ua.send_refer(uri, dest, refer.refer_to, self.now()))
+        return True
+
+    # -------------------------------------------------------------- CLI helpers
+
+    def bindings(self) -> list[Binding]:
+        return self.ua.location.all()

@@ -1,0 +1,313 @@
+"""RTP sockets joined to media-engine streams, on the one media clock.
+
+:class:`RtpMedia` owns the process's RTP sockets. Each :class:`RtpStream` is one UDP
+socket (RTP) plus its RTCP socket (port + 1, as Asterisk's ``rtp.conf`` pairs them),
+a sans-IO :class:`~pyari.rtp.session.RtpSession` and, once media flows, the channel's
+engine :class:`~pyari.media.mixer.Stream`:
+
+* what a socket receives goes to the session at once (jitter buffer, RFC 4733 events);
+* on every media tick, after the engine has mixed, each stream sends the frame the
+  engine gave it (``on_output``) through ``send_frame`` (or nothing, keeping the RTP
+  clock running; queued DTMF goes out meanwhile), then pulls one frame out of its jitter
+  buffer into the engine stream for the next tick.
+
+Used by the PJSIP channels and by UnicastRTP external media.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import errno
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pyari.rtp.dtmf import DtmfEnd
+from pyari.rtp.jitter import JitterBuffer
+from pyari.rtp.session import RtpSession
+
+if TYPE_CHECKING:
+    from pyari.media.clock import MediaClock
+    from pyari.media.mixer import Stream
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+DtmfCallback = Callable[[str, int], None]
+
+RTP_START = 10000
+RTP_END = 20000
+
+
+def _swap16(data: bytes) -> bytes:
+    samples = array.array("H")
+    samples.frombytes(data[: len(data) & ~1])
+    samples.byteswap()
+    return samples.tobytes()
+
+
+class RtpStream:
+    """One RTP/RTCP socket pair (see the module docstring)."""
+
+    def __init__(self, owner: RtpMedia, rtp: socket.socket, rtcp: socket.socket | None) -> None:
+        self.owner = owner
+        self.sock = rtp
+        self.rtcp_sock = rtcp
+        host, port = rtp.getsockname()[:2]
+        self.address: Address = (host, port)
+        self.session: RtpSession | None = None
+        self.remote: Address | None = None
+        self.rtcp_remote: Address | None = None
+        self.stream: Stream | None = None
+        self.pending: bytes | None = None
+        self.on_dtmf: DtmfCallback | None = None
+        self.send_enabled = True
+        self.receive_enabled = True
+        self.symmetric = False
+        self.byteswap = False
+        """Signed linear on the wire is big-endian (L16): swap to and from the engine's."""
+        self.closed = False
+        self.errors = 0
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    def configure(
+        self,
+        remote: Address,
+        payload_type: int,
+        *,
+        dtmf_payload_type: int | None = 101,
+        rate: int = 8000,
+        bytes_per_sample: int = 1,
+        symmetric: bool = False,
+        silence: bytes | None = None,
+    ) -> None:
+        """Start (or update) the session towards ``remote``."""
+        self.remote = remote
+        self.rtcp_remote = (remote[0], remote[1] + 1)
+        self.symmetric = symmetric
+        session = self.session
+        if session is None or session.payload_type != payload_type or session.rate != rate:
+            samples = rate // 50
+            jitter = JitterBuffer(
+                samples_per_frame=samples,
+                bytes_per_sample=bytes_per_sample,
+                rate=rate,
+                silence=silence,
+            )
+            self.session = RtpSession(
+                payload_type,
+                dtmf_payload_type=dtmf_payload_type,
+                rate=rate,
+                remote=remote,
+                symmetric=symmetric,
+                jitter=jitter,
+                wall_offset=time.time() - self.owner.now(),
+            )
+        else:
+            session.remote = remote
+            session.dtmf_payload_type = dtmf_payload_type
+            session.symmetric = symmetric
+
+    def attach(self, stream: Stream | None) -> None:
+        """The engine stream that plays what we receive (None: received audio is dropped)."""
+        self.stream = stream
+
+    def output(self, payload: bytes) -> None:
+        """The engine's frame for the far end this tick (an ``on_output`` callback)."""
+        self.pending = payload
+
+    def send_dtmf(self, digit: str, duration_ms: int) -> bool:
+        session = self.session
+        if session is None or session.dtmf_payload_type is None:
+            return False
+        session.send_dtmf(digit, max(duration_ms, 40))
+        return True
+
+    # -------------------------------------------------------------- I/O
+
+    def _readable(self) -> None:
+        sock = self.sock
+        now = self.owner.now()
+        for _ in range(64):
+            try:
+                data, addr = sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.errors += 1
+                return
+            self._datagram(data, (addr[0], addr[1]), now)
+
+    def _rtcp_readable(self) -> None:
+        sock = self.rtcp_sock
+        if sock is None:
+            return
+        now = self.owner.now()
+        for _ in range(16):
+            try:
+                data, addr = sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            session = self.session
+            if session is not None:
+                if self.symmetric:
+                    self.rtcp_remote = (addr[0], addr[1])
+                session.receive_rtcp(data, now)
+
+    def _datagram(self, data: bytes, source: Address, now: float) -> None:
+        session = self.session
+        if session is None or not self.receive_enabled:
+            return
+        events = session.receive(data, now, source)
+        if self.symmetric:
+            self.remote = session.remote
+        for event in events:
+            if isinstance(event, DtmfEnd) and self.on_dtmf is not None:
+                try:
+                    self.on_dtmf(event.digit, event.duration_ms)
+                except Exception:
+                    log.exception("DTMF handler failed")
+
+    def _send(self, sock: socket.socket, data: bytes, dest: Address) -> None:
+        try:
+            sock.sendto(data, dest)
+        except (BlockingIOError, InterruptedError):
+            self.errors += 1
+        except OSError as exc:
+            self.errors += 1
+            if exc.errno not in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
+                log.debug("RTP send to %s failed: %s", dest, exc)
+
+    def tick(self, now: float) -> None:
+        session = self.session
+        if session is None:
+            self.pending = None
+            return
+        payload = self.pending if self.send_enabled else None
+        self.pending = None
+        if payload is not None and self.byteswap:
+            payload = _swap16(payload)
+        remote = session.remote or self.remote
+        if remote is not None:
+            for packet in session.send_frame(payload, now):
+                self._send(self.sock, packet, remote)
+            rtcp = self.rtcp_sock
+            if rtcp is not None and self.rtcp_remote is not None and session.rtcp_due(now):
+                self._send(rtcp, session.build_rtcp(now), self.rtcp_remote)
+        stream = self.stream
+        if stream is not None and self.receive_enabled:
+            frame = session.pull(now)
+            if frame is not None and frame.kind != "silence":
+                stream.push(_swap16(frame.payload) if self.byteswap else frame.payload)
+
+    def statistics(self, channel_id: str) -> dict[str, int | float | str] | None:
+        if self.session is None:
+            return None
+        return self.session.statistics(channel_id)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        session = self.session
+        if (
+            session is not None
+            and self.rtcp_sock is not None
+            and self.rtcp_remote is not None
+            and session.tx_packets
+        ):
+            self._send(self.rtcp_sock, session.build_bye(), self.rtcp_remote)
+        self.owner._remove(self)
+
+
+class RtpMedia:
+    """The RTP sockets of the process, ticked by the media clock."""
+
+    def __init__(
+        self,
+        clock: MediaClock | None = None,
+        *,
+        port_range: tuple[int, int] = (RTP_START, RTP_END),
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.clock = clock
+        self.port_range = port_range
+        self._loop = loop
+        self.streams: dict[int, RtpStream] = {}
+        if clock is not None:
+            clock.add_handler(self.tick)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def now(self) -> float:
+        return self.loop.time()
+
+    def open(self, host: str = "127.0.0.1") -> RtpStream:
+        """Bind an RTP socket on an even port of the range and RTCP on the next one."""
+        low, high = self.port_range
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        for _ in range(64):
+            port = random.randrange(low, high - 1) & ~1
+            rtp = socket.socket(family, socket.SOCK_DGRAM)
+            rtcp = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                rtp.bind((host, port))
+                rtcp.bind((host, port + 1))
+            except OSError:
+                rtp.close()
+                rtcp.close()
+                continue
+            return self._add(rtp, rtcp)
+        # a crowded range: any port will do
+        rtp = socket.socket(family, socket.SOCK_DGRAM)
+        rtp.bind((host, 0))
+        return self._add(rtp, None)
+
+    def _add(self, rtp: socket.socket, rtcp: socket.socket | None) -> RtpStream:
+        rtp.setblocking(False)
+        with contextlib.suppress(OSError):
+            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
+        stream = RtpStream(self, rtp, rtcp)
+        self.loop.add_reader(rtp.fileno(), stream._readable)
+        if rtcp is not None:
+            rtcp.setblocking(False)
+            self.loop.add_reader(rtcp.fileno(), stream._rtcp_readable)
+        self.streams[id(stream)] = stream
+        return stream
+
+    def _remove(self, stream: RtpStream) -> None:
+        self.streams.pop(id(stream), None)
+        for sock in (stream.sock, stream.rtcp_sock):
+            if sock is None:
+                continue
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(sock.fileno())
+            sock.close()
+
+    def tick(self, number: int = 0) -> None:
+        now = self.now()
+        for stream in list(self.streams.values()):
+            try:
+                stream.tick(now)
+            except Exception:
+                log.exception("RTP stream tick failed")
+
+    def close(self) -> None:
+        for stream in list(self.streams.values()):
+            stream.close()
+        if self.clock is not None:
+            self.clock.remove_handler(self.tick)

@@ -1,0 +1,121 @@
+"""websocket_client.conf: outgoing WebSocket connections by name (res_websocket_client).
+
+Each ``type = websocket_client`` section names a connection that WebSocket
+media channels (``WebSocket/<name>``, ARI ``externalMedia`` with
+``transport=websocket``, ``connection_type=client``) open to ``uri``::
+
+    [media_connection1]
+    type = websocket_client
+    connection_type = per_call_config
+    uri = ws://localhost:8787
+    protocols = media
+    username = bot
+    password = secret
+    connection_timeout = 500
+    reconnect_interval = 500
+    reconnect_attempts = 4
+    tls_enabled = no
+
+As in Asterisk, a section without ``uri`` or with a bad value is left out
+(the others still load). ``connection_type`` is ``persistent`` or
+``per_call_config``; a persistent connection retries without limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyari.config.errors import ConfigError
+from pyari.config.loader import load_one
+from pyari.config.parser import Section
+from pyari.config.values import parse_bool, parse_int
+
+log = logging.getLogger("pyari.config")
+
+CONNECTION_TYPES = frozenset({"persistent", "per_call_config"})
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketClient:
+    """One configured connection."""
+
+    name: str
+    uri: str
+    connection_type: str = ""
+    protocols: str = ""
+    username: str = ""
+    password: str = ""
+    connection_timeout: int = 500
+    """Milliseconds to wait for the connection."""
+    reconnect_interval: int = 500
+    """Milliseconds between attempts."""
+    reconnect_attempts: int = 4
+    tls_enabled: bool = False
+    ca_list_file: str = ""
+    ca_list_path: str = ""
+    cert_file: str = ""
+    priv_key_file: str = ""
+    verify_server_cert: bool = True
+    verify_server_hostname: bool = True
+
+    @property
+    def protocol_list(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.protocols.split(",") if p.strip())
+
+
+_TEXT = ("uri", "protocols", "username", "password", "ca_list_file", "ca_list_path",
+         "cert_file", "priv_key_file")  # fmt: skip
+_INTS = ("connection_timeout", "reconnect_interval", "reconnect_attempts")
+_BOOLS = ("tls_enabled", "verify_server_cert", "verify_server_hostname")
+
+
+def _client(section: Section) -> WebSocketClient:
+    values: dict[str, object] = {}
+    for key in _TEXT:
+        entry = section.last(key)
+        if entry is not None:
+            values[key] = entry.value.strip()
+    for key in _INTS:
+        entry = section.last(key)
+        if entry is not None:
+            values[key] = parse_int(entry, minimum=0)
+    for key in _BOOLS:
+        entry = section.last(key)
+        if entry is not None:
+            values[key] = parse_bool(entry)
+    entry = section.last("connection_type")
+    if entry is not None:
+        kind = entry.value.strip().lower()
+        if kind not in CONNECTION_TYPES:
+            raise ConfigError(
+                entry.file, entry.line, f"connection_type = {entry.value!r}: not a connection type"
+            )
+        values["connection_type"] = kind
+    if not values.get("uri"):
+        raise ConfigError(
+            section.file, section.line, f"{section.name}: Websocket client missing uri"
+        )
+    return WebSocketClient(name=section.name, **values)  # type: ignore[arg-type]
+
+
+def websocket_clients(sections: list[Section]) -> dict[str, WebSocketClient]:
+    """Connections by name; sections that fail to apply are logged and left out."""
+    clients: dict[str, WebSocketClient] = {}
+    for section in sections:
+        if section.is_template:
+            continue
+        kind = (section.get("type") or "").strip().lower()
+        if kind != "websocket_client":
+            continue
+        try:
+            clients[section.name] = _client(section)
+        except ConfigError as exc:
+            log.warning("%s: Websocket client configuration failed: %s", section.name, exc)
+    return clients
+
+
+def load_websocket_clients(config_dir: Path | None) -> dict[str, WebSocketClient]:
+    """The connections of ``config_dir/websocket_client.conf`` (None: embedded, usually none)."""
+    return websocket_clients(load_one(config_dir, "websocket_client.conf"))
