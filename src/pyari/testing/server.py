@@ -190,7 +190,8 @@ async def running_pyari(
                 cfg.http, enabled=True, bindaddr="127.0.0.1", bindport=0, tlsenable=False
             ),
         )
-        server = Server(cfg, config_dir=config_dir)
+        # SIP on a free port too, so tests never collide with a pyari on 5060.
+        server = Server(cfg, config_dir=config_dir, sip_port=0)
         await server.start(control_socket=False)
         try:
             yield PyariInstance(server, user.name, user.password)
