@@ -24,7 +24,7 @@ from pyari.ari.service import AriService
 from pyari.channels.audiosocket import AudioSocketTech
 from pyari.channels.local import LocalTech
 from pyari.channels.pjsip import PjsipTech
-from pyari.channels.rtp_media import RtpMedia
+from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.channels.sim import SimTech
 from pyari.channels.unicast_rtp import UnicastRtpTech
 from pyari.channels.websocket_media import WebSocketMediaTech
@@ -66,6 +66,16 @@ def default_entity_id() -> str:
     return ":".join(f"{(node >> s) & 0xFF:02x}" for s in range(40, -1, -8))
 
 
+class _RtpMedia(RtpMedia):
+    """RTP sockets that wake the media clock (it parks while nothing needs media)."""
+
+    def open(self, *args: Any, **kwargs: Any) -> RtpStream:
+        stream = super().open(*args, **kwargs)
+        if self.clock is not None:
+            self.clock.wake()
+        return stream
+
+
 class Server:
     """A running (or ready to run) pyari."""
 
@@ -104,7 +114,9 @@ class Server:
             recording_dir=lambda: self.config.asterisk.astspooldir / "recording",
             moh_classes=lambda: self.moh,
         )
-        self.rtp = RtpMedia(self.media.clock)
+        self.rtp: RtpMedia = _RtpMedia(self.media.clock)
+        rtp = self.rtp
+        self.media.idle_checks.append(lambda: not rtp.streams)
         self.pjsip = PjsipTech(self.load_pjsip())
         self.core.register_tech(self.pjsip)
         self.core.register_tech(UnicastRtpTech(self.rtp))

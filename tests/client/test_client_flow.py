@@ -96,11 +96,11 @@ async def test_errors_carry_status_and_message(client: AriClient) -> None:
         await client.channels.get("nope")
     assert nf.value.status == 404
     assert nf.value.message == "Channel not found"
-    with pytest.raises(BadRequest) as br:
-        await client.channels.hangup("nope", reason="bogus")  # type: ignore[arg-type]
-    assert br.value.status == 400
-    assert br.value.message
     chan = await client.channels.originate("Sim/bob", app="app1", channel_id="dup")
+    with pytest.raises(BadRequest) as br:
+        await client.channels.hangup(chan.id, reason="bogus")  # type: ignore[arg-type]
+    assert br.value.status == 400
+    assert br.value.message == "Invalid reason for hangup reason provided"
     with pytest.raises(Conflict) as cf:
         await client.channels.originate("Sim/bob", app="app1", channel_id="dup")
     assert cf.value.status == 409

@@ -41,17 +41,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from pyari.channels.external import ExternalMediaError, ExternalMediaPlan, ExternalMediaRequest
 from pyari.channels.paced import Pacer
 from pyari.core.channel import Channel
 from pyari.core.tech import TechError
-from pyari.media.codecs import Resampler, encode
 from pyari.media.frames import FORMATS, SLIN, MediaFormat
 
 if TYPE_CHECKING:
     from pyari.core.engine import Core
+    from pyari.media.codecs import Resampler
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +224,10 @@ class AudioSocketCall:
             del self.pending[:size]
 
     def audio_in(self, kind: int, payload: bytes) -> None:
+        import numpy as np  # loaded with the media engine, not at start-up
+
+        from pyari.media.codecs import Resampler, encode
+
         rate = KIND_RATES[kind]
         usable = len(payload) - len(payload) % 2
         samples = np.frombuffer(payload[:usable], dtype="<i2").astype(np.int16)

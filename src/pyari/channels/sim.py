@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from pyari.core import causes
 from pyari.core.channel import Channel
 from pyari.core.endpoint import Endpoint, Refer, TextMessage
 from pyari.core.engine import Core
 from pyari.core.tech import TechError
-from pyari.media.dtmf import DtmfDetector, dtmf_sequence
-from pyari.media.frames import FORMATS, MediaFormat, Samples
+from pyari.media.frames import FORMATS, MediaFormat
 
+# numpy and the media engine load when a phone first speaks or listens.
 if TYPE_CHECKING:
+    from pyari.media.frames import Samples
     from pyari.media.mixer import Stream
     from pyari.media.recorder import Recorder
 
@@ -103,6 +102,8 @@ class SimPhone:
         done: asyncio.Future[None] = loop.create_future()
 
         async def run() -> None:
+            import numpy as np
+
             if isinstance(media, np.ndarray):
                 samples = media.astype(np.int16, copy=False)
             else:
@@ -135,6 +136,8 @@ class SimPhone:
         """Press keys: tones in the audio (``inband``) or digits out of band."""
         target = self._channel(chan)
         if self.dtmf_mode == "inband":
+            from pyari.media.dtmf import dtmf_sequence
+
             return self.play(
                 dtmf_sequence(digits, duration_ms=duration_ms, between_ms=between_ms), target
             )
@@ -151,6 +154,8 @@ class SimPhone:
             key = ids[-1] if ids else ""
         else:
             key = chan.id
+        import numpy as np
+
         parts = self._heard.get(key, [])
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
 
@@ -342,6 +347,8 @@ class SimTech:
     def media_started(self, chan: Channel, stream: Stream) -> None:
         phone: SimPhone = chan.tech_pvt
         if phone.dtmf_mode == "inband":
+            from pyari.media.dtmf import DtmfDetector
+
             detector = DtmfDetector(lambda digit, ms: chan.dtmf_received(digit, ms))
 
             def listen(samples: Samples) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -105,6 +106,11 @@ async def serve(config_dir: Path | None, quiet: bool) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
+    # What start-up made stays for the life of the process: collect the start-up
+    # garbage once and keep the survivors out of every later collection (fewer
+    # objects to scan, and their pages are not dirtied by the collector).
+    gc.collect()
+    gc.freeze()
     await server.stopped.wait()
     return 0
 

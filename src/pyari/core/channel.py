@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from pyari.clock import ari_timestamp
 from pyari.core import causes
 from pyari.core import events as ev
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from pyari.core.tech import ChannelTech
 
 log = logging.getLogger(__name__)
+
+_encoder = msgspec.json.Encoder()
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
 
@@ -51,6 +55,9 @@ class Channel:
     __slots__ = (
         "_answered",
         "_hungup",
+        "_json",
+        "_json_of",
+        "_json_pretty",
         "_snapshot",
         "accountcode",
         "app_data",
@@ -142,6 +149,10 @@ class Channel:
         self.task: asyncio.Task[None] | None = None
         self.cdr_id = 0
         self._snapshot: ChannelSnapshot | None = None
+        self._json_of: ChannelSnapshot | None = None
+        """The snapshot ``_json`` encodes (the bytes follow the snapshot cache)."""
+        self._json = b""
+        self._json_pretty: bytes | None = None
         self._hungup = asyncio.Event()
         self._answered = asyncio.Event()
         if state == "Up":
@@ -173,6 +184,26 @@ class Channel:
                 channelvars=self._channelvars(),
             )
         return snap
+
+    def snapshot_json(self, pretty: bool = False) -> bytes:
+        """The snapshot as ARI JSON, encoded once per change (lists join these bytes).
+
+        ``pretty``: formatted as an item of a pretty-printed array (indented two
+        spaces, as ``msgspec.json.format(..., indent=2)`` lays out a list).
+        """
+        snap = self.snapshot()
+        if self._json_of is not snap:
+            self._json = _encoder.encode(snap)
+            self._json_pretty = None
+            self._json_of = snap
+        if not pretty:
+            return self._json
+        formatted = self._json_pretty
+        if formatted is None:
+            # JSON strings hold no raw newline: every line of the item gets the indent.
+            text = msgspec.json.format(self._json, indent=2)
+            formatted = self._json_pretty = b"  " + text.replace(b"\n", b"\n  ")
+        return formatted
 
     def _channelvars(self) -> Any:
         names = self.core.snapshot_channelvars

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import functools
+import gc
 import itertools
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -23,6 +29,34 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PbxStarter = Callable[["Channel"], None]
+
+RELEASE_AFTER_PEAK = 64
+"""Channels live at once before memory is worth giving back once they are all gone."""
+RELEASE_DELAY = 0.5
+"""Seconds with no channel before memory is given back (debounce)."""
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` (None elsewhere: other libcs and systems)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim  # type: ignore[no-any-return]
+
+
+def _shrink(d: dict[Any, Any] | set[Any]) -> None:
+    """Give back a dict's or set's table grown by a peak (they never shrink when emptied)."""
+    kept = d.copy()
+    d.clear()  # frees the table
+    if kept:
+        d.update(kept)  # type: ignore[arg-type]
 
 
 class Core:
@@ -54,6 +88,10 @@ class Core:
         self.calls_processed = 0
         self.media: MediaService | None = None
         """The media engine's service, when the server runs one."""
+        self.peak_channels = 0
+        """Most channels live at once since memory was last given back."""
+        self.memory_releases = 0
+        self._release: asyncio.TimerHandle | None = None
 
     # -- ids and tasks ---------------------------------------------------------
 
@@ -93,8 +131,11 @@ class Core:
 
     def channel_added(self, chan: Channel) -> None:
         """Register a new channel and announce it (ChannelCreated)."""
-        self.channels[chan.id] = chan
+        channels = self.channels
+        channels[chan.id] = chan
         self.channels_by_name[chan.name] = chan
+        if len(channels) > self.peak_channels:
+            self.peak_channels = len(channels)
         chan.publish(ev.ChannelCreated(channel=chan.snapshot()))
 
     def channel_gone(self, chan: Channel) -> None:
@@ -102,6 +143,32 @@ class Core:
         if self.channels_by_name.get(chan.name) is chan:
             del self.channels_by_name[chan.name]
         self.calls_processed += 1
+        if not self.channels and self.peak_channels >= RELEASE_AFTER_PEAK and self._release is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: nothing to schedule
+                loop = asyncio.get_running_loop()
+                self._release = loop.call_later(RELEASE_DELAY, self.release_memory)
+
+    def release_memory(self) -> None:
+        """After a peak of channels, all gone: shrink the registries, collect, trim the heap.
+
+        Freed Python objects return to pymalloc arenas, and emptied dicts keep their
+        tables; glibc keeps freed heap pages. Run off the hot path, once the process
+        has had no channel for :data:`RELEASE_DELAY` seconds.
+        """
+        self._release = None
+        if self.channels:
+            return  # busy again: the next time the count drops to zero re-arms
+        self.peak_channels = 0
+        self.memory_releases += 1
+        for d in (self.channels, self.channels_by_name, self.bridges, self.bus.topics):
+            _shrink(d)
+        _shrink(self.tasks)
+        for per_kind in self.bus.cache.values():
+            _shrink(per_kind)
+        gc.collect()
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
 
     def new_bridge(self, bridge_id: str | None = None, **kwargs: Any) -> Bridge:
         """Create and announce a bridge (BridgeCreated)."""

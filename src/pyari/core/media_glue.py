@@ -36,33 +36,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from pyari.core import events as ev
-from pyari.media.codecs import encode, resample
-from pyari.media.files import EXTENSION_FORMATS, MediaError, recording_extension
-from pyari.media.frames import SLIN, MediaFormat, Samples
-from pyari.media.mixer import MediaEngine, MixBridge, Stream
-from pyari.media.moh import MohSource, scan_class_files
-from pyari.media.player import OperationResult, PlaybackState, Player
-from pyari.media.recorder import (
-    DiskWriter,
-    Recorder,
-    RecordingExistsError,
-    RecordingResult,
-    RecordingState,
-)
-from pyari.media.sounds import SoundsIndex, build_index
-from pyari.media.sources import Source
-from pyari.media.talk import TalkDetector, parse_talk_detect
-from pyari.media.uris import AudioCache, MediaResolver
+from pyari.media.frames import SLIN, MediaFormat
 
+# The media engine (numpy, codec tables, mixer) is imported when the first channel
+# needs media, not at start-up: an idle server never loads it. Hence the imports
+# inside the functions below.
 if TYPE_CHECKING:
     from pyari.config.musiconhold import MohClass
     from pyari.core.bridge import Bridge
     from pyari.core.channel import Channel
     from pyari.core.engine import Core
     from pyari.media.clock import MediaClock
+    from pyari.media.frames import Samples
+    from pyari.media.mixer import MediaEngine, MixBridge, Stream
+    from pyari.media.moh import MohSource
+    from pyari.media.player import OperationResult, PlaybackState, Player
+    from pyari.media.recorder import DiskWriter, Recorder, RecordingResult
+    from pyari.media.sounds import SoundsIndex
+    from pyari.media.sources import Source
+    from pyari.media.talk import TalkDetector
+    from pyari.media.uris import AudioCache, MediaResolver
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +85,8 @@ class Playback:
         self.target_uri = target_uri
         self.language = language
         self.publish = publish
+        from pyari.media.player import Player
+
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.player = Player(
             media,
@@ -118,6 +114,8 @@ class Playback:
         return out
 
     def _update(self, player: Player) -> None:
+        from pyari.media.player import PlaybackState
+
         state = player.state
         event: ev.Event | None = None
         if state is PlaybackState.PLAYING:
@@ -276,6 +274,8 @@ class Feeder:
         chunk = self.samples[self.pos : self.pos + n]
         self.pos += n
         if len(chunk) < n:
+            import numpy as np
+
             chunk = np.concatenate([chunk, np.zeros(n - len(chunk), dtype=np.int16)])
         stream.push(pcm_payload(stream.format, chunk))
         return True
@@ -287,11 +287,15 @@ class Feeder:
 def pcm_payload(fmt: MediaFormat, samples: Samples) -> bytes:
     """int16 samples at the format's rate → the format's wire payload."""
     if fmt.encoded:
+        from pyari.media.codecs import encode
+
         return encode(fmt, samples).tobytes()
     return samples.astype("<i2", copy=False).tobytes()
 
 
 def payload_pcm(fmt: MediaFormat, payload: bytes) -> Samples:
+    import numpy as np
+
     if fmt.encoded:
         from pyari.media.codecs import decode
 
@@ -346,13 +350,16 @@ class MediaService:
         from pyari.media.clock import MediaClock
 
         self.core = core
-        self.engine = MediaEngine()
+        self._engine: MediaEngine | None = None
         self.clock = clock or MediaClock()
         self.clock.add_handler(self.tick)
+        self.idle_checks: list[Callable[[], bool]] = []
+        """More conditions for the clock to park (e.g. no RTP socket is open)."""
+        self.clock.idle = self.idle
         self.sounds_dir = sounds_dir
         self.recording_dir = recording_dir
         self.moh_classes = moh_classes
-        self.cache = AudioCache()
+        self._cache: AudioCache | None = None
         self._index: SoundsIndex | None = None
         self._index_task: asyncio.Future[SoundsIndex] | None = None
         self.resolver: MediaResolver | None = None
@@ -365,6 +372,32 @@ class MediaService:
         self._moh_files: dict[Path, list[Path]] = {}
         self._snoop_seq = itertools.count(1)
         core.media = self
+
+    @property
+    def engine(self) -> MediaEngine:
+        """The mixer, made (importing numpy) when first needed."""
+        engine = self._engine
+        if engine is None:
+            from pyari.media.mixer import MediaEngine
+
+            engine = self._engine = MediaEngine()
+        return engine
+
+    @property
+    def cache(self) -> AudioCache:
+        cache = self._cache
+        if cache is None:
+            from pyari.media.uris import AudioCache
+
+            cache = self._cache = AudioCache()
+        return cache
+
+    def idle(self) -> bool:
+        """Nothing needs the media clock: no stream, bridge or simulated speaker."""
+        engine = self._engine
+        if self.feeders or (engine is not None and (engine.streams or engine.bridges)):
+            return False
+        return all(check() for check in self.idle_checks)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -382,13 +415,18 @@ class MediaService:
     @property
     def disk(self) -> DiskWriter:
         if self._disk is None:
+            from pyari.media.recorder import DiskWriter
+
             self._disk = DiskWriter()
         return self._disk
 
     def tick(self, number: int) -> None:
+        engine = self._engine
+        if engine is None:
+            return
         if self.feeders:
-            self.feeders = [f for f in self.feeders if f.feed(self.engine)]
-        self.engine.process_tick(number)
+            self.feeders = [f for f in self.feeders if f.feed(engine)]
+        engine.process_tick(number)
 
     # -- sounds and media URIs -----------------------------------------------------------
 
@@ -396,6 +434,9 @@ class MediaService:
         """The sounds index (built once, off the event loop)."""
         if self._index is not None:
             return self._index
+        from pyari.media.sounds import build_index
+        from pyari.media.uris import MediaResolver
+
         if self._index_task is None:
             self._index_task = asyncio.ensure_future(
                 asyncio.to_thread(build_index, self.sounds_dir())
@@ -410,6 +451,8 @@ class MediaService:
 
     def recording_file(self, name: str) -> Path | None:
         """A stored recording's file for ``recording:<name>`` (blocking: runs in a thread)."""
+        from pyari.media.files import EXTENSION_FORMATS
+
         base = self.recording_dir()
         folder, _, stem = name.rpartition("/")
         directory = base / folder if folder else base
@@ -440,6 +483,8 @@ class MediaService:
         return open_uri
 
     async def load_samples(self, path: Path) -> Samples:
+        from pyari.media.codecs import resample
+
         def load() -> Samples:
             audio = self.cache.get(path)
             return resample(audio.samples, audio.rate, self.engine.rate)
@@ -464,6 +509,7 @@ class MediaService:
 
         silence = bool(getattr(tech, "media_emit_silence", False))
         stream = self.engine.add_stream(chan.id, fmt, on_output=callback, emit_silence=silence)
+        self.clock.wake()
         cm = ChannelMedia(stream, tech_silence=silence)
         stream.mute_in = "in" in chan.muted
         stream.mute_out = "out" in chan.muted
@@ -544,10 +590,14 @@ class MediaService:
     def _class_files(self, cls: MohClass) -> list[Path]:
         files = self._moh_files.get(cls.directory)
         if files is None:
+            from pyari.media.moh import scan_class_files
+
             files = self._moh_files[cls.directory] = scan_class_files(cls.directory)
         return files
 
     def new_moh_source(self, name: str | None) -> MohSource | None:
+        from pyari.media.moh import MohSource
+
         cls = self.moh_class(name)
         if cls is None:
             return None
@@ -560,6 +610,8 @@ class MediaService:
 
     async def prepare_moh(self, name: str | None) -> None:
         """Scan the class directory in a thread before first use."""
+        from pyari.media.moh import scan_class_files
+
         cls = self.moh_class(name)
         if cls is not None and cls.directory not in self._moh_files:
             files = await asyncio.to_thread(scan_class_files, cls.directory)
@@ -588,6 +640,7 @@ class MediaService:
                 "holding" if bridge.bridge_type == "holding" else "mixing"
             )
             bm = self.bridges[bridge.id] = BridgeMedia(self.engine.add_bridge(bridge.id, kind))
+            self.clock.wake()
         return bm
 
     def bridge_joined(self, bridge: Bridge, chan: Channel) -> None:
@@ -634,6 +687,8 @@ class MediaService:
             self.refresh(cm)
 
     def bridge_destroyed(self, bridge: Bridge) -> None:
+        from pyari.media.player import Player
+
         bm = self.bridges.pop(bridge.id, None)
         if bm is None:
             return
@@ -745,6 +800,8 @@ class MediaService:
 
     async def play_files(self, chan: Channel, media: Sequence[str], language: str) -> bool:
         """Play without ARI events (dialplan Playback); True if every item played."""
+        from pyari.media.player import PlaybackState
+
         playback = Playback(
             self, "", media, target_uri=f"channel:{chan.id}", language=language, publish=None
         )
@@ -770,6 +827,8 @@ class MediaService:
 
     def recording_path(self, name: str, fmt: str) -> Path | None:
         """Where ``name`` is recorded, or None when it points outside the recording folder."""
+        from pyari.media.files import recording_extension
+
         base = self.recording_dir()
         path = base / f"{name}.{recording_extension(fmt)}"
         real_base = os.path.realpath(base)
@@ -781,6 +840,9 @@ class MediaService:
     @staticmethod
     def check_existing(path: Path, if_exists: str) -> bool:
         """Blocking: 409 when a file of that name (any format) exists and ifExists=fail."""
+        from pyari.media.files import EXTENSION_FORMATS
+        from pyari.media.recorder import RecordingExistsError
+
         path.parent.mkdir(parents=True, exist_ok=True)
         stem = path.name.rpartition(".")[0]
         exists = any(
@@ -792,6 +854,8 @@ class MediaService:
         return if_exists == "append" and path.exists()
 
     def _recorder(self, rec: LiveRecording) -> Recorder:
+        from pyari.media.recorder import Recorder
+
         return Recorder(
             rec.name,
             rec.path,
@@ -805,6 +869,8 @@ class MediaService:
         )
 
     async def _finish_recording(self, rec: LiveRecording, recorder: Recorder) -> None:
+        from pyari.media.recorder import RecordingState
+
         result = await recorder.wait()
         rec.result = result
         if result.state is RecordingState.FAILED:
@@ -930,6 +996,8 @@ class MediaService:
             return
         if action != "set":
             raise ValueError(f"TALK_DETECT: unknown action '{action}'")
+        from pyari.media.talk import TalkDetector, parse_talk_detect
+
         silence_ms, threshold = parse_talk_detect(value)
         cm = self.channel_media(chan)
         if cm is None:
@@ -958,6 +1026,8 @@ class MediaService:
 
     def snoop(self, target: Channel, spy: str, whisper: str, snoop_id: str | None) -> Channel:
         """Create ``Snoop/<target id>-<n>``: it hears ``spy`` and speaks ``whisper``."""
+        import numpy as np
+
         from pyari.core.channel import Channel
 
         core = self.core
@@ -1003,6 +1073,7 @@ class MediaService:
         if whisper != "none":
             # What the snoop channel is sent is added to what the target hears.
             helper = self.engine.add_stream(f"whisper:{snoop.id}", SLIN)
+            self.clock.wake()
             tstream.whispers.append(helper)
             relay = helper
 
@@ -1028,16 +1099,21 @@ class MediaService:
 
     def feed(self, chan: Channel, samples: Samples) -> Feeder:
         """Make ``chan`` say ``samples`` (int16 at the engine rate), one frame per tick."""
+        from pyari.media.codecs import resample
+
         stream = self.stream(chan)
         fmt = stream.format
         if fmt.rate != self.engine.rate:
             samples = resample(samples, self.engine.rate, fmt.rate)
         feeder = Feeder(stream, samples)
         self.feeders.append(feeder)
+        self.clock.wake()
         return feeder
 
     async def resolve_samples(self, media: str | os.PathLike[str], language: str) -> Samples:
         """A media URI or a file path as int16 samples at the engine rate."""
+        import numpy as np
+
         text = os.fspath(media)
         if ":" in text and not text.startswith("/"):
             await self.sounds()
@@ -1076,7 +1152,6 @@ __all__ = [
     "ChannelMedia",
     "Feeder",
     "LiveRecording",
-    "MediaError",
     "MediaService",
     "Playback",
     "payload_pcm",

@@ -156,6 +156,7 @@ class Pbx:
                 chan.name,
                 data,
             )
+        before = (chan.app_name, chan.app_data)
         chan.set_app(shown, data)
         if entry is None:
             log.warning(
@@ -167,6 +168,10 @@ class Pbx:
             )
             return Result.HANGUP
         result = await entry[1](self, chan, data)
+        # As pbx_exec: once the application returns, the channel shows what
+        # it showed before it (nothing, at the top of the dialplan).
+        if not chan.destroyed:
+            chan.set_app(*before, publish=False)
         if result is Result.HANGUP:
             return result
         if result is not Result.JUMP:

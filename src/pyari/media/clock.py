@@ -17,12 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from pyari.media.frames import TICK_MS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 log = logging.getLogger(__name__)
 
@@ -38,26 +42,35 @@ class TickStats:
 
     def __init__(self, size: int = 15000) -> None:
         self.size = size
-        self.durations = np.zeros(size, dtype=np.float64)
-        self.jitter = np.zeros(size, dtype=np.float64)
+        # Grown up to ``size`` as ticks run (an idle process holds nothing).
+        self.durations = array("d")
+        self.jitter = array("d")
         self.count = 0
         self.errors = 0
         self.skipped = 0
 
     def record(self, duration: float, jitter: float) -> None:
         i = self.count % self.size
-        self.durations[i] = duration
-        self.jitter[i] = jitter
+        if i == len(self.durations):
+            self.durations.append(duration)
+            self.jitter.append(jitter)
+        else:
+            self.durations[i] = duration
+            self.jitter[i] = jitter
         self.count += 1
 
     def reset(self) -> None:
         self.count = self.errors = self.skipped = 0
 
-    def _window(self, values: np.ndarray) -> np.ndarray:
-        return values[: min(self.count, self.size)]
+    def _window(self, values: array[float]) -> npt.NDArray[np.float64]:
+        import numpy as np
+
+        return np.array(values[: min(self.count, self.size)], dtype=np.float64)
 
     def summary(self) -> dict[str, float]:
         """Milliseconds: mean/p50/p99/max duration and jitter over the window."""
+        import numpy as np
+
         d = self._window(self.durations) * 1000
         j = self._window(self.jitter) * 1000
         if len(d) == 0:
@@ -101,11 +114,16 @@ class MediaClock:
         self.stats = TickStats()
         self._schedule: _Schedule | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
+        self.idle: Callable[[], bool] | None = None
+        """When set: after a tick that leaves it true the clock parks (no timer, no
+        ticks) until :meth:`wake`, so an idle process does not wake 50 times a second."""
 
     # --- handlers ---------------------------------------------------------------------------
 
     def add_handler(self, handler: TickHandler) -> None:
         self.handlers.append(handler)
+        self.wake()
 
     def remove_handler(self, handler: TickHandler) -> None:
         if handler in self.handlers:
@@ -135,12 +153,18 @@ class MediaClock:
 
     @property
     def running(self) -> bool:
-        return self._schedule is not None
+        """Started and not stopped (it may be parked while idle)."""
+        return self._started
+
+    @property
+    def parked(self) -> bool:
+        return self._started and self._schedule is None
 
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        if self._schedule is not None:
+        if self._started:
             return
         self._loop = loop or asyncio.get_running_loop()
+        self._started = True
         self._schedule = _Schedule(start=self.now(), index=1)
         self._arm()
 
@@ -148,6 +172,13 @@ class MediaClock:
         if self._schedule is not None and self._schedule.handle is not None:
             self._schedule.handle.cancel()
         self._schedule = None
+        self._started = False
+
+    def wake(self) -> None:
+        """Tick again after parking (something needs media); a fresh schedule from now."""
+        if self._started and self._schedule is None:
+            self._schedule = _Schedule(start=self.now(), index=1)
+            self._arm()
 
     def _due(self) -> float:
         assert self._schedule is not None
@@ -164,6 +195,11 @@ class MediaClock:
             return
         self.run_due()
         if self._schedule is schedule:
+            idle = self.idle
+            if idle is not None and idle():
+                schedule.handle = None
+                self._schedule = None
+                return
             self._arm()
 
     def run_due(self) -> int:

@@ -9,16 +9,30 @@ wants to change samples copies first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Samples = npt.NDArray[np.int16]
+    Payload = npt.NDArray[np.uint8]
 
 TICK_MS: Final = 20
 """Length of one frame and of one media clock tick, in milliseconds."""
 
-Samples = npt.NDArray[np.int16]
-Payload = npt.NDArray[np.uint8]
+
+def __getattr__(name: str) -> Any:
+    # The formats are needed by every channel technology at start-up, numpy only
+    # once audio flows: the array aliases are made (importing numpy) on first use.
+    if name in ("Samples", "Payload"):
+        import numpy as np
+        import numpy.typing as npt
+
+        alias = npt.NDArray[np.int16] if name == "Samples" else npt.NDArray[np.uint8]
+        globals()[name] = alias
+        return alias
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +87,8 @@ class Frame:
 
     @classmethod
     def silence(cls, fmt: MediaFormat) -> Frame:
+        import numpy as np
+
         if fmt.encoded:
             # The G.711 code for a zero sample.
             code = 0xFF if fmt.name == "ulaw" else 0xD5
@@ -82,6 +98,8 @@ class Frame:
     @classmethod
     def from_bytes(cls, fmt: MediaFormat, raw: bytes) -> Frame:
         """A frame from wire bytes (slin is little-endian, as Asterisk's ``slin``)."""
+        import numpy as np
+
         if len(raw) != fmt.bytes_per_frame:
             raise ValueError(f"a {fmt.name} frame has {fmt.bytes_per_frame} bytes, got {len(raw)}")
         if fmt.encoded:
@@ -89,6 +107,8 @@ class Frame:
         return cls(fmt, np.frombuffer(raw, dtype="<i2").astype(np.int16))
 
     def to_bytes(self) -> bytes:
+        import numpy as np
+
         if self.format.encoded:
             return self.data.astype(np.uint8, copy=False).tobytes()
         return self.data.astype("<i2", copy=False).tobytes()
@@ -100,6 +120,8 @@ class Frame:
 
 def frames_of(samples: Samples, fmt: MediaFormat) -> list[Frame]:
     """Cut signed linear samples into whole frames, padding the last with silence."""
+    import numpy as np
+
     n = fmt.samples_per_frame
     count = -(-len(samples) // n)
     padded = np.zeros(count * n, dtype=np.int16)

@@ -223,13 +223,14 @@ class Registry:
                 chan.set_var("STASISSTATUS", "FAILED")
                 return "FAILED"
             source = chan.topic.name
-            app.subscribe(source)
+            # As Asterisk: STASISSTATUS is reset before the app is subscribed,
+            # so an app first sees a dialplan channel at its StasisStart.
             chan.set_var("STASISSTATUS", "")
+            app.subscribe(source)
             control = Control(chan, name)
             chan.control = control
             chan.stasis_app = name
             app.channels_in_app.add(chan.id)
-            saved_app = (chan.app_name, chan.app_data)
             app.send(ev.StasisStart(args=args, channel=chan.snapshot()))
             try:
                 await control.run()
@@ -248,8 +249,6 @@ class Registry:
                 break
             name, args = move[0], move[1]
             dialplan = True
-        if not control.goto:
-            chan.set_app(*saved_app, publish=False)
         chan.set_var("STASISSTATUS", "SUCCESS")
         return "GOTO" if control.goto else "SUCCESS"
 

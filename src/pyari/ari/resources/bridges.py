@@ -27,10 +27,17 @@ BRIDGE_FEATURES = frozenset(
 )
 
 
-def find_bridge(ctx: AriContext, bridge_id: str) -> Bridge:
+def find_bridge(ctx: AriContext, bridge_id: str, *, stasis: bool = True) -> Bridge:
+    """The bridge ``bridge_id``; with ``stasis``, one a Stasis application controls.
+
+    As Asterisk: 404 when there is no such bridge, 409 when it exists but
+    Stasis does not own it.
+    """
     bridge = ctx.core.bridges.get(bridge_id)
     if bridge is None or bridge.destroyed:
         raise AriError(404, "Bridge not found")
+    if stasis and bridge.bridge_class != "stasis":
+        raise AriError(409, "Bridge not in Stasis application")
     return bridge
 
 
@@ -81,12 +88,16 @@ async def create_with_id(ctx: AriContext, p: Params) -> BridgeSnapshot:
 
 @handles("bridges", "get")
 async def get(ctx: AriContext, p: Params) -> BridgeSnapshot:
-    return find_bridge(ctx, p["bridgeId"]).snapshot()
+    return find_bridge(ctx, p["bridgeId"], stasis=False).snapshot()
 
 
 @handles("bridges", "destroy")
 async def destroy(ctx: AriContext, p: Params) -> None:
-    find_bridge(ctx, p["bridgeId"]).destroy()
+    bridge = ctx.core.bridges.get(p["bridgeId"])
+    if bridge is None or bridge.destroyed or bridge.bridge_class != "stasis":
+        # Asterisk only destroys bridges of Stasis; others are "not found".
+        raise AriError(404, "Bridge not found")
+    bridge.destroy()
 
 
 def _channels(ctx: AriContext, p: Params) -> list[Control]:

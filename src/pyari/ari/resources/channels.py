@@ -23,8 +23,7 @@ from pyari.core.tech import TechError
 from pyari.dialplan.apps import assign_variable
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import ChannelVars
-from pyari.dialplan.originate import DEFAULT_TIMEOUT, inherit_linkedid, originate
-from pyari.media.recorder import RecordingExistsError
+from pyari.dialplan.originate import DEFAULT_TIMEOUT, AfterAnswer, inherit_linkedid, originate
 from pyari.stasis.control import ChannelGone, Control
 
 log = logging.getLogger("pyari.ari")
@@ -90,8 +89,16 @@ async def run_on(control: Control, command: Any) -> Any:
 
 
 @handles("channels", "list")
-async def list_channels(ctx: AriContext, p: Params) -> list[ChannelSnapshot]:
-    return [c.snapshot() for c in ctx.core.channels.values()]
+async def list_channels(ctx: AriContext, p: Params) -> Reply:
+    # Each channel keeps its snapshot encoded until it changes: the list joins bytes.
+    chans = ctx.core.channels.values()
+    if not chans:
+        body = b"[]"
+    elif ctx.settings().pretty:
+        body = b"[\n" + b",\n".join([c.snapshot_json(True) for c in chans]) + b"\n]"
+    else:
+        body = b"[" + b",".join([c.snapshot_json() for c in chans]) + b"]"
+    return Reply(200, body, {"Content-Type": "application/json"})
 
 
 @handles("channels", "get")
@@ -136,6 +143,26 @@ def json_variables(raw: Any) -> list[tuple[str, str, bool]]:
             )
         found.append((str(key).strip(), text, report))
     return found
+
+
+def enter_app(ctx: AriContext, app: str, args: list[str]) -> AfterAnswer:
+    """What an originated channel does once answered: run in Stasis ``app``.
+
+    If the application sends it back to the dialplan it runs there; otherwise
+    it shows its dialplan application of before (``AppDial2``) again, as
+    Asterisk's snapshots do.
+    """
+    stasis, pbx = ctx.stasis, ctx.pbx
+
+    async def after_answer(chan: Channel) -> None:
+        before = (chan.app_name, chan.app_data)
+        chan.set_app("Stasis", ",".join([app, *args]), publish=False)
+        if await stasis.run(chan, app, args, dialplan=False) == "GOTO":
+            await pbx.run(chan)
+        elif not chan.destroyed:
+            chan.set_app(*before, publish=False)
+
+    return after_answer
 
 
 def _variables(p: Params) -> list[tuple[str, str, bool]]:
@@ -217,10 +244,7 @@ def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
     if app is not None:
         args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
 
-        async def after_answer(chan: Channel) -> None:
-            chan.set_app("Stasis", ",".join([app, *args]), publish=False)
-            if await stasis.run(chan, app, args, dialplan=False) == "GOTO":
-                await pbx.run(chan)
+        after_answer = enter_app(ctx, app, args)
 
     elif extension is not None:
         context = p.get("context") or "default"
@@ -509,7 +533,7 @@ async def dial(ctx: AriContext, p: Params) -> None:
     await run_on(control, call)
 
 
-@handles("channels", "hangup")
+@handles("channels", "hangup", lenient=frozenset({"reason"}))
 async def hangup(ctx: AriContext, p: Params) -> None:
     chan = find_channel(ctx, p["channelId"])
     reason_code = p.get("reason_code")
@@ -790,6 +814,8 @@ async def new_recording(ctx: AriContext, p: Params, target_uri: str, publish: An
     exists_message = f"Recording '{name}' already exists and can not be overwritten"
     if name in service.recordings:
         raise AriError(409, exists_message)
+    from pyari.media.recorder import RecordingExistsError  # the media engine, on first use
+
     try:
         append = await asyncio.to_thread(service.check_existing, path, if_exists)
     except RecordingExistsError:
@@ -1030,10 +1056,7 @@ async def _external_media_channel(
     args = split_app_args(data) if data else []
     stasis, pbx = ctx.stasis, ctx.pbx
 
-    async def after_answer(chan: Channel) -> None:
-        chan.set_app("Stasis", ",".join([app, *args]), publish=False)
-        if await stasis.run(chan, app, args, dialplan=False) == "GOTO":
-            await pbx.run(chan)
+    after_answer = enter_app(ctx, app, args)
 
     def on_created(chan: Channel) -> None:
         for var, value, _report in variables:

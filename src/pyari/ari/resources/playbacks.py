@@ -7,7 +7,6 @@ from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.core.media_glue import Playback
-from pyari.media.player import OperationResult
 
 OPERATIONS = frozenset({"restart", "pause", "unpause", "reverse", "forward"})
 PLAYBACK_NOT_FOUND = "Playback not found"
@@ -29,6 +28,8 @@ async def get(ctx: AriContext, p: Params) -> dict[str, str]:
 @handles("playbacks", "stop")
 async def stop(ctx: AriContext, p: Params) -> None:
     playback = _find(ctx, p["playbackId"])
+    from pyari.media.player import OperationResult  # loaded: the playback exists
+
     if playback.player.operation("stop") is not OperationResult.OK:
         raise AriError(500, "Could not stop playback")
 
@@ -44,6 +45,8 @@ async def control(ctx: AriContext, p: Params) -> None:
     if operation not in OPERATIONS:
         raise AriError(400, f"Invalid operation {operation}")
     playback = _find(ctx, p["playbackId"])
+    from pyari.media.player import OperationResult  # loaded: the playback exists
+
     result = playback.player.operation(operation)
     if result is OperationResult.NOT_PLAYING:
         raise AriError(409, f"Can only {operation} while media is playing")
