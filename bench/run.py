@@ -203,6 +203,8 @@ def main() -> None:
         extras += extra_benchmark("bench.client_dispatch", [], 120)
         extras += ["", "## Media engine tick", ""]
         extras += extra_benchmark("bench.media_tick", [], 180)
+        extras += ["", "## SIP calls (SIPp on loopback)", ""]
+        extras += extra_benchmark("bench.sip_calls", [], 300)
         target = "pyari (started by the suite, embedded defaults, pretty = yes)"
     lines = [
         "# Benchmarks",

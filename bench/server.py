@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -37,11 +38,15 @@ def rss_kib(pid: int) -> int:
 class ServerProcess:
     """``pyari -C <tmp> serve`` on a free loopback port."""
 
-    def __init__(self, pretty: bool = True) -> None:
+    def __init__(
+        self, pretty: bool = True, configure: Callable[[Path], None] | None = None
+    ) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="pyari-bench-")
         self.confdir = Path(self.tmp.name) / "etc"
         self.port = free_port()
         self.pretty = pretty
+        self.configure = configure
+        """Called with the config directory before the server starts (to edit it)."""
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,6 +65,8 @@ class ServerProcess:
         if not self.pretty:
             ari = self.confdir / "ari.conf"
             ari.write_text(re.sub(r"(?m)^pretty = yes", "pretty = no", ari.read_text()))
+        if self.configure is not None:
+            self.configure(self.confdir)
         env = {**os.environ, "PYARI_STATE_DIR": str(Path(self.tmp.name) / "state")}
         self.proc = subprocess.Popen(
             [PYARI, "-C", str(self.confdir), "--quiet", "serve"],

@@ -35,6 +35,7 @@ auth = 2222
 type = auth
 username = 2222
 password = secret
+supported_algorithms_uas = MD5, SHA-256
 
 [2222]
 type = aor
@@ -129,6 +130,17 @@ def test_register_challenge_md5_first_then_sha256_answer_and_expiry() -> None:
     expired = [a for a in ua.tick(40.0) if isinstance(a, ContactChanged)]
     assert [c.kind for c in expired] == [ChangeKind.EXPIRED]
     assert ua.contacts("2222", 40.0) == []
+
+
+def test_challenges_offer_md5_only_by_default_as_asterisk() -> None:
+    conf = CONF.replace("supported_algorithms_uas = MD5, SHA-256\n", "")
+    ua = UserAgent(PjsipSettings.from_sections(parse_text(conf, "pjsip.conf")), secret=b"k" * 32)
+    ua.addresses["UDP"] = ("127.0.0.1", 5060)
+    reg = request("REGISTER", "2222", headers=[("Expires", "30")])
+    challenge = responses(ua.receive(reg, PHONE, 0.0))[0]
+    assert challenge.status == 401
+    values = challenge.headers.getall("www-authenticate")
+    assert len(values) == 1 and "algorithm=MD5" in values[0]
 
 
 def test_wrong_password_is_challenged_again() -> None:

@@ -116,6 +116,9 @@ class Auth:
     password: str = field(default="", repr=False)
     md5_cred: str = field(default="", repr=False)
     realm: str = ""
+    supported_algorithms_uas: tuple[str, ...] = ("MD5",)
+    """Digest algorithms offered in challenges, most preferred first (Asterisk's default
+    is MD5 only; ``supported_algorithms_uas = SHA-256, MD5`` offers both)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +401,20 @@ def _auth(section: Section) -> Auth:
         password=password,
         md5_cred=md5,
         realm=_text(e.get("realm")) or "",
+        supported_algorithms_uas=_algorithms(e.get("supported_algorithms_uas")),
     )
+
+
+def _algorithms(entry: Entry | None) -> tuple[str, ...]:
+    """``supported_algorithms_uas``: MD5, SHA-256 (case-insensitive); MD5 by default."""
+    known = {"MD5": "MD5", "SHA-256": "SHA-256"}
+    if entry is None:
+        return ("MD5",)
+    names = [n.strip().upper() for n in entry.value.split(",") if n.strip()]
+    for name in names:
+        if name not in known:
+            raise _fail(entry, f"unsupported digest algorithm '{name}'")
+    return tuple(dict.fromkeys(known[n] for n in names)) or ("MD5",)
 
 
 def _identify(section: Section) -> Identify:

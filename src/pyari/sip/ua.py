@@ -97,9 +97,10 @@ ALLOW = (
 SUPPORTED = "replaces, timer"
 USER_AGENT = "Asterisk PBX (pyari)"
 DEFAULT_REALM = "asterisk"
-DIGEST_ALGORITHMS = ("MD5", "SHA-256")
-"""Offered in this order: many phones (and SIPp) answer only the first challenge, and
-Asterisk's default is MD5; clients that know SHA-256 still pick it."""
+DIGEST_ALGORITHMS = ("MD5",)
+"""Offered when an auth does not say (``supported_algorithms_uas``): Asterisk's default.
+Offering SHA-256 as well breaks older clients: baresip 1.0 (libre) fails the whole
+registration with ENOSYS on a challenge whose algorithm it does not know."""
 _KNOWN_UNSUPPORTED = frozenset({"SUBSCRIBE", "PUBLISH", "UPDATE", "PRACK", "NOTIFY"})
 
 
@@ -343,7 +344,7 @@ class UserAgent:
         self.location = location or Location()
         self.registrar = Registrar(self.location)
         self._secret = secret
-        self._digests: dict[str, DigestServer] = {}
+        self._digests: dict[tuple[str, tuple[str, ...]], DigestServer] = {}
         self.addresses: dict[str, Address] = {}
         """Our address per transport (``UDP``/``TCP``), set by the I/O shell."""
         self.calls: dict[int, Call] = {}
@@ -381,11 +382,12 @@ class UserAgent:
         conf = self.settings.aors.get(aor)
         return conf.qualify_frequency if conf is not None else 0
 
-    def digest(self, realm: str) -> DigestServer:
-        server = self._digests.get(realm)
+    def digest(self, realm: str, algorithms: tuple[str, ...] = DIGEST_ALGORITHMS) -> DigestServer:
+        key = (realm, algorithms)
+        server = self._digests.get(key)
         if server is None:
-            server = self._digests[realm] = DigestServer(
-                realm, secret=self._secret, algorithms=DIGEST_ALGORITHMS
+            server = self._digests[key] = DigestServer(
+                realm, secret=self._secret, algorithms=algorithms
             )
         return server
 
@@ -505,7 +507,8 @@ class UserAgent:
         if endpoint is not None and auth is None:
             return True, []
         realm = (auth.realm if auth is not None else "") or DEFAULT_REALM
-        server = self.digest(realm)
+        algorithms = auth.supported_algorithms_uas if auth is not None else DIGEST_ALGORITHMS
+        server = self.digest(realm, algorithms or DIGEST_ALGORITHMS)
 
         def lookup(username: str) -> Credentials | None:
             if auth is None or username != auth.username:
