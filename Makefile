@@ -30,11 +30,20 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json | system-d
 run: $(STAMP)
 	$(BIN)/pyari serve
 
+# The HTTP-facing suites run a second time on the other HTTP core
+# (PYARI_HTTP_BACKEND, docs/decisions/0006-http-core.md).
+OTHER_HTTP_BACKEND ?= aiohttp
+HTTP_SUITES := tests/http tests/e2e tests/interop tests/client tests/examples \
+	tests/ari/test_ari_applications.py tests/ari/test_ari_events.py \
+	tests/channels/test_channels_websocket_media.py tests/stasis/test_ws_rules.py \
+	tests/cli/test_commands.py
+
 ## Lint, type-check and run the whole test suite (slow suites included).
 test: $(STAMP) system-deps node-deps
 	$(BIN)/ruff check src tests bench examples scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+	PYARI_HTTP_BACKEND=$(OTHER_HTTP_BACKEND) $(BIN)/pytest -q $(HTTP_SUITES)
 
 ## Only the fast tests.
 test-fast: $(STAMP)

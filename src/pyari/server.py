@@ -45,7 +45,7 @@ from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import DialplanError, build_dialplan
 from pyari.dialplan.model import Dialplan
-from pyari.http.server import HttpServer
+from pyari.http import make_http_server
 from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
 from pyari.stasis.registry import Registry
 
@@ -153,7 +153,7 @@ class Server:
             modules=self.modules,
         )
         self.ari = AriService(self.ari_context)
-        self.http = HttpServer(self.ari, self.stasis, cfg.http, cfg.ari, self.core.entity_id)
+        self.http = make_http_server(self.ari, self.stasis, cfg.http, cfg.ari, self.core.entity_id)
         self.http.media_sockets = self.websocket_media
         self.control: Any = None
         self.stopped = asyncio.Event()

@@ -154,8 +154,11 @@ async def test_async_handler_sees_one_objects_events_in_order(
             if event.variable == "N":  # type: ignore[attr-defined]
                 order.append(event.value)  # type: ignore[attr-defined]
 
+        started: list[str] = []
+        client.on("StasisStart", lambda e: started.append(e.type))
         chan = await client.channels.originate("Sim/alice", app="app1", channel_id="o-1")
         await wait_for(lambda: server.stasis.get("app1") is not None)
+        await wait_for(lambda: bool(started))  # the originate answer may come first
         for i in range(20):
             await chan.set_channel_var("N", value=str(i))
         await wait_for(lambda: len(order) >= 20)

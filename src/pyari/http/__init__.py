@@ -1,1 +1,51 @@
-"""pyari.http."""
+"""pyari.http: the HTTP server of http.conf, on one of two cores.
+
+:func:`make_http_server` picks the core from ``PYARI_HTTP_BACKEND``:
+``httptools`` (:mod:`pyari.http.fast`, httptools + wsproto; the default)
+or ``aiohttp`` (:mod:`pyari.http.server`); see
+docs/decisions/0006-http-core.md.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyari.ari.service import AriService
+    from pyari.config import AriSettings, HttpSettings
+    from pyari.http.fast import FastHttpServer
+    from pyari.http.server import HttpServer
+    from pyari.stasis.registry import Registry
+
+BACKENDS = ("aiohttp", "httptools")
+DEFAULT_BACKEND = "httptools"
+
+
+def backend_name() -> str:
+    """The core ``PYARI_HTTP_BACKEND`` asks for (the default when unset)."""
+    name = os.environ.get("PYARI_HTTP_BACKEND", "").strip().lower() or DEFAULT_BACKEND
+    if name not in BACKENDS:
+        raise ValueError(f"PYARI_HTTP_BACKEND={name!r}: expected one of {', '.join(BACKENDS)}")
+    return name
+
+
+def make_http_server(
+    service: AriService,
+    registry: Registry,
+    http_settings: HttpSettings,
+    ari_settings: AriSettings,
+    entity_id: str,
+    backend: str | None = None,
+) -> HttpServer | FastHttpServer:
+    """The HTTP server on the chosen core (``backend``, else ``PYARI_HTTP_BACKEND``)."""
+    name = backend or backend_name()
+    if name == "httptools":
+        from pyari.http.fast import FastHttpServer
+
+        return FastHttpServer(service, registry, http_settings, ari_settings, entity_id)
+    if name != "aiohttp":
+        raise ValueError(f"unknown HTTP backend {name!r}")
+    from pyari.http.server import HttpServer
+
+    return HttpServer(service, registry, http_settings, ari_settings, entity_id)

@@ -1,0 +1,1164 @@
+"""The HTTP server of http.conf on httptools and wsproto (``PYARI_HTTP_BACKEND=httptools``).
+
+One :class:`HttpProtocol` per connection, an ``asyncio.Protocol`` on the
+running (uv)loop.  httptools (llhttp) parses requests, wsproto frames
+WebSockets; this module does the connection rules around them:
+
+* requests on a connection are answered one at a time, in order (pipelining
+  queues them; reading pauses while too many wait);
+* keep-alive as httptools decides it (HTTP/1.1 unless ``Connection: close``,
+  HTTP/1.0 only with ``Connection: keep-alive``);
+* a request body over :data:`MAX_BODY`, a header line over :data:`MAX_FIELD`
+  or more than :data:`MAX_HEADERS` headers, and anything llhttp rejects get
+  an error page and the connection is closed after it;
+* ``Expect: 100-continue`` is answered once earlier responses are written;
+* connections idle for http.conf ``session_inactivity`` are closed, and a
+  connection beyond ``sessionlimit`` is closed at once (as Asterisk does).
+
+The ARI work is :meth:`AriService.handle`; the request coroutine is driven
+inline from ``data_received`` and only becomes a Task when it has to wait
+(most GETs finish without waiting, and a Task per request costs more than
+the request).  Responses are written as one bytes object; the ``Server`` and
+``Cache-Control`` lines and the ``Date`` line (renewed once a second) are
+pre-built.
+
+Responses are those of :mod:`pyari.http.server` (the aiohttp core), header
+order included; see docs/decisions/0006-http-core.md for the few protocol
+errors whose pages differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Mapping
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qsl
+
+import httptools
+from aiohttp import WSMessage, WSMsgType
+from multidict import CIMultiDict
+from wsproto.connection import Connection as WsConnection
+from wsproto.connection import ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.utilities import generate_accept_token
+
+from pyari.ari.events_ws import EventEncoder, EventSession
+from pyari.ari.service import AriRequest, AriService
+from pyari.http.server import Binding, MediaSockets, html_page
+
+if TYPE_CHECKING:
+    from pyari.config import AriSettings, HttpSettings
+    from pyari.stasis.registry import Registry
+
+log = logging.getLogger("pyari.http")
+verbose = logging.getLogger("pyari.verbose")
+
+MAX_BODY = 2 * 1024 * 1024
+"""Largest request body (as the aiohttp core's ``client_max_size``)."""
+MAX_FIELD = 8190
+"""Longest request target, header name or header value."""
+MAX_HEADERS = 128
+MAX_PIPELINE = 32
+"""Requests that may wait on a connection before reading pauses."""
+EVENTS_MAX_MESSAGE = 1024 * 1024
+CLOSE_TIMEOUT = 2.0
+"""How long a WebSocket close waits for the peer's close frame."""
+
+NO_CACHE = "no-cache, no-store"
+NOT_FOUND_TEXT = "The requested URL was not found on this server."
+TRUE_WORDS = ("yes", "true", "1", "on", "y", "t")
+NO_BODY_STATUS = frozenset({204, 304})
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def _status_line(version: str, status: int) -> bytes:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/{version} {status} {phrase}\r\n".encode()
+
+
+_STATUS_LINES: dict[tuple[str, int], bytes] = {
+    (v, int(s)): _status_line(v, int(s)) for v in ("1.0", "1.1") for s in HTTPStatus
+}
+
+
+def status_line(version: str, status: int) -> bytes:
+    line = _STATUS_LINES.get((version, status))
+    if line is None:
+        line = _status_line(version, status)
+    return line
+
+
+class _Failure:
+    """A request that cannot be served: its error page ends the connection."""
+
+    __slots__ = ("headers", "status", "text", "title")
+
+    def __init__(
+        self, status: int, title: str, text: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.status = status
+        self.title = title
+        self.text = text
+        self.headers = headers
+
+
+class _Request:
+    __slots__ = ("body", "headers", "keep_alive", "method", "upgrade", "url", "version")
+
+    def __init__(
+        self,
+        method: str,
+        url: bytes,
+        headers: CIMultiDict[str],
+        body: bytes,
+        version: str,
+        keep_alive: bool,
+        upgrade: bool,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.version = version
+        self.keep_alive = keep_alive
+        self.upgrade = upgrade
+
+
+class _LimitExceeded(Exception):
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(failure.text)
+        self.failure = failure
+
+
+class FastHttpServer:
+    """Serves ARI over HTTP (and HTTPS when http.conf enables TLS), on httptools."""
+
+    backend = "httptools"
+
+    def __init__(
+        self,
+        service: AriService,
+        registry: Registry,
+        http_settings: HttpSettings,
+        ari_settings: AriSettings,
+        entity_id: str,
+    ) -> None:
+        self.service = service
+        self.registry = registry
+        self.settings = http_settings
+        self.ari = ari_settings
+        self.entity_id = entity_id
+        self.bindings: list[Binding] = []
+        self.sessions: set[EventSession] = set()
+        self.event_queue_size = 100_000
+        """Events a socket may fall behind by before it is closed."""
+        self.media_sockets: MediaSockets | None = None
+        """Serves ``/media/<connection_id>`` (WebSocket media channels), when set."""
+        self.connections: set[HttpProtocol] = set()
+        self._servers: list[asyncio.AbstractServer] = []
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._base_for: object = None
+        self._base = b""
+        self._prefix = ""
+        self._date_second = -1
+        self._date_line = b""
+        self._header_cache: dict[tuple[tuple[str, str], ...], bytes] = {}
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._bind()
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_every(), self._sweep)
+
+    async def _bind(self) -> None:
+        s = self.settings
+        if not s.enabled:
+            return
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: HttpProtocol(self, False), s.bindaddr, s.bindport, reuse_address=True
+        )
+        self._servers.append(server)
+        self.bindings.append(Binding(s.bindaddr, self._port_of(server, s.bindport), False))
+        if s.tlsenable:
+            if s.tlscertfile is None:
+                raise ValueError("tlsenable=yes needs tlscertfile")
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(s.tlscertfile), str(s.tlsprivatekey or s.tlscertfile))
+            tls = await loop.create_server(
+                lambda: HttpProtocol(self, True),
+                s.tlsbindaddr,
+                s.tlsbindport,
+                ssl=ctx,
+                reuse_address=True,
+            )
+            self._servers.append(tls)
+            self.bindings.append(Binding(s.tlsbindaddr, self._port_of(tls, s.tlsbindport), True))
+
+    @staticmethod
+    def _port_of(server: asyncio.AbstractServer, default: int) -> int:
+        for sock in getattr(server, "sockets", None) or []:
+            return int(sock.getsockname()[1])
+        return default
+
+    async def reconfigure(self, http_settings: HttpSettings, ari_settings: AriSettings) -> None:
+        """Apply new settings; rebinds only if addresses changed.
+
+        Open connections (and calls) are not dropped: old listeners stop
+        accepting, live sockets carry on.
+        """
+        old = self.settings
+        self.settings, self.ari = http_settings, ari_settings
+        keys = (
+            "enabled",
+            "bindaddr",
+            "bindport",
+            "tlsenable",
+            "tlsbindaddr",
+            "tlsbindport",
+            "tlscertfile",
+            "tlsprivatekey",
+        )
+        if all(getattr(old, k) == getattr(http_settings, k) for k in keys):
+            return
+        for server in self._servers:
+            server.close()  # stops listening; accepted connections stay open
+        self._servers.clear()
+        self.bindings.clear()
+        await self._bind()
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection.
+
+        Events sockets get a normal close, media sockets' handlers are
+        cancelled (their channels hang up), requests being answered finish
+        first (for up to two seconds).
+        """
+        for session in list(self.sessions):
+            session.close()
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
+        self.bindings.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for conn in list(self.connections):
+            conn.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLOSE_TIMEOUT
+        while self.connections and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        for conn in list(self.connections):
+            conn.abort()
+        tasks = [c.ws_task for c in list(self.connections) if c.ws_task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.connections.clear()
+
+    def _sweep_every(self) -> float:
+        """Seconds between idle sweeps: a quarter of the shorter limit, at most one second."""
+        s = self.settings
+        shortest = min(t for t in (s.session_inactivity, s.session_keep_alive, 4000) if t > 0)
+        return min(1.0, max(0.02, shortest / 4000.0))
+
+    def _sweep(self) -> None:
+        """Close connections that waited too long for (the rest of) a request.
+
+        As in Asterisk: ``session_inactivity`` bounds the wait for a request
+        to arrive in full (the first one, or one begun), ``session_keep_alive``
+        the wait for the next request on a kept-alive connection.
+        """
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.call_later(self._sweep_every(), self._sweep)
+        s = self.settings
+        inactivity, keep_alive = s.session_inactivity / 1000.0, s.session_keep_alive / 1000.0
+        now = time.monotonic()
+        for conn in list(self.connections):
+            idle = conn.idle_since(now)
+            if idle <= 0:
+                continue
+            limit = keep_alive if conn.served and not conn.in_request else inactivity
+            if limit > 0 and idle > limit:
+                conn.close_idle()
+
+    # -- response pieces -----------------------------------------------------------
+
+    def base_headers(self) -> bytes:
+        """The ``Server`` and ``Cache-Control`` lines of every response."""
+        settings = self.settings
+        if settings is not self._base_for:
+            self._base_for = settings
+            self._base = f"Server: {settings.servername}\r\nCache-Control: {NO_CACHE}\r\n".encode()
+            p = settings.prefix.strip("/")
+            self._prefix = "/" + p if p else ""
+        return self._base
+
+    def prefix(self) -> str:
+        self.base_headers()
+        return self._prefix
+
+    def date_line(self) -> bytes:
+        now = time.time()
+        second = int(now)
+        if second != self._date_second:
+            self._date_second = second
+            self._date_line = f"Date: {formatdate(second, usegmt=True)}\r\n".encode()
+        return self._date_line
+
+    def header_lines(self, headers: Mapping[str, str]) -> bytes:
+        key = tuple(headers.items())
+        data = self._header_cache.get(key)
+        if data is None:
+            data = "".join([f"{k}: {v}\r\n" for k, v in key]).encode("utf-8", "surrogateescape")
+            if len(self._header_cache) < 256 and len(key) <= 2:
+                self._header_cache[key] = data
+        return data
+
+
+Sender = Callable[[bytes], Coroutine[Any, Any, None]]
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection: HTTP/1.x requests, then maybe a WebSocket."""
+
+    def __init__(self, server: FastHttpServer, tls: bool) -> None:
+        self.srv = server
+        self.scheme = "https" if tls else "http"
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.queue: deque[_Request | _Failure] = deque()
+        self.busy = False
+        """A request is being answered (or the connection became a WebSocket)."""
+        self.closed = False
+        self.last = time.monotonic()
+        self.ws: WebSocket | None = None
+        self.ws_task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._reading_paused = False
+        self._write_paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._eof = False
+        self._stopping = False
+        self._failed = False
+        """The parser gave up: the rest of the input is ignored."""
+        self._upgrade_rest: bytes | None = None
+        self._pending_continue = False
+        self.served = 0
+        """Requests received in full on this connection."""
+        self.in_request = False
+        """A request has begun arriving and is not complete."""
+        # the request being parsed
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._header_bytes = 0
+        self._body: list[bytes] = []
+        self._body_size = 0
+
+    # -- transport callbacks ---------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport = cast(
+            asyncio.Transport, transport
+        )  # uvloop's are not subclasses
+        srv = self.srv
+        if len(srv.connections) >= max(srv.settings.sessionlimit, 1):
+            # Over http.conf sessionlimit: closed without an answer, as Asterisk does.
+            self.closed = True
+            transport.close()
+            return
+        srv.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.srv.connections.discard(self)
+        self.queue.clear()
+        for fut in self._drain_waiters:
+            if not fut.done():
+                fut.set_exception(ConnectionResetError("connection lost"))
+        self._drain_waiters.clear()
+        if self.ws is not None:
+            self.ws.connection_lost()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        for fut in self._drain_waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self._drain_waiters.clear()
+        if not self.busy:
+            self._kick()
+
+    async def drain(self) -> None:
+        """Wait until the transport takes writes again."""
+        if self.closed:
+            raise ConnectionResetError("connection lost")
+        if not self._write_paused:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._drain_waiters.append(fut)
+        await fut
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        if self.ws is not None:
+            self.ws.feed_eof()
+            return False
+        # Answer what was asked before the half-close, then close.
+        return self.busy or bool(self.queue)
+
+    def data_received(self, data: bytes) -> None:
+        self.last = time.monotonic()
+        ws = self.ws
+        if ws is not None:
+            ws.feed(data)
+            return
+        if self._upgrade_rest is not None or self._stopping or self._failed:
+            return  # waiting for an upgrade (reading is paused) or closing: ignore
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            self._upgrade_rest = data[exc.args[0] :]
+            self._pause_reading()
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _LimitExceeded):
+                self._fail(cause.failure)
+            else:
+                self._fail(_Failure(400, "Bad Request", "Invalid HTTP request."))
+        except httptools.HttpParserError:
+            self._fail(_Failure(400, "Bad Request", "Invalid HTTP request."))
+        if not self.busy:
+            self._kick()
+
+    def _fail(self, failure: _Failure) -> None:
+        """Stop parsing; the failure is answered in order, then the connection closes."""
+        self.queue.append(failure)
+        self._failed = True
+        self._pause_reading()
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    # -- httptools callbacks -----------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.in_request = True
+        self._url = b""
+        self._headers = []
+        self._header_bytes = 0
+        self._body = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        if len(self._url) > MAX_FIELD:
+            raise _LimitExceeded(_Failure(414, "Request-URI Too Long", "The URL is too long."))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        headers = self._headers
+        if len(name) > MAX_FIELD or len(value) > MAX_FIELD or len(headers) >= MAX_HEADERS:
+            raise _LimitExceeded(_Failure(400, "Bad Request", "Request header too large."))
+        headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        expect = None
+        for name, value in self._headers:
+            if len(name) == 6 and name.lower() == b"expect":
+                expect = value
+        length = 0
+        for name, value in self._headers:
+            if len(name) == 14 and name.lower() == b"content-length":
+                with contextlib.suppress(ValueError):
+                    length = int(value)
+        if length > MAX_BODY:
+            raise _LimitExceeded(
+                _Failure(413, "Request Entity Too Large", "The request body is too large.")
+            )
+        if expect is not None and parser.get_http_version() == "1.1":
+            if expect.lower() != b"100-continue":
+                raise _LimitExceeded(_Failure(417, "Expectation Failed", ""))
+            if self.busy or self.queue:
+                self._pending_continue = True
+            elif self.transport is not None and not self.closed:
+                self.transport.write(CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > MAX_BODY:
+            raise _LimitExceeded(
+                _Failure(413, "Request Entity Too Large", "The request body is too large.")
+            )
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        parser = self.parser
+        body = self._body
+        headers: CIMultiDict[str] = CIMultiDict(
+            [
+                (n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
+                for n, v in self._headers
+            ]
+        )
+        self.queue.append(
+            _Request(
+                parser.get_method().decode("ascii"),
+                self._url,
+                headers,
+                body[0] if len(body) == 1 else b"".join(body),
+                parser.get_http_version(),
+                parser.should_keep_alive(),
+                parser.should_upgrade(),
+            )
+        )
+        self._pending_continue = False
+        self.in_request = False
+        self.served += 1
+        if len(self.queue) >= MAX_PIPELINE:
+            self._pause_reading()
+
+    # -- answering ------------------------------------------------------------------------
+
+    def _kick(self) -> None:
+        """Answer queued requests in order, inline while they need not wait."""
+        queue = self.queue
+        while queue and not self.busy and not self._write_paused and not self.closed:
+            item = queue.popleft()
+            if isinstance(item, _Failure):
+                queue.clear()
+                self._write_error(item)
+                return
+            self.busy = True
+            coro = self._serve(item)
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                continue
+            except BaseException:
+                log.exception("HTTP request failed")
+                self.busy = False
+                self.abort()
+                return
+            self._await(coro, yielded)
+            return
+        if self.closed or self.busy or queue:
+            return
+        rest = self._upgrade_rest
+        if rest is not None and not self._stopping and not self._failed:
+            # An upgrade that was refused: HTTP goes on after it, on a new parser
+            # (llhttp stays paused after an upgrade request).
+            self._upgrade_rest = None
+            self.parser = httptools.HttpRequestParser(self)
+            self._resume_reading()
+            if rest:
+                self.data_received(rest)
+            return
+        if self._reading_paused and not self._stopping and not self._failed:
+            self._resume_reading()
+        if self._pending_continue and self.transport is not None:
+            self._pending_continue = False
+            self.transport.write(CONTINUE)
+        if self._eof and self.transport is not None:
+            self.transport.close()
+
+    def _await(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+        """The request coroutine has to wait: a Task carries it on once it can."""
+        loop = asyncio.get_running_loop()
+        if yielded is None:  # a bare yield (asyncio.sleep(0)): go on next round
+            self._start_task(coro)
+            return
+        if getattr(yielded, "_asyncio_future_blocking", None):
+            # What Task.__step does with a future it is given: wait for it, then
+            # resume the coroutine (as a Task, so it can wait again).
+            yielded._asyncio_future_blocking = False
+            yielded.add_done_callback(lambda _f: self._start_task(coro))
+            return
+        coro.close()
+        log.error("HTTP request yielded %r; closing the connection", yielded)
+        self.busy = False
+        loop.call_soon(self.abort)
+
+    def _start_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._task = task
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._task = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("HTTP request failed", exc_info=task.exception())
+            self.busy = False
+            self.abort()
+            return
+        if not self.busy:
+            self._kick()
+
+    async def _serve(self, req: _Request) -> None:
+        try:
+            await self._route(req)
+        except Exception:
+            log.exception("HTTP %s %r failed", req.method, req.url)
+            self._html(req, 500, "Internal Server Error", "")
+        finally:
+            if self.ws is None:
+                self.busy = False
+
+    async def _route(self, req: _Request) -> None:
+        srv = self.srv
+        url = req.url
+        if url[:1] == b"/":
+            raw_path, _, raw_query = url.partition(b"?")
+            raw_path = raw_path.partition(b"#")[0]
+        else:  # absolute-form (or garbage llhttp let through)
+            try:
+                parsed = httptools.parse_url(url)
+            except httptools.HttpParserInvalidURLError:
+                self._html(req, 400, "Bad Request", "Invalid URL.", close=True)
+                return
+            raw_path, raw_query = parsed.path or b"/", parsed.query or b""
+        raw = raw_path.decode("utf-8", "surrogateescape")
+        prefix = srv.prefix()
+        if prefix:
+            if not raw.startswith(prefix + "/"):
+                self._html(req, 404, "Not Found", NOT_FOUND_TEXT)
+                return
+            raw = raw[len(prefix) :]
+        if raw.startswith("/media/") and srv.media_sockets is not None:
+            self._media(req, raw[len("/media/") :])
+            return
+        if raw != "/ari" and not raw.startswith("/ari/"):
+            self._html(req, 404, "Not Found", NOT_FOUND_TEXT)
+            return
+        sub = raw[4:] or "/"
+        query = (
+            parse_qsl(raw_query.decode("utf-8", "surrogateescape"), keep_blank_values=True)
+            if raw_query
+            else []
+        )
+        if sub == "/events" and req.method == "GET":
+            self._events(req, query)
+            return
+        resp = await srv.service.handle(
+            AriRequest(req.method, sub, query, req.headers, req.body, self.scheme)
+        )
+        self._respond(req, resp.status, resp.headers, resp.body)
+
+    # -- writing responses -----------------------------------------------------------------
+
+    def _respond(
+        self,
+        req: _Request | None,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        close: bool = False,
+    ) -> None:
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        srv = self.srv
+        version = req.version if req is not None else "1.1"
+        keep = req is not None and req.keep_alive and not close and not self._stopping
+        if "Server" in headers or "Cache-Control" in headers:
+            merged = {"Server": srv.settings.servername, "Cache-Control": NO_CACHE}
+            merged.update(headers)
+            parts = [status_line(version, status), srv.header_lines(merged)]
+        else:
+            parts = [status_line(version, status), srv.base_headers()]
+            if headers:
+                parts.append(srv.header_lines(headers))
+        if status >= 200 and status not in NO_BODY_STATUS:
+            parts.append(b"Content-Length: %d\r\n" % len(body))
+        else:
+            body = b""
+        parts.append(srv.date_line())
+        if keep:
+            if version == "1.0":
+                parts.append(b"Connection: keep-alive\r\n")
+        elif version == "1.1":
+            parts.append(b"Connection: close\r\n")
+        parts.append(b"\r\n")
+        if body and (req is None or req.method != "HEAD"):
+            parts.append(body)
+        transport.write(b"".join(parts))
+        self.last = time.monotonic()
+        if not keep:
+            self._close_after_write()
+
+    def _html(
+        self,
+        req: _Request | None,
+        status: int,
+        title: str,
+        text: str,
+        *,
+        close: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        page = html_page(status, title, text, self.srv.settings.servername).encode()
+        h = {"Content-Type": "text/html; charset=utf-8"}
+        if headers:
+            h.update(headers)
+        self._respond(req, status, h, page, close=close)
+
+    def _write_error(self, failure: _Failure) -> None:
+        self._html(
+            None, failure.status, failure.title, failure.text, close=True, headers=failure.headers
+        )
+
+    def _close_after_write(self) -> None:
+        """Close once the written data has gone (transport.close flushes first)."""
+        self._stopping = True
+        self.queue.clear()
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    # -- WebSockets --------------------------------------------------------------------------
+
+    def _handshake_problem(self, req: _Request) -> _Failure | None:
+        """What is wrong with a WebSocket upgrade request (as the aiohttp core checks it)."""
+        h = req.headers
+        if "upgrade" not in h.get("Connection", "").lower() or not req.upgrade:
+            return _Failure(400, "Bad Request", "No Connection: upgrade header.")
+        if req.method != "GET":
+            return _Failure(405, "Method Not Allowed", "", {"Allow": "GET"})
+        version = h.get("Sec-WebSocket-Version", "")
+        if version not in ("13", "8", "7"):
+            return _Failure(
+                400, "Bad Request", "Unsupported version.", {"Sec-WebSocket-Version": "7, 8, 13"}
+            )
+        key = h.get("Sec-WebSocket-Key", "")
+        try:
+            if not key or len(base64.b64decode(key, validate=True)) != 16:
+                raise ValueError(key)
+        except (ValueError, binascii.Error):
+            return _Failure(400, "Bad Request", "Handshake error.")
+        return None
+
+    def _accept(self, req: _Request, offered: tuple[str, ...], max_size: int) -> WebSocket | None:
+        """Answer 101 and turn the connection into a WebSocket (None: refused, answered)."""
+        problem = self._handshake_problem(req)
+        if problem is not None:
+            self._html(req, problem.status, problem.title, problem.text, headers=problem.headers)
+            return None
+        asked = [p.strip() for p in req.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        protocol = next((p for p in offered if p in asked), None)
+        key = req.headers["Sec-WebSocket-Key"].encode()
+        srv = self.srv
+        lines = [
+            b"HTTP/1.1 101 Switching Protocols\r\n",
+            srv.base_headers(),
+            b"Upgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: ",
+            generate_accept_token(key),
+            b"\r\n",
+        ]
+        if protocol is not None:
+            lines.append(f"Sec-WebSocket-Protocol: {protocol}\r\n".encode())
+        lines += [srv.date_line(), b"\r\n"]
+        assert self.transport is not None
+        self.transport.write(b"".join(lines))
+        ws = self.ws = WebSocket(self, protocol, max_size)
+        rest, self._upgrade_rest = self._upgrade_rest or b"", None
+        if rest:
+            ws.feed(rest)
+        self._resume_reading()
+        return ws
+
+    def _media(self, req: _Request, connection_id: str) -> None:
+        """``/media/<connection_id>``: the application's end of a WebSocket media channel."""
+        sockets = self.srv.media_sockets
+        assert sockets is not None
+        problem = sockets.check(connection_id)
+        if problem is not None:
+            self._html(req, *problem)
+            return
+        if req.headers.get("Upgrade", "").lower() != "websocket":
+            self._html(req, 426, "Upgrade Required", "")
+            return
+        asked = req.headers.get("Sec-WebSocket-Protocol")
+        if asked and "media" not in [p.strip() for p in asked.split(",")]:
+            self._respond(req, 400, {"Sec-WebSocket-Version": "7, 8, 13"}, b"")
+            return
+        ws = self._accept(req, ("media",), 0)
+        if ws is None:
+            return
+        self._spawn(self._run_media(sockets, connection_id, ws))
+
+    async def _run_media(self, sockets: MediaSockets, connection_id: str, ws: WebSocket) -> None:
+        try:
+            await sockets.serve(connection_id, ws)  # type: ignore[arg-type]
+        finally:
+            if not ws.closed:
+                await ws.close(code=1001)
+
+    def _events(self, req: _Request, query: list[tuple[str, str]]) -> None:
+        srv = self.srv
+        qd = dict(query)
+        if srv.service.authenticate(req.headers, qd) is None:
+            headers = {
+                "Content-Type": "application/json",
+                "WWW-Authenticate": f'Basic realm="{srv.ari.auth_realm}"',
+            }
+            body = b'{"message": "Authentication required"}'
+            self._respond(req, 401, headers, body)
+            return
+        if req.headers.get("Upgrade", "").lower() != "websocket":
+            self._html(req, 426, "Upgrade Required", "")
+            return
+        apps = [a.strip() for a in qd.get("app", "").split(",") if a.strip()]
+        if not apps:
+            self._html(req, 400, "Bad Request", "HTTP request is missing param: [app]")
+            return
+        if self._handshake_problem(req) is not None:
+            self._accept(req, (), 0)  # answers the problem
+            return
+        subscribe_all = qd.get("subscribeAll", "").lower() in TRUE_WORDS
+        ari = srv.ari
+        timeout = max(ari.websocket_write_timeout, 1) / 1000.0
+        holder: list[WebSocket] = []
+
+        async def send(data: bytes) -> None:
+            await holder[0].send_text_bytes(data)
+
+        session = EventSession(
+            srv.registry,
+            apps,
+            send,
+            EventEncoder(srv.entity_id, ari.pretty),
+            subscribe_all=subscribe_all,
+            max_queue=srv.event_queue_size,
+        )
+        # Apps register before the handshake completes (as in Asterisk), so
+        # no event after the client sees the 101 is lost.
+        session.open()
+        ws = self._accept(req, ("ari",), EVENTS_MAX_MESSAGE)
+        if ws is None:
+            session.close()
+            return
+        holder.append(ws)
+        srv.sessions.add(session)
+        peer = self.transport.get_extra_info("peername") if self.transport else None
+        who = f"{peer[0]}:{peer[1]}" if peer else "unknown"
+        verbose.info(
+            "  == WebSocket connection from '%s' for protocol '%s' accepted using version '13'",
+            who,
+            ws.ws_protocol or "",
+        )
+        self._spawn(self._run_events(session, ws, who, timeout))
+
+    async def _run_events(
+        self, session: EventSession, ws: WebSocket, who: str, timeout: float
+    ) -> None:
+        srv = self.srv
+        writer = asyncio.get_running_loop().create_task(
+            self._write_events(session, ws, who, timeout)
+        )
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            session.close()
+            srv.sessions.discard(session)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+            if not ws.closed:
+                await ws.close()
+            verbose.info("  == WebSocket connection from '%s' closed", who)
+
+    async def _write_events(
+        self, session: EventSession, ws: WebSocket, who: str, timeout: float
+    ) -> None:
+        try:
+            await session.write_loop(timeout)
+            # The session ended (e.g. it could not keep up): close the socket.
+            if not ws.closed:
+                await ws.close(code=session.close_code)
+        except (TimeoutError, ConnectionError, RuntimeError):
+            verbose.info(
+                "  == WebSocket connection from '%s' forcefully closed due to fatal write error",
+                who,
+            )
+            session.close()
+            ws.terminate()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.ws_task = task
+
+        def done(t: asyncio.Task[None]) -> None:
+            if not t.cancelled() and t.exception() is not None:
+                log.error("WebSocket handler failed", exc_info=t.exception())
+            if self.ws is not None:
+                self.ws.terminate()
+
+        task.add_done_callback(done)
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def idle_since(self, now: float) -> float:
+        """Seconds this connection has waited for a request (0 while it is busy)."""
+        if self.busy or self.queue or self.ws is not None or self.closed:
+            return 0.0
+        return now - self.last
+
+    def close_idle(self) -> None:
+        if self.transport is not None and not self.closed:
+            self._close_after_write()
+
+    def shutdown(self) -> None:
+        """The server stops: idle connections close now, busy ones after their answer."""
+        self._stopping = True
+        if self.ws is not None:
+            if self.ws_task is not None and self.ws.protocol_name == "media":
+                self.ws_task.cancel()
+            return
+        if not self.busy:
+            self._close_after_write()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.closed = True
+            self.transport.abort()
+
+
+class WebSocket:
+    """An accepted WebSocket, framed by wsproto.
+
+    It has the parts of aiohttp's ``WebSocketResponse`` that pyari's socket
+    code uses (``async for msg in ws``, ``send_str``, ``send_bytes``,
+    ``close``, ``closed``), so the media channel serves either core's socket.
+    Pings are answered, fragments are joined, a message over ``max_size``
+    closes with 1009; writes wait while the transport is paused.
+    """
+
+    def __init__(self, proto: HttpProtocol, protocol: str | None, max_size: int) -> None:
+        self._proto = proto
+        self._conn = WsConnection(ConnectionType.SERVER)
+        self.ws_protocol = protocol
+        self.protocol_name = protocol or ""
+        self.max_size = max_size
+        self._inbox: deque[WSMessage] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._parts: list[Any] = []
+        self._size = 0
+        self.closed = False
+        """A close frame was sent, or the connection is gone: nothing more is written."""
+        self.close_code: int | None = None
+        self._peer_closed: asyncio.Future[None] | None = None
+        self._ended = False
+        self._loop = asyncio.get_running_loop()
+        self._out: list[bytes] = []
+        self._out_size = 0
+        self._flush_handle: asyncio.Handle | None = None
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _deliver(self, msg: WSMessage) -> None:
+        self._inbox.append(msg)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def feed(self, data: bytes) -> None:
+        if self._ended:
+            return
+        conn = self._conn
+        try:
+            conn.receive_data(data)
+        except Exception:
+            self.terminate()
+            return
+        for event in conn.events():
+            if isinstance(event, TextMessage | BytesMessage):
+                self._parts.append(event.data)
+                self._size += len(event.data)
+                if self.max_size and self._size > self.max_size:
+                    self._parts, self._size = [], 0
+                    self._fail(1009, "Message too big")
+                    return
+                if event.message_finished:
+                    parts, self._parts, self._size = self._parts, [], 0
+                    if isinstance(event, TextMessage):
+                        self._deliver(WSMessage(WSMsgType.TEXT, "".join(parts), None))
+                    else:
+                        self._deliver(WSMessage(WSMsgType.BINARY, b"".join(parts), None))
+            elif isinstance(event, Ping):
+                if conn.state is ConnectionState.OPEN:
+                    self._write(conn.send(event.response()))
+            elif isinstance(event, CloseConnection):
+                self._closing(event)
+                return
+
+    def _closing(self, event: CloseConnection) -> None:
+        conn = self._conn
+        state = conn.state
+        if state is ConnectionState.REMOTE_CLOSING:
+            # The peer closes: answer with its code, then the connection ends.
+            self.close_code = event.code
+            if not self.closed:
+                self._write(conn.send(event.response()))
+            self.closed = True
+            self._deliver(WSMessage(WSMsgType.CLOSE, event.code, event.reason))
+            self._end()
+        elif state is ConnectionState.CLOSED:
+            # The peer's answer to our close.
+            if self._peer_closed is not None and not self._peer_closed.done():
+                self._peer_closed.set_result(None)
+            self._deliver(WSMessage(WSMsgType.CLOSE, event.code, event.reason))
+            self._end()
+        else:  # a protocol error wsproto found (the state is still OPEN)
+            self._fail(event.code, event.reason or "")
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Close with ``code`` after a protocol error from the peer."""
+        self.close_code = code
+        if self._conn.state is ConnectionState.OPEN:
+            self._write(self._conn.send(CloseConnection(code=code, reason=reason)))
+        self.closed = True
+        self._deliver(WSMessage(WSMsgType.ERROR, ConnectionError(reason), None))
+        self._end()
+
+    def feed_eof(self) -> None:
+        if self.close_code is None:
+            self.close_code = 1006
+        self.closed = True
+        self._deliver(WSMessage(WSMsgType.CLOSED, None, None))
+        self._end()
+
+    def connection_lost(self) -> None:
+        self.closed = True
+        if self.close_code is None:
+            self.close_code = 1006
+        if self._peer_closed is not None and not self._peer_closed.done():
+            self._peer_closed.set_result(None)
+        self._deliver(WSMessage(WSMsgType.CLOSED, None, None))
+        self._ended = True
+
+    def _end(self) -> None:
+        """The WebSocket is over: close the TCP connection once written out."""
+        self._ended = True
+        self.closed = True
+        self._flush()
+        self._proto._close_after_write()
+
+    def terminate(self) -> None:
+        """Drop the connection without a close handshake (and what is still unwritten)."""
+        self.closed = True
+        if not self._ended:
+            self._ended = True
+            self._proto.abort()
+            self._deliver(WSMessage(WSMsgType.CLOSED, None, None))
+
+    def __aiter__(self) -> WebSocket:
+        return self
+
+    async def __anext__(self) -> WSMessage:
+        msg = await self.receive()
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+            raise StopAsyncIteration
+        return msg
+
+    async def receive(self) -> WSMessage:
+        while not self._inbox:
+            if self._ended:
+                return WSMessage(WSMsgType.CLOSED, None, None)
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._inbox.popleft()
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write the frames sent so far as one piece."""
+        self._flush_handle = None
+        out = self._out
+        if not out:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self._out_size = 0
+        transport = self._proto.transport
+        if transport is not None and not self._proto.closed:
+            transport.write(data)
+
+    def _write(self, data: bytes) -> None:
+        """Write a frame now (after those waiting)."""
+        self._out.append(data)
+        self._flush()
+
+    async def _send(self, event: TextMessage | BytesMessage) -> None:
+        if self.closed:
+            raise ConnectionResetError("Cannot write to closing transport")
+        # Frames sent in one go (an events batch) leave in one write, at the
+        # end of this loop round or once 64 KiB are waiting.
+        frame = self._conn.send(event)
+        self._out.append(frame)
+        self._out_size += len(frame)
+        if self._out_size >= 65536:
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+        if self._proto._write_paused:
+            await self._proto.drain()
+
+    async def send_text_bytes(self, data: bytes) -> None:
+        """A text frame of UTF-8 ``data`` (the events socket's JSON)."""
+        await self._send(TextMessage(data=data.decode()))
+
+    async def send_str(self, data: str) -> None:
+        await self._send(TextMessage(data=data))
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._send(BytesMessage(data=data))
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
+        """Send a close frame, wait (briefly) for the peer's, then end the connection."""
+        if self.closed:
+            return False
+        self.closed = True
+        self.close_code = code
+        conn = self._conn
+        if conn.state is not ConnectionState.OPEN:
+            self._end()
+            return False
+        self._write(conn.send(CloseConnection(code=code, reason=message.decode() or None)))
+        if self._ended:
+            return True
+        self._peer_closed = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._peer_closed), CLOSE_TIMEOUT)
+        self._end()
+        return True

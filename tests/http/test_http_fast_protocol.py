@@ -1,0 +1,366 @@
+"""The httptools core's HTTP/1.x rules, over raw loopback sockets.
+
+Keep-alive, pipelining, HTTP/1.0, chunked bodies, 100-continue, limits,
+malformed input, idle timeout, session limit, rebinding and stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from conftest import auth_headers, make_server, wait_for
+from pyari.http import backend_name, make_http_server
+from pyari.http.fast import MAX_BODY, FastHttpServer
+from pyari.server import Server
+
+AUTH = auth_headers()["Authorization"]
+
+
+@pytest.fixture(autouse=True)
+def fast_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYARI_HTTP_BACKEND", "httptools")
+
+
+@pytest.fixture
+async def fast() -> AsyncIterator[Server]:
+    srv = make_server()
+    await srv.start()
+    assert isinstance(srv.http, FastHttpServer)
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def connect(srv: Server) -> Conn:
+    return await asyncio.open_connection("127.0.0.1", srv.http_port)
+
+
+def request(
+    method: str,
+    path: str,
+    *,
+    version: str = "1.1",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    auth: bool = True,
+) -> bytes:
+    lines = [f"{method} {path} HTTP/{version}", "Host: 127.0.0.1"]
+    if auth:
+        lines.append(f"Authorization: {AUTH}")
+    for k, v in (headers or {}).items():
+        lines.append(f"{k}: {v}")
+    if body and not any(k.lower() == "transfer-encoding" for k in headers or {}):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@dataclasses.dataclass
+class Reply:
+    version: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+async def read_reply(reader: asyncio.StreamReader) -> Reply:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    first, *lines = head.decode().split("\r\n")[:-2]
+    version, status = first.split(" ")[0], int(first.split(" ")[1])
+    headers: dict[str, str] = {}
+    for line in lines:
+        k, _, v = line.partition(": ")
+        headers[k] = v
+    length = int(headers.get("Content-Length", "0"))
+    body = await asyncio.wait_for(reader.readexactly(length), 5) if length else b""
+    return Reply(version, status, headers, body)
+
+
+async def at_eof(reader: asyncio.StreamReader) -> bool:
+    """True when the server closed the connection."""
+    return await asyncio.wait_for(reader.read(1), 5) == b""
+
+
+def test_selector_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert backend_name() == "httptools"
+    monkeypatch.setenv("PYARI_HTTP_BACKEND", "aiohttp")
+    assert backend_name() == "aiohttp"
+    monkeypatch.setenv("PYARI_HTTP_BACKEND", "nginx")
+    with pytest.raises(ValueError, match="PYARI_HTTP_BACKEND"):
+        backend_name()
+    monkeypatch.delenv("PYARI_HTTP_BACKEND")
+    assert backend_name() == "httptools"  # the default
+    with pytest.raises(ValueError, match="unknown HTTP backend"):
+        make_http_server(None, None, None, None, "", backend="nginx")  # type: ignore[arg-type]
+
+
+async def test_keep_alive_and_connection_close(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    for _ in range(3):
+        writer.write(request("GET", "/ari/asterisk/ping"))
+        reply = await read_reply(reader)
+        assert reply.status == 200
+        assert "Connection" not in reply.headers
+        assert json.loads(reply.body)["ping"] == "pong"
+    writer.write(request("GET", "/ari/asterisk/ping", headers={"Connection": "close"}))
+    reply = await read_reply(reader)
+    assert reply.status == 200
+    assert reply.headers["Connection"] == "close"
+    assert await at_eof(reader)
+    writer.close()
+
+
+async def test_pipelined_requests_are_answered_in_order(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    # A handler that waits (originate) between ones that do not: order still holds.
+    writer.write(
+        request("GET", "/ari/asterisk/ping")
+        + request("POST", "/ari/channels?endpoint=Local/1000@ARI-test&app=x&channelId=p1")
+        + request("GET", "/nowhere")
+        + request("GET", "/ari/channels/p1")
+        + request("DELETE", "/ari/asterisk/ping")
+    )
+    statuses = [(await read_reply(reader)).status for _ in range(5)]
+    assert statuses == [200, 200, 404, 200, 405]
+    writer.close()
+
+
+async def test_http_1_0(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    writer.write(request("GET", "/ari/asterisk/ping", version="1.0"))
+    reply = await read_reply(reader)
+    assert (reply.version, reply.status) == ("HTTP/1.0", 200)
+    assert "Connection" not in reply.headers
+    assert await at_eof(reader)
+    writer.close()
+    reader, writer = await connect(fast)
+    for _ in range(2):
+        writer.write(
+            request(
+                "GET", "/ari/asterisk/ping", version="1.0", headers={"Connection": "keep-alive"}
+            )
+        )
+        reply = await read_reply(reader)
+        assert (reply.version, reply.status) == ("HTTP/1.0", 200)
+        assert reply.headers["Connection"] == "keep-alive"
+    writer.close()
+
+
+async def test_chunked_request_body(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    body = json.dumps({"variable": "CHUNKY", "value": "bacon"}).encode()
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:5], body[5:])) + b"0\r\n\r\n"
+    writer.write(
+        request(
+            "POST",
+            "/ari/asterisk/variable",
+            headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        )
+        + chunked
+    )
+    assert (await read_reply(reader)).status == 204
+    writer.write(request("GET", "/ari/asterisk/variable?variable=CHUNKY"))
+    reply = await read_reply(reader)
+    assert json.loads(reply.body) == {"value": "bacon"}
+    writer.close()
+
+
+async def test_expect_100_continue(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    body = b'{"variable": "EXPECTED", "value": "yes"}'
+    head = request(
+        "POST",
+        "/ari/asterisk/variable",
+        headers={"Content-Type": "application/json", "Expect": "100-continue"},
+        body=body,
+    )
+    writer.write(head[: -len(body)])
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(body)
+    assert (await read_reply(reader)).status == 204
+    writer.close()
+
+
+async def test_body_too_large_is_413_and_closes(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    writer.write(
+        request("POST", "/ari/asterisk/variable", headers={"Content-Length": str(MAX_BODY + 1)})
+    )
+    reply = await read_reply(reader)
+    assert reply.status == 413
+    assert reply.headers["Connection"] == "close"
+    assert b"<title>413 Request Entity Too Large</title>" in reply.body
+    assert await at_eof(reader)
+    writer.close()
+    # Chunked: found out while reading.
+    reader, writer = await connect(fast)
+    writer.write(
+        request("POST", "/ari/asterisk/variable", headers={"Transfer-Encoding": "chunked"})
+    )
+    chunk = b"x" * 65536
+    for _ in range(MAX_BODY // len(chunk) + 1):
+        writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    reply = await read_reply(reader)
+    assert reply.status == 413
+    assert await at_eof(reader)
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /ari/asterisk/ping HTTP/1.1\r\nHost x\r\n\r\n",
+        b"GET /ari/asterisk/ping HTTP/1.1\r\nBig: " + b"a" * 9000 + b"\r\n\r\n",
+        b"GET /ari/asterisk/ping HTTP/1.1\r\n" + b"X-A: b\r\n" * 200 + b"\r\n",
+        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n",
+        b"POST /ari/asterisk/variable HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    ],
+    ids=["method", "header-line", "header-size", "header-count", "url-size", "two-lengths"],
+)
+async def test_malformed_request_is_400_and_closes_alone(fast: Server, raw: bytes) -> None:
+    other_reader, other_writer = await connect(fast)
+    other_writer.write(request("GET", "/ari/asterisk/ping"))
+    assert (await read_reply(other_reader)).status == 200
+    reader, writer = await connect(fast)
+    writer.write(request("GET", "/ari/asterisk/ping") + raw)
+    assert (await read_reply(reader)).status == 200  # what came before is answered
+    reply = await read_reply(reader)
+    assert reply.status in (400, 414)
+    assert reply.headers["Connection"] == "close"
+    assert reply.headers["Server"] == "Asterisk"
+    assert await at_eof(reader)
+    writer.close()
+    # The other connection is unharmed.
+    other_writer.write(request("GET", "/ari/asterisk/ping"))
+    assert (await read_reply(other_reader)).status == 200
+    other_writer.close()
+
+
+async def test_refused_upgrade_keeps_the_connection(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"}
+    writer.write(
+        request("GET", "/ari/events", headers=upgrade) + request("GET", "/ari/asterisk/ping")
+    )
+    reply = await read_reply(reader)
+    assert reply.status == 400
+    assert b"HTTP request is missing param: [app]" in reply.body
+    assert (await read_reply(reader)).status == 200
+    writer.close()
+
+
+async def test_idle_connections_are_closed() -> None:
+    srv = make_server(session_keep_alive=100, session_inactivity=60_000)
+    await srv.start()
+    try:
+        reader, writer = await connect(srv)
+        writer.write(request("GET", "/ari/asterisk/ping"))
+        assert (await read_reply(reader)).status == 200
+        assert await at_eof(reader)  # no next request within session_keep_alive
+        writer.close()
+    finally:
+        await srv.stop()
+    srv = make_server(session_keep_alive=60_000, session_inactivity=100)
+    await srv.start()
+    try:
+        reader, writer = await connect(srv)
+        writer.write(request("GET", "/ari/asterisk/ping"))
+        assert (await read_reply(reader)).status == 200
+        writer.write(b"GET /ari/asterisk/ping HTTP/1.1\r\nHost: x\r\n")
+        assert await at_eof(reader)  # a request not finished within session_inactivity
+        writer.close()
+        reader, writer = await connect(srv)
+        assert await at_eof(reader)  # nor a first request
+        writer.close()
+    finally:
+        await srv.stop()
+
+
+async def test_session_limit() -> None:
+    srv = make_server(sessionlimit=2)
+    await srv.start()
+    try:
+        first = await connect(srv)
+        second = await connect(srv)
+        for reader, writer in (first, second):
+            writer.write(request("GET", "/ari/asterisk/ping"))
+            assert (await read_reply(reader)).status == 200
+        reader, writer = await connect(srv)
+        assert await at_eof(reader)  # the third is closed at once
+        writer.close()
+        first[1].close()
+        await wait_for(lambda: len(srv.http.connections) == 1)  # type: ignore[union-attr]
+        reader, writer = await connect(srv)
+        writer.write(request("GET", "/ari/asterisk/ping"))
+        assert (await read_reply(reader)).status == 200
+        writer.close()
+        second[1].close()
+    finally:
+        await srv.stop()
+
+
+async def test_rebinding_keeps_live_connections(fast: Server) -> None:
+    old_port = fast.http_port
+    reader, writer = await connect(fast)
+    writer.write(request("GET", "/ari/asterisk/ping"))
+    assert (await read_reply(reader)).status == 200
+    settings = dataclasses.replace(fast.http.settings, servername="Moved")
+    await fast.http.reconfigure(settings, fast.http.ari)
+    assert fast.http_port == old_port  # same address: nothing rebound
+    settings = dataclasses.replace(settings, bindport=0)
+    settings = dataclasses.replace(settings, bindaddr="127.0.0.2")
+    await fast.http.reconfigure(settings, fast.http.ari)
+    new = fast.http.bindings[0]
+    assert new.host == "127.0.0.2" and new.port != 0
+    # The live connection carries on, with the new settings.
+    writer.write(request("GET", "/ari/asterisk/ping"))
+    reply = await read_reply(reader)
+    assert reply.status == 200
+    assert reply.headers["Server"] == "Moved"
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", old_port)
+    r2, w2 = await asyncio.open_connection("127.0.0.2", new.port)
+    w2.write(request("GET", "/ari/asterisk/ping"))
+    assert (await read_reply(r2)).headers["Server"] == "Moved"
+    writer.close()
+    w2.close()
+
+
+async def test_stop_closes_connections_and_can_start_again(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    writer.write(request("GET", "/ari/asterisk/ping"))
+    assert (await read_reply(reader)).status == 200
+    await fast.http.stop()
+    assert await at_eof(reader)
+    assert fast.http.bindings == []
+    await fast.http.start()
+    reader, writer = await connect(fast)
+    writer.write(request("GET", "/ari/asterisk/ping"))
+    assert (await read_reply(reader)).status == 200
+    writer.close()
+
+
+async def test_head_has_length_but_no_body(fast: Server) -> None:
+    reader, writer = await connect(fast)
+    writer.write(request("HEAD", "/nowhere") + request("GET", "/ari/asterisk/ping"))
+    reply = await read_reply_head(reader)
+    assert reply.status == 404 and int(reply.headers["Content-Length"]) > 0
+    assert (await read_reply(reader)).status == 200  # no stray body in between
+    writer.close()
+
+
+async def read_reply_head(reader: asyncio.StreamReader) -> Reply:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    first, *lines = head.decode().split("\r\n")[:-2]
+    headers = dict(line.split(": ", 1) for line in lines)
+    return Reply(first.split(" ")[0], int(first.split(" ")[1]), headers, b"")
