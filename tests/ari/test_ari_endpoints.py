@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiohttp
 import pytest
 
+from ari.ari_helpers import call, next_event
 from pyari.core.endpoint import Refer, TextMessage
 from pyari.server import Server
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, etype: str | None = None) -> Any:
-    while True:
-        msg = await ws.receive(timeout=5)
-        assert msg.type == aiohttp.WSMsgType.TEXT, msg
-        data = json.loads(msg.data)
-        if etype is None or data["type"] == etype:
-            return data
-
-
-async def call(http: aiohttp.ClientSession, method: str, path: str, **kw: Any) -> tuple[int, Any]:
-    async with http.request(method, path, **kw) as r:
-        text = await r.text()
-        return r.status, json.loads(text) if text else None
 
 
 async def test_no_endpoints_at_first(http: aiohttp.ClientSession) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,26 +9,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from ari.ari_helpers import call, next_event
 from conftest import auth_headers, make_server, wait_for
 from pyari.config.embedded import write_samples
 from pyari.server import Server
 from pyari.stasis.broadcast import safe_filter
-
-
-async def next_event(ws: aiohttp.ClientWebSocketResponse, etype: str | None = None) -> Any:
-    while True:
-        msg = await ws.receive(timeout=5)
-        assert msg.type == aiohttp.WSMsgType.TEXT, msg
-        data = json.loads(msg.data)
-        if etype is None or data["type"] == etype:
-            return data
-
-
-async def call(http: aiohttp.ClientSession, method: str, path: str, **kw: Any) -> tuple[int, Any]:
-    async with http.request(method, path, **kw) as r:
-        text = await r.text()
-        return r.status, json.loads(text) if text else None
-
 
 # -- user events -------------------------------------------------------------------------
 

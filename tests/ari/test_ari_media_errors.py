@@ -78,7 +78,7 @@ async def test_channel_play_and_record_arguments(
             status, body = await call(http, "POST", f"/channels/{cid}/{op}", params=params)
             assert (status, body) == (code, {"message": message}), (op, params)
         # Formats pyari cannot write are unknown on this system.
-        for fmt in ("gsm", "g722", "sln16"):
+        for fmt in ("gsm", "g722", "sln24"):
             status, body = await call(
                 http, "POST", f"/channels/{cid}/record", params={"name": "r", "format": fmt}
             )

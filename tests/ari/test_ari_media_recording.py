@@ -98,7 +98,9 @@ async def test_max_silence_and_durations(server: Server, http: aiohttp.ClientSes
         finished = await events.wait("RecordingFinished")
     rec = finished["recording"]
     assert rec["state"] == "done"
-    assert rec["talking_duration"] == 1
+    # Talking time is the length less the silence beyond 200 ms (whole seconds): 1 or 2
+    # depending on how much silence preceded the tone.
+    assert 1 <= rec["talking_duration"] <= 2
     assert rec["duration"] == 2
     assert rec["silence_duration"] == rec["duration"] - rec["talking_duration"]
 

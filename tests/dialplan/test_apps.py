@@ -4,63 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import msgspec
 import pytest
 
 from conftest import wait_for
-from pyari.bus import Topic
-from pyari.channels.local import LocalTech
-from pyari.channels.sim import SimTech
-from pyari.config import parse_text
+from dialplan.dialplan_rig import Rig
 from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.channel import Channel
-from pyari.core.engine import Core
 from pyari.core.tech import TechError
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
-from pyari.dialplan.executor import APPLICATIONS, Pbx
-from pyari.dialplan.loader import build_dialplan
+from pyari.dialplan.executor import APPLICATIONS
 from pyari.dialplan.originate import originate
-
-
-class Rig:
-    def __init__(self, conf: str) -> None:
-        self.core = Core()
-        self.core.register_tech(LocalTech())
-        self.sim = SimTech()
-        self.sim.core = self.core
-        self.core.register_tech(self.sim)
-        self.pbx = Pbx(self.core, build_dialplan(parse_text(conf)))
-        self.events: list[Any] = []
-        self.core.all_channels.subscribe(self._on)
-
-    def _on(self, topic: Topic, message: Any) -> None:
-        self.events.append(message)
-
-    def call(self, exten: str, context: str = "test") -> Channel:
-        return self.sim.phone("p").call(exten, context)
-
-    async def run(self, exten: str, context: str = "test") -> Channel:
-        chan = self.call(exten, context)
-        await wait_for(lambda: chan.destroyed)
-        return chan
-
-    def of(self, etype: type[ev.Event]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, etype)]
-
-    def mine(self, chan: Channel, etype: type[ev.Event] = ev.Event) -> list[Any]:
-        return [
-            e
-            for e in self.of(etype)
-            if getattr(getattr(e, "channel", None), "id", None) == chan.id
-            or getattr(getattr(e, "peer", None), "id", None) == chan.id
-        ]
-
-    async def drain(self) -> None:
-        self.core.hangup_all()
-        await wait_for(lambda: not self.core.channels)
 
 
 async def park(chan: Channel) -> None:

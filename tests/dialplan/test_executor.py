@@ -3,69 +3,27 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
 
 from conftest import wait_for
-from pyari.bus import Topic
-from pyari.channels.local import LocalTech
-from pyari.channels.sim import SimTech
+from dialplan.dialplan_rig import Rig
 from pyari.config import parse_text
 from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.channel import Channel
-from pyari.core.engine import Core
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
-from pyari.dialplan.executor import Pbx, goto_target
+from pyari.dialplan.executor import goto_target
 from pyari.dialplan.loader import build_dialplan
 from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
-from pyari.stasis.registry import Registry
 
 
-class Rig:
-    def __init__(self, conf: str) -> None:
-        self.core = Core()
-        self.core.register_tech(LocalTech())
-        self.sim = SimTech()
-        self.sim.core = self.core
-        self.core.register_tech(self.sim)
-        self.pbx = Pbx(self.core, build_dialplan(parse_text(conf)))
-        self.pbx.services["stasis"] = Registry(self.core)
-        self.events: list[Any] = []
-        self.core.all_channels.subscribe(self._on)
-
-    def _on(self, topic: Topic, message: Any) -> None:
-        self.events.append(message)
-
-    def call(self, exten: str, context: str = "test") -> Channel:
-        return self.sim.phone("p").call(exten, context)
-
-    async def run(self, exten: str, context: str = "test") -> Channel:
-        """Run a call to ``exten`` until its channel is gone."""
-        chan = self.call(exten, context)
-        await wait_for(lambda: chan.destroyed)
-        return chan
-
-    def mine(self, chan: Channel, etype: type[ev.Event] = ev.Event) -> list[Any]:
-        return [
-            e
-            for e in self.events
-            if isinstance(e, etype) and getattr(getattr(e, "channel", None), "id", None) == chan.id
-        ]
-
-    def apps(self, chan: Channel) -> list[tuple[str, str]]:
-        return [(e.dialplan_app, e.dialplan_app_data) for e in self.mine(chan, ev.ChannelDialplan)]
-
-    def where(self, chan: Channel) -> list[tuple[str, int, str]]:
-        return [
-            (e.channel.dialplan.exten, e.channel.dialplan.priority, e.dialplan_app)
-            for e in self.mine(chan, ev.ChannelDialplan)
-        ]
+def stasis_rig(conf: str) -> Rig:
+    return Rig(conf, stasis=True)
 
 
 async def test_runs_priorities_in_order_with_channel_dialplan_events() -> None:
-    rig = Rig(
+    rig = stasis_rig(
         """
 [test]
 exten => 100,1,NoOp(first)
@@ -82,7 +40,7 @@ same => n,NoOp(${X})
 
 
 async def test_goto_with_labels_and_other_contexts() -> None:
-    rig = Rig(
+    rig = stasis_rig(
         """
 [test]
 exten => 100,1,Goto(target)
@@ -112,7 +70,7 @@ same => n,NoOp(end)
 
 
 async def test_goto_to_a_missing_label_hangs_up(caplog: pytest.LogCaptureFixture) -> None:
-    rig = Rig(
+    rig = stasis_rig(
         """
 [test]
 exten => 100,1,Goto(nowhere)
@@ -125,7 +83,7 @@ same => n,NoOp(never)
 
 
 async def test_gotoif_branches() -> None:
-    rig = Rig(
+    rig = stasis_rig(
         """
 [test]
 exten => 100,1,Set(A=1)
@@ -146,7 +104,7 @@ same => n(after),NoOp(after)
 
 
 def test_goto_target_forms() -> None:
-    rig = Rig("[test]\nexten => 100,1,NoOp()\nsame => n(lbl),NoOp()\n")
+    rig = stasis_rig("[test]\nexten => 100,1,NoOp()\nsame => n(lbl),NoOp()\n")
     chan = Channel(
         rig.core, rig.sim, "Sim/x", uniqueid="1", context="test", exten="100", priority=5
     )
@@ -162,7 +120,7 @@ def test_goto_target_forms() -> None:
 
 
 async def test_invalid_extension_goes_to_i(caplog: pytest.LogCaptureFixture) -> None:
-    rig = Rig(
+    rig = stasis_rig(
         """
 [test]
 exten => 100,1,Goto(999,1)
@@ -176,14 +134,14 @@ exten => i,1,NoOp(invalid ${INVALID_EXTEN})
 
 
 async def test_invalid_extension_without_i_ends_the_call(caplog: pytest.LogCaptureFixture) -> None:
-    rig = Rig("[test]\nexten => 100,1,NoOp()\n")
+    rig = stasis_rig("[test]\nexten => 100,1,NoOp()\n")
     chan = await rig.run("555")
     assert rig.apps(chan) == []
     assert "no invalid handler" in caplog.text
 
 
 async def test_h_extension_runs_after_hangup() -> None:
-    rig = Rig(
+    rig = stasis_rig(
         """
 [test]
 exten => 100,1,Answer()
@@ -205,7 +163,7 @@ same => n,Set(DONE=1)
 
 
 async def test_wait_is_interrupted_by_hangup() -> None:
-    rig = Rig("[test]\nexten => 100,1,Wait(30)\nsame => n,Set(AFTER=1)\n")
+    rig = stasis_rig("[test]\nexten => 100,1,Wait(30)\nsame => n,Set(AFTER=1)\n")
     chan = rig.call("100")
     await wait_for(lambda: chan.app_name == "Wait")
     rig.sim.phones["p"].hangup()
@@ -214,13 +172,13 @@ async def test_wait_is_interrupted_by_hangup() -> None:
 
 
 async def test_short_wait_completes() -> None:
-    rig = Rig("[test]\nexten => 100,1,Wait(0.01)\nsame => n,Set(AFTER=1)\n")
+    rig = stasis_rig("[test]\nexten => 100,1,Wait(0.01)\nsame => n,Set(AFTER=1)\n")
     chan = await rig.run("100")
     assert chan.get_var("AFTER") == "1"
 
 
 async def test_hangup_with_cause() -> None:
-    rig = Rig("[test]\nexten => 100,1,Hangup(21)\nsame => n,NoOp(never)\n")
+    rig = stasis_rig("[test]\nexten => 100,1,Hangup(21)\nsame => n,NoOp(never)\n")
     chan = await rig.run("100")
     assert rig.apps(chan) == [("Hangup", "21")]
     destroyed = rig.mine(chan, ev.ChannelDestroyed)
@@ -228,13 +186,13 @@ async def test_hangup_with_cause() -> None:
 
 
 async def test_hangup_without_cause_is_normal_clearing() -> None:
-    rig = Rig("[test]\nexten => 100,1,Hangup()\n")
+    rig = stasis_rig("[test]\nexten => 100,1,Hangup()\n")
     chan = await rig.run("100")
     assert rig.mine(chan, ev.ChannelDestroyed)[0].cause == 16
 
 
 async def test_unknown_application_hangs_up(caplog: pytest.LogCaptureFixture) -> None:
-    rig = Rig("[test]\nexten => 100,1,Frobnicate(x)\nsame => n,NoOp(never)\n")
+    rig = stasis_rig("[test]\nexten => 100,1,Frobnicate(x)\nsame => n,NoOp(never)\n")
     chan = await rig.run("100")
     assert rig.apps(chan) == [("Frobnicate", "x")]
     assert "No application 'Frobnicate'" in caplog.text
@@ -242,7 +200,7 @@ async def test_unknown_application_hangs_up(caplog: pytest.LogCaptureFixture) ->
 
 async def test_auto_fallthrough_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="pyari.verbose")
-    rig = Rig("[test]\nexten => 100,1,NoOp()\n")
+    rig = stasis_rig("[test]\nexten => 100,1,NoOp()\n")
     chan = await rig.run("100")
     assert "Auto fallthrough" in caplog.text
     assert chan.name in caplog.text
@@ -250,13 +208,13 @@ async def test_auto_fallthrough_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 async def test_verbose_log_of_each_priority(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="pyari.verbose")
-    rig = Rig("[test]\nexten => 100,1,NoOp(hello)\n")
+    rig = stasis_rig("[test]\nexten => 100,1,NoOp(hello)\n")
     chan = await rig.run("100")
     assert f'Executing [100@test:1] NoOp("{chan.name}", "hello") in new stack' in caplog.text
 
 
 async def test_swap_applies_to_new_calls() -> None:
-    rig = Rig("[test]\nexten => 100,1,Set(V=old)\n")
+    rig = stasis_rig("[test]\nexten => 100,1,Set(V=old)\n")
     first = await rig.run("100")
     rig.pbx.swap(build_dialplan(parse_text("[test]\nexten => 100,1,Set(V=new)\n")))
     second = await rig.run("100")
@@ -265,13 +223,13 @@ async def test_swap_applies_to_new_calls() -> None:
 
 
 async def test_dialplan_globals_are_variables() -> None:
-    rig = Rig("[globals]\nG=from-globals\n[test]\nexten => 100,1,Set(X=${G})\n")
+    rig = stasis_rig("[globals]\nG=from-globals\n[test]\nexten => 100,1,Set(X=${G})\n")
     chan = await rig.run("100")
     assert chan.get_var("X") == "from-globals"
 
 
 async def test_h_extension_runs_after_falling_off_the_end() -> None:
-    rig = Rig(
+    rig = stasis_rig(
         """
 [test]
 exten => 100,1,NoOp(only)
@@ -283,7 +241,7 @@ exten => h,1,Set(DONE=1)
 
 
 async def test_hangup_in_h_keeps_the_earlier_cause() -> None:
-    rig = Rig(
+    rig = stasis_rig(
         """
 [test]
 exten => 100,1,Wait(30)
@@ -298,7 +256,7 @@ exten => h,1,Hangup()
 
 
 async def test_pbx_end_hangup_request_carries_the_appunload_flag() -> None:
-    rig = Rig("[test]\nexten => 100,1,Wait(30)\n")
+    rig = stasis_rig("[test]\nexten => 100,1,Wait(30)\n")
     chan = rig.call("100")
     await wait_for(lambda: chan.app_name == "Wait")
     chan.queue_hangup(causes.USER_BUSY)
@@ -309,7 +267,7 @@ async def test_pbx_end_hangup_request_carries_the_appunload_flag() -> None:
 
 
 async def test_hangup_app_request_event() -> None:
-    rig = Rig("[test]\nexten => 100,1,Hangup(17)\n")
+    rig = stasis_rig("[test]\nexten => 100,1,Hangup(17)\n")
     chan = await rig.run("100")
     reqs = [(e.cause, e.soft) for e in rig.mine(chan, ev.ChannelHangupRequest)]
     assert reqs == [(causes.SOFTHANGUP_APPUNLOAD, True)]

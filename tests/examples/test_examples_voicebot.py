@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 import wave
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
+from examples.example_loader import load_example
 from pyari.testing import Phones, PyariInstance, has_tone, silence, tone, wait_for
-
-
-def load_example(name: str) -> ModuleType:
-    path = Path(__file__).parents[2] / "examples" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
 
 voicebot = load_example("voicebot")
 
@@ -38,6 +24,11 @@ def wav_samples(data: bytes) -> np.ndarray:
     with wave.open(io.BytesIO(data)) as w:
         assert w.getframerate() == 8000
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+
+
+def snooping(pyari_server: PyariInstance) -> bool:
+    """The app's snoop on the caller exists."""
+    return any(c.name.startswith("Snoop/") for c in pyari_server.server.core.channels.values())
 
 
 @pytest.mark.pyari_dialplan(DIALPLAN)
@@ -58,11 +49,7 @@ async def test_voicebot_echoes_each_turn(
         alice = phones.get("alice")
         await alice.call("500", "voicebot")
         await alice.wait_heard_sound("hello")  # the greeting
-        await wait_for(
-            lambda: any(
-                c.name.startswith("Snoop/") for c in pyari_server.server.core.channels.values()
-            )
-        )
+        await wait_for(lambda: snooping(pyari_server))
         await alice.play(tone(500, 600))
         await alice.play(silence(100))
         await wait_for(lambda: len(turns) == 1, timeout=5)
@@ -95,11 +82,7 @@ async def test_voicebot_brain_answering_none_hangs_up(
         bob = phones.get("bob")
         await bob.call("500", "voicebot")
         await bob.wait_heard_sound("hello")
-        await wait_for(
-            lambda: any(
-                c.name.startswith("Snoop/") for c in pyari_server.server.core.channels.values()
-            )
-        )
+        await wait_for(lambda: snooping(pyari_server))
         await bob.play(tone(700, 500))
         await bob.wait_for_state("Hungup", timeout=5)
 

@@ -10,22 +10,10 @@ import aiohttp
 import pytest
 
 from conftest import PASSWORD, USER, wait_for
+from interop.bridge_scenario import CHANNEL_ORDER, check_events
 from pyari.server import Server
 
 pytestmark = pytest.mark.slow
-
-CHANNEL_ORDER = [
-    "StasisStart",
-    "ChannelEnteredBridge",
-    "ChannelHangupRequest",
-    "ChannelLeftBridge",
-    "StasisEnd",
-]
-
-
-def in_order(seen: list[str], expected: list[str]) -> list[str]:
-    """The expected types as they occur in ``seen`` (first occurrence of each)."""
-    return sorted((t for t in expected if t in seen), key=seen.index)
 
 
 async def test_aioari_two_channels_bridged_then_hung_up(
@@ -113,15 +101,4 @@ async def test_aioari_two_channels_bridged_then_hung_up(
         runner.cancel()
 
     assert errors == []
-    for chan_id in (alice.id, bob.id):
-        seen = per_channel[chan_id]
-        assert in_order(seen, CHANNEL_ORDER) == CHANNEL_ORDER, seen
-        assert seen.count("StasisStart") == 1
-        assert seen.count("StasisEnd") == 1
-    assert per_bridge[bridge.id] == [
-        "ChannelEnteredBridge",
-        "ChannelEnteredBridge",
-        "ChannelLeftBridge",
-        "ChannelLeftBridge",
-        "BridgeDestroyed",
-    ]
+    check_events(per_channel, per_bridge, (alice.id, bob.id), bridge.id)

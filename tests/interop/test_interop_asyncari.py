@@ -16,6 +16,7 @@ import asyncari
 import pytest
 
 from conftest import PASSWORD, USER, wait_for
+from interop.bridge_scenario import check_events
 from pyari.server import Server
 
 pytestmark = [
@@ -23,19 +24,6 @@ pytestmark = [
     # asyncari logs events its models do not handle (Dial...) with Logger.warn.
     pytest.mark.filterwarnings("ignore:The 'warn' method is deprecated:DeprecationWarning"),
 ]
-
-CHANNEL_ORDER = [
-    "StasisStart",
-    "ChannelEnteredBridge",
-    "ChannelHangupRequest",
-    "ChannelLeftBridge",
-    "StasisEnd",
-]
-
-
-def in_order(seen: list[str], expected: list[str]) -> list[str]:
-    """The expected types as they occur in ``seen`` (first occurrence of each)."""
-    return sorted((t for t in expected if t in seen), key=seen.index)
 
 
 async def test_asyncari_two_channels_bridged_then_hung_up(
@@ -122,16 +110,5 @@ async def test_asyncari_two_channels_bridged_then_hung_up(
             await wait_for(lambda: not server.core.channels)
             tg.cancel_scope.cancel()
 
-    for chan_id in (alice.id, bob.id):
-        seen = per_channel[chan_id]
-        assert in_order(seen, CHANNEL_ORDER) == CHANNEL_ORDER, seen
-        assert seen.count("StasisStart") == 1
-        assert seen.count("StasisEnd") == 1
-    assert per_bridge[bridge.id] == [
-        "ChannelEnteredBridge",
-        "ChannelEnteredBridge",
-        "ChannelLeftBridge",
-        "ChannelLeftBridge",
-        "BridgeDestroyed",
-    ]
+    check_events(per_channel, per_bridge, (alice.id, bob.id), bridge.id)
     await wait_for(lambda: server.stasis.get("hello") is None)

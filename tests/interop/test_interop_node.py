@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from conftest import PASSWORD, USER
+from interop.bridge_scenario import CHANNEL_ORDER as BRIDGE_CHANNEL_ORDER
 from pyari.server import Server
 
 pytestmark = pytest.mark.slow
@@ -24,14 +25,7 @@ pytestmark = pytest.mark.slow
 NODE_DIR = Path(__file__).parent / "node"
 NODE = shutil.which("node")
 
-CHANNEL_ORDER = [
-    "StasisStart",
-    "ChannelEnteredBridge",
-    "ChannelHangupRequest",
-    "ChannelLeftBridge",
-    "StasisEnd",
-    "ChannelDestroyed",
-]
+CHANNEL_ORDER = [*BRIDGE_CHANNEL_ORDER, "ChannelDestroyed"]
 
 
 async def run_scenario(base_url: str) -> tuple[list[dict[str, Any]], str]:

@@ -9,7 +9,7 @@ import pytest
 
 from pyari.media.codecs import ulaw_decode, ulaw_encode
 from pyari.media.frames import ALAW, SLIN, SLIN16, ULAW, MediaFormat
-from pyari.media.mixer import MediaEngine, Stream
+from pyari.media.mixer import MediaEngine, MixBridge, Stream
 from pyari.media.sources import BufferSource
 
 
@@ -58,6 +58,17 @@ class Ears:
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
 
+def bridged(
+    engine: MediaEngine, ears: Ears, bridge_id: str, *members: tuple[str, MediaFormat]
+) -> tuple[MixBridge, list[Stream]]:
+    """A mixing bridge joined by new streams, each given as (id, format), in order."""
+    bridge = engine.add_bridge(bridge_id)
+    streams = [engine.add_stream(stream_id, fmt, ears) for stream_id, fmt in members]
+    for stream in streams:
+        engine.join(bridge, stream)
+    return bridge, streams
+
+
 def speak(engine: MediaEngine, speakers: dict[Stream, np.ndarray], ticks: int) -> None:
     for i in range(ticks):
         for stream, samples in speakers.items():
@@ -68,12 +79,9 @@ def speak(engine: MediaEngine, speakers: dict[Stream, np.ndarray], ticks: int) -
 
 def test_tone_spoken_into_a_mixing_bridge_reaches_every_other_member() -> None:
     engine, ears = MediaEngine(), Ears()
-    bridge = engine.add_bridge("conf")
-    alice = engine.add_stream("alice", ULAW, ears)
-    bob = engine.add_stream("bob", ALAW, ears)
-    carol = engine.add_stream("carol", SLIN, ears)
-    for s in (alice, bob, carol):
-        engine.join(bridge, s)
+    _, (alice, bob, carol) = bridged(
+        engine, ears, "conf", ("alice", ULAW), ("bob", ALAW), ("carol", SLIN)
+    )
     speak(engine, {alice: tone(1000, 500), carol: tone(600, 500)}, 25)
     for listener in (bob, carol, alice):
         assert len(ears.heard[listener.id]) == 25
@@ -88,11 +96,10 @@ def test_many_bridges_in_one_tick_stay_separate() -> None:
     engine, ears = MediaEngine(), Ears()
     pairs = []
     for b in range(30):
-        bridge = engine.add_bridge(f"b{b}")
         size = 2 + b % 4
-        members = [engine.add_stream(f"s{b}-{k}", SLIN if k else ULAW, ears) for k in range(size)]
-        for m in members:
-            engine.join(bridge, m)
+        _, members = bridged(
+            engine, ears, f"b{b}", *((f"s{b}-{k}", SLIN if k else ULAW) for k in range(size))
+        )
         pairs.append((members[0], members[1], 300 + 50 * b))
     speak(engine, {a: tone(freq, 300) for a, _, freq in pairs}, 15)
     for _, listener, freq in pairs:
@@ -103,10 +110,7 @@ def test_many_bridges_in_one_tick_stay_separate() -> None:
 
 def test_mixing_clips_instead_of_wrapping() -> None:
     engine, ears = MediaEngine(), Ears()
-    bridge = engine.add_bridge("loud")
-    streams = [engine.add_stream(f"s{i}", SLIN, ears) for i in range(4)]
-    for s in streams:
-        engine.join(bridge, s)
+    _, streams = bridged(engine, ears, "loud", *((f"s{i}", SLIN) for i in range(4)))
     loud = np.full(160, 30000, dtype=np.int16)
     speak(engine, {streams[0]: loud, streams[1]: loud, streams[2]: loud}, 1)
     assert ears.audio(streams[3]).min() == 32767
@@ -114,11 +118,7 @@ def test_mixing_clips_instead_of_wrapping() -> None:
 
 def test_two_party_same_codec_bridge_passes_payloads_through() -> None:
     engine, ears = MediaEngine(), Ears()
-    bridge = engine.add_bridge("pair")
-    a = engine.add_stream("a", ULAW, ears)
-    b = engine.add_stream("b", ULAW, ears)
-    engine.join(bridge, a)
-    engine.join(bridge, b)
+    bridge, (a, _) = bridged(engine, ears, "pair", ("a", ULAW), ("b", ULAW))
     # Payload bytes that transcoding would change: 0x7F (µ-law "-0") becomes 0xFF.
     odd = bytes([0x7F, 0x00, 0x12] * 53 + [0x7F])
     a.push(odd)
@@ -136,11 +136,7 @@ def test_two_party_same_codec_bridge_passes_payloads_through() -> None:
 
 def test_two_party_different_codecs_are_transcoded() -> None:
     engine, ears = MediaEngine(), Ears()
-    bridge = engine.add_bridge("pair")
-    a = engine.add_stream("a", ULAW, ears)
-    b = engine.add_stream("b", SLIN16, ears)
-    engine.join(bridge, a)
-    engine.join(bridge, b)
+    bridge, (a, b) = bridged(engine, ears, "pair", ("a", ULAW), ("b", SLIN16))
     speak(engine, {a: tone(1200, 400), b: tone(500, 400, 16000)}, 20)
     heard_by_b = ears.audio(b)
     assert len(heard_by_b) == 20 * 320
@@ -166,12 +162,7 @@ def test_holding_bridge_roles() -> None:
 
 def test_mute_and_bridge_players() -> None:
     engine, ears = MediaEngine(), Ears()
-    bridge = engine.add_bridge("b")
-    a = engine.add_stream("a", SLIN, ears)
-    b = engine.add_stream("b", SLIN, ears)
-    c = engine.add_stream("c", SLIN, ears)
-    for s in (a, b, c):
-        engine.join(bridge, s)
+    bridge, (a, b, _) = bridged(engine, ears, "b", ("a", SLIN), ("b", SLIN), ("c", SLIN))
     a.mute_in = True
     engine.invalidate()
     bridge.players.append(BufferSource(tone(1500, 200), 8000))
@@ -183,11 +174,7 @@ def test_mute_and_bridge_players() -> None:
 
 def test_channel_player_overrides_the_bridge_and_taps_see_audio() -> None:
     engine, ears = MediaEngine(), Ears()
-    bridge = engine.add_bridge("b")
-    a = engine.add_stream("a", SLIN, ears)
-    b = engine.add_stream("b", SLIN, ears)
-    engine.join(bridge, a)
-    engine.join(bridge, b)
+    bridge, (a, b) = bridged(engine, ears, "b", ("a", SLIN), ("b", SLIN))
     said: list[np.ndarray] = []
     heard: list[np.ndarray] = []
     mix: list[np.ndarray] = []
@@ -246,11 +233,7 @@ def test_buffer_accepts_any_packet_size_and_bounds_latency() -> None:
 
 def test_topology_changes() -> None:
     engine, ears = MediaEngine(), Ears()
-    bridge = engine.add_bridge("b")
-    a = engine.add_stream("a", SLIN, ears)
-    b = engine.add_stream("b", SLIN, ears)
-    engine.join(bridge, a)
-    engine.join(bridge, b)
+    bridge, (a, b) = bridged(engine, ears, "b", ("a", SLIN), ("b", SLIN))
     other = engine.add_bridge("other")
     engine.join(other, b)  # moves b
     assert b.bridge is other and bridge.members == [a]

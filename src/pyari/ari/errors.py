@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol, TypeVar, cast
+
+T = TypeVar("T")
+
 
 class AriError(Exception):
     """Answer the request with ``status`` and ``{"message": message}``."""
@@ -14,3 +20,26 @@ class AriError(Exception):
 
 def not_found(what: str) -> AriError:
     return AriError(404, f"{what} not found")
+
+
+def available(part: T | None) -> T:
+    """``part``, or 501 ``Not implemented`` when this server runs without it."""
+    if part is None:
+        raise AriError(501, "Not implemented")
+    return part
+
+
+class _Refusal(Protocol):
+    status: int
+    message: str
+
+
+@contextmanager
+def as_ari_error(*kinds: type[Exception]) -> Iterator[None]:
+    """Answer an exception of ``kinds`` (each carries ``status`` and ``message``,
+    the ARI answer it stands for) as that ARI error."""
+    try:
+        yield
+    except kinds as exc:
+        refusal = cast(_Refusal, exc)
+        raise AriError(refusal.status, refusal.message) from None

@@ -712,6 +712,16 @@ class PjsipTech:
         pvt: PjsipPvt = chan.tech_pvt
         if pvt.rtp is not None:
             pvt.rtp.attach(stream)
+        if pvt.endpoint.dtmf_mode == "inband":
+            # As chan_pjsip: dtmf_mode=inband runs the DSP's DTMF detector on the audio.
+            from pyari.media.dtmf import DtmfDetector
+
+            detector = DtmfDetector(lambda digit, ms: chan.dtmf_received(digit, ms))
+
+            def detect(samples: Any) -> None:
+                detector.feed(samples)
+
+            stream.taps_in.append(detect)
 
     def rtp_statistics(self, chan: Channel) -> dict[str, int | float | str] | None:
         pvt: PjsipPvt = chan.tech_pvt

@@ -252,6 +252,12 @@ class BridgeMedia:
     playing: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     recordings: list[LiveRecording] = field(default_factory=list)
+    idle_mode: str = "none"
+    """What holding bridge participants get while no announcer speaks. Stasis gives
+    every participant of an ARI holding bridge ``idle_mode=none`` (bridge_stasis_push)
+    and ARI cannot change it: they hear nothing until an announcer, a bridge
+    playback or bridge music on hold. ``musiconhold`` is bridge_holding's own default
+    (BridgeWait)."""
 
 
 class Feeder:
@@ -670,10 +676,13 @@ class MediaService:
         self._holding_update(bridge)
 
     def _holding_update(self, bridge: Bridge) -> None:
-        """Participants of a holding bridge hear music while no announcer is there."""
+        """Participants of a holding bridge whose idle mode is ``musiconhold`` hear
+        music while no announcer is there (bridge_holding's entertainment)."""
         if bridge.bridge_type != "holding":
             return
         bm = self.bridges.get(bridge.id)
+        if bm is None or bm.idle_mode != "musiconhold":
+            return
         announcer = any(m.role == "announcer" for cid, m in bridge.members.items() if cid) or bool(
             bm is not None and bm.playing
         )
@@ -1071,10 +1080,14 @@ class MediaService:
             taps.append((tstream.taps_out, spy_out))
         helper: Stream | None = None
         if whisper != "none":
-            # What the snoop channel is sent is added to what the target hears.
+            # What the snoop channel is sent is added to what the target hears
+            # ("out"), to what it says so that its bridge hears it ("in"), or both.
             helper = self.engine.add_stream(f"whisper:{snoop.id}", SLIN)
             self.clock.wake()
-            tstream.whispers.append(helper)
+            if whisper in ("out", "both"):
+                tstream.whispers.append(helper)
+            if whisper in ("in", "both"):
+                tstream.whispers_in.append(helper)
             relay = helper
 
             def whispered(stream: Stream, payload: bytes) -> None:

@@ -133,6 +133,18 @@ def assign_variable(pbx: Pbx, chan: Channel, name: str, value: str) -> None:
             except ValueError as exc:
                 log.warning("%s", exc)
         return
+    if upper.startswith("TIMEOUT(") and name.endswith(")"):
+        which = name[8:-1].strip().lower()
+        if which not in ("digit", "response"):
+            chan.set_var(name, value)
+            return
+        try:
+            seconds = max(float(value.strip() or 0), 0.0)
+        except ValueError:
+            seconds = 0.0
+        # Read back as func_timeout formats it (seconds with milliseconds).
+        chan.variables[f"TIMEOUT({which})"] = f"{seconds:.3f}"
+        return
     if upper.startswith("CHANNEL(language)".upper()):
         chan.language = value
         chan.changed()
@@ -228,10 +240,13 @@ async def playback(pbx: Pbx, chan: Channel, data: str) -> Result | None:
 async def background(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     """``Background(file1[&file2...][,options[,langoverride[,context]]])``.
 
-    Plays the files while listening for a key: a key stops the playback and, when
-    it is an extension of the context (the channel's, or the one given), the
-    channel goes there; else to ``i`` if the context has it. Options ``s`` (skip
-    when not answered), ``n`` (do not answer).
+    Plays the files while listening for a key; a key stops the playback. As
+    Asterisk: a key that is a whole extension of the context (the channel's, or
+    the one given) that no longer one could match goes there at once; otherwise
+    the PBX collects more keys in the channel's context while a longer extension
+    could still match, each within ``TIMEOUT(digit)`` (5 s), then goes to the
+    extension dialled, else to ``i`` (``INVALID_EXTEN``), else hangs up. Options
+    ``s`` (skip when not answered), ``n`` (do not answer).
     """
     args = split_app_args(data)
     files = _sound_uris(args[0] if args else "")
@@ -247,36 +262,110 @@ async def background(pbx: Pbx, chan: Channel, data: str) -> Result | None:
             return None
         if "n" not in options:
             chan.answer()
-    pressed: list[str] = []
-    done = asyncio.get_running_loop().create_future()
-
-    def on_digit(digit: str) -> None:
-        pressed.append(digit)
-        if not done.done():
-            done.set_result(None)
-
-    media.add_dtmf_hook(chan, on_digit)
+    dialplan = pbx.dialplan
+    keys: asyncio.Queue[str] = asyncio.Queue()
+    media.add_dtmf_hook(chan, keys.put_nowait)
     try:
         playing = asyncio.ensure_future(media.play_files(chan, files, language))
-        await asyncio.wait([playing, done], return_when=asyncio.FIRST_COMPLETED)
+        key = asyncio.ensure_future(keys.get())
+        try:
+            await asyncio.wait([playing, key], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not key.done():
+                key.cancel()
         if not playing.done():
             cm = chan.media
             if cm is not None and cm.playback is not None:
                 cm.playback.player.stop()
             await playing
+        if chan.hungup:
+            return Result.HANGUP
+        if key.cancelled() or not key.done():
+            return None
+        exten = key.result()
+        caller = chan.caller.number or None
+        if dialplan.exists(context, exten, 1, caller) and not _match_more(
+            pbx, context, exten, caller
+        ):
+            chan.set_location(context, exten, 1)
+            return Result.JUMP
+        # The PBX takes the key as the start of an extension of the channel's context.
+        context = chan.context
+        timeout = digit_timeout(chan)
+        while _match_more(pbx, context, exten, caller):
+            try:
+                exten += await _next_key(keys, chan, timeout)
+            except TimeoutError:
+                break
+            if chan.hungup:
+                return Result.HANGUP
     finally:
-        media.remove_dtmf_hook(chan, on_digit)
-    if chan.hungup:
-        return Result.HANGUP
-    if not pressed:
-        return None
-    exten = pressed[0]
-    dialplan = pbx.dialplan
-    if dialplan.exists(context, exten):
+        media.remove_dtmf_hook(chan, keys.put_nowait)
+    if dialplan.exists(context, exten, 1, caller):
         chan.set_location(context, exten, 1)
         return Result.JUMP
-    if dialplan.exists(context, "i"):
+    if dialplan.exists(context, "i", 1, caller):
+        verbose.info(
+            "    -- Invalid extension '%s' in context '%s' on %s", exten, context, chan.name
+        )
         chan.set_var("INVALID_EXTEN", exten)
         chan.set_location(context, "i", 1)
         return Result.JUMP
-    return None
+    log.warning("Invalid extension '%s', but no rule 'i' or 'e' in context '%s'", exten, context)
+    return Result.HANGUP
+
+
+DEFAULT_DIGIT_TIMEOUT = 5.0
+"""``TIMEOUT(digit)`` when not set: seconds to wait for the next key of an extension."""
+
+
+def digit_timeout(chan: Channel) -> float:
+    text = chan.variables.get("TIMEOUT(digit)")
+    if text is None:
+        return DEFAULT_DIGIT_TIMEOUT
+    try:
+        return max(float(text), 0.0)
+    except ValueError:
+        return DEFAULT_DIGIT_TIMEOUT
+
+
+async def _next_key(keys: asyncio.Queue[str], chan: Channel, timeout: float) -> str:
+    """The next key pressed within ``timeout`` (TimeoutError), or ``""`` on a hang-up."""
+    key = asyncio.ensure_future(keys.get())
+    gone = asyncio.ensure_future(chan.wait_hangup())
+    try:
+        await asyncio.wait([key, gone], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not key.done():
+            key.cancel()
+    if key.done() and not key.cancelled():
+        return key.result()
+    if chan.hungup:
+        return ""
+    raise TimeoutError
+
+
+def _match_more(pbx: Pbx, context: str, exten: str, caller: str | None) -> bool:
+    """``ast_matchmore_extension``: could more keys make ``exten`` an extension of
+    ``context`` (or of a context it includes)?"""
+    from pyari.dialplan.patterns import match, match_more
+
+    dialplan = pbx.dialplan
+    seen: set[str] = set()
+    pending = [context]
+    while pending:
+        name = pending.pop(0)
+        if name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        ctx = dialplan.contexts.get(name)
+        if ctx is None:
+            continue
+        for ext in ctx.sorted_extensions:
+            if not match_more(ext.match_name, exten):
+                continue
+            if ext.cid is None or (match(ext.cid, caller) if caller else not ext.cid):
+                return True
+        pending.extend(ctx.includes)
+    return False

@@ -235,3 +235,22 @@ def match(pattern: str, exten: str) -> bool:
     if is_pattern(exten) and _pattern_key(pattern[1:]) == _pattern_key(exten[1:]):
         return True
     return _compile(pattern[1:]).fullmatch(exten.replace("-", "")) is not None
+
+
+def match_more(pattern: str, exten: str) -> bool:
+    """Could ``exten`` followed by more digits match ``pattern`` (``E_MATCHMORE``)?"""
+    dialled = exten.replace("-", "")
+    if not is_pattern(pattern):
+        name = pattern.replace("-", "")
+        return len(name) > len(dialled) and name.startswith(dialled)
+    body = pattern[1:]
+    for cut in range(len(body) + 1):
+        head = _compile(body[:cut]).pattern
+        if _compile(body[:cut]).fullmatch(dialled) is None:
+            continue
+        if head.endswith((".+", ".*")):
+            return True
+        rest = _compile(body[cut:]).pattern
+        if rest and "(?!)" not in rest:
+            return True
+    return False

@@ -87,7 +87,9 @@ FORMAT_EXTENSIONS: Final[dict[str, str]] = {
 }
 """Recording format name (ARI ``format``) → file extension written."""
 
-RECORDING_FORMATS: Final = frozenset({"wav", "ulaw", "alaw", "sln", "slin", "slin16", "sln16"})
+RECORDING_FORMATS: Final = frozenset(
+    {"wav", "wav16", "ulaw", "alaw", "sln", "slin", "slin16", "sln16"}
+)
 """Formats ``record`` accepts (anything else: 422 ``specified format is unknown``)."""
 
 
@@ -251,6 +253,18 @@ class _Writer:
     def append(self, samples: Samples) -> None:
         raise NotImplementedError
 
+    sample_width = 2
+
+    def drop_tail(self, samples: int) -> None:
+        """Cut the last ``samples`` samples off the file (trailing silence)."""
+        cut = min(max(samples, 0) * self.sample_width, self.data_bytes)
+        if cut:
+            self.data_bytes -= cut
+            self._resize()
+
+    def _resize(self) -> None:
+        os.ftruncate(self._fd, self.data_bytes)
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
@@ -307,6 +321,11 @@ class WavWriter(_Writer):
         os.pwrite(self._fd, struct.pack("<I", 36 + self.data_bytes), 4)
         os.pwrite(self._fd, struct.pack("<I", self.data_bytes), 40)
 
+    def _resize(self) -> None:
+        os.ftruncate(self._fd, 44 + self.data_bytes)
+        os.pwrite(self._fd, struct.pack("<I", 36 + self.data_bytes), 4)
+        os.pwrite(self._fd, struct.pack("<I", self.data_bytes), 40)
+
     @property
     def duration_ms(self) -> int:
         return self.data_bytes // 2 * 1000 // self.rate
@@ -327,6 +346,7 @@ class RawWriter(_Writer):
             raise UnsupportedMediaError(f"cannot write raw format '{fmt}'")
         self.fmt = fmt
         self.rate = 16000 if fmt == "slin16" else 8000
+        self.sample_width = 2 if fmt in ("slin", "slin16") else 1
         super().__init__(path, append=append, sync=sync)
 
     def _open(self, append: bool) -> None:
@@ -353,9 +373,12 @@ class RawWriter(_Writer):
 def open_writer(
     path: str | os.PathLike[str], fmt: str, *, append: bool = False, sync: bool = False
 ) -> WavWriter | RawWriter:
-    """A writer for an ARI recording format (``wav``, ``ulaw``, ``alaw``, ``sln``, ``slin16``)."""
+    """A writer for an ARI recording format (``wav``, ``wav16``, ``ulaw``, ``alaw``, ``sln``,
+    ``sln16``)."""
     if fmt == "wav":
         return WavWriter(path, 8000, append=append, sync=sync)
+    if fmt == "wav16":
+        return WavWriter(path, 16000, append=append, sync=sync)
     if fmt in ("sln", "slin"):
         return RawWriter(path, "slin", append=append, sync=sync)
     if fmt in ("sln16", "slin16"):
@@ -363,6 +386,11 @@ def open_writer(
     if fmt in ("ulaw", "alaw"):
         return RawWriter(path, fmt, append=append, sync=sync)
     raise UnsupportedMediaError(f"unknown recording format '{fmt}'")
+
+
+def recording_rate(fmt: str) -> int:
+    """The sample rate a recording format is written at."""
+    return 16000 if fmt in ("wav16", "sln16", "slin16") else 8000
 
 
 def recording_extension(fmt: str) -> str:

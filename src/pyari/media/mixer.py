@@ -76,7 +76,10 @@ class Stream:
     taps_in: list[Tap] = field(default_factory=list)
     taps_out: list[Tap] = field(default_factory=list)
     whispers: list[Stream] = field(default_factory=list)
-    """Streams whose inbound audio is added to what this one hears (snoop whisper)."""
+    """Streams whose inbound audio is added to what this one hears (snoop whisper out)."""
+    whispers_in: list[Stream] = field(default_factory=list)
+    """Streams whose inbound audio is added to what this one says (snoop whisper in):
+    its bridge hears it; the stream's own ``"in"`` taps still get the unmixed audio."""
     bridge: MixBridge | None = None
     role: Role = "participant"
     dropped_bytes: int = 0
@@ -150,6 +153,8 @@ class MediaEngine:
         self.bridge_players: list[AudioReader] = []
         self._dirty = True
         self._order: list[Stream] = []
+        self._slot: dict[int, int] = {}
+        self._whisper_in_rows: list[int] = []
         self._ids = itertools.count()
         # Topology caches, rebuilt when streams or bridges change.
         self._groups: dict[str, tuple[npt.NDArray[np.intp], list[Stream]]] = {}
@@ -191,6 +196,8 @@ class MediaEngine:
         for other in self.streams.values():
             if stream in other.whispers:
                 other.whispers.remove(stream)
+            if stream in other.whispers_in:
+                other.whispers_in.remove(stream)
         self.streams.pop(stream.id, None)
         self._dirty = True
 
@@ -237,12 +244,14 @@ class MediaEngine:
         return (
             a.format == b.format
             and not (a.mute_in or a.mute_out or b.mute_in or b.mute_out)
-            and not (a.whispers or b.whispers)
+            and not (a.whispers or b.whispers or a.whispers_in or b.whispers_in)
         )
 
     def _rebuild(self) -> None:
         self._order = list(self.streams.values())
         slot = {id(s): i for i, s in enumerate(self._order)}
+        self._slot = slot
+        self._whisper_in_rows = [i for i, s in enumerate(self._order) if s.whispers_in]
         groups: dict[str, list[int]] = {}
         for i, s in enumerate(self._order):
             groups.setdefault(s.format.name, []).append(i)
@@ -345,6 +354,18 @@ class MediaEngine:
                     assert down is not None
                     lin[row] = down.process(native[k])
 
+        # Whisper "in": added to what the channel says before its bridge mixes it.
+        said_alone: dict[int, Samples] = {}
+        for row in self._whisper_in_rows:
+            stream = order[row]
+            acc = lin[row].astype(np.int32)
+            for other in stream.whispers_in:
+                other_row = self._slot.get(id(other))
+                if other_row is not None:
+                    acc += lin[other_row]
+            said_alone[row] = lin[row].copy()
+            lin[row] = np.clip(acc, -32768, 32767)
+
         # 2. mix -------------------------------------------------------------------------
         out = np.zeros((count, n), dtype=np.int16)
         produced = np.zeros(count, dtype=bool)
@@ -400,14 +421,15 @@ class MediaEngine:
             if stream.whispers:
                 acc = out[row].astype(np.int32)
                 for other in stream.whispers:
-                    if other.id in self.streams:
-                        acc += lin[order.index(other)]
+                    other_row = self._slot.get(id(other))
+                    if other_row is not None:
+                        acc += lin[other_row]
                 out[row] = np.clip(acc, -32768, 32767)
                 produced[row] = True
             if stream.mute_out:
                 out[row] = 0
             if stream.taps_in:
-                said = lin[row]
+                said = said_alone.get(row, lin[row])
                 for tap in stream.taps_in:
                     tap(said)
             if stream.taps_out:

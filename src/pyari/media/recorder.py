@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from pyari.media.codecs import Resampler
 from pyari.media.files import (
     MediaError,
     RawWriter,
@@ -48,6 +49,7 @@ from pyari.media.files import (
     WavWriter,
     open_writer,
     recording_extension,
+    recording_rate,
 )
 from pyari.media.frames import TICK_MS, Samples
 
@@ -145,18 +147,48 @@ class RecordingResult:
     cause: str
     """``stopped``, ``max_duration``, ``max_silence``, ``dtmf``, ``canceled``, ``error``."""
     error: str | None = None
+    detected_silence_ms: int = 0
+    """All silence seen by the silence detector (0 unless ``max_silence_seconds``)."""
+    trailing_silence_ms: int = 0
+    """The silence run the recording ended in (0 unless ``max_silence_seconds``)."""
+    trimmed_ms: int = 0
+    """Trailing silence cut off the end of the file."""
 
+    # Asterisk (__ast_play_and_record) reports whole seconds of the file as written,
+    # less the trailing silence beyond 200 ms; the talking time is that length less
+    # all the silence beyond 200 ms (C integer division truncates towards zero).
     @property
     def duration(self) -> int:
-        return self.duration_ms // 1000
+        seconds = self.duration_ms // 1000
+        if self.trailing_silence_ms > 0:
+            seconds -= _c_div(self.trailing_silence_ms - 200, 1000)
+        return max(seconds, 0)
 
     @property
     def talking_duration(self) -> int:
-        return self.talking_ms // 1000
+        seconds = self.duration_ms // 1000
+        if self.detected_silence_ms > 0:
+            seconds -= _c_div(self.detected_silence_ms - 200, 1000)
+        return max(seconds, 0)
 
     @property
     def silence_duration(self) -> int:
-        return self.silence_ms // 1000
+        return self.duration - self.talking_duration
+
+    @property
+    def file_ms(self) -> int:
+        """Milliseconds of audio left in the file."""
+        return self.duration_ms - self.trimmed_ms
+
+
+def _c_div(a: int, b: int) -> int:
+    """Integer division truncating towards zero, as C does."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+TRIM_KEEP_MS = 200
+"""Silence left at the end of a recording that stopped on silence, a limit or a digit."""
 
 
 class Recorder:
@@ -191,12 +223,18 @@ class Recorder:
         self.disk = disk
         self.flush_frames = max(1, flush_frames)
         self.rate = rate
+        self.file_rate = recording_rate(fmt)
+        self._resampler: Resampler | None = (
+            Resampler(rate, self.file_rate) if self.file_rate != rate else None
+        )
+        """Wideband formats (``wav16``, ``sln16``) are written upsampled from the mix."""
         self.on_finish = on_finish
         self.state = RecordingState.QUEUED
         self.muted = False
         self.duration_ms = 0
         self.talking_ms = 0
         self.silence_run_ms = 0
+        self.detected_silence_ms = 0
         self.frames = 0
         self._pending: list[Samples] = []
         self._writer: WavWriter | RawWriter | None = None
@@ -211,9 +249,9 @@ class Recorder:
 
     def _open(self) -> None:
         self._writer = open_writer(self.path, self.format, append=self.append)
-        if self._writer.rate != self.rate:
+        if self._writer.rate != self.file_rate:
             raise UnsupportedMediaError(
-                f"format {self.format} records at {self._writer.rate} Hz, stream is {self.rate} Hz"
+                f"format {self.format} records at {self._writer.rate} Hz, not {self.file_rate} Hz"
             )
 
     def _do(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -260,12 +298,13 @@ class Recorder:
             self.silence_run_ms = 0
         else:
             self.silence_run_ms += ms
+            self.detected_silence_ms += ms
         self._pending.append(samples.copy())
         if len(self._pending) >= self.flush_frames:
             self._flush()
         if self.max_duration_ms and self.duration_ms >= self.max_duration_ms:
             self._finish(RecordingState.DONE, "max_duration")
-        elif self.max_silence_ms and self.silence_run_ms >= self.max_silence_ms:
+        elif self.max_silence_ms and self.silence_run_ms > self.max_silence_ms:
             self._finish(RecordingState.DONE, "max_silence")
 
     def _flush(self) -> None:
@@ -273,11 +312,17 @@ class Recorder:
             return
         chunk = np.concatenate(self._pending)
         self._pending = []
+        if self._resampler is not None:
+            chunk = self._resampler.process(chunk)
         self._do(self._append, chunk)
 
     def _append(self, chunk: Samples) -> None:
         if self._writer is not None and not self._writer.closed:
             self._writer.append(chunk)
+
+    def _truncate(self, samples: int) -> None:
+        if self._writer is not None and not self._writer.closed:
+            self._writer.drop_tail(samples)
 
     def dtmf(self, digit: str) -> bool:
         """A DTMF digit arrived; True if it terminated the recording."""
@@ -330,8 +375,15 @@ class Recorder:
     ) -> None:
         was_queued = self.state is RecordingState.QUEUED
         self.state = state
+        trailing = self.silence_run_ms if self.max_silence_ms else 0
+        trimmed = 0
         if write and not was_queued:
             self._flush()
+            # Ended on silence, a limit or a digit (not a stop or a hang-up): the
+            # trailing silence goes, but for its first 200 ms.
+            if cause in ("max_silence", "max_duration", "dtmf") and trailing > TRIM_KEEP_MS:
+                trimmed = trailing - TRIM_KEEP_MS
+                self._do(self._truncate, trimmed * self.file_rate // 1000)
         else:
             self._pending = []
         result = RecordingResult(
@@ -343,6 +395,9 @@ class Recorder:
             self.silence_ms,
             cause,
             error,
+            detected_silence_ms=self.detected_silence_ms if self.max_silence_ms else 0,
+            trailing_silence_ms=trailing,
+            trimmed_ms=trimmed,
         )
         self.result = result
 

@@ -837,14 +837,7 @@ class UserAgent:
         call.local_sdp = sdp
         assert call.dialog is not None
         call.dialog.state = DialogState.CONFIRMED
-        headers = [*self._headers(), ("Contact", str(call.dialog.local_contact))]
-        headers.append(("Content-Type", "application/sdp"))
-        response = make_response(tx.request, 200, to_tag=call.local_tag, headers=headers, body=sdp)
-        out: list[Action] = _sends(self.layer.send_response(tx, response, now))
-        call.retransmit = Retransmit2xx(
-            response, tx.response_dest, now, transport=tx.transport, timers=self.layer.timers
-        )
-        return out
+        return self._send_2xx(call, call.dialog, tx, sdp, now)
 
     def answer_reinvite(
         self, call: Call, sdp: bytes | None, now: float, status: int = 200
@@ -856,7 +849,13 @@ class UserAgent:
         if status != 200 or sdp is None:
             return self._respond(tx, status if status != 200 else 488, now, to_tag=call.local_tag)
         call.local_sdp = sdp
-        headers = [*self._headers(), ("Contact", str(call.dialog.local_contact))]
+        return self._send_2xx(call, call.dialog, tx, sdp, now)
+
+    def _send_2xx(
+        self, call: Call, dialog: Dialog, tx: ServerTransaction, sdp: bytes, now: float
+    ) -> list[Action]:
+        """200 OK to ``tx`` with our SDP, retransmitted until the ACK."""
+        headers = [*self._headers(), ("Contact", str(dialog.local_contact))]
         headers.append(("Content-Type", "application/sdp"))
         response = make_response(tx.request, 200, to_tag=call.local_tag, headers=headers, body=sdp)
         out: list[Action] = _sends(self.layer.send_response(tx, response, now))
@@ -1027,6 +1026,15 @@ class UserAgent:
                 return [QualifyResult(q.aor, q.uri, max(now - q.sent_at, 1e-6))]
         return []
 
+    def _start_uac_dialog(self, call: Call, request: Request, response: Response) -> Dialog:
+        """The dialog a response to our INVITE creates (early or confirmed)."""
+        dialog = Dialog.as_uac(
+            request, response, sent_by=self.sent_by(call.transport), transport=call.transport
+        )
+        call.dialog = dialog
+        self.dialogs.add(dialog)
+        return dialog
+
     def _invite_response(
         self, call: Call, tx: ClientTransaction, response: Response, now: float
     ) -> list[Action]:
@@ -1042,13 +1050,7 @@ class UserAgent:
                 _t, events = self.layer.send_request(cancel, tx.peer, now, transport=call.transport)
                 return list(self._process(events, now))
             if call.dialog is None and response.to.tag:
-                call.dialog = Dialog.as_uac(
-                    request,
-                    response,
-                    sent_by=self.sent_by(call.transport),
-                    transport=call.transport,
-                )
-                self.dialogs.add(call.dialog)
+                self._start_uac_dialog(call, request, response)
             sdp = _sdp_of(response)
             if sdp is not None:
                 call.remote_sdp = sdp
@@ -1057,16 +1059,10 @@ class UserAgent:
             if call.dialog is None or call.dialog.remote_tag != (response.to.tag or ""):
                 if call.dialog is not None:
                     self.dialogs.remove(call.dialog)
-                call.dialog = Dialog.as_uac(
-                    request,
-                    response,
-                    sent_by=self.sent_by(call.transport),
-                    transport=call.transport,
-                )
-                self.dialogs.add(call.dialog)
+                dialog = self._start_uac_dialog(call, request, response)
             else:
-                call.dialog.receive_response(request, response)
-            dialog = call.dialog
+                dialog = call.dialog
+                dialog.receive_response(request, response)
             dialog.state = DialogState.CONFIRMED
             ack = dialog.create_ack(request.cseq.number)
             call.ack = ack
@@ -1169,12 +1165,11 @@ class UserAgent:
         from_user: str = "asterisk",
         content_type: str = "text/plain",
     ) -> list[Action]:
-        host, port = self.addresses.get("UDP", ("127.0.0.1", 5060))
         user = (endpoint.from_user if endpoint is not None else None) or from_user or "asterisk"
         request = build_request(
             "MESSAGE",
             target,
-            from_=NameAddr(Uri("sip", user, host, port), params={"tag": new_tag()}),
+            from_=self._local_from(user),
             to=NameAddr(target),
             call_id=new_call_id(),
             cseq=1,
@@ -1183,17 +1178,15 @@ class UserAgent:
             body=body.encode(),
             content_type=content_type,
         )
-        _tx, events = self.layer.send_request(request, dest, now)
-        return list(self._process(events, now))
+        return self._send_out_of_dialog(request, dest, now)
 
     def send_refer(
         self, target: Uri, dest: Address, refer_to: str, now: float, *, from_user: str = "asterisk"
     ) -> list[Action]:
-        host, port = self.addresses.get("UDP", ("127.0.0.1", 5060))
         request = build_request(
             "REFER",
             target,
-            from_=NameAddr(Uri("sip", from_user, host, port), params={"tag": new_tag()}),
+            from_=self._local_from(from_user),
             to=NameAddr(target),
             call_id=new_call_id(),
             cseq=1,
@@ -1201,6 +1194,14 @@ class UserAgent:
             contact=self.contact(from_user),
             headers=[("Refer-To", f"<{refer_to}>"), ("User-Agent", USER_AGENT)],
         )
+        return self._send_out_of_dialog(request, dest, now)
+
+    def _local_from(self, user: str) -> NameAddr:
+        """``user`` at our UDP address, as the From of a request outside any dialog."""
+        host, port = self.addresses.get("UDP", ("127.0.0.1", 5060))
+        return NameAddr(Uri("sip", user, host, port), params={"tag": new_tag()})
+
+    def _send_out_of_dialog(self, request: Request, dest: Address, now: float) -> list[Action]:
         _tx, events = self.layer.send_request(request, dest, now)
         return list(self._process(events, now))
 
@@ -1223,11 +1224,10 @@ class UserAgent:
         except SipParseError:
             return []
         dest = binding.source or _address_of(uri)
-        host, port = self.addresses.get("UDP", ("127.0.0.1", 5060))
         request = build_request(
             "OPTIONS",
             uri,
-            from_=NameAddr(Uri("sip", "qualify", host, port), params={"tag": new_tag()}),
+            from_=self._local_from("qualify"),
             to=NameAddr(uri),
             call_id=new_call_id(),
             cseq=1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pyari.ari.context import AriContext
@@ -45,37 +46,36 @@ async def get_app(ctx: AriContext, p: Params) -> dict[str, Any]:
     return application_json(find_app(ctx, p["applicationName"]))
 
 
-def _sources(p: Params) -> list[str]:
+def _change_sources(
+    ctx: AriContext,
+    p: Params,
+    change: Callable[[StasisApp, list[str]], None],
+    unknown_source: str,
+) -> dict[str, Any]:
+    """Apply ``change`` (subscribe or unsubscribe) to the app's event sources."""
     sources: list[str] = p.get("eventSource") or []
     if not sources:
         raise AriError(400, "Missing parameter eventSource")
-    return sources
+    app = find_app(ctx, p["applicationName"])
+    try:
+        change(app, sources)
+    except BadScheme:
+        raise AriError(400, BAD_SCHEME) from None
+    except SourceNotFound:
+        raise AriError(422, unknown_source) from None
+    return application_json(app)
 
 
 @handles("applications", "subscribe")
 async def subscribe(ctx: AriContext, p: Params) -> dict[str, Any]:
-    sources = _sources(p)
-    app = find_app(ctx, p["applicationName"])
-    try:
-        ctx.stasis.subscribe_sources(app, sources)
-    except BadScheme:
-        raise AriError(400, BAD_SCHEME) from None
-    except SourceNotFound:
-        raise AriError(422, "Event source does not exist") from None
-    return application_json(app)
+    return _change_sources(ctx, p, ctx.stasis.subscribe_sources, "Event source does not exist")
 
 
 @handles("applications", "unsubscribe")
 async def unsubscribe(ctx: AriContext, p: Params) -> dict[str, Any]:
-    sources = _sources(p)
-    app = find_app(ctx, p["applicationName"])
-    try:
-        ctx.stasis.unsubscribe_sources(app, sources)
-    except BadScheme:
-        raise AriError(400, BAD_SCHEME) from None
-    except SourceNotFound:
-        raise AriError(422, "Event source was not subscribed to") from None
-    return application_json(app)
+    return _change_sources(
+        ctx, p, ctx.stasis.unsubscribe_sources, "Event source was not subscribed to"
+    )
 
 
 def _filter_list(

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from pyari.ari.context import AriContext
-from pyari.ari.errors import AriError
+from pyari.ari.errors import AriError, as_ari_error, available
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.clock import ari_timestamp
 from pyari.core import events as ev
-from pyari.core.logchannels import LogChannelError, LogChannelInfo, LogChannels
+from pyari.core.logchannels import LogChannelError, LogChannelInfo
 from pyari.core.mailboxes import FIELDS as MAILBOX_FIELDS
 from pyari.core.mailboxes import Mailboxes, parse_uint
-from pyari.core.modules import ModuleError, ModuleInfo, Modules
+from pyari.core.modules import ModuleError, ModuleInfo
 
 INFO_SECTIONS = ("build", "system", "config", "status")
 
@@ -56,86 +56,60 @@ async def set_global_var(ctx: AriContext, p: Params) -> None:
 # -- modules -------------------------------------------------------------------------------
 
 
-def _modules(ctx: AriContext) -> Modules:
-    if ctx.modules is None:
-        raise AriError(501, "Not implemented")
-    return ctx.modules
-
-
 @handles("asterisk", "listModules")
 async def list_modules(ctx: AriContext, p: Params) -> list[ModuleInfo]:
-    return _modules(ctx).list()
+    return available(ctx.modules).list()
 
 
 @handles("asterisk", "getModule")
 async def get_module(ctx: AriContext, p: Params) -> ModuleInfo:
-    try:
-        return _modules(ctx).get(p["moduleName"])
-    except ModuleError as exc:
-        raise AriError(exc.status, exc.message) from None
+    with as_ari_error(ModuleError):
+        return available(ctx.modules).get(p["moduleName"])
 
 
 @handles("asterisk", "loadModule")
 async def load_module(ctx: AriContext, p: Params) -> None:
-    try:
-        _modules(ctx).load(p["moduleName"])
-    except ModuleError as exc:
-        raise AriError(exc.status, exc.message) from None
+    with as_ari_error(ModuleError):
+        available(ctx.modules).load(p["moduleName"])
 
 
 @handles("asterisk", "unloadModule")
 async def unload_module(ctx: AriContext, p: Params) -> None:
-    try:
-        _modules(ctx).unload(p["moduleName"])
-    except ModuleError as exc:
-        raise AriError(exc.status, exc.message) from None
+    with as_ari_error(ModuleError):
+        available(ctx.modules).unload(p["moduleName"])
 
 
 @handles("asterisk", "reloadModule")
 async def reload_module(ctx: AriContext, p: Params) -> None:
-    try:
-        await _modules(ctx).reload(p["moduleName"])
-    except ModuleError as exc:
-        raise AriError(exc.status, exc.message) from None
+    with as_ari_error(ModuleError):
+        await available(ctx.modules).reload(p["moduleName"])
 
 
 # -- log channels ------------------------------------------------------------------------
 
 
-def _logchannels(ctx: AriContext) -> LogChannels:
-    if ctx.logchannels is None:
-        raise AriError(501, "Not implemented")
-    return ctx.logchannels
-
-
 @handles("asterisk", "listLogChannels")
 async def list_log_channels(ctx: AriContext, p: Params) -> list[LogChannelInfo]:
-    return _logchannels(ctx).list()
+    return available(ctx.logchannels).list()
 
 
 @handles("asterisk", "addLog", missing={"configuration": "Configuration levels are required"})
 async def add_log(ctx: AriContext, p: Params) -> None:
-    channels = _logchannels(ctx)
-    try:
+    channels = available(ctx.logchannels)
+    with as_ari_error(LogChannelError):
         channels.add(p["logChannelName"], p["configuration"])
-    except LogChannelError as exc:
-        raise AriError(exc.status, exc.message) from None
 
 
 @handles("asterisk", "deleteLog")
 async def delete_log(ctx: AriContext, p: Params) -> None:
-    try:
-        _logchannels(ctx).remove(p["logChannelName"])
-    except LogChannelError as exc:
-        raise AriError(exc.status, exc.message) from None
+    with as_ari_error(LogChannelError):
+        available(ctx.logchannels).remove(p["logChannelName"])
 
 
 @handles("asterisk", "rotateLog")
 async def rotate_log(ctx: AriContext, p: Params) -> None:
-    try:
-        _logchannels(ctx).rotate(p["logChannelName"])
-    except LogChannelError as exc:
-        raise AriError(exc.status, exc.message) from None
+    with as_ari_error(LogChannelError):
+        available(ctx.logchannels).rotate(p["logChannelName"])
 
 
 # -- dynamic configuration objects (sorcery) -------------------------------------------------
@@ -159,9 +133,7 @@ class _ObjectType(Protocol):
 
 class _MwiMailboxes:
     def _boxes(self, ctx: AriContext) -> Mailboxes:
-        if ctx.mailboxes is None:
-            raise AriError(501, "Not implemented")
-        return ctx.mailboxes
+        return available(ctx.mailboxes)
 
     def get(self, ctx: AriContext, oid: str) -> dict[str, str] | None:
         box = self._boxes(ctx).get(oid)

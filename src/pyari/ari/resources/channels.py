@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from pyari.stasis.control import ChannelGone, Control
 log = logging.getLogger("pyari.ari")
 
 CHANNEL_NOT_FOUND = "Channel not found"
+PROVIDED_CHANNEL_NOT_FOUND = "Provided channel was not found"
 NOT_IMPLEMENTED = "Not implemented"
 MAX_PUBLIC_UNIQUEID = 128
 INVALID_STATES = frozenset({"Down", "Rsrvd", "Ringing"})
@@ -46,10 +48,11 @@ FORMATS = frozenset(
 """Media format names the core knows (Asterisk's format cache)."""
 
 
-def find_channel(ctx: AriContext, channel_id: str) -> Channel:
+def find_channel(ctx: AriContext, channel_id: str, missing: str = CHANNEL_NOT_FOUND) -> Channel:
+    """A live channel; 404 with the message ``missing`` when there is none."""
     chan = ctx.core.channels.get(channel_id)
     if chan is None or chan.destroyed:
-        raise AriError(404, CHANNEL_NOT_FOUND)
+        raise AriError(404, missing)
     return chan
 
 
@@ -590,9 +593,7 @@ async def continue_in_dialplan(ctx: AriContext, p: Params) -> None:
 @handles("channels", "getChannelVar", missing={"variable": "Variable name is required"})
 async def get_channel_var(ctx: AriContext, p: Params) -> dict[str, str]:
     name: str = p["variable"]
-    chan = ctx.core.channels.get(p["channelId"])
-    if chan is None or chan.destroyed:
-        raise AriError(404, "Provided channel was not found")
+    chan = find_channel(ctx, p["channelId"], PROVIDED_CHANNEL_NOT_FOUND)
     vars_ = ChannelVars(ctx.pbx, chan)
     if name.endswith(")") and "(" in name:
         fname, _, args = name[:-1].partition("(")
@@ -617,9 +618,7 @@ async def set_channel_var(ctx: AriContext, p: Params) -> None:
 )
 async def get_channel_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, str]]:
     names: list[str] = p["variables"]
-    chan = ctx.core.channels.get(p["channelId"])
-    if chan is None or chan.destroyed:
-        raise AriError(404, "Provided channel was not found")
+    chan = find_channel(ctx, p["channelId"], PROVIDED_CHANNEL_NOT_FOUND)
     vars_ = ChannelVars(ctx.pbx, chan)
     found: dict[str, str] = {}
     for raw in names:
@@ -641,9 +640,7 @@ async def get_channel_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, st
 async def set_channel_vars(ctx: AriContext, p: Params) -> None:
     if p.get("variables") is None:
         raise AriError(400, "The 'variables' field is required")
-    chan = ctx.core.channels.get(p["channelId"])
-    if chan is None or chan.destroyed:
-        raise AriError(404, "Provided channel was not found")
+    chan = find_channel(ctx, p["channelId"], PROVIDED_CHANNEL_NOT_FOUND)
     control = find_control(ctx, p["channelId"])
     variables = json_variables(p.get("variables"))
 
@@ -770,7 +767,7 @@ async def play_with_id(ctx: AriContext, p: Params) -> Reply:
 
 RECORD_FORMATS = frozenset(
     {
-        "wav", "WAV", "wav49", "gsm", "ulaw", "pcm", "mu", "ul", "alaw", "al", "alw",
+        "wav", "wav16", "WAV", "wav49", "gsm", "ulaw", "pcm", "mu", "ul", "alaw", "al", "alw",
         "sln", "raw", "sln12", "sln16", "sln24", "sln32", "sln44", "sln48", "sln96",
         "sln192", "g722", "g723", "g723sf", "g726-16", "g726-24", "g726-32", "g726-40",
         "g729", "ilbc", "ogg", "siren7", "siren14", "vox", "au", "h263", "h264",
@@ -778,7 +775,7 @@ RECORD_FORMATS = frozenset(
 )  # fmt: skip
 """File extensions a recording can be written in (Asterisk's format modules)."""
 
-WRITABLE_FORMATS = frozenset({"wav", "ulaw", "alaw", "sln"})
+WRITABLE_FORMATS = frozenset({"wav", "wav16", "ulaw", "alaw", "sln", "sln16"})
 """Formats pyari records in (others: 422, as a format unknown on this system)."""
 
 IF_EXISTS = frozenset({"fail", "overwrite", "append"})
@@ -876,28 +873,29 @@ async def start_moh(ctx: AriContext, p: Params) -> None:
     run_async(ctx, control, lambda: service.start_moh(chan, name))
 
 
-@handles("channels", "stopMoh")
-async def stop_moh(ctx: AriContext, p: Params) -> None:
+def _queue_media(
+    ctx: AriContext, p: Params, action: Callable[[MediaService, Channel], None]
+) -> None:
+    """Queue ``action`` on the answered channel's own task, without waiting for it."""
     control = find_control_up(ctx, p["channelId"])
     service = media_service(ctx)
     chan = control.channel
-    run_async(ctx, control, lambda: service.stop_moh(chan))
+    run_async(ctx, control, lambda: action(service, chan))
+
+
+@handles("channels", "stopMoh")
+async def stop_moh(ctx: AriContext, p: Params) -> None:
+    _queue_media(ctx, p, MediaService.stop_moh)
 
 
 @handles("channels", "startSilence")
 async def start_silence(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
-    service = media_service(ctx)
-    chan = control.channel
-    run_async(ctx, control, lambda: service.start_silence(chan))
+    _queue_media(ctx, p, MediaService.start_silence)
 
 
 @handles("channels", "stopSilence")
 async def stop_silence(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
-    service = media_service(ctx)
-    chan = control.channel
-    run_async(ctx, control, lambda: service.stop_silence(chan))
+    _queue_media(ctx, p, MediaService.stop_silence)
 
 
 _SNOOP = ("none", "both", "out", "in")
@@ -914,10 +912,7 @@ def _snoop_checks(ctx: AriContext, p: Params) -> Channel:
         raise AriError(400, "Direction must be specified for at least spy or whisper")
     if not p.get("app"):
         raise AriError(400, "Application name is required")
-    chan = ctx.core.channels.get(p["channelId"])
-    if chan is None or chan.destroyed:
-        raise AriError(404, "Provided channel was not found")
-    return chan
+    return find_channel(ctx, p["channelId"], PROVIDED_CHANNEL_NOT_FOUND)
 
 
 async def _snoop(ctx: AriContext, p: Params, snoop_id: str | None) -> ChannelSnapshot:

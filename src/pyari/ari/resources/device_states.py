@@ -3,45 +3,35 @@
 from __future__ import annotations
 
 from pyari.ari.context import AriContext
-from pyari.ari.errors import AriError
+from pyari.ari.errors import as_ari_error, available
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
-from pyari.core.devices import DeviceError, DeviceState, DeviceStates
-
-
-def _devices(ctx: AriContext) -> DeviceStates:
-    if ctx.devices is None:
-        raise AriError(501, "Not implemented")
-    return ctx.devices
+from pyari.core.devices import DeviceError, DeviceState
 
 
 @handles("deviceStates", "list")
 async def list_states(ctx: AriContext, p: Params) -> list[DeviceState]:
-    return _devices(ctx).controlled()
+    return available(ctx.devices).controlled()
 
 
 @handles("deviceStates", "get")
 async def get_state(ctx: AriContext, p: Params) -> DeviceState:
     name: str = p["deviceName"]
-    return DeviceState(name, _devices(ctx).state(name))
+    return DeviceState(name, available(ctx.devices).state(name))
 
 
 @handles("deviceStates", "update", lenient=frozenset({"deviceState"}))
 async def update_state(ctx: AriContext, p: Params) -> None:
-    devices = _devices(ctx)
+    devices = available(ctx.devices)
     name: str = p["deviceName"]
-    try:
+    with as_ari_error(DeviceError):
         # Asterisk checks the device name before the state value, and takes
         # the value in any case (``inuse``).
         devices.controlled_name(name)
         devices.update(name, p["deviceState"])
-    except DeviceError as exc:
-        raise AriError(exc.status, exc.message) from None
 
 
 @handles("deviceStates", "delete")
 async def delete_state(ctx: AriContext, p: Params) -> None:
-    try:
-        _devices(ctx).delete(p["deviceName"])
-    except DeviceError as exc:
-        raise AriError(exc.status, exc.message) from None
+    with as_ari_error(DeviceError):
+        available(ctx.devices).delete(p["deviceName"])
