@@ -12,7 +12,8 @@
 * audio: one :class:`~pyari.channels.rtp_media.RtpStream` per channel feeds the media
   engine stream; RFC 4733 and SIP INFO digits become ChannelDtmfReceived;
 * re-INVITEs that put us on hold publish ChannelHold/ChannelUnhold; REFER is a blind
-  transfer (BridgeBlindTransfer); MESSAGE becomes TextMessageReceived and
+  transfer (BridgeBlindTransfer), or with ``transfer_handling=ari-only`` a ChannelTransfer
+  the app answers with ``transfer_progress``; MESSAGE becomes TextMessageReceived and
   ``/endpoints/sendMessage`` to ``pjsip:<endpoint>`` sends one;
 * endpoints ``PJSIP/<name>`` are online while one of their AORs has a contact;
   registrations and qualify publish ContactStatusChange and PeerStatusChange.
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.config.pjsip import Endpoint as EndpointConf
@@ -98,6 +100,29 @@ class PjsipPvt:
     remote_hold: bool = False
     media_host: str = "127.0.0.1"
     subscription: Any = None
+    ari_transfer: AriTransfer | None = None
+    """A REFER handed to ARI (``transfer_handling=ari-only``) that is not finished."""
+
+
+@dataclass(eq=False)
+class AriTransfer:
+    """What a REFER asked for, kept for the ChannelTransfer events of its progress."""
+
+    exten: str
+    protocol_id: str | None = None
+    params: list[tuple[str, str]] = field(default_factory=list)
+    dest: Channel | None = None
+    """The channel of the dialog a Replaces names (attended transfer)."""
+    sent_100: bool = False
+
+
+TRANSFER_PROGRESS = {
+    # indicate("transfer", ...) → (sipfrag status, ChannelTransfer state), as res_pjsip_refer
+    "progress": (100, "channel_progress"),
+    "success": (200, "channel_answered"),
+    "unavailable": (503, "channel_declined"),
+    "failed": (603, "channel_declined"),
+}
 
 
 @dataclass
@@ -108,6 +133,40 @@ class ContactState:
     uri: str
     status: str = "NonQualified"
     rtt: float | None = None
+
+
+def _replaces_of(target: Uri) -> tuple[str, str, str] | None:
+    """(call-id, to-tag, from-tag) of the ``Replaces`` header of a Refer-To URI."""
+    if not target.headers:
+        return None
+    for item in target.headers.split("&"):
+        name, _, value = item.partition("=")
+        if name.strip().lower() != "replaces":
+            continue
+        call_id, *params = unquote(value).split(";")
+        tags: dict[str, str] = {}
+        for param in params:
+            key, _, val = param.partition("=")
+            tags[key.strip().lower()] = val.strip()
+        return call_id.strip(), tags.get("to-tag", ""), tags.get("from-tag", "")
+    return None
+
+
+def _bridge_side(chan: Channel) -> dict[str, Any]:
+    """``bridge`` and ``connected_channel`` (its one other member) of a channel."""
+    bridge = chan.bridge
+    if bridge is None:
+        return {}
+    out: dict[str, Any] = {}
+    others = [c for c in bridge.channels if c is not chan]
+    if len(others) == 1:
+        out["connected_channel"] = others[0].snapshot()
+    out["bridge"] = bridge.snapshot()
+    return out
+
+
+def _default_port(transport: str) -> int:
+    return 5061 if transport == "TLS" else 5060
 
 
 def _local_host(bind_host: str, toward: str) -> str:
@@ -483,13 +542,17 @@ class PjsipTech:
             chan.publish(ev.ChannelUnhold(channel=chan.snapshot()))
 
     def _transfer(self, chan: Channel, pvt: PjsipPvt, event: TransferRequested) -> None:
-        """A blind transfer (REFER): the other party of the bridge goes to the target."""
+        """A blind transfer (REFER): the other party of the bridge goes to the target;
+        with ``transfer_handling=ari-only`` the REFER is only reported to ARI."""
         call = event.call
         now = self.now()
         try:
             target = parse_uri(event.refer_to)
         except SipParseError:
             self._execute(self.ua.refer_notify(call, 400, now))
+            return
+        if pvt.endpoint.transfer_handling == "ari-only":
+            self._ari_transfer(chan, pvt, target)
             return
         exten = target.user or ""
         context = chan.get_var("TRANSFER_CONTEXT") or chan.context
@@ -521,6 +584,69 @@ class PjsipTech:
 
                 self._spawn_on(control, go)
         self._execute(self.ua.refer_notify(call, 200, now))
+
+    def _ari_transfer(self, chan: Channel, pvt: PjsipPvt, target: Uri) -> None:
+        """res_pjsip_refer's ari-only mode: nothing is done but a ChannelTransfer event
+        (without a state); the app reports progress with ``transfer_progress``."""
+        transfer = AriTransfer(exten=(target.user or "").split(";", 1)[0])
+        replaces = _replaces_of(target)
+        if replaces is not None:
+            call_id, to_tag, from_tag = replaces
+            transfer.protocol_id = call_id
+            transfer.params = [("from", from_tag), ("to", to_tag)]
+            for other in self.ua.calls.values():
+                dialog = other.dialog
+                if (
+                    dialog is not None
+                    and dialog.call_id == call_id
+                    and dialog.local_tag == to_tag
+                    and dialog.remote_tag == from_tag
+                    and isinstance(other.data, Channel)
+                ):
+                    transfer.dest = other.data
+                    break
+        pvt.ari_transfer = transfer
+        self._publish_transfer(chan, transfer, None)
+
+    def _ari_transfer_progress(self, chan: Channel, pvt: PjsipPvt, data: str | None) -> None:
+        """``transfer_progress`` of the app: a NOTIFY (after a first 100 Trying) and a
+        ChannelTransfer with the state; a final one ends the transfer."""
+        transfer = pvt.ari_transfer
+        found = TRANSFER_PROGRESS.get(data or "")
+        if transfer is None or found is None or pvt.call is None:
+            return
+        status, state = found
+        now = self.now()
+        if not transfer.sent_100 and status != 100:
+            self._execute(self.ua.refer_notify(pvt.call, 100, now))
+        transfer.sent_100 = True
+        if status >= 200:
+            pvt.ari_transfer = None
+        self._execute(self.ua.refer_notify(pvt.call, status, now))
+        self._publish_transfer(chan, transfer, state)
+
+    @staticmethod
+    def _publish_transfer(chan: Channel, transfer: AriTransfer, state: str | None) -> None:
+        destination: dict[str, Any] = {"destination": transfer.exten}
+        if transfer.protocol_id is not None:
+            destination["protocol_id"] = transfer.protocol_id
+        if transfer.params:
+            destination["additional_protocol_params"] = [
+                {"parameter_name": k, "parameter_value": v} for k, v in transfer.params
+            ]
+        refer_to: dict[str, Any] = {"requested_destination": destination}
+        dest = transfer.dest
+        if dest is not None and not dest.destroyed:
+            refer_to["destination_channel"] = dest.snapshot()
+            refer_to.update(_bridge_side(dest))
+        referred_by: dict[str, Any] = {"source_channel": chan.snapshot(), **_bridge_side(chan)}
+        chan.publish(
+            ev.ChannelTransfer(
+                refer_to=refer_to,
+                referred_by=referred_by,
+                state=state if state is not None else ev.UNSET,
+            )
+        )
 
     def _spawn_on(self, control: Any, fn: Callable[[], None]) -> None:
         core = self.core
@@ -579,7 +705,11 @@ class PjsipTech:
             endpoint.add_channel(chan)
         return chan
 
-    def _destination(self, pvt: PjsipPvt) -> tuple[Uri, tuple[str, int]] | None:
+    def _destination(self, pvt: PjsipPvt) -> tuple[Uri, tuple[str, int], str] | None:
+        """(request URI, where to send, transport) of an outbound call: the URI dialed,
+        else the first contact of the endpoint's AORs. The transport is the URI's
+        ``transport=`` (``sips:`` is TLS), else the one the contact registered over, else
+        the protocol of the endpoint's ``transport=``, else UDP."""
         now = self.now()
         if pvt.target:
             text = pvt.target if ":" in pvt.target.split("@")[0] else f"sip:{pvt.target}"
@@ -587,20 +717,34 @@ class PjsipTech:
                 uri = parse_uri(text)
             except SipParseError:
                 return None
-            return uri, (uri.host.strip("[]"), uri.port or 5060)
+            transport = self._transport_of(pvt.endpoint, uri, None)
+            return uri, (uri.host.strip("[]"), uri.port or _default_port(transport)), transport
         for aor in pvt.endpoint.aors:
             for binding in self.ua.location.lookup(aor, now):
                 try:
                     uri = parse_uri(binding.uri)
                 except SipParseError:
                     continue
+                transport = self._transport_of(pvt.endpoint, uri, binding)
                 dest = (
                     binding.source
                     if (binding.source is not None and pvt.endpoint.rewrite_contact)
-                    else (uri.host.strip("[]"), uri.port or 5060)
+                    else (uri.host.strip("[]"), uri.port or _default_port(transport))
                 )
-                return uri, dest
+                return uri, dest, transport
         return None
+
+    def _transport_of(self, conf: EndpointConf, uri: Uri, binding: Binding | None) -> str:
+        if uri.transport in ("udp", "tcp", "tls"):
+            return uri.transport.upper()
+        if uri.scheme == "sips":
+            return "TLS"
+        if binding is not None and binding.source is not None and not binding.static:
+            return binding.transport.upper()
+        named = self.settings.transports.get(conf.transport or "")
+        if named is not None and named.protocol in ("udp", "tcp", "tls"):
+            return named.protocol.upper()
+        return "UDP"
 
     def call(self, chan: Channel, timeout: float | None) -> None:
         pvt: PjsipPvt = chan.tech_pvt
@@ -609,7 +753,7 @@ class PjsipTech:
             log.warning("Unable to call %s: no contact for the endpoint", chan.name)
             chan.core.loop_call_soon(lambda: chan.queue_hangup(causes.CONGESTION))
             return
-        uri, dest = found
+        uri, dest, transport = found
         pvt.media_host = self._media_host(dest)
         rtp = self.rtp.open(pvt.media_host)
         pvt.rtp = rtp
@@ -633,6 +777,7 @@ class PjsipTech:
             self.now(),
             caller_number=caller.number or conf.callerid_number or "",
             caller_name=caller.name or conf.callerid_name or "",
+            transport=transport,
         )
         call.data = chan
         pvt.call = call
@@ -665,6 +810,8 @@ class PjsipTech:
                 media.start_moh(chan, data or None)
         elif condition == "unhold" and media is not None:
             media.stop_moh(chan)
+        elif condition == "transfer":
+            self._ari_transfer_progress(chan, pvt, data)
 
     def _early_media(self, chan: Channel, pvt: PjsipPvt) -> None:
         call = pvt.call

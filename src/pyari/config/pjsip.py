@@ -40,6 +40,8 @@ _DTMF_MODES = ("rfc4733", "inband", "info", "auto", "auto_info")
 _PROTOCOLS = ("udp", "tcp", "tls", "ws", "wss")
 _TLS_METHODS = ("default", "unspecified", "tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_3", "sslv23")
 _DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061, "ws": 8088, "wss": 8089}
+TransferHandling = Literal["default", "ari-only"]
+_TRANSFER_HANDLING = ("default", "ari-only")
 
 
 def _fail(entry: Entry, reason: str) -> ConfigError:
@@ -93,6 +95,8 @@ class Endpoint:
     trust_id_inbound: bool = False
     allow_transfer: bool = True
     rtp_timeout: int = 0
+    transfer_handling: TransferHandling = "default"
+    """``ari-only``: a REFER is not carried out but reported to ARI (ChannelTransfer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +299,9 @@ def _endpoint(section: Section) -> Endpoint:
         dtmf = _choice(e["dtmf_mode"], _DTMF_MODES)  # type: ignore[assignment]
     callerid = _text(e.get("callerid"))
     cid_name, cid_number = _split_callerid(callerid)
+    handling: TransferHandling = "default"
+    if "transfer_handling" in e:
+        handling = _choice(e["transfer_handling"], _TRANSFER_HANDLING)  # type: ignore[assignment]
 
     def flag(key: str, default: bool) -> bool:
         return parse_bool(e[key]) if key in e else default
@@ -322,6 +329,7 @@ def _endpoint(section: Section) -> Endpoint:
         trust_id_inbound=flag("trust_id_inbound", False),
         allow_transfer=flag("allow_transfer", True),
         rtp_timeout=parse_int(e["rtp_timeout"], 0) if "rtp_timeout" in e else 0,
+        transfer_handling=handling,
     )
 
 

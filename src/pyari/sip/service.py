@@ -1,17 +1,23 @@
 """The I/O shell of the :class:`~pyari.sip.ua.UserAgent`: one socket set per
-``type=transport`` of pjsip.conf, one loop timer for every SIP timer.
+``type=transport`` of pjsip.conf (UDP, TCP, TLS), one loop timer for every SIP timer.
 
 What the sockets receive is parsed (bad messages get 400/505 or are dropped by
 :class:`~pyari.sip.transport.SipEndpoint` and never reach the user agent), handed to
 ``UserAgent.receive``; the actions that come back are executed: ``Send`` goes on the
 wire, every other action goes to ``handler`` (the PJSIP channel technology). The
 technology calls the agent's methods and passes their actions to :meth:`execute`.
+
+A message for a TCP/TLS peer goes on the connection to that address; when there is none,
+one is opened (messages for it wait) as pjsip's transport manager does. A connection that
+cannot be made fails the requests waiting for it (:meth:`UserAgent.transport_failed`:
+503 for a call, an unreachable contact for a qualify).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Iterable
 
 from pyari.config.pjsip import Transport
@@ -46,15 +52,18 @@ class SipService:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self.received = 0
+        self._connecting: dict[tuple[str, Address], list[Send]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def now(self) -> float:
         return self.loop.time()
 
     async def open(self, transports: Iterable[Transport], *, port: int | None = None) -> None:
-        """Bind every UDP/TCP transport (``port`` overrides the configured ports, 0 for a
-        free one). A transport that cannot bind is logged and left out, as Asterisk does."""
+        """Bind every UDP/TCP/TLS transport (``port`` overrides the configured ports, 0 for
+        a free one). A transport that cannot bind (or whose certificate cannot be loaded)
+        is logged and left out, as Asterisk does."""
         for conf in transports:
-            if conf.protocol not in ("udp", "tcp"):
+            if conf.protocol not in ("udp", "tcp", "tls"):
                 log.warning("pjsip transport %s: protocol %s is not supported", conf.name,
                             conf.protocol)  # fmt: skip
                 continue
@@ -62,9 +71,10 @@ class SipService:
             if port is not None:
                 bind_port = port
             try:
+                tls = _server_context(conf) if conf.protocol == "tls" else None
                 ep = await _Endpoint.open(host, bind_port, lambda e, ev: None, layer=self.ua.layer,
-                                          tcp=conf.protocol == "tcp")  # fmt: skip
-            except OSError as exc:
+                                          tcp=conf.protocol == "tcp", tls=tls)  # fmt: skip
+            except (OSError, ValueError) as exc:
                 log.error("pjsip transport %s could not bind %s:%d: %s", conf.name, host,
                           bind_port, exc)  # fmt: skip
                 continue
@@ -72,14 +82,18 @@ class SipService:
             ep.service = self
             self.transports[conf.name] = ep
             kind = conf.protocol.upper()
-            address = ep.tcp_address if kind == "TCP" and ep.tcp_address else ep.address
+            address = ep.tcp_address if kind != "UDP" and ep.tcp_address else ep.address
             self.ua.addresses.setdefault(kind, address)
-            self.ua.addresses.setdefault("UDP", ep.address)
+            if ep.udp is not None:
+                self.ua.addresses.setdefault("UDP", ep.address)
 
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        for task in list(self._tasks):
+            task.cancel()
+        self._connecting.clear()
         for ep in self.transports.values():
             await ep.close()
         self.transports.clear()
@@ -113,16 +127,50 @@ class SipService:
 
     def _write(self, send: Send) -> None:
         eps = list(self.transports.values())
-        if not eps:
-            return
         if send.transport == "UDP":
-            eps[0]._write(send)
+            udp = next((ep for ep in eps if ep.udp is not None), None)
+            if udp is not None:
+                udp._write(send)
             return
-        for ep in eps:
-            if send.dest in ep.streams:
-                ep._write(send)
+        streams = [ep for ep in eps if ep.tcp is not None and ep.stream_kind == send.transport]
+        for ep in streams:
+            writer = ep.streams.get(send.dest)
+            if writer is not None and not writer.is_closing():
+                writer.write(send.data)
                 return
-        log.debug("no %s connection to %s", send.transport, send.dest)
+        key = (send.transport, send.dest)
+        waiting = self._connecting.get(key)
+        if waiting is not None:
+            waiting.append(send)
+            return
+        if not streams:
+            log.warning("no %s transport for a message to %s:%d", send.transport, *send.dest)
+            self.loop.call_soon(self._failed, [send])
+            return
+        self._connecting[key] = [send]
+        task = self.loop.create_task(self._connect(streams[0], key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, ep: SipEndpoint, key: tuple[str, Address]) -> None:
+        transport, dest = key
+        try:
+            writer = await ep.connect(dest)
+        except OSError as exc:
+            log.warning("SIP %s connection to %s:%d failed: %s", transport, *dest, exc)
+            self._failed(self._connecting.pop(key, []))
+            return
+        for send in self._connecting.pop(key, []):
+            writer.write(send.data)
+
+    def _failed(self, sends: list[Send]) -> None:
+        """Requests that could not be sent: their transactions fail at once."""
+        actions: list[Action] = []
+        for send in sends:
+            if isinstance(send.message, Request):
+                actions.extend(self.ua.transport_failed(send.message, self.now()))
+        if actions:
+            self.execute(actions)
 
     def arm(self) -> None:
         deadline = self.ua.next_deadline()
@@ -144,3 +192,28 @@ class SipService:
             log.exception("SIP timers failed")
             actions = []
         self.execute(actions)
+
+
+_TLS_VERSIONS = {
+    "tlsv1": ssl.TLSVersion.TLSv1,
+    "tlsv1_1": ssl.TLSVersion.TLSv1_1,
+    "tlsv1_2": ssl.TLSVersion.TLSv1_2,
+    "tlsv1_3": ssl.TLSVersion.TLSv1_3,
+}
+
+
+def _server_context(conf: Transport) -> ssl.SSLContext:
+    """The server side of a ``protocol=tls`` transport: its certificate and key, and the
+    one protocol version ``method`` names (the library's choice for ``default``,
+    ``unspecified`` and ``sslv23``). Raises OSError/ValueError when they cannot be used."""
+    if conf.cert_file is None or conf.priv_key_file is None:
+        raise ValueError("tls needs cert_file and priv_key_file")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(conf.cert_file, conf.priv_key_file)
+    if conf.ca_list_file is not None:
+        context.load_verify_locations(conf.ca_list_file)
+    version = _TLS_VERSIONS.get(conf.method)
+    if version is not None:
+        context.minimum_version = version
+        context.maximum_version = version
+    return context

@@ -1,4 +1,4 @@
-"""The thin I/O shell around the sans-IO SIP code: UDP and TCP listeners on asyncio.
+"""The thin I/O shell around the sans-IO SIP code: UDP, TCP and TLS on asyncio.
 
 :class:`SipEndpoint` owns a :class:`~pyari.sip.transaction.TransactionLayer`, feeds it
 what the sockets receive, writes its :class:`~pyari.sip.transaction.Send` events and
@@ -6,6 +6,10 @@ runs its timers with one loop timer (re-armed at ``next_deadline()``); every oth
 event goes to the ``handler`` given by the transaction user. Messages that do not parse
 are answered with 400/505 when :func:`~pyari.sip.message.error_response` allows, else
 dropped; they never reach the handler. The clock is the event loop's.
+
+Streams (TCP, TLS) are framed by Content-Length. Connections are kept by the peer's
+address; :meth:`SipEndpoint.connect` opens one to a peer (requests to a phone that has
+no connection to us) and reads it like an accepted one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 
 from pyari.sip.message import (
@@ -52,7 +57,7 @@ class _Udp(asyncio.DatagramProtocol):
 
 
 class SipEndpoint:
-    """UDP (and optionally TCP) SIP transport bound to one address."""
+    """UDP (and optionally TCP) SIP transport bound to one address, or a TLS one."""
 
     def __init__(self, handler: Handler, layer: TransactionLayer | None = None) -> None:
         self.handler = handler
@@ -63,6 +68,10 @@ class SipEndpoint:
         self.address: Address = ("", 0)
         self.tcp_address: Address | None = None
         self.streams: dict[Address, asyncio.StreamWriter] = {}
+        self.stream_kind = "TCP"
+        """What the streams carry: ``TCP`` or ``TLS``."""
+        self.tls: ssl.SSLContext | None = None
+        self._readers: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self.dropped = 0
@@ -76,8 +85,17 @@ class SipEndpoint:
         *,
         layer: TransactionLayer | None = None,
         tcp: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> SipEndpoint:
+        """Bind UDP (plus TCP on the same port with ``tcp``), or only TLS with ``tls``."""
         self = cls(handler, layer)
+        if tls is not None:
+            self.tls = tls
+            self.stream_kind = "TLS"
+            self.tcp = await asyncio.start_server(self._stream, host, port, ssl=tls)
+            tsock = self.tcp.sockets[0].getsockname()
+            self.address = self.tcp_address = (tsock[0], tsock[1])
+            return self
         transport, _ = await self.loop.create_datagram_endpoint(
             lambda: _Udp(self), local_addr=(host, port)
         )
@@ -104,6 +122,8 @@ class SipEndpoint:
             self.udp.close()
         for writer in list(self.streams.values()):
             writer.close()
+        for task in list(self._readers):
+            task.cancel()
         if self.tcp is not None:
             self.tcp.close()
             await self.tcp.wait_closed()
@@ -134,21 +154,52 @@ class SipEndpoint:
         peer = writer.get_extra_info("peername")
         source: Address = (peer[0], peer[1])
         self.streams[source] = writer
+        await self._read_stream(reader, writer, source)
+
+    async def _read_stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, source: Address
+    ) -> None:
         framer = StreamFramer()
         try:
             while data := await reader.read(65536):
                 try:
                     messages = framer.feed(data)
                 except SipParseError as exc:
-                    self._reject(exc, source, "TCP")
+                    self._reject(exc, source, self.stream_kind)
                     break
                 for message in messages:
                     self._incoming(message, source)
+        except (OSError, ssl.SSLError) as exc:
+            log.debug("SIP %s connection with %s failed: %s", self.stream_kind, source, exc)
         finally:
-            self.streams.pop(source, None)
+            if self.streams.get(source) is writer:
+                del self.streams[source]
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def connect(self, dest: Address) -> asyncio.StreamWriter:
+        """A connection to ``dest`` (an existing one, else a new one read like an accepted
+        one). Raises OSError when it cannot be made. Certificates of servers are not
+        verified, as Asterisk's ``verify_server=no`` default."""
+        writer = self.streams.get(dest)
+        if writer is not None and not writer.is_closing():
+            return writer
+        context: ssl.SSLContext | None = None
+        if self.stream_kind == "TLS":
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        reader, writer = await asyncio.open_connection(dest[0], dest[1], ssl=context)
+        existing = self.streams.get(dest)
+        if existing is not None and not existing.is_closing():
+            writer.close()  # the peer connected meanwhile
+            return existing
+        self.streams[dest] = writer
+        task = self.loop.create_task(self._read_stream(reader, writer, dest))
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+        return writer
 
     # -------------------------------------------------------------- output
 

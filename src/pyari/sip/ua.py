@@ -1152,6 +1152,28 @@ class UserAgent:
                     return [QualifyResult(q.aor, q.uri, None)]
         return []
 
+    def transport_failed(self, request: Request, now: float) -> list[Action]:
+        """``request`` could not be sent (no connection could be made to its peer): its
+        client transaction ends at once, as pjsip's does on a transport error (503)."""
+        tx = next((t for t in self.layer.clients.values() if t.request is request), None)
+        if tx is None:
+            return []
+        for key, found in list(self.layer.clients.items()):
+            if found is tx:
+                del self.layer.clients[key]
+        if tx.method == "INVITE":
+            call = self._by_tx.get(id(tx))
+            if call is not None and not call.answered:
+                self._forget(call)
+                if call.cancel_pending:
+                    return [CallEnded(call, "cancel", 16)]
+                return [CallFailed(call, 503, "Service Unavailable")]
+        if tx.method == "OPTIONS":
+            q = self._qualify_tx.pop(id(tx), None)
+            if q is not None:
+                return [QualifyResult(q.aor, q.uri, None)]
+        return []
+
     # ------------------------------------------------------------------ messages out
 
     def send_message(
@@ -1224,6 +1246,7 @@ class UserAgent:
         except SipParseError:
             return []
         dest = binding.source or _address_of(uri)
+        transport = binding.transport.upper()
         request = build_request(
             "OPTIONS",
             uri,
@@ -1231,10 +1254,11 @@ class UserAgent:
             to=NameAddr(uri),
             call_id=new_call_id(),
             cseq=1,
-            sent_by=self.sent_by(),
+            sent_by=self.sent_by(transport),
+            transport=transport,
             headers=[("Accept", "application/sdp")],
         )
-        tx, events = self.layer.send_request(request, dest, now)
+        tx, events = self.layer.send_request(request, dest, now, transport=transport)
         q.sent_at = now
         q.tx = tx
         self._qualify_tx[id(tx)] = q
