@@ -5,11 +5,22 @@ socket (RTP) plus its RTCP socket (port + 1, as Asterisk's ``rtp.conf`` pairs th
 a sans-IO :class:`~pyari.rtp.session.RtpSession` and, once media flows, the channel's
 engine :class:`~pyari.media.mixer.Stream`:
 
-* what a socket receives goes to the session at once (jitter buffer, RFC 4733 events);
-* on every media tick, after the engine has mixed, each stream sends the frame the
-  engine gave it (``on_output``) through ``send_frame`` (or nothing, keeping the RTP
-  clock running; queued DTMF goes out meanwhile), then pulls one frame out of its jitter
-  buffer into the engine stream for the next tick.
+Every media tick, :meth:`RtpMedia.tick` runs *before* the engine mixes, in three
+passes over all streams:
+
+1. **send**: each stream sends the frame the engine gave it (``on_output``) on the
+   previous tick through ``send_frame`` (or nothing, keeping the RTP clock running;
+   queued DTMF goes out meanwhile). Sending first keeps each stream's packets 20 ms
+   apart however long the rest of the tick takes.
+2. **receive**: the RTP sockets are not watched by the event loop (30,000 packets a
+   second of reader callbacks would delay the tick); one ``epoll`` set with every RTP
+   socket is polled without waiting and each ready socket is read, the kernel's
+   receive timestamp (``SO_TIMESTAMPNS``) giving the arrival time for jitter
+   statistics. Packets go to the session in this batch (jitter buffer, RFC 4733 events).
+3. **pull**: each stream takes one frame out of its jitter buffer into the engine
+   stream, which the engine mixes right after.
+
+RTCP sockets (a report every few seconds) stay on the event loop.
 
 Used by the PJSIP channels and by UnicastRTP external media.
 """
@@ -22,7 +33,9 @@ import contextlib
 import errno
 import logging
 import random
+import select
 import socket
+import struct
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -42,6 +55,12 @@ DtmfCallback = Callable[[str, int], None]
 
 RTP_START = 10000
 RTP_END = 20000
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if hasattr(select, "epoll") else None)
+"""Linux's value; Python's socket module does not export it."""
+_ANCILLARY = socket.CMSG_SPACE(16)
+_TIMESPEC = struct.Struct("qq")
+MAX_READ_ROUNDS = 32
+"""Per tick, at most this many packets are read from one socket (the rest next tick)."""
 
 
 def _swap16(data: bytes) -> bytes:
@@ -133,18 +152,22 @@ class RtpStream:
 
     # -------------------------------------------------------------- I/O
 
-    def _readable(self) -> None:
-        sock = self.sock
-        now = self.owner.now()
-        for _ in range(64):
-            try:
-                data, addr = sock.recvfrom(2048)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                self.errors += 1
-                return
-            self._datagram(data, (addr[0], addr[1]), now)
+    def _read(self, now: float, wall_offset: float) -> bool:
+        """Read one datagram (the socket was ready); False when there is nothing more."""
+        try:
+            data, ancillary, _flags, addr = self.sock.recvmsg(2048, _ANCILLARY)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            self.errors += 1
+            return False
+        arrival = now
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                sec, nsec = _TIMESPEC.unpack_from(value)
+                arrival = min(now, sec + nsec * 1e-9 - wall_offset)
+        self._datagram(data, (addr[0], addr[1]), arrival)
+        return True
 
     def _rtcp_readable(self) -> None:
         sock = self.rtcp_sock
@@ -188,7 +211,8 @@ class RtpStream:
             if exc.errno not in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH):
                 log.debug("RTP send to %s failed: %s", dest, exc)
 
-    def tick(self, now: float) -> None:
+    def send(self, now: float) -> None:
+        """Send this packet time's frame (given by the engine on the previous tick)."""
         session = self.session
         if session is None:
             self.pending = None
@@ -204,11 +228,20 @@ class RtpStream:
             rtcp = self.rtcp_sock
             if rtcp is not None and self.rtcp_remote is not None and session.rtcp_due(now):
                 self._send(rtcp, session.build_rtcp(now), self.rtcp_remote)
+
+    def pull(self, now: float) -> None:
+        """Move one received frame from the jitter buffer into the engine stream."""
+        session = self.session
         stream = self.stream
-        if stream is not None and self.receive_enabled:
+        if session is not None and stream is not None and self.receive_enabled:
             frame = session.pull(now)
             if frame is not None and frame.kind != "silence":
                 stream.push(_swap16(frame.payload) if self.byteswap else frame.payload)
+
+    def tick(self, now: float) -> None:
+        """Send, then pull (one stream alone; :meth:`RtpMedia.tick` batches all)."""
+        self.send(now)
+        self.pull(now)
 
     def statistics(self, channel_id: str) -> dict[str, int | float | str] | None:
         if self.session is None:
@@ -244,8 +277,13 @@ class RtpMedia:
         self.port_range = port_range
         self._loop = loop
         self.streams: dict[int, RtpStream] = {}
+        self._by_fd: dict[int, RtpStream] = {}
+        self._poller = select.epoll() if hasattr(select, "epoll") else select.poll()
+        self.wall_offset = time.time() - time.monotonic()
         if clock is not None:
-            clock.add_handler(self.tick)
+            # before the engine: what it mixed on the previous tick leaves first, and
+            # what arrived since then is in the engine streams before it mixes
+            clock.add_handler(self.tick, first=True)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -254,6 +292,9 @@ class RtpMedia:
         return self._loop
 
     def now(self) -> float:
+        """Media time: the clock's (the loop's time unless a test injects its own)."""
+        if self.clock is not None:
+            return self.clock.now()
         return self.loop.time()
 
     def open(self, host: str = "127.0.0.1") -> RtpStream:
@@ -281,8 +322,13 @@ class RtpMedia:
         rtp.setblocking(False)
         with contextlib.suppress(OSError):
             rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
+        if SO_TIMESTAMPNS is not None:
+            with contextlib.suppress(OSError):
+                rtp.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         stream = RtpStream(self, rtp, rtcp)
-        self.loop.add_reader(rtp.fileno(), stream._readable)
+        fd = rtp.fileno()
+        self._by_fd[fd] = stream
+        self._poller.register(fd, select.POLLIN)
         if rtcp is not None:
             rtcp.setblocking(False)
             self.loop.add_reader(rtcp.fileno(), stream._rtcp_readable)
@@ -291,20 +337,58 @@ class RtpMedia:
 
     def _remove(self, stream: RtpStream) -> None:
         self.streams.pop(id(stream), None)
-        for sock in (stream.sock, stream.rtcp_sock):
-            if sock is None:
-                continue
+        fd = stream.sock.fileno()
+        if fd >= 0 and self._by_fd.get(fd) is stream:
+            del self._by_fd[fd]
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self._poller.unregister(fd)
+        stream.sock.close()
+        rtcp = stream.rtcp_sock
+        if rtcp is not None:
             with contextlib.suppress(Exception):
-                self.loop.remove_reader(sock.fileno())
-            sock.close()
+                self.loop.remove_reader(rtcp.fileno())
+            rtcp.close()
 
     def tick(self, number: int = 0) -> None:
+        """Send every stream's frame, then read what arrived, then fill the engine."""
         now = self.now()
-        for stream in list(self.streams.values()):
+        streams = list(self.streams.values())
+        for stream in streams:
             try:
-                stream.tick(now)
+                stream.send(now)
+            except Exception:
+                log.exception("RTP send failed")
+        self.receive(now)
+        for stream in streams:
+            try:
+                stream.pull(now)
             except Exception:
                 log.exception("RTP stream tick failed")
+
+    def receive(self, now: float | None = None) -> int:
+        """Read every datagram waiting on the RTP sockets (one per ready socket a round,
+        at most :data:`MAX_READ_ROUNDS` rounds); returns how many were read."""
+        if now is None:
+            now = self.now()
+        wall_offset = time.time() - now
+        self.wall_offset = wall_offset
+        by_fd = self._by_fd
+        poll = self._poller.poll
+        count = 0
+        for _ in range(MAX_READ_ROUNDS):
+            ready = poll(0)
+            if not ready:
+                break
+            for fd, _events in ready:
+                stream = by_fd.get(fd)
+                if stream is None:
+                    continue
+                try:
+                    if stream._read(now, wall_offset):
+                        count += 1
+                except Exception:
+                    log.exception("RTP receive failed")
+        return count
 
     def close(self) -> None:
         for stream in list(self.streams.values()):

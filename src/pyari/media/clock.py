@@ -121,8 +121,13 @@ class MediaClock:
 
     # --- handlers ---------------------------------------------------------------------------
 
-    def add_handler(self, handler: TickHandler) -> None:
-        self.handlers.append(handler)
+    def add_handler(self, handler: TickHandler, *, first: bool = False) -> None:
+        """``first``: run before the handlers already added (network sends that must
+        leave at the start of the tick, before the variable work of mixing)."""
+        if first:
+            self.handlers.insert(0, handler)
+        else:
+            self.handlers.append(handler)
         self.wake()
 
     def remove_handler(self, handler: TickHandler) -> None:

@@ -104,15 +104,18 @@ class JitterBuffer:
         self._last = None
 
     def put(self, packet: RtpPacket, arrival: float) -> None:
+        self.put_frame(packet.timestamp, packet.payload, arrival)
+
+    def put_frame(self, timestamp: int, payload: bytes, arrival: float) -> None:
+        """An audio payload with its RTP timestamp, received at ``arrival``."""
         self.stats.received += 1
-        self._update_jitter(packet.timestamp, arrival)
-        payload = packet.payload
+        self._update_jitter(timestamp, arrival)
         step = self.spf * self.bps
         chunks = [payload]
         if len(payload) > step and len(payload) % step == 0:
             chunks = [payload[i : i + step] for i in range(0, len(payload), step)]
         for index, chunk in enumerate(chunks):
-            ts = (packet.timestamp + index * self.spf) & 0xFFFFFFFF
+            ts = (timestamp + index * self.spf) & 0xFFFFFFFF
             if self.play_ts is not None:
                 ahead = ts_delta(ts, self.play_ts)
                 if ahead < 0:

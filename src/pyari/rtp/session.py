@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import struct
 from collections import deque
 from dataclasses import dataclass
 
@@ -36,6 +37,9 @@ __all__ = ["RemoteBye", "RtpSession", "Series"]
 
 Address = tuple[str, int]
 RTCP_INTERVAL = 5.0
+_HEADER = struct.Struct("!BBHII")
+_FIXED = struct.Struct("!BHII")
+"""The header after its first byte: M+PT, sequence, timestamp, SSRC."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,11 +178,13 @@ class RtpSession:
         return bool(self._dtmf_current or self._dtmf_queue)
 
     def _packet(self, pt: int, payload: bytes, ts: int, marker: bool) -> bytes:
-        packet = RtpPacket(pt, self.sequence, ts, self.ssrc, payload, marker)
+        header = _HEADER.pack(
+            0x80, (0x80 if marker else 0) | (pt & 0x7F), self.sequence, ts, self.ssrc
+        )
         self.sequence = (self.sequence + 1) & 0xFFFF
         self.tx_packets += 1
         self.tx_octets += len(payload)
-        return packet.to_bytes()
+        return header + payload
 
     def send_frame(self, payload: bytes | None, now: float) -> list[bytes]:
         """The packets to send at this packet time: the audio frame, or the DTMF packets
@@ -213,38 +219,47 @@ class RtpSession:
         """A datagram from the peer (RTP or RTCP). Bad packets are ignored."""
         if self.symmetric and source is not None:
             self.remote = source
-        if is_rtcp(data):
-            return self.receive_rtcp(data, now)
-        try:
-            packet = RtpPacket.parse(data)
-        except RtpError:
-            return []
-        if packet.payload_type == self.dtmf_payload_type and self.source is not None:
+        if len(data) >= 12 and data[0] == 0x80:
+            # the usual packet: version 2, no padding, extension or CSRC
+            second, sequence, timestamp, ssrc = _FIXED.unpack_from(data, 1)
+            if 192 <= second <= 223:
+                return self.receive_rtcp(data, now)
+            payload_type = second & 0x7F
+            payload = data[12:]
+        else:
+            if is_rtcp(data):
+                return self.receive_rtcp(data, now)
+            try:
+                packet = RtpPacket.parse(data)
+            except RtpError:
+                return []
+            payload_type, sequence = packet.payload_type, packet.sequence
+            timestamp, ssrc, payload = packet.timestamp, packet.ssrc, packet.payload
+        src = self.source
+        if payload_type == self.dtmf_payload_type and src is not None:
             # telephone-events may come from another SSRC (a separate sender): they must
             # not reset the audio source and its jitter buffer
             self.rx_packets += 1
-            self.rx_octets += len(packet.payload)
-            return list(self.dtmf_rx.receive(packet.timestamp, packet.payload))
-        if self.source is None or packet.ssrc != self.source.ssrc:
-            self.source = _Source(packet.ssrc, packet.sequence)
+            self.rx_octets += len(payload)
+            return list(self.dtmf_rx.receive(timestamp, payload))
+        if src is None or ssrc != src.ssrc:
+            src = self.source = _Source(ssrc, sequence)
+            src.received = 1
             self.jitter.reset()
         else:
-            self.source.update(packet.sequence)
-        src = self.source
-        if self.source.received == 0:
-            src.received = 1
+            src.update(sequence)
         self.rx_packets += 1
-        self.rx_octets += len(packet.payload)
-        transit = now * self.rate - packet.timestamp
+        self.rx_octets += len(payload)
+        transit = now * self.rate - timestamp
         if src.transit is not None:
             d = abs(transit - src.transit)
             if d < self.rate * 10:
                 src.jitter += (d - src.jitter) / 16
         src.transit = transit
-        if packet.payload_type == self.dtmf_payload_type:
-            return list(self.dtmf_rx.receive(packet.timestamp, packet.payload))
-        if packet.payload_type == self.payload_type:
-            self.jitter.put(packet, now)
+        if payload_type == self.payload_type:
+            self.jitter.put_frame(timestamp, payload, now)
+        elif payload_type == self.dtmf_payload_type:
+            return list(self.dtmf_rx.receive(timestamp, payload))
         return []
 
     def pull(self, now: float) -> Frame | None:
