@@ -7,29 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from channels.test_channels_pjsip import PASSWORD, USER, Events, Phone
 from conftest import make_server, wait_for
 from pyari.config.embedded import embedded_names, embedded_text
 from pyari.server import Server
-from pyari.sip.auth import DigestClient
 from pyari.sip.dialog import new_tag
-from pyari.sip.message import (
-    NameAddr,
-    Request,
-    Response,
-    StreamFramer,
-    make_response,
-    parse_uri,
-)
-from pyari.sip.sdp import create_answer, parse_sdp
+from pyari.sip.message import Request, Response, make_response
+from sip.sip_phone_helpers import USER, Events, StreamPhone, read_messages, send_answer
 
 TCP_TRANSPORT = """
 [transport-tcp]
@@ -70,78 +59,6 @@ def config_dir(tmp_path: Path, pjsip_extra: str, endpoint_extra: str = "") -> Pa
     return folder
 
 
-class StreamPhone(Phone):
-    """The test phone over one TCP or TLS connection to pyari."""
-
-    def __init__(self, kind: str = "TCP") -> None:
-        super().__init__()
-        self.kind = kind
-        self.writer: asyncio.StreamWriter | None = None
-        self.reader_task: asyncio.Task[None] | None = None
-        self.contact_address: tuple[str, int] | None = None
-        """The Contact's host:port (the connection's own address by default)."""
-
-    async def open(self, server: tuple[str, int], tls: ssl.SSLContext | None = None) -> None:
-        self.server = server
-        reader, self.writer = await asyncio.open_connection(*server, ssl=tls)
-        self.address = self.writer.get_extra_info("sockname")[:2]
-        self.reader_task = asyncio.ensure_future(read_messages(reader, self.inbox))
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        if self.reader_task is not None:
-            self.reader_task.cancel()
-
-    def send(self, message: Request | Response) -> None:
-        assert self.writer is not None
-        self.writer.write(message.to_bytes())
-
-    def contact(self) -> NameAddr:
-        host, port = self.contact_address or self.address
-        return NameAddr(parse_uri(f"sip:{USER}@{host}:{port};transport={self.kind.lower()}"))
-
-    def via(self) -> str:
-        return f"SIP/2.0/{self.kind} {self.sent_by};rport;branch=z9hG4bK{new_tag()}"
-
-    def request(self, method: str, to_user: str, **kw: Any) -> Request:
-        req = super().request(method, to_user, **kw)
-        req.headers.set("Via", self.via())
-        return req
-
-    async def authorized(self, request: Request, password: str = PASSWORD) -> Response:
-        self.send(request)
-        first = await self.response(request)
-        if first.status != 401:
-            return first
-        value = DigestClient(USER, password).authorize(
-            first.headers.getall("www-authenticate"), method=request.method, uri=str(request.uri)
-        )
-        assert value is not None
-        if request.method == "INVITE":
-            ack = Request(method="ACK", uri=request.uri, headers=request.headers.copy())
-            ack.headers.set("CSeq", f"{request.cseq.number} ACK")
-            ack.headers.set("To", first.headers.get("to") or "")
-            ack.headers.remove("content-type")
-            self.send(ack)
-        self.cseq += 1
-        again = Request(
-            method=request.method, uri=request.uri, headers=request.headers.copy(),
-            body=request.body,
-        )  # fmt: skip
-        again.headers.set("Via", self.via())
-        again.headers.set("CSeq", f"{self.cseq} {request.method}")
-        again.headers.add("Authorization", value)
-        self.send(again)
-        return await self.response(again)
-
-
-async def read_messages(reader: asyncio.StreamReader, inbox: list[Request | Response]) -> None:
-    framer = StreamFramer()
-    while data := await reader.read(65536):
-        inbox.extend(framer.feed(data))
-
-
 async def register(phone: StreamPhone, user: str = USER) -> Response:
     req = phone.request("REGISTER", user, headers=[("Expires", "600")])
     if user != USER:
@@ -153,16 +70,7 @@ async def answer_invite(phone: StreamPhone, invite: Request) -> None:
     """Ring and answer an INVITE pyari sent; wait for its ACK."""
     tag = new_tag()
     phone.send(make_response(invite, 180, to_tag=tag))
-    answer, media = create_answer(parse_sdp(invite.body), ["ulaw"], "127.0.0.1", 40010,
-                                  session_id="7")  # fmt: skip
-    assert media is not None
-    phone.send(
-        make_response(
-            invite, 200, to_tag=tag,
-            headers=[("Contact", str(phone.contact())), ("Content-Type", "application/sdp")],
-            body=answer.to_bytes(),
-        )
-    )  # fmt: skip
+    send_answer(phone, invite, tag, 40010, "7")
     ack = await phone.incoming("ACK")
     assert ack.top_via.transport == phone.kind
 

@@ -34,7 +34,6 @@ import base64
 import binascii
 import contextlib
 import logging
-import ssl
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
@@ -53,14 +52,32 @@ from wsproto.utilities import generate_accept_token
 
 from pyari.ari.events_ws import EventEncoder, EventSession
 from pyari.ari.service import AriRequest, AriService
-from pyari.http.server import Binding, MediaSockets, html_page
+from pyari.http.common import (
+    NO_CACHE,
+    NOT_FOUND_TEXT,
+    WS_VERSIONS,
+    Answer,
+    Binding,
+    EventsAsk,
+    MediaSockets,
+    Page,
+    bindings_changed,
+    bound_port,
+    check_events,
+    check_media,
+    html_page,
+    log_accepted,
+    peer_name,
+    run_events_socket,
+    tls_context,
+    url_prefix,
+)
 
 if TYPE_CHECKING:
     from pyari.config import AriSettings, HttpSettings
     from pyari.stasis.registry import Registry
 
 log = logging.getLogger("pyari.http")
-verbose = logging.getLogger("pyari.verbose")
 
 MAX_BODY = 2 * 1024 * 1024
 """Largest request body (as the aiohttp core's ``client_max_size``)."""
@@ -73,9 +90,6 @@ EVENTS_MAX_MESSAGE = 1024 * 1024
 CLOSE_TIMEOUT = 2.0
 """How long a WebSocket close waits for the peer's close frame."""
 
-NO_CACHE = "no-cache, no-store"
-NOT_FOUND_TEXT = "The requested URL was not found on this server."
-TRUE_WORDS = ("yes", "true", "1", "on", "y", "t")
 NO_BODY_STATUS = frozenset({204, 304})
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -194,10 +208,7 @@ class FastHttpServer:
         self._servers.append(server)
         self.bindings.append(Binding(s.bindaddr, self._port_of(server, s.bindport), False))
         if s.tlsenable:
-            if s.tlscertfile is None:
-                raise ValueError("tlsenable=yes needs tlscertfile")
-            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ctx.load_cert_chain(str(s.tlscertfile), str(s.tlsprivatekey or s.tlscertfile))
+            ctx = tls_context(s)
             tls = await loop.create_server(
                 lambda: HttpProtocol(self, True),
                 s.tlsbindaddr,
@@ -210,9 +221,7 @@ class FastHttpServer:
 
     @staticmethod
     def _port_of(server: asyncio.AbstractServer, default: int) -> int:
-        for sock in getattr(server, "sockets", None) or []:
-            return int(sock.getsockname()[1])
-        return default
+        return bound_port(server, default)
 
     async def reconfigure(self, http_settings: HttpSettings, ari_settings: AriSettings) -> None:
         """Apply new settings; rebinds only if addresses changed.
@@ -222,17 +231,7 @@ class FastHttpServer:
         """
         old = self.settings
         self.settings, self.ari = http_settings, ari_settings
-        keys = (
-            "enabled",
-            "bindaddr",
-            "bindport",
-            "tlsenable",
-            "tlsbindaddr",
-            "tlsbindport",
-            "tlscertfile",
-            "tlsprivatekey",
-        )
-        if all(getattr(old, k) == getattr(http_settings, k) for k in keys):
+        if not bindings_changed(old, http_settings):
             return
         for server in self._servers:
             server.close()  # stops listening; accepted connections stay open
@@ -305,8 +304,7 @@ class FastHttpServer:
         if settings is not self._base_for:
             self._base_for = settings
             self._base = f"Server: {settings.servername}\r\nCache-Control: {NO_CACHE}\r\n".encode()
-            p = settings.prefix.strip("/")
-            self._prefix = "/" + p if p else ""
+            self._prefix = url_prefix(settings)
         return self._base
 
     def prefix(self) -> str:
@@ -728,6 +726,12 @@ class HttpProtocol(asyncio.Protocol):
             h.update(headers)
         self._respond(req, status, h, page, close=close)
 
+    def _answer(self, req: _Request, answer: Page | Answer) -> None:
+        if isinstance(answer, Page):
+            self._html(req, *answer)
+        else:
+            self._respond(req, *answer)
+
     def _write_error(self, failure: _Failure) -> None:
         self._html(
             None, failure.status, failure.title, failure.text, close=True, headers=failure.headers
@@ -753,7 +757,7 @@ class HttpProtocol(asyncio.Protocol):
         version = h.get("Sec-WebSocket-Version", "")
         if version not in ("13", "8", "7"):
             return _Failure(
-                400, "Bad Request", "Unsupported version.", {"Sec-WebSocket-Version": "7, 8, 13"}
+                400, "Bad Request", "Unsupported version.", {"Sec-WebSocket-Version": WS_VERSIONS}
             )
         key = h.get("Sec-WebSocket-Key", "")
         try:
@@ -796,16 +800,9 @@ class HttpProtocol(asyncio.Protocol):
         """``/media/<connection_id>``: the application's end of a WebSocket media channel."""
         sockets = self.srv.media_sockets
         assert sockets is not None
-        problem = sockets.check(connection_id)
-        if problem is not None:
-            self._html(req, *problem)
-            return
-        if req.headers.get("Upgrade", "").lower() != "websocket":
-            self._html(req, 426, "Upgrade Required", "")
-            return
-        asked = req.headers.get("Sec-WebSocket-Protocol")
-        if asked and "media" not in [p.strip() for p in asked.split(",")]:
-            self._respond(req, 400, {"Sec-WebSocket-Version": "7, 8, 13"}, b"")
+        refusal = check_media(sockets, connection_id, req.headers)
+        if refusal is not None:
+            self._answer(req, refusal)
             return
         ws = self._accept(req, ("media",), 0)
         if ws is None:
@@ -814,33 +811,21 @@ class HttpProtocol(asyncio.Protocol):
 
     async def _run_media(self, sockets: MediaSockets, connection_id: str, ws: WebSocket) -> None:
         try:
-            await sockets.serve(connection_id, ws)  # type: ignore[arg-type]
+            await sockets.serve(connection_id, ws)
         finally:
             if not ws.closed:
                 await ws.close(code=1001)
 
     def _events(self, req: _Request, query: list[tuple[str, str]]) -> None:
         srv = self.srv
-        qd = dict(query)
-        if srv.service.authenticate(req.headers, qd) is None:
-            headers = {
-                "Content-Type": "application/json",
-                "WWW-Authenticate": f'Basic realm="{srv.ari.auth_realm}"',
-            }
-            body = b'{"message": "Authentication required"}'
-            self._respond(req, 401, headers, body)
-            return
-        if req.headers.get("Upgrade", "").lower() != "websocket":
-            self._html(req, 426, "Upgrade Required", "")
-            return
-        apps = [a.strip() for a in qd.get("app", "").split(",") if a.strip()]
-        if not apps:
-            self._html(req, 400, "Bad Request", "HTTP request is missing param: [app]")
+        ask = check_events(srv.service, srv.ari.auth_realm, req.headers, query)
+        if not isinstance(ask, EventsAsk):
+            self._answer(req, ask)
             return
         if self._handshake_problem(req) is not None:
             self._accept(req, (), 0)  # answers the problem
             return
-        subscribe_all = qd.get("subscribeAll", "").lower() in TRUE_WORDS
+        apps, subscribe_all = ask
         ari = srv.ari
         timeout = max(ari.websocket_write_timeout, 1) / 1000.0
         holder: list[WebSocket] = []
@@ -866,50 +851,9 @@ class HttpProtocol(asyncio.Protocol):
         holder.append(ws)
         srv.sessions.add(session)
         peer = self.transport.get_extra_info("peername") if self.transport else None
-        who = f"{peer[0]}:{peer[1]}" if peer else "unknown"
-        verbose.info(
-            "  == WebSocket connection from '%s' for protocol '%s' accepted using version '13'",
-            who,
-            ws.ws_protocol or "",
-        )
-        self._spawn(self._run_events(session, ws, who, timeout))
-
-    async def _run_events(
-        self, session: EventSession, ws: WebSocket, who: str, timeout: float
-    ) -> None:
-        srv = self.srv
-        writer = asyncio.get_running_loop().create_task(
-            self._write_events(session, ws, who, timeout)
-        )
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.ERROR:
-                    break
-        finally:
-            session.close()
-            srv.sessions.discard(session)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
-            if not ws.closed:
-                await ws.close()
-            verbose.info("  == WebSocket connection from '%s' closed", who)
-
-    async def _write_events(
-        self, session: EventSession, ws: WebSocket, who: str, timeout: float
-    ) -> None:
-        try:
-            await session.write_loop(timeout)
-            # The session ended (e.g. it could not keep up): close the socket.
-            if not ws.closed:
-                await ws.close(code=session.close_code)
-        except (TimeoutError, ConnectionError, RuntimeError):
-            verbose.info(
-                "  == WebSocket connection from '%s' forcefully closed due to fatal write error",
-                who,
-            )
-            session.close()
-            ws.terminate()
+        who = peer_name(peer)
+        log_accepted(who, ws.ws_protocol)
+        self._spawn(run_events_socket(session, ws, who, timeout, srv.sessions, ws.aborted))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -1078,6 +1022,10 @@ class WebSocket:
             self._ended = True
             self._proto.abort()
             self._deliver(WSMessage(WSMsgType.CLOSED, None, None))
+
+    async def aborted(self) -> None:
+        """:meth:`terminate`, for :func:`~pyari.http.common.run_events_socket`."""
+        self.terminate()
 
     def __aiter__(self) -> WebSocket:
         return self

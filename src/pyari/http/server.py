@@ -7,53 +7,41 @@ runs the events WebSocket.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import ssl
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
 from pyari.ari.events_ws import EventEncoder, EventSession
 from pyari.ari.service import AriRequest, AriService
+from pyari.http.common import (
+    NO_CACHE,
+    NOT_FOUND_TEXT,
+    Answer,
+    Binding,
+    EventsAsk,
+    MediaSockets,
+    Page,
+    bindings_changed,
+    bound_port,
+    check_events,
+    check_media,
+    html_page,
+    log_accepted,
+    peer_name,
+    run_events_socket,
+    tls_context,
+    url_prefix,
+)
 
 if TYPE_CHECKING:
     from pyari.config import AriSettings, HttpSettings
     from pyari.stasis.registry import Registry
 
 log = logging.getLogger("pyari.http")
-verbose = logging.getLogger("pyari.verbose")
-
-NO_CACHE = "no-cache, no-store"
 
 URIS = (("/ari/...", "Asterisk RESTful API"),)
-
-
-def html_page(status: int, title: str, text: str, server: str) -> str:
-    return (
-        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n'
-        f"<html><head>\r\n<title>{status} {title}</title>\r\n"
-        f"</head><body>\r\n<h1>{title}</h1>\r\n<p>{text}</p>\r\n<hr />\r\n"
-        f"<address>{server}</address>\r\n</body></html>\r\n"
-    )
-
-
-class MediaSockets(Protocol):
-    """What serves ``/media/...`` (:class:`~pyari.channels.websocket_media.WebSocketMediaTech`)."""
-
-    def check(self, connection_id: str) -> tuple[int, str, str] | None: ...
-
-    async def serve(self, connection_id: str, ws: web.WebSocketResponse) -> None: ...
-
-
-@dataclass
-class Binding:
-    host: str
-    port: int
-    tls: bool
 
 
 class HttpServer:
@@ -103,10 +91,7 @@ class HttpServer:
         self._sites.append(site)
         self.bindings.append(Binding(s.bindaddr, self._port_of(site, s.bindport), False))
         if s.tlsenable:
-            if s.tlscertfile is None:
-                raise ValueError("tlsenable=yes needs tlscertfile")
-            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ctx.load_cert_chain(str(s.tlscertfile), str(s.tlsprivatekey or s.tlscertfile))
+            ctx = tls_context(s)
             tls_site = web.TCPSite(
                 self._runner, s.tlsbindaddr, s.tlsbindport, ssl_context=ctx, reuse_address=True
             )
@@ -118,11 +103,7 @@ class HttpServer:
 
     @staticmethod
     def _port_of(site: web.BaseSite, default: int) -> int:
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        for sock in sockets:
-            return int(sock.getsockname()[1])
-        return default
+        return bound_port(getattr(site, "_server", None), default)
 
     async def reconfigure(self, http_settings: HttpSettings, ari_settings: AriSettings) -> None:
         """Apply new settings; rebinds only if addresses changed.
@@ -132,17 +113,7 @@ class HttpServer:
         """
         old = self.settings
         self.settings, self.ari = http_settings, ari_settings
-        keys = (
-            "enabled",
-            "bindaddr",
-            "bindport",
-            "tlsenable",
-            "tlsbindaddr",
-            "tlsbindport",
-            "tlscertfile",
-            "tlsprivatekey",
-        )
-        if all(getattr(old, k) == getattr(http_settings, k) for k in keys):
+        if not bindings_changed(old, http_settings):
             return
         for site in self._sites:
             server = getattr(site, "_server", None)
@@ -172,19 +143,25 @@ class HttpServer:
         body = html_page(status, title, text, self.settings.servername)
         return web.Response(status=status, text=body, headers=headers)
 
+    def _answer(self, answer: Page | Answer) -> web.Response:
+        if isinstance(answer, Page):
+            return self._html(*answer)
+        status, extra, body = answer
+        return web.Response(
+            status=status, body=body or None, headers={**self._base_headers(), **extra}
+        )
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = request.rel_url.raw_path
-        prefix = "/" + self.settings.prefix.strip("/") if self.settings.prefix.strip("/") else ""
+        prefix = url_prefix(self.settings)
         if prefix:
             if not raw.startswith(prefix + "/"):
-                return self._html(
-                    404, "Not Found", "The requested URL was not found on this server."
-                )
+                return self._html(404, "Not Found", NOT_FOUND_TEXT)
             raw = raw[len(prefix) :]
         if raw.startswith("/media/") and self.media_sockets is not None:
             return await self._media(request, raw[len("/media/") :])
         if raw != "/ari" and not raw.startswith("/ari/"):
-            return self._html(404, "Not Found", "The requested URL was not found on this server.")
+            return self._html(404, "Not Found", NOT_FOUND_TEXT)
         sub = raw[4:] or "/"
         query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
         if sub == "/events" and request.method == "GET":
@@ -208,16 +185,9 @@ class HttpServer:
         """``/media/<connection_id>``: the application's end of a WebSocket media channel."""
         sockets = self.media_sockets
         assert sockets is not None
-        problem = sockets.check(connection_id)
-        if problem is not None:
-            return self._html(*problem)
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            return self._html(426, "Upgrade Required", "")
-        asked = request.headers.get("Sec-WebSocket-Protocol")
-        if asked and "media" not in [p.strip() for p in asked.split(",")]:
-            return web.Response(
-                status=400, headers={**self._base_headers(), "Sec-WebSocket-Version": "7, 8, 13"}
-            )
+        refusal = check_media(sockets, connection_id, request.headers)
+        if refusal is not None:
+            return self._answer(refusal)
         ws = web.WebSocketResponse(protocols=("media",), autoping=True, max_msg_size=0)
         await ws.prepare(request)
         await sockets.serve(connection_id, ws)
@@ -226,21 +196,10 @@ class HttpServer:
     async def _events(
         self, request: web.Request, query: list[tuple[str, str]]
     ) -> web.StreamResponse:
-        qd = dict(query)
-        if self.service.authenticate(request.headers, qd) is None:
-            headers = self._base_headers()
-            headers["Content-Type"] = "application/json"
-            realm = self.ari.auth_realm
-            headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
-            return web.Response(
-                status=401, body=b'{"message": "Authentication required"}', headers=headers
-            )
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            return self._html(426, "Upgrade Required", "")
-        apps = [a.strip() for a in qd.get("app", "").split(",") if a.strip()]
-        if not apps:
-            return self._html(400, "Bad Request", "HTTP request is missing param: [app]")
-        subscribe_all = qd.get("subscribeAll", "").lower() in ("yes", "true", "1", "on", "y", "t")
+        ask = check_events(self.service, self.ari.auth_realm, request.headers, query)
+        if not isinstance(ask, EventsAsk):
+            return self._answer(ask)
+        apps, subscribe_all = ask
         ws = web.WebSocketResponse(protocols=("ari",), autoping=True, max_msg_size=1024 * 1024)
         ws.headers.update(self._base_headers())
         timeout = max(self.ari.websocket_write_timeout, 1) / 1000.0
@@ -266,40 +225,7 @@ class HttpServer:
             raise
         self.sessions.add(session)
         peer = request.transport.get_extra_info("peername") if request.transport else None
-        who = f"{peer[0]}:{peer[1]}" if peer else "unknown"
-        verbose.info(
-            "  == WebSocket connection from '%s' for protocol '%s' accepted using version '13'",
-            who,
-            ws.ws_protocol or "",
-        )
-        writer = asyncio.get_running_loop().create_task(self._write(session, ws, who, timeout))
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.ERROR:
-                    break
-        finally:
-            session.close()
-            self.sessions.discard(session)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
-            if not ws.closed:
-                await ws.close()
-            verbose.info("  == WebSocket connection from '%s' closed", who)
+        who = peer_name(peer)
+        log_accepted(who, ws.ws_protocol)
+        await run_events_socket(session, ws, who, timeout, self.sessions, ws.close)
         return ws
-
-    async def _write(
-        self, session: EventSession, ws: web.WebSocketResponse, who: str, timeout: float
-    ) -> None:
-        try:
-            await session.write_loop(timeout)
-            # The session ended (e.g. it could not keep up): close the socket.
-            if not ws.closed:
-                await ws.close(code=session.close_code)
-        except (TimeoutError, ConnectionError, RuntimeError):
-            verbose.info(
-                "  == WebSocket connection from '%s' forcefully closed due to fatal write error",
-                who,
-            )
-            session.close()
-            await ws.close()

@@ -1139,17 +1139,23 @@ class UserAgent:
 
     def _timeout(self, tx: ClientTransaction | ServerTransaction, now: float) -> list[Action]:
         if isinstance(tx, ClientTransaction):
-            if tx.method == "INVITE":
-                call = self._by_tx.get(id(tx))
-                if call is not None and not call.answered:
-                    self._forget(call)
-                    if call.cancel_pending:
-                        return [CallEnded(call, "cancel", 16)]
-                    return [CallFailed(call, 408, "Request Timeout")]
-            if tx.method == "OPTIONS":
-                q = self._qualify_tx.pop(id(tx), None)
-                if q is not None:
-                    return [QualifyResult(q.aor, q.uri, None)]
+            return self._client_tx_ended(tx, 408, "Request Timeout")
+        return []
+
+    def _client_tx_ended(self, tx: ClientTransaction, status: int, reason: str) -> list[Action]:
+        """``tx`` ended with no final response: an unanswered call it carried fails with
+        ``status`` (or ends, if it was being cancelled); a qualify it carried got no answer."""
+        if tx.method == "INVITE":
+            call = self._by_tx.get(id(tx))
+            if call is not None and not call.answered:
+                self._forget(call)
+                if call.cancel_pending:
+                    return [CallEnded(call, "cancel", 16)]
+                return [CallFailed(call, status, reason)]
+        if tx.method == "OPTIONS":
+            q = self._qualify_tx.pop(id(tx), None)
+            if q is not None:
+                return [QualifyResult(q.aor, q.uri, None)]
         return []
 
     def transport_failed(self, request: Request, now: float) -> list[Action]:
@@ -1161,18 +1167,7 @@ class UserAgent:
         for key, found in list(self.layer.clients.items()):
             if found is tx:
                 del self.layer.clients[key]
-        if tx.method == "INVITE":
-            call = self._by_tx.get(id(tx))
-            if call is not None and not call.answered:
-                self._forget(call)
-                if call.cancel_pending:
-                    return [CallEnded(call, "cancel", 16)]
-                return [CallFailed(call, 503, "Service Unavailable")]
-        if tx.method == "OPTIONS":
-            q = self._qualify_tx.pop(id(tx), None)
-            if q is not None:
-                return [QualifyResult(q.aor, q.uri, None)]
-        return []
+        return self._client_tx_ended(tx, 503, "Service Unavailable")
 
     # ------------------------------------------------------------------ messages out
 

@@ -1,0 +1,230 @@
+"""What both HTTP cores (:mod:`pyari.http.server`, :mod:`pyari.http.fast`) share.
+
+The framework-free parts of serving http.conf: which settings need a rebind,
+the TLS context, the HTML error page, the checks an events or media
+WebSocket request passes before it is accepted, and the loop that serves an
+accepted events socket.  Each core turns the answers here into its own
+responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from aiohttp import WSMessage, WSMsgType
+
+if TYPE_CHECKING:
+    from pyari.ari.events_ws import EventSession
+    from pyari.ari.service import AriService
+    from pyari.config import HttpSettings
+
+verbose = logging.getLogger("pyari.verbose")
+
+NO_CACHE = "no-cache, no-store"
+NOT_FOUND_TEXT = "The requested URL was not found on this server."
+TRUE_WORDS = ("yes", "true", "1", "on", "y", "t")
+WS_VERSIONS = "7, 8, 13"
+
+BIND_KEYS = (
+    "enabled",
+    "bindaddr",
+    "bindport",
+    "tlsenable",
+    "tlsbindaddr",
+    "tlsbindport",
+    "tlscertfile",
+    "tlsprivatekey",
+)
+"""The http.conf settings whose change needs new listeners."""
+
+
+@dataclass
+class Binding:
+    host: str
+    port: int
+    tls: bool
+
+
+class MediaSockets(Protocol):
+    """What serves ``/media/...`` (:class:`~pyari.channels.websocket_media.WebSocketMediaTech`)."""
+
+    def check(self, connection_id: str) -> tuple[int, str, str] | None: ...
+
+    async def serve(self, connection_id: str, ws: Any) -> None: ...
+
+
+class EventsSocket(Protocol):
+    """The parts of an accepted WebSocket the events socket uses (either core's)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def close(self, *, code: int = ..., message: bytes = ...) -> bool: ...
+
+    def __aiter__(self) -> AsyncIterator[WSMessage]: ...
+
+
+class Page(NamedTuple):
+    """An HTML error page to answer with."""
+
+    status: int
+    title: str
+    text: str
+
+
+class Answer(NamedTuple):
+    """A response other than a page (after the base headers)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class EventsAsk(NamedTuple):
+    """An events WebSocket request that passed the checks."""
+
+    apps: list[str]
+    subscribe_all: bool
+
+
+def html_page(status: int, title: str, text: str, server: str) -> str:
+    return (
+        '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n'
+        f"<html><head>\r\n<title>{status} {title}</title>\r\n"
+        f"</head><body>\r\n<h1>{title}</h1>\r\n<p>{text}</p>\r\n<hr />\r\n"
+        f"<address>{server}</address>\r\n</body></html>\r\n"
+    )
+
+
+def url_prefix(settings: HttpSettings) -> str:
+    """http.conf ``prefix`` as a path start (``""`` when there is none)."""
+    p = settings.prefix.strip("/")
+    return "/" + p if p else ""
+
+
+def bindings_changed(old: HttpSettings, new: HttpSettings) -> bool:
+    return not all(getattr(old, k) == getattr(new, k) for k in BIND_KEYS)
+
+
+def tls_context(settings: HttpSettings) -> ssl.SSLContext:
+    """The server TLS context of http.conf's certificate and key."""
+    if settings.tlscertfile is None:
+        raise ValueError("tlsenable=yes needs tlscertfile")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert = settings.tlscertfile
+    ctx.load_cert_chain(str(cert), str(settings.tlsprivatekey or cert))
+    return ctx
+
+
+def bound_port(server: object, default: int) -> int:
+    """The port a listening server got (``default`` when it has no socket)."""
+    sockets: Iterable[Any] = getattr(server, "sockets", None) or []
+    for sock in sockets:
+        return int(sock.getsockname()[1])
+    return default
+
+
+def peer_name(peer: Any) -> str:
+    """``host:port`` of a transport's ``peername`` (for the verbose log)."""
+    return f"{peer[0]}:{peer[1]}" if peer else "unknown"
+
+
+def is_websocket_upgrade(headers: Mapping[str, str]) -> bool:
+    return headers.get("Upgrade", "").lower() == "websocket"
+
+
+def check_events(
+    service: AriService, realm: str, headers: Mapping[str, str], query: list[tuple[str, str]]
+) -> EventsAsk | Page | Answer:
+    """Authentication, the upgrade and ``app`` of an events socket request, in Asterisk's order."""
+    qd = dict(query)
+    if service.authenticate(headers, qd) is None:
+        return Answer(
+            401,
+            {"Content-Type": "application/json", "WWW-Authenticate": f'Basic realm="{realm}"'},
+            b'{"message": "Authentication required"}',
+        )
+    if not is_websocket_upgrade(headers):
+        return Page(426, "Upgrade Required", "")
+    apps = [a.strip() for a in qd.get("app", "").split(",") if a.strip()]
+    if not apps:
+        return Page(400, "Bad Request", "HTTP request is missing param: [app]")
+    return EventsAsk(apps, qd.get("subscribeAll", "").lower() in TRUE_WORDS)
+
+
+def check_media(
+    sockets: MediaSockets, connection_id: str, headers: Mapping[str, str]
+) -> Page | Answer | None:
+    """What refuses a ``/media/<connection_id>`` request (None: it may be accepted)."""
+    problem = sockets.check(connection_id)
+    if problem is not None:
+        return Page(*problem)
+    if not is_websocket_upgrade(headers):
+        return Page(426, "Upgrade Required", "")
+    asked = headers.get("Sec-WebSocket-Protocol")
+    if asked and "media" not in [p.strip() for p in asked.split(",")]:
+        return Answer(400, {"Sec-WebSocket-Version": WS_VERSIONS}, b"")
+    return None
+
+
+def log_accepted(who: str, protocol: str | None) -> None:
+    verbose.info(
+        "  == WebSocket connection from '%s' for protocol '%s' accepted using version '13'",
+        who,
+        protocol or "",
+    )
+
+
+async def run_events_socket(
+    session: EventSession,
+    ws: EventsSocket,
+    who: str,
+    timeout: float,
+    sessions: set[EventSession],
+    abort: Callable[[], Awaitable[object]],
+) -> None:
+    """Serve an accepted events socket until either end closes it.
+
+    ``abort`` drops the socket after a fatal write error.
+    """
+    writer = asyncio.get_running_loop().create_task(_write_events(session, ws, who, timeout, abort))
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        session.close()
+        sessions.discard(session)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await writer
+        if not ws.closed:
+            await ws.close()
+        verbose.info("  == WebSocket connection from '%s' closed", who)
+
+
+async def _write_events(
+    session: EventSession,
+    ws: EventsSocket,
+    who: str,
+    timeout: float,
+    abort: Callable[[], Awaitable[object]],
+) -> None:
+    try:
+        await session.write_loop(timeout)
+        # The session ended (e.g. it could not keep up): close the socket.
+        if not ws.closed:
+            await ws.close(code=session.close_code)
+    except (TimeoutError, ConnectionError, RuntimeError):
+        verbose.info(
+            "  == WebSocket connection from '%s' forcefully closed due to fatal write error",
+            who,
+        )
+        session.close()
+        await abort()
