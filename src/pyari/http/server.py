@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pyari.http")
 
-URIS = (("/ari/...", "Asterisk RESTful API"),)
-
 
 class HttpServer:
     """Serves ARI over HTTP (and HTTPS when http.conf enables TLS)."""
