@@ -90,6 +90,7 @@ class Server:
         self.sip_port = sip_port
         """Overrides the port of every pjsip transport (0: a free one; tests)."""
         self.config = config if config is not None else load_config(config_dir)
+        self._info: tuple[tuple[object, ...], dict[str, Any]] | None = None
         cfg = self.config
         self.core = Core(
             entity_id=cfg.asterisk.entityid or default_entity_id(),
@@ -315,6 +316,17 @@ class Server:
     # -- facts ---------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
+        """``GET /asterisk/info``'s facts: one dict, rebuilt only when one of them changes.
+
+        Callers must not change it (the same object is handed out until a reload).
+        """
+        core = self.core
+        key = (core.startup, core.last_reload, core.system_name, core.entity_id)
+        if self._info is None or self._info[0] != key:
+            self._info = (key, self._build_info())
+        return self._info[1]
+
+    def _build_info(self) -> dict[str, Any]:
         uname = platform.uname()
         return {
             "build": {

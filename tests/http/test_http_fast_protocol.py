@@ -13,12 +13,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from conftest import auth_headers, make_server, wait_for
+from conftest import make_server, wait_for
 from pyari.http import backend_name, make_http_server
 from pyari.http.fast import MAX_BODY, FastHttpServer
 from pyari.server import Server
-
-AUTH = auth_headers()["Authorization"]
+from rawhttp import Reply, at_eof, read_reply, request
 
 
 @pytest.fixture(autouse=True)
@@ -42,51 +41,6 @@ Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 async def connect(srv: Server) -> Conn:
     return await asyncio.open_connection("127.0.0.1", srv.http_port)
-
-
-def request(
-    method: str,
-    path: str,
-    *,
-    version: str = "1.1",
-    headers: dict[str, str] | None = None,
-    body: bytes = b"",
-    auth: bool = True,
-) -> bytes:
-    lines = [f"{method} {path} HTTP/{version}", "Host: 127.0.0.1"]
-    if auth:
-        lines.append(f"Authorization: {AUTH}")
-    for k, v in (headers or {}).items():
-        lines.append(f"{k}: {v}")
-    if body and not any(k.lower() == "transfer-encoding" for k in headers or {}):
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-@dataclasses.dataclass
-class Reply:
-    version: str
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-async def read_reply(reader: asyncio.StreamReader) -> Reply:
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-    first, *lines = head.decode().split("\r\n")[:-2]
-    version, status = first.split(" ")[0], int(first.split(" ")[1])
-    headers: dict[str, str] = {}
-    for line in lines:
-        k, _, v = line.partition(": ")
-        headers[k] = v
-    length = int(headers.get("Content-Length", "0"))
-    body = await asyncio.wait_for(reader.readexactly(length), 5) if length else b""
-    return Reply(version, status, headers, body)
-
-
-async def at_eof(reader: asyncio.StreamReader) -> bool:
-    """True when the server closed the connection."""
-    return await asyncio.wait_for(reader.read(1), 5) == b""
 
 
 def test_selector_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

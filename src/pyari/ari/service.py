@@ -17,6 +17,7 @@ import msgspec
 
 from pyari.ari import apidocs
 from pyari.ari.context import AriContext
+from pyari.ari.encoding import JSON, encode
 from pyari.ari.errors import AriError
 from pyari.ari.params import parse_params
 from pyari.ari.resources import Registered, Reply, load_all
@@ -25,13 +26,11 @@ from pyari.ari.spec import operations
 
 log = logging.getLogger("pyari.ari")
 
-JSON = "application/json"
 MAX_BODY = 1024 * 1024
 MAX_QUERY_KEYS = 512
 AUTH_CACHE_SIZE = 1024
 """Verified credentials remembered (crypt(3) checks are slow); cleared on reload."""
 
-_encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 
@@ -52,19 +51,15 @@ class AriResponse:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    static: bool = False
+    """The same request bytes get the same answer while :meth:`AriService.static_epoch`
+    is unchanged (the HTTP core may replay it)."""
 
 
 @dataclass(frozen=True, slots=True)
 class User:
     name: str
     read_only: bool
-
-
-def encode(value: Any, pretty: bool) -> bytes:
-    data = _encoder.encode(value)
-    if pretty:
-        data = msgspec.json.format(data, indent=2)
-    return data
 
 
 class AriService:
@@ -77,17 +72,33 @@ class AriService:
         self._auth_cache: dict[str, User] = {}
         """Credentials already verified against ``_auth_users`` (the users in force)."""
 
+    def static_epoch(self) -> tuple[object, ...]:
+        """What static answers depend on: settings, loaded modules, the info facts.
+
+        Each changes identity on a reload (or a module load/unload); an answer
+        marked static stays right while this compares equal.
+        """
+        ctx = self.ctx
+        modules = ctx.modules
+        return (ctx.settings(), modules.generation if modules is not None else 0, ctx.info())
+
     # -- auth and CORS -----------------------------------------------------------
 
-    def authenticate(self, headers: Mapping[str, str], query: Mapping[str, str]) -> User | None:
+    def authenticate(
+        self,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        users: Mapping[str, Any] | None = None,
+    ) -> User | None:
         """The user the request speaks for; Basic auth wins over ``api_key``."""
-        users = self.ctx.settings().users
+        if users is None:
+            users = self.ctx.settings().users
         if users is not self._auth_users:  # a reload: forget what was verified
             self._auth_users = users
             self._auth_cache.clear()
         auth = headers.get("Authorization")
         basic = auth is not None and auth[:6].lower() == "basic "
-        key = f"h{auth}" if basic else f"q{query.get('api_key')}"
+        key = ("h" + auth) if basic and auth is not None else f"q{query.get('api_key')}"
         cached = self._auth_cache.get(key)
         if cached is not None:
             return cached
@@ -159,31 +170,35 @@ class AriService:
         return resp
 
     async def _handle(self, req: AriRequest) -> AriResponse:
-        if len(req.query) > MAX_QUERY_KEYS:
+        raw_query = req.query
+        if len(raw_query) > MAX_QUERY_KEYS:
             raise AriError(400, "Too many query parameters")
-        query = dict(req.query)  # a repeated key: the last one wins
-        if req.method == "OPTIONS":
+        query = dict(raw_query) if raw_query else {}  # a repeated key: the last one wins
+        method, path = req.method, req.path
+        if method == "OPTIONS":
             return self.options(req)
-        user = self.authenticate(req.headers, query)
+        settings = self.ctx.settings()
+        user = self.authenticate(req.headers, query, settings.users)
         if user is None:
-            realm = self.ctx.settings().auth_realm
             return self.error(
-                401, "Authentication required", {"WWW-Authenticate": f'Basic realm="{realm}"'}
+                401,
+                "Authentication required",
+                {"WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'},
             )
-        if req.path.startswith("/api-docs/") or req.path == "/openapi.json":
-            if req.method != "GET":
+        if path[:10] == "/api-docs/" or path == "/openapi.json":
+            if method != "GET":
                 raise MethodNotAllowed("OPTIONS,GET")
             return self.api_docs(req)
-        op, path_values = self.router.resolve(req.method, req.path)
+        op, path_values = self.router.resolve(method, path)
         modules = self.ctx.modules
         if modules is not None and not modules.resource_enabled(op.resource):
             raise AriError(404, "Resource not found")  # its res_ari_*.so is unloaded
-        if user.read_only and req.method not in ("GET", "OPTIONS"):
+        if user.read_only and method != "GET":
             raise AriError(403, "Write access denied")
         if op.websocket:
             raise AriError(426, "Upgrade Required")
         body: Any = None
-        if req.body.strip():
+        if req.body and req.body.strip():
             if len(req.body) > MAX_BODY:
                 raise AriError(413, "Request body too large")
             try:
@@ -195,20 +210,20 @@ class AriService:
             raise AriError(501, "Not implemented")
         params = parse_params(op, path_values, query, body, reg.missing, reg.lenient)
         result = await reg.fn(self.ctx, params)
-        pretty = self.ctx.settings().pretty
         if isinstance(result, Reply):
             if result.body is None:
                 return AriResponse(result.status, b"", dict(result.headers))
             if isinstance(result.body, bytes):
-                return AriResponse(result.status, result.body, dict(result.headers))
+                return AriResponse(result.status, result.body, dict(result.headers), result.static)
             return AriResponse(
                 result.status,
-                encode(result.body, pretty),
+                encode(result.body, settings.pretty),
                 {"Content-Type": JSON, **result.headers},
+                result.static,
             )
         if result is None:
             return AriResponse(204)
-        return AriResponse(200, encode(result, pretty), {"Content-Type": JSON})
+        return AriResponse(200, encode(result, settings.pretty), {"Content-Type": JSON})
 
     def options(self, req: AriRequest) -> AriResponse:
         if req.path.startswith("/api-docs/") or req.path == "/openapi.json":
@@ -250,4 +265,4 @@ class AriService:
             data = encode(doc, pretty)
             if len(self._docs_cache) < 256:
                 self._docs_cache[key] = data
-        return AriResponse(200, data, {"Content-Type": JSON})
+        return AriResponse(200, data, {"Content-Type": JSON}, static=True)

@@ -141,8 +141,15 @@ class Modules:
         self.specs = {base_name(s.name): s for s in specs}
         self.running: dict[str, ModuleSpec] = dict(self.specs)
         """Loaded modules by base name; unloading removes them, as dlclose does."""
+        self._module_of: dict[str, str] = {}
+        """ARI resource -> the (folded) name of the module serving it."""
+        for key, spec in self.specs.items():
+            if spec.resource:
+                self._module_of.setdefault(spec.resource, key)
         self.reloaders = {base_name(k): v for k, v in (reloaders or {}).items()}
         self.reloading = False
+        self.generation = 0
+        """Counts loads and unloads (answers kept for reuse name the generation they saw)."""
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -180,10 +187,8 @@ class Modules:
 
     def resource_enabled(self, resource: str) -> bool:
         """Whether the module serving ARI ``resource`` is loaded."""
-        for spec in self.specs.values():
-            if spec.resource == resource:
-                return base_name(spec.name) in self.running
-        return True
+        module = self._module_of.get(resource)
+        return module is None or module in self.running
 
     # -- changing ----------------------------------------------------------------------------
 
@@ -194,6 +199,7 @@ class Modules:
         if spec is None or any(dep not in self.running for dep in spec.requires):
             raise ModuleError(409, "Module load declined")
         self.running[base_name(spec.name)] = spec
+        self.generation += 1
 
     def unload(self, name: str) -> None:
         spec = self.find(name)
@@ -206,6 +212,7 @@ class Modules:
         ):
             raise ModuleError(409, "Module could not be unloaded")
         del self.running[base_name(spec.name)]
+        self.generation += 1
 
     async def reload(self, name: str) -> None:
         spec = self.find(name)

@@ -85,6 +85,8 @@ MAX_FIELD = 8190
 """Longest request target, header name or header value."""
 MAX_HEADERS = 128
 MAX_PIPELINE = 32
+MAX_REPLAYS = 256
+"""Distinct requests whose static answers are kept (per scheme)."""
 """Requests that may wait on a connection before reading pauses."""
 EVENTS_MAX_MESSAGE = 1024 * 1024
 CLOSE_TIMEOUT = 2.0
@@ -129,7 +131,7 @@ class _Failure:
 
 
 class _Request:
-    __slots__ = ("body", "headers", "keep_alive", "method", "upgrade", "url", "version")
+    __slots__ = ("body", "headers", "keep_alive", "method", "raw", "upgrade", "url", "version")
 
     def __init__(
         self,
@@ -148,6 +150,8 @@ class _Request:
         self.version = version
         self.keep_alive = keep_alive
         self.upgrade = upgrade
+        self.raw: bytes | None = None
+        """The request's bytes, when they arrived alone in one read."""
 
 
 class _LimitExceeded(Exception):
@@ -189,6 +193,8 @@ class FastHttpServer:
         self._date_second = -1
         self._date_line = b""
         self._header_cache: dict[tuple[tuple[str, str], ...], bytes] = {}
+        self.replays: dict[str, dict[bytes, _Replay]] = {"http": {}, "https": {}}
+        """Static answers by the exact bytes of their request, per scheme."""
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -328,6 +334,27 @@ class FastHttpServer:
                 self._header_cache[key] = data
         return data
 
+    def static_epoch(self) -> tuple[object, ...]:
+        """What a static answer depends on (see :attr:`AriResponse.static`)."""
+        return (self.settings, self.service.static_epoch())
+
+    def keep_replay(self, scheme: str, raw: bytes, head: bytes, tail: bytes) -> None:
+        replays = self.replays[scheme]
+        if len(replays) >= MAX_REPLAYS:
+            replays.clear()
+        replays[raw] = _Replay(self.static_epoch(), head, tail)
+
+
+class _Replay:
+    """A static answer kept for its exact request: the bytes around its Date line."""
+
+    __slots__ = ("epoch", "head", "tail")
+
+    def __init__(self, epoch: tuple[object, ...], head: bytes, tail: bytes) -> None:
+        self.epoch = epoch
+        self.head = head
+        self.tail = tail
+
 
 Sender = Callable[[bytes], Coroutine[Any, Any, None]]
 
@@ -361,6 +388,8 @@ class HttpProtocol(asyncio.Protocol):
         """Requests received in full on this connection."""
         self.in_request = False
         """A request has begun arriving and is not complete."""
+        self._completed = 0
+        """Requests completed by the read being parsed."""
         # the request being parsed
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -431,6 +460,12 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self._upgrade_rest is not None or self._stopping or self._failed:
             return  # waiting for an upgrade (reading is paused) or closing: ignore
+        whole = not (self.in_request or self.busy or self.queue or self._write_paused)
+        if whole:
+            replay = self.srv.replays[self.scheme].get(data)
+            if replay is not None and self._replay(data, replay):
+                return
+        self._completed = 0
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -444,8 +479,26 @@ class HttpProtocol(asyncio.Protocol):
                 self._fail(_Failure(400, "Bad Request", "Invalid HTTP request."))
         except httptools.HttpParserError:
             self._fail(_Failure(400, "Bad Request", "Invalid HTTP request."))
+        else:
+            if whole and self._completed == 1 and not self.in_request:
+                last = self.queue[-1] if self.queue else None
+                if isinstance(last, _Request):
+                    last.raw = data  # this read held exactly this one request
         if not self.busy:
             self._kick()
+
+    def _replay(self, data: bytes, replay: _Replay) -> bool:
+        """Answer a request seen before with its kept static answer, if still right."""
+        srv = self.srv
+        if replay.epoch != srv.static_epoch():
+            srv.replays[self.scheme].pop(data, None)
+            return False
+        transport = self.transport
+        if transport is None or self.closed:
+            return True
+        self.served += 1
+        transport.write(replay.head + srv.date_line() + replay.tail)
+        return True
 
     def _fail(self, failure: _Failure) -> None:
         """Stop parsing; the failure is answered in order, then the connection closes."""
@@ -485,21 +538,20 @@ class HttpProtocol(asyncio.Protocol):
         headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        parser = self.parser
         expect = None
-        for name, value in self._headers:
-            if len(name) == 6 and name.lower() == b"expect":
-                expect = value
         length = 0
         for name, value in self._headers:
-            if len(name) == 14 and name.lower() == b"content-length":
+            size = len(name)
+            if size == 14 and name.lower() == b"content-length":
                 with contextlib.suppress(ValueError):
                     length = int(value)
+            elif size == 6 and name.lower() == b"expect":
+                expect = value
         if length > MAX_BODY:
             raise _LimitExceeded(
                 _Failure(413, "Request Entity Too Large", "The request body is too large.")
             )
-        if expect is not None and parser.get_http_version() == "1.1":
+        if expect is not None and self.parser.get_http_version() == "1.1":
             if expect.lower() != b"100-continue":
                 raise _LimitExceeded(_Failure(417, "Expectation Failed", ""))
             if self.busy or self.queue:
@@ -538,6 +590,7 @@ class HttpProtocol(asyncio.Protocol):
         self._pending_continue = False
         self.in_request = False
         self.served += 1
+        self._completed += 1
         if len(self.queue) >= MAX_PIPELINE:
             self._pause_reading()
 
@@ -665,7 +718,8 @@ class HttpProtocol(asyncio.Protocol):
         resp = await srv.service.handle(
             AriRequest(req.method, sub, query, req.headers, req.body, self.scheme)
         )
-        self._respond(req, resp.status, resp.headers, resp.body)
+        keep = resp.static and req.raw is not None and req.method == "GET"
+        self._respond(req, resp.status, resp.headers, resp.body, replay=keep)
 
     # -- writing responses -----------------------------------------------------------------
 
@@ -677,6 +731,7 @@ class HttpProtocol(asyncio.Protocol):
         body: bytes,
         *,
         close: bool = False,
+        replay: bool = False,
     ) -> None:
         transport = self.transport
         if transport is None or self.closed:
@@ -696,6 +751,7 @@ class HttpProtocol(asyncio.Protocol):
             parts.append(b"Content-Length: %d\r\n" % len(body))
         else:
             body = b""
+        date_at = len(parts)
         parts.append(srv.date_line())
         if keep:
             if version == "1.0":
@@ -709,6 +765,10 @@ class HttpProtocol(asyncio.Protocol):
         self.last = time.monotonic()
         if not keep:
             self._close_after_write()
+        elif replay and version == "1.1" and req is not None and req.raw is not None:
+            srv.keep_replay(
+                self.scheme, req.raw, b"".join(parts[:date_at]), b"".join(parts[date_at + 1 :])
+            )
 
     def _html(
         self,

@@ -33,6 +33,8 @@ class Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    static: bool = False
+    """The same request gets the same answer until a reload or a module change."""
 
 
 HANDLERS: dict[str, Registered] = {}

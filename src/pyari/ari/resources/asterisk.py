@@ -3,12 +3,13 @@ dynamic configuration objects."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from pyari.ari.context import AriContext
+from pyari.ari.encoding import JSON, encode
 from pyari.ari.errors import AriError, as_ari_error, available
 from pyari.ari.params import Params
-from pyari.ari.resources import handles
+from pyari.ari.resources import Reply, handles
 from pyari.clock import ari_timestamp
 from pyari.core import events as ev
 from pyari.core.logchannels import LogChannelError, LogChannelInfo
@@ -19,11 +20,26 @@ from pyari.core.modules import ModuleError, ModuleInfo
 INFO_SECTIONS = ("build", "system", "config", "status")
 
 
+_info_bodies: tuple[object, dict[tuple[tuple[str, ...], bool], bytes]] = (None, {})
+"""Encoded answers for the info dict in force (it changes only with a reload)."""
+
+
 @handles("asterisk", "getInfo")
-async def get_info(ctx: AriContext, p: Params) -> dict[str, Any]:
+async def get_info(ctx: AriContext, p: Params) -> Reply:
+    global _info_bodies
     info = ctx.info()
-    only = p.get("only") or INFO_SECTIONS
-    return {k: info[k] for k in INFO_SECTIONS if k in only and k in info}
+    only: tuple[str, ...] = tuple(p.get("only") or INFO_SECTIONS)
+    pretty = ctx.settings().pretty
+    source, bodies = _info_bodies
+    if source is not info:
+        bodies = {}
+        _info_bodies = (info, bodies)
+    body = bodies.get((only, pretty))
+    if body is None:
+        body = encode({k: info[k] for k in INFO_SECTIONS if k in only and k in info}, pretty)
+        if len(bodies) < 64:
+            bodies[(only, pretty)] = body
+    return Reply(200, body, {"Content-Type": JSON}, static=True)
 
 
 @handles("asterisk", "ping")
