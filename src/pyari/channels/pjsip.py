@@ -360,6 +360,8 @@ class PjsipTech:
         call = getattr(action, "call", None)
         chan: Channel | None = call.data if call is not None else None  # type: ignore[assignment]
         if chan is None or chan.destroyed:
+            if isinstance(action, TransferRequested):  # no channel to transfer (chan_pjsip: 404)
+                self._execute(self.ua.refer_notify(action.call, 404, self.now()))
             return
         pvt: PjsipPvt = chan.tech_pvt
         if isinstance(action, CallEnded):
@@ -553,6 +555,7 @@ class PjsipTech:
             return
         if pvt.endpoint.transfer_handling == "ari-only":
             self._ari_transfer(chan, pvt, target)
+            self._execute(self.ua.refer_accept(call, now))  # Refer-Sub: false → 200 now
             return
         exten = target.user or ""
         context = chan.get_var("TRANSFER_CONTEXT") or chan.context
@@ -833,9 +836,28 @@ class PjsipTech:
             self._execute(self.ua.send_dtmf_info(call, digit, duration_ms, self.now()))
 
     def transfer(self, chan: Channel, resource: str) -> None:
-        """ARI redirect: a 302 before answer is not supported; after answer, REFER is not
-        sent by pyari (logged)."""
-        log.info("PJSIP redirect of %s to %s is not supported", chan.name, resource)
+        """ARI redirect, as chan_pjsip: ``resource`` is an endpoint (its contact's URI) or a
+        SIP URI; a ringing inbound call gets a 302 to it (and hangs up, cause 23), an
+        answered one a REFER."""
+        pvt: PjsipPvt | None = chan.tech_pvt
+        call = pvt.call if pvt is not None else None
+        if call is None:
+            return
+        target = resource
+        if resource in self.settings.endpoints:
+            found = self._target_of(f"pjsip:{resource}")
+            target = str(found[1]) if found is not None else resource
+        now = self.now()
+        if chan.state == "Ring":
+            actions = self.ua.redirect(call, target, now)
+            if actions:
+                chan.queue_hangup(status_to_cause(302))
+        else:
+            by = chan.get_var("SIPREFERREDBYHDR") or None
+            actions = self.ua.refer(call, target, now, referred_by=by)
+        if not actions:
+            log.warning("PJSIP redirect of %s to %s failed", chan.name, resource)
+        self._execute(actions)
 
     # -------------------------------------------------------------- media
 
@@ -956,7 +978,8 @@ class PjsipTech:
         if found is None or self.service is None or not refer.refer_to:
             return False
         _conf, uri, dest = found
-        self._execute(self.ua.send_refer(uri, dest, refer.refer_to, self.now()))
+        headers = list(refer.variables.items())
+        self._execute(self.ua.send_refer(uri, dest, refer.refer_to, self.now(), headers=headers))
         return True
 
     # -------------------------------------------------------------- CLI helpers

@@ -19,7 +19,11 @@ What it does, in Asterisk's way:
   expiry and OPTIONS qualify;
 * INVITE server and client sessions: 100/180/183/200, the 2xx retransmission until ACK,
   CANCEL (487), BYE both ways, re-INVITE (hold), INFO DTMF, REFER, MESSAGE, and answers
-  to 401/407 with ``outbound_auth``.
+  to 401/407 with ``outbound_auth``;
+* REFER with its implicit subscription (202, then NOTIFY message/sipfrag), or without one
+  when the REFER says ``Refer-Sub: false`` (RFC 4488, as res_pjsip_refer: no 202 and no
+  NOTIFY, the final response carries the transfer's result and ``Refer-Sub: false``);
+  REFERs we send out of dialog accept the NOTIFYs of their subscription.
 """
 
 from __future__ import annotations
@@ -94,7 +98,18 @@ ALLOW = (
     "OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, INVITE, ACK, BYE, CANCEL, UPDATE, PRACK, "
     "MESSAGE, INFO, REFER"
 )
-SUPPORTED = "replaces, timer"
+SUPPORTED = "replaces, timer, norefersub"
+"""What our requests and responses advertise; ``norefersub`` (RFC 4488) as Asterisk's
+``norefersub=yes`` default of ``type=global``."""
+REFER_OUT_EXPIRES = 600.0
+"""How long the implicit subscription of a REFER we sent is kept without a final NOTIFY
+(pjproject's default for REFER subscriptions)."""
+REFER_BLOCKED_HEADERS = frozenset(
+    {"to", "from", "via", "route", "contact", "call-id", "cseq", "allow", "content-length",
+     "content-type", "request-uri", "refer-to"}
+)  # fmt: skip
+"""Variables of ``/endpoints/refer`` that never become headers of the REFER (as
+res_pjsip_refer's list, plus Refer-To which the request already has)."""
 USER_AGENT = "Asterisk PBX (pyari)"
 DEFAULT_REALM = "asterisk"
 DIGEST_ALGORITHMS = ("MD5",)
@@ -113,7 +128,7 @@ _CAUSE_TO_STATUS = {
     127: 500,
 }  # fmt: skip
 _STATUS_TO_CAUSE = {
-    401: 21, 403: 21, 404: 1, 405: 127, 407: 21, 408: 18, 409: 41, 410: 22, 411: 127,
+    302: 23, 401: 21, 403: 21, 404: 1, 405: 127, 407: 21, 408: 18, 409: 41, 410: 22, 411: 127,
     413: 127, 414: 127, 415: 127, 420: 3, 480: 19, 481: 127, 482: 127, 483: 19, 484: 28,
     485: 1, 486: 17, 487: 127, 488: 58, 491: 127, 493: 127, 500: 38, 501: 29, 502: 27,
     503: 34, 504: 102, 505: 127, 600: 17, 603: 21, 604: 1, 606: 58,
@@ -170,6 +185,9 @@ class Call:
     reinvite_tx: ServerTransaction | None = None
     ack: Request | None = None
     refer_subscription: bool = False
+    """A REFER we accepted with an implicit subscription: its progress goes in NOTIFYs."""
+    refer_tx: ServerTransaction | None = None
+    """A REFER with ``Refer-Sub: false`` whose final response waits for the transfer."""
     data: object = None
     """Owned by the channel technology (its channel)."""
 
@@ -248,6 +266,10 @@ class TransferRequested:
     refer_to: str
     referred_by: str
     """The ``Referred-By`` header, or the dialog's remote URI."""
+    subscription: bool = True
+    """False for ``Refer-Sub: false``: the REFER is not answered yet, the result of the
+    transfer given to :meth:`UserAgent.refer_notify` (or :meth:`UserAgent.refer_accept`)
+    becomes its final response, and no NOTIFY is ever sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +338,16 @@ _DTMF_DURATION = re.compile(r"duration\s*=\s*([0-9]+)", re.I)
 
 
 @dataclass
+class _ReferOut:
+    """The implicit subscription of a REFER we sent outside any dialog."""
+
+    call_id: str
+    local_tag: str
+    expires_at: float
+    remote_tag: str | None = None
+
+
+@dataclass
 class _Qualify:
     aor: str
     uri: str
@@ -354,6 +386,7 @@ class UserAgent:
         self._qualify: dict[tuple[str, str], _Qualify] = {}
         self._qualify_tx: dict[int, _Qualify] = {}
         self._static: set[tuple[str, str]] = set()
+        self._refers_out: dict[str, _ReferOut] = {}
         self.reload(settings, now=None)
 
     # ------------------------------------------------------------------ configuration
@@ -532,7 +565,8 @@ class UserAgent:
     # ------------------------------------------------------------------ requests
 
     def _request(self, tx: ServerTransaction, request: Request, now: float) -> list[Action]:
-        error = check_request(request, supported=("replaces", "timer", "100rel", "path"),
+        error = check_request(request, supported=("replaces", "timer", "100rel", "path",
+                                                  "norefersub"),
                               accepted_types=self._accepted(request.method))  # fmt: skip
         if error is not None:
             return _sends(self.layer.send_response(tx, error, now))
@@ -543,6 +577,8 @@ class UserAgent:
             return self._respond(tx, 400, now)
         if method == "CANCEL":
             return self._cancel(tx, request, now)
+        if to_tag and method == "NOTIFY" and request.call_id in self._refers_out:
+            return self._refer_out_notify(tx, request, now)
         if to_tag:
             return self._in_dialog(tx, request, now)
         source = tx.peer
@@ -700,7 +736,15 @@ class UserAgent:
             if not call.endpoint.allow_transfer:
                 return self._respond(tx, 603, now, to_tag=call.local_tag)
             by = request.headers.get("referred-by") or str(dialog.remote_uri.uri)
-            out = self._respond(tx, 202, now, to_tag=call.local_tag)
+            refer_sub = request.headers.get("refer-sub")
+            if call.refer_tx is not None:  # the result of the last one is not known yet
+                return self._respond(tx, 491, now, to_tag=call.local_tag)
+            if refer_sub is not None and not refer_sub.strip().lower().startswith("true"):
+                # RFC 4488: no implicit subscription; answered with the transfer's result
+                call.refer_tx = tx
+                return [TransferRequested(call, target, by, subscription=False)]
+            headers = [("Refer-Sub", "true")] if refer_sub is not None else []
+            out = self._respond(tx, 202, now, to_tag=call.local_tag, headers=headers)
             call.refer_subscription = True
             out.append(TransferRequested(call, target, by))
             return out
@@ -946,7 +990,11 @@ class UserAgent:
         )
 
     def refer_notify(self, call: Call, status: int, now: float) -> list[Action]:
-        """Report the progress of a transfer we were asked for (NOTIFY message/sipfrag)."""
+        """Report the progress of a transfer we were asked for (NOTIFY message/sipfrag).
+        For a REFER with ``Refer-Sub: false`` the first final ``status`` is its response
+        instead (with ``Refer-Sub: false``), and nothing else is ever sent."""
+        if call.refer_tx is not None:
+            return self.refer_accept(call, now, status) if status >= 200 else []
         if not call.refer_subscription:
             return []
         final = status >= 200
@@ -957,6 +1005,50 @@ class UserAgent:
         return self._in_dialog_request(
             call, "NOTIFY", now, body=body, content_type="message/sipfrag;version=2.0",
             headers=[("Event", "refer"), ("Subscription-State", state)],
+        )  # fmt: skip
+
+    def refer_accept(self, call: Call, now: float, status: int = 200) -> list[Action]:
+        """The final response to a REFER with ``Refer-Sub: false`` still waiting for one
+        (nothing for a REFER answered already): ``status`` and ``Refer-Sub: false``."""
+        tx = call.refer_tx
+        if tx is None:
+            return []
+        call.refer_tx = None
+        return self._respond(tx, status, now, to_tag=call.local_tag,
+                             headers=[("Refer-Sub", "false")])  # fmt: skip
+
+    def redirect(self, call: Call, target: str, now: float) -> list[Action]:
+        """302 Moved Temporarily to ``target`` (its Contact) for an inbound call not yet
+        answered: chan_pjsip's transfer of a ringing channel. Nothing when ``target`` is not
+        a SIP URI or the call cannot be redirected any more."""
+        tx = call.tx
+        if (
+            call.direction != "in"
+            or call.answered
+            or call.ended
+            or not isinstance(tx, ServerTransaction)
+            or _sip_target(target) is None
+        ):
+            return []
+        self._forget(call)
+        return self._respond(tx, 302, now, to_tag=call.local_tag,
+                             headers=[("Contact", f"<{target}>")])  # fmt: skip
+
+    def refer(
+        self, call: Call, target: str, now: float, *, referred_by: str | None = None
+    ) -> list[Action]:
+        """A REFER in the call's dialog asking the peer to call ``target``: chan_pjsip's
+        transfer of an answered channel (``Referred-By`` is ``referred_by``, else our side
+        of the dialog). The peer's NOTIFYs are answered 200 in the dialog; a 2xx with
+        ``Refer-Sub: false`` needs none. Nothing when ``target`` is not a SIP URI."""
+        dialog = call.dialog
+        if dialog is None or _sip_target(target) is None:
+            return []
+        by = referred_by or f"<{dialog.local_uri.uri}>"
+        return self._in_dialog_request(
+            call, "REFER", now,
+            headers=[("Refer-To", f"<{target}>"), ("Referred-By", by),
+                     ("User-Agent", USER_AGENT)],
         )  # fmt: skip
 
     def send_message_in_dialog(self, call: Call, body: str, now: float) -> list[Action]:
@@ -1024,6 +1116,8 @@ class UserAgent:
             q = self._qualify_tx.pop(id(tx), None)
             if q is not None and q.sent_at is not None:
                 return [QualifyResult(q.aor, q.uri, max(now - q.sent_at, 1e-6))]
+        if tx.method == "REFER":
+            self._refer_out_response(response)
         return []
 
     def _start_uac_dialog(self, call: Call, request: Request, response: Response) -> Dialog:
@@ -1198,8 +1292,29 @@ class UserAgent:
         return self._send_out_of_dialog(request, dest, now)
 
     def send_refer(
-        self, target: Uri, dest: Address, refer_to: str, now: float, *, from_user: str = "asterisk"
+        self,
+        target: Uri,
+        dest: Address,
+        refer_to: str,
+        now: float,
+        *,
+        from_user: str = "asterisk",
+        headers: Iterable[tuple[str, str]] = (),
     ) -> list[Action]:
+        """A REFER outside any dialog (``/endpoints/refer``). ``headers`` are the
+        request's variables (``Refer-Sub: false`` asks for no implicit subscription;
+        ``display_name`` is the Refer-To's display name); the ones res_pjsip_refer blocks
+        are left out. The NOTIFYs of the subscription are answered 200 until one
+        terminates it; none are expected when the 2xx says ``Refer-Sub: false``."""
+        extra: list[tuple[str, str]] = []
+        display = ""
+        for name, value in headers:
+            key = name.strip().lower()
+            if key == "display_name":
+                display = value.replace("\\", "\\\\").replace('"', '\\"')
+            elif key not in REFER_BLOCKED_HEADERS:
+                extra.append((name.strip(), value))
+        refer_to_value = f'"{display}" <{refer_to}>' if display else f"<{refer_to}>"
         request = build_request(
             "REFER",
             target,
@@ -1209,9 +1324,45 @@ class UserAgent:
             cseq=1,
             sent_by=self.sent_by(),
             contact=self.contact(from_user),
-            headers=[("Refer-To", f"<{refer_to}>"), ("User-Agent", USER_AGENT)],
+            headers=[("Refer-To", refer_to_value), ("User-Agent", USER_AGENT), *extra],
+        )
+        for key, sub in list(self._refers_out.items()):
+            if sub.expires_at <= now:
+                del self._refers_out[key]
+        self._refers_out[request.call_id] = _ReferOut(
+            request.call_id, request.from_.tag or "", now + REFER_OUT_EXPIRES
         )
         return self._send_out_of_dialog(request, dest, now)
+
+    def _refer_out_response(self, response: Response) -> None:
+        sub = self._refers_out.get(response.call_id)
+        if sub is None or response.status < 200:
+            return
+        refer_sub = (response.headers.get("refer-sub") or "").strip().lower()
+        if response.status >= 300 or refer_sub == "false":
+            del self._refers_out[response.call_id]  # failed, or no subscription
+            return
+        sub.remote_tag = response.to.tag
+
+    def _refer_out_notify(
+        self, tx: ServerTransaction, request: Request, now: float
+    ) -> list[Action]:
+        """A NOTIFY of the subscription of a REFER we sent: 200, until it is terminated."""
+        sub = self._refers_out[request.call_id]
+        try:
+            from_tag = request.from_.tag
+        except SipParseError:
+            return self._respond(tx, 400, now)
+        if (
+            request.to.tag != sub.local_tag
+            or (sub.remote_tag is not None and from_tag != sub.remote_tag)
+            or sub.expires_at <= now
+        ):
+            return self._respond(tx, 481, now)
+        state = (request.headers.get("subscription-state") or "").strip().lower()
+        if state.startswith("terminated"):
+            del self._refers_out[request.call_id]
+        return self._respond(tx, 200, now, to_tag=sub.local_tag)
 
     def _local_from(self, user: str) -> NameAddr:
         """``user`` at our UDP address, as the From of a request outside any dialog."""
@@ -1301,6 +1452,15 @@ def _sdp_of(message: Request | Response) -> SessionDescription | None:
         return parse_sdp(message.body)
     except SdpError:
         return None
+
+
+def _sip_target(target: str) -> Uri | None:
+    """``target`` as a sip:/sips: URI, or None."""
+    try:
+        uri = parse_uri(target)
+    except SipParseError:
+        return None
+    return uri if uri.scheme in ("sip", "sips") and uri.host else None
 
 
 def _contact_address(request: Request, source: Address) -> Address:
