@@ -51,7 +51,7 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return trim  # type: ignore[no-any-return]
 
 
-def _shrink(d: dict[Any, Any] | set[Any]) -> None:
+def shrink(d: dict[Any, Any] | set[Any]) -> None:
     """Give back a dict's or set's table grown by a peak (they never shrink when emptied)."""
     kept = d.copy()
     d.clear()  # frees the table
@@ -92,6 +92,8 @@ class Core:
         """Most channels live at once since memory was last given back."""
         self.memory_releases = 0
         self._release: asyncio.TimerHandle | None = None
+        self.release_hooks: list[Callable[[], None]] = []
+        """Run when memory is given back: components drop what they keep of the peak."""
 
     # -- ids and tasks ---------------------------------------------------------
 
@@ -152,19 +154,22 @@ class Core:
         """After a peak of channels, all gone: shrink the registries, collect, trim the heap.
 
         Freed Python objects return to pymalloc arenas, and emptied dicts keep their
-        tables; glibc keeps freed heap pages. Run off the hot path, once the process
-        has had no channel for :data:`RELEASE_DELAY` seconds.
+        tables; glibc keeps freed heap pages. Components drop what they keep of
+        the peak first (:attr:`release_hooks`). Run off the hot path, once the
+        process has had no channel for :data:`RELEASE_DELAY` seconds.
         """
         self._release = None
         if self.channels:
             return  # busy again: the next time the count drops to zero re-arms
         self.peak_channels = 0
         self.memory_releases += 1
+        for hook in self.release_hooks:
+            hook()
         for d in (self.channels, self.channels_by_name, self.bridges, self.bus.topics):
-            _shrink(d)
-        _shrink(self.tasks)
+            shrink(d)
+        shrink(self.tasks)
         for per_kind in self.bus.cache.values():
-            _shrink(per_kind)
+            shrink(per_kind)
         gc.collect()
         trim = _malloc_trim()
         if trim is not None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pyari.core import events as ev
+from pyari.core.engine import shrink
 
 if TYPE_CHECKING:
     from pyari.bus import Bus, Subscription, Topic
@@ -174,6 +175,18 @@ class StasisApp:
         for source, (link, _) in list(self.sources.items()):
             if not link.active:
                 del self.sources[source]
+
+    def release(self) -> None:
+        """Once a peak of channels is gone: keep nothing of them.
+
+        The subscription of the last channel to leave outlives it until the next
+        cleanup, the last message is kept to spot its second copy, and emptied
+        dicts and sets keep the tables the peak grew.
+        """
+        self.forget_dead_sources()
+        self._last = None
+        shrink(self.sources)
+        shrink(self.channels_in_app)
 
     def subscription_ids(self, kind: str) -> list[str]:
         """Ids followed, as the Application model lists them (markers included)."""

@@ -64,6 +64,7 @@ class Registry:
         self.apps: dict[str, StasisApp] = {}
         self.broadcasts = Broadcasts(self)
         """Channels offered to every application (StasisBroadcast)."""
+        core.release_hooks.append(self.release)
 
     def get(self, name: str) -> StasisApp | None:
         return self.apps.get(name)
@@ -114,6 +115,11 @@ class Registry:
             del self.apps[app.name]
             self.core.bus.remove(app.topic.name)
             verbose.info("Destroying Stasis app %s", app.name)
+
+    def release(self) -> None:
+        """Memory is being given back after a peak of channels (a core release hook)."""
+        for app in self.apps.values():
+            app.release()
 
     def sweep(self) -> None:
         """Forget every application with nothing left (no socket, channels or subscriptions)."""
