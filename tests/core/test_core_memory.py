@@ -187,7 +187,7 @@ async def test_memory_is_given_back_once_a_peak_of_channels_is_gone(
     monkeypatch.setattr(engine_mod, "RELEASE_AFTER_PEAK", 50)
     monkeypatch.setattr(engine_mod, "RELEASE_DELAY", 0.01)
     trims: list[int] = []
-    monkeypatch.setattr(engine_mod, "_malloc_trim", lambda: trims.append)
+    monkeypatch.setattr(engine_mod, "malloc_trim", lambda: trims.append)
     core = server.core
     small = sys.getsizeof(core.channels)
     chans = _add_channels(server, 60)
@@ -221,7 +221,7 @@ async def test_no_release_below_the_peak_threshold(
 
 
 def test_malloc_trim_is_found_on_glibc_only() -> None:
-    trim = engine_mod._malloc_trim()
+    trim = engine_mod.malloc_trim()
     if sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION"):
         assert trim is not None
         assert trim(0) in (0, 1)

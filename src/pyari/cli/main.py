@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
+import platform
 import signal
 import sys
 from collections.abc import Coroutine
@@ -111,6 +113,7 @@ async def serve(config_dir: Path | None, quiet: bool) -> int:
     # objects to scan, and their pages are not dirtied by the collector).
     gc.collect()
     gc.freeze()
+    release_heap()
     await server.stopped.wait()
     return 0
 
@@ -136,8 +139,39 @@ async def remote(config_dir: Path | None, command: str) -> int:
     return 0
 
 
+ALLOCATOR = "malloc"
+"""What ``pyari serve`` runs on (``PYTHONMALLOC``): glibc's allocator gives memory
+back after a load, pymalloc's arenas stay pinned by a few blocks (decision 0011)."""
+
+
+def use_server_allocator(argv: list[str] | None) -> None:
+    """Re-run this very command with :data:`ALLOCATOR` unless the user chose one.
+
+    ``PYTHONMALLOC`` is read when the interpreter starts, so the process replaces
+    itself (same pid) before anything runs. Only for a real command line on glibc
+    Linux; ``PYTHONMALLOC=pymalloc`` keeps Python's own allocator.
+    """
+    if argv is not None or "PYTHONMALLOC" in os.environ:
+        return
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return
+    os.environ["PYTHONMALLOC"] = ALLOCATOR
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+def release_heap() -> None:
+    """Give the heap pages start-up freed back to the system (glibc)."""
+    from pyari.core.engine import malloc_trim
+
+    trim = malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.action == "serve" and args.command is None:
+        use_server_allocator(argv)
     if args.command is not None:
         return _run(remote(args.config_dir, args.command))
     if args.action == "samples":

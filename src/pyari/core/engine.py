@@ -37,7 +37,7 @@ RELEASE_DELAY = 0.5
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def malloc_trim() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim`` (None elsewhere: other libcs and systems)."""
     if not sys.platform.startswith("linux"):
         return None
@@ -171,7 +171,7 @@ class Core:
         for per_kind in self.bus.cache.values():
             shrink(per_kind)
         gc.collect()
-        trim = _malloc_trim()
+        trim = malloc_trim()
         if trim is not None:
             trim(0)
 
