@@ -718,7 +718,12 @@ class HttpProtocol(asyncio.Protocol):
         resp = await srv.service.handle(
             AriRequest(req.method, sub, query, req.headers, req.body, self.scheme)
         )
-        keep = resp.static and req.raw is not None and req.method == "GET"
+        keep = (
+            resp.static
+            and req.raw is not None
+            and req.method == "GET"
+            and "Expect" not in req.headers  # a replay would not send its 100 Continue
+        )
         self._respond(req, resp.status, resp.headers, resp.body, replay=keep)
 
     # -- writing responses -----------------------------------------------------------------
