@@ -8,6 +8,8 @@ import itertools
 import socket
 import struct
 
+import pytest
+
 from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.media.clock import MediaClock
 from pyari.rtp.dtmf import TelephoneEvent
@@ -145,5 +147,52 @@ async def test_closed_stream_leaves_the_poll_set() -> None:
     burst(far, second, 2)
     assert media.receive() == 2
     second.close()
+    far.close()
+    media.close()
+
+
+async def test_batch_read_learns_the_source_and_honours_receive_enabled() -> None:
+    clock = MediaClock(time_source=lambda: 0.0)
+    media = RtpMedia(clock)
+    stream = media.open()
+    announced = peer()  # where the SDP said the far end is
+    actual = peer()  # where its packets really come from (NAT)
+    stream.configure(announced.getsockname(), 0, symmetric=True)
+    stream.receive_enabled = False
+    burst(actual, stream, 1)
+    assert media.receive() == 1  # read and dropped: nothing learnt, nothing buffered
+    assert stream.remote == announced.getsockname()
+    assert stream.session is not None and stream.session.rx_packets == 0
+    stream.receive_enabled = True
+    burst(actual, stream, 1, seq0=1)
+    assert media.receive() == 1
+    assert stream.remote == actual.getsockname() and stream.session.rx_packets == 1
+    stream.output(b"\x01" * 160)
+    clock.tick()
+    assert drain(actual) and not drain(announced)  # replies go where packets came from
+    stream.close()
+    for sock in (announced, actual):
+        sock.close()
+    media.close()
+
+
+async def test_batch_read_over_ipv6_keeps_host_port_addresses() -> None:
+    try:
+        far = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        far.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    far.setblocking(False)
+    clock = MediaClock(time_source=lambda: 0.0)
+    media = RtpMedia(clock)
+    stream = media.open("::1")
+    stream.configure(("::1", 9), 0, symmetric=True)
+    far.sendto(RtpPacket(0, 1, 160, 77, b"\x02" * 160).to_bytes(), stream.address)
+    assert media.receive() == 1
+    assert stream.remote == ("::1", far.getsockname()[1])  # (host, port), not 4 fields
+    stream.output(b"\x01" * 160)
+    clock.tick()
+    assert len(drain(far)) == 1
+    stream.close()
     far.close()
     media.close()

@@ -190,6 +190,24 @@ class RtpSession:
         """The packets to send at this packet time: the audio frame, or the DTMF packets
         due while a digit is being sent (audio is muted meanwhile). ``payload`` None
         sends nothing but keeps the timestamp running."""
+        if self._dtmf_current or self._dtmf_queue:
+            return self._send_with_dtmf(payload, now)
+        # the media tick's path, for every stream every 20 ms: one audio packet
+        timestamp = self.timestamp
+        self.timestamp = (timestamp + self.samples) & 0xFFFFFFFF
+        if payload is None:
+            return []
+        sequence = self.sequence
+        self.sequence = (sequence + 1) & 0xFFFF
+        self.tx_packets += 1
+        self.tx_octets += len(payload)
+        second = self.payload_type & 0x7F
+        if self._next_marker:
+            second |= 0x80
+            self._next_marker = False
+        return [_HEADER.pack(0x80, second, sequence, timestamp, self.ssrc) + payload]
+
+    def _send_with_dtmf(self, payload: bytes | None, now: float) -> list[bytes]:
         out: list[bytes] = []
         if not self._dtmf_current and self._dtmf_queue:
             digit, duration = self._dtmf_queue.popleft()
@@ -247,7 +265,13 @@ class RtpSession:
             src.received = 1
             self.jitter.reset()
         else:
-            src.update(sequence)
+            # _Source.update, inline (every packet of every stream comes here)
+            delta = ((sequence - src.max_seq + 0x8000) & 0xFFFF) - 0x8000
+            if delta > 0:
+                if sequence < src.max_seq:
+                    src.cycles += 1 << 16
+                src.max_seq = sequence
+            src.received += 1
         self.rx_packets += 1
         self.rx_octets += len(payload)
         transit = now * self.rate - timestamp
@@ -265,6 +289,11 @@ class RtpSession:
     def pull(self, now: float) -> Frame | None:
         """The received frame for this tick (see :class:`JitterBuffer`)."""
         return self.jitter.pop(now)
+
+    def pull_payload(self, now: float) -> bytes | None:
+        """The received audio for this tick: :meth:`pull`'s payload, None for silence
+        or before playout starts (:meth:`JitterBuffer.pop_payload`)."""
+        return self.jitter.pop_payload(now)
 
     # -------------------------------------------------------------- RTCP
 
