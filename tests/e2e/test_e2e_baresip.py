@@ -57,18 +57,29 @@ def write_sine(path: Path, seconds: float = 3.0) -> None:
         )
 
 
-def configure(home: Path, sip_server: tuple[str, int], ctrl_port: int) -> None:
+def configure(
+    home: Path,
+    sip_server: tuple[str, int],
+    ctrl_port: int,
+    *,
+    transport: str = "udp",
+    password: str = "pyari-2222",
+    cafile: Path | None = None,
+) -> None:
     """baresip 1.0's network layer will not use the loopback interface (``-n lo``: "could
     not get network address"; ``sip_listen 127.0.0.1:port`` makes REGISTER fail with
     "Function not implemented"), so it listens on the wildcard address and talks from
-    the host's own address to pyari on 127.0.0.1: traffic the kernel keeps on the host."""
+    the host's own address to pyari on 127.0.0.1: traffic the kernel keeps on the host.
+    ``cafile`` is the CA baresip trusts for ``transport=tls``."""
     home.mkdir()
     write_sine(home / "source.wav")
     rtp = free_port() & ~1
+    listen = free_port(socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
+    trust = f"sip_cafile {cafile}\n" if cafile is not None else ""
     (home / "config").write_text(
         f"""poll_method epoll
-sip_listen 0.0.0.0:{free_port()}
-call_local_timeout 120
+sip_listen 0.0.0.0:{listen}
+{trust}call_local_timeout 120
 call_max_calls 4
 audio_player aubridge,nil
 audio_source aufile,{home / "source.wav"}
@@ -88,7 +99,7 @@ ctrl_tcp_listen 127.0.0.1:{ctrl_port}
     )
     host, port = sip_server
     (home / "accounts").write_text(
-        f"<sip:2222@{host}:{port};transport=udp>;auth_pass=pyari-2222;"
+        f"<sip:2222@{host}:{port};transport={transport}>;auth_pass={password};"
         "regint=600;answermode=manual;audio_codecs=PCMU,PCMA\n"
     )
     (home / "contacts").write_text("")

@@ -27,9 +27,10 @@ import aiohttp
 import pytest
 
 from conftest import auth_headers, make_server, wait_for
-from e2e.test_e2e_baresip import MODULES, Baresip, Events, free_port, write_sine
+from e2e.test_e2e_baresip import MODULES, Baresip, Events, configure, free_port
 from pyari.server import Server
 from sip.test_sip_tcp_out import config_dir
+from sip.test_sip_tls import tls_transport
 
 pytestmark = [
     pytest.mark.slow,
@@ -79,58 +80,12 @@ def pki(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 async def tls_server(tmp_path: Path, pki: dict[str, Path]) -> AsyncIterator[Server]:
-    transport = f"""
-[transport-tls]
-type = transport
-protocol = tls
-bind = 127.0.0.1:5061
-cert_file = {pki["cert"]}
-priv_key_file = {pki["key"]}
-method = tlsv1_2
-"""
-    srv = make_server(config_dir(tmp_path, transport))
+    srv = make_server(config_dir(tmp_path, tls_transport(pki["cert"], pki["key"])))
     await srv.start(control_socket=False)
     try:
         yield srv
     finally:
         await srv.stop()
-
-
-def configure_tls(
-    home: Path, server: tuple[str, int], ctrl_port: int, cafile: Path, password: str = "pyari-2222"
-) -> None:
-    """As ``test_e2e_baresip.configure``, with the account on TLS and the CA to trust."""
-    home.mkdir()
-    write_sine(home / "source.wav")
-    rtp = free_port() & ~1
-    (home / "config").write_text(
-        f"""poll_method epoll
-sip_listen 0.0.0.0:{free_port(socket.SOCK_STREAM)}
-sip_cafile {cafile}
-call_local_timeout 120
-call_max_calls 4
-audio_player aubridge,nil
-audio_source aufile,{home / "source.wav"}
-audio_alert aubridge,nil
-audio_srate 8000
-audio_channels 1
-rtp_ports {rtp}-{rtp + 20}
-module_path {MODULES}
-module g711.so
-module aufile.so
-module aubridge.so
-module_app account.so
-module_app menu.so
-module_app ctrl_tcp.so
-ctrl_tcp_listen 127.0.0.1:{ctrl_port}
-"""
-    )
-    host, port = server
-    (home / "accounts").write_text(
-        f"<sip:2222@{host}:{port};transport=tls>;auth_pass={password};"
-        "regint=600;answermode=manual;audio_codecs=PCMU,PCMA\n"
-    )
-    (home / "contacts").write_text("")
 
 
 @pytest.fixture
@@ -144,7 +99,8 @@ async def tls_phone(
 ) -> AsyncIterator[Baresip]:
     home = tmp_path / "baresip"
     ctrl = free_port(socket.SOCK_STREAM)
-    configure_tls(home, tls_server.pjsip.address("transport-tls"), ctrl, pki["ca"], password)
+    address = tls_server.pjsip.address("transport-tls")
+    configure(home, address, ctrl, transport="tls", password=password, cafile=pki["ca"])
     phone = Baresip(home, ctrl)
     try:
         yield phone
