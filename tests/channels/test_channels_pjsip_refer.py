@@ -18,12 +18,18 @@ from pyari.server import Server
 from pyari.sip.message import Request, make_response
 
 
-@pytest.fixture
-async def refer_phone(server: Server) -> AsyncIterator[Phone]:
+async def open_phone(server: Server) -> tuple[asyncio.DatagramTransport, Phone]:
+    """A test phone on a UDP socket of its own, talking to ``server``'s SIP transport."""
     loop = asyncio.get_running_loop()
     transport, proto = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
     proto.server = server.pjsip.address()
-    yield proto
+    return transport, proto
+
+
+@pytest.fixture
+async def refer_phone(server: Server) -> AsyncIterator[Phone]:
+    transport, phone = await open_phone(server)
+    yield phone
     transport.close()
 
 

@@ -20,26 +20,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from channels.test_channels_pjsip import Events, Phone
-from channels.test_channels_pjsip_refer import _bridged_call
+from channels.test_channels_pjsip import Events, Phone, offer, register
+from channels.test_channels_pjsip_refer import _bridged_call, open_phone
+from channels.test_channels_pjsip_refer import refer_phone as refer_phone  # the fixture
 from conftest import auth_headers, make_server, wait_for
 from pyari.server import Server
-from pyari.sip.message import Request
+from pyari.sip.dialog import build_request
+from pyari.sip.message import NameAddr, Request, make_response
 from sip.test_sip_tcp_out import config_dir
-
-
-async def _phone(server: Server) -> tuple[asyncio.DatagramTransport, Phone]:
-    loop = asyncio.get_running_loop()
-    transport, proto = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
-    proto.server = server.pjsip.address()
-    return transport, proto
-
-
-@pytest.fixture
-async def refer_phone(server: Server) -> AsyncIterator[Phone]:
-    transport, phone = await _phone(server)
-    yield phone
-    transport.close()
 
 
 def notifies(phone: Phone) -> list[Request]:
@@ -90,8 +78,6 @@ async def test_refer_sub_false_declined_is_the_final_response(
     phone = refer_phone
     async with http.ws_connect("/ari/events?app=hello") as ws:
         events = Events(ws)
-        from channels.test_channels_pjsip import offer
-
         invite = phone.request("INVITE", "1000", body=offer(phone), content_type="application/sdp")
         ok = await phone.authorized(invite)
         assert ok.status == 200
@@ -129,7 +115,7 @@ async def test_refer_sub_false_ari_only_reports_to_the_app_without_notify(
     ari_only: Server,
 ) -> None:
     server = ari_only
-    transport, phone = await _phone(server)
+    transport, phone = await open_phone(server)
     base = f"http://127.0.0.1:{server.http_port}"
     try:
         async with (
@@ -164,8 +150,6 @@ async def test_refer_sub_false_ari_only_reports_to_the_app_without_notify(
 
 def _notify_for(phone: Phone, refer: Request, tag: str) -> Request:
     """The referee's NOTIFY in the dialog its answer to ``refer`` made."""
-    from pyari.sip.dialog import build_request
-    from pyari.sip.message import NameAddr
 
     return build_request(
         "NOTIFY",
@@ -188,7 +172,6 @@ async def test_endpoints_refer_with_and_without_refer_sub(
     """``/endpoints/refer``: its ``variables`` become headers, so {"Refer-Sub": "false"}
     asks for no subscription. With one, the referee's NOTIFY is answered 200; after a 200
     with ``Refer-Sub: false`` there is no subscription and a NOTIFY gets 481."""
-    from pyari.sip.message import make_response
 
     phone = refer_phone
     host, port = phone.address
@@ -222,8 +205,6 @@ async def test_redirect_of_an_answered_call_sends_refer(
 ) -> None:
     """``/channels/{id}/redirect`` with ``PJSIP/2222``: the phone is registered, so the
     Refer-To is its contact (chan_pjsip's transfer_refer); the phone's NOTIFYs get 200."""
-    from channels.test_channels_pjsip import offer, register
-    from pyari.sip.message import make_response
 
     phone = refer_phone
     assert (await register(phone)).status == 200
@@ -279,10 +260,9 @@ async def ringing_server(tmp_path: Path) -> AsyncIterator[Server]:
 
 
 async def test_redirect_of_a_ringing_call_is_a_302(ringing_server: Server) -> None:
-    from channels.test_channels_pjsip import offer
 
     server = ringing_server
-    transport, phone = await _phone(server)
+    transport, phone = await open_phone(server)
     base = f"http://127.0.0.1:{server.http_port}"
     try:
         async with (
