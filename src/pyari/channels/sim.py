@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,6 +210,10 @@ class SimPhone:
         )
 
 
+SimObserver = Callable[[SimPhone, Channel, bool], None]
+"""Told of each new Sim channel: its phone, the channel, and whether the phone placed it."""
+
+
 class SimTech:
     name = "Sim"
     description = "Simulated phones for testing"
@@ -218,6 +222,9 @@ class SimTech:
         self._seq = itertools.count(1)
         self.phones: dict[str, SimPhone] = {}
         self._core: Core | None = None
+        self.observers: list[SimObserver] = []
+        """Called for every new channel of any phone (``pyari.testing`` keeps a
+        phone's calls after they end this way; a phone itself forgets them)."""
 
     @property
     def core(self) -> Core | None:
@@ -270,7 +277,7 @@ class SimTech:
         return phone
 
     def _new_channel(
-        self, core: Core, phone: SimPhone, uniqueid: str | None, state: str
+        self, core: Core, phone: SimPhone, uniqueid: str | None, state: str, placed: bool
     ) -> Channel:
         if uniqueid is not None and core.id_in_use(uniqueid):
             raise TechError("Channel with given unique ID already exists")
@@ -290,6 +297,8 @@ class SimTech:
         core.channel_added(chan)
         if phone.listen and core.media is not None:
             core.media.channel_media(chan)
+        for observer in list(self.observers):
+            observer(phone, chan, placed)
         return chan
 
     def request(
@@ -300,11 +309,11 @@ class SimTech:
         if not name:
             raise TechError("Invalid endpoint specified")
         phone = self.phone(name)
-        return self._new_channel(core, phone, uniqueid, "Down")
+        return self._new_channel(core, phone, uniqueid, "Down", placed=False)
 
     def originate_from(self, phone: SimPhone, exten: str, context: str) -> Channel:
         assert self.core is not None
-        chan = self._new_channel(self.core, phone, None, "Ring")
+        chan = self._new_channel(self.core, phone, None, "Ring", placed=True)
         chan.set_caller(phone.name, phone.name)
         chan.set_location(context, exten, 1)
         self.core.start_pbx(chan)

@@ -7,6 +7,7 @@ of the server under test.  Phones listen from the start of every call, so
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +22,26 @@ if TYPE_CHECKING:
     from pyari.media.frames import Samples
     from pyari.server import Server
 
-__all__ = ["Phone", "Phones"]
+__all__ = ["NoCallError", "Phone", "Phones"]
 
 ENDED = ("Hungup", "gone")
 """States :meth:`Phone.wait_for_state` accepts for "the call has ended"."""
+
+
+class NoCallError(AssertionError, LookupError):
+    """The phone has no call (yet): a failed test, and a failed lookup."""
+
+
+class _Calls:
+    """Every call a phone had while the test watched, in order (the phone
+    itself forgets a call when it ends)."""
+
+    def __init__(self) -> None:
+        self.channels: list[Channel] = []
+        self.received: list[Channel] = []
+        """The calls placed *to* the phone, in order."""
+        self.claimed = 0
+        """How many of :attr:`received` :meth:`Phone.wait_for_call` returned."""
 
 
 class Phone:
@@ -34,10 +51,10 @@ class Phone:
     else the last one it had.  Pass ``call=`` (a channel id) to pick another.
     """
 
-    def __init__(self, sim: SimPhone, server: Server) -> None:
+    def __init__(self, sim: SimPhone, server: Server, calls: _Calls | None = None) -> None:
         self.sim = sim
         self.server = server
-        self._calls: list[Channel] = []
+        self._history = calls if calls is not None else _Calls()
         self._samples: dict[str, Samples] = {}
 
     def __repr__(self) -> str:
@@ -85,16 +102,16 @@ class Phone:
     # -- calls -------------------------------------------------------------------
 
     def _sync(self) -> list[Channel]:
-        known = {c.id for c in self._calls}
+        # Calls of a phone made outside a Phones (or before it) are still picked up.
+        known = {c.id for c in self._history.channels}
         for chan in self.sim.channels:
             if chan.id not in known:
-                self._calls.append(chan)
-                known.add(chan.id)
-        return self._calls
+                self._history.channels.append(chan)
+        return self._history.channels
 
     @property
     def calls(self) -> list[Channel]:
-        """Every call this phone had (placed or received) that the test saw, in order."""
+        """Every call this phone had (placed or received, ended ones too), in order."""
         return list(self._sync())
 
     def _call(self, call: str | None = None) -> Channel:
@@ -103,13 +120,28 @@ class Phone:
             for chan in calls:
                 if chan.id == call:
                     return chan
-            raise LookupError(f"phone {self.name} has no call {call!r}")
+            raise NoCallError(f"phone {self.name} has no call {call!r}")
         live = [c for c in calls if not c.destroyed]
         if live:
             return live[-1]
         if calls:
             return calls[-1]
-        raise LookupError(f"phone {self.name} has no call")
+        raise NoCallError(f"phone {self.name} has no call")
+
+    async def _wait_call(self, call: str | None, timeout: float) -> Channel:
+        """The call (as :meth:`_call`), waiting up to ``timeout`` for one to exist."""
+        found: Channel = await wait_for(
+            lambda: self._call(call) if self._has(call) else None,
+            timeout,
+            message=f"no call reached {self.name}"
+            if call is None
+            else f"phone {self.name} has no call {call!r}",
+        )
+        return found
+
+    def _has(self, call: str | None) -> bool:
+        calls = self._sync()
+        return bool(calls) if call is None else any(c.id == call for c in calls)
 
     @property
     def channel_id(self) -> str:
@@ -156,17 +188,21 @@ class Phone:
         return chan.id
 
     async def wait_for_call(self, timeout: float = 5.0) -> str:
-        """Wait for a call to this phone that was not seen yet; returns its channel id."""
-        seen = {c.id for c in self._sync()}
+        """The next call placed to this phone: the first one no earlier
+        ``wait_for_call`` returned, waiting for it if it has not come yet
+        (whether it already ended does not matter); returns its channel id."""
+        history = self._history
 
-        def new() -> str | None:
-            for chan in self._sync():
-                if chan.id not in seen:
-                    return chan.id
+        def next_call() -> Channel | None:
+            if history.claimed < len(history.received):
+                return history.received[history.claimed]
             return None
 
-        call_id: str = await wait_for(new, timeout, message=f"no call reached {self.name}")
-        return call_id
+        chan: Channel = await wait_for(
+            next_call, timeout, message=f"no call reached {self.name} within {timeout} s"
+        )
+        history.claimed += 1
+        return chan.id
 
     async def answer(self, call: str | None = None, timeout: float = 5.0) -> str:
         """Answer a ringing call (waiting for one first); returns its channel id."""
@@ -188,7 +224,7 @@ class Phone:
         """Hang up the call and wait until it has ended."""
         from pyari.core import causes
 
-        chan = self._call(call)
+        chan = await self._wait_call(call, timeout)
         chan.queue_hangup(causes.NORMAL_CLEARING)
         await wait_for(lambda: chan.destroyed, timeout, message=f"{chan.name} did not end")
 
@@ -196,18 +232,23 @@ class Phone:
         self, state: str, call: str | None = None, timeout: float = 5.0
     ) -> None:
         """Wait until the call is in ARI state ``state`` (``Up``, ``Ringing`` ...);
-        ``Hungup`` (or ``gone``) waits until it has ended."""
-        chan = self._call(call)
+        ``Hungup`` (or ``gone``) waits until it has ended.  With no call yet, it
+        first waits for one (all within ``timeout``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        chan = await self._wait_call(call, timeout)
+        timeout = max(0.0, deadline - loop.time())
         if state in ENDED:
             await wait_for(
                 lambda: chan.destroyed, timeout, message=f"{chan.name} did not hang up in time"
             )
             return
-        await wait_for(
-            lambda: chan.state == state or chan.destroyed,
-            timeout,
-            message=f"{chan.name} did not reach {state} in time (it is {chan.state})",
-        )
+        try:
+            await wait_for(lambda: chan.state == state or chan.destroyed, timeout)
+        except AssertionError:
+            raise AssertionError(
+                f"{chan.name} did not reach {state} in time (it is {chan.state})"
+            ) from None
         if chan.state != state:
             raise AssertionError(f"{chan.name} hung up before reaching {state}")
 
@@ -328,6 +369,19 @@ class Phones:
     def __init__(self, server: Server) -> None:
         self.server = server
         self._phones: dict[str, Phone] = {}
+        self._history: dict[str, _Calls] = {}
+        server.sim.observers.append(self._channel_added)
+
+    def _channel_added(self, sim: SimPhone, chan: Channel, placed: bool) -> None:
+        calls = self._history.setdefault(sim.name, _Calls())
+        calls.channels.append(chan)
+        if not placed:
+            calls.received.append(chan)
+
+    def close(self) -> None:
+        """Stop following the server's Sim channels."""
+        if self._channel_added in self.server.sim.observers:
+            self.server.sim.observers.remove(self._channel_added)
 
     def get(
         self,
@@ -347,7 +401,8 @@ class Phones:
         phone = self._phones.get(name)
         if phone is None:
             sim = self.server.sim.phone(name, listen=True)
-            phone = self._phones[name] = Phone(sim, self.server)
+            calls = self._history.setdefault(name, _Calls())
+            phone = self._phones[name] = Phone(sim, self.server, calls)
         if settings:
             self.server.sim.phone(name, **settings)
         if answer_delay is not None:

@@ -76,7 +76,11 @@ class PyariInstance:
         self.server = server
         self.username = username
         self.password = password
-        self._phones: Phones | None = None
+        # Followed from the start, so calls the test only looks at later
+        # (placed over ARI, already ended) are known to the phones.
+        from pyari.testing.phones import Phones
+
+        self._phones: Phones = Phones(server)
 
     @property
     def url(self) -> str:
@@ -98,10 +102,6 @@ class PyariInstance:
     @property
     def phones(self) -> Phones:
         """The simulated phones of this server (see :class:`pyari.testing.Phones`)."""
-        if self._phones is None:
-            from pyari.testing.phones import Phones
-
-            self._phones = Phones(self.server)
         return self._phones
 
     def client(self, apps: str | list[str], **options: Any) -> AriClient:
@@ -193,7 +193,9 @@ async def running_pyari(
         # SIP on a free port too, so tests never collide with a pyari on 5060.
         server = Server(cfg, config_dir=config_dir, sip_port=0)
         await server.start(control_socket=False)
+        instance = PyariInstance(server, user.name, user.password)
         try:
-            yield PyariInstance(server, user.name, user.password)
+            yield instance
         finally:
+            instance.phones.close()
             await server.stop()
