@@ -106,7 +106,7 @@ async def test_ari_show_status(server: Server) -> None:
         "Enabled: Yes\n"
         "Output format: pretty\n"
         "Auth realm: Asterisk REST Interface\n"
-        "Allowed Origins: \n"
+        "Allowed Origins: http://ari.asterisk.org\n"
     )
 
 

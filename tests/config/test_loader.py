@@ -50,7 +50,7 @@ def test_embedded_defaults_reproduce_the_walkthrough(tmp_path: Path) -> None:
     assert config.http.tlsenable is False
     assert config.ari.enabled is True
     assert config.ari.pretty is True
-    assert config.ari.allowed_origins == ()
+    assert config.ari.allowed_origins == ("http://ari.asterisk.org",)
     assert list(config.ari.users) == ["testARI"]
     user = config.ari.users["testARI"]
     assert user.read_only is False
