@@ -10,6 +10,7 @@ writes its own descriptions.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -20,11 +21,19 @@ import pytest
 from pyari.ari import spec
 from pyari.ari.apidocs import api_declaration
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ari-api-docs"
+DEFAULT_REFERENCE = (
+    Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "ari-api-docs"
+)
+REFERENCE = Path(os.environ.get("PYARI_ARI_API_DOCS") or DEFAULT_REFERENCE)
+"""Asterisk's api-docs: ``$PYARI_ARI_API_DOCS``, else ``../shared/reference/ari-api-docs``."""
 
 if not (REFERENCE / "resources.json").is_file():
     pytest.skip(
-        f"Asterisk ARI reference api-docs not found at {REFERENCE}", allow_module_level=True
+        f"no Asterisk api-docs at {REFERENCE}: to run the contract test, point "
+        "PYARI_ARI_API_DOCS at the rest-api/api-docs folder of Asterisk 23's source "
+        "(git clone --depth 1 -b 23 https://github.com/asterisk/asterisk), e.g. "
+        "PYARI_ARI_API_DOCS=asterisk/rest-api/api-docs pytest tests/ari/test_contract.py",
+        allow_module_level=True,
     )
 
 BASE = "http://localhost:8088/ari"
