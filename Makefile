@@ -2,22 +2,33 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two install levels: RUN_STAMP is pyari and what serving needs (`make run`);
+# STAMP adds what the tests and tools need (`make test`, lint, bench ...).
+RUN_STAMP := $(VENV)/.installed-run
+STAMP     := $(VENV)/.installed-test
 
 NODE_DIR   := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
 .PHONY: run test test-fast lint typecheck bench bench-deps client system-deps node-deps clean
 
-$(STAMP): pyproject.toml constraints.txt
-	bash scripts/system-deps.sh
+## pyari, its runtime dependencies and the sound packages: what serving needs.
+$(RUN_STAMP): pyproject.toml constraints.txt
+	bash scripts/system-deps.sh run
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e .
+	touch $(RUN_STAMP)
+
+## Plus the dev extras (pytest, ruff, mypy, the client libraries the interop
+## tests drive) and the Debian packages of the tests (SIPp, baresip, node).
+$(STAMP): $(RUN_STAMP) pyproject.toml constraints.txt
+	bash scripts/system-deps.sh test
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 system-deps:
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh test
 
 ## The node ari-client at the locked versions, for the interop test.
 node-deps: $(NODE_STAMP)
@@ -27,7 +38,7 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json | system-d
 	touch $(NODE_STAMP)
 
 ## Create the environment and serve the embedded default configuration.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/pyari serve
 
 # The HTTP-facing suites run a second time on the other HTTP core

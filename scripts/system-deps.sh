@@ -1,19 +1,35 @@
 #!/usr/bin/env bash
-# Install the Debian packages pyari and its tests need, if any are missing.
+# Install the Debian packages pyari needs, if any are missing.
+#   scripts/system-deps.sh run    what `pyari serve` needs (`make run`)
+#   scripts/system-deps.sh test   that, plus what the test suite needs (`make test`; the default)
 # Safe to run again: it only calls apt-get when something is absent.
 set -euo pipefail
-packages=(openssl ca-certificates asterisk-core-sounds-en-wav asterisk-moh-opsound-wav sip-tester baresip)
+set_name="${1:-test}"
+case "$set_name" in
+  run | test) ;;
+  *) echo "usage: $0 [run|test]" >&2; exit 2 ;;
+esac
+
+# Serving: the prompts and music on hold pyari plays, and openssl for the
+# README's TLS certificate.
+packages=(openssl ca-certificates asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
 # A fresh Debian needs python3-venv for `python3 -m venv` (when python3 is Debian's).
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv)
 fi
-# The node ari-client interop test (tests/interop/node) needs Node.js and npm:
-# Debian's, unless a node (and its npm) is already on PATH.
-if ! command -v node >/dev/null 2>&1; then
-  packages+=(nodejs npm)
-elif ! command -v npm >/dev/null 2>&1; then
-  packages+=(npm)
+
+if [ "$set_name" = test ]; then
+  # The SIP interop tests drive SIPp and baresip.
+  packages+=(sip-tester baresip)
+  # The node ari-client interop test (tests/interop/node) needs Node.js and npm:
+  # Debian's, unless a node (and its npm) is already on PATH.
+  if ! command -v node >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+  elif ! command -v npm >/dev/null 2>&1; then
+    packages+=(npm)
+  fi
 fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +39,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "Installing Debian packages: ${missing[*]}"
+echo "Installing Debian packages ($set_name): ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
