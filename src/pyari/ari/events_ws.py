@@ -66,6 +66,7 @@ class EventSession:
         encoder: EventEncoder,
         *,
         subscribe_all: bool = False,
+        read_only: bool = False,
         max_queue: int = 100_000,
     ) -> None:
         self.registry = registry
@@ -73,6 +74,8 @@ class EventSession:
         self.send = send
         self.encoder = encoder
         self.subscribe_all = subscribe_all
+        self.read_only = read_only
+        """The socket speaks for a read-only user."""
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_queue)
         self.handlers: dict[str, Callable[[ev.Event], None]] = {}
         self.closed = False
@@ -98,7 +101,9 @@ class EventSession:
         for app in self.apps:
             handler = self._handler(app)
             self.handlers[app] = handler
-            self.registry.register(app, handler, subscribe_all=self.subscribe_all)
+            self.registry.register(
+                app, handler, subscribe_all=self.subscribe_all, read_only=self.read_only
+            )
 
     def close(self, code: int = 1000) -> None:
         """End the session: its apps are deactivated, the writer stops.

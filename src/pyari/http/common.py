@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+import msgspec
 from aiohttp import WSMessage, WSMsgType
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ class EventsAsk(NamedTuple):
 
     apps: list[str]
     subscribe_all: bool
+    read_only: bool
+    """The user is read-only (its socket may not replace a read-write user's)."""
 
 
 def html_page(status: int, title: str, text: str, server: str) -> str:
@@ -144,7 +147,8 @@ def check_events(
 ) -> EventsAsk | Page | Answer:
     """Authentication, the upgrade and ``app`` of an events socket request, in Asterisk's order."""
     qd = dict(query)
-    if service.authenticate(headers, qd) is None:
+    user = service.authenticate(headers, qd)
+    if user is None:
         return Answer(
             401,
             {"Content-Type": "application/json", "WWW-Authenticate": f'Basic realm="{realm}"'},
@@ -155,7 +159,17 @@ def check_events(
     apps = [a.strip() for a in qd.get("app", "").split(",") if a.strip()]
     if not apps:
         return Page(400, "Bad Request", "HTTP request is missing param: [app]")
-    return EventsAsk(apps, qd.get("subscribeAll", "").lower() in TRUE_WORDS)
+    if user.read_only:
+        held = service.ctx.stasis.held_by_writer(apps)
+        if held is not None:
+            # Not Asterisk's behaviour: docs/decisions/0012-read-only-app-takeover.md.
+            message = f"Application '{held}' is held by a read-write user"
+            return Answer(
+                403,
+                {"Content-Type": "application/json"},
+                b'{"message": %s}' % msgspec.json.encode(message),
+            )
+    return EventsAsk(apps, qd.get("subscribeAll", "").lower() in TRUE_WORDS, user.read_only)
 
 
 def check_media(

@@ -12,8 +12,9 @@ WebSockets; this module does the connection rules around them:
   or more than :data:`MAX_HEADERS` headers, and anything llhttp rejects get
   an error page and the connection is closed after it;
 * ``Expect: 100-continue`` is answered once earlier responses are written;
-* connections idle for http.conf ``session_inactivity`` are closed, and a
-  connection beyond ``sessionlimit`` is closed at once (as Asterisk does).
+* http.conf's session limits and timeouts are those of
+  :mod:`pyari.http.sessions` (a connection over ``sessionlimit`` makes room
+  by closing a stalled one, or is closed at once when every one is busy).
 
 The ARI work is :meth:`AriService.handle`; the request coroutine is driven
 inline from ``data_received`` and only becomes a Task when it has to wait
@@ -72,6 +73,7 @@ from pyari.http.common import (
     tls_context,
     url_prefix,
 )
+from pyari.http.sessions import SessionLimits, Wait, WaitKind, sweep_interval
 
 if TYPE_CHECKING:
     from pyari.config import AriSettings, HttpSettings
@@ -185,6 +187,8 @@ class FastHttpServer:
         self.media_sockets: MediaSockets | None = None
         """Serves ``/media/<connection_id>`` (WebSocket media channels), when set."""
         self.connections: set[HttpProtocol] = set()
+        self.limits = SessionLimits(http_settings)
+        """http.conf's session limits and timeouts over :attr:`connections`."""
         self._servers: list[asyncio.AbstractServer] = []
         self._sweeper: asyncio.TimerHandle | None = None
         self._base_for: object = None
@@ -201,7 +205,9 @@ class FastHttpServer:
     async def start(self) -> None:
         await self._bind()
         if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().call_later(self._sweep_every(), self._sweep)
+            self._sweeper = asyncio.get_running_loop().call_later(
+                sweep_interval(self.settings), self._sweep
+            )
 
     async def _bind(self) -> None:
         s = self.settings
@@ -237,6 +243,7 @@ class FastHttpServer:
         """
         old = self.settings
         self.settings, self.ari = http_settings, ari_settings
+        self.limits.settings = http_settings
         if not bindings_changed(old, http_settings):
             return
         for server in self._servers:
@@ -276,31 +283,20 @@ class FastHttpServer:
             await asyncio.gather(*tasks, return_exceptions=True)
         self.connections.clear()
 
-    def _sweep_every(self) -> float:
-        """Seconds between idle sweeps: a quarter of the shorter limit, at most one second."""
-        s = self.settings
-        shortest = min(t for t in (s.session_inactivity, s.session_keep_alive, 4000) if t > 0)
-        return min(1.0, max(0.02, shortest / 4000.0))
-
     def _sweep(self) -> None:
-        """Close connections that waited too long for (the rest of) a request.
-
-        As in Asterisk: ``session_inactivity`` bounds the wait for a request
-        to arrive in full (the first one, or one begun), ``session_keep_alive``
-        the wait for the next request on a kept-alive connection.
-        """
+        """Close connections that waited too long (:meth:`SessionLimits.sweep`)."""
         loop = asyncio.get_running_loop()
-        self._sweeper = loop.call_later(self._sweep_every(), self._sweep)
-        s = self.settings
-        inactivity, keep_alive = s.session_inactivity / 1000.0, s.session_keep_alive / 1000.0
-        now = time.monotonic()
-        for conn in list(self.connections):
-            idle = conn.idle_since(now)
-            if idle <= 0:
-                continue
-            limit = keep_alive if conn.served and not conn.in_request else inactivity
-            if limit > 0 and idle > limit:
-                conn.close_idle()
+        self._sweeper = loop.call_later(sweep_interval(self.settings), self._sweep)
+        self.limits.sweep()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The monotonic clock of the session timeouts (tests inject their own)."""
+        return self.limits.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self.limits.clock = clock
 
     # -- response pieces -----------------------------------------------------------
 
@@ -371,7 +367,15 @@ class HttpProtocol(asyncio.Protocol):
         self.busy = False
         """A request is being answered (or the connection became a WebSocket)."""
         self.closed = False
-        self.last = time.monotonic()
+        self.last = self.accepted = server.clock()
+        """When the last byte arrived or the last answer left; when it was accepted."""
+        self.head_started = 0.0
+        """When the first byte of the request being received arrived."""
+        self.head_done = False
+        """The head of the request being received is in (its body is arriving)."""
+        self.host = ""
+        self.peer: tuple[str, int] | None = None
+        self.local: tuple[str, int] | None = None
         self.ws: WebSocket | None = None
         self.ws_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -404,8 +408,14 @@ class HttpProtocol(asyncio.Protocol):
             asyncio.Transport, transport
         )  # uvloop's are not subclasses
         srv = self.srv
-        if len(srv.connections) >= max(srv.settings.sessionlimit, 1):
-            # Over http.conf sessionlimit: closed without an answer, as Asterisk does.
+        peer = transport.get_extra_info("peername")
+        self.host = str(peer[0]) if peer else ""
+        self.peer = (self.host, int(peer[1])) if peer else None
+        local = transport.get_extra_info("sockname")
+        self.local = (str(local[0]), int(local[1])) if local else None
+        if not srv.limits.admit(self):
+            # Over http.conf's limits with every session busy: closed without
+            # an answer, as Asterisk does.
             self.closed = True
             transport.close()
             return
@@ -414,6 +424,7 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.srv.connections.discard(self)
+        self.srv.limits.remove(self)
         self.queue.clear()
         for fut in self._drain_waiters:
             if not fut.done():
@@ -453,7 +464,9 @@ class HttpProtocol(asyncio.Protocol):
         return self.busy or bool(self.queue)
 
     def data_received(self, data: bytes) -> None:
-        self.last = time.monotonic()
+        self.last = now = self.srv.clock()
+        if not (self.in_request or self.busy or self.queue):
+            self.head_started = now
         ws = self.ws
         if ws is not None:
             ws.feed(data)
@@ -520,6 +533,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.in_request = True
+        self.head_done = False
+        self.head_started = self.last
         self._url = b""
         self._headers = []
         self._header_bytes = 0
@@ -538,6 +553,7 @@ class HttpProtocol(asyncio.Protocol):
         headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self.head_done = True
         expect = None
         length = 0
         for name, value in self._headers:
@@ -716,7 +732,9 @@ class HttpProtocol(asyncio.Protocol):
             self._events(req, query)
             return
         resp = await srv.service.handle(
-            AriRequest(req.method, sub, query, req.headers, req.body, self.scheme)
+            AriRequest(
+                req.method, sub, query, req.headers, req.body, self.scheme, self.peer, self.local
+            )
         )
         keep = (
             resp.static
@@ -743,7 +761,13 @@ class HttpProtocol(asyncio.Protocol):
             return
         srv = self.srv
         version = req.version if req is not None else "1.1"
-        keep = req is not None and req.keep_alive and not close and not self._stopping
+        keep = (
+            req is not None
+            and req.keep_alive
+            and not close
+            and not self._stopping
+            and srv.settings.session_keep_alive > 0  # Asterisk: keep-alive off, close
+        )
         if "Server" in headers or "Cache-Control" in headers:
             merged = {"Server": srv.settings.servername, "Cache-Control": NO_CACHE}
             merged.update(headers)
@@ -767,7 +791,7 @@ class HttpProtocol(asyncio.Protocol):
         if body and (req is None or req.method != "HEAD"):
             parts.append(body)
         transport.write(b"".join(parts))
-        self.last = time.monotonic()
+        self.last = srv.clock()
         if not keep:
             self._close_after_write()
         elif replay and version == "1.1" and req is not None and req.raw is not None:
@@ -890,7 +914,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._handshake_problem(req) is not None:
             self._accept(req, (), 0)  # answers the problem
             return
-        apps, subscribe_all = ask
+        apps, subscribe_all, read_only = ask
         ari = srv.ari
         timeout = max(ari.websocket_write_timeout, 1) / 1000.0
         holder: list[WebSocket] = []
@@ -904,6 +928,7 @@ class HttpProtocol(asyncio.Protocol):
             send,
             EventEncoder(srv.entity_id, ari.pretty),
             subscribe_all=subscribe_all,
+            read_only=read_only,
             max_queue=srv.event_queue_size,
         )
         # Apps register before the handshake completes (as in Asterisk), so
@@ -934,14 +959,35 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- closing ------------------------------------------------------------------------------
 
-    def idle_since(self, now: float) -> float:
-        """Seconds this connection has waited for a request (0 while it is busy)."""
+    def wait(self) -> Wait | None:
+        """What this connection waits for (None: answering, or a WebSocket)."""
         if self.busy or self.queue or self.ws is not None or self.closed:
-            return 0.0
-        return now - self.last
+            return None
+        if self._upgrade_rest is not None or self._failed or self._stopping:
+            return None
+        if self.in_request:
+            kind: WaitKind = "body" if self.head_done else "head"
+            return Wait(kind, self.head_started, self.last)
+        if self.served:
+            return Wait("next", self.last, self.last)
+        if self.head_started:  # bytes that began no request yet (blank lines)
+            return Wait("head", self.head_started, self.last)
+        return Wait("first", self.accepted, self.accepted)
 
-    def close_idle(self) -> None:
+    def evict(self) -> None:
+        """Closed to make room for a new connection (it had no request to answer)."""
         if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.close()
+
+    def expire(self, kind: WaitKind) -> None:
+        """It waited too long: a head cut short gets Asterisk's 400 Timeout page."""
+        if self.transport is None or self.closed:
+            return
+        if kind == "head" and self.in_request:
+            self._failed = True
+            self._write_error(_Failure(400, "Bad Request", "Timeout"))
+        else:
             self._close_after_write()
 
     def shutdown(self) -> None:

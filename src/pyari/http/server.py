@@ -197,7 +197,7 @@ class HttpServer:
         ask = check_events(self.service, self.ari.auth_realm, request.headers, query)
         if not isinstance(ask, EventsAsk):
             return self._answer(ask)
-        apps, subscribe_all = ask
+        apps, subscribe_all, read_only = ask
         ws = web.WebSocketResponse(protocols=("ari",), autoping=True, max_msg_size=1024 * 1024)
         ws.headers.update(self._base_headers())
         timeout = max(self.ari.websocket_write_timeout, 1) / 1000.0
@@ -211,6 +211,7 @@ class HttpServer:
             send,
             EventEncoder(self.entity_id, self.ari.pretty),
             subscribe_all=subscribe_all,
+            read_only=read_only,
             max_queue=self.event_queue_size,
         )
         # Apps register before the handshake completes (as in Asterisk), so

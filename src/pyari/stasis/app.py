@@ -77,6 +77,8 @@ class StasisApp:
         self.bus = bus
         self.topic: Topic = bus.topic(f"ari:application/{name}", f"Stasis app {name}")
         self.handler: Handler | None = None
+        self.held_read_only = False
+        """The socket behind ``handler`` speaks for a read-only ARI user."""
         self._sub: Subscription = self.topic.subscribe(self._on_message)
         self._last: object = None
         self.sources: dict[str, tuple[Link, int]] = {}

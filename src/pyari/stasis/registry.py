@@ -74,8 +74,29 @@ class Registry:
 
     # -- registration by event sockets ------------------------------------------
 
-    def register(self, name: str, handler: Handler, *, subscribe_all: bool = False) -> StasisApp:
-        """Give ``name`` a new event handler, replacing any live one."""
+    def held_by_writer(self, names: list[str]) -> str | None:
+        """The first of ``names`` whose events socket is a read-write user's (else None).
+
+        A read-only user may not replace such a socket (docs/decisions/0012).
+        """
+        for name in names:
+            app = self.apps.get(name)
+            if app is not None and app.handler is not None and not app.held_read_only:
+                return name
+        return None
+
+    def register(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        subscribe_all: bool = False,
+        read_only: bool = False,
+    ) -> StasisApp:
+        """Give ``name`` a new event handler, replacing any live one.
+
+        ``read_only``: the socket speaks for a read-only user (see :meth:`held_by_writer`).
+        """
         app = self.apps.get(name)
         if app is None:
             verbose.info("Creating Stasis app '%s'", name)
@@ -88,6 +109,7 @@ class Registry:
         else:
             verbose.info("Activating Stasis app '%s'", name)
         app.handler = handler
+        app.held_read_only = read_only
         if subscribe_all and not app.subscribe_all:
             app.subscribe_all = True
             for kind in SCHEMES:
@@ -103,6 +125,7 @@ class Registry:
             return
         verbose.info("Deactivating Stasis app '%s'", name)
         app.handler = None
+        app.held_read_only = False
         if app.subscribe_all:
             app.subscribe_all = False
             for kind in SCHEMES:
