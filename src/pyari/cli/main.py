@@ -178,7 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             written = write_samples(args.dir, overwrite=args.force)
         except FileExistsError as exc:
-            print(f"pyari: {exc} exists (use --force to overwrite)", file=sys.stderr)
+            print(
+                f"pyari: {exc.filename} already exists, nothing written"
+                " (pyari samples --force overwrites the files)",
+                file=sys.stderr,
+            )
             return 1
         for path in written:
             print(path)

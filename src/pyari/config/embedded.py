@@ -6,6 +6,7 @@ user ``testARI``, and the ``[ARI-test]`` context that sends extension 1000 to St
 
 from __future__ import annotations
 
+import errno
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -51,7 +52,7 @@ def write_samples(dest: Path, *, overwrite: bool = False) -> list[Path]:
     if not overwrite:
         for target in targets:
             if target.exists():
-                raise FileExistsError(f"{target} already exists (pass overwrite to replace it)")
+                raise FileExistsError(errno.EEXIST, "already exists", str(target))
     dest.mkdir(parents=True, exist_ok=True)
     for name, target in zip(names, targets, strict=True):
         target.write_bytes(_folder().joinpath(name).read_bytes())
