@@ -68,6 +68,16 @@ class Transport:
     external_media_address: str | None = None
     external_signaling_address: str | None = None
     local_net: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    tcp_idle_timeout: float = 600.0
+    """pyari's own (tcp/tls): seconds a connection that carries nothing (no transaction,
+    registration or call) may stay silent before it is closed; 0 for never."""
+    tcp_message_timeout: float = 10.0
+    """pyari's own (tcp/tls): seconds to receive a whole message once its first byte came
+    (and a new connection's first message, or its TLS handshake); 0 for no limit."""
+    tcp_max_connections: int = 512
+    """pyari's own (tcp/tls): connections accepted at once on the transport; 0 for no cap."""
+    tcp_max_connections_per_address: int = 64
+    """pyari's own (tcp/tls): connections accepted at once from one IP address; 0 for no cap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +275,30 @@ def _transport(section: Section) -> Transport:
         external_media_address=_text(e.get("external_media_address")),
         external_signaling_address=_text(e.get("external_signaling_address")),
         local_net=tuple(nets),
+        tcp_idle_timeout=_seconds(e, "tcp_idle_timeout", 600.0),
+        tcp_message_timeout=_seconds(e, "tcp_message_timeout", 10.0),
+        tcp_max_connections=_count(e, "tcp_max_connections", 512),
+        tcp_max_connections_per_address=_count(e, "tcp_max_connections_per_address", 64),
     )
+
+
+def _seconds(e: dict[str, Entry], key: str, default: float) -> float:
+    """A non-negative number of seconds (fractions allowed)."""
+    entry = e.get(key)
+    if entry is None:
+        return default
+    try:
+        value = float(entry.value.strip())
+    except ValueError as exc:
+        raise _fail(entry, "not a number of seconds") from exc
+    if not 0 <= value < float("inf"):
+        raise _fail(entry, "must be 0 or more seconds")
+    return value
+
+
+def _count(e: dict[str, Entry], key: str, default: int) -> int:
+    entry = e.get(key)
+    return default if entry is None else parse_int(entry, minimum=0)
 
 
 def _codecs(section: Section) -> tuple[str, ...]:

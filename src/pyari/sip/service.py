@@ -11,19 +11,25 @@ A message for a TCP/TLS peer goes on the connection to that address; when there 
 one is opened (messages for it wait) as pjsip's transport manager does. A connection that
 cannot be made fails the requests waiting for it (:meth:`UserAgent.transport_failed`:
 503 for a call, an unreachable contact for a qualify).
+
+Each transport is its own socket: a ``udp`` and a ``tcp`` transport may share a host and
+port, as in Asterisk. A transport that cannot bind stops the start (OSError naming the
+transport and address), so pyari never says it is ready without it. A connection that a
+registration or a call still uses is not closed for being idle (:meth:`SipService.uses`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
 from collections.abc import Callable, Iterable
 
 from pyari.config.pjsip import Transport
 from pyari.sip.message import Request, Response
 from pyari.sip.transaction import Address, Send
-from pyari.sip.transport import SipEndpoint
+from pyari.sip.transport import SipEndpoint, StreamLimits
 from pyari.sip.ua import Action, UserAgent
 
 __all__ = ["SipService"]
@@ -41,6 +47,9 @@ class _Endpoint(SipEndpoint):
 
     def _arm(self) -> None:
         self.service.arm()
+
+    def _busy(self, source: Address) -> bool:
+        return super()._busy(source) or self.service.uses(self.stream_kind, source)
 
 
 class SipService:
@@ -60,8 +69,8 @@ class SipService:
 
     async def open(self, transports: Iterable[Transport], *, port: int | None = None) -> None:
         """Bind every UDP/TCP/TLS transport (``port`` overrides the configured ports, 0 for
-        a free one). A transport that cannot bind (or whose certificate cannot be loaded)
-        is logged and left out, as Asterisk does."""
+        a free one). A TLS transport whose certificate cannot be loaded is logged and left
+        out, as Asterisk does; one that cannot bind raises OSError (decision 0012)."""
         for conf in transports:
             if conf.protocol not in ("udp", "tcp", "tls"):
                 log.warning("pjsip transport %s: protocol %s is not supported", conf.name,
@@ -72,12 +81,26 @@ class SipService:
                 bind_port = port
             try:
                 tls = _server_context(conf) if conf.protocol == "tls" else None
-                ep = await _Endpoint.open(host, bind_port, lambda e, ev: None, layer=self.ua.layer,
-                                          tcp=conf.protocol == "tcp", tls=tls)  # fmt: skip
             except (OSError, ValueError) as exc:
-                log.error("pjsip transport %s could not bind %s:%d: %s", conf.name, host,
-                          bind_port, exc)  # fmt: skip
+                log.error("pjsip transport %s left out: its certificate cannot be used: %s",
+                          conf.name, exc)  # fmt: skip
                 continue
+            limits = StreamLimits(
+                idle_timeout=conf.tcp_idle_timeout,
+                message_timeout=conf.tcp_message_timeout,
+                max_connections=conf.tcp_max_connections,
+                max_per_address=conf.tcp_max_connections_per_address,
+            )
+            try:
+                ep = await _Endpoint.open(host, bind_port, lambda e, ev: None, layer=self.ua.layer,
+                                          tcp=conf.protocol == "tcp", udp=conf.protocol == "udp",
+                                          tls=tls, limits=limits)  # fmt: skip
+            except OSError as exc:
+                where = f"[{host}]:{bind_port}" if ":" in host else f"{host}:{bind_port}"
+                raise OSError(
+                    f"pjsip transport {conf.name} ({conf.protocol}) could not bind {where}: "
+                    f"{_bind_reason(exc)}"
+                ) from exc
             assert isinstance(ep, _Endpoint)
             ep.service = self
             self.transports[conf.name] = ep
@@ -97,6 +120,18 @@ class SipService:
         for ep in self.transports.values():
             await ep.close()
         self.transports.clear()
+
+    def uses(self, kind: str, peer: Address) -> bool:
+        """A live registration or a call of the user agent goes over the ``kind``
+        (``TCP``/``TLS``) connection with ``peer``: it is not closed for being idle."""
+        now = self.now()
+        for binding in self.ua.location.all():
+            if binding.source == peer and binding.transport == kind and binding.expires_at > now:
+                return True
+        return any(
+            call.peer == peer and call.transport == kind and not call.ended
+            for call in self.ua.calls.values()
+        )
 
     def address(self, name: str | None = None) -> Address:
         """The bound address of a transport (the first one by default)."""
@@ -137,6 +172,7 @@ class SipService:
             writer = ep.streams.get(send.dest)
             if writer is not None and not writer.is_closing():
                 writer.write(send.data)
+                ep.touch(send.dest)
                 return
         key = (send.transport, send.dest)
         waiting = self._connecting.get(key)
@@ -162,6 +198,7 @@ class SipService:
             return
         for send in self._connecting.pop(key, []):
             writer.write(send.data)
+            ep.touch(dest)
 
     def _failed(self, sends: list[Send]) -> None:
         """Requests that could not be sent: their transactions fail at once."""
@@ -192,6 +229,17 @@ class SipService:
             log.exception("SIP timers failed")
             actions = []
         self.execute(actions)
+
+
+def _bind_reason(exc: BaseException) -> str:
+    """``address already in use`` from a bind error (asyncio and uvloop word it
+    differently; uvloop keeps the errno on the cause)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return os.strerror(seen.errno).lower()
+        seen = seen.__cause__ or seen.__context__
+    return str(exc)
 
 
 _TLS_VERSIONS = {

@@ -9,7 +9,12 @@ dropped; they never reach the handler. The clock is the event loop's.
 
 Streams (TCP, TLS) are framed by Content-Length. Connections are kept by the peer's
 address; :meth:`SipEndpoint.connect` opens one to a peer (requests to a phone that has
-no connection to us) and reads it like an accepted one.
+no connection to us) and reads it like an accepted one. :class:`StreamLimits` bound them
+(decision 0012): accepted connections are capped per transport and per IP address (the
+ones over a cap are closed at once); a message must arrive whole within the message
+timeout of its first byte (a new connection's first message within that of the accept);
+a connection silent for the idle timeout is closed unless something still uses it
+(:meth:`SipEndpoint._busy`: a transaction here, a registration or call in the service).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pyari.sip.message import (
     Request,
@@ -38,7 +44,7 @@ from pyari.sip.transaction import (
     TransactionLayer,
 )
 
-__all__ = ["SipEndpoint"]
+__all__ = ["SipEndpoint", "StreamLimits"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,40 @@ class _Udp(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         log.debug("SIP UDP error: %s", exc)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamLimits:
+    """Bounds of the TCP/TLS connections of one transport (0 turns one off); the
+    ``tcp_*`` options of a pjsip.conf transport, defaults and reasons in decision 0012."""
+
+    idle_timeout: float = 600.0
+    message_timeout: float = 10.0
+    max_connections: int = 512
+    max_per_address: int = 64
+
+
+class _Framer(StreamFramer):
+    @property
+    def pending(self) -> bool:
+        """Part of a message is buffered (blank keep-alive lines do not count)."""
+        return bool(self._buffer.strip(b"\r\n"))
+
+
+class _Conn:
+    """The clocks of one stream connection."""
+
+    __slots__ = ("accepted", "heard", "last", "started")
+
+    def __init__(self, now: float, accepted: bool) -> None:
+        self.accepted = accepted
+        """The peer connected to us (not :meth:`SipEndpoint.connect`)."""
+        self.heard = not accepted
+        """A whole message has come (or we opened it: nothing is owed to us first)."""
+        self.last = now
+        """The last whole message received or sent."""
+        self.started = now if accepted else None
+        """When the message being received began (the accept, for the first one)."""
 
 
 class SipEndpoint:
@@ -75,6 +115,16 @@ class SipEndpoint:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self.dropped = 0
+        self.limits = StreamLimits()
+        self.conns: dict[Address, _Conn] = {}
+        self._per_host: dict[str, int] = {}
+        self._accepted = 0
+        self.refused = 0
+        """Connections closed at accept for being over a cap."""
+        self.timed_out = 0
+        """Connections closed by the message or idle timeout."""
+        self._refused_logged = 0
+        self._refused_log_at = float("-inf")
 
     @classmethod
     async def open(
@@ -85,14 +135,24 @@ class SipEndpoint:
         *,
         layer: TransactionLayer | None = None,
         tcp: bool = False,
+        udp: bool = True,
         tls: ssl.SSLContext | None = None,
+        limits: StreamLimits | None = None,
     ) -> SipEndpoint:
-        """Bind UDP (plus TCP on the same port with ``tcp``), or only TLS with ``tls``."""
+        """Bind UDP (plus TCP on the same port with ``tcp``; only TCP with ``tcp`` and not
+        ``udp``), or only TLS with ``tls``. Raises OSError when a socket cannot bind."""
         self = cls(handler, layer)
-        if tls is not None:
-            self.tls = tls
-            self.stream_kind = "TLS"
-            self.tcp = await asyncio.start_server(self._stream, host, port, ssl=tls)
+        if limits is not None:
+            self.limits = limits
+        if tls is not None or not udp:
+            if tls is not None:
+                self.tls = tls
+                self.stream_kind = "TLS"
+            handshake = self.limits.message_timeout or None
+            self.tcp = await asyncio.start_server(
+                self._stream, host, port, ssl=tls,
+                ssl_handshake_timeout=handshake if tls is not None else None,
+            )  # fmt: skip
             tsock = self.tcp.sockets[0].getsockname()
             self.address = self.tcp_address = (tsock[0], tsock[1])
             return self
@@ -153,25 +213,130 @@ class SipEndpoint:
     async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         source: Address = (peer[0], peer[1])
-        self.streams[source] = writer
-        await self._read_stream(reader, writer, source)
+        host = source[0]
+        limits = self.limits
+        if (limits.max_connections and self._accepted >= limits.max_connections) or (
+            limits.max_per_address and self._per_host.get(host, 0) >= limits.max_per_address
+        ):
+            self._refuse(source)
+            writer.transport.abort()
+            return
+        self._accepted += 1
+        self._per_host[host] = self._per_host.get(host, 0) + 1
+        try:
+            self.streams[source] = writer
+            await self._read_stream(reader, writer, source, _Conn(self.now(), accepted=True))
+        finally:
+            self._accepted -= 1
+            left = self._per_host[host] - 1
+            if left:
+                self._per_host[host] = left
+            else:
+                del self._per_host[host]
+
+    def _refuse(self, source: Address) -> None:
+        """Count a connection over a cap; log at most one warning every 10 s."""
+        self.refused += 1
+        now = self.now()
+        if now - self._refused_log_at >= 10.0:
+            log.warning(
+                "SIP %s connection from %s:%d refused: over the cap of %d connections "
+                "(%d per address); %d refused since the last warning",
+                self.stream_kind, source[0], source[1], self.limits.max_connections,
+                self.limits.max_per_address, self.refused - self._refused_logged,
+            )  # fmt: skip
+            self._refused_log_at = now
+            self._refused_logged = self.refused
+
+    def touch(self, dest: Address) -> None:
+        """A whole message went out on the connection to ``dest`` (it is not idle)."""
+        conn = self.conns.get(dest)
+        if conn is not None:
+            conn.last = self.now()
+
+    def _busy(self, source: Address) -> bool:
+        """Something still uses the connection with ``source``: a transaction of this
+        endpoint's layer. The service adds registrations and calls."""
+        kind = self.stream_kind
+        for txs in (self.layer.clients.values(), self.layer.servers.values()):
+            if any(tx.peer == source and tx.transport == kind for tx in txs):
+                return True
+        return False
+
+    def _deadline(self, conn: _Conn) -> float | None:
+        limits = self.limits
+        deadlines = []
+        if limits.message_timeout and conn.started is not None:
+            deadlines.append(conn.started + limits.message_timeout)
+        if limits.idle_timeout:
+            deadlines.append(conn.last + limits.idle_timeout)
+        return min(deadlines) if deadlines else None
+
+    def _expired(self, conn: _Conn, source: Address) -> str | None:
+        """Why the connection is to be closed now, or None (then its clocks are
+        updated: one that is idle but still used starts a new idle period)."""
+        now = self.now()
+        limits = self.limits
+        started = conn.started
+        if (
+            limits.message_timeout
+            and started is not None
+            and now >= started + limits.message_timeout
+        ):
+            what = "a whole message" if conn.heard else "a first message"
+            return f"no {what} within {limits.message_timeout:g} s"
+        if limits.idle_timeout and now >= conn.last + limits.idle_timeout:
+            if not self._busy(source):
+                return f"idle for {limits.idle_timeout:g} s"
+            conn.last = now
+        return None
 
     async def _read_stream(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, source: Address
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        source: Address,
+        conn: _Conn | None = None,
     ) -> None:
-        framer = StreamFramer()
+        framer = _Framer()
+        conn = conn or _Conn(self.now(), accepted=False)
+        self.conns[source] = conn
         try:
-            while data := await reader.read(65536):
+            while True:
+                try:
+                    async with asyncio.timeout_at(self._deadline(conn)):
+                        data = await reader.read(65536)
+                except TimeoutError:
+                    reason = self._expired(conn, source)
+                    if reason is None:
+                        continue
+                    self.timed_out += 1
+                    log.debug("SIP %s connection with %s closed: %s", self.stream_kind,
+                              source, reason)  # fmt: skip
+                    writer.transport.abort()
+                    break
+                if not data:
+                    break
                 try:
                     messages = framer.feed(data)
                 except SipParseError as exc:
                     self._reject(exc, source, self.stream_kind)
                     break
+                now = self.now()
+                if messages:
+                    conn.heard = True
+                    conn.last = now
+                if not framer.pending:
+                    conn.started = None if conn.heard else conn.started
+                elif messages or conn.started is None:
+                    conn.started = now
                 for message in messages:
                     self._incoming(message, source)
         except (OSError, ssl.SSLError) as exc:
             log.debug("SIP %s connection with %s failed: %s", self.stream_kind, source, exc)
         finally:
+            if self.conns.get(source) is conn:
+                del self.conns[source]
             if self.streams.get(source) is writer:
                 del self.streams[source]
             writer.close()
@@ -211,6 +376,7 @@ class SipEndpoint:
         writer = self.streams.get(send.dest)
         if writer is not None:
             writer.write(send.data)
+            self.touch(send.dest)
         else:
             log.debug("no %s connection to %s", send.transport, send.dest)
 
