@@ -17,6 +17,7 @@ from typing import Any
 
 import pyari
 from pyari.config import ConfigError, load_config, write_samples
+from pyari.core.logchannels import escape_controls
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,15 +52,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 class AsteriskFormatter(logging.Formatter):
-    """Console lines as Asterisk prints them."""
+    """Console lines as Asterisk prints them (control characters of the message escaped)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        message = escape_controls(record.getMessage())
         if record.name == "pyari.verbose" and record.levelno == logging.INFO:
-            return record.getMessage()
+            return message
         stamp = self.formatTime(record, "%b %d %H:%M:%S")
-        return (
-            f"[{stamp}] {record.levelname}[{record.process}]: {record.name}: {record.getMessage()}"
-        )
+        return f"[{stamp}] {record.levelname}[{record.process}]: {record.name}: {message}"
 
 
 def setup_logging(quiet: bool, logdir: Path | None) -> None:

@@ -6,6 +6,11 @@ writing to ``<astlogdir>/<name>``; it keeps the records whose Asterisk level
 Channels from logger.conf stay; channels added through ARI can be removed.
 Rotation renames the file as logger.conf's ``rotatestrategy`` says
 (``sequential`` by default: ``name.0``, then ``name.1`` ...) and reopens it.
+
+A channel added through ARI must name a file inside the log folder (unlike
+Asterisk, which takes any path: decision 0013). Every line a channel writes has
+the control characters of its message escaped (:func:`escape_controls`), so
+text from outside (an app name, a SIP header) cannot start a line of its own.
 """
 
 from __future__ import annotations
@@ -21,11 +26,39 @@ from pathlib import Path
 
 import pyari
 from pyari.config.logger import LoggerSettings
+from pyari.confine import PathRefused, confine, inside
 
-__all__ = ["LEVELS", "LogChannelError", "LogChannelInfo", "LogChannels", "asterisk_level"]
+__all__ = [
+    "LEVELS",
+    "LogChannelError",
+    "LogChannelInfo",
+    "LogChannels",
+    "asterisk_level",
+    "escape_controls",
+]
 
 LEVELS = ("DEBUG", "TRACE", "NOTICE", "WARNING", "ERROR", "VERBOSE", "DTMF")
 _ROTATE_SUFFIXES = ("", ".gz", ".bz2", ".Z")
+INVALID_NAME = "Log channel name invalid"
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r"}
+_ESCAPES = {
+    code: _NAMED_ESCAPES.get(chr(code), f"\\x{code:02x}")
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+    if code != 0x09  # a tab stays a tab: it starts no line and moves no cursor
+}
+_ESCAPES.update({code: f"\\u{code:04x}" for code in (0x2028, 0x2029, *range(0xD800, 0xE000))})
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with its control characters written out (``\\n``, ``\\r``, ``\\x1b`` ...).
+
+    A log line built from outside input (an app name, a SIP header, a variable)
+    then stays one line and carries no terminal escape sequences.
+    """
+    if text.isprintable():
+        return text
+    return text.translate(_ESCAPES)
 
 
 def asterisk_level(record: logging.LogRecord) -> str:
@@ -79,6 +112,8 @@ class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         level = asterisk_level(record)
         message = record.getMessage()
+        if self.style_name != "json":  # JSON escapes them itself
+            message = escape_controls(message)
         if record.exc_info:
             message = f"{message}\n{self.formatException(record.exc_info)}"
         stamp = time.strftime(self.dateformat, time.localtime(record.created))
@@ -258,10 +293,22 @@ class LogChannels:
             for c in self._channels
         ]
 
+    def _is_file(self, name: str) -> bool:
+        return name.lower() != "console" and not name.lower().startswith("syslog")
+
+    def _confined(self, name: str) -> None:
+        """Refuse (400) a file name that is not a file inside the log folder."""
+        try:
+            confine(self.logdir, self.filename(name))
+        except PathRefused:
+            raise LogChannelError(400, INVALID_NAME) from None
+
     def add(self, name: str, components: str) -> None:
         """Add a channel at run time (``ast_logger_create_channel``)."""
         if not components.strip():
             raise LogChannelError(400, "Configuration levels are required")
+        if name and self._is_file(name):
+            self._confined(name)
         if not name or self._find(name) is not None:
             raise LogChannelError(409, "Log channel already exists")
         try:
@@ -283,6 +330,8 @@ class LogChannels:
         chan = self._find(name)
         if chan is None or chan.type != "File" or chan.handler is None:
             raise LogChannelError(404, "Log channel does not exist")
+        if chan.dynamic and not self._owned(chan.filename):
+            raise LogChannelError(404, "Log channel does not exist")
         self._detach(chan)
         with contextlib.suppress(OSError):
             self._rotate_file(chan.filename)
@@ -291,6 +340,11 @@ class LogChannels:
             self._attach(chan, self._open(chan.filename))
         except OSError:
             chan.disabled = True
+
+    def _owned(self, filename: str) -> bool:
+        """Whether an ARI-added channel's file is still a plain file in the log folder
+        (not since replaced by a link to somewhere else)."""
+        return inside(self.logdir, filename) and not os.path.islink(filename)
 
     def _rotate_file(self, filename: str) -> None:
         strategy = self.settings.rotatestrategy
