@@ -18,7 +18,17 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from pyari.ari.spec import Model, Operation, Param, Prop, Resource, models, resource, resources
+from pyari.ari.spec import (
+    Model,
+    Operation,
+    Param,
+    Prop,
+    Resource,
+    answers,
+    models,
+    resource,
+    resources,
+)
 
 __all__ = [
     "DECLARATION_API_VERSION",
@@ -175,7 +185,12 @@ _PRIMITIVES: dict[str, JsonDict] = {
     "double": {"type": "number", "format": "double"},
     "float": {"type": "number", "format": "float"},
     "number": {"type": "number"},
-    "Date": {"type": "string", "format": "date-time"},
+    "Date": {
+        "type": "string",
+        "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$",
+        "description": "A time as Asterisk writes it: 2026-12-07T13:01:19.632+0000 "
+        "(milliseconds, offset without a colon; not RFC 3339).",
+    },
     "object": {"type": "object"},
     "containers": {"type": "object"},
 }
@@ -238,6 +253,13 @@ def _request_body(body: list[Param]) -> JsonDict:
     }
 
 
+def _error_content(op: Operation, code: int) -> JsonDict:
+    if op.websocket and code in (400, 426):
+        # The events socket's checks answer these as Asterisk does: an HTML page.
+        return {"text/html": {"schema": {"type": "string"}}}
+    return {"application/json": {"schema": _ref(ERROR_SCHEMA)}}
+
+
 def _success(op: Operation) -> tuple[str, JsonDict]:
     if op.websocket:
         return "101", {
@@ -246,15 +268,18 @@ def _success(op: Operation) -> tuple[str, JsonDict]:
                 f"{op.response} for the named applications."
             )
         }
+    status = answers.SUCCESS.get(op.key)
     if op.response == "void":
+        if status is not None:
+            return str(status), {"description": "Accepted; no content."}
         return "204", {"description": "Done; no content."}
     if op.response == "binary":
         return "200", {
             "description": "The file.",
             "content": {"application/octet-stream": {"schema": {"type": "string"}}},
         }
-    return "200", {
-        "description": "OK.",
+    return str(status or 200), {
+        "description": "Created." if status == 201 else "OK.",
         "content": {"application/json": {"schema": _type_schema(op.response)}},
     }
 
@@ -285,11 +310,28 @@ def _openapi_operation(op: Operation) -> JsonDict:
         out["requestBody"] = _request_body(body)
     code, success = _success(op)
     responses: JsonDict = {code: success}
-    for err in op.errors:
-        responses[str(err.code)] = {
-            "description": err.reason,
-            "content": {"application/json": {"schema": _ref(ERROR_SCHEMA)}},
+    reasons: dict[int, list[str]] = {}
+    for err in (
+        *op.errors,
+        *answers.MORE_ERRORS.get(op.key, ()),
+        *answers.pipeline_errors(op),
+    ):
+        known = reasons.setdefault(err.code, [])
+        if err.reason not in known:
+            known.append(err.reason)
+    for status in sorted(reasons):
+        response: JsonDict = {
+            "description": "; or ".join(reasons[status]),
+            "content": _error_content(op, status),
         }
+        if status == 401:
+            response["headers"] = {
+                "WWW-Authenticate": {
+                    "description": "The Basic realm (ari.conf auth_realm).",
+                    "schema": {"type": "string"},
+                }
+            }
+        responses[str(status)] = response
     out["responses"] = responses
     return out
 
