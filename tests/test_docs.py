@@ -1,0 +1,383 @@
+"""The documents run: every command block of README.md and docs/**/*.md.
+
+Each document's ```sh / ```bash / ```console blocks run in order, as a user
+would type them, in a temporary folder (which holds a ``.venv`` link to the
+running virtual environment, so ``. .venv/bin/activate`` works) with its own
+``HOME`` (so pyari's default state folder and control socket are the test's
+own).  The folder a block ``cd``s to is where the next block starts.
+
+Only loopback, never a real port: pyari gets ``PYARI_BIND`` / ``PYARI_SIP``
+on free ports, and the ports the documents name (8088 for HTTP, 8089 for
+HTTPS, 5060 for SIP) are replaced by those free ports in the blocks' text.
+
+A line ``pyari ... serve`` is started in the background, and the next line
+runs once its control socket answers; a document that talks to pyari
+(``pyari -rx``, ``:8088``) without starting one gets one (the embedded
+defaults) before its first block.  Everything a document started is stopped
+at its end with SIGINT, as Ctrl+C would.
+
+An HTML comment just before a block changes how it is taken:
+
+``<!-- doctest: skip (why) -->``
+    not run (a reason is required; keep these few).
+``<!-- doctest: save FILE -->``
+    the block (of any language) is written to FILE in the working folder
+    (its ports replaced too).
+``<!-- doctest: background (why); prints WORD WORD -->``
+    each command runs in the background (a program that runs until Ctrl+C);
+    the next block runs once pyari lists an ARI application more than before.
+    ``prints``: words its output must show, in order, before the document ends.
+
+```python blocks are compiled (top-level ``await`` allowed, as in a REPL or
+notebook); ```toml blocks are parsed.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+SHELLS = {"sh", "bash", "shell", "console"}
+PORTS = {8088: "http", 8089: "https", 5060: "sip"}
+"""The ports the documents name, each replaced by a free one."""
+
+BLOCK_TIMEOUT = 60.0
+READY_TIMEOUT = 20.0
+OUTPUT_TIMEOUT = 15.0
+
+_FENCE = re.compile(r"^(?P<fence>```+|~~~+)\s*(?P<info>[^`]*)$")
+_MARKER = re.compile(r"^<!--\s*doctest:\s*(?P<text>.*?)\s*-->$")
+_SERVE = re.compile(r"^\s*pyari\b(?P<opts>(?:(?!\s-rx\b|\s-x\b).)*?)\sserve\b")
+_TALKS_TO_PYARI = re.compile(r"\bpyari\b[^\n]*\s-r?x\b|127\.0\.0\.1:8088\b")
+
+
+@dataclass
+class Block:
+    document: Path
+    line: int
+    lang: str
+    text: str
+    marker: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.document.relative_to(ROOT)}:{self.line}"
+
+    def directive(self, name: str) -> str | None:
+        """The argument of ``name`` in the block's marker (``""`` when bare), or None."""
+        for part in self.marker.split(";"):
+            word, _, rest = part.strip().partition(" ")
+            if word == name:
+                return rest.strip()
+        return None
+
+
+def blocks(document: Path) -> list[Block]:
+    """The fenced blocks of ``document``, each with the marker comment before it."""
+    found: list[Block] = []
+    lines = document.read_text(encoding="utf-8").splitlines()
+    marker = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if m := _MARKER.match(line.strip()):
+            marker = m["text"]
+        elif m := _FENCE.match(line):
+            fence, lang = m["fence"], (m["info"].split() or [""])[0].lower()
+            body: list[str] = []
+            start = i + 1
+            i += 1
+            while i < len(lines) and not lines[i].startswith(fence):
+                body.append(lines[i])
+                i += 1
+            found.append(Block(document, start, lang, "\n".join(body) + "\n", marker))
+            marker = ""
+        elif line.strip():
+            marker = ""
+        i += 1
+    return found
+
+
+def commands(block: Block) -> str:
+    """The shell text of a block (a console block: its ``$ `` lines)."""
+    if block.lang != "console":
+        return block.text
+    out: list[str] = []
+    for line in block.text.splitlines():
+        if line.startswith("$ ") or (line.startswith("> ") and out):
+            out.append(line[2:])
+    return "\n".join(out) + "\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Session:
+    """One document's run: its folder, environment and background programs."""
+
+    folder: Path
+    ports: dict[int, int]
+    env: dict[str, str]
+    cwd: Path
+    started: list[tuple[Block, subprocess.Popen[bytes], Path]] = field(default_factory=list)
+    server_opts: str | None = None
+
+    @classmethod
+    def create(cls, tmp: Path) -> Session:
+        # ``tmp`` is short (a control socket's path is at most 107 bytes).
+        home = tmp / "home"
+        work = tmp / "work"
+        home.mkdir()
+        work.mkdir()
+        (work / ".venv").symlink_to(Path(sys.prefix))
+        ports = {port: free_port() for port in PORTS}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PYARI_", "XDG_", "PYTEST_")) and k != "PYTHONMALLOC"
+        }
+        env.update(
+            HOME=str(home),
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            PYARI_BIND=f"127.0.0.1:{ports[8088]}",
+            PYARI_SIP=f"127.0.0.1:{ports[5060]}",
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+        )
+        return cls(tmp, ports, env, work)
+
+    def localise(self, text: str) -> str:
+        for doc_port, port in self.ports.items():
+            text = re.sub(rf"(?<![\d]){doc_port}(?![\d])", str(port), text)
+        return text
+
+    def run(self, block: Block, script: str) -> str:
+        """Run ``script`` (bash, ``set -e``); the folder it ends in is the next start."""
+        cwd_file = self.folder / "cwd"
+        full = f"set -e\ntrap 'pwd > {shlex.quote(str(cwd_file))}' EXIT\n{script}"
+        proc = subprocess.run(
+            ["bash", "-c", full],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            timeout=BLOCK_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+        if proc.returncode != 0:
+            pytest.fail(
+                f"{block.where}: exit status {proc.returncode}\n--- block ---\n{script}"
+                f"--- output ---\n{out}{self.background_output()}",
+                pytrace=False,
+            )
+        if cwd_file.exists():
+            self.cwd = Path(cwd_file.read_text().strip())
+        return out
+
+    def start(self, block: Block, command: str) -> subprocess.Popen[bytes]:
+        log = self.folder / f"bg-{len(self.started)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                ["bash", "-c", f"exec {command}"],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.started.append((block, proc, log))
+        return proc
+
+    def rx(self, command: str) -> subprocess.CompletedProcess[bytes]:
+        opts = shlex.split(self.server_opts or "")
+        return subprocess.run(
+            ["pyari", *opts, "-rx", command],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            timeout=10,
+        )
+
+    def wait(self, block: Block, proc: subprocess.Popen[bytes], ready: object, what: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"{block.where}: {what} exited ({proc.returncode})\n{self.background_output()}",
+                    pytrace=False,
+                )
+            if callable(ready) and ready():
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"{block.where}: {what} not ready in {READY_TIMEOUT} s\n"
+                    f"{self.background_output()}",
+                    pytrace=False,
+                )
+            time.sleep(0.05)
+
+    def serve(self, block: Block, line: str, opts: str) -> None:
+        proc = self.start(block, line)
+        self.server_opts = opts
+        self.wait(block, proc, lambda: self.rx("core show uptime").returncode == 0, "pyari")
+
+    def apps(self) -> bytes:
+        return self.rx("ari show apps").stdout if self.server_opts is not None else b""
+
+    def background(self, block: Block, script: str) -> None:
+        for line in script.splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            before = self.apps()
+            proc = self.start(block, line)
+            self.wait(block, proc, lambda before=before: self.apps() != before, line.strip())
+
+    def background_output(self) -> str:
+        parts = []
+        for block, _proc, log in self.started:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            parts.append(f"--- background ({block.where}) ---\n{text[-4000:]}")
+        return "\n".join(parts)
+
+    def check_prints(self) -> None:
+        for block, _proc, log in self.started:
+            words = (block.directive("prints") or "").split()
+            deadline = time.monotonic() + OUTPUT_TIMEOUT
+            while words:
+                text = log.read_text(errors="replace")
+                pattern = ".*".join(re.escape(w) for w in words)
+                if re.search(pattern, text, re.DOTALL):
+                    break
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"{block.where}: the output never showed {words}\n"
+                        f"{self.background_output()}",
+                        pytrace=False,
+                    )
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        for _block, proc, _log in reversed(self.started):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+
+
+def run_shell(session: Session, block: Block) -> None:
+    script = session.localise(commands(block))
+    if block.directive("background") is not None:
+        session.background(block, script)
+        return
+    pending: list[str] = []
+    for line in script.splitlines(keepends=True):
+        m = _SERVE.match(line)
+        if m is None or re.search(r"\s(-h|--help)\b", line):
+            pending.append(line)
+            continue
+        if "".join(pending).strip():
+            session.run(block, "".join(pending))
+        pending = []
+        session.serve(block, line.split("#", 1)[0].strip(), m["opts"].strip())
+    if "".join(pending).strip():
+        session.run(block, "".join(pending))
+
+
+def documents_with_commands() -> Iterator[Path]:
+    for document in DOCUMENTS:
+        if any(b.lang in SHELLS for b in blocks(document)):
+            yield document
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "document", list(documents_with_commands()), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_document_commands_run(document: Path) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="pyari-doc-"))
+    session = Session.create(tmp)
+    try:
+        for block in blocks(document):
+            if block.directive("skip") is not None:
+                continue
+            save = block.directive("save")
+            if save:
+                (session.cwd / save).write_text(session.localise(block.text), encoding="utf-8")
+            if block.lang not in SHELLS:
+                continue
+            talks = _TALKS_TO_PYARI.search(block.text) and not _SERVE.search(block.text)
+            if session.server_opts is None and talks:
+                session.serve(block, "pyari serve", "")
+            run_shell(session, block)
+        session.check_prints()
+    finally:
+        session.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def all_blocks() -> list[Block]:
+    return [b for document in DOCUMENTS for b in blocks(document)]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [b for b in all_blocks() if b.lang in ("python", "py")],
+    ids=lambda b: b.where,
+)
+def test_python_blocks_compile(block: Block) -> None:
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    try:
+        compile(block.text, block.where, "exec", flags=flags, dont_inherit=True)
+    except SyntaxError as exc:
+        pytest.fail(f"{block.where}: {exc}", pytrace=False)
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in all_blocks() if b.lang == "toml"], ids=lambda b: b.where
+)
+def test_toml_blocks_parse(block: Block) -> None:
+    tomllib.loads(block.text)
+
+
+def test_markers_are_known_and_skips_say_why() -> None:
+    for block in all_blocks():
+        for part in filter(None, (p.strip() for p in block.marker.split(";"))):
+            word, _, rest = part.partition(" ")
+            assert word in {"skip", "save", "background", "prints"}, f"{block.where}: {part}"
+            if word in ("skip", "background"):
+                assert re.fullmatch(r"\(.+\)", rest), f"{block.where}: {word} needs (a reason)"
+            if word in ("save", "prints"):
+                assert rest, f"{block.where}: {word} needs an argument"
+
+
+def test_readme_starts_with_the_two_setup_commands() -> None:
+    first = blocks(ROOT / "README.md")[0]
+    assert first.lang == "sh"
+    assert [line.split("#")[0].strip() for line in first.text.splitlines()] == [
+        "make run",
+        "make test",
+    ]
