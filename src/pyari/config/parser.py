@@ -328,7 +328,8 @@ def _filters(spec: str, filename: str, lineno: int) -> list[tuple[str, str]]:
             raise ConfigError(filename, lineno, f"bad section filter {part!r} (want key=regex)")
         try:
             re.compile(pattern)
-        except re.error as exc:
+        except (re.error, RecursionError, OverflowError) as exc:
+            # too deep a nesting or too large a repeat count is as bad as bad syntax
             raise ConfigError(filename, lineno, f"bad regex in section filter: {exc}") from exc
         filters.append((key.strip(), pattern))
     return filters

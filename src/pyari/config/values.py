@@ -20,6 +20,16 @@ __all__ = [
 _TRUE = frozenset({"yes", "true", "y", "t", "on", "1"})
 _FALSE = frozenset({"no", "false", "n", "f", "off", "0"})
 _INT = re.compile(r"[+-]?[0-9]+")
+_MAX_DIGITS = 30
+"""Significant digits read at most: more is out of any range pyari has (and past 4300
+Python's ``int()`` refuses the text)."""
+
+
+def _number(text: str) -> int | None:
+    """``text`` as an integer, or None when it is not one or has too many digits."""
+    if not _INT.fullmatch(text) or len(text.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
+        return None
+    return int(text)
 
 
 def _fail(entry: Entry, reason: str) -> ConfigError:
@@ -54,8 +64,12 @@ def parse_int(entry: Entry, minimum: int | None = None, maximum: int | None = No
     text = entry.value.strip()
     if not _INT.fullmatch(text):
         raise _fail(entry, "not an integer")
-    number = int(text)
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+    number = _number(text)
+    if (
+        number is None
+        or (minimum is not None and number < minimum)
+        or (maximum is not None and number > maximum)
+    ):
         low = "" if minimum is None else str(minimum)
         high = "" if maximum is None else str(maximum)
         raise _fail(entry, f"out of range {low}..{high}")
@@ -64,10 +78,10 @@ def parse_int(entry: Entry, minimum: int | None = None, maximum: int | None = No
 
 def parse_port(entry: Entry) -> int:
     """A TCP/UDP port, 0..65535 (0: let the system choose)."""
-    text = entry.value.strip()
-    if not _INT.fullmatch(text) or not 0 <= int(text) <= 65535:
+    port = _number(entry.value.strip())
+    if port is None or not 0 <= port <= 65535:
         raise _fail(entry, "not a port number (0..65535)")
-    return int(text)
+    return port
 
 
 def parse_hostport(entry: Entry, default_port: int) -> tuple[str, int]:
@@ -95,9 +109,10 @@ def parse_hostport(entry: Entry, default_port: int) -> tuple[str, int]:
         raise _fail(entry, "no host or address")
     if not port_text:
         return host, default_port
-    if not _INT.fullmatch(port_text) or not 0 <= int(port_text) <= 65535:
-        raise _fail(entry, f"bad port {port_text!r} (0..65535)")
-    return host, int(port_text)
+    port = _number(port_text)
+    if port is None or not 0 <= port <= 65535:
+        raise _fail(entry, f"bad port {port_text[:40]!r} (0..65535)")
+    return host, port
 
 
 def split_list(value: str) -> tuple[str, ...]:

@@ -44,16 +44,29 @@ from __future__ import annotations
 import decimal
 import math
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+
+from pyari.dialplan.cint import INT_PREFIX, c_int
 
 __all__ = ["ExprError", "evaluate", "format_number"]
 
 INT_MAX = 2147483647
 
-_CTX = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999)
-_OUT_CTX = decimal.Context(prec=18, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999)
+# No traps: like C's long double, an overflow gives inf and an invalid operation nan.
+_CTX = decimal.Context(
+    prec=40, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999, traps=[]
+)
+_OUT_CTX = decimal.Context(
+    prec=18, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999, traps=[]
+)
+_EXACT_CTX = _CTX.copy()
+_EXACT_CTX.traps[decimal.InvalidOperation] = True
+MAX_DEPTH = 48
+"""Nesting (parentheses, function arguments, ``?`` branches, unary operators) an
+expression may have; deeper is a syntax error, as bison's stack running out is."""
 
 Warn = Callable[[str], None]
 FunctionCallback = Callable[[str, str], "str | None"]
@@ -153,8 +166,8 @@ def _strip_quotes(s: str) -> str:
 
 
 def _atoi(s: str) -> int:
-    m = re.match(r"\s*([+-]?\d+)", s)
-    return int(m.group(1)) if m else 0
+    m = INT_PREFIX.match(s)
+    return c_int(m.group(1)) if m else 0
 
 
 # -- tokenizer -------------------------------------------------------------
@@ -330,7 +343,9 @@ class _Evaluator:
         else:
             na, nb = _to_number(a), _to_number(b)
             assert na is not None and nb is not None
-            cmp = (na > nb) - (na < nb)
+            if na.is_nan() or nb.is_nan():  # unordered: only != holds, as in C
+                return Decimal(int(op == "!="))
+            cmp = int(na.compare(nb, context=_CTX))
         result = {
             "=": cmp == 0,
             "!=": cmp != 0,
@@ -396,17 +411,26 @@ class _Evaluator:
         if nb.is_zero():
             self.warn("div by zero")
             return nb
+        if not (na.is_finite() and nb.is_finite()):
+            return Decimal("NaN")  # fmodl of inf or nan
         try:
-            return _CTX.remainder(na, nb)
-        except decimal.InvalidOperation:
-            return Decimal(repr(math.fmod(float(na), float(nb))))
+            return _EXACT_CTX.remainder(na, nb)
+        except decimal.InvalidOperation:  # the quotient has more digits than prec
+            try:
+                return Decimal(repr(math.fmod(float(na), float(nb))))
+            except ValueError:  # an operand beyond a double's range
+                return Decimal("NaN")
 
     def regex(self, a: _Val, b: _Val, *, anchored: bool) -> _Val:
         subject = _strip_quotes(_to_string(a))
         pattern = _strip_quotes(_to_string(b))
         try:
-            rx = re.compile(_posix_to_python(pattern))
-        except re.error as exc:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # "possible nested set"
+                rx = re.compile(_posix_to_python(pattern))
+        except (re.error, RecursionError, OverflowError) as exc:
+            # Any text may be a pattern: one that is too deep or repeats too often is
+            # refused like one that does not parse.
             self.warn(f"regcomp() error : {exc}")
             return ""
         m = rx.match(subject) if anchored else rx.search(subject)
@@ -532,6 +556,7 @@ class _Parser:
         self.toks = _tokenize(text)
         self.i = 0
         self.ev = ev
+        self.depth = 0
 
     @property
     def tok(self) -> _Tok:
@@ -546,6 +571,18 @@ class _Parser:
         full = f"ast_yyerror():  syntax error: {msg}; Input:\n{self.text}\n{spaces}^"
         return ExprError(full, self.text, tok.pos)
 
+    def enter(self) -> None:
+        """One level deeper; too deep is an error, not a RecursionError."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            tok = self.tok
+            spaces = " " * tok.pos
+            raise ExprError(
+                f"ast_yyerror():  syntax error: memory exhausted; Input:\n{self.text}\n{spaces}^",
+                self.text,
+                tok.pos,
+            )
+
     def parse(self) -> _Val:
         if self.tok.kind == _END:
             return ""
@@ -555,6 +592,7 @@ class _Parser:
         return value
 
     def cond(self) -> _Val:
+        self.enter()
         left = self.binary(0)
         while self.tok.kind == "?":
             self.i += 1
@@ -564,6 +602,7 @@ class _Parser:
             self.i += 1
             right = self.binary(0)
             left = self.ev.cond(left, middle, right)
+        self.depth -= 1
         return left
 
     def binary(self, level: int) -> _Val:
@@ -580,13 +619,13 @@ class _Parser:
 
     def unary(self) -> _Val:
         kind = self.tok.kind
-        if kind == "!":
-            self.i += 1
-            return self.ev.complement(self.unary())
-        if kind == "-":
-            self.i += 1
-            return self.ev.negate(self.unary())
-        return self.postfix()
+        if kind not in ("!", "-"):
+            return self.postfix()
+        self.i += 1
+        self.enter()
+        operand = self.unary()
+        self.depth -= 1
+        return self.ev.complement(operand) if kind == "!" else self.ev.negate(operand)
 
     def postfix(self) -> _Val:
         left = self.primary()

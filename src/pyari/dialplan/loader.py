@@ -39,7 +39,6 @@ directives, ``_.`` patterns) are collected in :attr:`Dialplan.warnings`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -47,6 +46,7 @@ from typing import Protocol
 
 from pyari.dialplan import patterns
 from pyari.dialplan.args import parse_app_call
+from pyari.dialplan.cint import INT_PREFIX, c_int
 from pyari.dialplan.model import Context, Dialplan, Extension, Priority
 
 __all__ = [
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 _NOT_CONTEXTS = ("general", "globals")
-_INT_PREFIX = re.compile(r"\s*([+-]?\d+)")
+_INT_PREFIX = INT_PREFIX
 
 
 class EntryLike(Protocol):
@@ -309,7 +309,7 @@ class _Loader:
         if "+" in pri:
             pri, _, plus_text = pri.partition("+")
             m = _INT_PREFIX.match(plus_text)
-            plus = int(m.group(1)) if m else 0
+            plus = c_int(m.group(1)) if m else 0
         ebkey = (patterns.strip_fluff(name), cid)
         hint = False
         if pri == "hint":
@@ -328,7 +328,7 @@ class _Loader:
         else:
             m = _INT_PREFIX.match(pri)
             if m:
-                ipri = int(m.group(1))
+                ipri = c_int(m.group(1))
             else:
                 eb = ctx.extensions.get(ebkey)
                 found = eb.labels.get(pri) if eb is not None else None

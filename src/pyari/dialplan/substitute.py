@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from pyari.dialplan.args import split_app_args
+from pyari.dialplan.cint import INT_PREFIX, c_int
 from pyari.dialplan.expr import ExprError, evaluate
 
 __all__ = [
@@ -95,7 +96,7 @@ def substring(value: str, offset: int, length: int = _INT_MAX) -> str:
     return rest
 
 
-_SCANF_INT = re.compile(r"\s*([+-]?\d+)")
+_SCANF_INT = INT_PREFIX
 
 
 def _parse_variable_name(var: str) -> tuple[str, int, int, bool]:
@@ -113,12 +114,12 @@ def _parse_variable_name(var: str) -> tuple[str, int, int, bool]:
             spec = var[i + 1 :]
             m = _SCANF_INT.match(spec)
             if m:
-                offset = int(m.group(1))
+                offset = c_int(m.group(1))
                 rest = spec[m.end() :]
                 if rest.startswith(":"):
                     m2 = _SCANF_INT.match(rest, 1)
                     if m2:
-                        length = int(m2.group(1))
+                        length = c_int(m2.group(1))
             return var[:i], offset, length, isfunc
     return var, 0, _INT_MAX, isfunc
 
@@ -297,7 +298,7 @@ def _checkcondition(cond: str) -> bool:
         return False
     m = _SCANF_INT.match(cond)
     if m:
-        return int(m.group(1)) != 0
+        return c_int(m.group(1)) != 0
     return True
 
 
@@ -309,9 +310,9 @@ def _ascii_lower(s: str) -> str:
     return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in s)
 
 
-_RANGE_BOTH = re.compile(r"\s*([+-]?\d+)-\s*([+-]?\d+)")
-_RANGE_END = re.compile(r"-\s*([+-]?\d+)")
-_RANGE_START = re.compile(r"\s*([+-]?\d+)-")
+_RANGE_BOTH = re.compile(r"\s*([+-]?[0-9]+)-\s*([+-]?[0-9]+)")
+_RANGE_END = re.compile(r"-\s*([+-]?[0-9]+)")
+_RANGE_START = re.compile(r"\s*([+-]?[0-9]+)-")
 
 
 def _cut(args: str, get_var: Callable[[str], str | None]) -> str:
@@ -331,13 +332,13 @@ def _cut(args: str, get_var: Callable[[str], str | None]) -> str:
         if idx >= len(fields):
             break
         if m := _RANGE_BOTH.match(rng):
-            start, stop = int(m.group(1)), int(m.group(2))
+            start, stop = c_int(m.group(1)), c_int(m.group(2))
         elif m := _RANGE_END.match(rng):
-            start, stop = 1, int(m.group(1))
+            start, stop = 1, c_int(m.group(1))
         elif m := _RANGE_START.match(rng):
-            start, stop = int(m.group(1)), _INT_MAX
+            start, stop = c_int(m.group(1)), _INT_MAX
         elif m := _SCANF_INT.match(rng):
-            start = stop = int(m.group(1))
+            start = stop = c_int(m.group(1))
         else:
             return ""
         while idx < len(fields) and cur < start:

@@ -146,6 +146,13 @@ _DATE_RE = re.compile(
 )
 _LWS = " \t"
 
+
+def _digits(text: str, most: int) -> bool:
+    """1 to ``most`` ASCII digits (``str.isdigit`` also takes ``²`` and other scripts'
+    digits, which ``int()`` refuses or reads; and ``int()`` refuses over 4300 digits)."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()
+
+
 REASONS = {
     100: "Trying",
     180: "Ringing",
@@ -460,7 +467,7 @@ def _split_hostport(hostport: str, text: str) -> tuple[str, int | None]:
         raise _fail(f"bad host {host!r} in {text!r}")
     if port_text is None:
         return host.lower(), None
-    if not port_text.isdigit() or len(port_text) > 5 or int(port_text) > 65535:
+    if not _digits(port_text, 5) or int(port_text) > 65535:
         raise _fail(f"bad port in {text!r}")
     return host.lower(), int(port_text)
 
@@ -598,7 +605,7 @@ def parse_via(text: str) -> Via:
     params = parse_params(rest, what="Via parameter")
     for key in ("ttl", "rport"):
         val = params.get(key)
-        if val is not None and (not val.isdigit() or int(val) > 65535):
+        if val is not None and (not _digits(val, 5) or int(val) > 65535):
             raise _fail(f"bad Via {key}")
     if params.get("received") is not None and not _HOST_RE.fullmatch(params["received"] or ""):
         raise _fail("bad Via received")
@@ -616,8 +623,8 @@ class CSeq:
 
 def parse_cseq(text: str) -> CSeq:
     parts = text.split()
-    if len(parts) != 2 or not parts[0].isdigit() or not _TOKEN_RE.fullmatch(parts[1]):
-        raise _fail(f"bad CSeq {text!r}")
+    if len(parts) != 2 or not _digits(parts[0], 12) or not _TOKEN_RE.fullmatch(parts[1]):
+        raise _fail(f"bad CSeq {text[:40]!r}")
     number = int(parts[0])
     if number > _INT32_MAX:
         raise _fail("CSeq number too large")
@@ -626,7 +633,7 @@ def parse_cseq(text: str) -> CSeq:
 
 def _parse_uint(text: str, what: str, maximum: int) -> int:
     text = text.strip(_LWS)
-    if not text.isdigit() or len(text) > 12 or int(text) > maximum:
+    if not _digits(text, 12) or int(text) > maximum:
         raise _fail(f"bad {what} {text[:40]!r}")
     return int(text)
 
@@ -1074,6 +1081,8 @@ def _stream_length(head: bytes) -> int:
     found = _CL_RE.findall(head)
     if len(found) != 1:
         raise SipParseError("stream message without exactly one Content-Length", respond=False)
+    if len(found[0]) > 12:
+        raise SipParseError("message too large", respond=False)
     return int(found[0])
 
 

@@ -11,6 +11,7 @@ telephone-events.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -59,6 +60,19 @@ CODECS = {
 
 TELEPHONE_EVENT = "telephone-event"
 
+_UINT = re.compile(r"[0-9]{1,20}")
+"""An SDP number (ASCII digits; the longest, a 64-bit o= version, has 20)."""
+MAX_PTIME = 1000
+"""The longest packet time taken from ``a=ptime`` (ms); a longer one is ignored."""
+
+
+def _uint(text: str, maximum: int | None = None) -> int | None:
+    """``text`` as a number of at most ``maximum``, or None when it is not one."""
+    if not _UINT.fullmatch(text):
+        return None
+    value = int(text)
+    return None if maximum is not None and value > maximum else value
+
 
 @dataclass(slots=True)
 class Origin:
@@ -101,22 +115,20 @@ class MediaDescription:
         """payload type → (encoding, clock rate, channels), static types filled in."""
         out: dict[int, tuple[str, int, int]] = {}
         for fmt in self.formats:
-            if fmt.isdigit():
-                pt = int(fmt)
+            pt = _uint(fmt, 127)
+            if pt is not None:
                 for codec in CODECS.values():
                     if codec.payload_type == pt:
                         out[pt] = (codec.encoding, codec.clock_rate, 1)
         for value in self.attribute_values("rtpmap"):
             pt_text, _, desc = value.partition(" ")
-            if not pt_text.isdigit():
-                continue
+            pt = _uint(pt_text, 127)
             parts = desc.strip().split("/")
-            try:
-                rate = int(parts[1]) if len(parts) > 1 else 8000
-                channels = int(parts[2]) if len(parts) > 2 else 1
-            except ValueError:
+            rate = _uint(parts[1]) if len(parts) > 1 else 8000
+            channels = _uint(parts[2]) if len(parts) > 2 else 1
+            if pt is None or rate is None or channels is None:
                 continue
-            out[int(pt_text)] = (parts[0], rate, channels)
+            out[pt] = (parts[0], rate, channels)
         return out
 
     def fmtp(self, payload_type: int) -> str | None:
@@ -137,9 +149,10 @@ class MediaDescription:
     def ptime(self) -> int | None:
         value = self.attribute("ptime")
         try:
-            return int(float(value)) if value else None
+            ptime = float(value) if value else 0.0
         except ValueError:
             return None
+        return int(ptime) if 1 <= ptime <= MAX_PTIME else None  # nan and inf fail too
 
     def lines(self, session_connection: str | None) -> list[str]:
         port = f"{self.port}/{self.port_count}" if self.port_count else str(self.port)
@@ -228,9 +241,10 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
                 current.info = value
         elif kind == "o":
             parts = value.split()
-            if len(parts) != 6 or not parts[2].isdigit():
+            version = _uint(parts[2]) if len(parts) == 6 else None
+            if version is None:
                 raise SdpError(f"bad o= line {value!r}")
-            sdp.origin = Origin(parts[0], parts[1], int(parts[2]), *parts[3:])
+            sdp.origin = Origin(parts[0], parts[1], version, *parts[3:])
             seen_origin = True
         elif kind == "s":
             sdp.name = value
@@ -253,14 +267,15 @@ def _parse_media(value: str) -> MediaDescription:
     if len(parts) < 3:
         raise SdpError(f"bad m= line {value!r}")
     port_text, _, count = parts[1].partition("/")
-    if not port_text.isdigit() or int(port_text) > 65535:
+    port = _uint(port_text, 65535)
+    if port is None:
         raise SdpError(f"bad port in m= line {value!r}")
     return MediaDescription(
         media=parts[0],
-        port=int(port_text),
+        port=port,
         proto=parts[2],
         formats=parts[3:],
-        port_count=int(count) if count.isdigit() else None,
+        port_count=_uint(count, 65535) or None,
     )
 
 
@@ -336,9 +351,9 @@ def _match(
     rtpmap = m.rtpmap()
     offered: list[tuple[Codec, int]] = []
     for fmt in m.formats:
-        if not fmt.isdigit():
+        pt = _uint(fmt, 127)
+        if pt is None:
             continue
-        pt = int(fmt)
         enc = rtpmap.get(pt)
         if enc is None:
             continue
