@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -117,7 +116,7 @@ class AriService:
         if auth and auth[:6].lower() == "basic ":
             try:
                 decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:  # not base64 (or not ASCII at all), or not UTF-8
                 return None
             name, sep, password = decoded.partition(":")
             if not sep:
