@@ -12,8 +12,8 @@ HTTPS, 5060 for SIP) are replaced by those free ports in the blocks' text.
 
 A line ``pyari ... serve`` is started in the background, and the next line
 runs once its control socket answers; a document that talks to pyari
-(``pyari -rx``, ``:8088``) without starting one gets one (the embedded
-defaults) before its first block.  Everything a document started is stopped
+(``pyari -rx``, ``:8088``, a background program) without starting one gets
+one (the embedded defaults) before the first block that does.  Everything a document started is stopped
 at its end with SIGINT, as Ctrl+C would.
 
 An HTML comment just before a block changes how it is taken:
@@ -329,8 +329,8 @@ def test_document_commands_run(document: Path) -> None:
                 (session.cwd / save).write_text(session.localise(block.text), encoding="utf-8")
             if block.lang not in SHELLS:
                 continue
-            talks = _TALKS_TO_PYARI.search(block.text) and not _SERVE.search(block.text)
-            if session.server_opts is None and talks:
+            talks = _TALKS_TO_PYARI.search(block.text) or block.directive("background") is not None
+            if session.server_opts is None and talks and not _SERVE.search(block.text):
                 session.serve(block, "pyari serve", "")
             run_shell(session, block)
         session.check_prints()
