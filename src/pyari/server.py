@@ -7,11 +7,15 @@ embedded (tests, ``pyari.testing``) or run by ``pyari serve``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import getpass
 import logging
+import os
 import platform
+import shutil
 import socket
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -32,6 +36,7 @@ from pyari.clock import ari_timestamp
 from pyari.config import Config, ConfigError, load_config, load_one
 from pyari.config.logger import load_logger
 from pyari.config.musiconhold import MohClass, load_musiconhold
+from pyari.config.overrides import Overrides
 from pyari.config.pjsip import PjsipSettings
 from pyari.config.websocket_client import WebSocketClient, load_websocket_clients
 from pyari.core.astdb import AstDb
@@ -76,8 +81,22 @@ class _RtpMedia(RtpMedia):
         return stream
 
 
+class StartError(Exception):
+    """The server cannot start: a port is taken, another server has its control socket.
+
+    Its text is one line for the user (``pyari serve`` prints it after ``pyari: ``).
+    """
+
+
 class Server:
-    """A running (or ready to run) pyari."""
+    """A running (or ready to run) pyari.
+
+    A server that loads its own configuration (``config=None``) is private: unless
+    ``$PYARI_STATE_DIR`` says otherwise, its spool, run, log and lib folders are in a
+    temporary folder removed by :meth:`stop`. ``pyari serve`` passes the configuration
+    it loaded, whose folders are those of :func:`pyari.config.state_dir`.
+    ``overrides`` (``--bind``, ``--sip``...) apply over the files at start and reload.
+    """
 
     def __init__(
         self,
@@ -85,11 +104,27 @@ class Server:
         *,
         config_dir: Path | None = None,
         sip_port: int | None = None,
+        overrides: Overrides | None = None,
     ) -> None:
         self.config_dir = config_dir
         self.sip_port = sip_port
         """Overrides the port of every pjsip transport (0: a free one; tests)."""
-        self.config = config if config is not None else load_config(config_dir)
+        self.overrides = overrides or Overrides()
+        self.private_state: Path | None = None
+        """The temporary state folder of a server that loaded its own configuration."""
+        if config is None:
+            if not os.environ.get("PYARI_STATE_DIR"):
+                self.private_state = Path(tempfile.mkdtemp(prefix="pyari-state-"))
+            try:
+                config = load_config(config_dir, state=self.private_state)
+            except ConfigError:
+                self._remove_private_state()
+                raise
+        if not self.overrides.empty:
+            config = dataclasses.replace(config, http=self.overrides.http(config.http))
+        self.config = config
+        self.stop_reason = ""
+        """Why the server stops (``SIGTERM``, ``core stop now``...), for the last lines."""
         self._info: tuple[tuple[object, ...], dict[str, Any]] | None = None
         cfg = self.config
         self.core = Core(
@@ -159,6 +194,8 @@ class Server:
         self.control: Any = None
         self.stopped = asyncio.Event()
         self.started_at = 0.0
+        self.running = False
+        """Set when :meth:`start` has finished; the shutdown lines are printed only then."""
 
     @property
     def dialplan(self) -> Dialplan:
@@ -166,8 +203,29 @@ class Server:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    async def start(self, *, control_socket: bool = True) -> None:
+    async def start(self, *, control_socket: bool = False) -> None:
+        """Bind and serve. ``control_socket`` (``pyari serve`` sets it) also listens on
+        ``<astrundir>/pyari.ctl`` for ``pyari -rx``; it is taken first, so a second server
+        on the same state is refused before it binds anything.
+
+        Raises :class:`StartError` (one line for the user) when a port or the socket is
+        taken; the caller then calls :meth:`stop`.
+        """
         self.started_at = self.core.startup
+        if control_socket:
+            from pyari.cli.control import AlreadyRunning, ControlServer, PathTooLong
+
+            control = ControlServer(self, self.config.asterisk.astrundir)
+            try:
+                await control.start()
+            except PathTooLong as exc:
+                raise StartError(str(exc)) from exc
+            except AlreadyRunning as exc:
+                raise StartError(
+                    f"already running on {exc.path} (pyari -C <its folder> -rx COMMAND "
+                    "talks to it; another PYARI_STATE_DIR starts a second server)"
+                ) from exc
+            self.control = control
         if self.logchannels is None:
             self.logchannels = LogChannels(
                 load_logger(self.config_dir), self.config.asterisk.astlogdir
@@ -175,8 +233,22 @@ class Server:
             self.ari_context.logchannels = self.logchannels
         self.media.start()
         if self.pjsip.settings.transports:
-            await self.pjsip.start(self.core, self.rtp, port=self.sip_port)
-        await self.http.start()
+            try:
+                await self.pjsip.start(self.core, self.rtp, port=self.sip_port)
+            except OSError as exc:
+                text = str(exc)
+                raise StartError(
+                    text if text.startswith("pjsip transport") else f"SIP cannot start: {text}"
+                ) from exc
+        try:
+            await self.http.start()
+        except OSError as exc:
+            raise StartError(f"HTTP server cannot start: {_bind_error(exc)}") from exc
+        self._announce_http()
+        self.running = True
+        verbose.info("pyari %s ready.", pyari.__version__)
+
+    def _announce_http(self) -> None:
         for b in self.http.bindings:
             verbose.info(
                 "  == %s Server Enabled and Bound to %s:%d",
@@ -184,22 +256,34 @@ class Server:
                 b.host,
                 b.port,
             )
-        if control_socket:
-            from pyari.cli.control import ControlServer
 
-            self.control = ControlServer(self, self.config.asterisk.astrundir)
-            await self.control.start()
-        verbose.info("pyari %s ready.", pyari.__version__)
-
-    async def stop(self, *, graceful: bool = False) -> None:
+    async def stop(self, *, graceful: bool = False, reason: str | None = None) -> None:
+        """Hang up every call (``graceful``: wait for them to end first), close every
+        listener and socket. ``reason`` (``"SIGTERM"``, ``"core stop now"``...) is named
+        in the shutdown lines on the console."""
+        if self.stopped.is_set():
+            return
+        if reason is not None:
+            self.stop_reason = reason
+        say = verbose.info if self.running else _silent
+        why = f" ({self.stop_reason})" if self.stop_reason else ""
         if graceful:
+            say("Waiting for the last call to end before shutting down%s...", why)
             while self.core.channels:
                 await asyncio.sleep(0.05)
+        else:
+            say("Beginning pyari shutdown%s...", why)
+        calls = len(self.core.channels)
         self.core.hangup_all()
         for _ in range(100):
             if not self.core.channels:
                 break
             await asyncio.sleep(0.01)
+        if calls:
+            say("pyari ending uncleanly: %d channel(s) were hung up.", calls)
+        else:
+            say("pyari ending cleanly: no channels were up.")
+        say("Executing last minute cleanups")
         await self.http.stop()
         await self.pjsip.stop()
         self.rtp.close()
@@ -211,9 +295,17 @@ class Server:
         await self.media.stop()
         self.devices.close()
         self.astdb.close()
+        self._remove_private_state()
+        say("pyari stopped.")
+        self.running = False
         if self.logchannels is not None:
             self.logchannels.close()
         self.stopped.set()
+
+    def _remove_private_state(self) -> None:
+        if self.private_state is not None:
+            shutil.rmtree(self.private_state, ignore_errors=True)
+            self.private_state = None
 
     @property
     def http_port(self) -> int:
@@ -233,7 +325,10 @@ class Server:
     # -- reloads -----------------------------------------------------------------
 
     def _reload_config(self) -> Config:
-        return load_config(self.config_dir)
+        cfg = load_config(self.config_dir)
+        if self.overrides.empty:
+            return cfg
+        return dataclasses.replace(cfg, http=self.overrides.http(cfg.http))
 
     def reload_dialplan(self) -> str:
         """``dialplan reload``: swap in the new dialplan or keep the old one."""
@@ -257,10 +352,11 @@ class Server:
     def load_pjsip(self) -> PjsipSettings:
         """pjsip.conf of the configuration (an empty one, logged, when it is bad)."""
         try:
-            return PjsipSettings.from_sections(load_one(self.config_dir, "pjsip.conf"))
+            settings = PjsipSettings.from_sections(load_one(self.config_dir, "pjsip.conf"))
         except ConfigError as exc:
             log.error("pjsip.conf could not be loaded: %s", exc)
-            return PjsipSettings()
+            settings = PjsipSettings()
+        return self.overrides.pjsip(settings)
 
     def reload_pjsip(self) -> str:
         """``pjsip reload``: new endpoints, AORs and auths; transports stay bound."""
@@ -269,7 +365,7 @@ class Server:
         except ConfigError as exc:
             log.error("pjsip.conf reload failed, keeping the old settings: %s", exc)
             return f"Module 'res_pjsip.so' reload failed: {exc}"
-        self.pjsip.reload(settings)
+        self.pjsip.reload(self.overrides.pjsip(settings))
         self.core.last_reload = time.time()
         return "Module 'res_pjsip.so' reloaded successfully."
 
@@ -306,11 +402,14 @@ class Server:
             extensions=self.config.extensions,
             source_dir=cfg.source_dir,
         )
+        before = list(self.http.bindings)
         try:
             await self.http.reconfigure(cfg.http, self.config.ari)
         except OSError as exc:
             log.error("HTTP server could not bind: %s", exc)
             return f"http.conf reload failed: {exc}"
+        if self.http.bindings != before:
+            self._announce_http()
         return ""
 
     # -- facts ---------------------------------------------------------------------
@@ -352,3 +451,23 @@ class Server:
     @property
     def hostname(self) -> str:
         return socket.gethostname()
+
+
+def _silent(msg: str, *args: object) -> None:
+    """The shutdown lines of a server that never finished starting: none."""
+
+
+def _bind_error(exc: OSError) -> str:
+    """``127.0.0.1:8088: address already in use`` from asyncio's bind error (an error
+    without errno, as the HTTP listeners raise, already says where: its text)."""
+    import errno
+    import re
+
+    text = str(exc)
+    if exc.errno is None:
+        return text
+    m = re.search(r"address \('([^']*)', (\d+)[^)]*\)", text)
+    where = f"{m.group(1)}:{m.group(2)}: " if m else ""
+    if exc.errno is not None and exc.errno in errno.errorcode:
+        return where + os.strerror(exc.errno).lower()
+    return text

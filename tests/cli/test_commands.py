@@ -178,9 +178,22 @@ async def test_stasis_show_topic(server: Server) -> None:
         "Forwarding topic count: 0\n"
         "Duration time: 00:00:00\n"
     )
-    _one, _two = await originate_parked(server)
+    topic = server.core.bus.get("ari:application/hello")
+    assert topic is not None
+    (sub,) = topic.subscribers
+    assert out.endswith(
+        "\nSubscribers:\n"
+        f"  UniqueID: {sub.uniqueid}, Topic: ari:application/hello, Detail: Stasis app hello\n"
+        "\nForwarded topics:\n"
+    )
+    assert sub.uniqueid.startswith("ari:application/hello-")
+    one, two = await originate_parked(server)
     all_chans = await run_command(server, "stasis show topic channel:all")
     assert "Forwarding topic count: 2\n" in all_chans
+    forwarded = all_chans.split("\nForwarded topics:\n")[1].splitlines()
+    assert sorted(forwarded) == sorted(
+        f"  Topic: {c.topic.name}, Detail: {c.topic.detail}" for c in (one, two)
+    )
     missing = await run_command(server, "stasis show topic nope")
     assert missing == (
         "Specified topic 'nope' does not exist\nCommand 'stasis show topic nope' failed.\n"

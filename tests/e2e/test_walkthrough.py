@@ -125,7 +125,8 @@ def confdir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "PYARI_STATE_DIR": str(tmp_path / "state")}
+    # SIP on a free port: the samples' 5060 may be another server's on this machine.
+    return {**os.environ, "PYARI_STATE_DIR": str(tmp_path / "state"), "PYARI_SIP": "127.0.0.1:0"}
 
 
 @pytest.fixture
@@ -133,6 +134,15 @@ def pyari_proc(confdir: Path, env: dict[str, str]) -> Iterator[Pyari]:
     p = Pyari(confdir, env)
     yield p
     p.stop()
+
+
+def default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default action.
+
+    A shell script's ``cmd &`` starts its children with SIGINT ignored, and Python
+    then installs no KeyboardInterrupt handler: the script would never stop. The
+    test must not depend on how it was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_line(proc: subprocess.Popen[str], timeout: float = 10) -> str:
@@ -175,6 +185,7 @@ def test_seed_walkthrough(confdir: Path, env: dict[str, str], pyari_proc: Pyari)
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=default_sigint,
     )
     try:
         pyari_proc.wait_console("Creating Stasis app 'hello'")
@@ -187,6 +198,7 @@ def test_seed_walkthrough(confdir: Path, env: dict[str, str], pyari_proc: Pyari)
         topic = pyari_proc.rx("stasis show topic ari:application/hello")
         assert "Name: ari:application/hello\n" in topic
         assert "Subscribers count: 1\n" in topic
+        assert "\nSubscribers:\n  UniqueID: ari:application/hello-" in topic
         assert "Forwarding topic count: 0\n" in topic
         assert re.search(r"Duration time: \d\d:\d\d:\d\d", topic)
     finally:

@@ -28,12 +28,19 @@ Callback = Callable[["Topic", Any], None]
 class Subscription:
     """A subscriber's handle on a topic; ``unsubscribe()`` ends it."""
 
-    __slots__ = ("active", "callback", "topic")
+    __slots__ = ("active", "callback", "number", "topic")
 
-    def __init__(self, topic: Topic, callback: Callback) -> None:
+    def __init__(self, topic: Topic, callback: Callback, number: int = 0) -> None:
         self.topic = topic
         self.callback = callback
         self.active = True
+        self.number = number
+        """The topic's count of subscriptions when this one was made."""
+
+    @property
+    def uniqueid(self) -> str:
+        """``<topic name>-<number>``, as ``stasis show topic`` lists a subscriber."""
+        return f"{self.topic.name}-{self.number}"
 
     def unsubscribe(self) -> None:
         if self.active:
@@ -55,7 +62,8 @@ class Forward:
         if self.active:
             self.active = False
             self.source._remove_forward(self)
-            self.target.upstream -= 1
+            with contextlib.suppress(ValueError):
+                self.target.sources.remove(self)
 
 
 _pending: deque[tuple[Topic, Any]] = deque()
@@ -72,8 +80,9 @@ class Topic:
         "forwards",
         "messages",
         "name",
+        "sources",
+        "subscribed",
         "subscribers",
-        "upstream",
     )
 
     def __init__(self, name: str, detail: str = "") -> None:
@@ -81,23 +90,31 @@ class Topic:
         self.detail = detail
         self.subscribers: list[Subscription] = []
         self.forwards: list[Forward] = []
-        self.upstream = 0
-        """How many topics forward into this one."""
+        self.sources: list[Forward] = []
+        """The forwardings of other topics into this one."""
+        self.subscribed = 0
+        """Subscriptions made so far (numbers their unique ids)."""
         self.messages = 0
         self.created = monotonic()
 
     def __repr__(self) -> str:
         return f"<Topic {self.name} subs={len(self.subscribers)}>"
 
+    @property
+    def upstream(self) -> int:
+        """How many topics forward into this one."""
+        return len(self.sources)
+
     def subscribe(self, callback: Callback) -> Subscription:
-        sub = Subscription(self, callback)
+        sub = Subscription(self, callback, self.subscribed)
+        self.subscribed += 1
         self.subscribers.append(sub)
         return sub
 
     def forward_to(self, target: Topic) -> Forward:
         fwd = Forward(self, target)
         self.forwards.append(fwd)
-        target.upstream += 1
+        target.sources.append(fwd)
         return fwd
 
     def publish(self, message: Any) -> None:

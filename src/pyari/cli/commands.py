@@ -158,10 +158,11 @@ def stasis_show_topic(server: Server, args: list[str], line: str) -> str:
     return fmt.stasis_show_topic(
         topic.name,
         topic.detail,
-        len(topic.subscribers),
-        topic.upstream,
+        [fmt.StasisSubscriberInfo(s.uniqueid, s.topic.name, s.topic.detail)
+         for s in topic.subscribers],
+        [fmt.StasisTopicInfo(f.source.name, f.source.detail) for f in topic.sources],
         int(time.monotonic() - topic.created),
-    )
+    )  # fmt: skip
 
 
 # -- core ---------------------------------------------------------------------------
@@ -233,14 +234,17 @@ def core_show_channeltypes(server: Server, args: list[str], line: str) -> str:
 
 @command("core stop now", "Shut down pyari immediately")
 def core_stop_now(server: Server, args: list[str], line: str) -> str:
-    asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(server.stop()))
+    asyncio.get_running_loop().call_later(
+        0.05, lambda: asyncio.ensure_future(server.stop(reason="core stop now"))
+    )
     return ""
 
 
 @command("core stop gracefully", "Gracefully shut down pyari")
 def core_stop_gracefully(server: Server, args: list[str], line: str) -> str:
     asyncio.get_running_loop().call_later(
-        0.05, lambda: asyncio.ensure_future(server.stop(graceful=True))
+        0.05,
+        lambda: asyncio.ensure_future(server.stop(graceful=True, reason="core stop gracefully")),
     )
     return ""
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pyari
-from pyari.config import ConfigError, load_config, write_samples
+from pyari.config import ConfigError, load_config, load_run_dir, write_samples
+from pyari.config.overrides import ENVIRONMENT, Overrides, parse_address
 from pyari.core.logchannels import escape_controls
 
 
@@ -44,11 +45,94 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     p.add_argument("--version", action="version", version=f"pyari {pyari.__version__}")
     sub = p.add_subparsers(dest="action")
-    sub.add_parser("serve", help="run pyari")
+    _serve_parser(sub)
     s = sub.add_parser("samples", help="write the embedded default configs into DIR")
     s.add_argument("dir", type=Path)
     s.add_argument("--force", action="store_true", help="overwrite existing files")
     return p
+
+
+SERVE_EPILOG = """\
+environment (the command line wins over it):
+{env}
+
+state folder (spool, run, log, lib):
+  $PYARI_STATE_DIR when set; otherwise ~/.local/state/pyari for the embedded
+  defaults and ~/.local/state/pyari/by-config/<folder>-<hash> for `-C DIR`
+  (<hash>: 12 hex digits of the SHA-256 of DIR's resolved path). asterisk.conf's
+  [directories] astrundir/astspooldir/astlogdir/astvarlibdir move each folder.
+
+control socket:
+  <astrundir>/pyari.ctl, one per server. `pyari -C DIR -rx COMMAND` reaches the
+  server started with `-C DIR` (same PYARI_STATE_DIR). A server refuses to
+  start while another answers on its socket; a file left by a killed one is
+  replaced.
+"""
+
+
+def _serve_parser(sub: Any) -> None:
+    env = "\n".join(f"  {name:<15} {what}" for name, what in ENVIRONMENT.items())
+    s = sub.add_parser(
+        "serve",
+        help="run pyari",
+        description="Run pyari with the configuration of -C DIR (or the embedded defaults).",
+        epilog=SERVE_EPILOG.format(env=env),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument(
+        "-C",
+        "--config-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="folder of Asterisk-style config files (as `pyari -C DIR serve`)",
+    )
+    s.add_argument(
+        "--bind",
+        metavar="HOST:PORT",
+        help="serve HTTP (ARI) on HOST:PORT instead of http.conf's bindaddr/bindport "
+        "(HOST alone keeps the port; also switches HTTP on)",
+    )
+    tls = s.add_mutually_exclusive_group()
+    tls.add_argument(
+        "--tls",
+        metavar="HOST:PORT",
+        help="serve HTTPS on HOST:PORT (instead of http.conf's tlsbindaddr; switches TLS on)",
+    )
+    tls.add_argument("--no-tls", action="store_true", help="no HTTPS, whatever http.conf says")
+    s.add_argument("--tls-cert", metavar="FILE", type=Path, help="certificate for HTTPS (PEM)")
+    s.add_argument(
+        "--tls-key", metavar="FILE", type=Path, help="its private key (default: --tls-cert)"
+    )
+    sip = s.add_mutually_exclusive_group()
+    sip.add_argument(
+        "--sip",
+        metavar="HOST:PORT",
+        help="bind every UDP and TCP transport of pjsip.conf to HOST:PORT and every TLS "
+        "transport to HOST (without transports: one UDP transport there)",
+    )
+    sip.add_argument("--no-sip", action="store_true", help="no SIP transports at all")
+
+
+def _overrides(args: argparse.Namespace) -> Overrides:
+    """The command line's overrides over those of the environment (ConfigError if bad)."""
+    found: dict[str, Any] = {}
+    if args.bind:
+        found["http_bind"] = parse_address(args.bind, "command line", "--bind")
+    if args.tls:
+        found["tls_bind"] = parse_address(args.tls, "command line", "--tls")
+        found["tls_enabled"] = True
+    if args.no_tls:
+        found["tls_enabled"] = False
+    if args.tls_cert:
+        found["tls_cert"] = args.tls_cert
+    if args.tls_key:
+        found["tls_key"] = args.tls_key
+    if args.sip:
+        found["sip_bind"] = parse_address(args.sip, "command line", "--sip")
+        found["sip_enabled"] = True
+    if args.no_sip:
+        found["sip_enabled"] = False
+    return Overrides(**found).over(Overrides.from_environ(os.environ))
 
 
 class AsteriskFormatter(logging.Formatter):
@@ -89,25 +173,40 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
         return runner.run(coro)
 
 
-async def serve(config_dir: Path | None, quiet: bool) -> int:
-    from pyari.server import Server
+async def serve(
+    config_dir: Path | None, quiet: bool, args: argparse.Namespace | None = None
+) -> int:
+    from pyari.server import Server, StartError
 
     try:
+        overrides = _overrides(args) if args is not None else Overrides()
         config = load_config(config_dir)
     except ConfigError as exc:
         print(f"pyari: configuration error: {exc}", file=sys.stderr)
         return 2
     setup_logging(quiet, config.asterisk.astlogdir)
-    server = Server(config, config_dir=config_dir)
     try:
-        await server.start()
-    except OSError as exc:
-        print(f"pyari: cannot start: {exc}", file=sys.stderr)
+        server = Server(config, config_dir=config_dir, overrides=overrides)
+    except ConfigError as exc:
+        print(f"pyari: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        await server.start(control_socket=True)
+    except (StartError, OSError) as exc:
+        print(f"pyari: {exc}", file=sys.stderr)
         await server.stop()
         return 1
     loop = asyncio.get_running_loop()
+
+    stopping: set[asyncio.Task[None]] = set()
+
+    def stop(name: str) -> None:
+        task = asyncio.ensure_future(server.stop(reason=name))
+        stopping.add(task)
+        task.add_done_callback(stopping.discard)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.stop()))
+        loop.add_signal_handler(sig, stop, sig.name)
     # What start-up made stays for the life of the process: collect the start-up
     # garbage once and keep the survivors out of every later collection (fewer
     # objects to scan, and their pages are not dirtied by the collector).
@@ -119,21 +218,29 @@ async def serve(config_dir: Path | None, quiet: bool) -> int:
 
 
 async def remote(config_dir: Path | None, command: str) -> int:
-    from pyari.cli.control import send_command
+    """``pyari [-C DIR] -rx COMMAND``: only asterisk.conf's astrundir is read, so a
+    broken file elsewhere does not keep the command from the server (which reports it)."""
+    from pyari.cli.control import PathTooLong, send_command, socket_path
 
     try:
-        config = load_config(config_dir)
+        rundir = load_run_dir(config_dir)
     except ConfigError as exc:
         print(f"pyari: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        out = await send_command(config.asterisk.astrundir, command)
+        out = await send_command(rundir, command)
     except (FileNotFoundError, ConnectionRefusedError):
+        hint = "" if config_dir is not None else " (a server started with -C DIR needs -C DIR)"
         print(
-            "Unable to connect to remote pyari "
-            f"(does {config.asterisk.astrundir}/pyari.ctl exist?)",
+            f"Unable to connect to remote pyari (does {socket_path(rundir)} exist?){hint}",
             file=sys.stderr,
         )
+        return 1
+    except PermissionError:
+        print(f"pyari: {socket_path(rundir)}: permission denied", file=sys.stderr)
+        return 1
+    except PathTooLong as exc:
+        print(f"pyari: {exc}", file=sys.stderr)
         return 1
     sys.stdout.write(out)
     return 0
@@ -188,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
         return 0
     if args.action == "serve":
-        return _run(serve(args.config_dir, args.quiet))
+        return _run(serve(args.config_dir, args.quiet, args))
     _parser().print_help()
     return 0
 

@@ -11,7 +11,7 @@ from pyari.config.embedded import (
     write_samples,
 )
 from pyari.config.errors import ConfigError
-from pyari.config.loader import Config, load_config, load_one
+from pyari.config.loader import Config, load_config, load_one, load_run_dir
 from pyari.config.parser import Entry, Opener, Section, parse_file, parse_text
 from pyari.config.settings import (
     AriSettings,
@@ -48,6 +48,7 @@ __all__ = [
     "last_entries",
     "load_config",
     "load_one",
+    "load_run_dir",
     "parse_bool",
     "parse_file",
     "parse_hostport",

@@ -22,4 +22,6 @@ class ConfigError(Exception):
         self.reason = reason
 
     def __str__(self) -> str:
+        if self.line == 0:
+            return f"{self.file}: {self.reason}"
         return f"{self.file}:{self.line}: {self.reason}"

@@ -12,9 +12,9 @@ from pathlib import Path
 from pyari.config.embedded import embedded_dir, embedded_text
 from pyari.config.errors import ConfigError
 from pyari.config.parser import Section, parse_file, parse_text
-from pyari.config.settings import AriSettings, AsteriskSettings, HttpSettings
+from pyari.config.settings import AriSettings, AsteriskSettings, HttpSettings, run_dir
 
-__all__ = ["Config", "load_config", "load_one"]
+__all__ = ["Config", "load_config", "load_one", "load_run_dir"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +46,31 @@ def load_one(config_dir: Path | None, name: str, *, keep_templates: bool = False
     return parse_file(path, include_dir=config_dir, keep_templates=keep_templates)
 
 
-def load_config(config_dir: Path | None) -> Config:
+def _check_dir(config_dir: Path | None) -> None:
+    if config_dir is None or config_dir.is_dir():
+        return
+    if config_dir.exists():
+        raise ConfigError(str(config_dir), 0, "not a folder (-C takes a configuration folder)")
+    raise ConfigError(
+        str(config_dir),
+        0,
+        f"no such configuration folder (`pyari samples {config_dir}` writes one)",
+    )
+
+
+def load_config(config_dir: Path | None, *, state: Path | None = None) -> Config:
     """Read the configuration of ``config_dir`` (None: the embedded defaults).
 
     A missing file means what it means to Asterisk: no http.conf, HTTP off; no ari.conf,
     no ARI users; no extensions.conf, an empty dialplan; no asterisk.conf, default folders.
+    ``state`` is where the default spool, run, log and lib folders go (default:
+    :func:`~pyari.config.settings.state_dir` of ``config_dir``).
     """
-    if config_dir is not None and not config_dir.is_dir():
-        raise ConfigError(str(config_dir), 0, "configuration directory does not exist")
+    _check_dir(config_dir)
     asterisk = AsteriskSettings.from_sections(
-        load_one(config_dir, "asterisk.conf", keep_templates=True), config_dir=config_dir
+        load_one(config_dir, "asterisk.conf", keep_templates=True),
+        config_dir=config_dir,
+        state=state,
     )
     return Config(
         asterisk=asterisk,
@@ -63,4 +78,16 @@ def load_config(config_dir: Path | None) -> Config:
         ari=AriSettings.from_sections(load_one(config_dir, "ari.conf")),
         extensions=load_one(config_dir, "extensions.conf"),
         source_dir=config_dir,
+    )
+
+
+def load_run_dir(config_dir: Path | None) -> Path:
+    """The ``astrundir`` of ``config_dir``'s server (where its control socket is).
+
+    Reads asterisk.conf's ``[directories]`` and nothing else, so a broken
+    extensions.conf or ari.conf does not keep ``pyari -rx`` from its server.
+    """
+    _check_dir(config_dir)
+    return run_dir(
+        load_one(config_dir, "asterisk.conf", keep_templates=True), config_dir=config_dir
     )

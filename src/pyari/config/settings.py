@@ -7,6 +7,7 @@ more than once (or a key more than once), the last value wins, as in Asterisk.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import re
@@ -33,6 +34,8 @@ __all__ = [
     "AsteriskSettings",
     "HttpSettings",
     "PasswordFormat",
+    "config_key",
+    "run_dir",
     "state_dir",
 ]
 
@@ -42,11 +45,32 @@ _INT_MAX = 2**31 - 1
 _EID = re.compile(r"[0-9a-f]{1,2}(?::[0-9a-f]{1,2}){5}")
 
 
-def state_dir() -> Path:
-    """Where pyari keeps spool, run and log files: ``$PYARI_STATE_DIR`` or
-    ``~/.local/state/pyari``."""
+def state_dir(config_dir: Path | None = None) -> Path:
+    """Where the server of ``config_dir`` keeps its spool, run, log and lib folders.
+
+    ``$PYARI_STATE_DIR`` when it is set (taken as is: one folder, one server);
+    otherwise ``~/.local/state/pyari`` for the embedded defaults and
+    ``~/.local/state/pyari/by-config/<folder name>-<hash>`` for a configuration
+    folder, the hash being that of the folder's resolved path. So two servers
+    started from two folders never share a control socket, and ``pyari -C DIR``
+    finds the server that was started with ``-C DIR``.
+    """
     configured = os.environ.get("PYARI_STATE_DIR")
-    return Path(configured) if configured else Path.home() / ".local" / "state" / "pyari"
+    if configured:
+        return Path(configured)
+    base = Path.home() / ".local" / "state" / "pyari"
+    if config_dir is None:
+        return base
+    return base / "by-config" / config_key(config_dir)
+
+
+def config_key(config_dir: Path) -> str:
+    """``<folder name>-<12 hex digits of the resolved path's SHA-256>`` (the name cut to 24
+    characters: the control socket's path must stay under the 107 bytes of AF_UNIX)."""
+    resolved = config_dir.resolve()
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", resolved.name)[:24] or "root"
+    digest = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:12]
+    return f"{name}-{digest}"
 
 
 def _named(sections: Iterable[Section], name: str, *, templates: bool = False) -> list[Section]:
@@ -85,20 +109,23 @@ class AsteriskSettings:
         return cls.from_sections([], config_dir=config_dir)
 
     @classmethod
-    def from_sections(cls, sections: list[Section], *, config_dir: Path | None = None) -> Self:
+    def from_sections(
+        cls,
+        sections: list[Section],
+        *,
+        config_dir: Path | None = None,
+        state: Path | None = None,
+    ) -> Self:
         """``config_dir`` is the folder the files came from (None: the embedded defaults);
-        it is ``astetcdir`` unless asterisk.conf says otherwise."""
+        it is ``astetcdir`` unless asterisk.conf says otherwise. ``state`` is the folder
+        the default spool, run, log and lib folders go in (default:
+        :func:`state_dir` of ``config_dir``)."""
         dirs = last_entries(_named(sections, "directories", templates=True))
         options = last_entries(_named(sections, "options"))
-        state = state_dir()
+        state = state if state is not None else state_dir(config_dir)
 
         def directory(key: str, default: Path) -> Path:
-            entry = dirs.get(key)
-            path = _path(entry, default)
-            if path is None:
-                assert entry is not None
-                raise ConfigError(entry.file, entry.line, f"{entry.key}: empty directory")
-            return path
+            return _directory(dirs, key, default)
 
         varlib = directory("astvarlibdir", state / "lib")
         return cls(
@@ -112,6 +139,25 @@ class AsteriskSettings:
             entityid=_entityid(options.get("entityid")),
             systemname=options["systemname"].value if "systemname" in options else "",
         )
+
+
+def run_dir(
+    sections: list[Section], *, config_dir: Path | None = None, state: Path | None = None
+) -> Path:
+    """``astrundir`` of asterisk.conf's sections (where the control socket is), reading
+    nothing else: ``pyari -rx`` needs only this to find its server."""
+    dirs = last_entries(_named(sections, "directories", templates=True))
+    state = state if state is not None else state_dir(config_dir)
+    return _directory(dirs, "astrundir", state / "run")
+
+
+def _directory(dirs: dict[str, Entry], key: str, default: Path) -> Path:
+    entry = dirs.get(key)
+    path = _path(entry, default)
+    if path is None:
+        assert entry is not None
+        raise ConfigError(entry.file, entry.line, f"{entry.key}: empty directory")
+    return path
 
 
 def _entityid(entry: Entry | None) -> str | None:

@@ -8,6 +8,7 @@ import dataclasses
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,14 +167,19 @@ async def running_pyari(
     ``config_dir`` is a configuration folder (None: the embedded defaults);
     HTTP is served on ``127.0.0.1`` on a free port whatever http.conf says
     (TLS off). ``state_dir`` holds spool, run and log files (default:
-    ``$PYARI_STATE_DIR``). An ARI user is taken from ari.conf (the first with
-    a plain-text password), or one is added.
+    ``$PYARI_STATE_DIR`` when set, else a temporary folder removed at the end,
+    never the user's own state). There is no control socket. An ARI user is taken
+    from ari.conf (the first with a plain-text password), or one is added.
     """
     from pyari.config import load_config
     from pyari.config.settings import AriUser
     from pyari.server import Server
 
-    with _state_env(state_dir):
+    private: tempfile.TemporaryDirectory[str] | None = None
+    if state_dir is None and not os.environ.get("PYARI_STATE_DIR"):
+        private = tempfile.TemporaryDirectory(prefix="pyari-state-")
+        state_dir = Path(private.name)
+    with _state_env(state_dir), private or contextlib.nullcontext():
         cfg = load_config(config_dir)
         user = next(
             (u for u in cfg.ari.users.values() if u.password_format == "plain"),
