@@ -7,6 +7,8 @@ tests after the table check what the fixed parsers answer.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pyari.config import ConfigError, parse_text
@@ -244,3 +246,15 @@ def test_dialplan_priority_of_any_length() -> None:
     extension = build_dialplan(sections).contexts["ctx"].extension("1")
     assert extension is not None
     assert [p.priority for p in extension.priorities] == [INT_MAX]  # saturated, as a C int
+
+
+def test_conf_include_of_a_name_with_nul(tmp_path: Path) -> None:
+    """Found by review next to the fuzzed in-memory includes: on the file system a NUL
+    made ``open``/``realpath`` raise ValueError."""
+    (tmp_path / "x").write_text("[x]\nk=v\n")
+    path = str(tmp_path / "f.conf")
+    with pytest.raises(ConfigError, match="NUL") as info:
+        parse_text('[a]\n#include "x\0y"\n', path, include_dir=tmp_path)
+    assert info.value.line == 2
+    assert [s.name for s in parse_text("[a]\n#tryinclude x\0y\n", path)] == ["a"]
+    assert [s.name for s in parse_text("[a]\n#tryinclude x\0*\n#include x\n", path)] == ["a", "x"]

@@ -263,6 +263,10 @@ class _Reader:
         current: _Draft | None,
         optional: bool,
     ) -> None:
+        if "\0" in path:  # no file has such a name (and os functions raise ValueError)
+            if optional:
+                return
+            raise ConfigError(filename, lineno, f"#include {name!r}: a file name has no NUL")
         if self.identity(path) in self.reading:
             raise ConfigError(
                 filename, lineno, f"#include {name}: {path} is already being read (include loop)"
