@@ -389,10 +389,22 @@ class Server:
         return "Module 'res_ari.so' reloaded successfully."
 
     async def reload_http(self) -> str:
-        """``reload http``: rebind if the address changed; live calls stay."""
+        """``reload http``: rebind if an address changed, reread the TLS certificate;
+        live calls stay.
+
+        All or nothing: on an error (a bad file, a missing certificate, an address
+        that cannot be bound) the old listeners and settings stay as they were, and
+        the answer (for the log and the local CLI only) names the setting and file.
+        """
         try:
             cfg = self._reload_config()
         except ConfigError as exc:
+            log.error("http.conf reload failed, keeping the old settings: %s", exc)
+            return f"http.conf reload failed: {exc}"
+        before = list(self.http.bindings)
+        try:
+            await self.http.reconfigure(cfg.http, self.config.ari)
+        except OSError as exc:
             log.error("http.conf reload failed, keeping the old settings: %s", exc)
             return f"http.conf reload failed: {exc}"
         self.config = Config(
@@ -402,12 +414,6 @@ class Server:
             extensions=self.config.extensions,
             source_dir=cfg.source_dir,
         )
-        before = list(self.http.bindings)
-        try:
-            await self.http.reconfigure(cfg.http, self.config.ari)
-        except OSError as exc:
-            log.error("HTTP server could not bind: %s", exc)
-            return f"http.conf reload failed: {exc}"
         if self.http.bindings != before:
             self._announce_http()
         return ""

@@ -344,6 +344,8 @@ async def _module_reload(server: Server, args: list[str], line: str) -> str:
                 out.append(fmt.module_reload_result(name, "success"))
         elif key in ("http", "res_http"):
             msg = await server.reload_http()
+            if msg:  # the log line the console would show: names the setting and file
+                out.append(msg + "\n")
             out.append(fmt.module_reload_result(name, "error" if msg else "success"))
         elif key in ("pbx_config", "extensions"):
             msg = server.reload_dialplan()

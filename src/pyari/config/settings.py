@@ -196,6 +196,10 @@ class HttpSettings:
     sessionlimit: int = 100
     session_inactivity: int = 30000
     session_keep_alive: int = 15000
+    request_head_timeout: int = 10000
+    """pyari's own: ms a request head may take to arrive in full (0: no limit)."""
+    sessionlimit_per_address: int = 50
+    """pyari's own: sessions one client address may hold (0: no cap)."""
     tlsenable: bool = False
     tlsbindaddr: str = "0.0.0.0"
     tlsbindport: int = 8089
@@ -243,6 +247,16 @@ class HttpSettings:
                 parse_int(e, 0, _INT_MAX)
                 if (e := get("session_keep_alive"))
                 else d.session_keep_alive
+            ),
+            request_head_timeout=(
+                parse_int(e, 0, _INT_MAX)
+                if (e := get("request_head_timeout"))
+                else d.request_head_timeout
+            ),
+            sessionlimit_per_address=(
+                parse_int(e, 0, _INT_MAX)
+                if (e := get("sessionlimit_per_address"))
+                else d.sessionlimit_per_address
             ),
             tlsenable=tlsenable,
             tlsbindaddr=tlsbindaddr,

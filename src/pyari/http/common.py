@@ -1,10 +1,10 @@
 """What both HTTP cores (:mod:`pyari.http.server`, :mod:`pyari.http.fast`) share.
 
-The framework-free parts of serving http.conf: which settings need a rebind,
-the TLS context, the HTML error page, the checks an events or media
-WebSocket request passes before it is accepted, and the loop that serves an
-accepted events socket.  Each core turns the answers here into its own
-responses.
+The framework-free parts of serving http.conf: the HTML error page, the
+checks an events or media WebSocket request passes before it is accepted,
+and the loop that serves an accepted events socket (listeners are in
+:mod:`pyari.http.listeners`, session limits in :mod:`pyari.http.sessions`).
+Each core turns the answers here into its own responses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -31,19 +30,6 @@ NO_CACHE = "no-cache, no-store"
 NOT_FOUND_TEXT = "The requested URL was not found on this server."
 TRUE_WORDS = ("yes", "true", "1", "on", "y", "t")
 WS_VERSIONS = "7, 8, 13"
-
-BIND_KEYS = (
-    "enabled",
-    "bindaddr",
-    "bindport",
-    "tlsenable",
-    "tlsbindaddr",
-    "tlsbindport",
-    "tlscertfile",
-    "tlsprivatekey",
-)
-"""The http.conf settings whose change needs new listeners."""
-
 
 @dataclass
 class Binding:
@@ -109,20 +95,6 @@ def url_prefix(settings: HttpSettings) -> str:
     """http.conf ``prefix`` as a path start (``""`` when there is none)."""
     p = settings.prefix.strip("/")
     return "/" + p if p else ""
-
-
-def bindings_changed(old: HttpSettings, new: HttpSettings) -> bool:
-    return not all(getattr(old, k) == getattr(new, k) for k in BIND_KEYS)
-
-
-def tls_context(settings: HttpSettings) -> ssl.SSLContext:
-    """The server TLS context of http.conf's certificate and key."""
-    if settings.tlscertfile is None:
-        raise ValueError("tlsenable=yes needs tlscertfile")
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert = settings.tlscertfile
-    ctx.load_cert_chain(str(cert), str(settings.tlsprivatekey or cert))
-    return ctx
 
 
 def bound_port(server: object, default: int) -> int:

@@ -62,17 +62,15 @@ from pyari.http.common import (
     EventsAsk,
     MediaSockets,
     Page,
-    bindings_changed,
-    bound_port,
     check_events,
     check_media,
     html_page,
     log_accepted,
     peer_name,
     run_events_socket,
-    tls_context,
     url_prefix,
 )
+from pyari.http.listeners import Listeners
 from pyari.http.sessions import SessionLimits, Wait, WaitKind, sweep_interval
 
 if TYPE_CHECKING:
@@ -180,7 +178,6 @@ class FastHttpServer:
         self.settings = http_settings
         self.ari = ari_settings
         self.entity_id = entity_id
-        self.bindings: list[Binding] = []
         self.sessions: set[EventSession] = set()
         self.event_queue_size = 100_000
         """Events a socket may fall behind by before it is closed."""
@@ -189,7 +186,7 @@ class FastHttpServer:
         self.connections: set[HttpProtocol] = set()
         self.limits = SessionLimits(http_settings)
         """http.conf's session limits and timeouts over :attr:`connections`."""
-        self._servers: list[asyncio.AbstractServer] = []
+        self.listeners = Listeners(lambda tls: lambda: HttpProtocol(self, tls))
         self._sweeper: asyncio.TimerHandle | None = None
         self._base_for: object = None
         self._base = b""
@@ -202,55 +199,28 @@ class FastHttpServer:
 
     # -- lifecycle -----------------------------------------------------------------
 
+    @property
+    def bindings(self) -> list[Binding]:
+        """Where it listens (``bindport = 0`` gives the port it got)."""
+        return self.listeners.bindings
+
     async def start(self) -> None:
-        await self._bind()
+        await self.listeners.start(self.settings)
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().call_later(
                 sweep_interval(self.settings), self._sweep
             )
 
-    async def _bind(self) -> None:
-        s = self.settings
-        if not s.enabled:
-            return
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(
-            lambda: HttpProtocol(self, False), s.bindaddr, s.bindport, reuse_address=True
-        )
-        self._servers.append(server)
-        self.bindings.append(Binding(s.bindaddr, self._port_of(server, s.bindport), False))
-        if s.tlsenable:
-            ctx = tls_context(s)
-            tls = await loop.create_server(
-                lambda: HttpProtocol(self, True),
-                s.tlsbindaddr,
-                s.tlsbindport,
-                ssl=ctx,
-                reuse_address=True,
-            )
-            self._servers.append(tls)
-            self.bindings.append(Binding(s.tlsbindaddr, self._port_of(tls, s.tlsbindport), True))
-
-    @staticmethod
-    def _port_of(server: asyncio.AbstractServer, default: int) -> int:
-        return bound_port(server, default)
-
     async def reconfigure(self, http_settings: HttpSettings, ari_settings: AriSettings) -> None:
-        """Apply new settings; rebinds only if addresses changed.
+        """Apply new settings (``reload http``), all or nothing.
 
-        Open connections (and calls) are not dropped: old listeners stop
-        accepting, live sockets carry on.
+        New listeners are bound, and a TLS certificate read, before old ones
+        close: on a :class:`~pyari.http.listeners.ListenError` everything is
+        as it was.  Open connections (and calls) are not dropped.
         """
-        old = self.settings
+        await self.listeners.update(http_settings)
         self.settings, self.ari = http_settings, ari_settings
         self.limits.settings = http_settings
-        if not bindings_changed(old, http_settings):
-            return
-        for server in self._servers:
-            server.close()  # stops listening; accepted connections stay open
-        self._servers.clear()
-        self.bindings.clear()
-        await self._bind()
 
     async def stop(self) -> None:
         """Stop listening and close every connection.
@@ -261,10 +231,7 @@ class FastHttpServer:
         """
         for session in list(self.sessions):
             session.close()
-        for server in self._servers:
-            server.close()
-        self._servers.clear()
-        self.bindings.clear()
+        self.listeners.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None

@@ -7,6 +7,7 @@ runs the events WebSocket.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
@@ -15,6 +16,7 @@ from aiohttp import WSMsgType, web
 
 from pyari.ari.events_ws import EventEncoder, EventSession
 from pyari.ari.service import AriRequest, AriService
+from pyari.http.aiohttp_sessions import KEEPALIVE_TIMEOUT, TrackedHandler
 from pyari.http.common import (
     NO_CACHE,
     NOT_FOUND_TEXT,
@@ -23,17 +25,16 @@ from pyari.http.common import (
     EventsAsk,
     MediaSockets,
     Page,
-    bindings_changed,
-    bound_port,
     check_events,
     check_media,
     html_page,
     log_accepted,
     peer_name,
     run_events_socket,
-    tls_context,
     url_prefix,
 )
+from pyari.http.listeners import Listeners
+from pyari.http.sessions import SessionLimits, sweep_interval
 
 if TYPE_CHECKING:
     from pyari.config import AriSettings, HttpSettings
@@ -58,77 +59,69 @@ class HttpServer:
         self.settings = http_settings
         self.ari = ari_settings
         self.entity_id = entity_id
-        self.bindings: list[Binding] = []
         self.sessions: set[EventSession] = set()
         self.event_queue_size = 100_000
         """Events a socket may fall behind by before it is closed."""
         self.media_sockets: MediaSockets | None = None
         """Serves ``/media/<connection_id>`` (WebSocket media channels), when set."""
         self._runner: web.AppRunner | None = None
-        self._sites: list[web.BaseSite] = []
+        self.limits = SessionLimits(http_settings)
+        """http.conf's session limits and timeouts (:mod:`pyari.http.aiohttp_sessions`)."""
+        self.listeners = Listeners(lambda tls: self._protocol)
+        self._sweeper: asyncio.TimerHandle | None = None
         self.app = web.Application(
-            client_max_size=2 * 1024 * 1024, handler_args={"access_log": None}
+            client_max_size=2 * 1024 * 1024,
+            handler_args={"access_log": None, "keepalive_timeout": KEEPALIVE_TIMEOUT},
         )
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
 
     # -- lifecycle -----------------------------------------------------------------
 
+    @property
+    def bindings(self) -> list[Binding]:
+        """Where it listens (``bindport = 0`` gives the port it got)."""
+        return self.listeners.bindings
+
+    def _protocol(self) -> TrackedHandler:
+        assert self._runner is not None and self._runner.server is not None
+        return TrackedHandler(self._runner.server, self.limits)
+
     async def start(self) -> None:
         if self._runner is None:
             self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
             await self._runner.setup()
-        await self._bind()
-
-    async def _bind(self) -> None:
-        assert self._runner is not None
-        s = self.settings
-        if not s.enabled:
-            return
-        site: web.BaseSite = web.TCPSite(self._runner, s.bindaddr, s.bindport, reuse_address=True)
-        await site.start()
-        self._sites.append(site)
-        self.bindings.append(Binding(s.bindaddr, self._port_of(site, s.bindport), False))
-        if s.tlsenable:
-            ctx = tls_context(s)
-            tls_site = web.TCPSite(
-                self._runner, s.tlsbindaddr, s.tlsbindport, ssl_context=ctx, reuse_address=True
-            )
-            await tls_site.start()
-            self._sites.append(tls_site)
-            self.bindings.append(
-                Binding(s.tlsbindaddr, self._port_of(tls_site, s.tlsbindport), True)
+        await self.listeners.start(self.settings)
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(
+                sweep_interval(self.settings), self._sweep
             )
 
-    @staticmethod
-    def _port_of(site: web.BaseSite, default: int) -> int:
-        return bound_port(getattr(site, "_server", None), default)
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.call_later(sweep_interval(self.settings), self._sweep)
+        self.limits.sweep()
 
     async def reconfigure(self, http_settings: HttpSettings, ari_settings: AriSettings) -> None:
-        """Apply new settings; rebinds only if addresses changed.
+        """Apply new settings (``reload http``), all or nothing.
 
-        Open connections (and calls) are not dropped: old listeners stop
-        accepting, live sockets carry on.
+        New listeners are bound, and a TLS certificate read, before old ones
+        close: on a :class:`~pyari.http.listeners.ListenError` everything is
+        as it was.  Open connections (and calls) are not dropped.
         """
-        old = self.settings
+        await self.listeners.update(http_settings)
         self.settings, self.ari = http_settings, ari_settings
-        if not bindings_changed(old, http_settings):
-            return
-        for site in self._sites:
-            server = getattr(site, "_server", None)
-            if server is not None:
-                server.close()
-        self._sites.clear()
-        self.bindings.clear()
-        await self._bind()
+        self.limits.settings = http_settings
 
     async def stop(self) -> None:
         for session in list(self.sessions):
             session.close()
+        self.listeners.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        self._sites.clear()
-        self.bindings.clear()
 
     # -- requests --------------------------------------------------------------------
 
