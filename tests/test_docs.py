@@ -205,6 +205,7 @@ class Session:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                preexec_fn=_default_sigint,
             )
         self.started.append((block, proc, log))
         return proc
@@ -286,6 +287,13 @@ class Session:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(5)
+
+
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default action. Started by a
+    script's ``cmd &``, this test's children would inherit SIGINT ignored (and a
+    shell cannot undo that), so :meth:`Session.stop`'s Ctrl+C would not stop them."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_shell(session: Session, block: Block) -> None:
