@@ -221,9 +221,10 @@ class Server:
             except PathTooLong as exc:
                 raise StartError(str(exc)) from exc
             except AlreadyRunning as exc:
+                folder = f" -C {self.config_dir}" if self.config_dir is not None else ""
                 raise StartError(
-                    f"already running on {exc.path} (pyari -C <its folder> -rx COMMAND "
-                    "talks to it; another PYARI_STATE_DIR starts a second server)"
+                    f"already running on {exc.path} (`pyari{folder} -rx COMMAND` talks "
+                    "to it; another PYARI_STATE_DIR starts a second server)"
                 ) from exc
             self.control = control
         if self.logchannels is None:
