@@ -45,6 +45,18 @@ class Params:
         return value
 
 
+def _representable(text: str) -> bool:
+    """No NUL (no C string, no file name holds one) and no undecodable bytes
+    (lone surrogates of a percent-decoded path: no JSON answer can carry them)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _convert(p: Param, raw: Any) -> Any:
     base = p.type
     if base.startswith("List[") and base.endswith("]"):
@@ -95,7 +107,7 @@ def _scalar(p: Param, base: str, raw: Any) -> Any:
         value = (
             raw if isinstance(raw, str) else str(raw).lower() if isinstance(raw, bool) else str(raw)
         )
-        if len(value) > MAX_PARAM_LEN:
+        if len(value) > MAX_PARAM_LEN or not _representable(value):
             raise AriError(400, f"Invalid value for parameter {p.name}")
     if p.values is not None and str(value) not in p.values:
         raise AriError(400, f"Invalid value for parameter {p.name}")

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from pyari.ari import apidocs
 from pyari.ari.context import AriContext
-from pyari.ari.encoding import JSON, encode
+from pyari.ari.encoding import JSON, BadJson, encode
+from pyari.ari.encoding import decode as decode_json
 from pyari.ari.errors import AriError
 from pyari.ari.params import parse_params
 from pyari.ari.resources import Registered, Reply, load_all
@@ -29,9 +28,6 @@ MAX_BODY = 1024 * 1024
 MAX_QUERY_KEYS = 512
 AUTH_CACHE_SIZE = 1024
 """Verified credentials remembered (crypt(3) checks are slow); cleared on reload."""
-
-_decoder = msgspec.json.Decoder()
-
 
 @dataclass(slots=True)
 class AriRequest:
@@ -201,8 +197,8 @@ class AriService:
             if len(req.body) > MAX_BODY:
                 raise AriError(413, "Request body too large")
             try:
-                body = _decoder.decode(req.body)
-            except (msgspec.DecodeError, UnicodeDecodeError):
+                body = decode_json(req.body)
+            except BadJson:
                 raise AriError(400, "Error parsing request body") from None
         reg = self.handlers.get(op.key)
         if reg is None:

@@ -312,7 +312,7 @@ class MediaSession:
         if self._json:
             try:
                 loaded = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep
                 loaded = None
             if not isinstance(loaded, dict):
                 self._send(self.event_error("Unable to parse JSON command"))

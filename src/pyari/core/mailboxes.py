@@ -53,7 +53,7 @@ class Mailboxes:
     def _decode(name: str, raw: str) -> Mailbox:
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = {}
         if not isinstance(data, dict):
             data = {}

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pyari.confine import PathRefused, check_name, confine, inside
 from pyari.core import events as ev
 from pyari.media.frames import SLIN, MediaFormat
 
@@ -461,9 +462,10 @@ class MediaService:
 
         base = self.recording_dir()
         folder, _, stem = name.rpartition("/")
-        directory = base / folder if folder else base
-        real_base = os.path.realpath(base)
-        if not os.path.realpath(directory).startswith(real_base):
+        try:
+            check_name(name)
+            directory = confine(base, folder, allow_base=True) if folder else base
+        except PathRefused:
             return None
         try:
             entries = sorted(os.listdir(directory))
@@ -472,7 +474,8 @@ class MediaService:
         for entry in entries:
             s, dot, ext = entry.rpartition(".")
             if dot and s == stem and ext in EXTENSION_FORMATS:
-                return directory / entry
+                path = directory / entry
+                return path if inside(base, path) else None
         return None
 
     def opener(self, language: str) -> Callable[[str], Any]:
@@ -839,12 +842,11 @@ class MediaService:
         from pyari.media.files import recording_extension
 
         base = self.recording_dir()
-        path = base / f"{name}.{recording_extension(fmt)}"
-        real_base = os.path.realpath(base)
-        real = os.path.realpath(path.parent)
-        if not name or not (real == real_base or real.startswith(real_base + os.sep)):
+        try:
+            check_name(name)
+            return confine(base, f"{name}.{recording_extension(fmt)}")
+        except PathRefused:
             return None
-        return path
 
     @staticmethod
     def check_existing(path: Path, if_exists: str) -> bool:

@@ -199,12 +199,13 @@ def read_audio(path: str | os.PathLike[str]) -> Audio:
         raise UnsupportedMediaError(f"unsupported sound file format '{ext}'")
     try:
         data = Path(path).read_bytes()
+    # Messages name the file, not its folder: they may reach a client.
     except FileNotFoundError as exc:
-        raise MediaNotFoundError(f"{path}: no such file") from exc
+        raise MediaNotFoundError(f"{Path(path).name}: no such file") from exc
     except OSError as exc:
-        raise MediaError(f"{path}: {exc.strerror}") from exc
+        raise MediaError(f"{Path(path).name}: {exc.strerror}") from exc
     if ext in ("wav", "wav16"):
-        return parse_wav(data, name=str(path))
+        return parse_wav(data, name=Path(path).name)
     return _decode_raw(ext, data)
 
 
@@ -298,10 +299,10 @@ class WavWriter(_Writer):
 
     def _open(self, append: bool) -> None:
         if append and self.path.exists() and self.path.stat().st_size > 0:
-            existing = parse_wav(self.path.read_bytes(), name=str(self.path))
+            existing = parse_wav(self.path.read_bytes(), name=self.path.name)
             if existing.rate != self.rate:
                 raise UnsupportedMediaError(
-                    f"{self.path}: cannot append {self.rate} Hz audio to {existing.rate} Hz"
+                    f"{self.path.name}: cannot append {self.rate} Hz audio to {existing.rate} Hz"
                 )
             # Rewrite as a canonical file, then append to it.
             body = existing.samples.astype("<i2").tobytes()

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from pyari.confine import check_name, confine
 from pyari.media.codecs import Resampler
 from pyari.media.files import (
     MediaError,
@@ -108,7 +109,19 @@ class DiskWriter:
 
 
 def recording_path(directory: str | Path, name: str, fmt: str) -> Path:
-    return Path(directory) / f"{name}.{recording_extension(fmt)}"
+    """The file of recording ``name`` in ``directory``; :class:`~pyari.confine.PathRefused`
+    for a name that is no file name or points outside ``directory``."""
+    check_name(name)
+    return confine(directory, f"{name}.{recording_extension(fmt)}")
+
+
+def failure_cause(exc: BaseException) -> str:
+    """The ``cause`` a client sees for a recording that failed: never a server path."""
+    if isinstance(exc, MediaError):
+        return str(exc)  # media errors name files by their own name only
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"Unable to write the recording file: {exc.strerror}"
+    return "Unable to write the recording file"
 
 
 def check_target(path: Path, if_exists: str) -> bool:
@@ -271,7 +284,7 @@ class Recorder:
     def _failed(self, exc: BaseException) -> None:
         log.warning("recording %s failed: %s", self.name, exc)
         if self.state in (RecordingState.RECORDING, RecordingState.PAUSED, RecordingState.QUEUED):
-            self._finish(RecordingState.FAILED, "error", str(exc), write=False)
+            self._finish(RecordingState.FAILED, "error", failure_cause(exc), write=False)
         elif self.result is not None and self.result.state is not RecordingState.FAILED:
             pass
 

@@ -229,7 +229,7 @@ def locate_path(base: str | os.PathLike[str]) -> dict[str, Path]:
     found: dict[str, Path] = {}
     try:
         siblings = sorted(os.scandir(path.parent), key=lambda e: e.name)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return found
     prefix = path.name + "."
     for entry in siblings:

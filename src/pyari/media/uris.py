@@ -95,7 +95,7 @@ class AudioCache:
         try:
             st = path.stat()
         except FileNotFoundError as exc:
-            raise MediaNotFoundError(f"{path}: no such file") from exc
+            raise MediaNotFoundError(f"{path.name}: no such file") from exc
         key = (str(path), st.st_mtime_ns, st.st_size)
         with self._lock:
             hit = self._items.get(key)

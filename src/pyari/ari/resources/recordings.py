@@ -21,6 +21,7 @@ from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.channels import RECORD_FORMATS
+from pyari.confine import PathRefused, check_name, confine, inside
 from pyari.core.media_glue import LiveRecording
 
 RECORDING_NOT_FOUND = "Recording not found"
@@ -54,19 +55,15 @@ def _split(name: str) -> tuple[str, str]:
     return folder, file
 
 
-def _inside(base: Path, folder: Path) -> bool:
-    real_base = os.path.realpath(base)
-    real = os.path.realpath(folder)
-    return real == real_base or real.startswith(real_base + os.sep)
-
-
 def find_stored(base: Path, name: str) -> Found | None:
-    """The stored recording ``name``; raises :class:`Forbidden` outside ``base``."""
+    """The stored recording ``name``; raises :class:`Forbidden` outside ``base`` and
+    :class:`~pyari.confine.PathRefused` for a name that cannot be a file name."""
+    check_name(name)
     folder, file = _split(name)
     if not file:
         return None
     directory = base / folder if folder else base
-    if not _inside(base, directory):
+    if not inside(base, directory):
         raise Forbidden(name)
     try:
         entries = sorted(os.listdir(directory))
@@ -76,7 +73,7 @@ def find_stored(base: Path, name: str) -> Found | None:
         stem, dot, ext = entry.rpartition(".")
         if dot and stem == file and ext in RECORD_FORMATS:
             path = directory / entry
-            if not path.is_file():
+            if not path.is_file() or not inside(base, path):
                 raise Forbidden(name)
             return Found(path, f"{folder}/{file}" if folder else file, ext)
     return None
@@ -85,7 +82,7 @@ def find_stored(base: Path, name: str) -> Found | None:
 def _lookup(ctx: AriContext, name: str) -> Found:
     try:
         found = find_stored(recording_dir(ctx), name)
-    except Forbidden:
+    except (Forbidden, PathRefused):
         found = None
     if found is None:
         raise AriError(404, RECORDING_NOT_FOUND)
@@ -149,14 +146,16 @@ async def copy_stored(ctx: AriContext, p: Params) -> StoredRecording:
     dest: str = p["destinationRecordingName"]
     try:
         existing = find_stored(base, dest)
+        folder, file = _split(dest)
+        target = confine(base, f"{dest}.{source.format}") if file else None
     except Forbidden:
         raise AriError(403, "Destination file path is forbidden") from None
+    except PathRefused:
+        raise AriError(400, "Invalid destination recording name") from None
     if existing is not None:
         raise AriError(409, "A recording with the same name already exists on the system")
-    folder, file = _split(dest)
-    if not file:
+    if target is None:
         raise AriError(400, "Invalid destination recording name")
-    target = (base / folder if folder else base) / f"{file}.{source.format}"
 
     def copy() -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
