@@ -1,6 +1,6 @@
 """SIP transports under abuse (issue #11, items 3 and 9).
 
-* TCP connections are bounded (decision 0012): a request sent in part is cut after the
+* TCP connections are bounded (decision 0017): a request sent in part is cut after the
   message timeout, a silent connection after the idle timeout unless a registration
   uses it, connections over the per-transport or per-address cap are closed at once,
   and calls and registrations go on meanwhile. The limits are set short in pjsip.conf.

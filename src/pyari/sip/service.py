@@ -70,7 +70,7 @@ class SipService:
     async def open(self, transports: Iterable[Transport], *, port: int | None = None) -> None:
         """Bind every UDP/TCP/TLS transport (``port`` overrides the configured ports, 0 for
         a free one). A TLS transport whose certificate cannot be loaded is logged and left
-        out, as Asterisk does; one that cannot bind raises OSError (decision 0012)."""
+        out, as Asterisk does; one that cannot bind raises OSError (decision 0017)."""
         for conf in transports:
             if conf.protocol not in ("udp", "tcp", "tls"):
                 log.warning("pjsip transport %s: protocol %s is not supported", conf.name,

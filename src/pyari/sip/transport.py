@@ -10,7 +10,7 @@ dropped; they never reach the handler. The clock is the event loop's.
 Streams (TCP, TLS) are framed by Content-Length. Connections are kept by the peer's
 address; :meth:`SipEndpoint.connect` opens one to a peer (requests to a phone that has
 no connection to us) and reads it like an accepted one. :class:`StreamLimits` bound them
-(decision 0012): accepted connections are capped per transport and per IP address (the
+(decision 0017): accepted connections are capped per transport and per IP address (the
 ones over a cap are closed at once); a message must arrive whole within the message
 timeout of its first byte (a new connection's first message within that of the accept);
 a connection silent for the idle timeout is closed unless something still uses it
@@ -65,7 +65,7 @@ class _Udp(asyncio.DatagramProtocol):
 @dataclass(frozen=True, slots=True)
 class StreamLimits:
     """Bounds of the TCP/TLS connections of one transport (0 turns one off); the
-    ``tcp_*`` options of a pjsip.conf transport, defaults and reasons in decision 0012."""
+    ``tcp_*`` options of a pjsip.conf transport, defaults and reasons in decision 0017."""
 
     idle_timeout: float = 600.0
     message_timeout: float = 10.0
