@@ -21,6 +21,8 @@ fi
 if [ "$set_name" = test ]; then
   # The SIP interop tests drive SIPp and baresip.
   packages+=(sip-tester baresip)
+  # fail2ban's asterisk filter checks the security log lines (tests/security).
+  packages+=(fail2ban)
   # The node ari-client interop test (tests/interop/node) needs Node.js and npm:
   # Debian's, unless a node (and its npm) is already on PATH.
   if ! command -v node >/dev/null 2>&1; then

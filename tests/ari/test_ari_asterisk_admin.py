@@ -330,7 +330,7 @@ async def test_logger_conf_channels(tmp_path: Path) -> None:
                     "channel": str(logdir / "full"),
                     "type": "File",
                     "status": "Enabled",
-                    "configuration": "DEBUG TRACE NOTICE WARNING ERROR VERBOSE DTMF ",
+                    "configuration": "DEBUG TRACE NOTICE WARNING ERROR VERBOSE DTMF SECURITY ",
                 },
                 {
                     "channel": str(logdir / "messages.log"),

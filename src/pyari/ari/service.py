@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyari import clock
 from pyari.ari import apidocs
 from pyari.ari.context import AriContext
 from pyari.ari.encoding import JSON, BadJson, encode
@@ -21,6 +22,7 @@ from pyari.ari.params import parse_params
 from pyari.ari.resources import Registered, Reply, load_all
 from pyari.ari.router import MethodNotAllowed, Router
 from pyari.ari.spec import operations
+from pyari.core.security import FailureGuard, SecurityEvent, address_ie, emit, notice, quoted
 
 log = logging.getLogger("pyari.ari")
 
@@ -28,6 +30,7 @@ MAX_BODY = 1024 * 1024
 MAX_QUERY_KEYS = 512
 AUTH_CACHE_SIZE = 1024
 """Verified credentials remembered (crypt(3) checks are slow); cleared on reload."""
+
 
 @dataclass(slots=True)
 class AriRequest:
@@ -39,6 +42,10 @@ class AriRequest:
     """Case-insensitive mapping of request headers."""
     body: bytes = b""
     scheme: str = "http"
+    peer: tuple[str, int] | None = None
+    """The client's address (for security events and the login back-off)."""
+    local: tuple[str, int] | None = None
+    """The server's address the request came to."""
 
 
 @dataclass(slots=True)
@@ -66,6 +73,8 @@ class AriService:
         self._auth_users: object = None
         self._auth_cache: dict[str, User] = {}
         """Credentials already verified against ``_auth_users`` (the users in force)."""
+        self.guard = FailureGuard()
+        """Client addresses that keep failing to log in (ari.conf ``auth_failure_*``)."""
 
     def static_epoch(self) -> tuple[object, ...]:
         """What static answers depend on: settings, loaded modules, the info facts.
@@ -84,8 +93,16 @@ class AriService:
         headers: Mapping[str, str],
         query: Mapping[str, str],
         users: Mapping[str, Any] | None = None,
+        *,
+        peer: tuple[str, int] | None = None,
+        local: tuple[str, int] | None = None,
+        tls: bool = False,
     ) -> User | None:
-        """The user the request speaks for; Basic auth wins over ``api_key``."""
+        """The user the request speaks for; Basic auth wins over ``api_key``.
+
+        A failed login is logged (a security event and a NOTICE, decision 0016) and
+        counted against the client's address; while the address is blocked, credentials
+        not verified before are refused unchecked."""
         if users is None:
             users = self.ctx.settings().users
         if users is not self._auth_users:  # a reload: forget what was verified
@@ -97,12 +114,55 @@ class AriService:
         cached = self._auth_cache.get(key)
         if cached is not None:
             return cached
+        host = peer[0] if peer is not None else ""
+        now = clock.monotonic()
+        if self.guard.blocked(host, now):
+            name = _claimed_name(auth if basic else None, query)
+            if name is not None:
+                self._failed(users, name, peer, local, tls, now)
+            return None
         user = self._verify(users, auth if basic else None, query)
-        if user is not None:
+        if user is None:
+            name = _claimed_name(auth if basic else None, query)
+            if name is not None:
+                self._failed(users, name, peer, local, tls, now)
+        else:
             if len(self._auth_cache) >= AUTH_CACHE_SIZE:
                 self._auth_cache.clear()
             self._auth_cache[key] = user
         return user
+
+    def _failed(
+        self,
+        users: Mapping[str, Any],
+        name: str,
+        peer: tuple[str, int] | None,
+        local: tuple[str, int] | None,
+        tls: bool,
+        now: float,
+    ) -> None:
+        """Log a failed login as AMI does in Asterisk (InvalidAccountID or InvalidPassword,
+        with its NOTICE) and count it against the client's address."""
+        self.guard.configure(self.ctx.settings().auth_backoff)
+        transport = "TLS" if tls else "TCP"
+        host = peer[0] if peer is not None else ""
+        shown = f"[{host}]" if ":" in host else host
+        who = quoted(name)
+        known = name in users
+        event = SecurityEvent(
+            "InvalidPassword" if known else "InvalidAccountID",
+            "ARI",
+            name,
+            f"{shown}:{peer[1]}" if peer is not None else "",
+            address_ie(transport, local),
+            address_ie(transport, peer),
+        )
+        if known:
+            notice(log, "res_ari.c", f"{shown} failed to authenticate as '{who}'")
+        else:
+            notice(log, "res_ari.c", f"{shown} tried to authenticate with nonexistent user '{who}'")
+        emit(event)
+        self.guard.failed(host, now)
 
     @staticmethod
     def _verify(
@@ -173,7 +233,14 @@ class AriService:
         if method == "OPTIONS":
             return self.options(req)
         settings = self.ctx.settings()
-        user = self.authenticate(req.headers, query, settings.users)
+        user = self.authenticate(
+            req.headers,
+            query,
+            settings.users,
+            peer=req.peer,
+            local=req.local,
+            tls=req.scheme == "https",
+        )
         if user is None:
             return self.error(
                 401,
@@ -261,3 +328,16 @@ class AriService:
             if len(self._docs_cache) < 256:
                 self._docs_cache[key] = data
         return AriResponse(200, data, {"Content-Type": JSON}, static=True)
+
+
+def _claimed_name(auth: str | None, query: Mapping[str, str]) -> str | None:
+    """The user name a request's credentials claim (``""`` when they cannot be read), or
+    None when it brings none (an anonymous request is no failed login)."""
+    if auth is not None:
+        try:
+            decoded = base64.b64decode(auth[6:].strip(), validate=True).decode()
+        except ValueError:  # not base64 (or not ASCII at all), or not UTF-8
+            return ""
+        return decoded.partition(":")[0]
+    key = query.get("api_key")
+    return key.partition(":")[0] if key is not None else None

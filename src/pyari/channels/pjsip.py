@@ -34,7 +34,7 @@ from urllib.parse import unquote
 from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.config.pjsip import Endpoint as EndpointConf
 from pyari.config.pjsip import PjsipSettings
-from pyari.core import causes
+from pyari.core import causes, security
 from pyari.core import events as ev
 from pyari.core.channel import Channel
 from pyari.core.endpoint import Endpoint, Refer, TextMessage
@@ -66,6 +66,7 @@ from pyari.sip.ua import (
     Progress,
     QualifyResult,
     Reinvite,
+    SecurityAlert,
     TransferRequested,
     UserAgent,
     status_to_cause,
@@ -356,6 +357,9 @@ class PjsipTech:
             return
         if isinstance(action, MessageReceived):
             self._message_received(action)
+            return
+        if isinstance(action, SecurityAlert):
+            _report(action)
             return
         call = getattr(action, "call", None)
         chan: Channel | None = call.data if call is not None else None  # type: ignore[assignment]
@@ -986,3 +990,12 @@ class PjsipTech:
 
     def bindings(self) -> list[Binding]:
         return self.ua.location.all()
+
+
+def _report(alert: SecurityAlert) -> None:
+    """Write a security alert of the UA as Asterisk's modules write it."""
+    if alert.notice:
+        security.notice(log, "res_pjsip/pjsip_distributor.c", alert.notice)
+    if alert.warning:
+        log.warning("%s", alert.warning, extra={"asterisk_source": "res_pjsip_registrar.c"})
+    security.emit(alert.event)

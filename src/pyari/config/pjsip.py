@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self
 
+from pyari.config.backoff import AuthBackoff
 from pyari.config.errors import ConfigError
 from pyari.config.parser import Entry, Section
 from pyari.config.values import parse_bool, parse_hostport, parse_int, split_list
@@ -159,6 +160,8 @@ class PjsipSettings:
     aors: dict[str, Aor] = field(default_factory=dict)
     auths: dict[str, Auth] = field(default_factory=dict)
     identifies: dict[str, Identify] = field(default_factory=dict)
+    auth_backoff: AuthBackoff = AuthBackoff()
+    """pyari's own (``type=global``): the back-off of addresses failing digest auth."""
 
     def identify(self, address: str) -> Endpoint | None:
         """The endpoint an ``identify`` section maps a source IP address to."""
@@ -174,6 +177,7 @@ class PjsipSettings:
         aors: dict[str, Aor] = {}
         auths: dict[str, Auth] = {}
         identifies: dict[str, Identify] = {}
+        backoff = AuthBackoff()
         where: dict[tuple[str, str], Section] = {}
         for section in sections:
             if section.is_template:
@@ -198,7 +202,10 @@ class PjsipSettings:
                 auths[name] = _auth(section)
             elif kind == "identify":
                 identifies[name] = _identify(section)
-            elif kind in ("registration", "system", "global", "domain_alias", "acl", "contact"):
+            elif kind == "global":
+                # only pyari's own auth_failure_* options are read from it
+                backoff = AuthBackoff.from_entries(_entries(section))
+            elif kind in ("registration", "system", "domain_alias", "acl", "contact"):
                 log.warning(
                     "%s:%d: [%s] type=%s is not supported and is ignored",
                     section.file,
@@ -223,7 +230,7 @@ class PjsipSettings:
                 raise _ref(
                     where[("identify", name)], "endpoint", f"no endpoint named {ident.endpoint!r}"
                 )
-        return cls(transports, endpoints, aors, auths, identifies)
+        return cls(transports, endpoints, aors, auths, identifies, backoff)
 
 
 def _ref(section: Section, key: str, reason: str) -> ConfigError:

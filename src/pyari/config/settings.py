@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self
 
+from pyari.config.backoff import AuthBackoff
 from pyari.config.embedded import embedded_dir
 from pyari.config.errors import ConfigError
 from pyari.config.parser import Entry, Section
@@ -344,6 +345,8 @@ class AriSettings:
     websocket_write_timeout: int = 100
     channelvars: tuple[str, ...] = ()
     users: dict[str, AriUser] = field(default_factory=dict, hash=False)
+    auth_backoff: AuthBackoff = AuthBackoff()
+    """pyari's own: the back-off of addresses that keep failing to log in."""
 
     @classmethod
     def from_sections(cls, sections: list[Section]) -> Self:
@@ -371,4 +374,5 @@ class AriSettings:
             ),
             channelvars=split_list(e.value) if (e := get("channelvars")) else d.channelvars,
             users=users,
+            auth_backoff=AuthBackoff.from_entries(values),
         )

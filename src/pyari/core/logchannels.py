@@ -37,7 +37,8 @@ __all__ = [
     "escape_controls",
 ]
 
-LEVELS = ("DEBUG", "TRACE", "NOTICE", "WARNING", "ERROR", "VERBOSE", "DTMF")
+LEVELS = ("DEBUG", "TRACE", "NOTICE", "WARNING", "ERROR", "VERBOSE", "DTMF", "SECURITY")
+"""SECURITY is res_security_log's level: the records of the ``pyari.security`` logger."""
 _ROTATE_SUFFIXES = ("", ".gz", ".bz2", ".Z")
 INVALID_NAME = "Log channel name invalid"
 
@@ -67,6 +68,8 @@ def asterisk_level(record: logging.LogRecord) -> str:
         return "VERBOSE"
     if record.name == "pyari.dtmf" or record.name.startswith("pyari.dtmf."):
         return "DTMF"
+    if record.name == "pyari.security":
+        return "SECURITY"
     if record.levelno >= logging.ERROR:
         return "ERROR"
     if record.levelno >= logging.WARNING:
@@ -130,7 +133,7 @@ class _Formatter(logging.Formatter):
                     "logger": {
                         "level": level,
                         "source": {
-                            "file": record.filename,
+                            "file": getattr(record, "asterisk_source", record.filename),
                             "line": record.lineno,
                             "function": record.funcName,
                         },
@@ -138,7 +141,8 @@ class _Formatter(logging.Formatter):
                     "message": message,
                 }
             )
-        return f"[{stamp}] {level}[{record.process}] {record.filename}: {message}"
+        source = getattr(record, "asterisk_source", record.filename)
+        return f"[{stamp}] {level}[{record.process}] {source}: {message}"
 
 
 class _LevelFilter(logging.Filter):

@@ -115,11 +115,18 @@ def is_websocket_upgrade(headers: Mapping[str, str]) -> bool:
 
 
 def check_events(
-    service: AriService, realm: str, headers: Mapping[str, str], query: list[tuple[str, str]]
+    service: AriService,
+    realm: str,
+    headers: Mapping[str, str],
+    query: list[tuple[str, str]],
+    *,
+    peer: tuple[str, int] | None = None,
+    local: tuple[str, int] | None = None,
+    tls: bool = False,
 ) -> EventsAsk | Page | Answer:
     """Authentication, the upgrade and ``app`` of an events socket request, in Asterisk's order."""
     qd = dict(query)
-    user = service.authenticate(headers, qd)
+    user = service.authenticate(headers, qd, peer=peer, local=local, tls=tls)
     if user is None:
         return Answer(
             401,

@@ -874,7 +874,15 @@ class HttpProtocol(asyncio.Protocol):
 
     def _events(self, req: _Request, query: list[tuple[str, str]]) -> None:
         srv = self.srv
-        ask = check_events(srv.service, srv.ari.auth_realm, req.headers, query)
+        ask = check_events(
+            srv.service,
+            srv.ari.auth_realm,
+            req.headers,
+            query,
+            peer=self.peer,
+            local=self.local,
+            tls=self.scheme == "https",
+        )
         if not isinstance(ask, EventsAsk):
             self._answer(req, ask)
             return

@@ -166,6 +166,7 @@ class HttpServer:
                 request.headers,
                 body,
                 "https" if request.secure else "http",
+                *_addresses(request),
             )
         )
         headers = self._base_headers()
@@ -187,7 +188,16 @@ class HttpServer:
     async def _events(
         self, request: web.Request, query: list[tuple[str, str]]
     ) -> web.StreamResponse:
-        ask = check_events(self.service, self.ari.auth_realm, request.headers, query)
+        peer, local = _addresses(request)
+        ask = check_events(
+            self.service,
+            self.ari.auth_realm,
+            request.headers,
+            query,
+            peer=peer,
+            local=local,
+            tls=request.secure,
+        )
         if not isinstance(ask, EventsAsk):
             return self._answer(ask)
         apps, subscribe_all, read_only = ask
@@ -221,3 +231,16 @@ class HttpServer:
         log_accepted(who, ws.ws_protocol)
         await run_events_socket(session, ws, who, timeout, self.sessions, ws.close)
         return ws
+
+
+def _addresses(request: web.Request) -> tuple[tuple[str, int] | None, tuple[str, int] | None]:
+    """(client, server) addresses of a request's connection."""
+    transport = request.transport
+    if transport is None:
+        return None, None
+    peer = transport.get_extra_info("peername")
+    local = transport.get_extra_info("sockname")
+    return (
+        (str(peer[0]), int(peer[1])) if peer else None,
+        (str(local[0]), int(local[1])) if local else None,
+    )

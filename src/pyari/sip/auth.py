@@ -184,12 +184,15 @@ class DigestServer:
     def challenge(self, now: float, *, stale: bool = False) -> list[str]:
         """``WWW-Authenticate`` values, one per algorithm, sharing one nonce."""
         nonce = self.make_nonce(now)
+        # Never empty, as pjsip's: an empty opaque="" trips clients whose parsers need one
+        # character (sipvicious reads the next parameter into it).
+        opaque = hashlib.sha256(nonce.encode()).hexdigest()[:32]
         values = []
         for algorithm in self.algorithms:
             params = [
                 ("realm", self.realm, True),
                 ("nonce", nonce, True),
-                ("opaque", "", True),
+                ("opaque", opaque, True),
                 ("algorithm", algorithm, False),
                 ("qop", "auth", True),
             ]

@@ -34,7 +34,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyari.config.pjsip import Aor, Endpoint, PjsipSettings
-from pyari.sip.auth import Credentials, DigestClient, DigestServer, Verdict
+from pyari.core.security import FailureGuard, SecurityEvent, address_ie, quoted
+from pyari.sip.auth import (
+    AuthResult,
+    Credentials,
+    DigestClient,
+    DigestServer,
+    Verdict,
+    parse_auth_header,
+)
 from pyari.sip.dialog import (
     Dialog,
     DialogState,
@@ -88,6 +96,7 @@ __all__ = [
     "Progress",
     "QualifyResult",
     "Reinvite",
+    "SecurityAlert",
     "TransferRequested",
     "UserAgent",
     "cause_to_status",
@@ -300,12 +309,13 @@ class QualifyResult:
 
 
 @dataclass(frozen=True, slots=True)
-class AuthFailed:
-    """A request failed authentication (a security event)."""
+class SecurityAlert:
+    """A security event of a request, with the NOTICE line res_pjsip's distributor writes
+    with it (``""`` for none) and a WARNING (``""`` for none)."""
 
-    method: str
-    username: str
-    source: Address
+    event: SecurityEvent
+    notice: str = ""
+    warning: str = ""
 
 
 Action = (
@@ -322,7 +332,7 @@ Action = (
     | MessageReceived
     | ContactChanged
     | QualifyResult
-    | AuthFailed
+    | SecurityAlert
 )
 
 
@@ -387,6 +397,8 @@ class UserAgent:
         self._qualify_tx: dict[int, _Qualify] = {}
         self._static: set[tuple[str, str]] = set()
         self._refers_out: dict[str, _ReferOut] = {}
+        self.guard = FailureGuard(settings.auth_backoff)
+        """Source addresses that keep failing digest authentication."""
         self.reload(settings, now=None)
 
     # ------------------------------------------------------------------ configuration
@@ -395,6 +407,7 @@ class UserAgent:
         """Take new settings: static contacts of AORs are (re)made; bindings of AORs that
         are gone stay until they expire."""
         self.settings = settings
+        self.guard.configure(settings.auth_backoff)
         out: list[Action] = []
         wanted = {(a.name, c) for a in settings.aors.values() for c in a.contacts}
         for aor, uri in self._static - wanted:
@@ -534,11 +547,20 @@ class UserAgent:
     def _authenticate(
         self, tx: ServerTransaction, endpoint: Endpoint | None, source: Address, now: float
     ) -> tuple[bool, list[Action]]:
-        """(passed, actions): a 401 challenge when not passed."""
+        """(passed, actions): a 401 challenge when not passed, with the security events
+        and NOTICE lines res_pjsip writes. Any request from an unidentified sender, or from
+        an address that the back-off blocks, fails whatever its credentials."""
         request = tx.request
         auth = self.settings.auths.get(endpoint.auth or "") if endpoint is not None else None
         if endpoint is not None and auth is None:
             return True, []
+        out: list[Action] = []
+        if endpoint is None:
+            user = _from_user(request)
+            out.append(
+                self._alert(tx, "InvalidAccountID", user, notice="No matching endpoint found")
+            )
+        account = endpoint.name if endpoint is not None else "<unknown>"
         realm = (auth.realm if auth is not None else "") or DEFAULT_REALM
         algorithms = auth.supported_algorithms_uas if auth is not None else DIGEST_ALGORITHMS
         server = self.digest(realm, algorithms or DIGEST_ALGORITHMS)
@@ -550,17 +572,70 @@ class UserAgent:
                 return Credentials(username, md5_ha1=auth.md5_cred)
             return Credentials(username, password=auth.password)
 
-        result = server.verify(request.method, request.headers.getall("authorization"), lookup, now)
+        authorizations = request.headers.getall("authorization")
+        if self.guard.blocked(source[0], now):
+            # refused unchecked: a right guess looks exactly like a wrong one
+            verdict = Verdict.FAILED if authorizations else Verdict.MISSING
+            result = AuthResult(verdict)
+        else:
+            result = server.verify(request.method, authorizations, lookup, now)
         if result.verdict is Verdict.OK:
             return True, []
-        out: list[Action] = []
         if result.verdict is Verdict.FAILED:
-            out.append(AuthFailed(request.method, result.username or "", source))
+            nonce, answer = _digest_answer(authorizations)
+            extra = (("Challenge", nonce), ("Response", answer), ("ExpectedResponse", ""))
+            out.append(
+                self._alert(
+                    tx, "ChallengeResponseFailed", account, extra, notice="Failed to authenticate"
+                )
+            )
+            self.guard.failed(source[0], now)
+        else:
+            # Asterisk's event never carries the nonce it sent (Challenge="")
+            out.append(self._alert(tx, "ChallengeSent", account, (("Challenge", ""),)))
         challenge = server.challenge(now, stale=result.verdict is Verdict.STALE)
         out.extend(
             self._respond(tx, 401, now, headers=[("WWW-Authenticate", c) for c in challenge])
         )
         return False, out
+
+    def _alert(
+        self,
+        tx: ServerTransaction,
+        name: str,
+        account: str,
+        extra: tuple[tuple[str, str], ...] = (),
+        *,
+        notice: str = "",
+        warning: str = "",
+    ) -> SecurityAlert:
+        """A security event of the request of ``tx`` (Service PJSIP, the Call-ID as the
+        session), with res_pjsip's ``Request ... failed for ...`` NOTICE when ``notice``
+        gives its reason."""
+        request = tx.request
+        transport = tx.transport.upper()
+        peer = tx.peer
+        event = SecurityEvent(
+            name,
+            "PJSIP",
+            account,
+            request.call_id,
+            address_ie(transport, self.addresses.get(transport)),
+            address_ie(transport, peer),
+            extra,
+        )
+        line = ""
+        if notice:
+            try:
+                sender = f"<{request.from_.uri}>"
+            except SipParseError:
+                sender = ""
+            host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
+            line = (
+                f"Request '{quoted(request.method)}' from '{quoted(sender)}' failed for "
+                f"'{host}:{peer[1]}' (callid: {quoted(request.call_id)}) - {notice}"
+            )
+        return SecurityAlert(event, line, warning)
 
     # ------------------------------------------------------------------ requests
 
@@ -791,6 +866,14 @@ class UserAgent:
         endpoint = self.identify(request, source)
         passed, out = self._authenticate(tx, endpoint, source, now)
         if not passed or endpoint is None:
+            return out
+        if not endpoint.aors:
+            # Asterisk: 403, a FailedACL event and a WARNING
+            host, port = tx.peer
+            warning = f"Endpoint '{endpoint.name}' ({host}:{port}) has no configured AORs"
+            acl = (("ACLName", "registrar_attempt_without_configured_aors"),)
+            out.append(self._alert(tx, "FailedACL", endpoint.name, acl, warning=warning))
+            out.extend(self._respond(tx, 403, now))
             return out
         aor_name = request.to.uri.user or ""
         if aor_name not in endpoint.aors:
@@ -1501,3 +1584,24 @@ def _phrase(status: int) -> str:
     from pyari.sip.message import reason_phrase
 
     return reason_phrase(status)
+
+
+def _from_user(request: Request) -> str:
+    """The user part of the From URI ("" when there is none)."""
+    try:
+        return request.from_.uri.user or ""
+    except SipParseError:
+        return ""
+
+
+def _digest_answer(authorizations: list[str]) -> tuple[str, str]:
+    """(nonce, response) of the first Digest ``Authorization`` value, as Asterisk reports
+    them in a ChallengeResponseFailed event (its nonce cut to 63 characters)."""
+    for value in authorizations:
+        try:
+            scheme, params = parse_auth_header(value)
+        except SipParseError:
+            continue
+        if scheme == "digest":
+            return params.get("nonce", "")[:63], params.get("response", "")[:255]
+    return "", ""
