@@ -160,7 +160,7 @@ class PjsipSettings:
     aors: dict[str, Aor] = field(default_factory=dict)
     auths: dict[str, Auth] = field(default_factory=dict)
     identifies: dict[str, Identify] = field(default_factory=dict)
-    auth_backoff: AuthBackoff = AuthBackoff()
+    auth_backoff: AuthBackoff = field(default_factory=AuthBackoff)
     """pyari's own (``type=global``): the back-off of addresses failing digest auth."""
 
     def identify(self, address: str) -> Endpoint | None:

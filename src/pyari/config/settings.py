@@ -345,7 +345,7 @@ class AriSettings:
     websocket_write_timeout: int = 100
     channelvars: tuple[str, ...] = ()
     users: dict[str, AriUser] = field(default_factory=dict, hash=False)
-    auth_backoff: AuthBackoff = AuthBackoff()
+    auth_backoff: AuthBackoff = field(default_factory=AuthBackoff)
     """pyari's own: the back-off of addresses that keep failing to log in."""
 
     @classmethod
