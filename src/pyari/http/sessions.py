@@ -24,7 +24,7 @@ evicts the session that has waited longest in ``first``/``next``/``head``/
 ``body`` (of the same address for the per-address cap, of the address
 holding the most sessions otherwise); when every session is busy it is
 closed unanswered, as Asterisk does.  See
-docs/decisions/0012-http-session-limits.md.
+docs/decisions/0018-http-session-limits.md.
 """
 
 from __future__ import annotations
