@@ -101,6 +101,9 @@ class Listeners:
         self.current: dict[bool, _Listener] = {}
         self.ctx: ssl.SSLContext | None = None
         """The TLS context the TLS listener serves with (reloaded in place)."""
+        self.handshake_timeout = 60.0
+        """Seconds a TLS handshake may take (``request_head_timeout``; a connection
+        counts as a session only once it is done)."""
 
     @property
     def bindings(self) -> list[Binding]:
@@ -116,9 +119,17 @@ class Listeners:
         host, port = spec
         loop = asyncio.get_running_loop()
         try:
-            server = await loop.create_server(
-                self.factory(tls), host, port, ssl=ctx if tls else None, reuse_address=True
-            )
+            if tls:
+                server = await loop.create_server(
+                    self.factory(tls),
+                    host,
+                    port,
+                    ssl=ctx,
+                    reuse_address=True,
+                    ssl_handshake_timeout=self.handshake_timeout,
+                )
+            else:
+                server = await loop.create_server(self.factory(tls), host, port, reuse_address=True)
         except OSError as exc:
             raise ListenError(_bind_text(tls, host, port, exc)) from exc
         return _Listener(spec, server, Binding(host, bound_port(server, port), tls))
@@ -130,6 +141,7 @@ class Listeners:
     async def update(self, settings: HttpSettings) -> None:
         """Listen as ``settings`` say, all or nothing (:class:`ListenError`)."""
         want = _wanted(settings)
+        self.handshake_timeout = settings.request_head_timeout / 1000.0 or 60.0
         fresh_ctx = tls_context(settings) if True in want else None
         started: dict[bool, _Listener] = {}
         closed_early: dict[bool, _Listener] = {}
