@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -57,7 +58,7 @@ async def closed_by_server(reader: asyncio.StreamReader, timeout: float = 5.0) -
         async with asyncio.timeout(timeout):
             while await reader.read(65536):
                 pass
-    except ConnectionError:
+    except (ConnectionError, ssl.SSLError):
         pass
 
 
@@ -260,7 +261,7 @@ async def test_clients_get_in_while_idle_connections_are_open(
     """50 idle connections (under the default caps) do not stop a phone from registering
     and being called over TCP; a flood that fills the cap is reaped by the first-message
     timeout, and the phone gets in after it."""
-    srv = await start(tmp_path, tcp_max_connections=60, tcp_message_timeout=0.5)
+    srv = await start(tmp_path, tcp_max_connections=60, tcp_message_timeout=1.0)
     http = session(srv, http_for)
     idle: list[asyncio.StreamWriter] = []
     phone = StreamPhone("TCP")
@@ -315,6 +316,43 @@ async def test_a_flood_at_the_cap_drains_and_lets_a_phone_in(tmp_path: Path) -> 
     finally:
         for writer in flood:
             writer.close()
+        await phone.close()
+        await srv.stop()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+async def test_tls_handshake_and_caps(tmp_path: Path) -> None:
+    """TLS: a client that never starts its handshake is cut after the message timeout,
+    one over the per-address cap is refused after its handshake, a phone registers."""
+    from sip.test_sip_tls import client_context, tls_transport
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    limits = "tcp_message_timeout = 1.0\ntcp_max_connections_per_address = 2\n"
+    srv = make_server(config_dir(tmp_path, tls_transport(cert, key) + limits))
+    await srv.start(control_socket=False)
+    phone = StreamPhone("TLS")
+    try:
+        ep = srv.pjsip.service.transports["transport-tls"]  # type: ignore[union-attr]
+        address = srv.pjsip.address("transport-tls")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        reader, _writer = await asyncio.open_connection(*address)  # plain TCP: no handshake
+        await closed_by_server(reader)
+        assert loop.time() - began >= 1.0
+        await phone.open(address, client_context())
+        assert (await register(phone)).status == 200
+        _r, second = await asyncio.open_connection(*address, ssl=client_context())
+        await wait_for(lambda: len(ep.streams) == 2)
+        third, _w = await asyncio.open_connection(*address, ssl=client_context())
+        await closed_by_server(third)
+        assert ep.refused == 1
+        second.close()
+    finally:
         await phone.close()
         await srv.stop()
 
