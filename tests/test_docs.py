@@ -13,8 +13,8 @@ HTTPS, 5060 for SIP) are replaced by those free ports in the blocks' text.
 A line ``pyari ... serve`` is started in the background, and the next line
 runs once its control socket answers; a document that talks to pyari
 (``pyari -rx``, ``:8088``, a background program) without starting one gets
-one (the embedded defaults) before the first block that does.  Everything a document started is stopped
-at its end with SIGINT, as Ctrl+C would.
+one (the embedded defaults) before the first block that does.  Everything
+a document started is stopped at its end with SIGINT, as Ctrl+C would.
 
 An HTML comment just before a block changes how it is taken:
 
