@@ -220,8 +220,14 @@ def _param_schema(param: Param) -> JsonDict:
         schema["maximum"] = _number(param.max)
     if param.default is not None:
         schema["default"] = param.default
+    # An empty value of a required parameter counts as left out (400, as in Asterisk).
+    required = param.required and param.where != "path"
+    if required and schema.get("type") == "string":
+        schema["minLength"] = 1
     if param.multiple:
         schema = {"type": "array", "items": schema}
+        if required:
+            schema["minItems"] = 1
     return schema
 
 
@@ -239,10 +245,26 @@ def _openapi_param(param: Param) -> JsonDict:
     return out
 
 
+def _body_property(param: Param) -> JsonDict:
+    schema = _param_schema(param)
+    if isinstance(schema.get("type"), str) and not param.required:
+        # A JSON null is taken as the parameter left out (as Asterisk does).
+        schema["type"] = [schema["type"], "null"]
+    return {**schema, "description": param.doc}
+
+
 def _request_body(body: list[Param]) -> JsonDict:
+    if len(body) == 1 and body[0].type == "object":
+        # An ``object`` body parameter (an event filter) is the whole body.
+        whole = body[0]
+        return {
+            "required": whole.required,
+            "description": whole.doc,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     schema: JsonDict = {
         "type": "object",
-        "properties": {p.name: {**_param_schema(p), "description": p.doc} for p in body},
+        "properties": {p.name: _body_property(p) for p in body},
     }
     required = [p.name for p in body if p.required]
     if required:

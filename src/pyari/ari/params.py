@@ -85,7 +85,8 @@ def _scalar(p: Param, base: str, raw: Any) -> Any:
             value: Any = int(raw)
         except (TypeError, ValueError, OverflowError):
             raise AriError(400, f"Invalid value for parameter {p.name}") from None
-        if not -(2**63) <= value < 2**63:
+        bits = 31 if base == "int" else 63  # Asterisk's C int and long (int32, int64)
+        if not -(2**bits) <= value < 2**bits:
             raise AriError(400, f"Invalid value for parameter {p.name}")
     elif base == "double":
         try:
@@ -134,6 +135,9 @@ def parse_params(
     handler checks them itself, in Asterisk's order and with its messages.
     """
     values: dict[str, Any] = {}
+    if body is not None and not isinstance(body, dict):
+        # Fields and containers sit under keys of an object; nothing takes a bare value.
+        raise AriError(400, "Request body must be a JSON object")
     body_fields = body if isinstance(body, dict) else {}
     for p in op.params:
         if p.where == "path":
