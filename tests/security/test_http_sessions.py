@@ -379,3 +379,45 @@ async def test_a_legitimate_client_gets_through_300_trickling_connections(
     finally:
         stop.set()
         await attack
+
+
+async def test_a_client_that_does_not_read_its_answer_holds_no_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """httptools core: an answer left unread does not pin its session.
+
+    (aiohttp writes inside the request handler: such a client stays busy there.)
+    """
+    monkeypatch.setenv("PYARI_HTTP_BACKEND", "httptools")
+    srv = make_server(None, sessionlimit=1, sessionlimit_per_address=0)
+    await srv.start()
+    try:
+        clock = Clock()
+        limits_of(srv).clock = clock
+        service: Any = srv.http.service
+
+        async def huge(req: AriRequest) -> AriResponse:
+            return AriResponse(200, b"x" * (32 * 1024 * 1024))
+
+        service.handle = huge
+        _, writer = await connect(srv)
+        writer.write(request("GET", "/ari/asterisk/info", headers={"Connection": "close"}))
+        # Answered and closing, but the bytes wait for a reader that never comes.
+        await wait_for(lambda: kinds(srv) == ["next"])
+        clock.now += 16  # session_keep_alive: dropped, not left to drain
+        limits_of(srv).sweep()
+        await wait_for(lambda: len(limits_of(srv)) == 0)
+        writer.close()
+        # Left unread on a kept-alive connection, it makes room for a newcomer.
+        _, writer = await connect(srv)
+        writer.write(request("GET", "/ari/asterisk/info"))
+        await wait_for(lambda: kinds(srv) == ["next"])
+        service.handle = type(service).handle.__get__(service)
+        other = await connect(srv)
+        other[1].write(request("GET", "/ari/asterisk/ping"))
+        assert (await read_reply(other[0])).status == 200
+        assert limits_of(srv).evicted == 1
+        other[1].close()
+        writer.close()
+    finally:
+        await srv.stop()

@@ -936,7 +936,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def wait(self) -> Wait | None:
         """What this connection waits for (None: answering, or a WebSocket)."""
-        if self.busy or self.queue or self.ws is not None or self.closed:
+        if self.closed:
+            # Closing: it waits only for the client to read what is left.
+            return Wait("next", self.last, self.last) if self._unwritten() else None
+        if self.busy or self.queue or self.ws is not None:
             return None
         if self._upgrade_rest is not None or self._failed or self._stopping:
             return None
@@ -949,17 +952,28 @@ class HttpProtocol(asyncio.Protocol):
             return Wait("head", self.head_started, self.last)
         return Wait("first", self.accepted, self.accepted)
 
+    def _unwritten(self) -> bool:
+        """Answers wait in the transport for a client that does not read them."""
+        transport = self.transport
+        return transport is not None and transport.get_write_buffer_size() > 0
+
     def evict(self) -> None:
         """Closed to make room for a new connection (it had no request to answer)."""
-        if self.transport is not None and not self.closed:
+        if self.transport is None:
+            return
+        if self.closed or self._unwritten():
+            self.abort()  # a client that does not read gets no time to drain
+        else:
             self.closed = True
             self.transport.close()
 
     def expire(self, kind: WaitKind) -> None:
         """It waited too long: a head cut short gets Asterisk's 400 Timeout page."""
-        if self.transport is None or self.closed:
+        if self.transport is None:
             return
-        if kind == "head" and self.in_request:
+        if self.closed or self._unwritten():
+            self.abort()
+        elif kind == "head" and self.in_request:
             self._failed = True
             self._write_error(_Failure(400, "Bad Request", "Timeout"))
         else:
