@@ -164,6 +164,7 @@ class Session:
             PYARI_BIND=f"127.0.0.1:{ports[8088]}",
             PYARI_SIP=f"127.0.0.1:{ports[5060]}",
             PIP_DISABLE_PIP_VERSION_CHECK="1",
+            PIP_NO_INDEX="1",  # `pip install` in a document: only what is there
         )
         return cls(tmp, ports, env, work)
 

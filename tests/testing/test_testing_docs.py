@@ -1,4 +1,5 @@
-"""docs/testing.md's complete IVR test runs as written, in a project of its own."""
+"""docs/testing.md's complete tests (the IVR, a call to a phone) run as written,
+in a project of their own."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def test_docs_ivr_test_passes_as_written(tmp_path: Path) -> None:
     project.mkdir()
     shutil.copy(ROOT / "examples" / "ivr.py", project / "ivr.py")
     (project / "test_ivr.py").write_text(doc_block("`test_ivr.py`, next to", "python"))
+    (project / "test_calls.py").write_text(doc_block("checked from the phone's side", "python"))
     (project / "pyproject.toml").write_text(doc_block("and `pyproject.toml`:", "toml"))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", "."],
@@ -35,4 +37,4 @@ def test_docs_ivr_test_passes_as_written(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "3 passed" in result.stdout
