@@ -47,11 +47,72 @@ EXCLUDED_CHECKS = {
 """Checks not run, each with the reason."""
 
 
+LIVE_IDS: dict[str, list[str]] = {
+    "channelId": ["fuzz-chan", "fuzz-other"],
+    "bridgeId": ["fuzz-bridge"],
+    "applicationName": ["fuzz", "hello"],
+    "recordingName": ["fuzz-rec"],
+    "deviceName": ["Stasis:fuzz-dev"],
+    "mailboxName": ["fuzz-mb"],
+    "tech": ["PJSIP", "Local"],
+}
+"""Path values naming objects made before the run (:func:`_make_objects`): without them
+most operations only ever meet 404. Drawn with probability ``LIVE_ID_CHANCE``."""
+LIVE_ID_CHANCE = 0.6
+
+
 def _config() -> str:
     """Every check (Schemathesis' default set is all of them), less the excluded ones."""
     lines = ["[checks]"]
     lines += [f"{name}.enabled = false" for name in EXCLUDED_CHECKS]
+    for name, values in LIVE_IDS.items():
+        lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}"]
+    lines.append("[parameters]")
+    lines += [
+        f'"path.{name}" = {{ dictionary = "{name}", probability = {LIVE_ID_CHANCE} }}'
+        for name in LIVE_IDS
+    ]
     return "\n".join(lines) + "\n" + OPERATION_CONFIG
+
+
+async def _make_objects(base: str, auth: str) -> tuple[Any, Any]:
+    """Channels in Stasis (Up), a bridge with a live recording, a device state, a mailbox.
+
+    Returns the events socket of the apps and the task draining it.
+    """
+    import aiohttp
+
+    session = aiohttp.ClientSession(headers={"Authorization": auth})
+    ws = await session.ws_connect(f"{base.replace('http', 'ws')}/events?app=fuzz,hello")
+
+    async def drain() -> None:
+        try:
+            async for _ in ws:
+                pass
+        finally:
+            await session.close()
+
+    drainer = asyncio.get_running_loop().create_task(drain())
+    steps: list[tuple[str, str, dict[str, str]]] = [
+        (
+            "POST",
+            "/channels",
+            {
+                "endpoint": "Local/1000@ARI-test",
+                "app": "fuzz",
+                "channelId": "fuzz-chan",
+                "otherChannelId": "fuzz-other",
+            },
+        ),
+        ("POST", "/bridges", {"bridgeId": "fuzz-bridge", "type": "mixing"}),
+        ("POST", "/bridges/fuzz-bridge/record", {"name": "fuzz-rec", "format": "wav"}),
+        ("PUT", "/deviceStates/Stasis:fuzz-dev", {"deviceState": "BUSY"}),
+        ("PUT", "/mailboxes/fuzz-mb", {"oldMessages": "1", "newMessages": "2"}),
+    ]
+    for method, path, params in steps:
+        async with session.request(method, base + path, params=params) as r:
+            assert r.status < 300, (path, r.status, await r.text())
+    return ws, drainer
 
 
 OPERATION_CONFIG = """
@@ -133,6 +194,10 @@ async def _serve_and_fuzz(work: Path) -> dict[str, Any]:
     assert password is not None
     server = Server(cfg, config_dir=None, sip_port=0)
     await server.start()
+    import aiohttp
+
+    base = f"http://127.0.0.1:{server.http_port}/ari"
+    ws, drainer = await _make_objects(base, aiohttp.encode_basic_auth(user.name, password))
     try:
         (work / "schemathesis.toml").write_text(_config())
         st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
@@ -141,7 +206,7 @@ async def _serve_and_fuzz(work: Path) -> dict[str, Any]:
             "--config-file",
             str(work / "schemathesis.toml"),
             "run",
-            f"http://127.0.0.1:{server.http_port}/ari/openapi.json",
+            f"{base}/openapi.json",
             "--auth",
             f"{user.name}:{password}",
             "--max-examples",
@@ -178,6 +243,8 @@ async def _serve_and_fuzz(work: Path) -> dict[str, Any]:
         summary["output_tail"] = output.decode(errors="replace")[-6000:]
         return summary
     finally:
+        await ws.close()
+        await drainer
         await server.stop()
 
 

@@ -260,7 +260,8 @@ def _request_body(body: list[Param]) -> JsonDict:
         return {
             "required": whole.required,
             "description": whole.doc,
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            # A JSON null is an empty body (both lists cleared).
+            "content": {"application/json": {"schema": {"type": ["object", "null"]}}},
         }
     schema: JsonDict = {
         "type": "object",
@@ -296,9 +297,10 @@ def _success(op: Operation) -> tuple[str, JsonDict]:
             return str(status), {"description": "Accepted; no content."}
         return "204", {"description": "Done; no content."}
     if op.response == "binary":
+        binary = {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
         return "200", {
-            "description": "The file.",
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            "description": "The file, typed by its format as Asterisk does (audio/wav ...).",
+            "content": {"audio/*": binary, "video/*": binary},
         }
     return str(status or 200), {
         "description": "Created." if status == 201 else "OK.",
