@@ -55,6 +55,12 @@ CRASHES: list[tuple[str, str, bytes]] = [
         b"Content-Type: application/json\r\nContent-Length: 27\r\n\r\n"
         b'{"variable":"A","value":"b"}',
     ),
+    (
+        "sip",  # a list header with an open '<' parsed, then getall() raised in the UA
+        "fuzzer",
+        _sip(cseq=b"8 INVITE").replace(b"OPTIONS sip", b"INVITE sip")
+        + b"Accept: application/sdp,< message/sipfrag\r\n\r\n",
+    ),
     ("http", "review", b"GET /ari/asterisk/ping?api_key=\xff:\xfe HTTP/1.1\r\n\r\n"),
     ("expr", "review", b"SQRT(-1) < 1"),  # nan compared: decimal.InvalidOperation
     ("expr", "review", b"EXP10(100000000) + EXP(99999999)"),  # decimal.Overflow
@@ -172,6 +178,16 @@ def test_substitution_offsets_saturate() -> None:
 )
 def test_sip_numbers_are_ascii_and_bounded(data: bytes) -> None:
     with pytest.raises(SipParseError) as info:
+        parse_message(data)
+    answer = error_response(info.value)
+    assert answer is not None and answer.status == 400
+
+
+@pytest.mark.parametrize("value", [b"<sip:a@b", b'"open quote', b"a, <b, c"])
+@pytest.mark.parametrize("name", [b"Accept", b"Require", b"Supported", b"k", b"Route"])
+def test_list_header_that_does_not_split_is_a_400(name: bytes, value: bytes) -> None:
+    data = _sip().replace(b"Content-Length", name + b": " + value + b"\r\nContent-Length")
+    with pytest.raises(SipParseError, match="unterminated") as info:
         parse_message(data)
     answer = error_response(info.value)
     assert answer is not None and answer.status == 400

@@ -939,6 +939,9 @@ def _check(msg: Request | Response) -> None:
     for required in ("via", "from", "to", "call-id", "cseq"):
         if required not in seen and required not in h:
             raise _fail(f"missing {canonical_name(required)}")
+    for key in LIST_HEADERS.intersection(h.line_keys()):
+        for line in h.lines(key):  # so that getall() of a parsed message never fails
+            split_header_values(line)
     vias = h.getall("via")
     for line in h.lines("via"):
         if any(not item for item in split_header_values(line)):
