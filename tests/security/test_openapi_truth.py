@@ -478,3 +478,14 @@ async def test_timestamps_match_the_declared_pattern(server: Server) -> None:
     names = {name for name, _ in checked}
     assert {"startup_time", "last_reload_time", "creationtime", "timestamp"} <= names, names
     assert {"BridgeCreated", "ChannelUserevent"} <= kinds
+
+
+async def test_any_path_byte_reaches_ari(server: Server) -> None:
+    """A newline (%0A) in a path is ARI's to answer (JSON), on both cores."""
+    async with aiohttp.ClientSession(headers=auth_headers()) as s:
+        base = f"http://127.0.0.1:{server.http_port}/ari"
+        for path, status in (("/channels/a%0Ab/ring", 404), ("/recordings/stored/x%0A", 404)):
+            async with s.delete(base + path) as r:
+                assert r.status == status
+                assert r.content_type == "application/json"
+                assert r.headers["Server"] == "Asterisk"

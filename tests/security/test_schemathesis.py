@@ -181,7 +181,7 @@ def _summary(report: Path) -> dict[str, Any]:
 
 async def _serve_and_fuzz(work: Path) -> dict[str, Any]:
     os.environ["PYARI_STATE_DIR"] = str(work / "state")
-    os.environ.pop("PYARI_HTTP_BACKEND", None)
+    os.environ.setdefault("PYARI_HTTP_BACKEND", "httptools")
     from pyari.config import load_config
     from pyari.server import Server
 
@@ -270,10 +270,15 @@ def _can_unshare() -> bool:
 
 @pytest.mark.slow
 @pytest.mark.timeout(WALL_LIMIT + 60)
-def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["httptools", "aiohttp"])
+def test_schemathesis_finds_nothing(tmp_path: Path, backend: str) -> None:
     if not _can_unshare():
         pytest.skip("no network namespace (unshare --net) to seal the fuzzed server in")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "PYARI_HTTP_BACKEND": backend,
+    }
     done = subprocess.run(
         ["unshare", "--net", sys.executable, str(HERE), str(tmp_path)],
         capture_output=True,

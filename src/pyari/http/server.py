@@ -73,7 +73,7 @@ class HttpServer:
             client_max_size=2 * 1024 * 1024,
             handler_args={"access_log": None, "keepalive_timeout": KEEPALIVE_TIMEOUT},
         )
-        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+        self.app.router.add_route("*", "/{tail:(?s:.*)}", self._handle)  # newlines too
 
     # -- lifecycle -----------------------------------------------------------------
 
