@@ -314,16 +314,28 @@ async def _http_connection(world: _HttpWorld, data: bytes) -> None:
         for part in (data[:cut], data[cut:]):
             if part and not transport.closed:
                 proto.data_received(part)
-            for _ in range(3):
-                await asyncio.sleep(0)
+            await _settle(proto)
         if not transport.closed and not proto.eof_received():
-            transport.close()
+            transport.close()  # what asyncio does when eof_received() says so
+        await _settle(proto)
+        # After the peer's EOF everything asked is answered and the connection closes.
+        assert transport.closed or proto.ws is not None, bytes(transport.out)[-200:]
         proto.connection_lost(None)
         for task in (proto.ws_task, proto._task):
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         _check_http_output(bytes(transport.out))
+
+
+async def _settle(proto: Any) -> None:
+    """Until the requests received are answered (some wait on a thread: a few ms)."""
+    for i in range(2000):
+        if proto.ws is not None or proto.closed or not (proto.busy or proto.queue):
+            break
+        await asyncio.sleep(0 if i < 5 else 0.001)
+    for _ in range(3):
+        await asyncio.sleep(0)
 
 
 def _check_http_output(out: bytes) -> None:
