@@ -36,6 +36,7 @@ from pyari.dialplan.loader import DialplanError, build_dialplan
 from pyari.dialplan.substitute import MappingVarSource, substitute
 from pyari.sip.message import (
     Request,
+    Response,
     SipParseError,
     StreamFramer,
     check_request,
@@ -89,7 +90,8 @@ def _use_message(msg: Any) -> None:
         msg.headers.getall(name)
     if isinstance(msg, Request):
         check_request(msg)
-        make_response(msg, 200, to_tag="fuzz").to_bytes()
+        answer = make_response(msg, 200, to_tag="fuzz").to_bytes()
+        assert isinstance(parse_message(answer), Response), answer
     # What we parsed, we write so that it parses again.
     again = parse_message(wire)
     assert type(again) is type(msg), (wire, again)
