@@ -61,6 +61,13 @@ CRASHES: list[tuple[str, str, bytes]] = [
         _sip(cseq=b"8 INVITE").replace(b"OPTIONS sip", b"INVITE sip")
         + b"Accept: application/sdp,< message/sipfrag\r\n\r\n",
     ),
+    (
+        "sip",  # status 085 parsed as 85, written out as "85", which no longer parsed
+        "fuzzer",
+        b"SIP/2.0 085 Odd\r\nVia: SIP/2.0/UDP 192.0.2.198;branch=z9hG4bK1\r\n"
+        b"Call-ID: a\r\nCSeq: 35 INVITE\r\nFrom: sip:u@example.com;tag=1\r\n"
+        b"To: sip:u@example.edu;tag=2\r\nContent-Length: 0\r\n\r\n",
+    ),
     ("http", "review", b"GET /ari/asterisk/ping?api_key=\xff:\xfe HTTP/1.1\r\n\r\n"),
     ("expr", "review", b"SQRT(-1) < 1"),  # nan compared: decimal.InvalidOperation
     ("expr", "review", b"EXP10(100000000) + EXP(99999999)"),  # decimal.Overflow

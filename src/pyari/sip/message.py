@@ -828,7 +828,7 @@ class Response(SipMessage):
 # --------------------------------------------------------------------------- parsing
 
 _REQUEST_LINE_RE = re.compile(r"(" + _TOKEN + r") ([^ ]+) (SIP/[0-9]+\.[0-9]+)")
-_STATUS_LINE_RE = re.compile(r"(SIP/[0-9]+\.[0-9]+) ([0-9]{3}) (.*)", re.DOTALL)
+_STATUS_LINE_RE = re.compile(r"(SIP/[0-9]+\.[0-9]+) ([1-6][0-9]{2}) (.*)", re.DOTALL)
 
 
 def _split_head(data: bytes) -> tuple[list[str], bytes]:
