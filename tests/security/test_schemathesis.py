@@ -40,8 +40,11 @@ EXCLUDED_CHECKS = {
     "positive_data_acceptance": (
         "ARI validates what JSON Schema cannot say: an endpoint's syntax and technology, "
         "combinations (snoop needs spy or whisper, originate needs an extension or an app), "
-        "media URIs, a required value that is an empty string. Asterisk answers these 400 "
-        "too, and every 400 is declared; negative_data_rejection still checks the other side."
+        "media URIs and event source URIs, channels named in a bridge request that do not "
+        "exist (Asterisk's 400 Channel not found), NUL bytes in names, message counts below "
+        "zero. These are 400 (most of them Asterisk's own checks and messages), the document "
+        "declares that 400 on every operation, and negative_data_rejection checks the other "
+        "side (schema-invalid requests are refused)."
     ),
 }
 """Checks not run, each with the reason."""
