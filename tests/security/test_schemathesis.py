@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve()
 SEED = 20261207
 MAX_EXAMPLES = 6
 WALL_LIMIT = 240.0
-"""Seconds the whole run may take before it is stopped (it takes about 40 s on 2 cores)."""
+"""Seconds one run may take before it is stopped (it takes 25-60 s per core on 2 cores)."""
 
 EXCLUDED_CHECKS = {
     "positive_data_acceptance": (
