@@ -30,7 +30,7 @@ import pyari
 from conftest import auth_headers, make_server
 from pyari.ari.apidocs import openapi
 from pyari.ari.resources import load_all
-from pyari.ari.spec import Operation, operations
+from pyari.ari.spec import Operation, answers, operations
 from pyari.config import AriUser
 from pyari.server import Server
 
@@ -273,6 +273,14 @@ def test_not_reached_list_is_current() -> None:
         assert reason
         assert status in found[key], (key, status)
         assert status not in declared(ops[key]), (key, status)
+
+
+def test_more_errors_are_all_answered() -> None:
+    """Each status pyari adds to an operation is one its handler can answer (none stale)."""
+    found = handler_statuses()
+    for key, errors in answers.MORE_ERRORS.items():
+        for err in errors:
+            assert err.code in found[key], (key, err.code)
 
 
 def test_no_undeclared_success_or_documented_only_success() -> None:
