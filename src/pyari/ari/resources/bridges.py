@@ -6,10 +6,9 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
-from pyari.ari.resources.channels import (
+from pyari.ari.resources.media_ops import (
     RECORD_LENIENT,
     check_playback_id,
-    json_variables,
     media_service,
     new_recording,
     play_params,
@@ -17,6 +16,7 @@ from pyari.ari.resources.channels import (
     record_checks,
     recording_reply,
 )
+from pyari.ari.variables import json_variables
 from pyari.core.bridge import Bridge, Membership
 from pyari.core.channel import Channel
 from pyari.core.snapshots import BridgeSnapshot

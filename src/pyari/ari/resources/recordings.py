@@ -20,7 +20,7 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
-from pyari.ari.resources.channels import RECORD_FORMATS
+from pyari.ari.resources.media_ops import RECORD_FORMATS
 from pyari.confine import PathRefused, check_name, confine, inside
 from pyari.core.media_glue import LiveRecording
 

@@ -8,7 +8,7 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
-from pyari.ari.resources.channels import media_service
+from pyari.ari.resources.media_ops import media_service
 
 
 @handles("sounds", "list")

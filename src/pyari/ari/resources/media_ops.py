@@ -1,0 +1,133 @@
+"""What the media operations of /channels and /bridges share (play, record), and the
+media service that /sounds and /playbacks reach: parameter checks in Asterisk's order,
+the live recording's registration and the 201 replies with their ``Location``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote
+
+from pyari.ari.context import AriContext
+from pyari.ari.errors import AriError
+from pyari.ari.params import Params
+from pyari.ari.resources import Reply
+from pyari.core.media_glue import LiveRecording, MediaService, Playback
+from pyari.stasis.control import ChannelGone, Control
+
+
+def media_service(ctx: AriContext) -> MediaService:
+    service = ctx.core.media
+    if service is None:
+        raise AriError(501, "Not implemented")
+    return service
+
+
+def send_media_command(ctx: AriContext, control: Control, command: Any, on_gone: Any) -> None:
+    """Queue a media command on the channel's task; ``on_gone`` if it never runs."""
+
+    async def send() -> None:
+        try:
+            await control.execute(command)
+        except ChannelGone:
+            on_gone()
+
+    ctx.core.spawn(send(), name=f"ari-media {control.channel.name}")
+
+
+def play_params(p: Params) -> tuple[list[str], int, int]:
+    if int(p.get("skipms") or 0) < 0:
+        raise AriError(400, "skipms cannot be negative")
+    if int(p.get("offsetms") or 0) < 0:
+        raise AriError(400, "offsetms cannot be negative")
+    media: list[str] = p["media"]
+    if not media:
+        raise AriError(400, "Missing parameter media")
+    return media, int(p.get("offsetms") or 0), int(p.get("skipms") or 0)
+
+
+def check_playback_id(service: MediaService, playback_id: str | None) -> None:
+    if playback_id and playback_id in service.playbacks:
+        raise AriError(409, f"Playback with id '{playback_id}' already exists")
+
+
+def playback_reply(playback: Playback) -> Reply:
+    return Reply(201, playback.to_json(), {"Location": f"/ari/playbacks/{playback.id}"})
+
+
+RECORD_FORMATS = frozenset(
+    {
+        "wav", "wav16", "WAV", "wav49", "gsm", "ulaw", "pcm", "mu", "ul", "alaw", "al", "alw",
+        "sln", "raw", "sln12", "sln16", "sln24", "sln32", "sln44", "sln48", "sln96",
+        "sln192", "g722", "g723", "g723sf", "g726-16", "g726-24", "g726-32", "g726-40",
+        "g729", "ilbc", "ogg", "siren7", "siren14", "vox", "au", "h263", "h264",
+    }
+)  # fmt: skip
+"""File extensions a recording can be written in (Asterisk's format modules)."""
+
+WRITABLE_FORMATS = frozenset({"wav", "wav16", "ulaw", "alaw", "sln", "sln16"})
+"""Formats pyari records in (others: 422, as a format unknown on this system)."""
+
+IF_EXISTS = frozenset({"fail", "overwrite", "append"})
+TERMINATE_ON = frozenset({"none", "any", "*", "#"})
+UNKNOWN_FORMAT = "specified format is unknown on this system"
+
+
+def record_checks(p: Params, *, format_first: bool = False) -> None:
+    """Checks shared by channel and bridge recordings, in Asterisk's order
+    (a bridge checks the format first, a channel last)."""
+    if format_first and p["format"] not in RECORD_FORMATS:
+        raise AriError(422, UNKNOWN_FORMAT)
+    if p.get("terminateOn", "none") not in TERMINATE_ON:
+        raise AriError(400, "terminateOn invalid")
+    if p.get("ifExists", "fail") not in IF_EXISTS:
+        raise AriError(400, "ifExists invalid")
+    if p["format"] not in RECORD_FORMATS or p["format"] not in WRITABLE_FORMATS:
+        raise AriError(422, UNKNOWN_FORMAT)
+
+
+RECORD_LENIENT = frozenset({"ifExists", "terminateOn"})
+
+
+async def new_recording(ctx: AriContext, p: Params, target_uri: str, publish: Any) -> LiveRecording:
+    """Validate name and target file, register the live recording (queued)."""
+    service = media_service(ctx)
+    name: str = p["name"]
+    fmt: str = p["format"]
+    if_exists = p.get("ifExists", "fail")
+    path = service.recording_path(name, fmt)
+    if path is None:
+        raise AriError(400, "Recording name invalid")
+    exists_message = f"Recording '{name}' already exists and can not be overwritten"
+    if name in service.recordings:
+        raise AriError(409, exists_message)
+    from pyari.media.recorder import RecordingExistsError  # the media engine, on first use
+
+    try:
+        append = await asyncio.to_thread(service.check_existing, path, if_exists)
+    except RecordingExistsError:
+        raise AriError(409, exists_message) from None
+    except OSError:
+        raise AriError(400, "Recording name invalid") from None
+    if name in service.recordings:
+        raise AriError(409, exists_message)
+    rec = LiveRecording(
+        name,
+        fmt,
+        path,
+        target_uri=target_uri,
+        publish=publish,
+        max_duration_seconds=int(p.get("maxDurationSeconds") or 0),
+        max_silence_seconds=int(p.get("maxSilenceSeconds") or 0),
+        terminate_on=p.get("terminateOn", "none"),
+        append=append,
+        beep=bool(p.get("beep")),
+    )
+    service.recordings[name] = rec
+    return rec
+
+
+def recording_reply(rec: LiveRecording) -> Reply:
+    return Reply(
+        201, rec.to_json(), {"Location": f"/ari/recordings/live/{quote(rec.name, safe='')}"}
+    )
