@@ -42,7 +42,8 @@ run: $(RUN_STAMP)
 	$(BIN)/pyari serve
 
 # The HTTP-facing suites run a second time on the other HTTP core
-# (PYARI_HTTP_BACKEND, docs/decisions/0006-http-core.md).
+# (PYARI_HTTP_BACKEND: pyari.http.httptools_core by default, pyari.http.aiohttp_core
+# here; docs/decisions/0006-http-core.md).
 OTHER_HTTP_BACKEND ?= aiohttp
 HTTP_SUITES := tests/http tests/e2e tests/interop tests/client tests/examples \
 	tests/ari/test_ari_applications.py tests/ari/test_ari_events.py \

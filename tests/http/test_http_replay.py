@@ -17,7 +17,7 @@ import pytest
 
 from conftest import PASSWORD, make_server
 from pyari.config import write_samples
-from pyari.http.fast import FastHttpServer
+from pyari.http.httptools_core import HttptoolsServer
 from pyari.server import Server
 from rawhttp import at_eof, read_reply, request
 
@@ -42,7 +42,7 @@ async def srv(tmp_path: Path) -> AsyncIterator[Server]:
 
 
 def kept(srv: Server) -> dict[bytes, object]:
-    assert isinstance(srv.http, FastHttpServer)
+    assert isinstance(srv.http, HttptoolsServer)
     return dict(srv.http.replays["http"])
 
 

@@ -22,7 +22,7 @@ with atheris.instrument_imports(include=["pyari"]):
     from security.fuzz_targets import TARGETS
 
     if sys.argv[1:2] == ["http"]:  # the HTTP target imports the server only when used
-        import pyari.http.fast
+        import pyari.http.httptools_core
         import pyari.server  # noqa: F401
 
 

@@ -271,7 +271,7 @@ def _world() -> _HttpWorld:
     global _http_world
     if _http_world is None:
         from pyari.config import load_config
-        from pyari.http.fast import FastHttpServer
+        from pyari.http.httptools_core import HttptoolsServer
         from pyari.server import Server
 
         state = tempfile.mkdtemp(prefix="pyari-fuzz-")
@@ -285,7 +285,7 @@ def _world() -> _HttpWorld:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         server = Server(cfg, sip_port=0)
-        assert isinstance(server.http, FastHttpServer)
+        assert isinstance(server.http, HttptoolsServer)
         errors = _Errors()
         logging.getLogger("pyari").addHandler(errors)
         logging.getLogger("pyari").setLevel(logging.WARNING)
@@ -307,7 +307,7 @@ def http_head(data: bytes) -> None:
 
 
 async def _http_connection(world: _HttpWorld, data: bytes) -> None:
-    from pyari.http.fast import HttpProtocol
+    from pyari.http.httptools_core import HttpProtocol
 
     for cut in (len(data), len(data) // 3):
         transport = _Transport()

@@ -1,8 +1,8 @@
 """pyari.http: the HTTP server of http.conf, on one of two cores.
 
 :func:`make_http_server` picks the core from ``PYARI_HTTP_BACKEND``:
-``httptools`` (:mod:`pyari.http.fast`, httptools + wsproto; the default)
-or ``aiohttp`` (:mod:`pyari.http.server`); see
+``httptools`` (:mod:`pyari.http.httptools_core`, httptools + wsproto; the default)
+or ``aiohttp`` (:mod:`pyari.http.aiohttp_core`); see
 docs/decisions/0006-http-core.md.
 """
 
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pyari.ari.service import AriService
     from pyari.config import AriSettings, HttpSettings
-    from pyari.http.fast import FastHttpServer
-    from pyari.http.server import HttpServer
+    from pyari.http.aiohttp_core import AiohttpServer
+    from pyari.http.httptools_core import HttptoolsServer
     from pyari.stasis.registry import Registry
 
 BACKENDS = ("aiohttp", "httptools")
@@ -37,15 +37,15 @@ def make_http_server(
     ari_settings: AriSettings,
     entity_id: str,
     backend: str | None = None,
-) -> HttpServer | FastHttpServer:
+) -> AiohttpServer | HttptoolsServer:
     """The HTTP server on the chosen core (``backend``, else ``PYARI_HTTP_BACKEND``)."""
     name = backend or backend_name()
     if name == "httptools":
-        from pyari.http.fast import FastHttpServer
+        from pyari.http.httptools_core import HttptoolsServer
 
-        return FastHttpServer(service, registry, http_settings, ari_settings, entity_id)
+        return HttptoolsServer(service, registry, http_settings, ari_settings, entity_id)
     if name != "aiohttp":
         raise ValueError(f"unknown HTTP backend {name!r}")
-    from pyari.http.server import HttpServer
+    from pyari.http.aiohttp_core import AiohttpServer
 
-    return HttpServer(service, registry, http_settings, ari_settings, entity_id)
+    return AiohttpServer(service, registry, http_settings, ari_settings, entity_id)

@@ -1,4 +1,4 @@
-"""http.conf's session limits on the aiohttp core (:mod:`pyari.http.server`).
+"""http.conf's session limits on the aiohttp core (:mod:`pyari.http.aiohttp_core`).
 
 aiohttp has no hook for what a connection is doing, so each accepted
 connection's protocol is a :class:`TrackedHandler` that passes every

@@ -1,4 +1,4 @@
-"""What both HTTP cores (:mod:`pyari.http.server`, :mod:`pyari.http.fast`) share.
+"""What both HTTP cores (:mod:`pyari.http.aiohttp_core`, :mod:`pyari.http.httptools_core`) share.
 
 The framework-free parts of serving http.conf: the HTML error page, the
 checks an events or media WebSocket request passes before it is accepted,

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from conftest import auth_headers, make_server
-from pyari.http.fast import FastHttpServer
-from pyari.http.server import HttpServer
+from pyari.http.aiohttp_core import AiohttpServer
+from pyari.http.httptools_core import HttptoolsServer
 from pyari.server import Server
 
 AUTH = auth_headers()["Authorization"]
@@ -77,7 +77,7 @@ async def start(monkeypatch: pytest.MonkeyPatch, backend: str, **http: object) -
 async def pair(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Server, Server]]:
     a = await start(monkeypatch, "aiohttp", servername="Parity")
     b = await start(monkeypatch, "httptools", servername="Parity")
-    assert isinstance(a.http, HttpServer) and isinstance(b.http, FastHttpServer)
+    assert isinstance(a.http, AiohttpServer) and isinstance(b.http, HttptoolsServer)
     try:
         yield a, b
     finally:

@@ -29,7 +29,7 @@ from wsproto.events import (
 
 from conftest import auth_headers, make_server, wait_for
 from pyari.core import events as ev
-from pyari.http.fast import EVENTS_MAX_MESSAGE, FastHttpServer
+from pyari.http.httptools_core import EVENTS_MAX_MESSAGE, HttptoolsServer
 from pyari.server import Server
 
 AUTH = auth_headers()["Authorization"]
@@ -44,7 +44,7 @@ def fast_backend(monkeypatch: pytest.MonkeyPatch) -> None:
 async def fast() -> AsyncIterator[Server]:
     srv = make_server()
     await srv.start()
-    assert isinstance(srv.http, FastHttpServer)
+    assert isinstance(srv.http, HttptoolsServer)
     try:
         yield srv
     finally:
@@ -213,7 +213,7 @@ async def _flood_until_paused(srv: Server, app_name: str) -> int:
     app = srv.stasis.get(app_name)
     assert app is not None
     http = srv.http
-    assert isinstance(http, FastHttpServer)
+    assert isinstance(http, HttptoolsServer)
     sent = 0
     while not any(c._write_paused for c in http.connections):
         for _ in range(20):

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import make_server, wait_for
 from pyari.http import backend_name, make_http_server
-from pyari.http.fast import MAX_BODY, FastHttpServer
+from pyari.http.httptools_core import MAX_BODY, HttptoolsServer
 from pyari.server import Server
 from rawhttp import Reply, at_eof, read_reply, request
 
@@ -29,7 +29,7 @@ def fast_backend(monkeypatch: pytest.MonkeyPatch) -> None:
 async def fast() -> AsyncIterator[Server]:
     srv = make_server()
     await srv.start()
-    assert isinstance(srv.http, FastHttpServer)
+    assert isinstance(srv.http, HttptoolsServer)
     try:
         yield srv
     finally:

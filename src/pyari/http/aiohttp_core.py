@@ -1,8 +1,8 @@
-"""The HTTP server of http.conf, hosting ARI (aiohttp).
+"""The HTTP server of http.conf on aiohttp (``PYARI_HTTP_BACKEND=aiohttp``).
 
-This is the only module that knows the HTTP framework: it turns aiohttp
-requests into :class:`~pyari.ari.service.AriRequest` values and back, and
-runs the events WebSocket.
+It turns aiohttp requests into :class:`~pyari.ari.service.AriRequest` values
+and back, and serves the events and media WebSockets on aiohttp's
+``WebSocketResponse``. The default core is :mod:`pyari.http.httptools_core`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyari.http")
 
 
-class HttpServer:
+class AiohttpServer:
     """Serves ARI over HTTP (and HTTPS when http.conf enables TLS)."""
 
     def __init__(

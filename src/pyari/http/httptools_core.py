@@ -23,7 +23,7 @@ the request).  Responses are written as one bytes object; the ``Server`` and
 ``Cache-Control`` lines and the ``Date`` line (renewed once a second) are
 pre-built.
 
-Responses are those of :mod:`pyari.http.server` (the aiohttp core), header
+Responses are those of :mod:`pyari.http.aiohttp_core` (the aiohttp core), header
 order included; see docs/decisions/0006-http-core.md for the few protocol
 errors whose pages differ.
 """
@@ -160,7 +160,7 @@ class _LimitExceeded(Exception):
         self.failure = failure
 
 
-class FastHttpServer:
+class HttptoolsServer:
     """Serves ARI over HTTP (and HTTPS when http.conf enables TLS), on httptools."""
 
     backend = "httptools"
@@ -325,7 +325,7 @@ Sender = Callable[[bytes], Coroutine[Any, Any, None]]
 class HttpProtocol(asyncio.Protocol):
     """One client connection: HTTP/1.x requests, then maybe a WebSocket."""
 
-    def __init__(self, server: FastHttpServer, tls: bool) -> None:
+    def __init__(self, server: HttptoolsServer, tls: bool) -> None:
         self.srv = server
         self.scheme = "https" if tls else "http"
         self.transport: asyncio.Transport | None = None
