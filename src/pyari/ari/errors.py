@@ -6,6 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol, TypeVar, cast
 
+from pyari.channels.external import ExternalMediaError, Unsupported
+from pyari.core.tech import DuplicateId, TechError
+
 T = TypeVar("T")
 
 
@@ -43,3 +46,21 @@ def as_ari_error(*kinds: type[Exception]) -> Iterator[None]:
     except kinds as exc:
         refusal = cast(_Refusal, exc)
         raise AriError(refusal.status, refusal.message) from None
+
+
+
+def request_refused(exc: TechError | ExternalMediaError) -> AriError:
+    """The answer to a channel request a technology refused, chosen by the error's type.
+
+    A taken unique id is 409; a dial string no technology serves is 400
+    ``Invalid endpoint specified`` (whatever the technology said, as Asterisk
+    answers); an external media request is 501 when nothing here serves its
+    encapsulation and transport, else 400 with the reason.
+    """
+    if isinstance(exc, DuplicateId):
+        return AriError(409, str(exc))
+    if isinstance(exc, TechError):
+        return AriError(400, "Invalid endpoint specified")
+    if isinstance(exc, Unsupported):
+        return AriError(501, str(exc))
+    return AriError(400, str(exc))

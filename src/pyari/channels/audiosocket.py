@@ -41,10 +41,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyari.channels.external import ExternalMediaError, ExternalMediaPlan, ExternalMediaRequest
+from pyari.channels.external import (
+    ExternalMediaPlan,
+    ExternalMediaRequest,
+    Unsupported,
+)
 from pyari.channels.paced import Pacer
 from pyari.core.channel import Channel
-from pyari.core.tech import TechError
+from pyari.core.tech import BadDialString, pvt_of, pvt_or_none
 from pyari.media.frames import FORMATS, SLIN, MediaFormat
 
 if TYPE_CHECKING:
@@ -140,23 +144,23 @@ class Parser:
 
 
 def parse_resource(resource: str) -> tuple[str, str, str | None]:
-    """``host:port/uuid[/options]`` → (destination, uuid, codec); TechError when bad."""
+    """``host:port/uuid[/options]`` → (destination, uuid, codec); BadDialString when bad."""
     parts = resource.split("/", 2)
     dest = parts[0]
     if not dest or ":" not in dest or not dest.rpartition(":")[2].isdigit():
-        raise TechError("Invalid endpoint specified")
+        raise BadDialString()
     if len(parts) < 2 or not parts[1]:
-        raise TechError("Invalid endpoint specified")
+        raise BadDialString()
     call_id = parts[1]
     try:
         uuid.UUID(call_id)
     except ValueError:
-        raise TechError("Invalid endpoint specified") from None
+        raise BadDialString() from None
     codec: str | None = None
     if len(parts) == 3 and parts[2]:
         match = _OPTION.match(parts[2])
         if match is None:
-            raise TechError("Invalid endpoint specified")
+            raise BadDialString()
         codec = match.group(1) or None
     return dest, call_id, codec
 
@@ -169,7 +173,7 @@ def split_hostport(dest: str) -> tuple[str, int]:
 
 
 async def connect(dest: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Open the TCP connection to an AudioSocket server (TechError when it fails)."""
+    """Open the TCP connection to an AudioSocket server (BadDialString when it fails)."""
     host, port = split_hostport(dest)
     try:
         reader, writer = await asyncio.wait_for(
@@ -177,7 +181,7 @@ async def connect(dest: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter
         )
     except (OSError, TimeoutError) as exc:
         log.warning("AudioSocket connection to '%s' failed: %s", dest, exc)
-        raise TechError("Invalid endpoint specified") from None
+        raise BadDialString() from None
     sock = writer.get_extra_info("socket")
     if sock is not None:
         with contextlib.suppress(OSError):
@@ -260,7 +264,7 @@ class AudioSocketCall:
             if self.writer is None:
                 try:
                     self.reader, self.writer = await connect(self.dest)
-                except TechError:
+                except BadDialString:
                     chan.queue_hangup(CAUSE_FAILURE)
                     return
             if self.closed:
@@ -324,17 +328,13 @@ class AudioSocketTech:
         conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None,
     ) -> Channel:
         """The channel of an AudioSocket call (``conn``: already connected)."""
-        if uniqueid is not None and core.id_in_use(uniqueid):
-            raise TechError("Channel with given unique ID already exists")
-        chan = Channel(
-            core,
+        chan = core.new_channel(
             self,
             f"AudioSocket/{dest}-{call_id}",
-            uniqueid=uniqueid or core.new_uniqueid(),
+            uniqueid=uniqueid,
+            setup=lambda chan: AudioSocketCall(self, chan, dest, call_id, fmt, conn),
             state="Down",
         )
-        chan.tech_pvt = AudioSocketCall(self, chan, dest, call_id, fmt, conn)
-        core.channel_added(chan)
         chan.set_var("AUDIOSOCKET_UUID", call_id)
         chan.set_var("AUDIOSOCKET_SERVICE", dest)
         return chan
@@ -347,12 +347,12 @@ class AudioSocketTech:
         if codec is not None:
             found = FORMATS.get(codec)
             if found is None:
-                raise TechError("Invalid endpoint specified")
+                raise BadDialString()
             fmt = found
         return self.create(core, dest, call_id, fmt, uniqueid=uniqueid)
 
     def call(self, chan: Channel, timeout: float | None) -> None:
-        call: AudioSocketCall = chan.tech_pvt
+        call = pvt_of(chan, AudioSocketCall)
         chan.core.loop_call_soon(chan.answer)
         media = chan.core.media
         if media is not None:
@@ -366,21 +366,21 @@ class AudioSocketTech:
     # -- media ------------------------------------------------------------------
 
     def media_format(self, chan: Channel) -> MediaFormat:
-        call: AudioSocketCall = chan.tech_pvt
+        call = pvt_of(chan, AudioSocketCall)
         return call.format
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
-        call: AudioSocketCall | None = chan.tech_pvt
+        call = pvt_or_none(chan, AudioSocketCall)
         if call is not None:
             call.send(audio_message(call.format, payload), audio=True)
 
     def send_digit(self, chan: Channel, digit: str, duration_ms: int) -> None:
-        call: AudioSocketCall | None = chan.tech_pvt
+        call = pvt_or_none(chan, AudioSocketCall)
         if call is not None:
             call.send(dtmf_message(digit))
 
     def hangup(self, chan: Channel) -> None:
-        call: AudioSocketCall | None = chan.tech_pvt
+        call = pvt_or_none(chan, AudioSocketCall)
         chan.tech_pvt = None
         if call is not None:
             call.close()
@@ -390,7 +390,7 @@ async def external_media_plan(core: Core, req: ExternalMediaRequest) -> External
     """``externalMedia`` with ``encapsulation=audiosocket``: connect, then the channel."""
     tech = core.techs.get("audiosocket")
     if not isinstance(tech, AudioSocketTech):
-        raise ExternalMediaError(501, "The encapsulation and/or transport is not supported")
+        raise Unsupported()
     call_id = req.data or ""
     dest = req.external_host
     endpoint = f"AudioSocket/{dest}/{call_id}"

@@ -9,8 +9,9 @@ the WebSocket transport). A builder turns the request into an
 ARI then originates that channel into the application, as Asterisk does.
 
 Builders may wait (e.g. AudioSocket connects to its server first) and raise
-:class:`ExternalMediaError` with the status and message ARI answers, or
-:class:`~pyari.core.tech.TechError` for a dial string that cannot be served.
+an :class:`ExternalMediaError` (:class:`Unsupported` here, or an
+:class:`InvalidRequest`), or a :class:`~pyari.core.tech.TechError` for a dial
+string that cannot be served. ARI chooses the HTTP status by the error's type.
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ if TYPE_CHECKING:
 
 
 class ExternalMediaError(Exception):
-    """The request cannot be served: ARI answers ``status`` with ``message``."""
+    """An external media request that cannot be served; the message says why."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+
+class Unsupported(ExternalMediaError):
+    """No technology here serves the request's encapsulation and transport."""
+
+    def __init__(self) -> None:
+        super().__init__("The encapsulation and/or transport is not supported")
+
+
+class InvalidRequest(ExternalMediaError):
+    """The request names a host, format or option the technology cannot use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +63,7 @@ class ExternalMediaPlan:
     endpoint: str
     """The dial string (``Tech/resource``), as Asterisk builds it."""
     request: Callable[[], Channel]
-    """Creates the channel (raises TechError); the caller dials it."""
+    """Creates the channel (raises a TechError: DuplicateId …); the caller dials it."""
 
 
 ExternalMediaBuilder = Callable[["Core", ExternalMediaRequest], Awaitable[ExternalMediaPlan]]

@@ -16,7 +16,7 @@ import itertools
 
 from pyari.core.channel import Channel
 from pyari.core.engine import Core
-from pyari.core.tech import TechError
+from pyari.core.tech import BadDialString
 from pyari.media.frames import SLIN, MediaFormat
 
 
@@ -33,33 +33,32 @@ class LocalTech:
         target, _, _options = resource.partition("/")
         exten, _, context = target.partition("@")
         if not exten:
-            raise TechError("Invalid endpoint specified")
+            raise BadDialString()
         context = context or "default"
-        for cid in (uniqueid, other_id):
-            if cid is not None and core.id_in_use(cid):
-                raise TechError("Channel with given unique ID already exists")
+        core.check_ids(uniqueid, other_id)  # both halves, before either is made
         base = f"Local/{exten}@{context}-{next(self._seq):08x}"
-        one = Channel(
-            core,
+        one = core.new_channel(
             self,
             f"{base};1",
-            uniqueid=uniqueid or core.new_uniqueid(),
+            uniqueid=uniqueid,
+            setup=lambda _chan: 1,
+            announce=False,
             state="Down",
             context=context,
             exten=exten,
         )
-        two = Channel(
-            core,
+        two = core.new_channel(
             self,
             f"{base};2",
-            uniqueid=other_id or core.new_uniqueid(),
+            uniqueid=other_id,
+            setup=lambda _chan: 2,
+            announce=False,
             state="Ring",
             context=context,
             exten=exten,
             linkedid=one.linkedid,
         )
         one.peer, two.peer = two, one
-        one.tech_pvt, two.tech_pvt = 1, 2
         core.channel_added(one)
         core.channel_added(two)
         return one

@@ -39,7 +39,7 @@ from pyari.core import events as ev
 from pyari.core.channel import Channel
 from pyari.core.endpoint import Endpoint, Refer, TextMessage
 from pyari.core.snapshots import CallerId
-from pyari.core.tech import TechError
+from pyari.core.tech import BadDialString, EndpointNotFound, pvt_of, pvt_or_none
 from pyari.media.frames import FORMATS, ULAW, MediaFormat
 from pyari.sip.message import SipParseError, Uri, parse_uri
 from pyari.sip.registrar import Binding, ChangeKind
@@ -367,7 +367,7 @@ class PjsipTech:
             if isinstance(action, TransferRequested):  # no channel to transfer (chan_pjsip: 404)
                 self._execute(self.ua.refer_notify(action.call, 404, self.now()))
             return
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_of(chan, PjsipPvt)
         if isinstance(action, CallEnded):
             chan.queue_hangup(action.cause)
         elif isinstance(action, CallFailed):
@@ -443,21 +443,22 @@ class PjsipTech:
             pvt.answer_sdp = create_offer(
                 codecs, pvt.media_host, rtp.port, session_id=pvt.session_id
             ).to_bytes()
-        chan = Channel(
-            core,
+
+        def setup(chan: Channel) -> PjsipPvt:
+            call.data = chan
+            self._wire(chan, pvt)
+            return pvt
+
+        chan = core.new_channel(
             self,
             f"{TECH}/{conf.name}-{next(self._seq):08x}",
-            uniqueid=core.new_uniqueid(),
+            setup=setup,
             state="Ring",
             context=conf.context,
             exten=event.exten,
             caller=CallerId(event.caller_name, event.caller_number),
             language=conf.language or "en",
         )
-        chan.tech_pvt = pvt
-        call.data = chan
-        self._wire(chan, pvt)
-        core.channel_added(chan)
         endpoint = self._endpoint(conf.name)
         if endpoint is not None:
             endpoint.add_channel(chan)
@@ -691,22 +692,19 @@ class PjsipTech:
         if "@" in name and name not in self.settings.endpoints:
             _user, _, name = name.partition("@")
         conf = self.settings.endpoints.get(name)
-        if not name or conf is None:
-            raise TechError("Invalid endpoint specified")
-        if uniqueid is not None and core.id_in_use(uniqueid):
-            raise TechError("Channel with given unique ID already exists")
-        chan = Channel(
-            core,
+        if not name:
+            raise BadDialString()
+        if conf is None:
+            raise EndpointNotFound()
+        chan = core.new_channel(
             self,
             f"{TECH}/{name}-{next(self._seq):08x}",
-            uniqueid=uniqueid or core.new_uniqueid(),
+            uniqueid=uniqueid,
+            setup=lambda _chan: PjsipPvt(conf, target=target or None),
             state="Down",
             context=conf.context,
             language=conf.language or "en",
         )
-        pvt = PjsipPvt(conf, target=target or None)
-        chan.tech_pvt = pvt
-        core.channel_added(chan)
         endpoint = self._endpoint(name)
         if endpoint is not None:
             endpoint.add_channel(chan)
@@ -754,7 +752,7 @@ class PjsipTech:
         return "UDP"
 
     def call(self, chan: Channel, timeout: float | None) -> None:
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_of(chan, PjsipPvt)
         found = self._destination(pvt)
         if found is None or self.rtp is None or self.service is None:
             log.warning("Unable to call %s: no contact for the endpoint", chan.name)
@@ -792,7 +790,7 @@ class PjsipTech:
         self._execute(actions)
 
     def answered(self, chan: Channel) -> None:
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_of(chan, PjsipPvt)
         call = pvt.call
         if call is None or call.direction != "in":
             return
@@ -800,7 +798,7 @@ class PjsipTech:
         self._execute(self.ua.answer(call, pvt.answer_sdp, self.now()))
 
     def indicate(self, chan: Channel, condition: str, data: str | None) -> None:
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_of(chan, PjsipPvt)
         call = pvt.call
         now = self.now()
         media = chan.core.media
@@ -829,7 +827,7 @@ class PjsipTech:
         self._execute(self.ua.progress(call, pvt.answer_sdp, self.now()))
 
     def send_digit(self, chan: Channel, digit: str, duration_ms: int) -> None:
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_of(chan, PjsipPvt)
         call = pvt.call
         mode = pvt.endpoint.dtmf_mode
         if mode in ("info", "auto_info") or (pvt.rtp is None and call is not None):
@@ -843,7 +841,7 @@ class PjsipTech:
         """ARI redirect, as chan_pjsip: ``resource`` is an endpoint (its contact's URI) or a
         SIP URI; a ringing inbound call gets a 302 to it (and hangs up, cause 23), an
         answered one a REFER."""
-        pvt: PjsipPvt | None = chan.tech_pvt
+        pvt = pvt_or_none(chan, PjsipPvt)
         call = pvt.call if pvt is not None else None
         if call is None:
             return
@@ -866,14 +864,14 @@ class PjsipTech:
     # -------------------------------------------------------------- media
 
     def media_format(self, chan: Channel) -> MediaFormat:
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_of(chan, PjsipPvt)
         if pvt.media is not None:
             return FORMATS.get(pvt.media.codec.name, ULAW)
         codecs = self._codecs(pvt.endpoint)
         return FORMATS.get(codecs[0], ULAW) if codecs else ULAW
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_of(chan, PjsipPvt)
         if pvt.rtp is None:
             return
         call = pvt.call
@@ -882,7 +880,7 @@ class PjsipTech:
         pvt.rtp.output(payload)
 
     def media_started(self, chan: Channel, stream: Stream) -> None:
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_of(chan, PjsipPvt)
         if pvt.rtp is not None:
             pvt.rtp.attach(stream)
         if pvt.endpoint.dtmf_mode == "inband":
@@ -897,7 +895,7 @@ class PjsipTech:
             stream.taps_in.append(detect)
 
     def rtp_statistics(self, chan: Channel) -> dict[str, int | float | str] | None:
-        pvt: PjsipPvt = chan.tech_pvt
+        pvt = pvt_or_none(chan, PjsipPvt)
         if pvt is None or pvt.rtp is None:
             return None
         return pvt.rtp.statistics(chan.id)
@@ -905,7 +903,7 @@ class PjsipTech:
     # -------------------------------------------------------------- hangup
 
     def hangup(self, chan: Channel) -> None:
-        pvt: PjsipPvt | None = chan.tech_pvt
+        pvt = pvt_or_none(chan, PjsipPvt)
         if pvt is None:
             return
         if pvt.subscription is not None:

@@ -27,7 +27,7 @@ from pyari.core import causes
 from pyari.core.channel import Channel
 from pyari.core.endpoint import Endpoint, Refer, TextMessage
 from pyari.core.engine import Core
-from pyari.core.tech import TechError
+from pyari.core.tech import BadDialString, pvt_of
 from pyari.media.frames import FORMATS, MediaFormat
 
 # numpy and the media engine load when a phone first speaks or listens.
@@ -279,22 +279,21 @@ class SimTech:
     def _new_channel(
         self, core: Core, phone: SimPhone, uniqueid: str | None, state: str, placed: bool
     ) -> Channel:
-        if uniqueid is not None and core.id_in_use(uniqueid):
-            raise TechError("Channel with given unique ID already exists")
-        chan = Channel(
-            core,
+        def setup(chan: Channel) -> SimPhone:
+            phone.channels.append(chan)
+            if phone.endpoint is None:
+                self._attach(phone)
+            if phone.endpoint is not None:
+                phone.endpoint.add_channel(chan)
+            return phone
+
+        chan = core.new_channel(
             self,
             f"Sim/{phone.name}-{next(self._seq):08x}",
-            uniqueid=uniqueid or core.new_uniqueid(),
+            uniqueid=uniqueid,
+            setup=setup,
             state=state,
         )
-        chan.tech_pvt = phone
-        phone.channels.append(chan)
-        if phone.endpoint is None:
-            self._attach(phone)
-        if phone.endpoint is not None:
-            phone.endpoint.add_channel(chan)
-        core.channel_added(chan)
         if phone.listen and core.media is not None:
             core.media.channel_media(chan)
         for observer in list(self.observers):
@@ -307,7 +306,7 @@ class SimTech:
         self.core = core
         name = resource.partition("/")[0]
         if not name:
-            raise TechError("Invalid endpoint specified")
+            raise BadDialString()
         phone = self.phone(name)
         return self._new_channel(core, phone, uniqueid, "Down", placed=False)
 
@@ -320,7 +319,7 @@ class SimTech:
         return chan
 
     def call(self, chan: Channel, timeout: float | None) -> None:
-        phone: SimPhone = chan.tech_pvt
+        phone = pvt_of(chan, SimPhone)
         if phone.busy:
             chan.core.loop_call_soon(lambda: chan.queue_hangup(causes.USER_BUSY))
             return
@@ -339,14 +338,14 @@ class SimTech:
     """A phone hears every tick (silence included), so what it heard keeps time."""
 
     def media_format(self, chan: Channel) -> MediaFormat:
-        phone: SimPhone = chan.tech_pvt
+        phone = pvt_of(chan, SimPhone)
         return FORMATS.get(phone.codec, FORMATS["ulaw"])
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
         from pyari.core.media_glue import payload_pcm
         from pyari.media.codecs import resample
 
-        phone: SimPhone = chan.tech_pvt
+        phone = pvt_of(chan, SimPhone)
         fmt = self.media_format(chan)
         samples = payload_pcm(fmt, payload)
         if fmt.rate != 8000:
@@ -354,7 +353,7 @@ class SimTech:
         phone._hear(chan, samples)
 
     def media_started(self, chan: Channel, stream: Stream) -> None:
-        phone: SimPhone = chan.tech_pvt
+        phone = pvt_of(chan, SimPhone)
         if phone.dtmf_mode == "inband":
             from pyari.media.dtmf import DtmfDetector
 
@@ -367,16 +366,16 @@ class SimTech:
 
     def send_digit(self, chan: Channel, digit: str, duration_ms: int) -> None:
         """A DTMF digit sent out on ``chan`` reaches the phone."""
-        phone: SimPhone = chan.tech_pvt
+        phone = pvt_of(chan, SimPhone)
         phone.received_dtmf.append(digit)
 
     def indicate(self, chan: Channel, condition: str, data: str | None) -> None:
         """An indication (ringing, hold ...) sent out on ``chan`` reaches the phone."""
-        phone: SimPhone = chan.tech_pvt
+        phone = pvt_of(chan, SimPhone)
         phone.indications.append(condition)
 
     def hangup(self, chan: Channel) -> None:
-        phone: SimPhone = chan.tech_pvt
+        phone = pvt_of(chan, SimPhone)
         for recorder in phone._recorders.pop(chan.id, []):
             recorder.stop()
         if chan in phone.channels:

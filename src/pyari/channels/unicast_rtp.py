@@ -18,10 +18,15 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyari.channels.external import ExternalMediaError, ExternalMediaPlan, ExternalMediaRequest
+from pyari.channels.external import (
+    ExternalMediaPlan,
+    ExternalMediaRequest,
+    InvalidRequest,
+    Unsupported,
+)
 from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.core.channel import Channel
-from pyari.core.tech import TechError
+from pyari.core.tech import BadDialString, pvt_of, pvt_or_none
 from pyari.media.frames import FORMATS, ULAW, MediaFormat
 
 if TYPE_CHECKING:
@@ -48,7 +53,7 @@ def _split_hostport(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise TechError("Invalid endpoint specified")
+        raise BadDialString()
     return host, int(port)
 
 
@@ -70,7 +75,7 @@ class UnicastRtpTech:
         if options.startswith("c(") and options.endswith(")"):
             found = FORMATS.get(options[2:-1])
             if found is None:
-                raise TechError("Invalid endpoint specified")
+                raise BadDialString()
             fmt = found
         return self.create(core, host, port, fmt, uniqueid=uniqueid)
 
@@ -84,37 +89,40 @@ class UnicastRtpTech:
         uniqueid: str | None = None,
         direction: str | None = None,
     ) -> Channel:
-        if uniqueid is not None and core.id_in_use(uniqueid):
-            raise TechError("Channel with given unique ID already exists")
         from pyari.channels.pjsip import _local_host
 
-        local = _local_host("0.0.0.0", host)
-        rtp = self.rtp.open(local)
-        pt = PAYLOAD_TYPES.get(fmt.name, 0)
-        if not fmt.encoded:
-            rtp.byteswap = True
-        rtp.configure(
-            (host, port),
-            pt,
-            dtmf_payload_type=None,
-            rate=fmt.rate,
-            bytes_per_sample=1 if fmt.encoded else 2,
-            silence=(b"\xff" if fmt.name == "ulaw" else b"\xd5" if fmt.name == "alaw" else b"\0\0")
-            * fmt.samples_per_frame,
-        )
-        direction = direction or "both"
-        rtp.send_enabled = direction in ("both", "out")
-        rtp.receive_enabled = direction in ("both", "in")
+        sending = direction or "both"
+
+        def setup(_chan: Channel) -> UnicastPvt:
+            """Open the RTP stream once the id is known to be free."""
+            rtp = self.rtp.open(_local_host("0.0.0.0", host))
+            pt = PAYLOAD_TYPES.get(fmt.name, 0)
+            if not fmt.encoded:
+                rtp.byteswap = True
+            rtp.configure(
+                (host, port),
+                pt,
+                dtmf_payload_type=None,
+                rate=fmt.rate,
+                bytes_per_sample=1 if fmt.encoded else 2,
+                silence=(
+                    b"\xff" if fmt.name == "ulaw" else b"\xd5" if fmt.name == "alaw" else b"\0\0"
+                )
+                * fmt.samples_per_frame,
+            )
+            rtp.send_enabled = sending in ("both", "out")
+            rtp.receive_enabled = sending in ("both", "in")
+            return UnicastPvt(host, port, fmt, rtp, sending)
+
         suffix = f"0x{secrets.token_hex(6)}"
-        chan = Channel(
-            core,
+        chan = core.new_channel(
             self,
             f"UnicastRTP/{host}:{port}-{suffix}",
-            uniqueid=uniqueid or core.new_uniqueid(),
+            uniqueid=uniqueid,
+            setup=setup,
             state="Down",
         )
-        chan.tech_pvt = UnicastPvt(host, port, fmt, rtp, direction)
-        core.channel_added(chan)
+        rtp = pvt_of(chan, UnicastPvt).rtp
         chan.set_var("UNICASTRTP_LOCAL_ADDRESS", rtp.address[0])
         chan.set_var("UNICASTRTP_LOCAL_PORT", str(rtp.address[1]))
         return chan
@@ -130,23 +138,23 @@ class UnicastRtpTech:
         pass
 
     def media_format(self, chan: Channel) -> MediaFormat:
-        pvt: UnicastPvt = chan.tech_pvt
+        pvt = pvt_of(chan, UnicastPvt)
         return pvt.format
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
-        pvt: UnicastPvt = chan.tech_pvt
+        pvt = pvt_of(chan, UnicastPvt)
         pvt.rtp.output(payload)
 
     def media_started(self, chan: Channel, stream: Stream) -> None:
-        pvt: UnicastPvt = chan.tech_pvt
+        pvt = pvt_of(chan, UnicastPvt)
         pvt.rtp.attach(stream)
 
     def rtp_statistics(self, chan: Channel) -> dict[str, int | float | str] | None:
-        pvt: UnicastPvt | None = chan.tech_pvt
+        pvt = pvt_or_none(chan, UnicastPvt)
         return pvt.rtp.statistics(chan.id) if pvt is not None else None
 
     def hangup(self, chan: Channel) -> None:
-        pvt: UnicastPvt | None = chan.tech_pvt
+        pvt = pvt_or_none(chan, UnicastPvt)
         if pvt is not None:
             pvt.rtp.close()
 
@@ -155,19 +163,19 @@ async def external_media_plan(core: Core, req: ExternalMediaRequest) -> External
     """The plan of an ``externalMedia`` request with ``encapsulation=rtp``."""
     tech = core.techs.get("unicastrtp")
     if not isinstance(tech, UnicastRtpTech):
-        raise ExternalMediaError(501, "The encapsulation and/or transport is not supported")
+        raise Unsupported()
     try:
         host, port = _split_hostport(req.external_host)
-    except TechError as exc:
-        raise ExternalMediaError(400, "external_host must be <host>:<port>") from exc
+    except BadDialString as exc:
+        raise InvalidRequest("external_host must be <host>:<port>") from exc
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except OSError as exc:
-        raise ExternalMediaError(400, "Invalid endpoint specified") from exc
+        raise InvalidRequest("Invalid endpoint specified") from exc
     host = str(infos[0][4][0])
     fmt = req.format
     if fmt.name not in PAYLOAD_TYPES:
-        raise ExternalMediaError(400, f"Provided format ({fmt.name}) was not found")
+        raise InvalidRequest(f"Provided format ({fmt.name}) was not found")
 
     def request() -> Channel:
         return tech.create(core, host, port, fmt, uniqueid=req.uniqueid, direction=req.direction)

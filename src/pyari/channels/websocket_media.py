@@ -52,11 +52,15 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from pyari.channels.external import ExternalMediaError, ExternalMediaPlan, ExternalMediaRequest
+from pyari.channels.external import (
+    ExternalMediaPlan,
+    ExternalMediaRequest,
+    Unsupported,
+)
 from pyari.channels.paced import Pacer
 from pyari.core import causes
 from pyari.core.channel import Channel
-from pyari.core.tech import TechError
+from pyari.core.tech import BadDialString, EndpointNotFound, pvt_of, pvt_or_none
 from pyari.media.frames import FORMATS, SLIN, MediaFormat
 
 if TYPE_CHECKING:
@@ -101,18 +105,18 @@ class DialOptions:
 
 
 def parse_options(text: str) -> DialOptions:
-    """Dial string options (``c(ulaw)n``...); TechError when they cannot be parsed."""
+    """Dial string options (``c(ulaw)n``...); BadDialString when they cannot be parsed."""
     found: dict[str, str | None] = {}
     pos = 0
     while pos < len(text):
         match = _OPTION.match(text, pos)
         if match is None:
-            raise TechError("Invalid endpoint specified")
+            raise BadDialString()
         found[match.group(1)] = match.group(2)
         pos = match.end()
     direction = found.get("d") or "both"
     if "d" in found and direction not in ("both", "in", "out"):
-        raise TechError("Invalid endpoint specified")
+        raise BadDialString()
     control: str | None = None
     if "f" in found:
         value = (found["f"] or "").lower()
@@ -122,7 +126,7 @@ def parse_options(text: str) -> DialOptions:
         for pair in params.split(","):
             for part in pair.split("="):
                 if not _URI_PARAM.match(part):
-                    raise TechError("Invalid endpoint specified")
+                    raise BadDialString()
         params = params.replace(",", "&")
     return DialOptions(
         codec=found.get("c") or None,
@@ -555,45 +559,47 @@ class WebSocketMediaTech:
     ) -> Channel:
         connection_id, _, options_text = resource.partition("/")
         if not connection_id:
-            raise TechError("Invalid endpoint specified")
+            raise BadDialString()
         options = parse_options(options_text)
         if options.codec is not None:
             found = FORMATS.get(options.codec)
             if found is None:
-                raise TechError("Invalid endpoint specified")
+                raise BadDialString()
             fmt = found
         fmt = fmt or SLIN
         incoming = connection_id == INCOMING
         if incoming:
             if options.uri_params:
-                raise TechError("Invalid endpoint specified")
+                raise BadDialString()
             conn_id = str(uuid.uuid4())
         else:
             if connection_id not in self.clients():
-                raise TechError("Invalid endpoint specified")
+                raise EndpointNotFound()
             conn_id = connection_id
-        if uniqueid is not None and core.id_in_use(uniqueid):
-            raise TechError("Channel with given unique ID already exists")
-        chan = Channel(
-            core,
+        media_format = fmt
+
+        def setup(chan: Channel) -> _Pvt:
+            session = MediaSession(
+                chan,
+                conn_id,
+                media_format,
+                control_format=options.control_format or self.control_format,
+                passthrough=options.passthrough,
+                no_auto_answer=options.no_auto_answer,
+                direction=options.direction,
+            )
+            if incoming:
+                self.incoming[conn_id] = session
+            return _Pvt(session, incoming, options.uri_params)
+
+        chan = core.new_channel(
             self,
             f"WebSocket/{connection_id}/0x{0x7F0000000000 + 0x40 * next(self._seq):x}",
-            uniqueid=uniqueid or core.new_uniqueid(),
+            uniqueid=uniqueid,
+            setup=setup,
             state="Down",
         )
-        session = MediaSession(
-            chan,
-            conn_id,
-            fmt,
-            control_format=options.control_format or self.control_format,
-            passthrough=options.passthrough,
-            no_auto_answer=options.no_auto_answer,
-            direction=options.direction,
-        )
-        chan.tech_pvt = _Pvt(session, incoming, options.uri_params)
-        if incoming:
-            self.incoming[conn_id] = session
-        core.channel_added(chan)
+        session = pvt_of(chan, _Pvt).session
         chan.set_var("MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE", str(session.optimal_frame_size))
         chan.set_var("MEDIA_WEBSOCKET_CONNECTION_ID", conn_id)
         return chan
@@ -604,7 +610,7 @@ class WebSocketMediaTech:
         return self.request_channel(core, resource, uniqueid=uniqueid, fmt=None)
 
     def call(self, chan: Channel, timeout: float | None) -> None:
-        pvt: _Pvt = chan.tech_pvt
+        pvt = pvt_of(chan, _Pvt)
         media = chan.core.media
         if media is not None:
             media.channel_media(chan)
@@ -698,21 +704,21 @@ class WebSocketMediaTech:
     # -- media ------------------------------------------------------------------------
 
     def media_format(self, chan: Channel) -> MediaFormat:
-        pvt: _Pvt = chan.tech_pvt
+        pvt = pvt_of(chan, _Pvt)
         return pvt.session.format
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
-        pvt: _Pvt | None = chan.tech_pvt
+        pvt = pvt_or_none(chan, _Pvt)
         if pvt is not None:
             pvt.session.audio_out(payload)
 
     def send_digit(self, chan: Channel, digit: str, duration_ms: int) -> None:
-        pvt: _Pvt | None = chan.tech_pvt
+        pvt = pvt_or_none(chan, _Pvt)
         if pvt is not None:
             pvt.session.dtmf(digit)
 
     def hangup(self, chan: Channel) -> None:
-        pvt: _Pvt | None = chan.tech_pvt
+        pvt = pvt_or_none(chan, _Pvt)
         chan.tech_pvt = None
         if pvt is None:
             return
@@ -754,7 +760,7 @@ async def external_media_plan(core: Core, req: ExternalMediaRequest) -> External
     """``externalMedia`` with ``transport=websocket``: the dial string Asterisk builds."""
     tech = core.techs.get("websocket")
     if not isinstance(tech, WebSocketMediaTech):
-        raise ExternalMediaError(501, "The encapsulation and/or transport is not supported")
+        raise Unsupported()
     direction = f"d({req.direction})" if req.direction else ""
     extra = ""
     if req.transport_data:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import msgspec
 
@@ -47,6 +47,20 @@ STATES = (
     "Pre-ring",
     "Unknown",
 )
+
+
+class ChannelFields(TypedDict, total=False):
+    """What a technology may set when it makes a channel (:meth:`Core.new_channel`)."""
+
+    state: str
+    context: str
+    exten: str
+    priority: int
+    caller: CallerId
+    language: str
+    linkedid: str | None
+    protocol_id: str
+    accountcode: str
 
 
 class Channel:
@@ -113,7 +127,8 @@ class Channel:
     ) -> None:
         self.core = core
         self.tech = tech
-        self.tech_pvt: Any = None
+        self.tech_pvt: object = None
+        """What the technology keeps for this channel; read with :func:`~pyari.core.tech.pvt_of`."""
         self.id = uniqueid
         self.name = name
         self.state = state

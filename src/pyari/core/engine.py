@@ -14,16 +14,16 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from pyari.bus import Bus
 from pyari.core import events as ev
 from pyari.core.endpoint import Endpoints
-from pyari.core.tech import ChannelTech, TechError
+from pyari.core.tech import BadDialString, ChannelTech, DuplicateId, UnknownTechnology
 
 if TYPE_CHECKING:
     from pyari.core.bridge import Bridge
-    from pyari.core.channel import Channel
+    from pyari.core.channel import Channel, ChannelFields
     from pyari.core.media_glue import MediaService
 
 log = logging.getLogger(__name__)
@@ -120,16 +120,55 @@ class Core:
         """Create an outgoing channel for a ``Tech/resource`` dial string."""
         tech_name, sep, resource = endpoint.partition("/")
         if not sep:
-            raise TechError("Invalid endpoint specified")
+            raise BadDialString()
         tech = self.techs.get(tech_name.lower())
         if tech is None:
-            raise TechError(f"No such channel technology '{tech_name}'")
+            raise UnknownTechnology(tech_name)
         return tech.request(self, resource, uniqueid=uniqueid, other_id=other_id)
 
     # -- channels --------------------------------------------------------------
 
     def id_in_use(self, uniqueid: str) -> bool:
         return uniqueid in self.channels
+
+    def check_ids(self, *uniqueids: str | None) -> None:
+        """Raise :class:`DuplicateId` when a requested id is taken (or asked for twice)."""
+        seen: set[str] = set()
+        for uniqueid in uniqueids:
+            if uniqueid is None:
+                continue
+            if uniqueid in self.channels or uniqueid in seen:
+                raise DuplicateId(uniqueid)
+            seen.add(uniqueid)
+
+    def new_channel(
+        self,
+        tech: ChannelTech,
+        name: str,
+        *,
+        uniqueid: str | None = None,
+        setup: Callable[[Channel], object] | None = None,
+        announce: bool = True,
+        **fields: Unpack[ChannelFields],
+    ) -> Channel:
+        """Make a channel of ``tech``: the one way a technology creates its channels.
+
+        ``uniqueid`` (None: a fresh one) must be free, else :class:`DuplicateId`
+        is raised before anything is built or allocated. ``setup`` runs on the
+        new channel before anyone sees it (private state, endpoint, wiring); what
+        it returns becomes ``chan.tech_pvt``. The channel is then registered and
+        announced (ChannelCreated), unless ``announce`` is False: then the caller
+        calls :meth:`channel_added` itself (Local links its two halves first).
+        """
+        from pyari.core.channel import Channel
+
+        self.check_ids(uniqueid)
+        chan = Channel(self, tech, name, uniqueid=uniqueid or self.new_uniqueid(), **fields)
+        if setup is not None:
+            chan.tech_pvt = setup(chan)
+        if announce:
+            self.channel_added(chan)
+        return chan
 
     def channel_added(self, chan: Channel) -> None:
         """Register a new channel and announce it (ChannelCreated)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyari.ari.context import AriContext
-from pyari.ari.errors import AriError
+from pyari.ari.errors import AriError, request_refused
 from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import (
@@ -30,7 +30,7 @@ from pyari.core.callerid import parse_callerid
 from pyari.core.channel import Channel
 from pyari.core.media_glue import MediaService
 from pyari.core.snapshots import CallerId, ChannelSnapshot
-from pyari.core.tech import TechError
+from pyari.core.tech import DuplicateId, TechError
 from pyari.dialplan.apps import assign_variable
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import ChannelVars
@@ -162,11 +162,10 @@ def _formats(p: Params) -> None:
 def _check_ids(ctx: AriContext, p: Params) -> tuple[str | None, str | None]:
     chan_id = p.get("channelId") or None
     other_id = p.get("otherChannelId") or None
-    for cid in (chan_id, other_id):
-        if cid is not None and ctx.core.id_in_use(cid):
-            raise AriError(409, "Channel with given unique ID already exists")
-    if chan_id is not None and chan_id == other_id:
-        raise AriError(409, "Channel with given unique ID already exists")
+    try:
+        ctx.core.check_ids(chan_id, other_id)
+    except DuplicateId as exc:
+        raise request_refused(exc) from None
     return chan_id, other_id
 
 
@@ -280,10 +279,7 @@ def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
             originator=originator,
         )
     except TechError as exc:
-        status = 409 if "already exists" in str(exc) else 400
-        raise AriError(
-            status, str(exc) if status == 409 else "Invalid endpoint specified"
-        ) from None
+        raise request_refused(exc) from None
     return chan.snapshot()
 
 
@@ -311,10 +307,7 @@ async def create_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
     try:
         chan = ctx.core.request(endpoint, uniqueid=chan_id, other_id=other_id)
     except TechError as exc:
-        status = 409 if "already exists" in str(exc) else 400
-        raise AriError(
-            status, str(exc) if status == 409 else "Invalid endpoint specified"
-        ) from None
+        raise request_refused(exc) from None
     if originator is not None:
         inherit_linkedid(chan, originator)
     chan.dialstring = endpoint.partition("/")[2]
@@ -775,8 +768,10 @@ def _snoop_checks(ctx: AriContext, p: Params) -> Channel:
 async def _snoop(ctx: AriContext, p: Params, snoop_id: str | None) -> ChannelSnapshot:
     target = _snoop_checks(ctx, p)
     service = media_service(ctx)
-    if snoop_id is not None and ctx.core.id_in_use(snoop_id):
-        raise AriError(409, "Channel with given unique ID already exists")
+    try:
+        ctx.core.check_ids(snoop_id)
+    except DuplicateId as exc:
+        raise request_refused(exc) from None
     app: str = p["app"]
     args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
     snoop = service.snoop(target, p.get("spy") or "none", p.get("whisper") or "none", snoop_id)
@@ -855,12 +850,6 @@ def _websocket_client_exists(ctx: AriContext, name: str) -> bool:
     return callable(clients) and name in clients()
 
 
-def _request_failed(exc: TechError) -> AriError:
-    if "already exists" in str(exc):
-        return AriError(409, str(exc))
-    return AriError(400, "Invalid endpoint specified")
-
-
 async def _external_media_channel(
     ctx: AriContext, p: Params, encapsulation: str, transport: str, connection: str
 ) -> ChannelSnapshot:
@@ -884,8 +873,10 @@ async def _external_media_channel(
     if fmt is None:
         raise AriError(400, f"Provided format ({fmt_name.strip()}) was not found")
     chan_id = p.get("channelId") or None
-    if chan_id is not None and ctx.core.id_in_use(chan_id):
-        raise AriError(409, "Channel with given unique ID already exists")
+    try:
+        ctx.core.check_ids(chan_id)
+    except DuplicateId as exc:
+        raise request_refused(exc) from None
     request = ExternalMediaRequest(
         external_host=p.get("external_host") or "INCOMING",
         encapsulation=encapsulation,
@@ -899,10 +890,8 @@ async def _external_media_channel(
     )
     try:
         plan = await builder(ctx.core, request)
-    except ExternalMediaError as exc:
-        raise AriError(exc.status, exc.message) from None
-    except TechError as exc:
-        raise _request_failed(exc) from None
+    except (ExternalMediaError, TechError) as exc:
+        raise request_refused(exc) from None
     app: str = p["app"]
     data = p.get("data") or ""
     args = split_app_args(data) if data else []
@@ -926,7 +915,7 @@ async def _external_media_channel(
             request=plan.request,
         )
     except TechError as exc:
-        raise _request_failed(exc) from None
+        raise request_refused(exc) from None
     snapshot = chan.snapshot()
     if chan.variables:
         # Asterisk answers with every variable of the new channel (connection ids ...).
