@@ -44,7 +44,7 @@ from pyari.core.devices import DeviceStates
 from pyari.core.engine import Core
 from pyari.core.logchannels import LogChannels
 from pyari.core.mailboxes import Mailboxes
-from pyari.core.media_glue import MediaService
+from pyari.media.service import MediaService
 from pyari.core.modules import Modules
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx

@@ -342,7 +342,7 @@ class SimTech:
         return FORMATS.get(phone.codec, FORMATS["ulaw"])
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
-        from pyari.core.media_glue import payload_pcm
+        from pyari.media.service import payload_pcm
         from pyari.media.codecs import resample
 
         phone = pvt_of(chan, SimPhone)

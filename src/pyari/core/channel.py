@@ -158,7 +158,7 @@ class Channel:
         self.muted: set[str] = set()
         """Suppressed audio directions: ``in`` (from the far end), ``out`` (to it)."""
         self.media: Any = None
-        """The channel's media (:class:`~pyari.core.media_glue.ChannelMedia`), made on need."""
+        """The channel's media (:class:`~pyari.media.service.ChannelMedia`), made on need."""
         self.dialstring: str | None = None
         """For a channel made by ARI ``create``: what ``dial`` calls."""
         self.task: asyncio.Task[None] | None = None

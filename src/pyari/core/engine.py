@@ -24,7 +24,7 @@ from pyari.core.tech import BadDialString, ChannelTech, DuplicateId, UnknownTech
 if TYPE_CHECKING:
     from pyari.core.bridge import Bridge
     from pyari.core.channel import Channel, ChannelFields
-    from pyari.core.media_glue import MediaService
+    from pyari.media.service import MediaService
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.callerid import parse_callerid
 from pyari.core.channel import Channel
-from pyari.core.media_glue import MediaService
+from pyari.media.service import MediaService
 from pyari.core.snapshots import CallerId, ChannelSnapshot
 from pyari.core.tech import DuplicateId, TechError
 from pyari.dialplan.apps import assign_variable

@@ -12,7 +12,7 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import Reply
-from pyari.core.media_glue import LiveRecording, MediaService, Playback
+from pyari.media.service import LiveRecording, MediaService, Playback
 from pyari.stasis.control import ChannelGone, Control
 
 

@@ -6,7 +6,7 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
-from pyari.core.media_glue import Playback
+from pyari.media.service import Playback
 
 OPERATIONS = frozenset({"restart", "pause", "unpause", "reverse", "forward"})
 PLAYBACK_NOT_FOUND = "Playback not found"

@@ -22,7 +22,7 @@ from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import RECORD_FORMATS
 from pyari.confine import PathRefused, check_name, confine, inside
-from pyari.core.media_glue import LiveRecording
+from pyari.media.service import LiveRecording
 
 RECORDING_NOT_FOUND = "Recording not found"
 VIDEO_FORMATS = frozenset({"h263", "h264"})
