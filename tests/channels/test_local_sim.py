@@ -20,7 +20,7 @@ from pyari.core.tech import TechError
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import build_dialplan
-from pyari.dialplan.originate import originate
+from pyari.stasis.originate import place_call
 
 DIALPLAN = """
 [test]
@@ -116,7 +116,7 @@ async def test_local_request_errors_and_ids() -> None:
 
 async def test_local_answer_on_2_answers_1() -> None:
     rig = Rig()
-    one = originate(rig.core, "Local/answer@test", park)
+    one = place_call(rig.core, "Local/answer@test", park)
     two = one.peer
     assert two is not None
     await wait_for(lambda: one.up)
@@ -130,7 +130,7 @@ async def test_local_answer_on_2_answers_1() -> None:
 
 async def test_local_hangup_of_1_hangs_up_2() -> None:
     rig = Rig()
-    one = originate(rig.core, "Local/answer@test", park)
+    one = place_call(rig.core, "Local/answer@test", park)
     two = one.peer
     assert two is not None
     await wait_for(lambda: one.up)
@@ -156,7 +156,7 @@ async def test_local_hangup_of_2_hangs_up_1() -> None:
         await chan.wait_hangup()
         done.set()
 
-    one = originate(rig.core, "Local/answer@test", after)
+    one = place_call(rig.core, "Local/answer@test", after)
     two = one.peer
     assert two is not None
     await asyncio.wait_for(started.wait(), 5)
@@ -194,7 +194,7 @@ async def test_sim_phone_answers_after_delay() -> None:
         await chan.wait_hangup()
 
     start = loop.time()
-    chan = originate(rig.core, "Sim/alice", after)
+    chan = place_call(rig.core, "Sim/alice", after)
     assert chan.name.startswith("Sim/alice-")
     await wait_for(lambda: chan.state != "Down")
     await asyncio.wait_for(answered.wait(), 5)
@@ -218,7 +218,7 @@ async def test_sim_phone_that_never_answers_times_out() -> None:
     async def after(chan: Channel) -> None:
         ran.append(chan)
 
-    chan = originate(rig.core, "Sim/bob", after, timeout=0.05)
+    chan = place_call(rig.core, "Sim/bob", after, timeout=0.05)
     await wait_for(lambda: chan.destroyed)
     assert ran == []
     assert [e.dialstatus for e in rig.of(ev.Dial)] == ["", "NOANSWER"]
@@ -234,7 +234,7 @@ async def test_sim_busy_phone_is_user_busy() -> None:
     async def after(chan: Channel) -> None:
         ran.append(chan)
 
-    chan = originate(rig.core, "Sim/carol", after)
+    chan = place_call(rig.core, "Sim/carol", after)
     await wait_for(lambda: chan.destroyed)
     assert ran == []
     assert [e.dialstatus for e in rig.of(ev.Dial)] == ["", "BUSY"]

@@ -1,4 +1,4 @@
-"""Dialplan applications (Set, Answer, Ringing, UserEvent, ...) and originate()."""
+"""Dialplan applications (Set, Answer, Ringing, UserEvent, ...) and place_call()."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pyari.core.channel import Channel
 from pyari.core.tech import TechError
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import APPLICATIONS
-from pyari.dialplan.originate import originate
+from pyari.stasis.originate import place_call
 
 
 async def park(chan: Channel) -> None:
@@ -189,7 +189,7 @@ async def test_originate_local_answer() -> None:
         started.set()
         await chan.wait_hangup()
 
-    chan = originate(
+    chan = place_call(
         rig.core,
         "Local/answer@test",
         after,
@@ -214,7 +214,7 @@ async def test_originate_local_answer() -> None:
 async def test_originate_on_created_and_ids() -> None:
     rig = Rig(DIAL_PLAN)
     created: list[Channel] = []
-    chan = originate(
+    chan = place_call(
         rig.core,
         "Local/answer@test",
         park,
@@ -226,9 +226,9 @@ async def test_originate_on_created_and_ids() -> None:
     assert chan.id == "one"
     assert chan.peer is not None and chan.peer.id == "two"
     with pytest.raises(TechError):
-        originate(rig.core, "Bogus/x", park)
+        place_call(rig.core, "Bogus/x", park)
     with pytest.raises(TechError):
-        originate(rig.core, "nodialstring", park)
+        place_call(rig.core, "nodialstring", park)
     await rig.drain()
 
 
@@ -240,7 +240,7 @@ async def test_originate_noanswer_on_timeout() -> None:
     async def after(chan: Channel) -> None:
         ran.append(chan)
 
-    chan = originate(rig.core, "Sim/slow", after, timeout=0.05)
+    chan = place_call(rig.core, "Sim/slow", after, timeout=0.05)
     await wait_for(lambda: chan.destroyed)
     assert ran == []
     assert [d.dialstatus for d in rig.mine(chan, ev.Dial)] == ["", "NOANSWER"]
@@ -249,7 +249,7 @@ async def test_originate_noanswer_on_timeout() -> None:
 async def test_originate_busy() -> None:
     rig = Rig(DIAL_PLAN)
     rig.sim.phone("busy", busy=True)
-    chan = originate(rig.core, "Sim/busy", park)
+    chan = place_call(rig.core, "Sim/busy", park)
     await wait_for(lambda: chan.destroyed)
     assert [d.dialstatus for d in rig.mine(chan, ev.Dial)] == ["", "BUSY"]
     assert rig.mine(chan, ev.ChannelDestroyed)[0].cause == causes.USER_BUSY
@@ -258,7 +258,7 @@ async def test_originate_busy() -> None:
 async def test_originate_cancelled_by_hangup_while_ringing() -> None:
     rig = Rig(DIAL_PLAN)
     rig.sim.phone("never", answer_after=None)
-    chan = originate(rig.core, "Sim/never", park, timeout=None)
+    chan = place_call(rig.core, "Sim/never", park, timeout=None)
     await wait_for(lambda: chan.state == "Ringing")
     chan.request_hangup()
     await wait_for(lambda: chan.destroyed)
@@ -273,7 +273,7 @@ async def test_originate_negative_timeout_waits_forever() -> None:
     async def after(chan: Channel) -> None:
         started.set()
 
-    chan = originate(rig.core, "Sim/late", after, timeout=-1)
+    chan = place_call(rig.core, "Sim/late", after, timeout=-1)
     await asyncio.wait_for(started.wait(), 5)
     await wait_for(lambda: chan.destroyed)
     assert [d.dialstatus for d in rig.mine(chan, ev.Dial)] == ["", "ANSWER"]
@@ -286,7 +286,7 @@ async def test_originate_answer_then_immediate_hangup_is_answered() -> None:
     async def after(chan: Channel) -> None:
         ran.append(chan)
 
-    chan = originate(rig.core, "Local/quick@test", after)
+    chan = place_call(rig.core, "Local/quick@test", after)
     await wait_for(lambda: chan.destroyed)
     assert [d.dialstatus for d in rig.mine(chan, ev.Dial)] == ["", "ANSWER"]
     assert ran == [chan]

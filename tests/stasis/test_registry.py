@@ -13,7 +13,7 @@ from pyari.core.engine import Core
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import build_dialplan
-from pyari.dialplan.originate import originate
+from pyari.stasis.originate import place_call
 from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
 from pyari.stasis.registry import Registry
 
@@ -65,7 +65,7 @@ class Rig:
         async def park(chan: Channel) -> None:
             await chan.wait_hangup()
 
-        one = originate(self.core, f"Local/{exten}@test", park)
+        one = place_call(self.core, f"Local/{exten}@test", park)
         assert one.peer is not None
         return one, one.peer
 
@@ -181,7 +181,7 @@ async def test_originate_subscription_outlives_stasis_end() -> None:
     def subscribe(chan: Channel) -> None:
         rig.stasis.subscribe_channel("hello", chan)
 
-    one = originate(rig.core, "Local/park@test", in_app, on_created=subscribe)
+    one = place_call(rig.core, "Local/park@test", in_app, on_created=subscribe)
     await wait_for(lambda: "StasisStart" in h.types())
     one.request_hangup()
     await wait_for(lambda: one.destroyed)

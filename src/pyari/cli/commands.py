@@ -17,7 +17,13 @@ from pyari.cli import formats as fmt
 from pyari.cli import pjsip_formats as pjf
 from pyari.core import causes
 from pyari.core.tech import TechError
-from pyari.dialplan.originate import originate
+from pyari.stasis.originate import (
+    InApplication,
+    InDialplan,
+    OriginateRequest,
+    Target,
+    originate,
+)
 
 if TYPE_CHECKING:
     from pyari.core.channel import Channel
@@ -259,25 +265,15 @@ def core_stop_gracefully(server: Server, args: list[str], line: str) -> str:
 def channel_originate(server: Server, args: list[str], line: str) -> str:
     if len(args) < 3 or args[1].lower() not in ("application", "extension"):
         return fmt.command_failed(line)
-    endpoint, kind, target = args[0], args[1].lower(), args[2]
-    pbx = server.pbx
-
+    endpoint, kind, where = args[0], args[1].lower(), args[2]
+    target: Target
     if kind == "application":
-        data = " ".join(args[3:])
-
-        async def after_answer(chan: Channel) -> None:
-            await pbx.execute(chan, target, data)
-
+        target = InApplication(where, " ".join(args[3:]))
     else:
-        exten, _, context = target.partition("@")
-        context = context or "default"
-
-        async def after_answer(chan: Channel) -> None:
-            chan.set_location(context, exten, 1)
-            await pbx.run(chan)
-
+        exten, _, context = where.partition("@")
+        target = InDialplan(context or "default", exten, 1)
     try:
-        originate(server.core, endpoint, after_answer)
+        originate(server.pbx, server.stasis, OriginateRequest(endpoint, target))
     except TechError as exc:
         return f"Unable to request channel {endpoint}: {exc}\n"
     return ""

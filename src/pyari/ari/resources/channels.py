@@ -28,14 +28,25 @@ from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.callerid import parse_callerid
 from pyari.core.channel import Channel
-from pyari.media.service import MediaService
+from pyari.core.media_glue import MediaService
 from pyari.core.snapshots import CallerId, ChannelSnapshot
 from pyari.core.tech import DuplicateId, TechError
 from pyari.dialplan.apps import assign_variable
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import ChannelVars
-from pyari.dialplan.originate import DEFAULT_TIMEOUT, AfterAnswer, inherit_linkedid, originate
 from pyari.stasis.control import ChannelGone, Control
+from pyari.stasis.originate import (
+    DEFAULT_TIMEOUT,
+    IllegalPriority,
+    InDialplan,
+    InStasis,
+    LabelNotFound,
+    OriginateRequest,
+    create,
+    dialplan_target,
+    originate,
+    start_in_app,
+)
 
 log = logging.getLogger("pyari.ari")
 
@@ -122,26 +133,6 @@ async def get_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
 # -- originate and create ----------------------------------------------------------
 
 
-def enter_app(ctx: AriContext, app: str, args: list[str]) -> AfterAnswer:
-    """What an originated channel does once answered: run in Stasis ``app``.
-
-    If the application sends it back to the dialplan it runs there; otherwise
-    it shows its dialplan application of before (``AppDial2``) again, as
-    Asterisk's snapshots do.
-    """
-    stasis, pbx = ctx.stasis, ctx.pbx
-
-    async def after_answer(chan: Channel) -> None:
-        before = (chan.app_name, chan.app_data)
-        chan.set_app("Stasis", ",".join([app, *args]), publish=False)
-        if await stasis.run(chan, app, args, dialplan=False) == "GOTO":
-            await pbx.run(chan)
-        elif not chan.destroyed:
-            chan.set_app(*before, publish=False)
-
-    return after_answer
-
-
 def _variables(p: Params) -> list[tuple[str, str, bool]]:
     return json_variables(p.get("variables"))
 
@@ -216,32 +207,19 @@ def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
     endpoint = _endpoint(p)
     app: str | None = p.get("app") or None
     extension: str | None = p.get("extension") or None
-    stasis, pbx = ctx.stasis, ctx.pbx
+    target: InStasis | InDialplan
     if app is not None:
         args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
-
-        after_answer = enter_app(ctx, app, args)
-
+        target = InStasis(app, args)
     elif extension is not None:
         context = p.get("context") or "default"
-        exten = extension
         priority = int(p.get("priority") or 1)
-        label = p.get("label")
-        if label:
-            if re.fullmatch(r"\s*[+-]?\d+.*", label):
-                priority = int(re.match(r"\s*([+-]?\d+)", label).group(1))  # type: ignore[union-attr]
-            else:
-                found = pbx.dialplan.find_label(context, exten, label)
-                if found is None:
-                    raise AriError(404, "Requested label can not be found")
-                priority = found
-            if priority == 0:
-                raise AriError(400, "Requested priority is illegal")
-
-        async def after_answer(chan: Channel) -> None:
-            chan.set_location(context, exten, priority)
-            await pbx.run(chan)
-
+        try:
+            target = dialplan_target(ctx.pbx, context, extension, priority, p.get("label"))
+        except LabelNotFound:
+            raise AriError(404, "Requested label can not be found") from None
+        except IllegalPriority:
+            raise AriError(400, "Requested priority is illegal") from None
     else:
         raise AriError(400, "Application or extension must be specified")
     timeout = int(p.get("timeout", DEFAULT_TIMEOUT))
@@ -256,28 +234,19 @@ def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
     originator = _originator(ctx, p)
     _formats(p)
     chan_id, other_id = _check_ids(ctx, p)
-
-    def on_created(chan: Channel) -> None:
-        for var, value, _report in variables:
-            assign_variable(pbx, chan, var, value)
-        if app is not None:
-            stasis.subscribe_channel(app, chan)
-            if chan.peer is not None:
-                stasis.subscribe_channel(app, chan.peer)
-
+    request = OriginateRequest(
+        endpoint,
+        target,
+        timeout=wait,
+        caller_name=name,
+        caller_number=number,
+        variables=[(var, value) for var, value, _report in variables],
+        channel_id=chan_id,
+        other_channel_id=other_id,
+        originator=originator,
+    )
     try:
-        chan = originate(
-            ctx.core,
-            endpoint,
-            after_answer,
-            timeout=wait,
-            caller_name=name,
-            caller_number=number,
-            uniqueid=chan_id,
-            other_id=other_id,
-            on_created=on_created,
-            originator=originator,
-        )
+        chan = originate(ctx.pbx, ctx.stasis, request)
     except TechError as exc:
         raise request_refused(exc) from None
     return chan.snapshot()
@@ -304,23 +273,18 @@ async def create_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
         _formats(p)
     chan_id, other_id = _check_ids(ctx, p)
     args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
+    request = OriginateRequest(
+        endpoint,
+        InStasis(app, args),
+        variables=[(var, value) for var, value, _report in variables],
+        channel_id=chan_id,
+        other_channel_id=other_id,
+        originator=originator,
+    )
     try:
-        chan = ctx.core.request(endpoint, uniqueid=chan_id, other_id=other_id)
+        chan = create(ctx.pbx, ctx.stasis, request)
     except TechError as exc:
         raise request_refused(exc) from None
-    if originator is not None:
-        inherit_linkedid(chan, originator)
-    chan.dialstring = endpoint.partition("/")[2]
-    stasis, pbx = ctx.stasis, ctx.pbx
-    stasis.subscribe_channel(app, chan)
-    for var, value, _report in variables:
-        assign_variable(pbx, chan, var, value)
-
-    async def in_app() -> None:
-        if await stasis.run(chan, app, args, dialplan=False) == "GOTO":
-            await pbx.run(chan)
-
-    chan.start(in_app)
     return chan.snapshot()
 
 
@@ -775,14 +739,8 @@ async def _snoop(ctx: AriContext, p: Params, snoop_id: str | None) -> ChannelSna
     app: str = p["app"]
     args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
     snoop = service.snoop(target, p.get("spy") or "none", p.get("whisper") or "none", snoop_id)
-    stasis, pbx = ctx.stasis, ctx.pbx
-    stasis.subscribe_channel(app, snoop)
-
-    async def in_app() -> None:
-        if await stasis.run(snoop, app, args, dialplan=False) == "GOTO":
-            await pbx.run(snoop)
-
-    snoop.start(in_app)
+    ctx.stasis.subscribe_channel(app, snoop)
+    start_in_app(ctx.pbx, ctx.stasis, snoop, InStasis(app, args))
     return snoop.snapshot()
 
 
@@ -895,25 +853,15 @@ async def _external_media_channel(
     app: str = p["app"]
     data = p.get("data") or ""
     args = split_app_args(data) if data else []
-    stasis, pbx = ctx.stasis, ctx.pbx
-
-    after_answer = enter_app(ctx, app, args)
-
-    def on_created(chan: Channel) -> None:
-        for var, value, _report in variables:
-            assign_variable(pbx, chan, var, value)
-        stasis.subscribe_channel(app, chan)
-
+    call = OriginateRequest(
+        plan.endpoint,
+        InStasis(app, args),
+        variables=[(var, value) for var, value, _report in variables],
+        channel_id=chan_id,
+        make_channel=plan.request,
+    )
     try:
-        chan = originate(
-            ctx.core,
-            plan.endpoint,
-            after_answer,
-            timeout=DEFAULT_TIMEOUT,
-            uniqueid=chan_id,
-            on_created=on_created,
-            request=plan.request,
-        )
+        chan = originate(ctx.pbx, ctx.stasis, call)
     except TechError as exc:
         raise request_refused(exc) from None
     snapshot = chan.snapshot()
