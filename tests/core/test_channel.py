@@ -270,6 +270,31 @@ async def test_request_hangup_is_a_soft_hangup_with_the_flag_as_cause() -> None:
     assert data["soft"] is True
 
 
+async def test_request_hangup_can_replace_the_cause() -> None:
+    # ARI's hangup with a reason: its cause wins over one the channel has.
+    rig = Rig()
+    chan = rig.new()
+    chan.task = asyncio.current_task()
+    chan.hangupcause = causes.USER_BUSY
+    chan.request_hangup(causes.CALL_REJECTED, replace_cause=True)
+    assert chan.hangupcause == causes.CALL_REJECTED
+    assert chan.hungup
+    assert len(rig.of(ev.ChannelHangupRequest)) == 1
+
+
+async def test_take_caller_details_copies_connected_line_and_language() -> None:
+    rig = Rig()
+    caller, callee = rig.new("a"), rig.new("b")
+    caller.set_caller("Carol", "100")
+    caller.language = "fr"
+    before = len(rig.events)
+    callee.take_caller_details(caller)
+    assert (callee.connected.name, callee.connected.number) == ("Carol", "100")
+    assert callee.language == "fr"
+    assert callee.snapshot().language == "fr"
+    assert len(rig.events) == before  # as Asterisk's dial: no event of its own
+
+
 async def test_queue_hangup_carries_the_cause_and_no_soft_flag() -> None:
     rig = Rig()
     chan = rig.new()

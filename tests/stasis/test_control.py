@@ -10,6 +10,7 @@ import pytest
 
 from conftest import wait_for
 from pyari.channels.local import LocalTech
+from pyari.channels.sim import SimTech
 from pyari.config import parse_text
 from pyari.core.channel import Channel
 from pyari.core.engine import Core
@@ -180,3 +181,79 @@ async def test_command_after_the_channel_left_fails_at_once() -> None:
             await asyncio.wait_for(control.execute(lambda: None), 0.2)
     finally:
         await rig.drain()
+
+
+# -- commands of the control (Asterisk's stasis_app_control_*) -----------------------------
+
+
+async def sim_in_stasis(rig: Rig, phone: str) -> tuple[Channel, SimTech]:
+    sim = SimTech()
+    rig.core.register_tech(sim)
+    chan = rig.core.request(f"Sim/{phone}")
+
+    async def work() -> None:
+        await rig.stasis.run(chan, "app", [], dialplan=False)
+
+    chan.start(work)
+    await wait_for(lambda: chan.control is not None)
+    return chan, sim
+
+
+async def test_dial_takes_the_callers_details_in_queue_order() -> None:
+    rig = Rig()
+    chan, sim = await sim_in_stasis(rig, "dave")
+    sim.phone("dave", answer_after=None)
+    caller = await rig.in_stasis()
+    caller.set_caller("Carol", "100")
+    caller.language = "fr"
+    control = control_of(chan)
+    gate = asyncio.Event()
+
+    async def blocking() -> None:
+        await gate.wait()
+
+    first = asyncio.ensure_future(control.execute(blocking))
+    dial = asyncio.ensure_future(control.dial("dave", None, caller))
+    await asyncio.sleep(0)
+    # The dial waits for the command queued before it: nothing changed yet.
+    assert not dial.done()
+    assert chan.connected.number == "" and chan.language != "fr"
+    assert chan.state == "Down"
+    gate.set()
+    await first
+    await dial
+    assert (chan.connected.name, chan.connected.number) == ("Carol", "100")
+    assert chan.language == "fr"
+    assert chan.state == "Ringing"
+    await rig.drain()
+
+
+async def test_indicate_runs_on_the_channel_task_after_queued_commands() -> None:
+    rig = Rig()
+    chan, sim = await sim_in_stasis(rig, "erin")
+    control = control_of(chan)
+    gate = asyncio.Event()
+
+    async def blocking() -> None:
+        await gate.wait()
+
+    first = asyncio.ensure_future(control.execute(blocking))
+    indicated = asyncio.ensure_future(control.indicate("transfer", "success"))
+    await asyncio.sleep(0)
+    assert sim.phone("erin").indications == []
+    gate.set()
+    await first
+    await indicated
+    assert sim.phone("erin").indications == ["transfer"]
+    await rig.drain()
+
+
+async def test_dial_of_a_departed_channel_fails_with_channel_gone() -> None:
+    rig = Rig()
+    chan, _sim = await sim_in_stasis(rig, "frank")
+    control = control_of(chan)
+    chan.request_hangup()
+    with pytest.raises(ChannelGone):
+        await control.dial("frank", None, None)
+    assert chan.state == "Down"
+    await rig.drain()

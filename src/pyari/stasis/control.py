@@ -3,6 +3,12 @@
 ARI commands on a channel are queued here and run, in order, on the
 channel's own task (Asterisk's ``stasis_app_control``).  The task also
 wakes here when the channel is hung up or told to leave the application.
+
+The commands that need more than one call on the channel live here as
+methods (``dial``, ``indicate``), as Asterisk's ``stasis_app_control_*``.  A
+hangup is not queued: it is a request to the channel
+(``Channel.request_hangup``, Asterisk's ``ast_softhangup``) that must reach
+it while a command runs, and it ends the queue.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ import inspect
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from pyari.core import causes
+from pyari.core import events as ev
 
 if TYPE_CHECKING:
     from pyari.core.channel import Channel
@@ -58,6 +67,49 @@ class Control:
         self._queue.append((command, fut))
         self._event.set()
         return await fut
+
+    # -- commands (Asterisk's stasis_app_control_*) ---------------------------------
+
+    async def indicate(self, condition: str, data: str | None = None) -> None:
+        """Signal ``condition`` to the far end from the channel's task."""
+        chan = self.channel
+        await self.execute(lambda: chan.indicate(condition, data))
+
+    async def dial(self, dialstring: str, timeout: float | None, caller: Channel | None) -> None:
+        """Dial a channel created in the application, on the channel's task.
+
+        ``caller``, when given and still there, lends the channel its caller
+        id as the connected line and its language.  Returns once the far end
+        is called (``Dial`` with an empty status); a watcher announces the
+        outcome and hangs the channel up (NO_ANSWER) if ``timeout`` passes
+        first.  Raises ``ChannelGone`` if the channel left first.
+        """
+        chan = self.channel
+
+        async def watch() -> None:
+            answered = await chan.wait_answered(timeout)
+            if chan.destroyed:
+                return
+            if answered:
+                status = "ANSWER"
+            elif chan.hangupcause == causes.USER_BUSY:
+                status = "BUSY"
+            elif chan.hungup:
+                status = "CANCEL"
+            else:
+                status = "NOANSWER"
+            chan.publish(ev.dial(chan.snapshot(), dialstring, status))
+            if status == "NOANSWER":
+                chan.request_hangup(causes.NO_ANSWER)
+
+        def call() -> None:
+            if caller is not None and not caller.destroyed:
+                chan.take_caller_details(caller)
+            chan.tech.call(chan, timeout)
+            chan.publish(ev.dial(chan.snapshot(), dialstring, ""))
+            chan.core.spawn(watch(), name=f"dial {chan.name}")
+
+        await self.execute(call)
 
     def leave(self) -> None:
         """Make the channel leave the application after the commands queued so far.

@@ -28,8 +28,8 @@ from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.callerid import parse_callerid
 from pyari.core.channel import Channel
-from pyari.core.media_glue import MediaService
-from pyari.core.snapshots import CallerId, ChannelSnapshot
+from pyari.media.service import MediaService
+from pyari.core.snapshots import ChannelSnapshot
 from pyari.core.tech import DuplicateId, TechError
 from pyari.dialplan.apps import assign_variable
 from pyari.dialplan.args import split_app_args
@@ -436,35 +436,13 @@ async def dial(ctx: AriContext, p: Params) -> None:
         raise AriError(409, "Dialing a channel not created by ARI")
     if chan.stasis_app is None:
         raise AriError(409, "Channel not in Stasis application")
-    if caller is not None and not caller.destroyed:
-        chan.connected = CallerId(caller.caller.name, caller.caller.number)
-        chan.language = caller.language
-        chan.changed()
+    if caller is not None and caller.destroyed:
+        caller = None
     timeout = int(p.get("timeout") or 0)
-    core = ctx.core
-
-    async def watch() -> None:
-        answered = await chan.wait_answered(timeout if timeout > 0 else None)
-        if chan.destroyed:
-            return
-        if answered:
-            status = "ANSWER"
-        elif chan.hangupcause == causes.USER_BUSY:
-            status = "BUSY"
-        elif chan.hungup:
-            status = "CANCEL"
-        else:
-            status = "NOANSWER"
-        chan.publish(ev.dial(chan.snapshot(), dialstring, status))
-        if status == "NOANSWER":
-            chan.request_hangup(causes.NO_ANSWER)
-
-    def call() -> None:
-        chan.tech.call(chan, timeout if timeout > 0 else None)
-        chan.publish(ev.dial(chan.snapshot(), dialstring, ""))
-        core.spawn(watch(), name=f"dial {chan.name}")
-
-    await run_on(control, call)
+    try:
+        await control.dial(dialstring, timeout if timeout > 0 else None, caller)
+    except ChannelGone:
+        raise AriError(404, CHANNEL_NOT_FOUND) from None
 
 
 @handles("channels", "hangup", lenient=frozenset({"reason"}))
@@ -485,8 +463,7 @@ async def hangup(ctx: AriContext, p: Params) -> None:
         if found is None:
             raise AriError(400, "Invalid reason for hangup reason provided")
         cause = found
-    chan.hangupcause = cause
-    chan.request_hangup(cause)
+    chan.request_hangup(cause, replace_cause=True)
 
 
 @handles("channels", "continueInDialplan")
@@ -612,8 +589,10 @@ async def transfer_progress(ctx: AriContext, p: Params) -> None:
     state = TRANSFER_STATES.get(states.lower())
     if state is None:
         raise AriError(400, "Invalid states value")
-    chan = control.channel
-    chan.indicate("transfer", state)
+    try:
+        await control.indicate("transfer", state)
+    except ChannelGone:
+        raise AriError(404, CHANNEL_NOT_FOUND) from None
 
 
 # -- media operations ---------------------------------------------------------------------
