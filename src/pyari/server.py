@@ -189,8 +189,7 @@ class Server:
             modules=self.modules,
         )
         self.ari = AriService(self.ari_context)
-        self.http = make_http_server(self.ari, self.stasis, cfg.http, cfg.ari, self.core.entity_id)
-        self.http.media_sockets = self.websocket_media
+        self.http = make_http_server(self.ari, self.websocket_media, cfg.http)
         self.control: Any = None
         self.stopped = asyncio.Event()
         self.started_at = 0.0
@@ -385,7 +384,6 @@ class Server:
             source_dir=cfg.source_dir,
         )
         self.core.snapshot_channelvars = cfg.ari.channelvars
-        self.http.ari = cfg.ari
         self.core.last_reload = time.time()
         return "Module 'res_ari.so' reloaded successfully."
 
@@ -404,7 +402,7 @@ class Server:
             return f"http.conf reload failed: {exc}"
         before = list(self.http.bindings)
         try:
-            await self.http.reconfigure(cfg.http, self.config.ari)
+            await self.http.reconfigure(cfg.http)
         except OSError as exc:
             log.error("http.conf reload failed, keeping the old settings: %s", exc)
             return f"http.conf reload failed: {exc}"

@@ -53,7 +53,7 @@ def test_selector_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("PYARI_HTTP_BACKEND")
     assert backend_name() == "httptools"  # the default
     with pytest.raises(ValueError, match="unknown HTTP backend"):
-        make_http_server(None, None, None, None, "", backend="nginx")  # type: ignore[arg-type]
+        make_http_server(None, None, None, backend="nginx")  # type: ignore[arg-type]
 
 
 async def test_keep_alive_and_connection_close(fast: Server) -> None:
@@ -276,11 +276,11 @@ async def test_rebinding_keeps_live_connections(fast: Server) -> None:
     writer.write(request("GET", "/ari/asterisk/ping"))
     assert (await read_reply(reader)).status == 200
     settings = dataclasses.replace(fast.http.settings, servername="Moved")
-    await fast.http.reconfigure(settings, fast.http.ari)
+    await fast.http.reconfigure(settings)
     assert fast.http_port == old_port  # same address: nothing rebound
     settings = dataclasses.replace(settings, bindport=0)
     settings = dataclasses.replace(settings, bindaddr="127.0.0.2")
-    await fast.http.reconfigure(settings, fast.http.ari)
+    await fast.http.reconfigure(settings)
     new = fast.http.bindings[0]
     assert new.host == "127.0.0.2" and new.port != 0
     # The live connection carries on, with the new settings.

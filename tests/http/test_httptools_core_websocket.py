@@ -138,7 +138,7 @@ async def test_client_close_is_answered_and_ends_the_session(fast: Server) -> No
     assert answer.code == 4000
     assert await asyncio.wait_for(client.reader.read(), 5) == b""
     await wait_for(lambda: fast.stasis.get("closing") is None)
-    await wait_for(lambda: not fast.http.sessions)
+    await wait_for(lambda: not fast.ari.sessions)
 
 
 async def test_fragments_are_joined_and_size_is_limited(fast: Server) -> None:
@@ -225,7 +225,9 @@ async def _flood_until_paused(srv: Server, app_name: str) -> int:
 
 
 async def test_event_writer_waits_for_a_slow_reader(fast: Server) -> None:
-    fast.http.ari = dataclasses.replace(fast.http.ari, websocket_write_timeout=10_000)
+    fast.config = dataclasses.replace(
+        fast.config, ari=dataclasses.replace(fast.config.ari, websocket_write_timeout=10_000)
+    )
     client = await RawClient.open(fast, "/ari/events?app=slow", rcvbuf=4096)
     sent = await _flood_until_paused(fast, "slow")
     # Nothing was dropped while the transport was paused: the reader gets all, in order.
@@ -243,7 +245,9 @@ async def test_event_writer_waits_for_a_slow_reader(fast: Server) -> None:
 
 
 async def test_event_writer_gives_up_after_the_write_timeout(fast: Server) -> None:
-    fast.http.ari = dataclasses.replace(fast.http.ari, websocket_write_timeout=100)
+    fast.config = dataclasses.replace(
+        fast.config, ari=dataclasses.replace(fast.config.ari, websocket_write_timeout=100)
+    )
     client = await RawClient.open(fast, "/ari/events?app=stuck", rcvbuf=4096)
     app = fast.stasis.get("stuck")
     assert app is not None
@@ -255,7 +259,7 @@ async def test_event_writer_gives_up_after_the_write_timeout(fast: Server) -> No
         app.send(ev.ChannelUserevent(eventname="more" + "x" * 32768))
         await asyncio.sleep(0.005)
     assert fast.stasis.get("stuck") is None
-    await wait_for(lambda: not fast.http.sessions)
+    await wait_for(lambda: not fast.ari.sessions)
     client.writer.close()
 
 

@@ -147,7 +147,7 @@ async def test_subscribe_all_sees_every_object_once(
 async def test_socket_that_cannot_keep_up_is_closed(
     server: Server, http: aiohttp.ClientSession
 ) -> None:
-    server.http.event_queue_size = 4
+    server.ari.event_queue_size = 4
     async with http.ws_connect("/ari/events?app=flood") as ws:
         app = server.stasis.get("flood")
         assert app is not None
@@ -161,4 +161,4 @@ async def test_socket_that_cannot_keep_up_is_closed(
             assert msg.type == aiohttp.WSMsgType.TEXT
         assert ws.close_code == 1013
     assert server.stasis.get("flood") is None
-    assert not server.http.sessions or all(s.closed for s in server.http.sessions)
+    assert not server.ari.sessions or all(s.closed for s in server.ari.sessions)

@@ -3,6 +3,8 @@
 :class:`EventSession` is independent of the WebSocket library: it is given
 an async ``send`` callable for text frames.  Events are queued by the bus
 delivery (which never waits) and written by the session's writer task.
+Sessions are opened by :meth:`pyari.ari.service.AriService.open_events`;
+the HTTP cores only carry their frames.
 
 A session ends when its socket goes away or when it cannot keep up (its
 queue overflows).  Either way :meth:`EventSession.close` unregisters its
@@ -68,6 +70,8 @@ class EventSession:
         subscribe_all: bool = False,
         read_only: bool = False,
         max_queue: int = 100_000,
+        write_timeout: float | None = None,
+        on_close: Callable[[EventSession], None] | None = None,
     ) -> None:
         self.registry = registry
         self.apps = apps
@@ -76,6 +80,10 @@ class EventSession:
         self.subscribe_all = subscribe_all
         self.read_only = read_only
         """The socket speaks for a read-only user."""
+        self.write_timeout = write_timeout
+        """Seconds a batch of events may take to write (ari.conf ``websocket_write_timeout``)."""
+        self.on_close = on_close
+        """Called once, when the session closes (the service forgets it)."""
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_queue)
         self.handlers: dict[str, Callable[[ev.Event], None]] = {}
         self.closed = False
@@ -118,6 +126,8 @@ class EventSession:
         for app, handler in list(self.handlers.items()):
             self.registry.unregister(app, handler)
         self.handlers.clear()
+        if self.on_close is not None:
+            self.on_close(self)
         queue = self.queue
         while not queue.empty():
             queue.get_nowait()

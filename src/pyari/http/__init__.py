@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyari.ari.service import AriService
-    from pyari.config import AriSettings, HttpSettings
+    from pyari.config import HttpSettings
     from pyari.http.aiohttp_core import AiohttpServer
+    from pyari.http.common import MediaSockets
     from pyari.http.httptools_core import HttptoolsServer
-    from pyari.stasis.registry import Registry
 
 BACKENDS = ("aiohttp", "httptools")
 DEFAULT_BACKEND = "httptools"
@@ -32,20 +32,22 @@ def backend_name() -> str:
 
 def make_http_server(
     service: AriService,
-    registry: Registry,
+    media_sockets: MediaSockets | None,
     http_settings: HttpSettings,
-    ari_settings: AriSettings,
-    entity_id: str,
     backend: str | None = None,
 ) -> AiohttpServer | HttptoolsServer:
-    """The HTTP server on the chosen core (``backend``, else ``PYARI_HTTP_BACKEND``)."""
+    """The HTTP server on the chosen core (``backend``, else ``PYARI_HTTP_BACKEND``).
+
+    It serves ``service`` (ARI, the events socket included) under ``/ari`` and
+    ``media_sockets`` (WebSocket media channels) under ``/media``.
+    """
     name = backend or backend_name()
     if name == "httptools":
         from pyari.http.httptools_core import HttptoolsServer
 
-        return HttptoolsServer(service, registry, http_settings, ari_settings, entity_id)
+        return HttptoolsServer(service, http_settings, media_sockets)
     if name != "aiohttp":
         raise ValueError(f"unknown HTTP backend {name!r}")
     from pyari.http.aiohttp_core import AiohttpServer
 
-    return AiohttpServer(service, registry, http_settings, ari_settings, entity_id)
+    return AiohttpServer(service, http_settings, media_sockets)

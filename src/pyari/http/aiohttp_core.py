@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from pyari.ari.events_ws import EventEncoder, EventSession
+from pyari.ari.events_ws import EventSession
 from pyari.ari.service import AriRequest, AriService
 from pyari.http.aiohttp_sessions import KEEPALIVE_TIMEOUT, TrackedHandler
 from pyari.http.common import (
@@ -22,23 +21,22 @@ from pyari.http.common import (
     NOT_FOUND_TEXT,
     Answer,
     Binding,
-    EventsAsk,
     MediaSockets,
     Page,
-    check_events,
     check_media,
     html_page,
     log_accepted,
     peer_name,
+    refusal,
     run_events_socket,
     url_prefix,
 )
 from pyari.http.listeners import Listeners
+from pyari.http.routing import Router, Target, parse_query
 from pyari.http.sessions import SessionLimits, sweep_interval
 
 if TYPE_CHECKING:
-    from pyari.config import AriSettings, HttpSettings
-    from pyari.stasis.registry import Registry
+    from pyari.config import HttpSettings
 
 log = logging.getLogger("pyari.http")
 
@@ -49,21 +47,13 @@ class AiohttpServer:
     def __init__(
         self,
         service: AriService,
-        registry: Registry,
         http_settings: HttpSettings,
-        ari_settings: AriSettings,
-        entity_id: str,
+        media_sockets: MediaSockets | None = None,
     ) -> None:
         self.service = service
-        self.registry = registry
         self.settings = http_settings
-        self.ari = ari_settings
-        self.entity_id = entity_id
-        self.sessions: set[EventSession] = set()
-        self.event_queue_size = 100_000
-        """Events a socket may fall behind by before it is closed."""
-        self.media_sockets: MediaSockets | None = None
-        """Serves ``/media/<connection_id>`` (WebSocket media channels), when set."""
+        self.router = Router(service, media_sockets)
+        """Where requests go (``media_sockets`` serve ``/media/<connection_id>``)."""
         self._runner: web.AppRunner | None = None
         self.limits = SessionLimits(http_settings)
         """http.conf's session limits and timeouts (:mod:`pyari.http.aiohttp_sessions`)."""
@@ -101,7 +91,7 @@ class AiohttpServer:
         self._sweeper = loop.call_later(sweep_interval(self.settings), self._sweep)
         self.limits.sweep()
 
-    async def reconfigure(self, http_settings: HttpSettings, ari_settings: AriSettings) -> None:
+    async def reconfigure(self, http_settings: HttpSettings) -> None:
         """Apply new settings (``reload http``), all or nothing.
 
         New listeners are bound, and a TLS certificate read, before old ones
@@ -109,12 +99,11 @@ class AiohttpServer:
         as it was.  Open connections (and calls) are not dropped.
         """
         await self.listeners.update(http_settings)
-        self.settings, self.ari = http_settings, ari_settings
+        self.settings = http_settings
         self.limits.settings = http_settings
 
     async def stop(self) -> None:
-        for session in list(self.sessions):
-            session.close()
+        self.service.close_event_sessions()
         self.listeners.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -143,20 +132,16 @@ class AiohttpServer:
         )
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        raw = request.rel_url.raw_path
-        prefix = url_prefix(self.settings)
-        if prefix:
-            if not raw.startswith(prefix + "/"):
-                return self._html(404, "Not Found", NOT_FOUND_TEXT)
-            raw = raw[len(prefix) :]
-        if raw.startswith("/media/") and self.media_sockets is not None:
-            return await self._media(request, raw[len("/media/") :])
-        if raw != "/ari" and not raw.startswith("/ari/"):
+        target, sub = self.router.route(
+            url_prefix(self.settings), request.rel_url.raw_path, request.method
+        )
+        if target is Target.NOT_FOUND:
             return self._html(404, "Not Found", NOT_FOUND_TEXT)
-        sub = raw[4:] or "/"
-        query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
-        if sub == "/events" and request.method == "GET":
-            return await self._events(request, query)
+        if target is Target.MEDIA:
+            return await self._media(request, sub)
+        query = parse_query(request.rel_url.raw_query_string)
+        if target is Target.EVENTS:
+            return await self._events(request, sub, query)
         body = await request.read() if request.body_exists else b""
         resp = await self.service.handle(
             AriRequest(
@@ -175,7 +160,7 @@ class AiohttpServer:
 
     async def _media(self, request: web.Request, connection_id: str) -> web.StreamResponse:
         """``/media/<connection_id>``: the application's end of a WebSocket media channel."""
-        sockets = self.media_sockets
+        sockets = self.router.media
         assert sockets is not None
         refusal = check_media(sockets, connection_id, request.headers)
         if refusal is not None:
@@ -186,50 +171,38 @@ class AiohttpServer:
         return ws
 
     async def _events(
-        self, request: web.Request, query: list[tuple[str, str]]
+        self, request: web.Request, sub: str, query: list[tuple[str, str]]
     ) -> web.StreamResponse:
-        peer, local = _addresses(request)
-        ask = check_events(
-            self.service,
-            self.ari.auth_realm,
-            request.headers,
-            query,
-            peer=peer,
-            local=local,
-            tls=request.secure,
-        )
-        if not isinstance(ask, EventsAsk):
-            return self._answer(ask)
-        apps, subscribe_all, read_only = ask
         ws = web.WebSocketResponse(protocols=("ari",), autoping=True, max_msg_size=1024 * 1024)
-        ws.headers.update(self._base_headers())
-        timeout = max(self.ari.websocket_write_timeout, 1) / 1000.0
 
         async def send(data: bytes) -> None:
             await ws.send_frame(data, WSMsgType.TEXT)
 
-        session = EventSession(
-            self.registry,
-            apps,
-            send,
-            EventEncoder(self.entity_id, self.ari.pretty),
-            subscribe_all=subscribe_all,
-            read_only=read_only,
-            max_queue=self.event_queue_size,
+        req = AriRequest(
+            "GET",
+            sub,
+            query,
+            request.headers,
+            b"",
+            "https" if request.secure else "http",
+            *_addresses(request),
         )
-        # Apps register before the handshake completes (as in Asterisk), so
-        # no event after the client sees the 101 is lost.
-        session.open()
+        session = self.service.open_events(req, send)
+        assert session is not None  # (no handshake check: ws.prepare checks it)
+        if not isinstance(session, EventSession):
+            return self._answer(refusal(session))
+        # The session's apps are registered (events wait in its queue); a
+        # handshake that fails closes it.
+        ws.headers.update(self._base_headers())
         try:
             await ws.prepare(request)
         except BaseException:
             session.close()
             raise
-        self.sessions.add(session)
         peer = request.transport.get_extra_info("peername") if request.transport else None
         who = peer_name(peer)
         log_accepted(who, ws.ws_protocol)
-        await run_events_socket(session, ws, who, timeout, self.sessions, ws.close)
+        await run_events_socket(session, ws, who, ws.close)
         return ws
 
 

@@ -1,9 +1,11 @@
 """What both HTTP cores (:mod:`pyari.http.aiohttp_core`, :mod:`pyari.http.httptools_core`) share.
 
 The framework-free parts of serving http.conf: the HTML error page, the
-checks an events or media WebSocket request passes before it is accepted,
-and the loop that serves an accepted events socket (listeners are in
-:mod:`pyari.http.listeners`, session limits in :mod:`pyari.http.sessions`).
+checks a media WebSocket request passes before it is accepted, and the loop
+that serves an accepted events socket (routing is in :mod:`pyari.http.routing`,
+listeners in :mod:`pyari.http.listeners`, session limits in
+:mod:`pyari.http.sessions`; the events socket's checks and session are
+:meth:`AriService.open_events <pyari.ari.service.AriService.open_events>`).
 Each core turns the answers here into its own responses.
 """
 
@@ -14,22 +16,22 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-import msgspec
 from aiohttp import WSMessage, WSMsgType
 
 if TYPE_CHECKING:
     from pyari.ari.events_ws import EventSession
-    from pyari.ari.service import AriService
+    from pyari.ari.service import AriResponse
     from pyari.config import HttpSettings
 
 verbose = logging.getLogger("pyari.verbose")
 
 NO_CACHE = "no-cache, no-store"
 NOT_FOUND_TEXT = "The requested URL was not found on this server."
-TRUE_WORDS = ("yes", "true", "1", "on", "y", "t")
 WS_VERSIONS = "7, 8, 13"
+
 
 @dataclass
 class Binding:
@@ -73,15 +75,6 @@ class Answer(NamedTuple):
     body: bytes
 
 
-class EventsAsk(NamedTuple):
-    """An events WebSocket request that passed the checks."""
-
-    apps: list[str]
-    subscribe_all: bool
-    read_only: bool
-    """The user is read-only (its socket may not replace a read-write user's)."""
-
-
 def html_page(status: int, title: str, text: str, server: str) -> str:
     return (
         '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n'
@@ -114,41 +107,11 @@ def is_websocket_upgrade(headers: Mapping[str, str]) -> bool:
     return headers.get("Upgrade", "").lower() == "websocket"
 
 
-def check_events(
-    service: AriService,
-    realm: str,
-    headers: Mapping[str, str],
-    query: list[tuple[str, str]],
-    *,
-    peer: tuple[str, int] | None = None,
-    local: tuple[str, int] | None = None,
-    tls: bool = False,
-) -> EventsAsk | Page | Answer:
-    """Authentication, the upgrade and ``app`` of an events socket request, in Asterisk's order."""
-    qd = dict(query)
-    user = service.authenticate(headers, qd, peer=peer, local=local, tls=tls)
-    if user is None:
-        return Answer(
-            401,
-            {"Content-Type": "application/json", "WWW-Authenticate": f'Basic realm="{realm}"'},
-            b'{"message": "Authentication required"}',
-        )
-    if not is_websocket_upgrade(headers):
-        return Page(426, "Upgrade Required", "")
-    apps = [a.strip() for a in qd.get("app", "").split(",") if a.strip()]
-    if not apps:
-        return Page(400, "Bad Request", "HTTP request is missing param: [app]")
-    if user.read_only:
-        held = service.ctx.stasis.held_by_writer(apps)
-        if held is not None:
-            # Not Asterisk's behaviour: docs/decisions/0012-read-only-app-takeover.md.
-            message = f"Application '{held}' is held by a read-write user"
-            return Answer(
-                403,
-                {"Content-Type": "application/json"},
-                b'{"message": %s}' % msgspec.json.encode(message),
-            )
-    return EventsAsk(apps, qd.get("subscribeAll", "").lower() in TRUE_WORDS, user.read_only)
+def refusal(resp: AriResponse) -> Page | Answer:
+    """How a core answers an ARI refusal: the HTML page it asks for, or its JSON."""
+    if resp.page is not None:
+        return Page(resp.status, HTTPStatus(resp.status).phrase, resp.page)
+    return Answer(resp.status, resp.headers, resp.body)
 
 
 def check_media(
@@ -178,22 +141,19 @@ async def run_events_socket(
     session: EventSession,
     ws: EventsSocket,
     who: str,
-    timeout: float,
-    sessions: set[EventSession],
     abort: Callable[[], Awaitable[object]],
 ) -> None:
     """Serve an accepted events socket until either end closes it.
 
     ``abort`` drops the socket after a fatal write error.
     """
-    writer = asyncio.get_running_loop().create_task(_write_events(session, ws, who, timeout, abort))
+    writer = asyncio.get_running_loop().create_task(_write_events(session, ws, who, abort))
     try:
         async for msg in ws:
             if msg.type == WSMsgType.ERROR:
                 break
     finally:
         session.close()
-        sessions.discard(session)
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
@@ -206,11 +166,10 @@ async def _write_events(
     session: EventSession,
     ws: EventsSocket,
     who: str,
-    timeout: float,
     abort: Callable[[], Awaitable[object]],
 ) -> None:
     try:
-        await session.write_loop(timeout)
+        await session.write_loop(session.write_timeout)
         # The session ended (e.g. it could not keep up): close the socket.
         if not ws.closed:
             await ws.close(code=session.close_code)

@@ -41,7 +41,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl
 
 import httptools
 from aiohttp import WSMessage, WSMsgType
@@ -51,7 +50,7 @@ from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import generate_accept_token
 
-from pyari.ari.events_ws import EventEncoder, EventSession
+from pyari.ari.events_ws import EventSession
 from pyari.ari.service import AriRequest, AriService
 from pyari.http.common import (
     NO_CACHE,
@@ -59,23 +58,22 @@ from pyari.http.common import (
     WS_VERSIONS,
     Answer,
     Binding,
-    EventsAsk,
     MediaSockets,
     Page,
-    check_events,
     check_media,
     html_page,
     log_accepted,
     peer_name,
+    refusal,
     run_events_socket,
     url_prefix,
 )
 from pyari.http.listeners import Listeners
+from pyari.http.routing import Router, Target, parse_query
 from pyari.http.sessions import SessionLimits, Wait, WaitKind, sweep_interval
 
 if TYPE_CHECKING:
-    from pyari.config import AriSettings, HttpSettings
-    from pyari.stasis.registry import Registry
+    from pyari.config import HttpSettings
 
 log = logging.getLogger("pyari.http")
 
@@ -168,21 +166,13 @@ class HttptoolsServer:
     def __init__(
         self,
         service: AriService,
-        registry: Registry,
         http_settings: HttpSettings,
-        ari_settings: AriSettings,
-        entity_id: str,
+        media_sockets: MediaSockets | None = None,
     ) -> None:
         self.service = service
-        self.registry = registry
         self.settings = http_settings
-        self.ari = ari_settings
-        self.entity_id = entity_id
-        self.sessions: set[EventSession] = set()
-        self.event_queue_size = 100_000
-        """Events a socket may fall behind by before it is closed."""
-        self.media_sockets: MediaSockets | None = None
-        """Serves ``/media/<connection_id>`` (WebSocket media channels), when set."""
+        self.router = Router(service, media_sockets)
+        """Where requests go (``media_sockets`` serve ``/media/<connection_id>``)."""
         self.connections: set[HttpProtocol] = set()
         self.limits = SessionLimits(http_settings)
         """http.conf's session limits and timeouts over :attr:`connections`."""
@@ -211,7 +201,7 @@ class HttptoolsServer:
                 sweep_interval(self.settings), self._sweep
             )
 
-    async def reconfigure(self, http_settings: HttpSettings, ari_settings: AriSettings) -> None:
+    async def reconfigure(self, http_settings: HttpSettings) -> None:
         """Apply new settings (``reload http``), all or nothing.
 
         New listeners are bound, and a TLS certificate read, before old ones
@@ -219,7 +209,7 @@ class HttptoolsServer:
         as it was.  Open connections (and calls) are not dropped.
         """
         await self.listeners.update(http_settings)
-        self.settings, self.ari = http_settings, ari_settings
+        self.settings = http_settings
         self.limits.settings = http_settings
 
     async def stop(self) -> None:
@@ -229,8 +219,7 @@ class HttptoolsServer:
         cancelled (their channels hang up), requests being answered finish
         first (for up to two seconds).
         """
-        for session in list(self.sessions):
-            session.close()
+        self.service.close_event_sessions()
         self.listeners.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -676,27 +665,18 @@ class HttpProtocol(asyncio.Protocol):
                 self._html(req, 400, "Bad Request", "Invalid URL.", close=True)
                 return
             raw_path, raw_query = parsed.path or b"/", parsed.query or b""
-        raw = raw_path.decode("utf-8", "surrogateescape")
-        prefix = srv.prefix()
-        if prefix:
-            if not raw.startswith(prefix + "/"):
-                self._html(req, 404, "Not Found", NOT_FOUND_TEXT)
-                return
-            raw = raw[len(prefix) :]
-        if raw.startswith("/media/") and srv.media_sockets is not None:
-            self._media(req, raw[len("/media/") :])
-            return
-        if raw != "/ari" and not raw.startswith("/ari/"):
+        target, sub = srv.router.route(
+            srv.prefix(), raw_path.decode("utf-8", "surrogateescape"), req.method
+        )
+        if target is Target.NOT_FOUND:
             self._html(req, 404, "Not Found", NOT_FOUND_TEXT)
             return
-        sub = raw[4:] or "/"
-        query = (
-            parse_qsl(raw_query.decode("utf-8", "surrogateescape"), keep_blank_values=True)
-            if raw_query
-            else []
-        )
-        if sub == "/events" and req.method == "GET":
-            self._events(req, query)
+        if target is Target.MEDIA:
+            self._media(req, sub)
+            return
+        query = parse_query(raw_query.decode("utf-8", "surrogateescape")) if raw_query else []
+        if target is Target.EVENTS:
+            self._events(req, sub, query)
             return
         resp = await srv.service.handle(
             AriRequest(
@@ -854,7 +834,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _media(self, req: _Request, connection_id: str) -> None:
         """``/media/<connection_id>``: the application's end of a WebSocket media channel."""
-        sockets = self.srv.media_sockets
+        sockets = self.srv.router.media
         assert sockets is not None
         refusal = check_media(sockets, connection_id, req.headers)
         if refusal is not None:
@@ -872,53 +852,33 @@ class HttpProtocol(asyncio.Protocol):
             if not ws.closed:
                 await ws.close(code=1001)
 
-    def _events(self, req: _Request, query: list[tuple[str, str]]) -> None:
-        srv = self.srv
-        ask = check_events(
-            srv.service,
-            srv.ari.auth_realm,
-            req.headers,
-            query,
-            peer=self.peer,
-            local=self.local,
-            tls=self.scheme == "https",
-        )
-        if not isinstance(ask, EventsAsk):
-            self._answer(req, ask)
-            return
-        if self._handshake_problem(req) is not None:
-            self._accept(req, (), 0)  # answers the problem
-            return
-        apps, subscribe_all, read_only = ask
-        ari = srv.ari
-        timeout = max(ari.websocket_write_timeout, 1) / 1000.0
+    def _events(self, req: _Request, sub: str, query: list[tuple[str, str]]) -> None:
         holder: list[WebSocket] = []
 
         async def send(data: bytes) -> None:
             await holder[0].send_text_bytes(data)
 
-        session = EventSession(
-            srv.registry,
-            apps,
-            send,
-            EventEncoder(srv.entity_id, ari.pretty),
-            subscribe_all=subscribe_all,
-            read_only=read_only,
-            max_queue=srv.event_queue_size,
+        ari = AriRequest("GET", sub, query, req.headers, b"", self.scheme, self.peer, self.local)
+        session = self.srv.service.open_events(
+            ari, send, lambda: self._handshake_problem(req) is None
         )
-        # Apps register before the handshake completes (as in Asterisk), so
-        # no event after the client sees the 101 is lost.
-        session.open()
+        if session is None:  # a bad handshake: no app was touched
+            self._accept(req, (), 0)  # answers the problem
+            return
+        if not isinstance(session, EventSession):
+            self._answer(req, refusal(session))
+            return
+        # The session's apps are registered (events wait in its queue); a
+        # handshake that fails closes it.
         ws = self._accept(req, ("ari",), EVENTS_MAX_MESSAGE)
         if ws is None:
             session.close()
             return
         holder.append(ws)
-        srv.sessions.add(session)
         peer = self.transport.get_extra_info("peername") if self.transport else None
         who = peer_name(peer)
         log_accepted(who, ws.ws_protocol)
-        self._spawn(run_events_socket(session, ws, who, timeout, srv.sessions, ws.aborted))
+        self._spawn(run_events_socket(session, ws, who, ws.aborted))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -62,7 +62,7 @@ TOO_LARGE = "Request body too large (over 1 MiB)"
 def pipeline_errors(op: Operation) -> tuple[ErrorResponse, ...]:
     """What the request pipeline (:mod:`pyari.ari.service`) may answer for ``op``."""
     if op.websocket:
-        # Served by the HTTP cores' events socket checks (pyari.http.common.check_events).
+        # Answered by AriService.open_events (pyari.ari.service), before the upgrade.
         return (
             ErrorResponse(400, "The app parameter is missing"),
             ErrorResponse(401, UNAUTHORIZED),
