@@ -10,7 +10,7 @@ STAMP     := $(VENV)/.installed-test
 NODE_DIR   := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-deps client system-deps node-deps clean
+.PHONY: run test test-fast lint typecheck bench bench-deps client args system-deps node-deps clean
 
 ## pyari, its runtime dependencies and the sound packages: what serving needs.
 $(RUN_STAMP): pyproject.toml constraints.txt
@@ -71,6 +71,10 @@ typecheck: $(STAMP)
 ## Regenerate the typed client (src/pyari/client/_*.py) from the ARI declarations.
 client: $(STAMP)
 	$(BIN)/python scripts/gen_client.py
+
+## Regenerate the typed arguments of each ARI operation (src/pyari/ari/args.py).
+args: $(STAMP)
+	$(BIN)/python scripts/gen_args.py
 
 ## Every benchmark, loopback only (about 6 minutes); writes BENCHMARKS.md.
 bench: $(STAMP) bench-deps

@@ -1,7 +1,8 @@
 """Behaviour of ARI operations, one module per resource.
 
-A handler takes the :class:`~pyari.ari.context.AriContext` and the checked
-:class:`~pyari.ari.params.Params` and returns what the operation answers:
+A handler takes the :class:`~pyari.ari.context.AriContext` and its
+operation's checked arguments (the operation's class in :mod:`pyari.ari.args`,
+e.g. ``ChannelsOriginateArgs``) and returns what the operation answers:
 a msgspec Struct, a list or dict (200), ``None`` (204) or a :class:`Reply`.
 It raises :class:`~pyari.ari.errors.AriError` for ARI errors.  Handlers
 never see the HTTP framework.
@@ -13,15 +14,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyari.ari.args import ARGS
 from pyari.ari.context import AriContext
-from pyari.ari.params import Params
+from pyari.ari.params import Args
 
-Handler = Callable[[AriContext, Params], Awaitable[Any]]
+Handler = Callable[[AriContext, Any], Awaitable[Any]]
+"""``async def handler(ctx, args: <its operation's Args class>)``."""
 
 
 @dataclass(frozen=True, slots=True)
 class Registered:
     fn: Handler
+    args_type: type[Args]
+    """The operation's arguments class (:mod:`pyari.ari.args`)."""
     missing: dict[str, str] = field(default_factory=dict)
     """Messages for required parameters that are absent, by parameter."""
     lenient: frozenset[str] = frozenset()
@@ -50,7 +55,8 @@ def handles(
     """Register the handler of operation ``resource.nickname``."""
 
     def register(fn: Handler) -> Handler:
-        HANDLERS[f"{resource}.{nickname}"] = Registered(fn, missing or {}, lenient)
+        key = f"{resource}.{nickname}"
+        HANDLERS[key] = Registered(fn, ARGS[key], missing or {}, lenient)
         return fn
 
     return register

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pyari.ari.args import (
+    ApplicationsFilterArgs,
+    ApplicationsGetArgs,
+    ApplicationsListArgs,
+    ApplicationsSubscribeArgs,
+    ApplicationsUnsubscribeArgs,
+)
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
-from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.stasis.app import StasisApp
 from pyari.stasis.registry import BadScheme, SourceNotFound
@@ -36,27 +42,25 @@ def find_app(ctx: AriContext, name: str) -> StasisApp:
 
 
 @handles("applications", "list")
-async def list_apps(ctx: AriContext, p: Params) -> list[dict[str, Any]]:
+async def list_apps(ctx: AriContext, args: ApplicationsListArgs) -> list[dict[str, Any]]:
     ctx.stasis.sweep()
     return [application_json(app) for app in ctx.stasis.apps.values()]
 
 
 @handles("applications", "get")
-async def get_app(ctx: AriContext, p: Params) -> dict[str, Any]:
-    return application_json(find_app(ctx, p["applicationName"]))
+async def get_app(ctx: AriContext, args: ApplicationsGetArgs) -> dict[str, Any]:
+    return application_json(find_app(ctx, args.applicationName))
 
 
 def _change_sources(
     ctx: AriContext,
-    p: Params,
+    args: ApplicationsSubscribeArgs | ApplicationsUnsubscribeArgs,
     change: Callable[[StasisApp, list[str]], None],
     unknown_source: str,
 ) -> dict[str, Any]:
     """Apply ``change`` (subscribe or unsubscribe) to the app's event sources."""
-    sources: list[str] = p.get("eventSource") or []
-    if not sources:
-        raise AriError(400, "Missing parameter eventSource")
-    app = find_app(ctx, p["applicationName"])
+    sources = args.eventSource  # not given: 400 "Missing parameter eventSource"
+    app = find_app(ctx, args.applicationName)
     try:
         change(app, sources)
     except BadScheme:
@@ -67,14 +71,14 @@ def _change_sources(
 
 
 @handles("applications", "subscribe")
-async def subscribe(ctx: AriContext, p: Params) -> dict[str, Any]:
-    return _change_sources(ctx, p, ctx.stasis.subscribe_sources, "Event source does not exist")
+async def subscribe(ctx: AriContext, args: ApplicationsSubscribeArgs) -> dict[str, Any]:
+    return _change_sources(ctx, args, ctx.stasis.subscribe_sources, "Event source does not exist")
 
 
 @handles("applications", "unsubscribe")
-async def unsubscribe(ctx: AriContext, p: Params) -> dict[str, Any]:
+async def unsubscribe(ctx: AriContext, args: ApplicationsUnsubscribeArgs) -> dict[str, Any]:
     return _change_sources(
-        ctx, p, ctx.stasis.unsubscribe_sources, "Event source was not subscribed to"
+        ctx, args, ctx.stasis.unsubscribe_sources, "Event source was not subscribed to"
     )
 
 
@@ -96,9 +100,9 @@ def _filter_list(
 
 
 @handles("applications", "filter")
-async def set_filter(ctx: AriContext, p: Params) -> dict[str, Any]:
-    app = find_app(ctx, p["applicationName"])
-    body: dict[str, Any] = p.get("filter") or {}
+async def set_filter(ctx: AriContext, args: ApplicationsFilterArgs) -> dict[str, Any]:
+    app = find_app(ctx, args.applicationName)
+    body = args.filter or {}
     disallowed = _filter_list(body, "disallowed", app.events_disallowed)
     allowed = _filter_list(body, "allowed", app.events_allowed)
     app.events_disallowed, app.events_allowed = disallowed, allowed

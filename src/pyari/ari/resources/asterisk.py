@@ -5,10 +5,27 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from pyari.ari.args import (
+    AsteriskAddLogArgs,
+    AsteriskDeleteLogArgs,
+    AsteriskDeleteObjectArgs,
+    AsteriskGetGlobalVarArgs,
+    AsteriskGetInfoArgs,
+    AsteriskGetModuleArgs,
+    AsteriskGetObjectArgs,
+    AsteriskListLogChannelsArgs,
+    AsteriskListModulesArgs,
+    AsteriskLoadModuleArgs,
+    AsteriskPingArgs,
+    AsteriskReloadModuleArgs,
+    AsteriskRotateLogArgs,
+    AsteriskSetGlobalVarArgs,
+    AsteriskUnloadModuleArgs,
+    AsteriskUpdateObjectArgs,
+)
 from pyari.ari.context import AriContext
 from pyari.ari.encoding import JSON, encode
 from pyari.ari.errors import AriError, as_ari_error, available
-from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.clock import ari_timestamp
 from pyari.core import events as ev
@@ -25,10 +42,10 @@ _info_bodies: tuple[object, dict[tuple[tuple[str, ...], bool], bytes]] = (None, 
 
 
 @handles("asterisk", "getInfo")
-async def get_info(ctx: AriContext, p: Params) -> Reply:
+async def get_info(ctx: AriContext, args: AsteriskGetInfoArgs) -> Reply:
     global _info_bodies
     info = ctx.info()
-    only: tuple[str, ...] = tuple(p.get("only") or INFO_SECTIONS)
+    only: tuple[str, ...] = tuple(args.only or INFO_SECTIONS)
     pretty = ctx.settings().pretty
     source, bodies = _info_bodies
     if source is not info:
@@ -43,7 +60,7 @@ async def get_info(ctx: AriContext, p: Params) -> Reply:
 
 
 @handles("asterisk", "ping")
-async def ping(ctx: AriContext, p: Params) -> dict[str, str]:
+async def ping(ctx: AriContext, args: AsteriskPingArgs) -> dict[str, str]:
     return {"ping": "pong", "timestamp": ari_timestamp(), "asterisk_id": ctx.core.entity_id}
 
 
@@ -51,8 +68,8 @@ VARIABLE_REQUIRED = {"variable": "Variable name is required"}
 
 
 @handles("asterisk", "getGlobalVar", missing=VARIABLE_REQUIRED)
-async def get_global_var(ctx: AriContext, p: Params) -> dict[str, str]:
-    name: str = p["variable"]
+async def get_global_var(ctx: AriContext, args: AsteriskGetGlobalVarArgs) -> dict[str, str]:
+    name = args.variable
     value = ctx.core.globals.get(name)
     if value is None:
         value = ctx.pbx.dialplan.globals.get(name, "")
@@ -60,11 +77,11 @@ async def get_global_var(ctx: AriContext, p: Params) -> dict[str, str]:
 
 
 @handles("asterisk", "setGlobalVar", missing=VARIABLE_REQUIRED)
-async def set_global_var(ctx: AriContext, p: Params) -> None:
-    name: str = p["variable"]
+async def set_global_var(ctx: AriContext, args: AsteriskSetGlobalVarArgs) -> None:
+    name = args.variable
     if not name.strip():
         raise AriError(400, "Variable name is required")
-    value = p.get("value") or ""
+    value = args.value or ""
     ctx.core.globals[name] = value
     ctx.core.all_channels.publish(ev.ChannelVarset(variable=name, value=value))
 
@@ -73,59 +90,61 @@ async def set_global_var(ctx: AriContext, p: Params) -> None:
 
 
 @handles("asterisk", "listModules")
-async def list_modules(ctx: AriContext, p: Params) -> list[ModuleInfo]:
+async def list_modules(ctx: AriContext, args: AsteriskListModulesArgs) -> list[ModuleInfo]:
     return available(ctx.modules).list()
 
 
 @handles("asterisk", "getModule")
-async def get_module(ctx: AriContext, p: Params) -> ModuleInfo:
+async def get_module(ctx: AriContext, args: AsteriskGetModuleArgs) -> ModuleInfo:
     with as_ari_error(ModuleError):
-        return available(ctx.modules).get(p["moduleName"])
+        return available(ctx.modules).get(args.moduleName)
 
 
 @handles("asterisk", "loadModule")
-async def load_module(ctx: AriContext, p: Params) -> None:
+async def load_module(ctx: AriContext, args: AsteriskLoadModuleArgs) -> None:
     with as_ari_error(ModuleError):
-        available(ctx.modules).load(p["moduleName"])
+        available(ctx.modules).load(args.moduleName)
 
 
 @handles("asterisk", "unloadModule")
-async def unload_module(ctx: AriContext, p: Params) -> None:
+async def unload_module(ctx: AriContext, args: AsteriskUnloadModuleArgs) -> None:
     with as_ari_error(ModuleError):
-        available(ctx.modules).unload(p["moduleName"])
+        available(ctx.modules).unload(args.moduleName)
 
 
 @handles("asterisk", "reloadModule")
-async def reload_module(ctx: AriContext, p: Params) -> None:
+async def reload_module(ctx: AriContext, args: AsteriskReloadModuleArgs) -> None:
     with as_ari_error(ModuleError):
-        await available(ctx.modules).reload(p["moduleName"])
+        await available(ctx.modules).reload(args.moduleName)
 
 
 # -- log channels ------------------------------------------------------------------------
 
 
 @handles("asterisk", "listLogChannels")
-async def list_log_channels(ctx: AriContext, p: Params) -> list[LogChannelInfo]:
+async def list_log_channels(
+    ctx: AriContext, args: AsteriskListLogChannelsArgs
+) -> list[LogChannelInfo]:
     return available(ctx.logchannels).list()
 
 
 @handles("asterisk", "addLog", missing={"configuration": "Configuration levels are required"})
-async def add_log(ctx: AriContext, p: Params) -> None:
+async def add_log(ctx: AriContext, args: AsteriskAddLogArgs) -> None:
     channels = available(ctx.logchannels)
     with as_ari_error(LogChannelError):
-        channels.add(p["logChannelName"], p["configuration"])
+        channels.add(args.logChannelName, args.configuration)
 
 
 @handles("asterisk", "deleteLog")
-async def delete_log(ctx: AriContext, p: Params) -> None:
+async def delete_log(ctx: AriContext, args: AsteriskDeleteLogArgs) -> None:
     with as_ari_error(LogChannelError):
-        available(ctx.logchannels).remove(p["logChannelName"])
+        available(ctx.logchannels).remove(args.logChannelName)
 
 
 @handles("asterisk", "rotateLog")
-async def rotate_log(ctx: AriContext, p: Params) -> None:
+async def rotate_log(ctx: AriContext, args: AsteriskRotateLogArgs) -> None:
     with as_ari_error(LogChannelError):
-        available(ctx.logchannels).rotate(p["logChannelName"])
+        available(ctx.logchannels).rotate(args.logChannelName)
 
 
 # -- dynamic configuration objects (sorcery) -------------------------------------------------
@@ -177,12 +196,14 @@ CONFIG_CLASSES: dict[str, dict[str, _ObjectType]] = {
 }
 
 
-def _object_type(p: Params) -> _ObjectType:
-    config_class: str = p["configClass"]
+def _object_type(
+    args: AsteriskGetObjectArgs | AsteriskUpdateObjectArgs | AsteriskDeleteObjectArgs,
+) -> _ObjectType:
+    config_class = args.configClass
     types = CONFIG_CLASSES.get(config_class)
     if types is None:
         raise AriError(404, f"configClass '{config_class}' not found")
-    object_type: str = p["objectType"]
+    object_type = args.objectType
     kind = types.get(object_type)
     if kind is None:
         raise AriError(404, f"objectType '{object_type}' not found")
@@ -194,9 +215,9 @@ def _tuples(fields: dict[str, str]) -> list[dict[str, str]]:
 
 
 @handles("asterisk", "getObject")
-async def get_object(ctx: AriContext, p: Params) -> list[dict[str, str]]:
-    kind = _object_type(p)
-    oid: str = p["id"]
+async def get_object(ctx: AriContext, args: AsteriskGetObjectArgs) -> list[dict[str, str]]:
+    kind = _object_type(args)
+    oid = args.id
     fields = kind.get(ctx, oid)
     if fields is None:
         raise AriError(404, f"Object with id '{oid}' not found")
@@ -204,13 +225,13 @@ async def get_object(ctx: AriContext, p: Params) -> list[dict[str, str]]:
 
 
 @handles("asterisk", "updateObject", lenient=frozenset({"fields"}))
-async def update_object(ctx: AriContext, p: Params) -> list[dict[str, str]]:
-    kind = _object_type(p)
-    oid: str = p["id"]
+async def update_object(ctx: AriContext, args: AsteriskUpdateObjectArgs) -> list[dict[str, str]]:
+    kind = _object_type(args)
+    oid = args.id
     current = kind.get(ctx, oid)
     created = current is None
     fields = dict(kind.defaults() if current is None else current)
-    given = p.get("fields")
+    given = args.fields
     if given is None and not created:
         raise AriError(400, f"Fields must be provided to update object '{oid}'")
     invalid = AriError(
@@ -234,8 +255,8 @@ async def update_object(ctx: AriContext, p: Params) -> list[dict[str, str]]:
 
 
 @handles("asterisk", "deleteObject")
-async def delete_object(ctx: AriContext, p: Params) -> None:
-    kind = _object_type(p)
-    oid: str = p["id"]
+async def delete_object(ctx: AriContext, args: AsteriskDeleteObjectArgs) -> None:
+    kind = _object_type(args)
+    oid = args.id
     if not kind.delete(ctx, oid):
         raise AriError(404, f"Object with id '{oid}' not found")

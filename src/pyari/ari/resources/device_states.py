@@ -2,36 +2,41 @@
 
 from __future__ import annotations
 
+from pyari.ari.args import (
+    DeviceStatesDeleteArgs,
+    DeviceStatesGetArgs,
+    DeviceStatesListArgs,
+    DeviceStatesUpdateArgs,
+)
 from pyari.ari.context import AriContext
 from pyari.ari.errors import as_ari_error, available
-from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.core.devices import DeviceError, DeviceState
 
 
 @handles("deviceStates", "list")
-async def list_states(ctx: AriContext, p: Params) -> list[DeviceState]:
+async def list_states(ctx: AriContext, args: DeviceStatesListArgs) -> list[DeviceState]:
     return available(ctx.devices).controlled()
 
 
 @handles("deviceStates", "get")
-async def get_state(ctx: AriContext, p: Params) -> DeviceState:
-    name: str = p["deviceName"]
+async def get_state(ctx: AriContext, args: DeviceStatesGetArgs) -> DeviceState:
+    name = args.deviceName
     return DeviceState(name, available(ctx.devices).state(name))
 
 
 @handles("deviceStates", "update", lenient=frozenset({"deviceState"}))
-async def update_state(ctx: AriContext, p: Params) -> None:
+async def update_state(ctx: AriContext, args: DeviceStatesUpdateArgs) -> None:
     devices = available(ctx.devices)
-    name: str = p["deviceName"]
+    name = args.deviceName
     with as_ari_error(DeviceError):
         # Asterisk checks the device name before the state value, and takes
         # the value in any case (``inuse``).
         devices.controlled_name(name)
-        devices.update(name, p["deviceState"])
+        devices.update(name, args.deviceState)
 
 
 @handles("deviceStates", "delete")
-async def delete_state(ctx: AriContext, p: Params) -> None:
+async def delete_state(ctx: AriContext, args: DeviceStatesDeleteArgs) -> None:
     with as_ari_error(DeviceError):
-        available(ctx.devices).delete(p["deviceName"])
+        available(ctx.devices).delete(args.deviceName)

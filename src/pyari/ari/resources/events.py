@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyari.ari.args import EventsClaimChannelArgs, EventsUserEventArgs
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
-from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.core import events as ev
 from pyari.stasis.broadcast import Claim
@@ -41,16 +41,14 @@ def _snapshots(ctx: AriContext, sources: list[str]) -> dict[str, Any]:
 
 
 @handles("events", "userEvent", missing={"application": "Missing parameter application"})
-async def user_event(ctx: AriContext, p: Params) -> None:
-    name: str = p.get("application") or ""
-    if not name:
-        raise AriError(400, "Missing parameter application")
+async def user_event(ctx: AriContext, args: EventsUserEventArgs) -> None:
+    name = args.application  # not given: 400
     app = ctx.stasis.get(name)
     if app is None:
         raise AriError(404, "Application not found")
-    snapshots = _snapshots(ctx, p.get("source") or [])
-    event_name: str = p["eventName"]
-    userevent: dict[str, Any] = dict(p.get("variables") or {})
+    snapshots = _snapshots(ctx, args.source or [])
+    event_name = args.eventName
+    userevent: dict[str, Any] = dict(args.variables or {})
     userevent["eventname"] = event_name
     app.send(ev.ChannelUserevent(eventname=event_name, userevent=userevent, **snapshots))
 
@@ -63,10 +61,8 @@ async def user_event(ctx: AriContext, p: Params) -> None:
         "application": "application parameter is required",
     },
 )
-async def claim_channel(ctx: AriContext, p: Params) -> Reply:
-    channel_id: str = p["channelId"]
-    application: str = p["application"]
-    result = ctx.stasis.broadcasts.claim(channel_id, application)
+async def claim_channel(ctx: AriContext, args: EventsClaimChannelArgs) -> Reply:
+    result = ctx.stasis.broadcasts.claim(args.channelId, args.application)
     if result is Claim.NOT_FOUND:
         raise AriError(404, "Channel not found or not in broadcast state")
     if result is Claim.TAKEN:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pyari.ari.args import (
+    MailboxesDeleteArgs,
+    MailboxesGetArgs,
+    MailboxesListArgs,
+    MailboxesUpdateArgs,
+)
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
-from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.core.mailboxes import Mailbox, Mailboxes
 
@@ -18,20 +23,19 @@ def _mailboxes(ctx: AriContext) -> Mailboxes:
 
 
 @handles("mailboxes", "list")
-async def list_mailboxes(ctx: AriContext, p: Params) -> list[Mailbox]:
+async def list_mailboxes(ctx: AriContext, args: MailboxesListArgs) -> list[Mailbox]:
     return _mailboxes(ctx).all()
 
 
 @handles("mailboxes", "get")
-async def get_mailbox(ctx: AriContext, p: Params) -> Mailbox:
-    box = _mailboxes(ctx).get(p["mailboxName"])
+async def get_mailbox(ctx: AriContext, args: MailboxesGetArgs) -> Mailbox:
+    box = _mailboxes(ctx).get(args.mailboxName)
     if box is None:
         raise AriError(404, "Mailbox is does not exist")
     return box
 
 
-def _count(p: Params, name: str) -> int:
-    value: int = p[name]
+def _count(value: int, name: str) -> int:
     if not 0 <= value <= _UINT_MAX:
         raise AriError(400, f"Invalid value for parameter {name}")
     return value
@@ -45,15 +49,15 @@ def _count(p: Params, name: str) -> int:
         "newMessages": "Missing parameter newMessages",
     },
 )
-async def update_mailbox(ctx: AriContext, p: Params) -> None:
+async def update_mailbox(ctx: AriContext, args: MailboxesUpdateArgs) -> None:
     mailboxes = _mailboxes(ctx)
-    name: str = p["mailboxName"]
-    old = _count(p, "oldMessages")
-    new = _count(p, "newMessages")
+    name = args.mailboxName
+    old = _count(args.oldMessages, "oldMessages")
+    new = _count(args.newMessages, "newMessages")
     mailboxes.update(name, old, new)
 
 
 @handles("mailboxes", "delete")
-async def delete_mailbox(ctx: AriContext, p: Params) -> None:
-    if not _mailboxes(ctx).delete(p["mailboxName"]):
+async def delete_mailbox(ctx: AriContext, args: MailboxesDeleteArgs) -> None:
+    if not _mailboxes(ctx).delete(args.mailboxName):
         raise AriError(404, "Mailbox does not exist")

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyari.ari.args import SoundsGetArgs, SoundsListArgs
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
-from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.ari.resources.media_ops import media_service
 
 
 @handles("sounds", "list")
-async def list_sounds(ctx: AriContext, p: Params) -> list[dict[str, object]]:
+async def list_sounds(ctx: AriContext, args: SoundsListArgs) -> list[dict[str, object]]:
     index = await media_service(ctx).sounds()
-    lang = p.get("lang") or None
-    fmt = p.get("format") or None
+    lang = args.lang or None  # given empty: any language
+    fmt = args.format or None
     return [sound.to_json() for sound in index.sounds(lang, fmt)]
 
 
 @handles("sounds", "get")
-async def get_sound(ctx: AriContext, p: Params) -> Any:
+async def get_sound(ctx: AriContext, args: SoundsGetArgs) -> Any:
     index = await media_service(ctx).sounds()
-    sound = index.get(p["soundId"])
+    sound = index.get(args.soundId)
     if sound is None:
         raise AriError(404, "Sound not found")
     return sound.to_json()
