@@ -1,16 +1,20 @@
 """The ARI request pipeline, independent of any HTTP server.
 
 ``AriService.handle`` takes a plain :class:`AriRequest` and returns an
-:class:`AriResponse`; :mod:`pyari.http` adapts it to the HTTP server core.
+:class:`AriResponse`; ``AriService.open_events`` opens the events WebSocket's
+session (or refuses it) through the same checks; :mod:`pyari.http` adapts both
+to the HTTP server core.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from pyari import clock
 from pyari.ari import apidocs
@@ -18,10 +22,11 @@ from pyari.ari.context import AriContext
 from pyari.ari.encoding import JSON, BadJson, encode
 from pyari.ari.encoding import decode as decode_json
 from pyari.ari.errors import AriError
-from pyari.ari.params import parse_params
+from pyari.ari.events_ws import EventEncoder, EventSession, SendText
+from pyari.ari.params import TRUE_WORDS, parse_params
 from pyari.ari.resources import Registered, Reply, load_all
 from pyari.ari.router import MethodNotAllowed, Router
-from pyari.ari.spec import operations
+from pyari.ari.spec import Operation, operations
 from pyari.core.security import FailureGuard, SecurityEvent, address_ie, emit, notice, quoted
 
 log = logging.getLogger("pyari.ari")
@@ -56,6 +61,9 @@ class AriResponse:
     static: bool = False
     """The same request bytes get the same answer while :meth:`AriService.static_epoch`
     is unchanged (the HTTP core may replay it)."""
+    page: str | None = None
+    """Not JSON: the HTTP core answers with its HTML error page for ``status``, this
+    text in it (the events socket's 426 and 400, as Asterisk's HTTP server sends them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,12 @@ class AriService:
         """Credentials already verified against ``_auth_users`` (the users in force)."""
         self.guard = FailureGuard()
         """Client addresses that keep failing to log in (ari.conf ``auth_failure_*``)."""
+        self.socket_paths = frozenset(op.path for op in operations() if op.websocket)
+        """Paths below ``/ari`` whose GET opens a WebSocket (:meth:`open_events`)."""
+        self.sessions: set[EventSession] = set()
+        """The open events sockets' sessions."""
+        self.event_queue_size = 100_000
+        """Events a socket may fall behind by before it is closed."""
 
     def static_epoch(self) -> tuple[object, ...]:
         """What static answers depend on: settings, loaded modules, the info facts.
@@ -233,14 +247,7 @@ class AriService:
         if method == "OPTIONS":
             return self.options(req)
         settings = self.ctx.settings()
-        user = self.authenticate(
-            req.headers,
-            query,
-            settings.users,
-            peer=req.peer,
-            local=req.local,
-            tls=req.scheme == "https",
-        )
+        user = self._user(req, query, settings.users)
         if user is None:
             return self.error(
                 401,
@@ -251,12 +258,7 @@ class AriService:
             if method != "GET":
                 raise MethodNotAllowed("OPTIONS,GET")
             return self.api_docs(req)
-        op, path_values = self.router.resolve(method, path)
-        modules = self.ctx.modules
-        if modules is not None and not modules.resource_enabled(op.resource):
-            raise AriError(404, "Resource not found")  # its res_ari_*.so is unloaded
-        if user.read_only and method != "GET":
-            raise AriError(403, "Write access denied")
+        op, path_values = self._operation(user, method, path)
         if op.websocket:
             raise AriError(426, "Upgrade Required")
         body: Any = None
@@ -288,6 +290,97 @@ class AriService:
         if result is None:
             return AriResponse(204)
         return AriResponse(200, encode(result, settings.pretty), {"Content-Type": JSON})
+
+    def _user(self, req: AriRequest, query: Mapping[str, str], users: Any) -> User | None:
+        return self.authenticate(
+            req.headers, query, users, peer=req.peer, local=req.local, tls=req.scheme == "https"
+        )
+
+    def _operation(self, user: User, method: str, path: str) -> tuple[Operation, dict[str, str]]:
+        """The declared operation of a request and its path values, if ``user`` may use it."""
+        op, path_values = self.router.resolve(method, path)
+        modules = self.ctx.modules
+        if modules is not None and not modules.resource_enabled(op.resource):
+            raise AriError(404, "Resource not found")  # its res_ari_*.so is unloaded
+        if user.read_only and method != "GET":
+            raise AriError(403, "Write access denied")
+        return op, path_values
+
+    # -- the events WebSocket ------------------------------------------------------------
+
+    def open_events(
+        self,
+        req: AriRequest,
+        send: SendText,
+        handshake: Callable[[], bool] | None = None,
+    ) -> EventSession | AriResponse | None:
+        """Open the events WebSocket ``req`` asks for (a GET of a :attr:`socket_paths` path).
+
+        Checked in Asterisk's order: credentials (401), the declared operation (routing,
+        its module loaded), a WebSocket upgrade (426), ``app`` (400), then a read-only
+        user may not take an application over from a read-write user (403,
+        docs/decisions/0012-read-only-app-takeover.md). Then ``handshake`` (if given)
+        tells whether the HTTP core can accept the upgrade; when it cannot, nothing is
+        opened and None is returned (the core answers). The session returned has its
+        applications registered already, before the core sends its 101, so no event
+        after the client sees it is lost; ``send`` writes one text frame. A core that
+        then fails the handshake closes the session.
+        """
+        try:
+            return self._open_events(req, send, handshake)
+        except AriError as exc:
+            return self.error(exc.status, exc.message)
+
+    def _open_events(
+        self, req: AriRequest, send: SendText, handshake: Callable[[], bool] | None
+    ) -> EventSession | AriResponse | None:
+        if len(req.query) > MAX_QUERY_KEYS:
+            raise AriError(400, "Too many query parameters")
+        query = dict(req.query)
+        settings = self.ctx.settings()
+        user = self._user(req, query, settings.users)
+        if user is None:
+            return AriResponse(
+                401,
+                b'{"message": "Authentication required"}',
+                {"Content-Type": JSON, "WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'},
+            )
+        self._operation(user, req.method, req.path)
+        if req.headers.get("Upgrade", "").lower() != "websocket":
+            return AriResponse(426, page="")
+        apps = [a.strip() for a in query.get("app", "").split(",") if a.strip()]
+        if not apps:
+            return AriResponse(400, page="HTTP request is missing param: [app]")
+        stasis = self.ctx.stasis
+        if user.read_only:
+            held = stasis.held_by_writer(apps)
+            if held is not None:
+                # Not Asterisk's behaviour: docs/decisions/0012-read-only-app-takeover.md.
+                message = f"Application '{held}' is held by a read-write user"
+                return AriResponse(
+                    403, b'{"message": %s}' % msgspec.json.encode(message), {"Content-Type": JSON}
+                )
+        if handshake is not None and not handshake():
+            return None
+        session = EventSession(
+            stasis,
+            apps,
+            send,
+            EventEncoder(self.ctx.core.entity_id, settings.pretty),
+            subscribe_all=query.get("subscribeAll", "").lower() in TRUE_WORDS,
+            read_only=user.read_only,
+            max_queue=self.event_queue_size,
+            write_timeout=max(settings.websocket_write_timeout, 1) / 1000.0,
+            on_close=self.sessions.discard,
+        )
+        session.open()
+        self.sessions.add(session)
+        return session
+
+    def close_event_sessions(self) -> None:
+        """Close every events socket's session (the server stops)."""
+        for session in list(self.sessions):
+            session.close()
 
     def options(self, req: AriRequest) -> AriResponse:
         if req.path.startswith("/api-docs/") or req.path == "/openapi.json":
