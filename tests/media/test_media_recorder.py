@@ -12,9 +12,7 @@ from pyari.media.mixer import MediaEngine
 from pyari.media.recorder import (
     DiskWriter,
     Recorder,
-    RecordingExistsError,
     RecordingState,
-    check_target,
     recording_path,
 )
 
@@ -104,19 +102,12 @@ def test_cancel_deletes_the_file(tmp_path: Path) -> None:
     assert rec.state is RecordingState.CANCELED and not (tmp_path / "c.wav").exists()
 
 
-def test_if_exists(tmp_path: Path) -> None:
+def test_append_adds_to_the_file(tmp_path: Path) -> None:
     path = tmp_path / "e.wav"
-    assert check_target(path, "fail") is False
     rec = Recorder("e", path, "wav")
     rec.start()
     feed(rec, tone(100))
     rec.stop()
-    with pytest.raises(RecordingExistsError, match="Recording 'e' already exists"):
-        check_target(path, "fail")
-    assert check_target(path, "overwrite") is False
-    assert check_target(path, "append") is True
-    with pytest.raises(ValueError, match="ifExists invalid"):
-        check_target(path, "keep")
     more = Recorder("e", path, "wav", append=True)
     more.start()
     feed(more, tone(100))

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pyari.core.channel import STATES
+
 __all__ = [
     "AppForward",
     "AriApp",
@@ -518,25 +520,13 @@ def stasis_show_topic_not_found(name: str, command: str) -> str:
 # Channels (main/cli.c: handle_chanlist, handle_showcalls; main/channel.c)
 # ---------------------------------------------------------------------------
 
-_STATE_NAMES = (
-    "Down",
-    "Rsrvd",
-    "OffHook",
-    "Dialing",
-    "Ring",
-    "Ringing",
-    "Up",
-    "Busy",
-    "Dialing Offhook",
-    "Pre-ring",
-)
 _STATE_MUTE = 1 << 16
 
 
 def channel_state_name(state: int) -> str:
     """``ast_state2str`` for the numeric ``enum ast_channel_state``."""
-    if 0 <= state < len(_STATE_NAMES):
-        return _STATE_NAMES[state]
+    if 0 <= state < len(STATES):
+        return STATES[state]
     if state == _STATE_MUTE:
         return "Mute"
     return f"Unknown ({state & 0xFFFFFFFF})"

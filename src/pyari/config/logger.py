@@ -12,11 +12,11 @@ from typing import Literal, Self
 
 from pyari.config.loader import load_one
 from pyari.config.parser import Section
+from pyari.config.values import TRUE_WORDS
 
 __all__ = ["LogFile", "LoggerSettings", "RotateStrategy", "load_logger"]
 
 RotateStrategy = Literal["none", "sequential", "rotate", "timestamp"]
-_TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})
 _STRATEGIES: tuple[RotateStrategy, ...] = ("none", "sequential", "rotate", "timestamp")
 
 
@@ -58,7 +58,7 @@ class LoggerSettings:
                 )
         strategy = general.get("rotatestrategy", "sequential").lower()
         # ast_true: anything but a true word is false.
-        append = general.get("appendhostname", "").lower() in _TRUE
+        append = general.get("appendhostname", "").lower() in TRUE_WORDS
         return cls(
             logfiles=tuple(files),
             # An unknown strategy keeps the default, as Asterisk does.

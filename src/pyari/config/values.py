@@ -9,6 +9,8 @@ from pyari.config.errors import ConfigError
 from pyari.config.parser import Entry, Section
 
 __all__ = [
+    "FALSE_WORDS",
+    "TRUE_WORDS",
     "last_entries",
     "parse_bool",
     "parse_hostport",
@@ -17,8 +19,10 @@ __all__ = [
     "split_list",
 ]
 
-_TRUE = frozenset({"yes", "true", "y", "t", "on", "1"})
-_FALSE = frozenset({"no", "false", "n", "f", "off", "0"})
+TRUE_WORDS = frozenset({"yes", "true", "y", "t", "on", "1"})
+"""Asterisk's words for yes (``ast_true``), lower case: in .conf files, ARI parameters ..."""
+FALSE_WORDS = frozenset({"no", "false", "n", "f", "off", "0"})
+"""Asterisk's words for no (``ast_false``), lower case."""
 _INT = re.compile(r"[+-]?[0-9]+")
 _MAX_DIGITS = 30
 """Significant digits read at most: more is out of any range pyari has (and past 4300
@@ -52,9 +56,9 @@ def last_entries(
 def parse_bool(entry: Entry) -> bool:
     """Asterisk's booleans: yes/no, true/false, on/off, 1/0, y/n, t/f (any case)."""
     word = entry.value.strip().casefold()
-    if word in _TRUE:
+    if word in TRUE_WORDS:
         return True
-    if word in _FALSE:
+    if word in FALSE_WORDS:
         return False
     raise _fail(entry, "not a boolean (use yes or no)")
 

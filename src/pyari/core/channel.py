@@ -45,8 +45,9 @@ STATES = (
     "Busy",
     "Dialing Offhook",
     "Pre-ring",
-    "Unknown",
 )
+"""The names of a channel's states (``Channel.state``, the CLI, ARI's model), in the
+order of Asterisk's ``enum ast_channel_state``: a state's index is its number."""
 
 
 class ChannelFields(TypedDict, total=False):
@@ -284,14 +285,6 @@ class Channel:
             )
         )
 
-    def take_caller_details(self, caller: Channel) -> None:
-        """Dialed on behalf of ``caller``: its caller id becomes this channel's
-        connected line and its language this channel's, without an event (as
-        Asterisk's dial copies them)."""
-        self.connected = CallerId(caller.caller.name, caller.caller.number)
-        self.language = caller.language
-        self.changed()
-
     def set_connected(self, name: str | None = None, number: str | None = None) -> None:
         self.connected = CallerId(
             self.connected.name if name is None else name,
@@ -451,17 +444,11 @@ class Channel:
         # Answered and hung up at once still counts as answered (the answer came first).
         return self._answered.is_set()
 
-    def request_hangup(
-        self, cause: int = causes.NORMAL_CLEARING, *, replace_cause: bool = False
-    ) -> None:
-        """Hang up on behalf of someone else (ARI, the CLI): a soft hangup.
-
-        ``cause`` becomes the hangup cause if the channel has none yet, or in
-        any case with ``replace_cause`` (ARI's hangup with a reason).
-        """
+    def request_hangup(self, cause: int = causes.NORMAL_CLEARING) -> None:
+        """Hang up on behalf of someone else (ARI, the CLI): a soft hangup."""
         if self.destroyed:
             return
-        if replace_cause or not self.hangupcause:
+        if not self.hangupcause:
             self.hangupcause = cause
         self._soft(causes.SOFTHANGUP_EXPLICIT)
 

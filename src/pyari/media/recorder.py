@@ -22,8 +22,8 @@ still in memory).
 one. On the event loop, ``await recorder.wait()`` instead (or marshal with
 ``loop.call_soon_threadsafe``).
 
-``if_exists`` is checked by :func:`check_target` before recording starts
-(``fail`` → :class:`RecordingExistsError`, ``overwrite``, ``append``).
+What happens when the file exists (ARI ``ifExists``) is the caller's choice,
+made before the recorder starts; ``append=True`` adds to the file.
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ from pyari.media.frames import TICK_MS, Samples
 
 log = logging.getLogger(__name__)
 
-IF_EXISTS = ("fail", "overwrite", "append")
 TERMINATE_ON = ("none", "any", "*", "#")
 DEFAULT_SILENCE_THRESHOLD = 256
 
@@ -122,19 +121,6 @@ def failure_cause(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"Unable to write the recording file: {exc.strerror}"
     return "Unable to write the recording file"
-
-
-def check_target(path: Path, if_exists: str) -> bool:
-    """Validate ``ifExists`` against the file system (blocking); True → append."""
-    if if_exists not in IF_EXISTS:
-        raise ValueError("ifExists invalid")
-    if path.exists():
-        if if_exists == "fail":
-            raise RecordingExistsError(
-                f"Recording '{path.stem}' already exists and can not be overwritten"
-            )
-        return if_exists == "append"
-    return False
 
 
 class RecordingState(StrEnum):

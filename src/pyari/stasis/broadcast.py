@@ -17,6 +17,7 @@ import random
 import re
 from typing import TYPE_CHECKING
 
+from pyari.config.values import TRUE_WORDS
 from pyari.core import events as ev
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import Pbx, Result, application
@@ -31,7 +32,6 @@ verbose = logging.getLogger("pyari.verbose")
 DEFAULT_TIMEOUT_MS = 500
 MAX_TIMEOUT_MS = 60_000
 MAX_STASIS_ARGS = 128
-TRUE_WORDS = frozenset({"yes", "true", "y", "t", "1", "on"})
 
 MAX_REGEX_LENGTH = 256
 MAX_GROUP_DEPTH = 10

@@ -12,6 +12,7 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import Reply
+from pyari.ari.spec.recordings import IF_EXISTS
 from pyari.media.service import LiveRecording, MediaService, Playback
 from pyari.stasis.control import ChannelGone, Control
 
@@ -68,7 +69,6 @@ RECORD_FORMATS = frozenset(
 WRITABLE_FORMATS = frozenset({"wav", "wav16", "ulaw", "alaw", "sln", "sln16"})
 """Formats pyari records in (others: 422, as a format unknown on this system)."""
 
-IF_EXISTS = frozenset({"fail", "overwrite", "append"})
 TERMINATE_ON = frozenset({"none", "any", "*", "#"})
 UNKNOWN_FORMAT = "specified format is unknown on this system"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyari.ari.spec import ErrorResponse, Model, Operation, Param, Prop, Resource
+from pyari.ari.spec.recordings import IF_EXISTS
 
 _R = "bridges"
 
@@ -407,11 +408,7 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
             Param(
                 "ifExists",
-                values=(
-                    "fail",
-                    "overwrite",
-                    "append",
-                ),
+                values=IF_EXISTS,
                 default="fail",
                 doc="What to do when a recording of that name exists.",
             ),

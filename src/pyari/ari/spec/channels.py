@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from pyari.ari.spec import ErrorResponse, Model, Operation, Param, Prop, Resource
+from pyari.ari.spec.recordings import IF_EXISTS
+from pyari.core.channel import STATES
+
+API_DOCS_STATES = (*("Rsrved" if s == "Rsrvd" else s for s in STATES), "Unknown")
+"""The channel states as Asterisk's api-docs list them: they spell ``Rsrvd`` (what
+``state`` holds on the wire) ``Rsrved``, and add ``Unknown``."""
 
 _R = "channels"
 
@@ -546,11 +552,7 @@ OPERATIONS: tuple[Operation, ...] = (
             ),
             Param(
                 "ifExists",
-                values=(
-                    "fail",
-                    "overwrite",
-                    "append",
-                ),
+                values=IF_EXISTS,
                 default="fail",
                 doc="What to do when a recording of that name exists.",
             ),
@@ -964,19 +966,7 @@ MODELS: tuple[Model, ...] = (
                 "state",
                 "string",
                 required=True,
-                values=(
-                    "Down",
-                    "Rsrved",
-                    "OffHook",
-                    "Dialing",
-                    "Ring",
-                    "Ringing",
-                    "Up",
-                    "Busy",
-                    "Dialing Offhook",
-                    "Pre-ring",
-                    "Unknown",
-                ),
+                values=API_DOCS_STATES,
                 doc="Channel state.",
             ),
             Prop("caller", "CallerID", required=True, doc="Caller identity."),

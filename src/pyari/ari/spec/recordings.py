@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pyari.ari.spec import ErrorResponse, Model, Operation, Param, Prop, Resource
 
+IF_EXISTS = ("fail", "overwrite", "append")
+"""What a new recording does when one of its name exists (``ifExists`` of a channel's or
+a bridge's ``record``; the first is the default)."""
+
 _R = "recordings"
 
 OPERATIONS: tuple[Operation, ...] = (
