@@ -1,17 +1,20 @@
 """Parameters of an ARI request, checked against the operation's declaration.
 
 Query parameters and JSON body fields are interchangeable (as in Asterisk).
-Values present are converted and checked when the request arrives; a
-required parameter that is absent is reported only when the handler asks
-for it, so a handler's own checks (channel exists, is in Stasis ...) come
-first, as Asterisk orders them.
+Values present are converted and checked when the request arrives and handed
+to the handler as the operation's typed arguments (:mod:`pyari.ari.args`, one
+class per operation, as Asterisk's ``ast_ari_*_args``): ``args.timeout`` is
+already an ``int``, its declared default filled in.  A required parameter that
+is absent (or empty) is reported only when the handler reads it, so a
+handler's own checks (channel exists, is in Stasis ...) come first, as
+Asterisk orders them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from pyari.ari.errors import AriError
 from pyari.ari.spec import Operation, Param
@@ -20,28 +23,75 @@ from pyari.config.values import FALSE_WORDS, TRUE_WORDS
 MAX_PARAM_LEN = 64 * 1024
 
 
-class Params:
-    """Validated parameter values of one request."""
+class _Required:
+    """A required parameter's class attribute: read while absent, it answers 400.
 
-    __slots__ = ("missing", "op", "values")
+    A non-data descriptor, so the value given (in the instance's ``__dict__``)
+    is found first and reading it costs nothing extra."""
 
-    def __init__(self, op: Operation, values: dict[str, Any], missing: Mapping[str, str]) -> None:
-        self.op = op
-        self.values = values
-        self.missing = missing
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Args | None, owner: type[Args] | None = None) -> Any:
+        if obj is None:
+            return self
+        name = self.name
+        raise AriError(400, obj._missing.get(name, f"Missing parameter {name}"))
+
+
+def required(name: str) -> Any:
+    """Declare the required parameter ``name`` of a generated :class:`Args` class."""
+    return _Required(name)
+
+
+class Args:
+    """Checked arguments of one ARI request; base of the classes in :mod:`pyari.ari.args`.
+
+    The values given (and declared defaults) sit in the instance's ``__dict__``;
+    a class attribute supplies ``None`` for an absent optional parameter and
+    the 400 of an absent required one.
+    """
+
+    OPERATION: ClassVar[str] = ""
+    """The operation key (``resource.nickname``)."""
+    RENAMED: ClassVar[dict[str, str]] = {}
+    """Parameter name -> attribute name, where the name is a Python keyword (``from``)."""
+    _missing: Mapping[str, str] = {}
+    """Messages for required parameters that are absent, by parameter (set per request
+    when the handler names any)."""
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.__dict__.items() if k != "_missing"}
+        return f"{type(self).__name__}({shown!r})"
+
+    def given(self, name: str) -> bool:
+        """Whether the request gave parameter ``name`` (for a required one: not empty).
+
+        For a handler that answers a required parameter's absence itself."""
+        return self.RENAMED.get(name, name) in self.__dict__
+
+    # The mapping view of the values: for handlers not yet reading attributes.
 
     def __contains__(self, name: str) -> bool:
-        return name in self.values
+        return name in self.__dict__
 
     def get(self, name: str, default: Any = None) -> Any:
-        return self.values.get(name, default)
+        return self.__dict__.get(name, default)
 
     def __getitem__(self, name: str) -> Any:
         """A value the operation needs: 400 if it was not given."""
-        value = self.values.get(name)
+        value = self.__dict__.get(name)
         if value is None or value == "" or value == []:
-            raise AriError(400, self.missing.get(name, f"Missing parameter {name}"))
+            raise AriError(400, self._missing.get(name, f"Missing parameter {name}"))
         return value
+
+
+Params = Args
+"""The former name of :class:`Args`."""
+
+A = TypeVar("A", bound=Args)
 
 
 def _representable(text: str) -> bool:
@@ -127,9 +177,12 @@ def parse_params(
     body: Any,
     missing: Mapping[str, str] | None = None,
     lenient: frozenset[str] = frozenset(),
-) -> Params:
+    *,
+    args_type: type[A],
+) -> A:
     """Check the request's values against ``op``'s declared parameters.
 
+    Returns them as an ``args_type`` (the operation's class in :mod:`pyari.ari.args`).
     Parameters named in ``lenient`` skip the allowed-values check: their
     handler checks them itself, in Asterisk's order and with its messages.
     """
@@ -160,5 +213,17 @@ def parse_params(
             if p.default is not None:
                 values[p.name] = p.default
             continue
-        values[p.name] = _convert(replace(p, values=None) if p.name in lenient else p, raw)
-    return Params(op, values, missing or {})
+        value = _convert(replace(p, values=None) if p.name in lenient else p, raw)
+        if p.required and (value == "" or value == []):
+            continue  # given empty: as absent (the handler reads a 400)
+        values[p.name] = value
+    renamed = args_type.RENAMED
+    if renamed:
+        for name, attr in renamed.items():
+            if name in values:
+                values[attr] = values.pop(name)
+    if missing:
+        values["_missing"] = missing
+    args = args_type.__new__(args_type)
+    args.__dict__ = values
+    return args

@@ -285,6 +285,14 @@ class Channel:
             )
         )
 
+    def take_caller_details(self, caller: Channel) -> None:
+        """Dialed on behalf of ``caller``: its caller id becomes this channel's
+        connected line and its language this channel's, without an event (as
+        Asterisk's dial copies them)."""
+        self.connected = CallerId(caller.caller.name, caller.caller.number)
+        self.language = caller.language
+        self.changed()
+
     def set_connected(self, name: str | None = None, number: str | None = None) -> None:
         self.connected = CallerId(
             self.connected.name if name is None else name,
@@ -444,11 +452,17 @@ class Channel:
         # Answered and hung up at once still counts as answered (the answer came first).
         return self._answered.is_set()
 
-    def request_hangup(self, cause: int = causes.NORMAL_CLEARING) -> None:
-        """Hang up on behalf of someone else (ARI, the CLI): a soft hangup."""
+    def request_hangup(
+        self, cause: int = causes.NORMAL_CLEARING, *, replace_cause: bool = False
+    ) -> None:
+        """Hang up on behalf of someone else (ARI, the CLI): a soft hangup.
+
+        ``cause`` becomes the hangup cause if the channel has none yet, or in
+        any case with ``replace_cause`` (ARI's hangup with a reason).
+        """
         if self.destroyed:
             return
-        if not self.hangupcause:
+        if replace_cause or not self.hangupcause:
             self.hangupcause = cause
         self._soft(causes.SOFTHANGUP_EXPLICIT)
 
