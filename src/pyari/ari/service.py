@@ -23,10 +23,11 @@ from pyari.ari.encoding import JSON, BadJson, encode
 from pyari.ari.encoding import decode as decode_json
 from pyari.ari.errors import AriError
 from pyari.ari.events_ws import EventEncoder, EventSession, SendText
-from pyari.ari.params import TRUE_WORDS, parse_params
+from pyari.ari.params import parse_params
 from pyari.ari.resources import Registered, Reply, load_all
 from pyari.ari.router import MethodNotAllowed, Router
 from pyari.ari.spec import Operation, operations
+from pyari.config.values import TRUE_WORDS
 from pyari.core.security import FailureGuard, SecurityEvent, address_ie, emit, notice, quoted
 
 log = logging.getLogger("pyari.ari")
