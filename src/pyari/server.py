@@ -44,14 +44,16 @@ from pyari.core.devices import DeviceStates
 from pyari.core.engine import Core
 from pyari.core.logchannels import LogChannels
 from pyari.core.mailboxes import Mailboxes
-from pyari.media.service import MediaService
 from pyari.core.modules import Modules
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import DialplanError, build_dialplan
 from pyari.dialplan.model import Dialplan
 from pyari.http import make_http_server
+from pyari.media.service import MediaService
 from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
+from pyari.stasis.playback import Playbacks
+from pyari.stasis.recording import LiveRecordings
 from pyari.stasis.registry import Registry
 
 log = logging.getLogger("pyari")
@@ -150,6 +152,8 @@ class Server:
             recording_dir=lambda: self.config.asterisk.astspooldir / "recording",
             moh_classes=lambda: self.moh,
         )
+        self.playbacks = Playbacks(self.media)
+        self.recordings = LiveRecordings(self.media)
         self.rtp: RtpMedia = _RtpMedia(self.media.clock)
         rtp = self.rtp
         self.media.idle_checks.append(lambda: not rtp.streams)
@@ -187,6 +191,8 @@ class Server:
             devices=self.devices,
             mailboxes=self.mailboxes,
             modules=self.modules,
+            playbacks=self.playbacks,
+            recordings=self.recordings,
         )
         self.ari = AriService(self.ari_context)
         self.http = make_http_server(self.ari, self.websocket_media, cfg.http)

@@ -86,7 +86,7 @@ async def test_channel_play_and_record_arguments(
                 422,
                 {"message": "specified format is unknown on this system"},
             ), fmt
-        assert server.media.recordings == {}
+        assert server.recordings.by_name == {}
 
 
 async def test_snoop_and_external_media_checks(server: Server, http: aiohttp.ClientSession) -> None:

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from pyari.core.mailboxes import Mailboxes
     from pyari.core.modules import Modules
     from pyari.dialplan.executor import Pbx
+    from pyari.stasis.playback import Playbacks
+    from pyari.stasis.recording import LiveRecordings
     from pyari.stasis.registry import Registry
 
 
@@ -37,3 +39,7 @@ class AriContext:
     """pyari's parts as Asterisk modules (``/asterisk/modules``)."""
     logchannels: LogChannels | None = None
     """Log channels (``/asterisk/logging``)."""
+    playbacks: Playbacks | None = None
+    """Live playbacks (``/playbacks``, channel and bridge play)."""
+    recordings: LiveRecordings | None = None
+    """Live recordings (``/recordings/live``, channel and bridge record)."""

@@ -50,6 +50,7 @@ from pyari.channels.paced import Pacer
 from pyari.core.channel import Channel
 from pyari.core.tech import BadDialString, pvt_of, pvt_or_none
 from pyari.media.frames import FORMATS, SLIN, MediaFormat
+from pyari.media.service import media_of
 
 if TYPE_CHECKING:
     from pyari.core.engine import Core
@@ -354,7 +355,7 @@ class AudioSocketTech:
     def call(self, chan: Channel, timeout: float | None) -> None:
         call = pvt_of(chan, AudioSocketCall)
         chan.core.loop_call_soon(chan.answer)
-        media = chan.core.media
+        media = media_of(chan.core)
         if media is not None:
             media.channel_media(chan)
         self.pacer.add(chan.core, call)

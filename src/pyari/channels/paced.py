@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from pyari.media.service import media_of
+
 if TYPE_CHECKING:
     from pyari.core.engine import Core
     from pyari.media.clock import MediaClock
@@ -30,8 +32,9 @@ class Pacer:
 
     def add(self, core: Core, member: Paced) -> None:
         self.members.add(member)
-        if self._clock is None and core.media is not None:
-            self._clock = core.media.clock
+        media = media_of(core)
+        if self._clock is None and media is not None:
+            self._clock = media.clock
             self._clock.add_handler(self._tick)
 
     def remove(self, member: Paced) -> None:

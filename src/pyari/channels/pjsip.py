@@ -41,6 +41,7 @@ from pyari.core.endpoint import Endpoint, Refer, TextMessage
 from pyari.core.snapshots import CallerId
 from pyari.core.tech import BadDialString, EndpointNotFound, pvt_of, pvt_or_none
 from pyari.media.frames import FORMATS, ULAW, MediaFormat
+from pyari.media.service import media_of
 from pyari.sip.message import SipParseError, Uri, parse_uri
 from pyari.sip.registrar import Binding, ChangeKind
 from pyari.sip.sdp import (
@@ -514,7 +515,7 @@ class PjsipTech:
             self._configure_rtp(pvt, media)
 
     def _start_media(self, chan: Channel, pvt: PjsipPvt) -> None:
-        media = chan.core.media
+        media = media_of(chan.core)
         if media is not None and pvt.rtp is not None and not chan.destroyed:
             media.channel_media(chan)
 
@@ -801,7 +802,7 @@ class PjsipTech:
         pvt = pvt_of(chan, PjsipPvt)
         call = pvt.call
         now = self.now()
-        media = chan.core.media
+        media = media_of(chan.core)
         if condition == "ringing":
             if call is not None and call.direction == "in" and not chan.up:
                 if chan.state != "Ringing":

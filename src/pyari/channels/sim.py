@@ -21,7 +21,7 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pyari.core import causes
 from pyari.core.channel import Channel
@@ -29,6 +29,7 @@ from pyari.core.endpoint import Endpoint, Refer, TextMessage
 from pyari.core.engine import Core
 from pyari.core.tech import BadDialString, pvt_of
 from pyari.media.frames import FORMATS, MediaFormat
+from pyari.media.service import MediaService, media_of, payload_pcm
 
 # numpy and the media engine load when a phone first speaks or listens.
 if TYPE_CHECKING:
@@ -81,11 +82,12 @@ class SimPhone:
             raise RuntimeError(f"phone {self.name} has no call")
         return live[-1]
 
-    def _media(self) -> Any:
+    def _media(self) -> MediaService:
         core = self.tech.core if self.tech is not None else None
-        if core is None or core.media is None:
+        media = media_of(core) if core is not None else None
+        if media is None:
             raise RuntimeError("phone is not registered with a running core with media")
-        return core.media
+        return media
 
     def start_listening(self, chan: Channel | None = None) -> None:
         """Keep what the call hears from now on (see :meth:`heard`)."""
@@ -165,12 +167,12 @@ class SimPhone:
 
         target = self._channel(chan)
         service = self._media()
-        cm = service.channel_media(target)
+        stream = service.stream(target)
         recorder = Recorder(
             f"sim-{self.name}", Path(path), "wav", disk=service.disk, rate=service.engine.rate
         )
         recorder.start()
-        cm.stream.taps_out.append(recorder.feed)
+        stream.taps_out.append(recorder.feed)
         self._recorders.setdefault(target.id, []).append(recorder)
         return recorder
 
@@ -294,8 +296,9 @@ class SimTech:
             setup=setup,
             state=state,
         )
-        if phone.listen and core.media is not None:
-            core.media.channel_media(chan)
+        media = media_of(core)
+        if phone.listen and media is not None:
+            media.channel_media(chan)
         for observer in list(self.observers):
             observer(phone, chan, placed)
         return chan
@@ -342,7 +345,6 @@ class SimTech:
         return FORMATS.get(phone.codec, FORMATS["ulaw"])
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
-        from pyari.media.service import payload_pcm
         from pyari.media.codecs import resample
 
         phone = pvt_of(chan, SimPhone)

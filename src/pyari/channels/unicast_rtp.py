@@ -28,6 +28,7 @@ from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.core.channel import Channel
 from pyari.core.tech import BadDialString, pvt_of, pvt_or_none
 from pyari.media.frames import FORMATS, ULAW, MediaFormat
+from pyari.media.service import media_of
 
 if TYPE_CHECKING:
     from pyari.core.engine import Core
@@ -129,7 +130,7 @@ class UnicastRtpTech:
 
     def call(self, chan: Channel, timeout: float | None) -> None:
         """There is nobody to ring: the channel is up at once (chan_rtp answers)."""
-        media = chan.core.media
+        media = media_of(chan.core)
         if media is not None:
             media.channel_media(chan)
         chan.answer()

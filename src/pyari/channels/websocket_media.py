@@ -62,6 +62,7 @@ from pyari.core import causes
 from pyari.core.channel import Channel
 from pyari.core.tech import BadDialString, EndpointNotFound, pvt_of, pvt_or_none
 from pyari.media.frames import FORMATS, SLIN, MediaFormat
+from pyari.media.service import media_of
 
 if TYPE_CHECKING:
     from pyari.config.websocket_client import WebSocketClient
@@ -611,7 +612,7 @@ class WebSocketMediaTech:
 
     def call(self, chan: Channel, timeout: float | None) -> None:
         pvt = pvt_of(chan, _Pvt)
-        media = chan.core.media
+        media = media_of(chan.core)
         if media is not None:
             media.channel_media(chan)
         self.pacer.add(chan.core, pvt.session)

@@ -24,7 +24,7 @@ from pyari.core.tech import BadDialString, ChannelTech, DuplicateId, UnknownTech
 if TYPE_CHECKING:
     from pyari.core.bridge import Bridge
     from pyari.core.channel import Channel, ChannelFields
-    from pyari.media.service import MediaService
+    from pyari.core.media_hooks import MediaHooks
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ class Core:
         """Set by the dialplan: runs a channel's dialplan on its own task."""
         self.tasks: set[asyncio.Task[Any]] = set()
         self.calls_processed = 0
-        self.media: MediaService | None = None
-        """The media engine's service, when the server runs one."""
+        self.media: MediaHooks | None = None
+        """What channels and bridges tell the media service, when the server runs one."""
         self.peak_channels = 0
         """Most channels live at once since memory was last given back."""
         self.memory_releases = 0

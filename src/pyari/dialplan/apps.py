@@ -11,6 +11,7 @@ from pyari.core import events as ev
 from pyari.core.callerid import parse_callerid
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import Pbx, Result, application, goto_target
+from pyari.media.service import media_of
 
 if TYPE_CHECKING:
     from pyari.core.channel import Channel
@@ -126,10 +127,20 @@ def assign_variable(pbx: Pbx, chan: Channel, name: str, value: str) -> None:
         return
     if upper.startswith("TALK_DETECT(") and name.endswith(")"):
         action = name[12:-1].strip().lower()
-        media = chan.core.media
+        media = media_of(chan.core)
         if media is not None:
             try:
-                media.talk_detect(chan, action, value)
+                media.talk_detect(
+                    chan,
+                    action,
+                    value,
+                    on_start=lambda: chan.publish(
+                        ev.ChannelTalkingStarted(channel=chan.snapshot())
+                    ),
+                    on_stop=lambda duration: chan.publish(
+                        ev.ChannelTalkingFinished(channel=chan.snapshot(), duration=duration)
+                    ),
+                )
             except ValueError as exc:
                 log.warning("%s", exc)
         return
@@ -220,7 +231,7 @@ async def playback(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     args = split_app_args(data)
     files = _sound_uris(args[0] if args else "")
     options = {o.strip().lower() for o in (args[1] if len(args) > 1 else "").split("&")}
-    media = chan.core.media
+    media = media_of(chan.core)
     if not files:
         log.warning("Playback requires an argument (filename)")
         return None
@@ -253,7 +264,7 @@ async def background(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     options = args[1].strip() if len(args) > 1 else ""
     language = (args[2].strip() if len(args) > 2 else "") or chan.language
     context = (args[3].strip() if len(args) > 3 else "") or chan.context
-    media = chan.core.media
+    media = media_of(chan.core)
     if not files or media is None:
         log.warning("Background requires an argument (filename)")
         return None
@@ -275,8 +286,8 @@ async def background(pbx: Pbx, chan: Channel, data: str) -> Result | None:
                 key.cancel()
         if not playing.done():
             cm = chan.media
-            if cm is not None and cm.playback is not None:
-                cm.playback.player.stop()
+            if cm is not None and cm.player is not None:
+                cm.player.stop()
             await playing
         if chan.hungup:
             return Result.HANGUP

@@ -1,10 +1,17 @@
-"""Channels, bridges and ARI media operations on the media engine.
+"""The process's media service: channels and bridges on the media engine.
 
 One :class:`MediaService` per process owns the :class:`~pyari.media.mixer.MediaEngine`
 and the :class:`~pyari.media.clock.MediaClock`. It gives a channel a media stream
 only when the channel needs one (a bridge that carries audio, a playback, a
 recording, music on hold, silence, snoop, talk detection, a simulated phone that
 speaks or listens), so idle channels cost nothing here.
+
+Core knows this service only through its hooks
+(:class:`~pyari.core.media_hooks.MediaHooks`: channel gone, bridge joined, left
+or destroyed, mute, DTMF); the layers above core reach the whole service with
+:func:`media_of`. ARI's playbacks and live recordings
+(:mod:`pyari.stasis.playback`, :mod:`pyari.stasis.recording`) and snoop channels
+(:mod:`pyari.channels.snoop`) are built on the plumbing here.
 
 A channel technology takes part through optional methods:
 
@@ -17,27 +24,20 @@ A channel technology takes part through optional methods:
     the channel hears silence frames when nothing else is heard;
 ``media_started(chan, stream)``
     called once the stream exists.
-
-Playbacks (:class:`Playback`) and live recordings (:class:`LiveRecording`) are
-the objects behind ``/playbacks`` and ``/recordings/live``; their events go on
-the channel's or the bridge's topic, as Asterisk publishes them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pyari.confine import PathRefused, check_name, confine, inside
-from pyari.core import events as ev
 from pyari.media.frames import SLIN, MediaFormat
 
 # The media engine (numpy, codec tables, mixer) is imported when the first channel
@@ -52,8 +52,8 @@ if TYPE_CHECKING:
     from pyari.media.frames import Samples
     from pyari.media.mixer import MediaEngine, MixBridge, Stream
     from pyari.media.moh import MohSource
-    from pyari.media.player import OperationResult, PlaybackState, Player
-    from pyari.media.recorder import DiskWriter, Recorder, RecordingResult
+    from pyari.media.player import Player
+    from pyari.media.recorder import DiskWriter, Recorder
     from pyari.media.sounds import SoundsIndex
     from pyari.media.sources import Source
     from pyari.media.talk import TalkDetector
@@ -61,167 +61,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[ev.Event], None]
 
+class Recording(Protocol):
+    """What records a channel or a bridge (an ARI live recording), as media sees it."""
 
-# --- playbacks ---------------------------------------------------------------------------
-
-
-class Playback:
-    """An ARI playback: a :class:`Player` plus its target and language."""
-
-    def __init__(
-        self,
-        service: MediaService,
-        playback_id: str,
-        media: Sequence[str],
-        *,
-        target_uri: str,
-        language: str,
-        publish: Publish | None,
-        offsetms: int = 0,
-        skipms: int = 3000,
-    ) -> None:
-        self.id = playback_id
-        self.target_uri = target_uri
-        self.language = language
-        self.publish = publish
-        from pyari.media.player import Player
-
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.player = Player(
-            media,
-            service.opener(language),
-            playback_id=playback_id,
-            offsetms=offsetms,
-            skipms=skipms or 3000,
-            rate=service.engine.rate,
-            on_update=self._update,
-        )
-
-    @property
-    def state(self) -> PlaybackState:
-        return self.player.state
-
-    def to_json(self) -> dict[str, str]:
-        player = self.player
-        out = {"id": self.id, "media_uri": player.media_uri}
-        following = player.next_media_uri
-        if following is not None:
-            out["next_media_uri"] = following
-        out["target_uri"] = self.target_uri
-        out["language"] = self.language
-        out["state"] = str(player.state)
-        return out
-
-    def _update(self, player: Player) -> None:
-        from pyari.media.player import PlaybackState
-
-        state = player.state
-        event: ev.Event | None = None
-        if state is PlaybackState.PLAYING:
-            event = ev.PlaybackStarted(playback=self.to_json())
-        elif state is PlaybackState.CONTINUING:
-            event = ev.PlaybackContinuing(playback=self.to_json())
-        elif state in (PlaybackState.DONE, PlaybackState.FAILED):
-            event = ev.PlaybackFinished(playback=self.to_json())
-        if event is not None and self.publish is not None:
-            self.publish(event)
-        if player.finished and not self.done.done():
-            self.done.set_result(None)
-
-
-# --- recordings --------------------------------------------------------------------------
-
-
-class LiveRecording:
-    """An ARI live recording: state, target and the :class:`Recorder` once started."""
-
-    def __init__(
-        self,
-        name: str,
-        fmt: str,
-        path: Path,
-        *,
-        target_uri: str,
-        publish: Publish,
-        max_duration_seconds: int,
-        max_silence_seconds: int,
-        terminate_on: str,
-        append: bool,
-        beep: bool,
-    ) -> None:
-        self.name = name
-        self.format = fmt
-        self.path = path
-        self.target_uri = target_uri
-        self.publish = publish
-        self.max_duration_seconds = max_duration_seconds
-        self.max_silence_seconds = max_silence_seconds
-        self.terminate_on = terminate_on
-        self.append = append
-        self.beep = beep
-        self.state = "queued"
-        self.recorder: Recorder | None = None
-        self.result: RecordingResult | None = None
-        self.muted = False
-        self.cause: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "format": self.format,
-            "state": self.state,
-            "target_uri": self.target_uri,
-        }
-        result = self.result
-        if result is not None:
-            out["duration"] = result.duration
-            if self.max_silence_seconds:
-                out["talking_duration"] = result.talking_duration
-                out["silence_duration"] = result.duration - result.talking_duration
-        if self.cause:
-            out["cause"] = self.cause
-        return out
-
-    def set_state(self, state: str, cause: str | None = None) -> None:
-        self.state = state
-        self.cause = cause
-        json = self.to_json()
-        if state == "recording":
-            self.publish(ev.RecordingStarted(recording=json))
-        elif state in ("done", "canceled"):
-            self.publish(ev.RecordingFinished(recording=json))
-        elif state == "failed":
-            self.publish(ev.RecordingFailed(recording=json))
-
-    # ARI operations (Asterisk's table): True → done, False → 409 not recording.
-    def operation(self, op: str) -> bool:
-        rec = self.recorder
-        if self.state == "queued":
-            if op in ("cancel", "stop"):
-                self.state = "canceled"
-                return True
-            return False
-        if self.state not in ("recording", "paused") or rec is None:
-            return False
-        if op == "stop":
-            rec.stop()
-        elif op == "cancel":
-            rec.cancel()
-        elif op == "pause":
-            rec.pause()
-            self.state = "paused"
-        elif op == "unpause":
-            rec.unpause()
-            self.state = "recording"
-        elif op == "mute":
-            rec.mute()
-            self.muted = True
-        elif op == "unmute":
-            rec.unmute()
-            self.muted = False
-        return True
+    recorder: Recorder | None
 
 
 # --- per-channel media -------------------------------------------------------------------
@@ -232,7 +76,8 @@ class ChannelMedia:
     """A channel's stream and what plays to it."""
 
     stream: Stream
-    playback: Playback | None = None
+    player: Player | None = None
+    """What plays to the channel (an ARI playback, the dialplan's Playback)."""
     moh: MohSource | None = None
     """Music started by ARI startMoh / the dialplan."""
     idle_moh: bool = False
@@ -242,7 +87,7 @@ class ChannelMedia:
     silence: bool = False
     tech_silence: bool = False
     talk: TalkDetector | None = None
-    recordings: list[LiveRecording] = field(default_factory=list)
+    recordings: list[Recording] = field(default_factory=list)
     snoops: list[Channel] = field(default_factory=list)
 
 
@@ -252,7 +97,7 @@ class BridgeMedia:
     moh: MohSource | None = None
     playing: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    recordings: list[LiveRecording] = field(default_factory=list)
+    recordings: list[Recording] = field(default_factory=list)
     idle_mode: str = "none"
     """What holding bridge participants get while no announcer speaks. Stasis gives
     every participant of an ARI holding bridge ``idle_mode=none`` (bridge_stasis_push)
@@ -310,40 +155,11 @@ def payload_pcm(fmt: MediaFormat, payload: bytes) -> Samples:
     return np.frombuffer(payload, dtype="<i2").astype(np.int16)
 
 
-class SnoopTech:
-    """``Snoop/<target id>-<n>``: a channel that hears (spy) and speaks (whisper) to another."""
-
-    name = "Snoop"
-    description = "Snoop Channel Driver"
-
-    def request(
-        self, core: Core, resource: str, *, uniqueid: str | None, other_id: str | None
-    ) -> Channel:
-        from pyari.core.tech import TechError
-
-        raise TechError("Snoop channels are made by snoopChannel only")
-
-    def call(self, chan: Channel, timeout: float | None) -> None:
-        pass
-
-    def answered(self, chan: Channel) -> None:
-        pass
-
-    def hangup(self, chan: Channel) -> None:
-        detach = chan.tech_pvt
-        chan.tech_pvt = None
-        if callable(detach):
-            detach()
-
-
-SNOOP_TECH = SnoopTech()
-
-
 # --- the service -------------------------------------------------------------------------
 
 
 class MediaService:
-    """The process's media: engine, clock, sounds, playbacks, recordings, music on hold."""
+    """The process's media: engine, clock, sounds, streams, bridges, music on hold."""
 
     def __init__(
         self,
@@ -372,12 +188,9 @@ class MediaService:
         self.resolver: MediaResolver | None = None
         self._disk: DiskWriter | None = None
         self.feeders: list[Feeder] = []
-        self.playbacks: dict[str, Playback] = {}
-        self.recordings: dict[str, LiveRecording] = {}
         self.bridges: dict[str, BridgeMedia] = {}
         self.dtmf_hooks: dict[str, list[Callable[[str], None]]] = {}
         self._moh_files: dict[Path, list[Path]] = {}
-        self._snoop_seq = itertools.count(1)
         core.media = self
 
     @property
@@ -540,8 +353,8 @@ class MediaService:
         if cm is None:
             return
         chan.media = None
-        if cm.playback is not None and not cm.playback.player.finished:
-            cm.playback.player.stop()
+        if cm.player is not None and not cm.player.finished:
+            cm.player.stop()
         for rec in list(cm.recordings):
             if rec.recorder is not None:
                 rec.recorder.stop()
@@ -555,8 +368,8 @@ class MediaService:
     def refresh(self, cm: ChannelMedia) -> None:
         """Choose what overrides the channel's bridge: playback, then music, else nothing."""
         stream = cm.stream
-        if cm.playback is not None and not cm.playback.player.finished:
-            stream.player = cm.playback.player
+        if cm.player is not None and not cm.player.finished:
+            stream.player = cm.player
         elif cm.moh is not None:
             stream.player = cm.moh
         elif cm.idle_moh:
@@ -732,235 +545,96 @@ class MediaService:
         self.engine.invalidate()
         return True
 
-    # -- playbacks -------------------------------------------------------------------------
+    # -- playing to channels and bridges --------------------------------------------------
 
-    def new_playback(
-        self,
-        playback_id: str | None,
-        media: Sequence[str],
-        *,
-        target_uri: str,
-        language: str,
-        publish: Publish | None,
-        offsetms: int = 0,
-        skipms: int = 3000,
-    ) -> Playback:
-        pid = playback_id or str(uuid.uuid4())
-        playback = Playback(
-            self,
-            pid,
-            media,
-            target_uri=target_uri,
-            language=language,
-            publish=publish,
-            offsetms=offsetms,
-            skipms=skipms,
-        )
-        self.playbacks[pid] = playback
-        return playback
-
-    def forget_playback(self, playback: Playback) -> None:
-        if self.playbacks.get(playback.id) is playback:
-            del self.playbacks[playback.id]
-
-    async def play_on_channel(self, chan: Channel, playback: Playback) -> None:
-        """Play on ``chan`` until the playback ends or the channel hangs up (its task)."""
+    async def play_on_channel(
+        self, chan: Channel, player: Player, done: asyncio.Future[None]
+    ) -> None:
+        """Play to ``chan`` until ``done`` or the channel hangs up (the channel's task)."""
         try:
-            if playback.player.finished or chan.hungup:
+            if player.finished or chan.hungup:
                 return
-            if not chan.up:
-                chan.indicate("progress")
             cm = self.channel_media(chan)
             if cm is None:
                 return
-            cm.playback = playback
+            cm.player = player
             self.refresh(cm)
-            await until(playback.done, chan)
+            await until(done, chan)
         finally:
-            if not playback.player.finished:
-                playback.player.stop()
+            if not player.finished:
+                player.stop()
             cm = self.channel_media(chan, create=False)
-            if cm is not None and cm.playback is playback:
-                cm.playback = None
+            if cm is not None and cm.player is player:
+                cm.player = None
                 self.refresh(cm)
-            self.forget_playback(playback)
 
-    async def play_on_bridge(self, bridge: Bridge, playback: Playback) -> None:
-        """Bridge playbacks play one after another, heard by every member that hears."""
+    async def play_on_bridge(
+        self, bridge: Bridge, player: Player, done: asyncio.Future[None]
+    ) -> None:
+        """Bridge players play one after another, heard by every member that hears."""
         bm = self.bridge_media(bridge)
         try:
             async with bm.lock:
-                if playback.player.finished or bridge.destroyed:
+                if player.finished or bridge.destroyed:
                     return
-                bm.mix.players.append(playback.player)
+                bm.mix.players.append(player)
                 bm.playing += 1
                 self.engine.invalidate()
                 self._holding_update(bridge)
                 try:
-                    await asyncio.shield(playback.done)
+                    await asyncio.shield(done)
                 finally:
                     bm.playing -= 1
-                    if playback.player in bm.mix.players:
-                        bm.mix.players.remove(playback.player)
+                    if player in bm.mix.players:
+                        bm.mix.players.remove(player)
                     self.engine.invalidate()
                     if not bridge.destroyed:
                         self._holding_update(bridge)
         finally:
-            if not playback.player.finished:
-                playback.player.stop()
-            self.forget_playback(playback)
+            if not player.finished:
+                player.stop()
 
     async def play_files(self, chan: Channel, media: Sequence[str], language: str) -> bool:
         """Play without ARI events (dialplan Playback); True if every item played."""
-        from pyari.media.player import PlaybackState
+        from pyari.media.player import PlaybackState, Player
 
-        playback = Playback(
-            self, "", media, target_uri=f"channel:{chan.id}", language=language, publish=None
-        )
-        cm = self.channel_media(chan)
-        if cm is None:
-            return False
-        cm.playback = playback
-        self.refresh(cm)
-        try:
-            await until(playback.done, chan)
-        finally:
-            if not playback.player.finished:
-                playback.player.stop()
-            if cm.playback is playback:
-                cm.playback = None
-                self.refresh(cm)
-        return playback.player.state is PlaybackState.DONE and playback.player.error is None
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def playback_operation(self, playback: Playback, op: str) -> OperationResult:
-        return playback.player.operation(op)
+        def update(player: Player) -> None:
+            if player.finished and not done.done():
+                done.set_result(None)
+
+        player = Player(media, self.opener(language), rate=self.engine.rate, on_update=update)
+        await self.play_on_channel(chan, player, done)
+        return player.state is PlaybackState.DONE and player.error is None
 
     # -- recordings ------------------------------------------------------------------------
 
-    def recording_path(self, name: str, fmt: str) -> Path | None:
-        """Where ``name`` is recorded, or None when it points outside the recording folder."""
-        from pyari.media.files import recording_extension
-
-        base = self.recording_dir()
-        try:
-            check_name(name)
-            return confine(base, f"{name}.{recording_extension(fmt)}")
-        except PathRefused:
-            return None
-
-    @staticmethod
-    def check_existing(path: Path, if_exists: str) -> bool:
-        """Blocking: 409 when a file of that name (any format) exists and ifExists=fail."""
-        from pyari.media.files import EXTENSION_FORMATS
-        from pyari.media.recorder import RecordingExistsError
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stem = path.name.rpartition(".")[0]
-        exists = any(
-            e.rpartition(".")[0] == stem and e.rpartition(".")[2] in EXTENSION_FORMATS
-            for e in os.listdir(path.parent)
-        )
-        if exists and if_exists == "fail":
-            raise RecordingExistsError(stem)
-        return if_exists == "append" and path.exists()
-
-    def _recorder(self, rec: LiveRecording) -> Recorder:
+    def new_recorder(
+        self,
+        name: str,
+        path: Path,
+        fmt: str,
+        *,
+        append: bool,
+        max_duration_seconds: int,
+        max_silence_seconds: int,
+        terminate_on: str,
+    ) -> Recorder:
+        """A recorder writing through the process's disk writer, at the engine's rate."""
         from pyari.media.recorder import Recorder
 
         return Recorder(
-            rec.name,
-            rec.path,
-            rec.format,
-            append=rec.append,
-            max_duration_seconds=rec.max_duration_seconds,
-            max_silence_seconds=rec.max_silence_seconds,
-            terminate_on=rec.terminate_on,
+            name,
+            path,
+            fmt,
+            append=append,
+            max_duration_seconds=max_duration_seconds,
+            max_silence_seconds=max_silence_seconds,
+            terminate_on=terminate_on,
             disk=self.disk,
             rate=self.engine.rate,
         )
-
-    async def _finish_recording(self, rec: LiveRecording, recorder: Recorder) -> None:
-        from pyari.media.recorder import RecordingState
-
-        result = await recorder.wait()
-        rec.result = result
-        if result.state is RecordingState.FAILED:
-            rec.set_state("failed", result.error or "Recording failed")
-        elif result.state is RecordingState.CANCELED:
-            rec.set_state("canceled")
-        else:
-            rec.set_state("done")
-
-    async def record_channel(self, chan: Channel, rec: LiveRecording) -> None:
-        """Record what ``chan`` receives until the recording ends (the channel's task)."""
-        try:
-            if rec.state != "queued":
-                rec.set_state("canceled")
-                return
-            if chan.bridge is not None:
-                rec.set_state("failed", "Cannot record channel while in bridge")
-                return
-            if chan.hungup:
-                rec.set_state("failed", "Failed to answer channel")
-                return
-            chan.answer()
-            cm = self.channel_media(chan)
-            if cm is None:
-                rec.set_state("failed", "Channel has no media")
-                return
-            cm.recordings.append(rec)
-            try:
-                if rec.beep:
-                    await self.play_files(chan, ["sound:beep"], chan.language)
-                if chan.hungup or rec.state != "queued":
-                    rec.set_state("canceled" if rec.state == "canceled" else "done")
-                    return
-                recorder = rec.recorder = self._recorder(rec)
-                recorder.start()
-                rec.set_state("recording")
-                cm.stream.taps_in.append(recorder.feed)
-                waiter = asyncio.ensure_future(recorder.wait())
-                try:
-                    await until(waiter, chan)
-                finally:
-                    waiter.cancel()
-                    if recorder.feed in cm.stream.taps_in:
-                        cm.stream.taps_in.remove(recorder.feed)
-                    recorder.stop()
-                await self._finish_recording(rec, recorder)
-            finally:
-                if rec in cm.recordings:
-                    cm.recordings.remove(rec)
-        finally:
-            self.forget_recording(rec)
-
-    async def record_bridge(self, bridge: Bridge, rec: LiveRecording) -> None:
-        bm = self.bridge_media(bridge)
-        try:
-            if rec.state != "queued":
-                rec.set_state("canceled")
-                return
-            recorder = rec.recorder = self._recorder(rec)
-            recorder.start()
-            rec.set_state("recording")
-            bm.recordings.append(rec)
-            bm.mix.taps.append(recorder.feed)
-            self.engine.invalidate()
-            try:
-                await recorder.wait()
-            finally:
-                if recorder.feed in bm.mix.taps:
-                    bm.mix.taps.remove(recorder.feed)
-                if rec in bm.recordings:
-                    bm.recordings.remove(rec)
-                self.engine.invalidate()
-            await self._finish_recording(rec, recorder)
-        finally:
-            self.forget_recording(rec)
-
-    def forget_recording(self, rec: LiveRecording) -> None:
-        if self.recordings.get(rec.name) is rec:
-            del self.recordings[rec.name]
 
     def is_recording(self, chan: Channel) -> bool:
         cm = self.channel_media(chan, create=False)
@@ -996,8 +670,20 @@ class MediaService:
 
     # -- talk detection --------------------------------------------------------------------
 
-    def talk_detect(self, chan: Channel, action: str, value: str) -> None:
-        """``TALK_DETECT(set)=silence_ms,threshold`` / ``TALK_DETECT(remove)=``."""
+    def talk_detect(
+        self,
+        chan: Channel,
+        action: str,
+        value: str,
+        *,
+        on_start: Callable[[], None],
+        on_stop: Callable[[int], None],
+    ) -> None:
+        """``TALK_DETECT(set)=silence_ms,threshold`` / ``TALK_DETECT(remove)=``.
+
+        ``on_start`` is called when the channel starts talking, ``on_stop`` with
+        the talk's duration in ms when it stops.
+        """
         if action == "remove":
             cm = self.channel_media(chan, create=False)
             if cm is not None and cm.talk is not None:
@@ -1017,44 +703,31 @@ class MediaService:
             cm.talk.silence_threshold_ms = silence_ms
             cm.talk.talking_threshold = threshold
             return
-
-        def started() -> None:
-            chan.publish(ev.ChannelTalkingStarted(channel=chan.snapshot()))
-
-        def stopped(duration: int) -> None:
-            chan.publish(ev.ChannelTalkingFinished(channel=chan.snapshot(), duration=duration))
-
         cm.talk = TalkDetector(
             silence_threshold_ms=silence_ms,
             talking_threshold=threshold,
             rate=self.engine.rate,
-            on_start=started,
-            on_stop=stopped,
+            on_start=on_start,
+            on_stop=on_stop,
         )
         cm.stream.taps_in.append(cm.talk.feed)
 
     # -- snoop -----------------------------------------------------------------------------
 
-    def snoop(self, target: Channel, spy: str, whisper: str, snoop_id: str | None) -> Channel:
-        """Create ``Snoop/<target id>-<n>``: it hears ``spy`` and speaks ``whisper``."""
+    def snoop(
+        self, target: Channel, snoop: Channel, spy: str, whisper: str
+    ) -> Callable[[], None] | None:
+        """Tap ``target`` for the snoop channel ``snoop``: it hears ``spy`` (in, out,
+        both, none) of the target and what it is sent is whispered (``whisper``).
+
+        Returns what removes the taps (None when either channel has no media).
+        """
         import numpy as np
 
-        from pyari.core.channel import Channel
-
-        core = self.core
-        snoop = Channel(
-            core,
-            SNOOP_TECH,
-            f"Snoop/{target.id}-{next(self._snoop_seq):08x}",
-            uniqueid=snoop_id or core.new_uniqueid(),
-            state="Up",
-            linkedid=target.linkedid,
-        )
-        core.channel_added(snoop)
         target_cm = self.channel_media(target)
         snoop_cm = self.channel_media(snoop)
         if target_cm is None or snoop_cm is None:
-            return snoop
+            return None
         target_cm.snoops.append(snoop)
         out = snoop_cm.stream
         tstream = target_cm.stream
@@ -1107,8 +780,7 @@ class MediaService:
             if snoop in target_cm.snoops:
                 target_cm.snoops.remove(snoop)
 
-        snoop.tech_pvt = detach
-        return snoop
+        return detach
 
     # -- simulated phones ------------------------------------------------------------------
 
@@ -1150,6 +822,13 @@ class MediaService:
         return await self.load_samples(Path(text))
 
 
+def media_of(core: Core) -> MediaService | None:
+    """The process's media service (None without media), for the layers above core:
+    core itself knows it only as :class:`~pyari.core.media_hooks.MediaHooks`."""
+    media = core.media
+    return media if isinstance(media, MediaService) else None
+
+
 async def until(future: asyncio.Future[Any], chan: Channel) -> None:
     """Wait for ``future`` or for ``chan`` to hang up, whichever comes first."""
     if future.done():
@@ -1162,13 +841,13 @@ async def until(future: asyncio.Future[Any], chan: Channel) -> None:
 
 
 __all__ = [
-    "SNOOP_TECH",
     "BridgeMedia",
     "ChannelMedia",
     "Feeder",
-    "LiveRecording",
     "MediaService",
-    "Playback",
+    "Recording",
+    "media_of",
     "payload_pcm",
     "pcm_payload",
+    "until",
 ]

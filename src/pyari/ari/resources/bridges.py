@@ -9,10 +9,12 @@ from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import (
     RECORD_LENIENT,
     check_playback_id,
+    live_recordings,
     media_service,
     new_recording,
     play_params,
     playback_reply,
+    playbacks,
     record_checks,
     recording_reply,
 )
@@ -20,6 +22,7 @@ from pyari.ari.variables import json_variables
 from pyari.core.bridge import Bridge, Membership
 from pyari.core.channel import Channel
 from pyari.core.snapshots import BridgeSnapshot
+from pyari.media.service import media_of
 from pyari.stasis.control import Control
 
 BRIDGE_FEATURES = frozenset(
@@ -121,7 +124,7 @@ async def add_channel(ctx: AriContext, p: Params) -> None:
     bridge = find_bridge(ctx, p["bridgeId"])
     controls = _channels(ctx, p)
     role = p.get("role") or ""
-    media = ctx.core.media
+    media = media_of(ctx.core)
     if media is not None:
         for control in controls:
             if media.is_recording(control.channel):
@@ -265,9 +268,9 @@ async def stop_moh(ctx: AriContext, p: Params) -> None:
 async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
     bridge = find_bridge(ctx, p["bridgeId"])
     media, offsetms, skipms = play_params(p)
-    service = media_service(ctx)
-    check_playback_id(service, playback_id)
-    playback = service.new_playback(
+    live = playbacks(ctx)
+    check_playback_id(live, playback_id)
+    playback = live.new(
         playback_id,
         media,
         target_uri=f"bridge:{bridge.id}",
@@ -276,7 +279,7 @@ async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
         offsetms=offsetms,
         skipms=skipms,
     )
-    ctx.core.spawn(service.play_on_bridge(bridge, playback), name=f"bridge-play {bridge.id}")
+    ctx.core.spawn(live.play_on_bridge(bridge, playback), name=f"bridge-play {bridge.id}")
     return playback_reply(playback)
 
 
@@ -299,7 +302,7 @@ async def play_with_id(ctx: AriContext, p: Params) -> Reply:
 async def record(ctx: AriContext, p: Params) -> Reply:
     bridge = find_bridge(ctx, p["bridgeId"])
     record_checks(p, format_first=True)
-    service = media_service(ctx)
+    recordings = live_recordings(ctx)
     rec = await new_recording(ctx, p, f"bridge:{bridge.id}", bridge.topic.publish)
-    ctx.core.spawn(service.record_bridge(bridge, rec), name=f"bridge-record {bridge.id}")
+    ctx.core.spawn(recordings.record_bridge(bridge, rec), name=f"bridge-record {bridge.id}")
     return recording_reply(rec)

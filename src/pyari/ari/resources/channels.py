@@ -15,25 +15,28 @@ from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import (
     RECORD_LENIENT,
     check_playback_id,
+    live_recordings,
     media_service,
     new_recording,
     play_params,
     playback_reply,
+    playbacks,
     record_checks,
     recording_reply,
     send_media_command,
 )
 from pyari.ari.variables import json_variables
+from pyari.channels.snoop import SNOOP_TECH
 from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.callerid import parse_callerid
 from pyari.core.channel import Channel
-from pyari.media.service import MediaService
 from pyari.core.snapshots import ChannelSnapshot
 from pyari.core.tech import DuplicateId, TechError
 from pyari.dialplan.apps import assign_variable
 from pyari.dialplan.args import split_app_args
 from pyari.dialplan.executor import ChannelVars
+from pyari.media.service import MediaService
 from pyari.stasis.control import ChannelGone, Control
 from pyari.stasis.originate import (
     DEFAULT_TIMEOUT,
@@ -605,10 +608,10 @@ def _not_implemented() -> AriError:
 async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
     control = find_control_up(ctx, p["channelId"])
     media, offsetms, skipms = play_params(p)
-    service = media_service(ctx)
-    check_playback_id(service, playback_id)
+    live = playbacks(ctx)
+    check_playback_id(live, playback_id)
     chan = control.channel
-    playback = service.new_playback(
+    playback = live.new(
         playback_id,
         media,
         target_uri=f"channel:{chan.id}",
@@ -620,9 +623,9 @@ async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
 
     def gone() -> None:
         playback.player.stop()
-        service.forget_playback(playback)
+        live.forget(playback)
 
-    send_media_command(ctx, control, lambda: service.play_on_channel(chan, playback), gone)
+    send_media_command(ctx, control, lambda: live.play_on_channel(chan, playback), gone)
     return playback_reply(playback)
 
 
@@ -646,13 +649,13 @@ async def record(ctx: AriContext, p: Params) -> Reply:
     control = find_control(ctx, p["channelId"])
     record_checks(p)
     chan = control.channel
-    service = media_service(ctx)
+    recordings = live_recordings(ctx)
     rec = await new_recording(ctx, p, f"channel:{chan.id}", chan.publish)
 
     def gone() -> None:
-        service.forget_recording(rec)
+        recordings.forget(rec)
 
-    send_media_command(ctx, control, lambda: service.record_channel(chan, rec), gone)
+    send_media_command(ctx, control, lambda: recordings.record_channel(chan, rec), gone)
     return recording_reply(rec)
 
 
@@ -717,7 +720,14 @@ async def _snoop(ctx: AriContext, p: Params, snoop_id: str | None) -> ChannelSna
         raise request_refused(exc) from None
     app: str = p["app"]
     args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
-    snoop = service.snoop(target, p.get("spy") or "none", p.get("whisper") or "none", snoop_id)
+    snoop = SNOOP_TECH.snoop(
+        ctx.core,
+        service,
+        target,
+        spy=p.get("spy") or "none",
+        whisper=p.get("whisper") or "none",
+        uniqueid=snoop_id,
+    )
     ctx.stasis.subscribe_channel(app, snoop)
     start_in_app(ctx.pbx, ctx.stasis, snoop, InStasis(app, args))
     return snoop.snapshot()

@@ -13,15 +13,31 @@ from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import Reply
 from pyari.ari.spec.recordings import IF_EXISTS
-from pyari.media.service import LiveRecording, MediaService, Playback
+from pyari.media.service import MediaService, media_of
 from pyari.stasis.control import ChannelGone, Control
+from pyari.stasis.playback import Playback, Playbacks
+from pyari.stasis.recording import LiveRecording, LiveRecordings
 
 
 def media_service(ctx: AriContext) -> MediaService:
-    service = ctx.core.media
+    service = media_of(ctx.core)
     if service is None:
         raise AriError(501, "Not implemented")
     return service
+
+
+def playbacks(ctx: AriContext) -> Playbacks:
+    found = ctx.playbacks
+    if found is None:
+        raise AriError(501, "Not implemented")
+    return found
+
+
+def live_recordings(ctx: AriContext) -> LiveRecordings:
+    found = ctx.recordings
+    if found is None:
+        raise AriError(501, "Not implemented")
+    return found
 
 
 def send_media_command(ctx: AriContext, control: Control, command: Any, on_gone: Any) -> None:
@@ -47,8 +63,8 @@ def play_params(p: Params) -> tuple[list[str], int, int]:
     return media, int(p.get("offsetms") or 0), int(p.get("skipms") or 0)
 
 
-def check_playback_id(service: MediaService, playback_id: str | None) -> None:
-    if playback_id and playback_id in service.playbacks:
+def check_playback_id(live: Playbacks, playback_id: str | None) -> None:
+    if playback_id and playback_id in live:
         raise AriError(409, f"Playback with id '{playback_id}' already exists")
 
 
@@ -91,25 +107,25 @@ RECORD_LENIENT = frozenset({"ifExists", "terminateOn"})
 
 async def new_recording(ctx: AriContext, p: Params, target_uri: str, publish: Any) -> LiveRecording:
     """Validate name and target file, register the live recording (queued)."""
-    service = media_service(ctx)
+    live = live_recordings(ctx)
     name: str = p["name"]
     fmt: str = p["format"]
     if_exists = p.get("ifExists", "fail")
-    path = service.recording_path(name, fmt)
+    path = live.path(name, fmt)
     if path is None:
         raise AriError(400, "Recording name invalid")
     exists_message = f"Recording '{name}' already exists and can not be overwritten"
-    if name in service.recordings:
+    if name in live:
         raise AriError(409, exists_message)
     from pyari.media.recorder import RecordingExistsError  # the media engine, on first use
 
     try:
-        append = await asyncio.to_thread(service.check_existing, path, if_exists)
+        append = await asyncio.to_thread(live.check_existing, path, if_exists)
     except RecordingExistsError:
         raise AriError(409, exists_message) from None
     except OSError:
         raise AriError(400, "Recording name invalid") from None
-    if name in service.recordings:
+    if name in live:
         raise AriError(409, exists_message)
     rec = LiveRecording(
         name,
@@ -123,7 +139,7 @@ async def new_recording(ctx: AriContext, p: Params, target_uri: str, publish: An
         append=append,
         beep=bool(p.get("beep")),
     )
-    service.recordings[name] = rec
+    live.add(rec)
     return rec
 
 

@@ -6,15 +6,15 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.params import Params
 from pyari.ari.resources import handles
-from pyari.media.service import Playback
+from pyari.stasis.playback import Playback
 
 OPERATIONS = frozenset({"restart", "pause", "unpause", "reverse", "forward"})
 PLAYBACK_NOT_FOUND = "Playback not found"
 
 
 def _find(ctx: AriContext, playback_id: str) -> Playback:
-    media = ctx.core.media
-    playback = media.playbacks.get(playback_id) if media is not None else None
+    playbacks = ctx.playbacks
+    playback = playbacks.get(playback_id) if playbacks is not None else None
     if playback is None:
         raise AriError(404, PLAYBACK_NOT_FOUND)
     return playback

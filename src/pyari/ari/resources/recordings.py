@@ -22,7 +22,7 @@ from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import RECORD_FORMATS
 from pyari.confine import PathRefused, check_name, confine, inside
-from pyari.media.service import LiveRecording
+from pyari.stasis.recording import LiveRecording
 
 RECORDING_NOT_FOUND = "Recording not found"
 VIDEO_FORMATS = frozenset({"h263", "h264"})
@@ -169,8 +169,8 @@ async def copy_stored(ctx: AriContext, p: Params) -> StoredRecording:
 
 
 def _find_live(ctx: AriContext, name: str) -> LiveRecording:
-    media = ctx.core.media
-    rec = media.recordings.get(name) if media is not None else None
+    recordings = ctx.recordings
+    rec = recordings.get(name) if recordings is not None else None
     if rec is None:
         raise AriError(404, RECORDING_NOT_FOUND)
     return rec
