@@ -11,6 +11,8 @@ does). A crash is saved as ``<artifact_prefix>crash-<sha1>`` and the exit status
 
 from __future__ import annotations
 
+import atexit
+import signal
 import sys
 from pathlib import Path
 
@@ -35,6 +37,9 @@ def main() -> None:
     if not any(arg.startswith("-max_len=") for arg in args):
         args.append(f"-max_len={max_len}")
     atheris.Setup(args, target)
+    # libFuzzer's -timeout arms a repeating SIGALRM; once the runs are done its handler
+    # is gone but the timer is not, so a slow exit (a loaded machine) died of SIGALRM.
+    atexit.register(signal.setitimer, signal.ITIMER_REAL, 0)
     atheris.Fuzz()
 
 
