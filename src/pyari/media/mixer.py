@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pyari.media.codecs import ALAW_DECODE, ALAW_ENCODE, ULAW_DECODE, ULAW_ENCODE, Resampler
-from pyari.media.frames import SLIN, Frame, MediaFormat, Samples
+from pyari.media.frames import SLIN, MediaFormat, Samples
 
 Direction = Literal["in", "out"]
 Role = Literal["participant", "announcer"]
@@ -105,20 +105,6 @@ class Stream:
             excess -= excess % (1 if self.format.encoded else 2)
             del buf[:excess]
             self.dropped_bytes += excess
-
-    def push_frame(self, frame: Frame) -> None:
-        if frame.format != self.format:
-            raise ValueError(f"stream {self.id} is {self.format.name}, got {frame.format.name}")
-        self.push(frame.to_bytes())
-
-    def _take(self) -> bytes | None:
-        n = self.format.bytes_per_frame
-        buf = self._buffer
-        if len(buf) < n:
-            return None
-        chunk = bytes(buf[:n])
-        del buf[:n]
-        return chunk
 
     @property
     def buffered_bytes(self) -> int:

@@ -94,28 +94,3 @@ class ToneSource:
 
     def seek_ms(self, ms: int) -> None:
         return None
-
-
-class SilenceSource:
-    """``duration_ms`` of silence (``None``: forever)."""
-
-    seekable = True
-    __slots__ = ("_pos", "duration", "rate")
-
-    def __init__(self, duration_ms: int | None, rate: int = 8000) -> None:
-        self.rate = rate
-        self.duration = None if duration_ms is None else duration_ms * rate // 1000
-        self._pos = 0
-
-    def read(self, count: int) -> Samples | None:
-        if self.duration is not None and self._pos >= self.duration:
-            return None
-        self._pos += count
-        return np.zeros(count, dtype=np.int16)
-
-    @property
-    def position_ms(self) -> int:
-        return self._pos * 1000 // self.rate
-
-    def seek_ms(self, ms: int) -> None:
-        self._pos = max(0, ms * self.rate // 1000)
