@@ -332,7 +332,7 @@ def test_document_commands_run(document: Path) -> None:
     session = Session.create(tmp)
     try:
         for block in blocks(document):
-            if block.directive("skip") is not None:
+            if block.directive("skip") is not None or _is_setup(block):
                 continue
             save = block.directive("save")
             if save:
@@ -384,9 +384,22 @@ def test_markers_are_known_and_skips_say_why() -> None:
                 assert rest, f"{block.where}: {word} needs an argument"
 
 
+def _is_setup(block: Block) -> bool:
+    """README's set-up block, never run here: ``make run`` serves until Ctrl+C and
+    ``make test`` runs the suite this test belongs to."""
+    return block.document.name == "README.md" and block.line == _setup_line()
+
+
+def _setup_line() -> int:
+    return blocks(ROOT / "README.md")[0].line
+
+
 def test_readme_starts_with_the_two_setup_commands() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# ") and not lines[1].strip()
+    assert lines[2] == "```sh", "the README starts with its set-up block, right after the title"
     first = blocks(ROOT / "README.md")[0]
-    assert first.lang == "sh"
+    assert first.lang == "sh" and first.line == 3
     assert [line.split("#")[0].strip() for line in first.text.splitlines()] == [
         "make run",
         "make test",
