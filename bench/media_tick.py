@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pyari.media.clock import MediaClock
 from pyari.media.codecs import alaw_encode, ulaw_encode
 from pyari.media.files import read_audio
 from pyari.media.frames import ALAW, ULAW
@@ -32,6 +31,7 @@ from pyari.media.mixer import MediaEngine, Stream
 from pyari.media.player import Player
 from pyari.media.recorder import DiskWriter, Recorder
 from pyari.media.sources import BufferSource
+from pyari.media.ticker import MediaClock
 
 MONKEYS = Path("/usr/share/asterisk/sounds/en_US_f_Allison/tt-monkeys.wav")
 

@@ -32,7 +32,6 @@ from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.channels.sim import SimTech
 from pyari.channels.unicast_rtp import UnicastRtpTech
 from pyari.channels.websocket_media import WebSocketMediaTech
-from pyari.clock import ari_timestamp
 from pyari.config import Config, ConfigError, load_config, load_one
 from pyari.config.logger import load_logger
 from pyari.config.musiconhold import MohClass, load_musiconhold
@@ -55,6 +54,7 @@ from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
 from pyari.stasis.playback import Playbacks
 from pyari.stasis.recording import LiveRecordings
 from pyari.stasis.registry import Registry
+from pyari.wallclock import ari_timestamp
 
 log = logging.getLogger("pyari")
 verbose = logging.getLogger("pyari.verbose")

@@ -9,9 +9,9 @@ import socket
 import struct
 
 from pyari.channels.rtp_media import RtpMedia, RtpStream
-from pyari.media.clock import MediaClock
 from pyari.media.frames import ULAW
 from pyari.media.mixer import MediaEngine, Stream
+from pyari.media.ticker import MediaClock
 from pyari.rtp.packet import RtpPacket
 
 

@@ -11,7 +11,7 @@ import struct
 import pytest
 
 from pyari.channels.rtp_media import RtpMedia, RtpStream
-from pyari.media.clock import MediaClock
+from pyari.media.ticker import MediaClock
 from pyari.rtp.dtmf import TelephoneEvent
 from pyari.rtp.packet import RtpPacket
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-import pyari.clock
+import pyari.wallclock
 from conftest import PASSWORD, USER, auth_headers, make_server, wait_for
 from pyari.ari.service import AriService
 from pyari.config import parse_text
@@ -479,7 +479,7 @@ def _fail2ban_matches(log: Path, filt: Path) -> int:
     return len(ips)
 
 
-class _Clock(pyari.clock.Clock):
+class _Clock(pyari.wallclock.Clock):
     def __init__(self) -> None:
         self.offset = 0.0
 
@@ -502,7 +502,7 @@ async def test_ari_backoff_refuses_unchecked_then_lets_in_again(
         )
     )
     clock = _Clock()
-    monkeypatch.setattr(pyari.clock, "clock", clock)
+    monkeypatch.setattr(pyari.wallclock, "clock", clock)
     checks: list[str] = []
     verify = AriService._verify
 

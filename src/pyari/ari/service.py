@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from pyari import clock
+from pyari import wallclock
 from pyari.ari import apidocs
 from pyari.ari.context import AriContext
 from pyari.ari.encoding import JSON, BadJson, encode
@@ -130,7 +130,7 @@ class AriService:
         if cached is not None:
             return cached
         host = peer[0] if peer is not None else ""
-        now = clock.monotonic()
+        now = wallclock.monotonic()
         if self.guard.blocked(host, now):
             name = _claimed_name(auth if basic else None, query)
             if name is not None:

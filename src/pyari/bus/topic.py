@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from pyari.clock import monotonic
+from pyari.wallclock import monotonic
 
 log = logging.getLogger(__name__)
 

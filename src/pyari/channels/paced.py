@@ -14,7 +14,7 @@ from pyari.media.service import media_of
 
 if TYPE_CHECKING:
     from pyari.core.engine import Core
-    from pyari.media.clock import MediaClock
+    from pyari.media.ticker import MediaClock
 
 
 class Paced(Protocol):

@@ -45,8 +45,8 @@ from pyari.rtp.jitter import JitterBuffer
 from pyari.rtp.session import RemoteBye, RtpSession
 
 if TYPE_CHECKING:
-    from pyari.media.clock import MediaClock
     from pyari.media.mixer import Stream
+    from pyari.media.ticker import MediaClock
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyari.clock import ari_timestamp
 from pyari.core import events as ev
 from pyari.core.snapshots import BridgeSnapshot
+from pyari.wallclock import ari_timestamp
 
 if TYPE_CHECKING:
     from pyari.bus import Topic

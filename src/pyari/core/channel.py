@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import msgspec
 
-from pyari.clock import ari_timestamp
 from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.snapshots import EMPTY_CALLER, CallerId, ChannelSnapshot, DialplanCEP
+from pyari.wallclock import ari_timestamp
 
 if TYPE_CHECKING:
     from pyari.bus import Topic

@@ -10,8 +10,8 @@ from typing import Any
 
 import msgspec
 
-from pyari.clock import ari_timestamp
 from pyari.core.snapshots import BridgeSnapshot, ChannelSnapshot, EndpointSnapshot
+from pyari.wallclock import ari_timestamp
 
 UNSET: Any = msgspec.UNSET
 

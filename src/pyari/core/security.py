@@ -30,7 +30,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyari import clock
+from pyari import wallclock
 from pyari.config.backoff import AuthBackoff
 
 __all__ = [
@@ -110,7 +110,7 @@ class SecurityEvent:
         return ",".join(f'{key}="{_value(value)}"' for key, value in fields)
 
 
-def emit(event: SecurityEvent, *, wall: Callable[[], float] = clock.now) -> None:
+def emit(event: SecurityEvent, *, wall: Callable[[], float] = wallclock.now) -> None:
     """Write ``event`` on the security logger."""
     if _security_log.isEnabledFor(logging.INFO):
         _security_log.info("%s", event.line(wall()), extra={"asterisk_source": SECURITY_SOURCE})

@@ -4,7 +4,7 @@ talk detection.
 
 Everything here is independent of ARI and of channel technologies; see
 ``docs``/the module docstrings for how the ARI layer plugs in:
-:class:`~pyari.media.clock.MediaClock` ticks a
+:class:`~pyari.media.ticker.MediaClock` ticks a
 :class:`~pyari.media.mixer.MediaEngine`; a channel gets a
 :class:`~pyari.media.mixer.Stream`; playbacks are
 :class:`~pyari.media.player.Player` objects opened through a

@@ -6,7 +6,7 @@ length in the stream's native format) and receives what it *hears* through
 ``on_output(stream, payload)`` once per tick. A :class:`MixBridge` groups
 streams.
 
-:meth:`MediaEngine.process_tick` (a :class:`~pyari.media.clock.MediaClock`
+:meth:`MediaEngine.process_tick` (a :class:`~pyari.media.ticker.MediaClock`
 handler) does, for all streams at once:
 
 1. **read**: take one frame from each stream's buffer (silence when empty),

@@ -1,7 +1,7 @@
 """The process's media service: channels and bridges on the media engine.
 
 One :class:`MediaService` per process owns the :class:`~pyari.media.mixer.MediaEngine`
-and the :class:`~pyari.media.clock.MediaClock`. It gives a channel a media stream
+and the :class:`~pyari.media.ticker.MediaClock`. It gives a channel a media stream
 only when the channel needs one (a bridge that carries audio, a playback, a
 recording, music on hold, silence, snoop, talk detection, a simulated phone that
 speaks or listens), so idle channels cost nothing here.
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from pyari.core.bridge import Bridge
     from pyari.core.channel import Channel
     from pyari.core.engine import Core
-    from pyari.media.clock import MediaClock
     from pyari.media.frames import Samples
     from pyari.media.mixer import MediaEngine, MixBridge, Stream
     from pyari.media.moh import MohSource
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
     from pyari.media.sounds import SoundsIndex
     from pyari.media.sources import Source
     from pyari.media.talk import TalkDetector
+    from pyari.media.ticker import MediaClock
     from pyari.media.uris import AudioCache, MediaResolver
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class MediaService:
         moh_classes: Callable[[], dict[str, MohClass]],
         clock: MediaClock | None = None,
     ) -> None:
-        from pyari.media.clock import MediaClock
+        from pyari.media.ticker import MediaClock
 
         self.core = core
         self._engine: MediaEngine | None = None

@@ -27,12 +27,12 @@ from pyari.ari.context import AriContext
 from pyari.ari.encoding import JSON, encode
 from pyari.ari.errors import AriError, as_ari_error, available
 from pyari.ari.resources import Reply, handles
-from pyari.clock import ari_timestamp
 from pyari.core import events as ev
 from pyari.core.logchannels import LogChannelError, LogChannelInfo
 from pyari.core.mailboxes import FIELDS as MAILBOX_FIELDS
 from pyari.core.mailboxes import Mailboxes, parse_uint
 from pyari.core.modules import ModuleError, ModuleInfo
+from pyari.wallclock import ari_timestamp
 
 INFO_SECTIONS = ("build", "system", "config", "status")
 

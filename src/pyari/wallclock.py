@@ -1,7 +1,16 @@
-"""Time sources, injectable so tests can control them.
+"""What time it is (wall clock and monotonic), and ARI's timestamp format.
 
-Everything in pyari that reads the time goes through :data:`clock`, whose
-methods tests may replace (``pyari.clock.clock = FakeClock()``) or pass in.
+:data:`clock` is the time that ARI timestamps (events, snapshots,
+``/asterisk/info``), the login back-off and security events, and the bus
+topics' statistics read; tests replace it (``pyari.wallclock.clock = FakeClock()``)
+or pass :func:`now`/:func:`monotonic` stand-ins in.
+
+It is not the only time source: the sans-IO protocol cores (SIP, RTP) are given
+``now`` by their callers, the 20 ms media tick is
+:class:`pyari.media.ticker.MediaClock`, HTTP session limits have their own
+injectable clock (:mod:`pyari.http.sessions`), and some modules read
+``time.time()``, ``time.monotonic()`` or the event loop's time directly (the CLI's
+uptimes, channel creation times, the SIP and RTP transports).
 """
 
 from __future__ import annotations
@@ -46,9 +55,3 @@ def ari_timestamp(ts: float | None = None) -> str:
         prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
         _second_cache = (second, prefix)
     return f"{prefix}{millis:03d}+0000"
-
-
-def format_duration(seconds: float) -> str:
-    """``HH:MM:SS`` as the Asterisk CLI prints durations."""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from pyari.media.clock import MediaClock
+from pyari.media.ticker import MediaClock
 
 
 def test_manual_ticks_and_stats() -> None:

@@ -1,4 +1,6 @@
-"""The media clock: one 20 ms tick for every stream of the process.
+"""The media clock (the ticker): one 20 ms tick for every stream of the process.
+
+Not to be confused with :mod:`pyari.wallclock` (what time it is, ARI timestamps).
 
 :class:`MediaClock` calls its handlers (normally one :class:`~pyari.media.mixer.MediaEngine`)
 once per tick. On the asyncio loop it schedules itself drift-free: tick *k* is
