@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyari.confine import PathRefused, check_name, confine
+from pyari.confine import PathRefused
 from pyari.core import events as ev
 from pyari.media.service import until
 
@@ -141,12 +141,10 @@ class LiveRecordings:
 
     def path(self, name: str, fmt: str) -> Path | None:
         """Where ``name`` is recorded, or None when it points outside the recording folder."""
-        from pyari.media.files import recording_extension
+        from pyari.media.recorder import recording_path  # the media engine, on first use
 
-        base = self.media.recording_dir()
         try:
-            check_name(name)
-            return confine(base, f"{name}.{recording_extension(fmt)}")
+            return recording_path(self.media.recording_dir(), name, fmt)
         except PathRefused:
             return None
 
