@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from pyari.ari.args import PlaybacksControlArgs, PlaybacksGetArgs, PlaybacksStopArgs
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
-from pyari.ari.params import Params
 from pyari.ari.resources import handles
 from pyari.stasis.playback import Playback
 
@@ -21,13 +21,13 @@ def _find(ctx: AriContext, playback_id: str) -> Playback:
 
 
 @handles("playbacks", "get")
-async def get(ctx: AriContext, p: Params) -> dict[str, str]:
-    return _find(ctx, p["playbackId"]).to_json()
+async def get(ctx: AriContext, args: PlaybacksGetArgs) -> dict[str, str]:
+    return _find(ctx, args.playbackId).to_json()
 
 
 @handles("playbacks", "stop")
-async def stop(ctx: AriContext, p: Params) -> None:
-    playback = _find(ctx, p["playbackId"])
+async def stop(ctx: AriContext, args: PlaybacksStopArgs) -> None:
+    playback = _find(ctx, args.playbackId)
     from pyari.media.player import OperationResult  # loaded: the playback exists
 
     if playback.player.operation("stop") is not OperationResult.OK:
@@ -40,11 +40,11 @@ async def stop(ctx: AriContext, p: Params) -> None:
     missing={"operation": "Missing operation"},
     lenient=frozenset({"operation"}),
 )
-async def control(ctx: AriContext, p: Params) -> None:
-    operation: str = p["operation"]
+async def control(ctx: AriContext, args: PlaybacksControlArgs) -> None:
+    operation = args.operation
     if operation not in OPERATIONS:
         raise AriError(400, f"Invalid operation {operation}")
-    playback = _find(ctx, p["playbackId"])
+    playback = _find(ctx, args.playbackId)
     from pyari.media.player import OperationResult  # loaded: the playback exists
 
     result = playback.player.operation(operation)

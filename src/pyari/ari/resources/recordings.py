@@ -16,9 +16,22 @@ from typing import Any
 
 import msgspec
 
+from pyari.ari.args import (
+    RecordingsCancelArgs,
+    RecordingsCopyStoredArgs,
+    RecordingsDeleteStoredArgs,
+    RecordingsGetLiveArgs,
+    RecordingsGetStoredArgs,
+    RecordingsGetStoredFileArgs,
+    RecordingsListStoredArgs,
+    RecordingsMuteArgs,
+    RecordingsPauseArgs,
+    RecordingsStopArgs,
+    RecordingsUnmuteArgs,
+    RecordingsUnpauseArgs,
+)
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
-from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import RECORD_FORMATS
 from pyari.confine import PathRefused, check_name, confine, inside
@@ -103,19 +116,19 @@ def list_stored(base: Path) -> list[StoredRecording]:
 
 
 @handles("recordings", "listStored")
-async def list_recordings(ctx: AriContext, p: Params) -> list[StoredRecording]:
+async def list_recordings(ctx: AriContext, args: RecordingsListStoredArgs) -> list[StoredRecording]:
     return await asyncio.to_thread(list_stored, recording_dir(ctx))
 
 
 @handles("recordings", "getStored")
-async def get_stored(ctx: AriContext, p: Params) -> StoredRecording:
-    found = _lookup(ctx, p["recordingName"])
+async def get_stored(ctx: AriContext, args: RecordingsGetStoredArgs) -> StoredRecording:
+    found = _lookup(ctx, args.recordingName)
     return StoredRecording(found.name, found.format)
 
 
 @handles("recordings", "deleteStored")
-async def delete_stored(ctx: AriContext, p: Params) -> None:
-    found = _lookup(ctx, p["recordingName"])
+async def delete_stored(ctx: AriContext, args: RecordingsDeleteStoredArgs) -> None:
+    found = _lookup(ctx, args.recordingName)
     try:
         await asyncio.to_thread(found.path.unlink)
     except FileNotFoundError:
@@ -125,8 +138,8 @@ async def delete_stored(ctx: AriContext, p: Params) -> None:
 
 
 @handles("recordings", "getStoredFile")
-async def get_stored_file(ctx: AriContext, p: Params) -> Reply:
-    found = _lookup(ctx, p["recordingName"])
+async def get_stored_file(ctx: AriContext, args: RecordingsGetStoredFileArgs) -> Reply:
+    found = _lookup(ctx, args.recordingName)
     try:
         data = await asyncio.to_thread(found.path.read_bytes)
     except OSError:
@@ -140,10 +153,10 @@ async def get_stored_file(ctx: AriContext, p: Params) -> Reply:
     "copyStored",
     missing={"destinationRecordingName": "Invalid destination recording name"},
 )
-async def copy_stored(ctx: AriContext, p: Params) -> StoredRecording:
-    source = _lookup(ctx, p["recordingName"])
+async def copy_stored(ctx: AriContext, args: RecordingsCopyStoredArgs) -> StoredRecording:
+    source = _lookup(ctx, args.recordingName)
     base = recording_dir(ctx)
-    dest: str = p["destinationRecordingName"]
+    dest = args.destinationRecordingName
     try:
         existing = find_stored(base, dest)
         folder, file = _split(dest)
@@ -177,13 +190,23 @@ def _find_live(ctx: AriContext, name: str) -> LiveRecording:
 
 
 @handles("recordings", "getLive")
-async def get_live(ctx: AriContext, p: Params) -> dict[str, Any]:
-    return _find_live(ctx, p["recordingName"]).to_json()
+async def get_live(ctx: AriContext, args: RecordingsGetLiveArgs) -> dict[str, Any]:
+    return _find_live(ctx, args.recordingName).to_json()
+
+
+LiveArgs = (
+    RecordingsCancelArgs
+    | RecordingsStopArgs
+    | RecordingsPauseArgs
+    | RecordingsUnpauseArgs
+    | RecordingsMuteArgs
+    | RecordingsUnmuteArgs
+)
 
 
 def _live(nickname: str, operation: str) -> None:
-    async def live(ctx: AriContext, p: Params) -> None:
-        rec = _find_live(ctx, p["recordingName"])
+    async def live(ctx: AriContext, args: LiveArgs) -> None:
+        rec = _find_live(ctx, args.recordingName)
         if not rec.operation(operation):
             raise AriError(409, "Recording not in session")
 
