@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from conftest import wait_for
+from pyari.core.tech import BadDialString, DuplicateId, EndpointNotFound
 from pyari.server import Server
 from pyari.sip.dialog import new_tag
 from pyari.sip.message import Request, Response, make_response
@@ -220,3 +221,16 @@ async def test_pjsip_cli_commands(server: Server, phone: Phone) -> None:
     )
     # a reload keeps registrations
     assert server.pjsip.ua.location.all()
+
+
+async def test_request_errors_are_typed(server: Server) -> None:
+    with pytest.raises(EndpointNotFound, match="Invalid endpoint specified"):
+        server.core.request("PJSIP/nobody")
+    with pytest.raises(BadDialString):
+        server.core.request("PJSIP/")
+    chan = server.core.request("PJSIP/2222", uniqueid="out-1")
+    with pytest.raises(DuplicateId):
+        server.core.request("PJSIP/2222", uniqueid="out-1")
+    assert [c.id for c in server.core.channels.values() if c.name.startswith("PJSIP/")] == ["out-1"]
+    chan.request_hangup()
+    await wait_for(lambda: chan.destroyed)

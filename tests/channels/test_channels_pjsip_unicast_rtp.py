@@ -11,9 +11,12 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+import pytest
 
 from ari.media_audio_helpers import level, tone
 from conftest import wait_for
+from pyari.channels.unicast_rtp import UnicastRtpTech
+from pyari.core.tech import DuplicateId
 from pyari.media.codecs import decode, encode
 from pyari.media.frames import ULAW
 from pyari.server import Server
@@ -135,3 +138,17 @@ async def test_unicast_rtp_bad_host_and_format(server: Server, http: aiohttp.Cli
     )  # fmt: skip
     assert status == 400
     assert not [c for c in server.core.channels.values() if c.name.startswith("UnicastRTP/")]
+
+
+async def test_unicast_rtp_taken_id_opens_no_stream(server: Server) -> None:
+    tech = server.core.techs["unicastrtp"]
+    assert isinstance(tech, UnicastRtpTech)
+    first = tech.create(server.core, "127.0.0.1", 4000, ULAW, uniqueid="taken")
+    streams = len(server.rtp.streams)
+    with pytest.raises(DuplicateId):
+        tech.create(server.core, "127.0.0.1", 4002, ULAW, uniqueid="taken")
+    assert len(server.rtp.streams) == streams  # refused before its RTP port was opened
+    assert server.core.channels["taken"] is first
+    first.request_hangup()
+    await wait_for(lambda: first.destroyed)
+    assert len(server.rtp.streams) == streams - 1

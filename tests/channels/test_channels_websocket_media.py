@@ -24,7 +24,7 @@ from pyari.config.websocket_client import (
     websocket_clients,
 )
 from pyari.core.channel import Channel
-from pyari.core.tech import TechError
+from pyari.core.tech import BadDialString
 from pyari.media.codecs import decode, encode
 from pyari.media.frames import SLIN, ULAW
 from pyari.server import Server
@@ -65,7 +65,7 @@ def test_dial_string_options() -> None:
     assert (opts.control_format, opts.direction, opts.passthrough) == ("json", "out", True)
     assert parse_options("f(bogus)").control_format == "plain-text"
     for bad in ("d(up)", "v(a b=1)", "c(ulaw"):
-        with pytest.raises(TechError):
+        with pytest.raises(BadDialString):
             parse_options(bad)
 
 

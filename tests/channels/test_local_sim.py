@@ -16,7 +16,7 @@ from pyari.core import causes
 from pyari.core import events as ev
 from pyari.core.channel import Channel
 from pyari.core.engine import Core
-from pyari.core.tech import TechError
+from pyari.core.tech import BadDialString, DuplicateId
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import build_dialplan
@@ -100,16 +100,22 @@ async def test_local_request_makes_two_halves() -> None:
 
 async def test_local_request_errors_and_ids() -> None:
     rig = Rig()
-    with pytest.raises(TechError, match="Invalid endpoint specified"):
+    with pytest.raises(BadDialString, match="Invalid endpoint specified"):
         rig.core.request("Local/@test")
     one = rig.core.request("Local/answer", uniqueid="u1", other_id="u2")
     assert one.id == "u1"
     assert one.peer is not None and one.peer.id == "u2"
     assert one.context == "default"
-    with pytest.raises(TechError, match="already exists"):
+    with pytest.raises(DuplicateId):
         rig.core.request("Local/x@test", uniqueid="u2")
-    with pytest.raises(TechError, match="already exists"):
+    with pytest.raises(DuplicateId):
         rig.core.request("Local/x@test", other_id="u1")
+    # Both ids are checked before either half is made: a refusal leaves nothing behind.
+    with pytest.raises(DuplicateId):
+        rig.core.request("Local/x@test", uniqueid="u3", other_id="u1")
+    with pytest.raises(DuplicateId):
+        rig.core.request("Local/x@test", uniqueid="u4", other_id="u4")
+    assert sorted(rig.core.channels) == ["u1", "u2"]
     one.request_hangup()
     await wait_for(lambda: not rig.core.channels)
 
@@ -249,7 +255,7 @@ async def test_sim_phone_settings_are_checked() -> None:
     phone = rig.sim.phone("x", busy=True)
     assert rig.sim.phone("x") is phone
     assert phone.busy
-    with pytest.raises(TechError):
+    with pytest.raises(BadDialString):
         rig.core.request("Sim/")
 
 
