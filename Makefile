@@ -50,9 +50,10 @@ HTTP_SUITES := tests/http tests/e2e tests/interop tests/client tests/examples \
 	tests/channels/test_channels_websocket_media.py tests/stasis/test_ws_rules.py \
 	tests/cli/test_commands.py
 
-## Lint, type-check and run the whole test suite (slow suites included).
+## Lint (the import layers too), type-check and run the whole test suite (slow suites included).
 test: $(STAMP) system-deps node-deps
 	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 	PYARI_HTTP_BACKEND=$(OTHER_HTTP_BACKEND) $(BIN)/pytest -q $(HTTP_SUITES)
@@ -61,9 +62,11 @@ test: $(STAMP) system-deps node-deps
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
+## Ruff, and the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples scripts
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -88,4 +91,4 @@ bench-deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk; }
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache $(NODE_DIR)/node_modules
