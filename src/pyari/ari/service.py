@@ -248,7 +248,14 @@ class AriService:
         if method == "OPTIONS":
             return self.options(req)
         settings = self.ctx.settings()
-        user = self._user(req, query, settings.users)
+        user = self.authenticate(
+            req.headers,
+            query,
+            settings.users,
+            peer=req.peer,
+            local=req.local,
+            tls=req.scheme == "https",
+        )
         if user is None:
             return self.error(
                 401,
@@ -292,11 +299,6 @@ class AriService:
             return AriResponse(204)
         return AriResponse(200, encode(result, settings.pretty), {"Content-Type": JSON})
 
-    def _user(self, req: AriRequest, query: Mapping[str, str], users: Any) -> User | None:
-        return self.authenticate(
-            req.headers, query, users, peer=req.peer, local=req.local, tls=req.scheme == "https"
-        )
-
     def _operation(self, user: User, method: str, path: str) -> tuple[Operation, dict[str, str]]:
         """The declared operation of a request and its path values, if ``user`` may use it."""
         op, path_values = self.router.resolve(method, path)
@@ -339,7 +341,14 @@ class AriService:
             raise AriError(400, "Too many query parameters")
         query = dict(req.query)
         settings = self.ctx.settings()
-        user = self._user(req, query, settings.users)
+        user = self.authenticate(
+            req.headers,
+            query,
+            settings.users,
+            peer=req.peer,
+            local=req.local,
+            tls=req.scheme == "https",
+        )
         if user is None:
             return AriResponse(
                 401,

@@ -32,7 +32,7 @@ from pyari.http.common import (
     url_prefix,
 )
 from pyari.http.listeners import Listeners
-from pyari.http.routing import Router, Target, parse_query
+from pyari.http.routing import EVENTS, MEDIA, NOT_FOUND, Router, parse_query
 from pyari.http.sessions import SessionLimits, sweep_interval
 
 if TYPE_CHECKING:
@@ -135,12 +135,12 @@ class AiohttpServer:
         target, sub = self.router.route(
             url_prefix(self.settings), request.rel_url.raw_path, request.method
         )
-        if target is Target.NOT_FOUND:
+        if target == NOT_FOUND:
             return self._html(404, "Not Found", NOT_FOUND_TEXT)
-        if target is Target.MEDIA:
+        if target == MEDIA:
             return await self._media(request, sub)
         query = parse_query(request.rel_url.raw_query_string)
-        if target is Target.EVENTS:
+        if target == EVENTS:
             return await self._events(request, sub, query)
         body = await request.read() if request.body_exists else b""
         resp = await self.service.handle(

@@ -69,7 +69,7 @@ from pyari.http.common import (
     url_prefix,
 )
 from pyari.http.listeners import Listeners
-from pyari.http.routing import Router, Target, parse_query
+from pyari.http.routing import EVENTS, MEDIA, NOT_FOUND, Router, parse_query
 from pyari.http.sessions import SessionLimits, Wait, WaitKind, sweep_interval
 
 if TYPE_CHECKING:
@@ -668,14 +668,14 @@ class HttpProtocol(asyncio.Protocol):
         target, sub = srv.router.route(
             srv.prefix(), raw_path.decode("utf-8", "surrogateescape"), req.method
         )
-        if target is Target.NOT_FOUND:
+        if target == NOT_FOUND:
             self._html(req, 404, "Not Found", NOT_FOUND_TEXT)
             return
-        if target is Target.MEDIA:
+        if target == MEDIA:
             self._media(req, sub)
             return
         query = parse_query(raw_query.decode("utf-8", "surrogateescape")) if raw_query else []
-        if target is Target.EVENTS:
+        if target == EVENTS:
             self._events(req, sub, query)
             return
         resp = await srv.service.handle(

@@ -9,8 +9,7 @@ and anything else is not found.
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 from urllib.parse import parse_qsl
 
 if TYPE_CHECKING:
@@ -18,15 +17,16 @@ if TYPE_CHECKING:
     from pyari.http.common import MediaSockets
 
 
-class Target(Enum):
-    ARI = "ari"
-    """A REST request: :meth:`AriService.handle`, with the path below ``/ari``."""
-    EVENTS = "events"
-    """The events WebSocket: :meth:`AriService.open_events`, with the path below ``/ari``."""
-    MEDIA = "media"
-    """A media WebSocket: :class:`~pyari.http.common.MediaSockets`, with the connection id."""
-    NOT_FOUND = "not found"
-    """The HTML 404 page."""
+Target = Literal["ari", "events", "media", "not found"]
+"""Where a request goes (plain strings: routing is on every request's path)."""
+ARI: Final = "ari"
+"""A REST request: :meth:`AriService.handle`, with the path below ``/ari``."""
+EVENTS: Final = "events"
+"""The events WebSocket: :meth:`AriService.open_events`, with the path below ``/ari``."""
+MEDIA: Final = "media"
+"""A media WebSocket: :class:`~pyari.http.common.MediaSockets`, with the connection id."""
+NOT_FOUND: Final = "not found"
+"""The HTML 404 page."""
 
 
 class Router:
@@ -47,16 +47,16 @@ class Router:
         """
         if prefix:
             if not path.startswith(prefix + "/"):
-                return Target.NOT_FOUND, ""
+                return NOT_FOUND, ""
             path = path[len(prefix) :]
         if path.startswith("/media/") and self.media is not None:
-            return Target.MEDIA, path[7:]
+            return MEDIA, path[7:]
         if path != "/ari" and not path.startswith("/ari/"):
-            return Target.NOT_FOUND, ""
+            return NOT_FOUND, ""
         sub = path[4:] or "/"
         if method == "GET" and sub in self._socket_paths:
-            return Target.EVENTS, sub
-        return Target.ARI, sub
+            return EVENTS, sub
+        return ARI, sub
 
 
 def parse_query(raw: str) -> list[tuple[str, str]]:
