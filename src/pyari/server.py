@@ -163,7 +163,7 @@ class Server:
         self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
         self.pjsip.exten_exists = lambda context, exten: self.pbx.dialplan.exists(context, exten)
         self.stasis = Registry(self.core)
-        self.pbx.services["stasis"] = self.stasis
+        self.pbx.provide(self.stasis)
         self.astdb = AstDb(cfg.asterisk.astdbdir / "astdb.sqlite3")
         self.devices = DeviceStates(
             self.core, self.astdb, lambda context, exten: self.pbx.dialplan.exists(context, exten)

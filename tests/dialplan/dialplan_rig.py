@@ -28,7 +28,7 @@ class Rig:
         self.core.register_tech(self.sim)
         self.pbx = Pbx(self.core, build_dialplan(parse_text(conf)))
         if stasis:
-            self.pbx.services["stasis"] = Registry(self.core)
+            self.pbx.provide(Registry(self.core))
         self.events: list[Any] = []
         self.core.all_channels.subscribe(self._on)
 

@@ -271,3 +271,16 @@ async def test_hangup_app_request_event() -> None:
     chan = await rig.run("100")
     reqs = [(e.cause, e.soft) for e in rig.mine(chan, ev.ChannelHangupRequest)]
     assert reqs == [(causes.SOFTHANGUP_APPUNLOAD, True)]
+
+
+def test_services_are_found_by_type() -> None:
+    rig = Rig("[default]\nexten => s,1,NoOp()\n")
+
+    class Ledger:
+        pass
+
+    with pytest.raises(LookupError, match="no Ledger was provided"):
+        rig.pbx.service(Ledger)
+    ledger = Ledger()
+    rig.pbx.provide(ledger)
+    assert rig.pbx.service(Ledger) is ledger

@@ -13,8 +13,8 @@ from pyari.core.engine import Core
 from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import build_dialplan
-from pyari.stasis.originate import place_call
 from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
+from pyari.stasis.originate import place_call
 from pyari.stasis.registry import Registry
 
 DIALPLAN = """
@@ -57,7 +57,7 @@ class Rig:
         self.core.register_tech(LocalTech())
         self.pbx = Pbx(self.core, build_dialplan(parse_text(DIALPLAN)))
         self.stasis = Registry(self.core)
-        self.pbx.services["stasis"] = self.stasis
+        self.pbx.provide(self.stasis)
 
     def call(self, exten: str = "1000") -> tuple[Channel, Channel]:
         """Local/<exten>@test with ;1 parked (never in Stasis)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from pyari.dialplan.substitute import builtin_function, substitute
 
@@ -28,6 +28,8 @@ class Result(enum.Enum):
 
 
 AppFn = Callable[["Pbx", "Channel", str], Awaitable[Result | None]]
+
+Service = TypeVar("Service")
 
 APPLICATIONS: dict[str, tuple[str, AppFn]] = {}
 """Dialplan applications by lower-case name → (display name, function)."""
@@ -78,9 +80,21 @@ class Pbx:
     def __init__(self, core: Core, dialplan: Dialplan) -> None:
         self.core = core
         self.dialplan = dialplan
-        self.services: dict[str, Any] = {}
-        """Other packages' objects applications need (e.g. ``stasis``)."""
+        self._services: dict[type, object] = {}
+        """Objects of packages above the dialplan that applications need, by type."""
         core.pbx_starter = self.start
+
+    def provide(self, service: object) -> None:
+        """Make ``service`` available to applications, found by its type (e.g. the
+        Stasis registry for ``Stasis()``: the dialplan does not import Stasis)."""
+        self._services[type(service)] = service
+
+    def service(self, kind: type[Service]) -> Service:
+        """The service of type ``kind`` given to :meth:`provide` (LookupError if none)."""
+        found = self._services.get(kind)
+        if not isinstance(found, kind):
+            raise LookupError(f"no {kind.__name__} was provided to the dialplan")
+        return found
 
     def swap(self, dialplan: Dialplan) -> None:
         """Replace the dialplan at once; running channels continue on the new one."""

@@ -186,7 +186,9 @@ async def stasis_broadcast(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     Sets STASISSTATUS to SUCCESS or FAILED after the winner's Stasis session,
     or TIMEOUT when nobody claimed the channel in time.
     """
-    registry: Registry = pbx.services["stasis"]
+    from pyari.stasis.registry import Registry  # the registry imports this module
+
+    registry = pbx.service(Registry)
     chan.set_var("STASISSTATUS", "")
     parts = split_app_args(data) if data.strip() else []
     parts += [""] * (4 - len(parts))

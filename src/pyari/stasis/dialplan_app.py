@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 @application("Stasis")
 async def stasis(pbx: Pbx, chan: Channel, data: str) -> Result | None:
-    registry: Registry = pbx.services["stasis"]
+    registry = pbx.service(Registry)
     parts = split_app_args(data)
     if not parts or not parts[0]:
         chan.set_var("STASISSTATUS", "FAILED")
