@@ -12,12 +12,22 @@ listens to it, so its audio is dropped.
 
 from __future__ import annotations
 
+import enum
 import itertools
 
 from pyari.core.channel import Channel
 from pyari.core.engine import Core
-from pyari.core.tech import BadDialString
+from pyari.core.tech import BadDialString, pvt_or_none
 from pyari.media.frames import SLIN, MediaFormat
+
+
+class Half(enum.IntEnum):
+    """Which half a Local channel is (its ``tech_pvt``): the ``;n`` of its name."""
+
+    CALLER = 1
+    """``;1``: the half that is dialed."""
+    DIALPLAN = 2
+    """``;2``: the half that runs the dialplan."""
 
 
 class LocalTech:
@@ -41,7 +51,7 @@ class LocalTech:
             self,
             f"{base};1",
             uniqueid=uniqueid,
-            setup=lambda _chan: 1,
+            setup=lambda _chan: Half.CALLER,
             announce=False,
             state="Down",
             context=context,
@@ -51,7 +61,7 @@ class LocalTech:
             self,
             f"{base};2",
             uniqueid=other_id,
-            setup=lambda _chan: 2,
+            setup=lambda _chan: Half.DIALPLAN,
             announce=False,
             state="Ring",
             context=context,
@@ -71,7 +81,8 @@ class LocalTech:
         chan.core.start_pbx(two)
 
     def answered(self, chan: Channel) -> None:
-        if chan.tech_pvt == 2 and chan.peer is not None and not chan.peer.destroyed:
+        half = pvt_or_none(chan, Half)
+        if half is Half.DIALPLAN and chan.peer is not None and not chan.peer.destroyed:
             chan.peer.set_state("Up")
 
     def media_format(self, chan: Channel) -> MediaFormat:
