@@ -1134,11 +1134,6 @@ class UserAgent:
                      ("User-Agent", USER_AGENT)],
         )  # fmt: skip
 
-    def send_message_in_dialog(self, call: Call, body: str, now: float) -> list[Action]:
-        return self._in_dialog_request(
-            call, "MESSAGE", now, body=body.encode(), content_type="text/plain"
-        )
-
     # ------------------------------------------------------------------ UAC
 
     def _from(self, endpoint: Endpoint, caller_number: str, caller_name: str) -> NameAddr:
