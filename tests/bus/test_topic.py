@@ -197,19 +197,3 @@ def test_bus_remove_ends_the_topics_forwards() -> None:
     assert seen == []
     # A new topic of the same name starts fresh.
     assert bus.topic("src") is not src
-
-
-def test_bus_cache_per_kind() -> None:
-    bus = Bus()
-    assert bus.cached("channel", "1") is None
-    bus.cache_put("channel", "1", "snap1")
-    bus.cache_put("bridge", "1", "bsnap")
-    assert bus.cached("channel", "1") == "snap1"
-    assert bus.cached("bridge", "1") == "bsnap"
-    bus.cache_put("channel", "1", "snap2")
-    assert bus.cached("channel", "1") == "snap2"
-    bus.cache_drop("channel", "1")
-    bus.cache_drop("channel", "1")
-    bus.cache_drop("endpoint", "x")
-    assert bus.cached("channel", "1") is None
-    assert bus.cached("bridge", "1") == "bsnap"

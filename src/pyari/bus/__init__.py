@@ -1,4 +1,4 @@
-"""The Stasis message bus: named topics, forwarding, a snapshot cache.
+"""The Stasis message bus: named topics and forwarding.
 
 Core objects publish immutable messages on topics; interfaces (ARI, the CLI)
 subscribe.  See :mod:`pyari.bus.topic` for delivery rules.
@@ -6,20 +6,16 @@ subscribe.  See :mod:`pyari.bus.topic` for delivery rules.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyari.bus.topic import Callback, Forward, Subscription, Topic
 
 __all__ = ["Bus", "Callback", "Forward", "Subscription", "Topic"]
 
 
 class Bus:
-    """The pool of named topics and the cache of last snapshots."""
+    """The pool of named topics."""
 
     def __init__(self) -> None:
         self.topics: dict[str, Topic] = {}
-        self.cache: dict[str, dict[str, Any]] = {}
-        """Last snapshot of each object, per kind (``channel``, ``bridge`` ...)."""
 
     def topic(self, name: str, detail: str = "") -> Topic:
         """The topic called ``name``, created on first use."""
@@ -37,12 +33,3 @@ class Bus:
         if t is not None:
             for fwd in list(t.forwards):
                 fwd.cancel()
-
-    def cache_put(self, kind: str, key: str, snapshot: Any) -> None:
-        self.cache.setdefault(kind, {})[key] = snapshot
-
-    def cache_drop(self, kind: str, key: str) -> None:
-        self.cache.get(kind, {}).pop(key, None)
-
-    def cached(self, kind: str, key: str) -> Any:
-        return self.cache.get(kind, {}).get(key)

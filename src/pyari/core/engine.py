@@ -207,8 +207,6 @@ class Core:
         for d in (self.channels, self.channels_by_name, self.bridges, self.bus.topics):
             shrink(d)
         shrink(self.tasks)
-        for per_kind in self.bus.cache.values():
-            shrink(per_kind)
         gc.collect()
         trim = malloc_trim()
         if trim is not None:
