@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import TypeVar
+from typing import TypeVar, get_args, get_type_hints
 
 import pytest
 
@@ -21,6 +22,7 @@ from pyari.ari.args import (
 )
 from pyari.ari.errors import AriError
 from pyari.ari.params import Args, parse_params
+from pyari.ari.resources import load_all
 
 ROOT = Path(__file__).resolve().parents[2]
 A = TypeVar("A", bound=Args)
@@ -48,6 +50,16 @@ def test_a_class_per_operation_with_a_field_per_parameter() -> None:
         assert op.key == cls.OPERATION
         for p in op.params:
             assert hasattr(cls, cls.RENAMED.get(p.name, p.name)), (op.key, p.name)
+
+
+def test_each_handler_reads_its_operations_class() -> None:
+    for key, reg in load_all().items():
+        assert reg.args_type is ARGS[key]
+        params = list(inspect.signature(reg.fn).parameters.values())
+        assert len(params) == 2, key
+        hint = get_type_hints(reg.fn)[params[1].name]
+        # a handler shared by several operations takes their union
+        assert ARGS[key] in (get_args(hint) or (hint,)), f"{key}: handler takes {hint}"
 
 
 def _parse(cls: type[A], query: dict[str, str], body: object = None, **kw: object) -> A:

@@ -72,24 +72,6 @@ class Args:
         For a handler that answers a required parameter's absence itself."""
         return self.RENAMED.get(name, name) in self.__dict__
 
-    # The mapping view of the values: for handlers not yet reading attributes.
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.__dict__
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.__dict__.get(name, default)
-
-    def __getitem__(self, name: str) -> Any:
-        """A value the operation needs: 400 if it was not given."""
-        value = self.__dict__.get(name)
-        if value is None or value == "" or value == []:
-            raise AriError(400, self._missing.get(name, f"Missing parameter {name}"))
-        return value
-
-
-Params = Args
-"""The former name of :class:`Args`."""
 
 A = TypeVar("A", bound=Args)
 

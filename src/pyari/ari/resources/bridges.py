@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from pyari.ari.args import (
+    BridgesAddChannelArgs,
+    BridgesClearVideoSourceArgs,
+    BridgesCreateArgs,
+    BridgesCreateWithIdArgs,
+    BridgesDestroyArgs,
+    BridgesGetArgs,
+    BridgesGetBridgeVarArgs,
+    BridgesGetBridgeVarsArgs,
+    BridgesListArgs,
+    BridgesPlayArgs,
+    BridgesPlayWithIdArgs,
+    BridgesRecordArgs,
+    BridgesRemoveChannelArgs,
+    BridgesSetBridgeVarArgs,
+    BridgesSetBridgeVarsArgs,
+    BridgesSetVideoSourceArgs,
+    BridgesStartMohArgs,
+    BridgesStopMohArgs,
+)
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
-from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import (
     RECORD_LENIENT,
@@ -44,8 +63,8 @@ def find_bridge(ctx: AriContext, bridge_id: str, *, stasis: bool = True) -> Brid
     return bridge
 
 
-def _features(p: Params) -> tuple[str, tuple[str, ...]]:
-    words = tuple(w.strip() for w in (p.get("type") or "mixing").split(",") if w.strip())
+def _features(bridge_type: str | None) -> tuple[str, tuple[str, ...]]:
+    words = tuple(w.strip() for w in (bridge_type or "mixing").split(",") if w.strip())
     for word in words:
         if word not in BRIDGE_FEATURES:
             raise AriError(400, f"Invalid bridge type '{word}'")
@@ -57,17 +76,19 @@ def _features(p: Params) -> tuple[str, tuple[str, ...]]:
     return ("holding" if holding else "mixing"), words
 
 
-def _create(ctx: AriContext, p: Params, bridge_id: str | None) -> BridgeSnapshot:
+def _create(
+    ctx: AriContext, args: BridgesCreateArgs | BridgesCreateWithIdArgs, bridge_id: str | None
+) -> BridgeSnapshot:
     if bridge_id is not None:
         if not bridge_id.strip():
             raise AriError(400, "Bridge id must not be empty")
         existing = ctx.core.bridges.get(bridge_id)
         if existing is not None:
             raise AriError(409, f"Bridge with id '{bridge_id}' already exists")
-    bridge_type, words = _features(p)
-    variables = json_variables(p.get("variables"))
+    bridge_type, words = _features(args.type)
+    variables = json_variables(args.variables)
     bridge = ctx.core.new_bridge(
-        bridge_id, bridge_type=bridge_type, features=words, name=p.get("name") or ""
+        bridge_id, bridge_type=bridge_type, features=words, name=args.name or ""
     )
     for name, value, _report in variables:
         bridge.set_var(name, value)
@@ -75,36 +96,38 @@ def _create(ctx: AriContext, p: Params, bridge_id: str | None) -> BridgeSnapshot
 
 
 @handles("bridges", "list")
-async def list_bridges(ctx: AriContext, p: Params) -> list[BridgeSnapshot]:
+async def list_bridges(ctx: AriContext, args: BridgesListArgs) -> list[BridgeSnapshot]:
     return [b.snapshot() for b in ctx.core.bridges.values()]
 
 
 @handles("bridges", "create")
-async def create(ctx: AriContext, p: Params) -> BridgeSnapshot:
-    return _create(ctx, p, p.get("bridgeId") or None)
+async def create(ctx: AriContext, args: BridgesCreateArgs) -> BridgeSnapshot:
+    return _create(ctx, args, args.bridgeId or None)
 
 
 @handles("bridges", "createWithId")
-async def create_with_id(ctx: AriContext, p: Params) -> BridgeSnapshot:
-    return _create(ctx, p, p["bridgeId"])
+async def create_with_id(ctx: AriContext, args: BridgesCreateWithIdArgs) -> BridgeSnapshot:
+    return _create(ctx, args, args.bridgeId)
 
 
 @handles("bridges", "get")
-async def get(ctx: AriContext, p: Params) -> BridgeSnapshot:
-    return find_bridge(ctx, p["bridgeId"], stasis=False).snapshot()
+async def get(ctx: AriContext, args: BridgesGetArgs) -> BridgeSnapshot:
+    return find_bridge(ctx, args.bridgeId, stasis=False).snapshot()
 
 
 @handles("bridges", "destroy")
-async def destroy(ctx: AriContext, p: Params) -> None:
-    bridge = ctx.core.bridges.get(p["bridgeId"])
+async def destroy(ctx: AriContext, args: BridgesDestroyArgs) -> None:
+    bridge = ctx.core.bridges.get(args.bridgeId)
     if bridge is None or bridge.destroyed or bridge.bridge_class != "stasis":
         # Asterisk only destroys bridges of Stasis; others are "not found".
         raise AriError(404, "Bridge not found")
     bridge.destroy()
 
 
-def _channels(ctx: AriContext, p: Params) -> list[Control]:
-    ids: list[str] = [i.strip() for i in p["channel"] if i.strip()]
+def _channels(
+    ctx: AriContext, args: BridgesAddChannelArgs | BridgesRemoveChannelArgs
+) -> list[Control]:
+    ids: list[str] = [i.strip() for i in args.channel if i.strip()]
     found: list[Channel] = []
     for cid in ids:
         chan = ctx.core.channels.get(cid)
@@ -120,10 +143,10 @@ def _channels(ctx: AriContext, p: Params) -> list[Control]:
 
 
 @handles("bridges", "addChannel", missing={"channel": "Missing parameter channel"})
-async def add_channel(ctx: AriContext, p: Params) -> None:
-    bridge = find_bridge(ctx, p["bridgeId"])
-    controls = _channels(ctx, p)
-    role = p.get("role") or ""
+async def add_channel(ctx: AriContext, args: BridgesAddChannelArgs) -> None:
+    bridge = find_bridge(ctx, args.bridgeId)
+    controls = _channels(ctx, args)
+    role = args.role or ""
     media = media_of(ctx.core)
     if media is not None:
         for control in controls:
@@ -136,9 +159,9 @@ async def add_channel(ctx: AriContext, p: Params) -> None:
             app.subscribe(bridge.topic.name)
         membership = Membership(
             role=role,
-            absorb_dtmf=bool(p.get("absorbDTMF")),
-            mute=bool(p.get("mute")),
-            inhibit_connected_line_updates=bool(p.get("inhibitConnectedLineUpdates")),
+            absorb_dtmf=args.absorbDTMF,
+            mute=args.mute,
+            inhibit_connected_line_updates=args.inhibitConnectedLineUpdates,
         )
 
         def join(chan: Channel = chan, membership: Membership = membership) -> None:
@@ -149,9 +172,9 @@ async def add_channel(ctx: AriContext, p: Params) -> None:
 
 
 @handles("bridges", "removeChannel", missing={"channel": "Missing parameter channel"})
-async def remove_channel(ctx: AriContext, p: Params) -> None:
-    bridge = find_bridge(ctx, p["bridgeId"])
-    controls = _channels(ctx, p)
+async def remove_channel(ctx: AriContext, args: BridgesRemoveChannelArgs) -> None:
+    bridge = find_bridge(ctx, args.bridgeId)
+    controls = _channels(ctx, args)
     for control in controls:
         if control.channel.bridge is not bridge:
             raise AriError(422, "Channel not in this bridge")
@@ -167,9 +190,9 @@ async def remove_channel(ctx: AriContext, p: Params) -> None:
 
 
 @handles("bridges", "getBridgeVar", missing={"variable": "Variable name is required"})
-async def get_bridge_var(ctx: AriContext, p: Params) -> dict[str, str]:
-    name: str = p["variable"]
-    bridge = find_bridge(ctx, p["bridgeId"])
+async def get_bridge_var(ctx: AriContext, args: BridgesGetBridgeVarArgs) -> dict[str, str]:
+    name = args.variable
+    bridge = find_bridge(ctx, args.bridgeId)
     value = bridge.variables.get(name)
     if value is None:
         raise AriError(404, "Provided variable was not found")
@@ -177,10 +200,10 @@ async def get_bridge_var(ctx: AriContext, p: Params) -> dict[str, str]:
 
 
 @handles("bridges", "setBridgeVar", missing={"variable": "Variable name is required"})
-async def set_bridge_var(ctx: AriContext, p: Params) -> None:
-    name: str = p["variable"]
-    bridge = find_bridge(ctx, p["bridgeId"])
-    bridge.set_var(name.strip(), p.get("value") or "")
+async def set_bridge_var(ctx: AriContext, args: BridgesSetBridgeVarArgs) -> None:
+    name = args.variable
+    bridge = find_bridge(ctx, args.bridgeId)
+    bridge.set_var(name.strip(), args.value or "")
 
 
 def _stasis_bridge(ctx: AriContext, bridge_id: str) -> Bridge:
@@ -193,9 +216,11 @@ def _stasis_bridge(ctx: AriContext, bridge_id: str) -> Bridge:
 @handles(
     "bridges", "getBridgeVars", missing={"variables": "At least one variable name is required"}
 )
-async def get_bridge_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, str]]:
-    names: list[str] = p["variables"]
-    bridge = _stasis_bridge(ctx, p["bridgeId"])
+async def get_bridge_vars(
+    ctx: AriContext, args: BridgesGetBridgeVarsArgs
+) -> dict[str, dict[str, str]]:
+    names = args.variables
+    bridge = _stasis_bridge(ctx, args.bridgeId)
     found: dict[str, str] = {}
     for raw in names:
         name = raw.strip()
@@ -209,11 +234,10 @@ async def get_bridge_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, str
 
 
 @handles("bridges", "setBridgeVars", missing={"variables": "The 'variables' field is required"})
-async def set_bridge_vars(ctx: AriContext, p: Params) -> None:
-    if p.get("variables") is None:
-        raise AriError(400, "The 'variables' field is required")
-    bridge = _stasis_bridge(ctx, p["bridgeId"])
-    for name, value, _report in json_variables(p.get("variables")):
+async def set_bridge_vars(ctx: AriContext, args: BridgesSetBridgeVarsArgs) -> None:
+    variables = args.variables  # not given: 400
+    bridge = _stasis_bridge(ctx, args.bridgeId)
+    for name, value, _report in json_variables(variables):
         bridge.set_var(name, value)
 
 
@@ -221,9 +245,9 @@ async def set_bridge_vars(ctx: AriContext, p: Params) -> None:
 
 
 @handles("bridges", "setVideoSource")
-async def set_video_source(ctx: AriContext, p: Params) -> None:
-    bridge = find_bridge(ctx, p["bridgeId"])
-    chan = ctx.core.channels.get(p["channelId"])
+async def set_video_source(ctx: AriContext, args: BridgesSetVideoSourceArgs) -> None:
+    bridge = find_bridge(ctx, args.bridgeId)
+    chan = ctx.core.channels.get(args.channelId)
     if chan is None or chan.destroyed:
         raise AriError(400, "Channel not found")
     control = chan.control
@@ -240,41 +264,43 @@ async def set_video_source(ctx: AriContext, p: Params) -> None:
 
 
 @handles("bridges", "clearVideoSource")
-async def clear_video_source(ctx: AriContext, p: Params) -> None:
-    find_bridge(ctx, p["bridgeId"]).clear_video_source()
+async def clear_video_source(ctx: AriContext, args: BridgesClearVideoSourceArgs) -> None:
+    find_bridge(ctx, args.bridgeId).clear_video_source()
 
 
 # -- media operations ---------------------------------------------------------------------
 
 
 @handles("bridges", "startMoh")
-async def start_moh(ctx: AriContext, p: Params) -> None:
-    bridge = find_bridge(ctx, p["bridgeId"])
+async def start_moh(ctx: AriContext, args: BridgesStartMohArgs) -> None:
+    bridge = find_bridge(ctx, args.bridgeId)
     service = media_service(ctx)
-    name = p.get("mohClass") or None
+    name = args.mohClass or None
     await service.prepare_moh(name)
     if not bridge.destroyed:
         service.bridge_start_moh(bridge, name)
 
 
 @handles("bridges", "stopMoh")
-async def stop_moh(ctx: AriContext, p: Params) -> None:
-    bridge = find_bridge(ctx, p["bridgeId"])
+async def stop_moh(ctx: AriContext, args: BridgesStopMohArgs) -> None:
+    bridge = find_bridge(ctx, args.bridgeId)
     service = media_service(ctx)
     if not service.bridge_stop_moh(bridge):
         raise AriError(409, "Bridge isn't playing music")
 
 
-async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
-    bridge = find_bridge(ctx, p["bridgeId"])
-    media, offsetms, skipms = play_params(p)
+async def _play(
+    ctx: AriContext, args: BridgesPlayArgs | BridgesPlayWithIdArgs, playback_id: str | None
+) -> Reply:
+    bridge = find_bridge(ctx, args.bridgeId)
+    media, offsetms, skipms = play_params(args)
     live = playbacks(ctx)
     check_playback_id(live, playback_id)
     playback = live.new(
         playback_id,
         media,
         target_uri=f"bridge:{bridge.id}",
-        language=p.get("lang") or "en",
+        language=args.lang or "en",
         publish=bridge.topic.publish,
         offsetms=offsetms,
         skipms=skipms,
@@ -284,13 +310,13 @@ async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
 
 
 @handles("bridges", "play", missing={"media": "Missing parameter media"})
-async def play(ctx: AriContext, p: Params) -> Reply:
-    return await _play(ctx, p, p.get("playbackId") or None)
+async def play(ctx: AriContext, args: BridgesPlayArgs) -> Reply:
+    return await _play(ctx, args, args.playbackId or None)
 
 
 @handles("bridges", "playWithId", missing={"media": "Missing parameter media"})
-async def play_with_id(ctx: AriContext, p: Params) -> Reply:
-    return await _play(ctx, p, p["playbackId"])
+async def play_with_id(ctx: AriContext, args: BridgesPlayWithIdArgs) -> Reply:
+    return await _play(ctx, args, args.playbackId)
 
 
 @handles(
@@ -299,10 +325,10 @@ async def play_with_id(ctx: AriContext, p: Params) -> Reply:
     missing={"name": "Missing parameter name", "format": "Missing parameter format"},
     lenient=RECORD_LENIENT,
 )
-async def record(ctx: AriContext, p: Params) -> Reply:
-    bridge = find_bridge(ctx, p["bridgeId"])
-    record_checks(p, format_first=True)
+async def record(ctx: AriContext, args: BridgesRecordArgs) -> Reply:
+    bridge = find_bridge(ctx, args.bridgeId)
+    record_checks(args, format_first=True)
     recordings = live_recordings(ctx)
-    rec = await new_recording(ctx, p, f"bridge:{bridge.id}", bridge.topic.publish)
+    rec = await new_recording(ctx, args, f"bridge:{bridge.id}", bridge.topic.publish)
     ctx.core.spawn(recordings.record_bridge(bridge, rec), name=f"bridge-record {bridge.id}")
     return recording_reply(rec)

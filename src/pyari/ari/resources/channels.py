@@ -8,9 +8,45 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from pyari.ari.args import (
+    ChannelsAnswerArgs,
+    ChannelsContinueInDialplanArgs,
+    ChannelsCreateArgs,
+    ChannelsDialArgs,
+    ChannelsExternalMediaArgs,
+    ChannelsGetArgs,
+    ChannelsGetChannelVarArgs,
+    ChannelsGetChannelVarsArgs,
+    ChannelsHangupArgs,
+    ChannelsHoldArgs,
+    ChannelsListArgs,
+    ChannelsMoveArgs,
+    ChannelsMuteArgs,
+    ChannelsOriginateArgs,
+    ChannelsOriginateWithIdArgs,
+    ChannelsPlayArgs,
+    ChannelsPlayWithIdArgs,
+    ChannelsProgressArgs,
+    ChannelsRecordArgs,
+    ChannelsRedirectArgs,
+    ChannelsRingArgs,
+    ChannelsRingStopArgs,
+    ChannelsRtpstatisticsArgs,
+    ChannelsSendDTMFArgs,
+    ChannelsSetChannelVarArgs,
+    ChannelsSetChannelVarsArgs,
+    ChannelsSnoopChannelArgs,
+    ChannelsSnoopChannelWithIdArgs,
+    ChannelsStartMohArgs,
+    ChannelsStartSilenceArgs,
+    ChannelsStopMohArgs,
+    ChannelsStopSilenceArgs,
+    ChannelsTransferProgressArgs,
+    ChannelsUnholdArgs,
+    ChannelsUnmuteArgs,
+)
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError, request_refused
-from pyari.ari.params import Params
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import (
     RECORD_LENIENT,
@@ -116,7 +152,7 @@ async def run_on(control: Control, command: Any) -> Any:
 
 
 @handles("channels", "list")
-async def list_channels(ctx: AriContext, p: Params) -> Reply:
+async def list_channels(ctx: AriContext, args: ChannelsListArgs) -> Reply:
     # Each channel keeps its snapshot encoded until it changes: the list joins bytes.
     chans = ctx.core.channels.values()
     if not chans:
@@ -129,21 +165,21 @@ async def list_channels(ctx: AriContext, p: Params) -> Reply:
 
 
 @handles("channels", "get")
-async def get_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
-    return find_channel(ctx, p["channelId"]).snapshot()
+async def get_channel(ctx: AriContext, args: ChannelsGetArgs) -> ChannelSnapshot:
+    return find_channel(ctx, args.channelId).snapshot()
 
 
 # -- originate and create ----------------------------------------------------------
 
 
-def _variables(p: Params) -> list[tuple[str, str, bool]]:
-    return json_variables(p.get("variables"))
+OriginateArgs = ChannelsOriginateArgs | ChannelsOriginateWithIdArgs
+NewChannelArgs = OriginateArgs | ChannelsCreateArgs
 
 
-def _formats(p: Params) -> None:
+def _formats(args: NewChannelArgs) -> None:
     """Check ``originator``/``formats`` as Asterisk does (400s)."""
-    formats = p.get("formats") or ""
-    if p.get("originator") and formats:
+    formats = args.formats or ""
+    if args.originator and formats:
         raise AriError(400, "Originator and formats can't both be specified")
     if not formats:
         return
@@ -153,9 +189,9 @@ def _formats(p: Params) -> None:
             raise AriError(400, f"Provided format ({name}) was not found")
 
 
-def _check_ids(ctx: AriContext, p: Params) -> tuple[str | None, str | None]:
-    chan_id = p.get("channelId") or None
-    other_id = p.get("otherChannelId") or None
+def _check_ids(ctx: AriContext, args: NewChannelArgs) -> tuple[str | None, str | None]:
+    chan_id = args.channelId or None
+    other_id = args.otherChannelId or None
     try:
         ctx.core.check_ids(chan_id, other_id)
     except DuplicateId as exc:
@@ -163,8 +199,7 @@ def _check_ids(ctx: AriContext, p: Params) -> tuple[str | None, str | None]:
     return chan_id, other_id
 
 
-def _endpoint(p: Params) -> str:
-    endpoint: str = p["endpoint"]
+def _endpoint(endpoint: str) -> str:
     tech, _, resource = endpoint.partition("/")
     if not tech or not resource:
         raise AriError(400, "Invalid endpoint specified")
@@ -175,24 +210,23 @@ ORIGINATE_MISSING = {"endpoint": "Endpoint must be specified"}
 
 
 @handles("channels", "originate", missing=ORIGINATE_MISSING)
-async def originate_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
-    return _originate(ctx, p)
+async def originate_channel(ctx: AriContext, args: ChannelsOriginateArgs) -> ChannelSnapshot:
+    return _originate(ctx, args)
 
 
 @handles("channels", "originateWithId", missing=ORIGINATE_MISSING)
-async def originate_with_id(ctx: AriContext, p: Params) -> ChannelSnapshot:
-    return _originate(ctx, p)
+async def originate_with_id(ctx: AriContext, args: ChannelsOriginateWithIdArgs) -> ChannelSnapshot:
+    return _originate(ctx, args)
 
 
-def _check_length(p: Params) -> None:
-    for name in ("channelId", "otherChannelId"):
-        cid = p.get(name)
+def _check_length(*ids: str | None) -> None:
+    for cid in ids:
         if cid and len(cid) > MAX_PUBLIC_UNIQUEID:
             raise AriError(400, f"Uniqueid length exceeds maximum of {MAX_PUBLIC_UNIQUEID}")
 
 
-def _originator(ctx: AriContext, p: Params) -> Channel | None:
-    name = p.get("originator")
+def _originator(ctx: AriContext, args: OriginateArgs) -> Channel | None:
+    name = args.originator
     if not name:
         return None
     found = ctx.core.find_channel(name)
@@ -201,42 +235,42 @@ def _originator(ctx: AriContext, p: Params) -> Channel | None:
     return found
 
 
-def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
-    _check_length(p)
-    variables = _variables(p)
-    endpoint: str = p["endpoint"]
-    if p.get("originator") and p.get("formats"):
+def _originate(ctx: AriContext, args: OriginateArgs) -> ChannelSnapshot:
+    _check_length(args.channelId, args.otherChannelId)
+    variables = json_variables(args.variables)
+    endpoint = args.endpoint  # not given: 400 "Endpoint must be specified"
+    if args.originator and args.formats:
         raise AriError(400, "Originator and formats can't both be specified")
-    endpoint = _endpoint(p)
-    app: str | None = p.get("app") or None
-    extension: str | None = p.get("extension") or None
+    _endpoint(endpoint)
+    app = args.app or None
+    extension = args.extension or None
     target: InStasis | InDialplan
     if app is not None:
-        args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
-        target = InStasis(app, args)
+        app_args = split_app_args(args.appArgs) if args.appArgs else []
+        target = InStasis(app, app_args)
     elif extension is not None:
-        context = p.get("context") or "default"
-        priority = int(p.get("priority") or 1)
+        context = args.context or "default"
+        priority = args.priority or 1
         try:
-            target = dialplan_target(ctx.pbx, context, extension, priority, p.get("label"))
+            target = dialplan_target(ctx.pbx, context, extension, priority, args.label)
         except LabelNotFound:
             raise AriError(404, "Requested label can not be found") from None
         except IllegalPriority:
             raise AriError(400, "Requested priority is illegal") from None
     else:
         raise AriError(400, "Application or extension must be specified")
-    timeout = int(p.get("timeout", DEFAULT_TIMEOUT))
+    timeout = args.timeout
     wait: float | None = DEFAULT_TIMEOUT
     if timeout > 0:
         wait = float(timeout)
     elif timeout == -1:
         wait = None
     name = number = None
-    if p.get("callerId"):
-        name, number = parse_callerid(p.get("callerId"))
-    originator = _originator(ctx, p)
-    _formats(p)
-    chan_id, other_id = _check_ids(ctx, p)
+    if args.callerId:
+        name, number = parse_callerid(args.callerId)
+    originator = _originator(ctx, args)
+    _formats(args)
+    chan_id, other_id = _check_ids(ctx, args)
     request = OriginateRequest(
         endpoint,
         target,
@@ -260,25 +294,25 @@ def _originate(ctx: AriContext, p: Params) -> ChannelSnapshot:
     "create",
     missing={"endpoint": "Endpoint must be specified", "app": "Application must be specified"},
 )
-async def create_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
-    variables = _variables(p)
-    if p.get("originator") and p.get("formats"):
+async def create_channel(ctx: AriContext, args: ChannelsCreateArgs) -> ChannelSnapshot:
+    variables = json_variables(args.variables)
+    if args.originator and args.formats:
         raise AriError(400, "Originator and formats can't both be specified")
-    endpoint = _endpoint(p)
-    app: str = p["app"]
-    _check_length(p)
-    originator = ctx.core.find_channel(p.get("originator") or "") if p.get("originator") else None
+    endpoint = _endpoint(args.endpoint)
+    app = args.app
+    _check_length(args.channelId, args.otherChannelId)
+    originator = ctx.core.find_channel(args.originator) if args.originator else None
     if originator is not None and originator.destroyed:
         originator = None
     if originator is not None:
         ctx.stasis.subscribe_channel(app, originator)
-    elif p.get("formats"):
-        _formats(p)
-    chan_id, other_id = _check_ids(ctx, p)
-    args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
+    elif args.formats:
+        _formats(args)
+    chan_id, other_id = _check_ids(ctx, args)
+    app_args = split_app_args(args.appArgs) if args.appArgs else []
     request = OriginateRequest(
         endpoint,
-        InStasis(app, args),
+        InStasis(app, app_args),
         variables=[(var, value) for var, value, _report in variables],
         channel_id=chan_id,
         other_channel_id=other_id,
@@ -295,14 +329,23 @@ async def create_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
 
 
 @handles("channels", "answer")
-async def answer(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
+async def answer(ctx: AriContext, args: ChannelsAnswerArgs) -> None:
+    control = find_control_up(ctx, args.channelId)
     await run_on(control, control.channel.answer)
 
 
+IndicationArgs = (
+    ChannelsRingArgs
+    | ChannelsRingStopArgs
+    | ChannelsProgressArgs
+    | ChannelsHoldArgs
+    | ChannelsUnholdArgs
+)
+
+
 def _indication(nickname: str, condition: str) -> None:
-    async def indicate(ctx: AriContext, p: Params) -> None:
-        control = find_control_up(ctx, p["channelId"])
+    async def indicate(ctx: AriContext, args: IndicationArgs) -> None:
+        control = find_control_up(ctx, args.channelId)
         chan = control.channel
         run_async(ctx, control, lambda: chan.indicate(condition))
 
@@ -319,8 +362,7 @@ _indication("unhold", "unhold")
 _DIRECTIONS = {"in": {"in"}, "out": {"out"}, "both": {"in", "out"}}
 
 
-def _direction(p: Params) -> set[str]:
-    direction = p.get("direction")
+def _direction(direction: str) -> set[str]:
     if not direction:
         raise AriError(400, "Direction is required")
     found = _DIRECTIONS.get(direction)
@@ -330,31 +372,36 @@ def _direction(p: Params) -> set[str]:
 
 
 @handles("channels", "mute", lenient=frozenset({"direction"}))
-async def mute(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
-    directions = _direction(p)
+async def mute(ctx: AriContext, args: ChannelsMuteArgs) -> None:
+    control = find_control_up(ctx, args.channelId)
+    directions = _direction(args.direction)
     chan = control.channel
     run_async(ctx, control, lambda: chan.set_muted(directions, True))
 
 
 @handles("channels", "unmute", lenient=frozenset({"direction"}))
-async def unmute(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
-    directions = _direction(p)
+async def unmute(ctx: AriContext, args: ChannelsUnmuteArgs) -> None:
+    control = find_control_up(ctx, args.channelId)
+    directions = _direction(args.direction)
     chan = control.channel
     run_async(ctx, control, lambda: chan.set_muted(directions, False))
 
 
-@handles("channels", "sendDTMF", missing={"dtmf": "DTMF is required"})
-async def send_dtmf(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
-    digits: str = p["dtmf"]
-    timing = {}
-    for name in ("before", "between", "duration", "after"):
-        value = int(p.get(name, 0))
+@handles("channels", "sendDTMF")
+async def send_dtmf(ctx: AriContext, args: ChannelsSendDTMFArgs) -> None:
+    control = find_control_up(ctx, args.channelId)
+    digits = args.dtmf
+    if not digits:
+        raise AriError(400, "DTMF is required")
+    timing = {
+        "before": args.before,
+        "between": args.between,
+        "duration": args.duration,
+        "after": args.after,
+    }
+    for name, value in timing.items():
         if value < 0:
             raise AriError(400, f"Invalid value for parameter {name}")
-        timing[name] = value
     chan = control.channel
 
     async def play() -> None:
@@ -372,9 +419,9 @@ async def send_dtmf(ctx: AriContext, p: Params) -> None:
 @handles(
     "channels", "redirect", missing={"endpoint": "Required parameter 'endpoint' not provided."}
 )
-async def redirect(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
-    endpoint: str = p["endpoint"]
+async def redirect(ctx: AriContext, args: ChannelsRedirectArgs) -> None:
+    control = find_control_up(ctx, args.channelId)
+    endpoint = args.endpoint
     tech, sep, resource = endpoint.partition("/")
     if not sep or not tech:
         raise AriError(422, f"Endpoint parameter '{endpoint}' does not contain tech/resource")
@@ -398,10 +445,10 @@ async def redirect(ctx: AriContext, p: Params) -> None:
 
 
 @handles("channels", "move", missing={"app": "Missing parameter app"})
-async def move(ctx: AriContext, p: Params) -> None:
-    control = find_control(ctx, p["channelId"])
-    app: str = p["app"]
-    args = [a for a in (p.get("appArgs") or "").split(",") if a]
+async def move(ctx: AriContext, args: ChannelsMoveArgs) -> None:
+    control = find_control(ctx, args.channelId)
+    app = args.app
+    app_args = [a for a in (args.appArgs or "").split(",") if a]
     chan = control.channel
     stasis = ctx.stasis
 
@@ -417,21 +464,21 @@ async def move(ctx: AriContext, p: Params) -> None:
             if current is not None:
                 current.send(
                     ev.ApplicationMoveFailed(
-                        channel=chan.snapshot(), destination=app, args=list(args)
+                        channel=chan.snapshot(), destination=app, args=list(app_args)
                     )
                 )
             return
-        control.move_to = (app, list(args))
+        control.move_to = (app, list(app_args))
         control.leave()
 
     run_async(ctx, control, switch)
 
 
 @handles("channels", "dial")
-async def dial(ctx: AriContext, p: Params) -> None:
-    control = find_control(ctx, p["channelId"])
+async def dial(ctx: AriContext, args: ChannelsDialArgs) -> None:
+    control = find_control(ctx, args.channelId)
     chan = control.channel
-    caller = ctx.core.find_channel(p.get("caller") or "") if p.get("caller") else None
+    caller = ctx.core.find_channel(args.caller) if args.caller else None
     if chan.state not in ("Down", "Rsrvd"):
         raise AriError(409, "Channel is not in the 'Down' state")
     dialstring = chan.dialstring
@@ -441,7 +488,7 @@ async def dial(ctx: AriContext, p: Params) -> None:
         raise AriError(409, "Channel not in Stasis application")
     if caller is not None and caller.destroyed:
         caller = None
-    timeout = int(p.get("timeout") or 0)
+    timeout = args.timeout
     try:
         await control.dial(dialstring, timeout if timeout > 0 else None, caller)
     except ChannelGone:
@@ -449,10 +496,10 @@ async def dial(ctx: AriContext, p: Params) -> None:
 
 
 @handles("channels", "hangup", lenient=frozenset({"reason"}))
-async def hangup(ctx: AriContext, p: Params) -> None:
-    chan = find_channel(ctx, p["channelId"])
-    reason_code = p.get("reason_code")
-    reason = p.get("reason")
+async def hangup(ctx: AriContext, args: ChannelsHangupArgs) -> None:
+    chan = find_channel(ctx, args.channelId)
+    reason_code = args.reason_code
+    reason = args.reason
     if reason_code is not None and reason is not None:
         raise AriError(400, "The reason and reason_code can't both be specified")
     cause = causes.NORMAL_CLEARING
@@ -470,19 +517,19 @@ async def hangup(ctx: AriContext, p: Params) -> None:
 
 
 @handles("channels", "continueInDialplan")
-async def continue_in_dialplan(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
+async def continue_in_dialplan(ctx: AriContext, args: ChannelsContinueInDialplanArgs) -> None:
+    control = find_control_up(ctx, args.channelId)
     chan = control.channel
-    context = p.get("context") or None
-    exten = p.get("extension") or None
-    priority = p.get("priority")
-    label = p.get("label") or None
+    context = args.context or None
+    exten = args.extension or None
+    priority = args.priority
+    label = args.label or None
     if context is None and exten is None and priority is None and label is None:
         target = (chan.context, chan.exten, chan.priority + 1)
     else:
         ctx_name = context or chan.context
         ext_name = exten or chan.exten
-        prio = int(priority) if priority is not None else 1
+        prio = priority if priority is not None else 1
         if label is not None:
             found = ctx.pbx.dialplan.find_label(ctx_name, ext_name, label)
             if found is None:
@@ -502,13 +549,13 @@ async def continue_in_dialplan(ctx: AriContext, p: Params) -> None:
 
 
 @handles("channels", "getChannelVar", missing={"variable": "Variable name is required"})
-async def get_channel_var(ctx: AriContext, p: Params) -> dict[str, str]:
-    name: str = p["variable"]
-    chan = find_channel(ctx, p["channelId"], PROVIDED_CHANNEL_NOT_FOUND)
+async def get_channel_var(ctx: AriContext, args: ChannelsGetChannelVarArgs) -> dict[str, str]:
+    name = args.variable
+    chan = find_channel(ctx, args.channelId, PROVIDED_CHANNEL_NOT_FOUND)
     vars_ = ChannelVars(ctx.pbx, chan)
     if name.endswith(")") and "(" in name:
-        fname, _, args = name[:-1].partition("(")
-        value = vars_.call_function(fname, args)
+        fname, _, fargs = name[:-1].partition("(")
+        value = vars_.call_function(fname, fargs)
     else:
         value = vars_.get_var(name)
     if value is None:
@@ -517,19 +564,21 @@ async def get_channel_var(ctx: AriContext, p: Params) -> dict[str, str]:
 
 
 @handles("channels", "setChannelVar", missing={"variable": "Variable name is required"})
-async def set_channel_var(ctx: AriContext, p: Params) -> None:
-    control = find_control(ctx, p["channelId"])
-    name: str = p["variable"]
-    value = p.get("value") or ""
+async def set_channel_var(ctx: AriContext, args: ChannelsSetChannelVarArgs) -> None:
+    control = find_control(ctx, args.channelId)
+    name = args.variable
+    value = args.value or ""
     await run_on(control, lambda: assign_variable(ctx.pbx, control.channel, name, value))
 
 
 @handles(
     "channels", "getChannelVars", missing={"variables": "At least one variable name is required"}
 )
-async def get_channel_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, str]]:
-    names: list[str] = p["variables"]
-    chan = find_channel(ctx, p["channelId"], PROVIDED_CHANNEL_NOT_FOUND)
+async def get_channel_vars(
+    ctx: AriContext, args: ChannelsGetChannelVarsArgs
+) -> dict[str, dict[str, str]]:
+    names = args.variables
+    chan = find_channel(ctx, args.channelId, PROVIDED_CHANNEL_NOT_FOUND)
     vars_ = ChannelVars(ctx.pbx, chan)
     found: dict[str, str] = {}
     for raw in names:
@@ -537,8 +586,8 @@ async def get_channel_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, st
         if not name:
             raise AriError(400, "Variable names are required")
         if name.endswith(")") and "(" in name:
-            fname, _, args = name[:-1].partition("(")
-            value = vars_.call_function(fname, args)
+            fname, _, fargs = name[:-1].partition("(")
+            value = vars_.call_function(fname, fargs)
         else:
             value = vars_.get_var(name)
             if value is None:
@@ -548,12 +597,11 @@ async def get_channel_vars(ctx: AriContext, p: Params) -> dict[str, dict[str, st
 
 
 @handles("channels", "setChannelVars", missing={"variables": "The 'variables' field is required"})
-async def set_channel_vars(ctx: AriContext, p: Params) -> None:
-    if p.get("variables") is None:
-        raise AriError(400, "The 'variables' field is required")
-    chan = find_channel(ctx, p["channelId"], PROVIDED_CHANNEL_NOT_FOUND)
-    control = find_control(ctx, p["channelId"])
-    variables = json_variables(p.get("variables"))
+async def set_channel_vars(ctx: AriContext, args: ChannelsSetChannelVarsArgs) -> None:
+    given = args.variables  # not given: 400
+    chan = find_channel(ctx, args.channelId, PROVIDED_CHANNEL_NOT_FOUND)
+    control = find_control(ctx, args.channelId)
+    variables = json_variables(given)
 
     def assign() -> None:
         for name, value, _report in variables:
@@ -566,8 +614,8 @@ async def set_channel_vars(ctx: AriContext, p: Params) -> None:
 
 
 @handles("channels", "rtpstatistics")
-async def rtp_statistics(ctx: AriContext, p: Params) -> Any:
-    chan = find_channel(ctx, p["channelId"])
+async def rtp_statistics(ctx: AriContext, args: ChannelsRtpstatisticsArgs) -> Any:
+    chan = find_channel(ctx, args.channelId)
     stats = getattr(chan.tech, "rtp_statistics", None)
     if stats is None:
         raise AriError(403, "Unsupported channel type")
@@ -586,9 +634,9 @@ TRANSFER_STATES = {
 
 
 @handles("channels", "transfer_progress", missing={"states": "states must not be empty"})
-async def transfer_progress(ctx: AriContext, p: Params) -> None:
-    control = find_control(ctx, p["channelId"])
-    states: str = p["states"]
+async def transfer_progress(ctx: AriContext, args: ChannelsTransferProgressArgs) -> None:
+    control = find_control(ctx, args.channelId)
+    states = args.states
     state = TRANSFER_STATES.get(states.lower())
     if state is None:
         raise AriError(400, "Invalid states value")
@@ -605,9 +653,11 @@ def _not_implemented() -> AriError:
     return AriError(501, NOT_IMPLEMENTED)
 
 
-async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
-    control = find_control_up(ctx, p["channelId"])
-    media, offsetms, skipms = play_params(p)
+async def _play(
+    ctx: AriContext, args: ChannelsPlayArgs | ChannelsPlayWithIdArgs, playback_id: str | None
+) -> Reply:
+    control = find_control_up(ctx, args.channelId)
+    media, offsetms, skipms = play_params(args)
     live = playbacks(ctx)
     check_playback_id(live, playback_id)
     chan = control.channel
@@ -615,7 +665,7 @@ async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
         playback_id,
         media,
         target_uri=f"channel:{chan.id}",
-        language=p.get("lang") or chan.language,
+        language=args.lang or chan.language,
         publish=chan.publish,
         offsetms=offsetms,
         skipms=skipms,
@@ -630,13 +680,13 @@ async def _play(ctx: AriContext, p: Params, playback_id: str | None) -> Reply:
 
 
 @handles("channels", "play", missing={"media": "Missing parameter media"})
-async def play(ctx: AriContext, p: Params) -> Reply:
-    return await _play(ctx, p, p.get("playbackId") or None)
+async def play(ctx: AriContext, args: ChannelsPlayArgs) -> Reply:
+    return await _play(ctx, args, args.playbackId or None)
 
 
 @handles("channels", "playWithId", missing={"media": "Missing parameter media"})
-async def play_with_id(ctx: AriContext, p: Params) -> Reply:
-    return await _play(ctx, p, p["playbackId"])
+async def play_with_id(ctx: AriContext, args: ChannelsPlayWithIdArgs) -> Reply:
+    return await _play(ctx, args, args.playbackId)
 
 
 @handles(
@@ -645,12 +695,12 @@ async def play_with_id(ctx: AriContext, p: Params) -> Reply:
     missing={"name": "Missing parameter name", "format": "Missing parameter format"},
     lenient=RECORD_LENIENT,
 )
-async def record(ctx: AriContext, p: Params) -> Reply:
-    control = find_control(ctx, p["channelId"])
-    record_checks(p)
+async def record(ctx: AriContext, args: ChannelsRecordArgs) -> Reply:
+    control = find_control(ctx, args.channelId)
+    record_checks(args)
     chan = control.channel
     recordings = live_recordings(ctx)
-    rec = await new_recording(ctx, p, f"channel:{chan.id}", chan.publish)
+    rec = await new_recording(ctx, args, f"channel:{chan.id}", chan.publish)
 
     def gone() -> None:
         recordings.forget(rec)
@@ -660,87 +710,92 @@ async def record(ctx: AriContext, p: Params) -> Reply:
 
 
 @handles("channels", "startMoh")
-async def start_moh(ctx: AriContext, p: Params) -> None:
-    control = find_control_up(ctx, p["channelId"])
+async def start_moh(ctx: AriContext, args: ChannelsStartMohArgs) -> None:
+    control = find_control_up(ctx, args.channelId)
     service = media_service(ctx)
-    name = p.get("mohClass") or None
+    name = args.mohClass or None
     await service.prepare_moh(name)
     chan = control.channel
     run_async(ctx, control, lambda: service.start_moh(chan, name))
 
 
 def _queue_media(
-    ctx: AriContext, p: Params, action: Callable[[MediaService, Channel], None]
+    ctx: AriContext, channel_id: str, action: Callable[[MediaService, Channel], None]
 ) -> None:
     """Queue ``action`` on the answered channel's own task, without waiting for it."""
-    control = find_control_up(ctx, p["channelId"])
+    control = find_control_up(ctx, channel_id)
     service = media_service(ctx)
     chan = control.channel
     run_async(ctx, control, lambda: action(service, chan))
 
 
 @handles("channels", "stopMoh")
-async def stop_moh(ctx: AriContext, p: Params) -> None:
-    _queue_media(ctx, p, MediaService.stop_moh)
+async def stop_moh(ctx: AriContext, args: ChannelsStopMohArgs) -> None:
+    _queue_media(ctx, args.channelId, MediaService.stop_moh)
 
 
 @handles("channels", "startSilence")
-async def start_silence(ctx: AriContext, p: Params) -> None:
-    _queue_media(ctx, p, MediaService.start_silence)
+async def start_silence(ctx: AriContext, args: ChannelsStartSilenceArgs) -> None:
+    _queue_media(ctx, args.channelId, MediaService.start_silence)
 
 
 @handles("channels", "stopSilence")
-async def stop_silence(ctx: AriContext, p: Params) -> None:
-    _queue_media(ctx, p, MediaService.stop_silence)
+async def stop_silence(ctx: AriContext, args: ChannelsStopSilenceArgs) -> None:
+    _queue_media(ctx, args.channelId, MediaService.stop_silence)
 
 
 _SNOOP = ("none", "both", "out", "in")
 
 
-def _snoop_checks(ctx: AriContext, p: Params) -> Channel:
-    spy = p.get("spy") or "none"
+SnoopArgs = ChannelsSnoopChannelArgs | ChannelsSnoopChannelWithIdArgs
+
+
+def _snoop_checks(ctx: AriContext, args: SnoopArgs) -> Channel:
+    spy = args.spy or "none"
     if spy not in _SNOOP:
         raise AriError(400, "Invalid direction specified for spy")
-    whisper = p.get("whisper") or "none"
+    whisper = args.whisper or "none"
     if whisper not in _SNOOP:
         raise AriError(400, "Invalid direction specified for whisper")
     if spy == "none" and whisper == "none":
         raise AriError(400, "Direction must be specified for at least spy or whisper")
-    if not p.get("app"):
+    if not args.given("app"):
         raise AriError(400, "Application name is required")
-    return find_channel(ctx, p["channelId"], PROVIDED_CHANNEL_NOT_FOUND)
+    return find_channel(ctx, args.channelId, PROVIDED_CHANNEL_NOT_FOUND)
 
 
-async def _snoop(ctx: AriContext, p: Params, snoop_id: str | None) -> ChannelSnapshot:
-    target = _snoop_checks(ctx, p)
+async def _snoop(ctx: AriContext, args: SnoopArgs, snoop_id: str | None) -> ChannelSnapshot:
+    target = _snoop_checks(ctx, args)
     service = media_service(ctx)
     try:
         ctx.core.check_ids(snoop_id)
     except DuplicateId as exc:
         raise request_refused(exc) from None
-    app: str = p["app"]
-    args = split_app_args(p.get("appArgs") or "") if p.get("appArgs") else []
+    app = args.app
+    app_args = split_app_args(args.appArgs) if args.appArgs else []
     snoop = SNOOP_TECH.snoop(
         ctx.core,
         service,
         target,
-        spy=p.get("spy") or "none",
-        whisper=p.get("whisper") or "none",
+        spy=args.spy or "none",
+        whisper=args.whisper or "none",
         uniqueid=snoop_id,
     )
     ctx.stasis.subscribe_channel(app, snoop)
-    start_in_app(ctx.pbx, ctx.stasis, snoop, InStasis(app, args))
+    start_in_app(ctx.pbx, ctx.stasis, snoop, InStasis(app, app_args))
     return snoop.snapshot()
 
 
 @handles("channels", "snoopChannel", lenient=frozenset({"spy", "whisper"}))
-async def snoop_channel(ctx: AriContext, p: Params) -> ChannelSnapshot:
-    return await _snoop(ctx, p, p.get("snoopId") or None)
+async def snoop_channel(ctx: AriContext, args: ChannelsSnoopChannelArgs) -> ChannelSnapshot:
+    return await _snoop(ctx, args, args.snoopId or None)
 
 
 @handles("channels", "snoopChannelWithId", lenient=frozenset({"spy", "whisper"}))
-async def snoop_channel_with_id(ctx: AriContext, p: Params) -> ChannelSnapshot:
-    return await _snoop(ctx, p, p["snoopId"])
+async def snoop_channel_with_id(
+    ctx: AriContext, args: ChannelsSnoopChannelWithIdArgs
+) -> ChannelSnapshot:
+    return await _snoop(ctx, args, args.snoopId)
 
 
 _HOSTPORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$")
@@ -751,24 +806,24 @@ _HOSTPORT = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):\d{1,5}$")
     "externalMedia",
     lenient=frozenset({"encapsulation", "transport", "connection_type", "direction"}),
 )
-async def external_media(ctx: AriContext, p: Params) -> ChannelSnapshot:
-    json_variables(p.get("variables"))
-    if not p.get("app"):
+async def external_media(ctx: AriContext, args: ChannelsExternalMediaArgs) -> ChannelSnapshot:
+    json_variables(args.variables)
+    if not args.given("app"):
         raise AriError(400, "app cannot be empty")
-    transport = p.get("transport") or "udp"
-    encapsulation = p.get("encapsulation") or "rtp"
+    transport = args.transport or "udp"
+    encapsulation = args.encapsulation or "rtp"
     if transport == "websocket" and encapsulation != "none":
         raise AriError(400, "encapsulation must be 'none' for websocket transport")
     if encapsulation == "rtp" and transport != "udp":
         raise AriError(400, "transport must be 'udp' for rtp encapsulation")
     if encapsulation == "audiosocket" and transport != "tcp":
         raise AriError(400, "transport must be 'tcp' for audiosocket encapsulation")
-    connection = p.get("connection_type") or "client"
+    connection = args.connection_type or "client"
     if transport != "websocket" and connection == "server":
         raise AriError(
             400, "'server' connection_type can only be used with the websocket transport"
         )
-    host = p.get("external_host")
+    host = args.external_host
     if not host and connection == "client":
         raise AriError(400, "external_host is required for all but websocket server connections")
     if transport == "websocket":
@@ -778,17 +833,17 @@ async def external_media(ctx: AriContext, p: Params) -> ChannelSnapshot:
         raise AriError(
             400, "external_host must be <host>:<port> for all transports other than websocket"
         )
-    if not p.get("format"):
+    if not args.given("format"):
         raise AriError(400, "format cannot be empty")
-    direction = p.get("direction")
+    direction = args.direction
     if direction and direction not in ("both", "in", "out"):
         raise AriError(400, "Invalid direction specified")
     known = {("rtp", "udp"), ("audiosocket", "tcp"), ("none", "websocket")}
     if (encapsulation, transport) not in known:
         raise AriError(501, "The encapsulation and/or transport is not supported")
-    if encapsulation == "audiosocket" and not p.get("data"):
+    if encapsulation == "audiosocket" and not args.data:
         raise AriError(400, "data can not be empty")
-    return await _external_media_channel(ctx, p, encapsulation, transport, connection)
+    return await _external_media_channel(ctx, args, encapsulation, transport, connection)
 
 
 def _websocket_client_exists(ctx: AriContext, name: str) -> bool:
@@ -798,7 +853,11 @@ def _websocket_client_exists(ctx: AriContext, name: str) -> bool:
 
 
 async def _external_media_channel(
-    ctx: AriContext, p: Params, encapsulation: str, transport: str, connection: str
+    ctx: AriContext,
+    args: ChannelsExternalMediaArgs,
+    encapsulation: str,
+    transport: str,
+    connection: str,
 ) -> ChannelSnapshot:
     """Originate the external media channel into the app (Asterisk's originate checks)."""
     import msgspec
@@ -813,38 +872,38 @@ async def _external_media_channel(
     builder = EXTERNAL_MEDIA.get(encapsulation)
     if builder is None:
         raise _not_implemented()
-    variables = _variables(p)
-    _check_length(p)
-    fmt_name: str = p["format"]
+    variables = json_variables(args.variables)
+    _check_length(args.channelId)
+    fmt_name = args.format
     fmt = MEDIA_FORMATS.get(fmt_name.strip())
     if fmt is None:
         raise AriError(400, f"Provided format ({fmt_name.strip()}) was not found")
-    chan_id = p.get("channelId") or None
+    chan_id = args.channelId or None
     try:
         ctx.core.check_ids(chan_id)
     except DuplicateId as exc:
         raise request_refused(exc) from None
     request = ExternalMediaRequest(
-        external_host=p.get("external_host") or "INCOMING",
+        external_host=args.external_host or "INCOMING",
         encapsulation=encapsulation,
         transport=transport,
         connection_type=connection,
         format=fmt,
-        direction=p.get("direction") or None,
-        data=p.get("data") or None,
-        transport_data=p.get("transport_data") or None,
+        direction=args.direction or None,
+        data=args.data or None,
+        transport_data=args.transport_data or None,
         uniqueid=chan_id,
     )
     try:
         plan = await builder(ctx.core, request)
     except (ExternalMediaError, TechError) as exc:
         raise request_refused(exc) from None
-    app: str = p["app"]
-    data = p.get("data") or ""
-    args = split_app_args(data) if data else []
+    app = args.app
+    data = args.data or ""
+    app_args = split_app_args(data) if data else []
     call = OriginateRequest(
         plan.endpoint,
-        InStasis(app, args),
+        InStasis(app, app_args),
         variables=[(var, value) for var, value, _report in variables],
         channel_id=chan_id,
         make_channel=plan.request,

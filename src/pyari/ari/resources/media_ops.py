@@ -8,9 +8,16 @@ import asyncio
 from typing import Any
 from urllib.parse import quote
 
+from pyari.ari.args import (
+    BridgesPlayArgs,
+    BridgesPlayWithIdArgs,
+    BridgesRecordArgs,
+    ChannelsPlayArgs,
+    ChannelsPlayWithIdArgs,
+    ChannelsRecordArgs,
+)
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
-from pyari.ari.params import Params
 from pyari.ari.resources import Reply
 from pyari.ari.spec.recordings import IF_EXISTS
 from pyari.media.service import MediaService, media_of
@@ -52,15 +59,18 @@ def send_media_command(ctx: AriContext, control: Control, command: Any, on_gone:
     ctx.core.spawn(send(), name=f"ari-media {control.channel.name}")
 
 
-def play_params(p: Params) -> tuple[list[str], int, int]:
-    if int(p.get("skipms") or 0) < 0:
+PlayArgs = ChannelsPlayArgs | ChannelsPlayWithIdArgs | BridgesPlayArgs | BridgesPlayWithIdArgs
+RecordArgs = ChannelsRecordArgs | BridgesRecordArgs
+
+
+def play_params(args: PlayArgs) -> tuple[list[str], int, int]:
+    """Media URIs, offset and skip of a play request, checked in Asterisk's order."""
+    offsetms = args.offsetms or 0  # /channels declares no default
+    if args.skipms < 0:
         raise AriError(400, "skipms cannot be negative")
-    if int(p.get("offsetms") or 0) < 0:
+    if offsetms < 0:
         raise AriError(400, "offsetms cannot be negative")
-    media: list[str] = p["media"]
-    if not media:
-        raise AriError(400, "Missing parameter media")
-    return media, int(p.get("offsetms") or 0), int(p.get("skipms") or 0)
+    return args.media, offsetms, args.skipms
 
 
 def check_playback_id(live: Playbacks, playback_id: str | None) -> None:
@@ -89,28 +99,30 @@ TERMINATE_ON = frozenset({"none", "any", "*", "#"})
 UNKNOWN_FORMAT = "specified format is unknown on this system"
 
 
-def record_checks(p: Params, *, format_first: bool = False) -> None:
+def record_checks(args: RecordArgs, *, format_first: bool = False) -> None:
     """Checks shared by channel and bridge recordings, in Asterisk's order
     (a bridge checks the format first, a channel last)."""
-    if format_first and p["format"] not in RECORD_FORMATS:
+    if format_first and args.format not in RECORD_FORMATS:
         raise AriError(422, UNKNOWN_FORMAT)
-    if p.get("terminateOn", "none") not in TERMINATE_ON:
+    if args.terminateOn not in TERMINATE_ON:
         raise AriError(400, "terminateOn invalid")
-    if p.get("ifExists", "fail") not in IF_EXISTS:
+    if args.ifExists not in IF_EXISTS:
         raise AriError(400, "ifExists invalid")
-    if p["format"] not in RECORD_FORMATS or p["format"] not in WRITABLE_FORMATS:
+    if args.format not in RECORD_FORMATS or args.format not in WRITABLE_FORMATS:
         raise AriError(422, UNKNOWN_FORMAT)
 
 
 RECORD_LENIENT = frozenset({"ifExists", "terminateOn"})
 
 
-async def new_recording(ctx: AriContext, p: Params, target_uri: str, publish: Any) -> LiveRecording:
+async def new_recording(
+    ctx: AriContext, args: RecordArgs, target_uri: str, publish: Any
+) -> LiveRecording:
     """Validate name and target file, register the live recording (queued)."""
     live = live_recordings(ctx)
-    name: str = p["name"]
-    fmt: str = p["format"]
-    if_exists = p.get("ifExists", "fail")
+    name = args.name
+    fmt = args.format
+    if_exists = args.ifExists
     path = live.path(name, fmt)
     if path is None:
         raise AriError(400, "Recording name invalid")
@@ -133,11 +145,11 @@ async def new_recording(ctx: AriContext, p: Params, target_uri: str, publish: An
         path,
         target_uri=target_uri,
         publish=publish,
-        max_duration_seconds=int(p.get("maxDurationSeconds") or 0),
-        max_silence_seconds=int(p.get("maxSilenceSeconds") or 0),
-        terminate_on=p.get("terminateOn", "none"),
+        max_duration_seconds=args.maxDurationSeconds,
+        max_silence_seconds=args.maxSilenceSeconds,
+        terminate_on=args.terminateOn,
         append=append,
-        beep=bool(p.get("beep")),
+        beep=args.beep,
     )
     live.add(rec)
     return rec
