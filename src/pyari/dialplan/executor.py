@@ -103,9 +103,6 @@ class Pbx:
     def start(self, chan: Channel) -> None:
         chan.start(lambda: self.run(chan))
 
-    def vars(self, chan: Channel) -> ChannelVars:
-        return ChannelVars(self, chan)
-
     def substitute(self, chan: Channel, text: str) -> str:
         if "$" not in text:
             return text
