@@ -135,8 +135,7 @@ class Server:
         )
         self.core.snapshot_channelvars = cfg.ari.channelvars
         self.local = LocalTech()
-        self.sim = SimTech()
-        self.sim.core = self.core
+        self.sim = SimTech(self.core)
         self.core.register_tech(self.local)
         self.core.register_tech(self.sim)
         self.ws_clients: dict[str, WebSocketClient] = load_websocket_clients(config_dir)
@@ -157,17 +156,14 @@ class Server:
         self.rtp: RtpMedia = _RtpMedia(self.media.clock)
         rtp = self.rtp
         self.media.idle_checks.append(lambda: not rtp.streams)
-        self.pjsip = PjsipTech(self.load_pjsip())
+        self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
+        self.pjsip = PjsipTech(self.load_pjsip(), exten_exists=self.pbx.exten_exists)
         self.core.register_tech(self.pjsip)
         self.core.register_tech(UnicastRtpTech(self.rtp))
-        self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
-        self.pjsip.exten_exists = lambda context, exten: self.pbx.dialplan.exists(context, exten)
         self.stasis = Registry(self.core)
         self.pbx.provide(self.stasis)
         self.astdb = AstDb(cfg.asterisk.astdbdir / "astdb.sqlite3")
-        self.devices = DeviceStates(
-            self.core, self.astdb, lambda context, exten: self.pbx.dialplan.exists(context, exten)
-        )
+        self.devices = DeviceStates(self.core, self.astdb, self.pbx.exten_exists)
         self.mailboxes = Mailboxes(self.astdb)
 
         async def reload_res_ari() -> bool:

@@ -44,8 +44,7 @@ class Rig:
     def __init__(self, conf: str = DIALPLAN) -> None:
         self.core = Core()
         self.local = LocalTech()
-        self.sim = SimTech()
-        self.sim.core = self.core
+        self.sim = SimTech(self.core)
         self.core.register_tech(self.local)
         self.core.register_tech(self.sim)
         self.pbx = Pbx(self.core, build_dialplan(parse_text(conf)))

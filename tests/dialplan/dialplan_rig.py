@@ -23,8 +23,7 @@ class Rig:
         """The dialplan ``conf`` on a fresh core; ``stasis`` gives it a Stasis registry."""
         self.core = Core()
         self.core.register_tech(LocalTech())
-        self.sim = SimTech()
-        self.sim.core = self.core
+        self.sim = SimTech(self.core)
         self.core.register_tech(self.sim)
         self.pbx = Pbx(self.core, build_dialplan(parse_text(conf)))
         if stasis:

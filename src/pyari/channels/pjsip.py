@@ -188,7 +188,13 @@ class PjsipTech:
     name = TECH
     description = "PJSIP Channel Driver"
 
-    def __init__(self, settings: PjsipSettings, rtp: RtpMedia | None = None) -> None:
+    def __init__(
+        self,
+        settings: PjsipSettings,
+        rtp: RtpMedia | None = None,
+        *,
+        exten_exists: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self.settings = settings
         self.core: Core | None = None
         self.ua = UserAgent(settings)
@@ -196,8 +202,8 @@ class PjsipTech:
         self.rtp = rtp
         self._seq = itertools.count(1)
         self.contacts: dict[tuple[str, str], ContactState] = {}
-        self.exten_exists: Callable[[str, str], bool] | None = None
-        """Set by the server: whether an extension exists (an INVITE to none gets 404)."""
+        self.exten_exists = exten_exists
+        """Whether an extension exists in the dialplan (an INVITE to none gets 404)."""
 
     # -------------------------------------------------------------- lifecycle
 

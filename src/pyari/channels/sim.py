@@ -220,13 +220,16 @@ class SimTech:
     name = "Sim"
     description = "Simulated phones for testing"
 
-    def __init__(self) -> None:
+    def __init__(self, core: Core | None = None) -> None:
+        """``core``: where the phones' own calls go (:meth:`originate_from`) and their
+        messages come from; without it, the first channel requested sets it."""
         self._seq = itertools.count(1)
         self.phones: dict[str, SimPhone] = {}
         self._core: Core | None = None
         self.observers: list[SimObserver] = []
         """Called for every new channel of any phone (``pyari.testing`` keeps a
         phone's calls after they end this way; a phone itself forgets them)."""
+        self.core = core
 
     @property
     def core(self) -> Core | None:

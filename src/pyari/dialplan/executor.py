@@ -100,6 +100,10 @@ class Pbx:
         """Replace the dialplan at once; running channels continue on the new one."""
         self.dialplan = dialplan
 
+    def exten_exists(self, context: str, exten: str) -> bool:
+        """Whether ``exten@context`` is in the dialplan in force (the one after a reload)."""
+        return self.dialplan.exists(context, exten)
+
     def start(self, chan: Channel) -> None:
         chan.start(lambda: self.run(chan))
 
