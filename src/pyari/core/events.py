@@ -87,12 +87,15 @@ class StasisEnd(Event, tag="StasisEnd", kw_only=True, frozen=True):
     channel: ChannelSnapshot
 
 
-class ChannelUserevent(Event, tag="ChannelUserevent", kw_only=True, frozen=True):
+class ChannelUserevent(
+    Event, tag="ChannelUserevent", kw_only=True, frozen=True, omit_defaults=False
+):
     eventname: str
     channel: ChannelSnapshot | msgspec.UnsetType = UNSET
     bridge: BridgeSnapshot | msgspec.UnsetType = UNSET
     endpoint: EndpointSnapshot | msgspec.UnsetType = UNSET
     userevent: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Always sent, even empty (the model requires it)."""
 
 
 class ApplicationReplaced(Event, tag="ApplicationReplaced", kw_only=True, frozen=True):

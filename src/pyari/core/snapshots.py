@@ -6,8 +6,6 @@ with msgspec, field order as Asterisk sends them.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 
@@ -61,4 +59,3 @@ class EndpointSnapshot(msgspec.Struct, frozen=True, omit_defaults=True):
     resource: str
     state: str
     channel_ids: list[str]
-    connected_contact: Any = msgspec.UNSET
