@@ -100,3 +100,23 @@ async def test_holding_bridge_participants_and_announcer(
         # The participant is not heard by the announcer.
         await waiting.play(tone(600, 300))
         assert level(host.heard(), 600) < 50
+
+
+async def test_holding_bridge_participants_hear_no_music_until_asked(
+    server: Server, http: aiohttp.ClientSession
+) -> None:
+    # Stasis puts holding participants in idle_mode "none" (Asterisk's bridge_stasis_push).
+    waiting = server.sim.phone("waiting", listen=True)
+    async with app_events(http, "t") as events:
+        w = await stasis_channel(http, events, endpoint="Sim/waiting")
+        await call(http, "POST", "/bridges/hold", params={"type": "holding"})
+        status, _ = await call(http, "POST", "/bridges/hold/addChannel", params={"channel": w})
+        assert status == 204
+        await events.wait("ChannelEnteredBridge", w)
+        engine = server.media.engine
+        start = engine.ticks
+        await wait_for(lambda: engine.ticks >= start + 50)  # one second of media
+        assert len(loud(waiting.heard(), 50)) == 0
+        status, _ = await call(http, "POST", "/bridges/hold/moh")
+        assert status == 204
+        await wait_for(lambda: len(loud(waiting.heard(), 50)) >= 4000)
