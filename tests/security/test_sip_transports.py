@@ -108,10 +108,10 @@ async def test_a_trickled_request_does_not_outlive_the_message_timeout(tmp_path:
     """A byte now and then does not reset the clock of the message being received."""
     srv = await start(tmp_path, tcp_message_timeout=0.5, tcp_idle_timeout=0)
     try:
+        loop = asyncio.get_running_loop()
+        began = loop.time()  # before the accept: a new connection's clock starts there
         reader, writer = await connect(srv)
         data = options_request(writer.get_extra_info("sockname")[1], "trickle")
-        loop = asyncio.get_running_loop()
-        began = loop.time()
         sent = 0
         while not reader.at_eof() and sent < len(data) - 1 and loop.time() - began < 5:
             writer.write(data[sent : sent + 1])
