@@ -45,7 +45,12 @@ IDLE_SERVER = textwrap.dedent(
             "after_start": "numpy" in sys.modules,
             "media_modules": sorted(
                 m for m in sys.modules if m.startswith("pyari.media.")
-                and m not in ("pyari.media.frames", "pyari.media.ticker", "pyari.media.service")
+                and m not in (
+                    "pyari.media.frames",
+                    "pyari.media.ticker",
+                    "pyari.media.service",
+                    "pyari.media.library",
+                )
             ),
             "parked": clock.parked,
         }

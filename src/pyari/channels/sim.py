@@ -109,7 +109,7 @@ class SimPhone:
             if isinstance(media, np.ndarray):
                 samples = media.astype(np.int16, copy=False)
             else:
-                samples = await service.resolve_samples(media, target.language)
+                samples = await service.library.resolve_samples(media, target.language)
             if target.destroyed:
                 return
             await service.feed(target, samples).done

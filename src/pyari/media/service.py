@@ -31,14 +31,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pyari.confine import PathRefused, check_name, confine, inside
 from pyari.media.frames import SLIN, MediaFormat
+from pyari.media.library import MediaLibrary
 
 # The media engine (numpy, codec tables, mixer) is imported when the first channel
 # needs media, not at start-up: an idle server never loads it. Hence the imports
@@ -53,11 +52,8 @@ if TYPE_CHECKING:
     from pyari.media.moh import MohSource
     from pyari.media.player import Player
     from pyari.media.recorder import DiskWriter, Recorder
-    from pyari.media.sounds import SoundsIndex
-    from pyari.media.sources import Source
     from pyari.media.talk import TalkDetector
     from pyari.media.ticker import MediaClock
-    from pyari.media.uris import AudioCache, MediaResolver
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +155,7 @@ def payload_pcm(fmt: MediaFormat, payload: bytes) -> Samples:
 
 
 class MediaService:
-    """The process's media: engine, clock, sounds, streams, bridges, music on hold."""
+    """The process's media: engine, clock, streams, bridges, players, recorders, music on hold."""
 
     def __init__(
         self,
@@ -179,13 +175,11 @@ class MediaService:
         self.idle_checks: list[Callable[[], bool]] = []
         """More conditions for the clock to park (e.g. no RTP socket is open)."""
         self.clock.idle = self.idle
-        self.sounds_dir = sounds_dir
-        self.recording_dir = recording_dir
+        self.library = MediaLibrary(
+            sounds_dir=sounds_dir, recording_dir=recording_dir, rate=lambda: self.engine.rate
+        )
+        """Where audio comes from: sounds, media URIs, stored recordings, files."""
         self.moh_classes = moh_classes
-        self._cache: AudioCache | None = None
-        self._index: SoundsIndex | None = None
-        self._index_task: asyncio.Future[SoundsIndex] | None = None
-        self.resolver: MediaResolver | None = None
         self._disk: DiskWriter | None = None
         self.feeders: list[Feeder] = []
         self.bridges: dict[str, BridgeMedia] = {}
@@ -202,15 +196,6 @@ class MediaService:
 
             engine = self._engine = MediaEngine()
         return engine
-
-    @property
-    def cache(self) -> AudioCache:
-        cache = self._cache
-        if cache is None:
-            from pyari.media.uris import AudioCache
-
-            cache = self._cache = AudioCache()
-        return cache
 
     def idle(self) -> bool:
         """Nothing needs the media clock: no stream, bridge or simulated speaker."""
@@ -247,71 +232,6 @@ class MediaService:
         if self.feeders:
             self.feeders = [f for f in self.feeders if f.feed(engine)]
         engine.process_tick(number)
-
-    # -- sounds and media URIs -----------------------------------------------------------
-
-    async def sounds(self) -> SoundsIndex:
-        """The sounds index (built once, off the event loop)."""
-        if self._index is not None:
-            return self._index
-        from pyari.media.sounds import build_index
-        from pyari.media.uris import MediaResolver
-
-        if self._index_task is None:
-            self._index_task = asyncio.ensure_future(
-                asyncio.to_thread(build_index, self.sounds_dir())
-            )
-        index = await asyncio.shield(self._index_task)
-        if self._index is None:
-            self._index = index
-            self.resolver = MediaResolver(
-                index, recording_file=self.recording_file, cache=self.cache
-            )
-        return index
-
-    def recording_file(self, name: str) -> Path | None:
-        """A stored recording's file for ``recording:<name>`` (blocking: runs in a thread)."""
-        from pyari.media.files import EXTENSION_FORMATS
-
-        base = self.recording_dir()
-        folder, _, stem = name.rpartition("/")
-        try:
-            check_name(name)
-            directory = confine(base, folder, allow_base=True) if folder else base
-        except PathRefused:
-            return None
-        try:
-            entries = sorted(os.listdir(directory))
-        except OSError:
-            return None
-        for entry in entries:
-            s, dot, ext = entry.rpartition(".")
-            if dot and s == stem and ext in EXTENSION_FORMATS:
-                path = directory / entry
-                return path if inside(base, path) else None
-        return None
-
-    def opener(self, language: str) -> Callable[[str], Any]:
-        """What a :class:`Player` opens its URIs with (file work in a thread)."""
-
-        async def open_uri(uri: str) -> Source:
-            await self.sounds()
-            resolver = self.resolver
-            assert resolver is not None
-            return await asyncio.to_thread(
-                lambda: resolver.load(resolver.plan(uri, language or None))
-            )
-
-        return open_uri
-
-    async def load_samples(self, path: Path) -> Samples:
-        from pyari.media.codecs import resample
-
-        def load() -> Samples:
-            audio = self.cache.get(path)
-            return resample(audio.samples, audio.rate, self.engine.rate)
-
-        return await asyncio.to_thread(load)
 
     # -- channel streams ---------------------------------------------------------------
 
@@ -423,7 +343,7 @@ class MediaService:
         cls = self.moh_class(name)
         if cls is None:
             return None
-        return MohSource(self._class_files(cls), self.load_samples, sort=cls.sort)
+        return MohSource(self._class_files(cls), self.library.load_samples, sort=cls.sort)
 
     def _moh_for(self, cm: ChannelMedia, name: str | None) -> MohSource | None:
         if cm.moh_source is None:
@@ -604,7 +524,9 @@ class MediaService:
             if player.finished and not done.done():
                 done.set_result(None)
 
-        player = Player(media, self.opener(language), rate=self.engine.rate, on_update=update)
+        player = Player(
+            media, self.library.opener(language), rate=self.engine.rate, on_update=update
+        )
         await self.play_on_channel(chan, player, done)
         return player.state is PlaybackState.DONE and player.error is None
 
@@ -796,30 +718,6 @@ class MediaService:
         self.feeders.append(feeder)
         self.clock.wake()
         return feeder
-
-    async def resolve_samples(self, media: str | os.PathLike[str], language: str) -> Samples:
-        """A media URI or a file path as int16 samples at the engine rate."""
-        import numpy as np
-
-        text = os.fspath(media)
-        if ":" in text and not text.startswith("/"):
-            await self.sounds()
-            resolver = self.resolver
-            assert resolver is not None
-            source = await asyncio.to_thread(
-                lambda: resolver.load(resolver.plan(text, language or None))
-            )
-            parts: list[Samples] = []
-            limit = self.engine.rate * 600
-            got = 0
-            while got < limit:
-                chunk = source.read(self.engine.samples)
-                if chunk is None:
-                    break
-                parts.append(np.array(chunk, dtype=np.int16))
-                got += len(chunk)
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
-        return await self.load_samples(Path(text))
 
 
 def media_of(core: Core) -> MediaService | None:

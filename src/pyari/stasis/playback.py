@@ -50,7 +50,7 @@ class Playback:
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.player = Player(
             uris,
-            media.opener(language),
+            media.library.opener(language),
             playback_id=playback_id,
             offsetms=offsetms,
             skipms=skipms or 3000,

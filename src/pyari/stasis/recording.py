@@ -144,7 +144,7 @@ class LiveRecordings:
         from pyari.media.recorder import recording_path  # the media engine, on first use
 
         try:
-            return recording_path(self.media.recording_dir(), name, fmt)
+            return recording_path(self.media.library.recording_dir(), name, fmt)
         except PathRefused:
             return None
 

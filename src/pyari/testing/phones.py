@@ -305,7 +305,7 @@ class Phone:
         if ":" not in text and not text.startswith("/"):
             text = f"sound:{text}"
         media = self.server.media
-        samples = await media.resolve_samples(text, "en")
+        samples = await media.library.resolve_samples(text, "en")
         if media.engine.rate != RATE:
             from pyari.media.codecs import resample
 

@@ -13,7 +13,7 @@ from pyari.ari.resources.media_ops import media_service
 
 @handles("sounds", "list")
 async def list_sounds(ctx: AriContext, args: SoundsListArgs) -> list[dict[str, object]]:
-    index = await media_service(ctx).sounds()
+    index = await media_service(ctx).library.sounds()
     lang = args.lang or None  # given empty: any language
     fmt = args.format or None
     return [sound.to_json() for sound in index.sounds(lang, fmt)]
@@ -21,7 +21,7 @@ async def list_sounds(ctx: AriContext, args: SoundsListArgs) -> list[dict[str, o
 
 @handles("sounds", "get")
 async def get_sound(ctx: AriContext, args: SoundsGetArgs) -> Any:
-    index = await media_service(ctx).sounds()
+    index = await media_service(ctx).library.sounds()
     sound = index.get(args.soundId)
     if sound is None:
         raise AriError(404, "Sound not found")
