@@ -86,12 +86,12 @@ def render_class(op: spec.Operation) -> str:
         "",
         f'    OPERATION: ClassVar[str] = "{op.key}"',
     ]
-    renamed = {p.name: attr_name(p) for p in op.params if attr_name(p) != p.name}
-    if renamed:
-        lines.append(f"    RENAMED: ClassVar[dict[str, str]] = {renamed!r}")
     for param in op.params:
         typ = value_type(op, param)
         name = attr_name(param)
+        if name != param.name and not param.required:
+            # only required() finds a value under another name than the attribute's
+            raise SystemExit(f"{op.key}: optional parameter {param.name} needs a new name")
         if param.required:
             line = f"    {name}: {typ} = required({param.name!r})"
         elif param.default is not None:

@@ -171,7 +171,6 @@ class EndpointsSendMessageArgs(Args):
     """``PUT /endpoints/sendMessage``: Send a text message to a URI."""
 
     OPERATION: ClassVar[str] = "endpoints.sendMessage"
-    RENAMED: ClassVar[dict[str, str]] = {"from": "from_"}
     to: str = required("to")
     """Destination URI."""
     from_: str = required("from")
@@ -186,7 +185,6 @@ class EndpointsReferArgs(Args):
     """``POST /endpoints/refer``: Ask a peer to contact a third party (SIP REFER)."""
 
     OPERATION: ClassVar[str] = "endpoints.refer"
-    RENAMED: ClassVar[dict[str, str]] = {"from": "from_"}
     to: str = required("to")
     """Destination URI."""
     from_: str = required("from")
@@ -221,7 +219,6 @@ class EndpointsSendMessageToEndpointArgs(Args):
     """``PUT /endpoints/{tech}/{resource}/sendMessage``: Send a text message to one endpoint."""
 
     OPERATION: ClassVar[str] = "endpoints.sendMessageToEndpoint"
-    RENAMED: ClassVar[dict[str, str]] = {"from": "from_"}
     tech: str = required("tech")
     """Technology, e.g. PJSIP."""
     resource: str = required("resource")
@@ -238,7 +235,6 @@ class EndpointsReferToEndpointArgs(Args):
     """``POST /endpoints/{tech}/{resource}/refer``: Send a REFER to one endpoint."""
 
     OPERATION: ClassVar[str] = "endpoints.referToEndpoint"
-    RENAMED: ClassVar[dict[str, str]] = {"from": "from_"}
     tech: str = required("tech")
     """Technology, e.g. PJSIP."""
     resource: str = required("resource")

@@ -27,7 +27,9 @@ class _Required:
     """A required parameter's class attribute: read while absent, it answers 400.
 
     A non-data descriptor, so the value given (in the instance's ``__dict__``)
-    is found first and reading it costs nothing extra."""
+    is found first and reading it costs nothing extra.  An attribute named
+    otherwise than its parameter (``from_`` for ``from``) always comes here and
+    finds the value under the parameter's name."""
 
     __slots__ = ("name",)
 
@@ -38,7 +40,13 @@ class _Required:
         if obj is None:
             return self
         name = self.name
+        value = obj.__dict__.get(name, _ABSENT)
+        if value is not _ABSENT:
+            return value
         raise AriError(400, obj._missing.get(name, f"Missing parameter {name}"))
+
+
+_ABSENT: Any = object()
 
 
 def required(name: str) -> Any:
@@ -56,8 +64,6 @@ class Args:
 
     OPERATION: ClassVar[str] = ""
     """The operation key (``resource.nickname``)."""
-    RENAMED: ClassVar[dict[str, str]] = {}
-    """Parameter name -> attribute name, where the name is a Python keyword (``from``)."""
     _missing: Mapping[str, str] = {}
     """Messages for required parameters that are absent, by parameter (set per request
     when the handler names any)."""
@@ -70,7 +76,7 @@ class Args:
         """Whether the request gave parameter ``name`` (for a required one: not empty).
 
         For a handler that answers a required parameter's absence itself."""
-        return self.RENAMED.get(name, name) in self.__dict__
+        return name in self.__dict__
 
 
 A = TypeVar("A", bound=Args)
@@ -196,16 +202,14 @@ def parse_params(
                 values[p.name] = p.default
             continue
         value = _convert(replace(p, values=None) if p.name in lenient else p, raw)
-        if p.required and (value == "" or value == []):
+        if not value and p.required and (value == "" or value == []):
             continue  # given empty: as absent (the handler reads a 400)
         values[p.name] = value
-    renamed = args_type.RENAMED
-    if renamed:
-        for name, attr in renamed.items():
-            if name in values:
-                values[attr] = values.pop(name)
     if missing:
         values["_missing"] = missing
-    args = args_type.__new__(args_type)
+    args = _new(args_type)
     args.__dict__ = values
     return args
+
+
+_new = object.__new__
