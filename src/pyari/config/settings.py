@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self
 
+from pyari.config.ari_outbound import OutboundSection, outbound_sections
 from pyari.config.backoff import AuthBackoff
 from pyari.config.embedded import embedded_dir
 from pyari.config.errors import ConfigError
@@ -347,6 +348,8 @@ class AriSettings:
     users: dict[str, AriUser] = field(default_factory=dict, hash=False)
     auth_backoff: AuthBackoff = field(default_factory=AuthBackoff)
     """pyari's own: the back-off of addresses that keep failing to log in."""
+    outbound_websockets: tuple[OutboundSection, ...] = ()
+    """``type = outbound_websocket`` sections (:mod:`pyari.config.ari_outbound`)."""
 
     @classmethod
     def from_sections(cls, sections: list[Section]) -> Self:
@@ -375,4 +378,5 @@ class AriSettings:
             channelvars=split_list(e.value) if (e := get("channelvars")) else d.channelvars,
             users=users,
             auth_backoff=AuthBackoff.from_entries(values),
+            outbound_websockets=outbound_sections(sections),
         )
