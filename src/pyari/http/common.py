@@ -149,9 +149,7 @@ async def run_events_socket(
     """
     writer = asyncio.get_running_loop().create_task(_write_events(session, ws, who, abort))
     try:
-        async for msg in ws:
-            if msg.type == WSMsgType.ERROR:
-                break
+        await read_events_socket(session, ws)
     finally:
         session.close()
         writer.cancel()
@@ -160,6 +158,18 @@ async def run_events_socket(
         if not ws.closed:
             await ws.close()
         verbose.info("  == WebSocket connection from '%s' closed", who)
+
+
+async def read_events_socket(session: EventSession, ws: EventsSocket) -> None:
+    """Read what the application sends on its events socket until the socket closes.
+
+    Both an accepted events socket (:func:`run_events_socket`) and an outbound
+    connection (:mod:`pyari.http.outbound`) read here, so a message the application
+    sends is handled the same way on either.
+    """
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            break
 
 
 async def _write_events(
