@@ -209,7 +209,7 @@ class ApiBase:
         except aiohttp.ClientConnectionError as exc:
             raise AriConnectionError(f"{method} {path}: {exc}") from exc
         if status >= 400:
-            raise AriHttpError.for_status(status, _error_message(raw), method, path)
+            raise AriHttpError.for_status(status, error_message(raw), method, path)
         return raw
 
     def _decoder(self, t: Any) -> msgspec.json.Decoder[Any]:
@@ -349,7 +349,8 @@ class EventsResourceApi(ResourceApi):
         return self._t.event_stream(*types, maxsize=maxsize)
 
 
-def _error_message(raw: bytes) -> str:
+def error_message(raw: bytes) -> str:
+    """ARI's ``{"message": ...}`` text of an error answer (or the raw body)."""
     try:
         data = msgspec.json.decode(raw)
     except msgspec.DecodeError:

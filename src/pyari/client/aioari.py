@@ -52,9 +52,15 @@ log = logging.getLogger("pyari.client.aioari")
 Callback = Callable[..., Any]
 
 
-async def connect(base_url: str, username: str, password: str, loop: Any = None) -> Client:
-    """Connect to ARI at ``base_url`` (``http://localhost:8088``), as aioari does."""
-    client = Client(base_url, username, password)
+async def connect(
+    base_url: str, username: str, password: str, loop: Any = None, **options: Any
+) -> Client:
+    """Connect to ARI at ``base_url`` (``http://localhost:8088``), as aioari does.
+
+    ``options`` are :class:`AriClient`'s keyword arguments, e.g.
+    ``transport="websocket"``.
+    """
+    client = Client(base_url, username, password, **options)
     await client.init()
     return client
 
@@ -216,8 +222,8 @@ class _Unsubscriber:
 class Client:
     """aioari's ``Client``: repositories as attributes, callbacks, ``run()``."""
 
-    def __init__(self, base_url: str, username: str, password: str) -> None:
-        self.ari = AriClient(base_url, username, password)
+    def __init__(self, base_url: str, username: str, password: str, **options: Any) -> None:
+        self.ari = AriClient(base_url, username, password, **options)
         """The typed client underneath."""
         self.repositories = {name: Repository(self, name) for name in OPERATIONS}
         self.event_listeners: dict[str, list[tuple[Callback, tuple[Any, ...], dict[str, Any]]]]
@@ -228,8 +234,13 @@ class Client:
         self.ari.on("*", self._process)
 
     async def init(self) -> None:
-        """Check the server answers and the credentials are right."""
-        await self.ari.asterisk.get_info()
+        """Check the server answers and the credentials are right.
+
+        Over ``transport="websocket"`` there is no socket before :meth:`run`
+        names the apps: the check is the socket's handshake, in :meth:`run`.
+        """
+        if self.ari.transport == "http":
+            await self.ari.asterisk.get_info()
 
     def __getattr__(self, item: str) -> Repository:
         repos: dict[str, Repository] = self.__dict__.get("repositories", {})
@@ -249,6 +260,15 @@ class Client:
         """Open the events socket for ``apps`` and process events until :meth:`close`."""
         names = apps.split(",") if isinstance(apps, str) else list(apps)
         await self.ari.connect(names)
+        try:
+            await self.ari.run_forever()
+        finally:
+            await self.ari.close()
+
+    async def serve(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+        """Accept the server's outbound ARI WebSockets (see :meth:`AriClient.serve`)
+        and process their events until :meth:`close`; ``run()``'s counterpart."""
+        await self.ari.serve(host, port, **options)
         try:
             await self.ari.run_forever()
         finally:

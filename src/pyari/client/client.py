@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime
 import inspect
 import logging
@@ -12,7 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import aiohttp
 import msgspec
@@ -22,9 +23,11 @@ from pyari.client._base import EventHandler, EventStream, Handle, Unsubscribe, e
 from pyari.client._codec import MessageDecoder
 from pyari.client._models import Bridge, Channel, Event, Message
 from pyari.client._operations import AriApi
+from pyari.client._server import SocketServer, WebSocket
+from pyari.client._wsrest import RestOverSocket
 from pyari.client.errors import AriConnectionError, AriError, AriHttpError, Unauthorized
 
-__all__ = ["AriClient", "Backoff", "EventStream", "Resynced", "connect"]
+__all__ = ["AriClient", "Backoff", "EventStream", "Resynced", "Transport", "connect", "serve"]
 
 log = logging.getLogger("pyari.client")
 
@@ -32,6 +35,7 @@ H = TypeVar("H", bound=Callable[..., Any])
 Key = tuple[str, str] | None
 Sleep = Callable[[float], Awaitable[None]]
 ErrorHandler = Callable[[BaseException, Message], None]
+Transport = Literal["http", "websocket"]
 
 
 class Resynced(Event, kw_only=True, tag="Resynced"):
@@ -127,6 +131,29 @@ class _Sub:
                 del self.lanes[key]
 
 
+class _Conn:
+    """One events socket: its REST requests in flight, and events held while syncing."""
+
+    __slots__ = ("held", "rest", "task", "ws")
+
+    def __init__(self, ws: WebSocket, timeout: float) -> None:
+        self.ws = ws
+        self.rest = RestOverSocket(ws.send_str, timeout)
+        self.held: list[Message] | None = None
+        """Events read before the state was fetched (``None``: dispatch at once)."""
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.ws.closed
+
+
+_CONN: contextvars.ContextVar[_Conn | None] = contextvars.ContextVar(
+    "pyari_client_conn", default=None
+)
+"""The socket the event being handled came from: its handlers' requests go back on it."""
+
+
 class _AppState:
     __slots__ = ("bridges", "channels")
 
@@ -149,6 +176,12 @@ class AriClient(AriApi):
     Each handler gets the events of one object (the event's first channel,
     bridge, playback ...) in order, one at a time; events of different
     objects may be handled concurrently.
+
+    ``transport="websocket"`` sends every operation as a RESTRequest on the
+    events socket (opened on the first call if need be) instead of HTTP:
+    one connection for everything, the same methods, results and errors.
+    :meth:`serve` turns the client around: it accepts the server's outbound
+    ARI WebSockets and works over them with the same handlers.
     """
 
     def __init__(
@@ -166,10 +199,16 @@ class AriClient(AriApi):
         request_timeout: float = 30.0,
         session: aiohttp.ClientSession | None = None,
         on_error: ErrorHandler | None = None,
+        transport: Transport = "http",
     ) -> None:
         super().__init__(
             base_url, username, password, session=session, request_timeout=request_timeout
         )
+        if transport not in ("http", "websocket"):
+            raise ValueError(f"transport must be 'http' or 'websocket', not {transport!r}")
+        self.transport: Transport = transport
+        self._password = password
+        self._request_timeout = request_timeout
         self.apps = [a for a in ([apps] if isinstance(apps, str) else list(apps)) if a]
         self.subscribe_all = subscribe_all
         self.reconnect = reconnect
@@ -182,20 +221,27 @@ class AriClient(AriApi):
         self._streams: set[EventStream] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._decode = MessageDecoder(self)
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ws: WebSocket | None = None
+        self._conn: _Conn | None = None
+        self._server: SocketServer | None = None
+        self._served: dict[_Conn, None] = {}  # oldest first
         self._reader: asyncio.Task[None] | None = None
         self._state: dict[str, _AppState] = {}
         self._closing = False
         self._closed: asyncio.Event | None = None
         self._up: asyncio.Event | None = None
         self.connections = 0
-        """How many times the events socket was opened (reconnects + 1)."""
+        """How many times the events socket was opened (reconnects + 1; served: accepted)."""
+        self.port: int | None = None
+        """The port :meth:`serve` listens on."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
-        """True while the events socket is open."""
+        """True while the events socket (in :meth:`serve` mode: any socket) is open."""
+        if self._server is not None:
+            return any(not c.closed for c in self._served)
         return self._ws is not None and not self._ws.closed
 
     async def connect(self, apps: str | Sequence[str] | None = None) -> AriClient:
@@ -208,14 +254,68 @@ class AriClient(AriApi):
             self.apps = [a for a in ([apps] if isinstance(apps, str) else list(apps)) if a]
         if not self.apps:
             raise ValueError("connect() needs at least one application name")
-        if self._reader is not None:
+        if self._reader is not None or self._server is not None:
             raise RuntimeError("already connected")
         self._closing = False
         self._closed = asyncio.Event()
         self._up = asyncio.Event()
-        await self._open(resync=False)
+        try:
+            await self._open(resync=False)
+        except BaseException:
+            self._up = None
+            raise
         self._reader = asyncio.get_running_loop().create_task(self._run())
         return self
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        path: str = "/",
+        ssl: Any = None,
+    ) -> int:
+        """Accept outbound ARI WebSockets (Asterisk's or pyari's ``outbound_websocket``).
+
+        The server dials ``ws://host:port/path`` with the subprotocol ``ari``
+        and the Basic credentials of its ``websocket_client.conf`` connection,
+        which must be this client's ``username``/``password`` (an empty
+        username accepts anyone).  Events of every accepted socket reach the
+        same handlers; operations travel as RESTRequests, on the socket the
+        event being handled came from (else on the newest open one).
+        ``ssl`` is an :class:`ssl.SSLContext` for ``wss://``.  Returns the
+        port listened on; :meth:`run_forever` then waits for :meth:`close`.
+        """
+        if self._reader is not None or self._server is not None:
+            raise RuntimeError("already connected")
+        self.transport = "websocket"
+        self._closing = False
+        self._closed = asyncio.Event()
+        self._up = asyncio.Event()
+        auth = self._auth_headers["Authorization"] if self.username else None
+        server = SocketServer(self._serve_socket, auth=auth, path=path, heartbeat=self._heartbeat)
+        self.port = await server.start(host, port, ssl=ssl)
+        self._server = server
+        return self.port
+
+    async def _serve_socket(self, ws: WebSocket) -> None:
+        """One accepted outbound connection, read until it closes."""
+        conn = _Conn(ws, self._request_timeout)
+        self._served[conn] = None
+        self._conn, self._ws = conn, ws
+        self.connections += 1
+        if self._up is not None:
+            self._up.set()
+        try:
+            await self._read(conn)
+        finally:
+            self._served.pop(conn, None)
+            if self._conn is conn:
+                newest = next(reversed(self._served), None)
+                self._conn = newest
+                self._ws = newest.ws if newest else None
+            if not self._served and self._up is not None:
+                self._up.clear()
 
     async def wait_connected(self) -> None:
         """Wait until the events socket is open (again)."""
@@ -233,8 +333,16 @@ class AriClient(AriApi):
         """Close the events socket, stop the handlers' tasks and the HTTP session."""
         self._closing = True
         ws, self._ws = self._ws, None
+        conn, self._conn = self._conn, None
         if ws is not None:
             await ws.close()
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()
+        if conn is not None and conn.task is not None and conn.task is not asyncio.current_task():
+            conn.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await conn.task
         reader, self._reader = self._reader, None
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()
@@ -254,9 +362,40 @@ class AriClient(AriApi):
             self._closed.set()
 
     async def __aenter__(self) -> AriClient:
-        if self._reader is None and self.apps:
+        if self._reader is None and self._server is None and self.apps:
             await self.connect()
         return self
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, Any]] = (),
+        body: Any = None,
+    ) -> bytes:
+        """Perform one ARI request over the client's transport."""
+        if self.transport != "websocket":
+            return await super().request(method, path, query, body)
+        conn = await self._socket_for(method, path)
+        return await conn.rest.request(method, path, query, body)
+
+    async def _socket_for(self, method: str, path: str) -> _Conn:
+        conn = _CONN.get()
+        if conn is None or conn.closed:
+            conn = self._conn
+        if conn is not None and not conn.closed:
+            return conn
+        if self._up is None and self._server is None and self.apps and not self._closing:
+            await self.connect()  # the first operation opens the socket
+        elif self._up is not None and not self._closing and (self.reconnect or self._server):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._up.wait(), self._request_timeout)
+        conn = self._conn
+        if conn is None or conn.closed:
+            raise AriConnectionError(f"{method} {path}: the events socket is not open")
+        return conn
 
     async def __aexit__(
         self,
@@ -424,17 +563,36 @@ class AriClient(AriApi):
             ) from exc
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise AriConnectionError(f"events socket: {exc}") from exc
+        # Read at once (RESTResponses of the sync may come on this socket);
+        # events wait in conn.held until the state is fetched.
+        conn = _Conn(ws, self._request_timeout)
+        conn.held = []
+        conn.task = asyncio.get_running_loop().create_task(self._read(conn))
+        self._conn = conn
         try:
             resynced = await self._sync(resync)
         except BaseException:
+            self._conn = None
             await ws.close()
+            conn.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await conn.task
             raise
         self._ws = ws
         self.connections += 1
         if self._up is not None:
             self._up.set()
-        for event in resynced:
-            self.dispatch(event)
+        token = _CONN.set(conn)
+        try:
+            for event in resynced:
+                self.dispatch(event)
+            while conn.held:
+                held, conn.held = conn.held, []
+                for message in held:
+                    self.dispatch(message)
+            conn.held = None
+        finally:
+            _CONN.reset(token)
 
     async def _sync(self, resync: bool) -> list[Resynced]:
         """Fetch the applications' channels and bridges; on a reconnect, report changes."""
@@ -478,9 +636,12 @@ class AriClient(AriApi):
     async def _run(self) -> None:
         try:
             while not self._closing:
-                ws = self._ws
-                if ws is not None:
-                    await self._read(ws)
+                conn = self._conn
+                if conn is not None and conn.task is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.task
+                    if self._conn is conn:
+                        self._conn = None
                     self._ws = None
                     if self._up is not None:
                         self._up.clear()
@@ -514,30 +675,44 @@ class AriClient(AriApi):
             except AriError as exc:
                 log.info("reconnect attempt %d failed: %s", attempt, exc)
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _read(self, conn: _Conn) -> None:
+        """Read one socket until it closes: answers to requests, events to the handlers."""
+        _CONN.set(conn)  # this task's context: handlers spawned from here inherit it
         decode = self._decode
         dispatch = self.dispatch
-        while True:
-            msg = await ws.receive()
-            if msg.type is aiohttp.WSMsgType.TEXT:
-                data = msg.data
-                event = decode(data.encode() if isinstance(data, str) else data)
-                if event is not None:
-                    try:
-                        dispatch(event)
-                    except Exception:
-                        log.exception("dispatching %s failed", event.type)
-            elif msg.type is aiohttp.WSMsgType.BINARY:
-                event = decode(msg.data)
-                if event is not None:
+        answer = conn.rest.answer
+        ws = conn.ws
+        try:
+            while True:
+                msg = await ws.receive()
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    data = msg.data
+                    raw = data.encode() if isinstance(data, str) else data
+                elif msg.type is aiohttp.WSMsgType.BINARY:
+                    raw = msg.data
+                elif msg.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.ERROR,
+                ):
+                    return
+                else:
+                    continue
+                if answer(raw):
+                    continue
+                event = decode(raw)
+                if event is None:
+                    continue
+                if conn.held is not None:
+                    conn.held.append(event)
+                    continue
+                try:
                     dispatch(event)
-            elif msg.type in (
-                aiohttp.WSMsgType.CLOSE,
-                aiohttp.WSMsgType.CLOSING,
-                aiohttp.WSMsgType.CLOSED,
-                aiohttp.WSMsgType.ERROR,
-            ):
-                return
+                except Exception:
+                    log.exception("dispatching %s failed", event.type)
+        finally:
+            conn.rest.fail("the events socket closed")
 
 
 class _Connect:
@@ -570,6 +745,49 @@ def connect(
     ``options`` are :class:`AriClient`'s keyword arguments.
     """
     return _Connect(AriClient(base_url, username, password, apps, **options))
+
+
+class _Serve:
+    """``await serve(...)`` or ``async with serve(...) as client``."""
+
+    def __init__(self, client: AriClient, host: str, port: int, path: str, ssl: Any) -> None:
+        self.client = client
+        self._args = (host, port, path, ssl)
+
+    async def _start(self) -> AriClient:
+        host, port, path, ssl = self._args
+        await self.client.serve(host, port, path=path, ssl=ssl)
+        return self.client
+
+    def __await__(self) -> Generator[Any, None, AriClient]:
+        return self._start().__await__()
+
+    async def __aenter__(self) -> AriClient:
+        return await self._start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.close()
+
+
+def serve(
+    host: str,
+    port: int,
+    username: str = "",
+    password: str = "",
+    *,
+    path: str = "/",
+    ssl: Any = None,
+    **options: Any,
+) -> _Serve:
+    """An :class:`AriClient` accepting outbound ARI WebSockets on ``host:port``.
+
+    ``async with serve("127.0.0.1", 8765, "asterisk", "secret") as client:``
+    then ``client.on(...)`` and ``await client.run_forever()``; ``client.port``
+    is the port listened on (useful with ``port=0``).  ``username`` and
+    ``password`` are what the server's websocket_client.conf sends (empty:
+    anyone).  ``options`` are :class:`AriClient`'s keyword arguments.
+    """
+    return _Serve(AriClient("", username, password, **options), host, port, path, ssl)
 
 
 def _now() -> str:
