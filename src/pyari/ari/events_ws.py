@@ -28,6 +28,8 @@ log = logging.getLogger("pyari.ari")
 _encoder = msgspec.json.Encoder()
 
 SendText = Callable[[bytes], Awaitable[None]]
+Requests = Callable[[str | bytes], Awaitable[None]]
+"""Answers a text message the application sent (its ``RESTResponse`` goes on the queue)."""
 
 
 class EventEncoder:
@@ -86,6 +88,9 @@ class EventSession:
         """Called once, when the session closes (the service forgets it)."""
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_queue)
         self.handlers: dict[str, Callable[[ev.Event], None]] = {}
+        self.requests: Requests | None = None
+        """What answers the application's ``RESTRequest`` messages
+        (:class:`~pyari.ari.socket_requests.SocketRequests`); None: they are ignored."""
         self.closed = False
         self.close_code = 1000
         """WebSocket close code: 1000, or 1013 (try again later) after an overflow."""
@@ -104,6 +109,16 @@ class EventSession:
                 self.handlers.pop(app, None)
 
         return deliver
+
+    def reply(self, data: bytes) -> None:
+        """Queue a message for the application behind the events queued so far."""
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            log.warning("events socket of '%s' is not keeping up; closing it", self.apps[0])
+            self.close(1013)
 
     def open(self) -> None:
         for app in self.apps:

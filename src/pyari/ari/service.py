@@ -22,7 +22,7 @@ from pyari.ari.context import AriContext
 from pyari.ari.encoding import JSON, BadJson, encode
 from pyari.ari.encoding import decode as decode_json
 from pyari.ari.errors import AriError
-from pyari.ari.events_ws import EventEncoder, EventSession, SendText
+from pyari.ari.events_ws import EventEncoder, EventSession, Requests, SendText
 from pyari.ari.params import parse_params
 from pyari.ari.resources import Registered, Reply, load_all
 from pyari.ari.router import MethodNotAllowed, Router
@@ -383,6 +383,7 @@ class AriService:
             write_timeout=max(settings.websocket_write_timeout, 1) / 1000.0,
             on_close=self.sessions.discard,
         )
+        session.requests = self.socket_requests(session, req)
         session.open()
         self.sessions.add(session)
         return session
@@ -412,6 +413,14 @@ class AriService:
         session.open()
         self.sessions.add(session)
         return session
+
+    def socket_requests(self, session: EventSession, origin: AriRequest) -> Requests:
+        """What answers the ``RESTRequest`` messages on ``session``'s socket, with the
+        credentials of ``origin`` (the upgrade request, or for an outbound connection one
+        that carries ``local_ari_user``'s Basic credentials, as Asterisk builds it)."""
+        from pyari.ari.socket_requests import SocketRequests  # it builds on this module
+
+        return SocketRequests(self, session, origin).answer
 
     def close_event_sessions(self) -> None:
         """Close every events socket's session (the server stops)."""

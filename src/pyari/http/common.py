@@ -165,10 +165,15 @@ async def read_events_socket(session: EventSession, ws: EventsSocket) -> None:
 
     Both an accepted events socket (:func:`run_events_socket`) and an outbound
     connection (:mod:`pyari.http.outbound`) read here, so a message the application
-    sends is handled the same way on either.
+    sends is handled the same way on either: a text message is a ``RESTRequest``, answered
+    (on the event queue) before the next one is read, as Asterisk's socket reader does.
     """
     async for msg in ws:
-        if msg.type == WSMsgType.ERROR:
+        if msg.type == WSMsgType.TEXT:
+            requests = session.requests
+            if requests is not None and not session.closed:
+                await requests(msg.data)
+        elif msg.type == WSMsgType.ERROR:
             break
 
 
