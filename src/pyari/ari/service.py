@@ -27,6 +27,7 @@ from pyari.ari.params import parse_params
 from pyari.ari.resources import Registered, Reply, load_all
 from pyari.ari.router import MethodNotAllowed, Router
 from pyari.ari.spec import Operation, operations
+from pyari.config.acl import NO_ACL, Acl
 from pyari.config.values import TRUE_WORDS
 from pyari.core.security import FailureGuard, SecurityEvent, address_ie, emit, notice, quoted
 
@@ -71,6 +72,8 @@ class AriResponse:
 class User:
     name: str
     read_only: bool
+    acl: Acl = NO_ACL
+    """The addresses the user may connect from (ari.conf ``permit``/``deny``/``acl``)."""
 
 
 class AriService:
@@ -179,6 +182,38 @@ class AriService:
         emit(event)
         self.guard.failed(host, now)
 
+    def check_acl(self, user: User, req: AriRequest) -> None:
+        """Refuse (403, as Asterisk's res_ari.c) a request from an address the user's ACL
+        does not let in, logged as a ``FailedACL`` security event with acl.c's NOTICE.
+
+        Asterisk checks a request that comes over HTTP (the events socket's upgrade
+        included), not one that travels on an open events socket: ``req.peer`` None."""
+        if not user.acl or req.peer is None:
+            return
+        host = req.peer[0]
+        refused_by = user.acl.refusing(host)
+        if refused_by is None:
+            return
+        transport = "TLS" if req.scheme == "https" else "TCP"
+        shown = f"[{host}]" if ":" in host else host
+        emit(
+            SecurityEvent(
+                "FailedACL",
+                "ARI",
+                user.name,
+                f"{shown}:{req.peer[1]}",
+                address_ie(transport, req.local),
+                address_ie(transport, req.peer),
+                (("ACLName", refused_by),),
+            )
+        )
+        notice(
+            log,
+            "acl.c",
+            f"ARI User ACLRejecting '{host}' due to a failure to pass ACL '{quoted(refused_by)}'",
+        )
+        raise AriError(403, "Access denied by ACL")
+
     @staticmethod
     def _verify(
         users: Mapping[str, Any], auth: str | None, query: Mapping[str, str]
@@ -203,7 +238,7 @@ class AriService:
         user = users.get(name)
         if user is None or not user.check_password(password):
             return None
-        return User(user.name, user.read_only)
+        return User(user.name, user.read_only, user.acl)
 
     def cors_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         origin = headers.get("Origin")
@@ -262,6 +297,7 @@ class AriService:
                 "Authentication required",
                 {"WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'},
             )
+        self.check_acl(user, req)
         if path[:10] == "/api-docs/" or path == "/openapi.json":
             if method != "GET":
                 raise MethodNotAllowed("OPTIONS,GET")
@@ -355,6 +391,7 @@ class AriService:
                 b'{"message": "Authentication required"}',
                 {"Content-Type": JSON, "WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'},
             )
+        self.check_acl(user, req)
         self._operation(user, req.method, req.path)
         if req.headers.get("Upgrade", "").lower() != "websocket":
             return AriResponse(426, page="")

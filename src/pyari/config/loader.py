@@ -1,4 +1,5 @@
-"""Loading a whole configuration: asterisk.conf, http.conf, ari.conf and extensions.conf.
+"""Loading a whole configuration: asterisk.conf, http.conf, ari.conf (with acl.conf's named
+ACLs) and extensions.conf.
 
 Loading is pure: it builds new objects and raises :class:`ConfigError` on the first bad
 file, so a caller swaps the result in only when everything loaded.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyari.config.acl import load_named_acls
 from pyari.config.embedded import embedded_dir, embedded_text
 from pyari.config.errors import ConfigError
 from pyari.config.parser import Section, parse_file, parse_text
@@ -75,7 +77,9 @@ def load_config(config_dir: Path | None, *, state: Path | None = None) -> Config
     return Config(
         asterisk=asterisk,
         http=HttpSettings.from_sections(load_one(config_dir, "http.conf")),
-        ari=AriSettings.from_sections(load_one(config_dir, "ari.conf")),
+        ari=AriSettings.from_sections(
+            load_one(config_dir, "ari.conf"), load_named_acls(load_one(config_dir, "acl.conf"))
+        ),
         extensions=load_one(config_dir, "extensions.conf"),
         source_dir=config_dir,
     )

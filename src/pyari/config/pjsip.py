@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self
 
+from pyari.config.acl import address_in, parse_network
 from pyari.config.backoff import AuthBackoff
 from pyari.config.errors import ConfigError
 from pyari.config.parser import Entry, Section
@@ -150,7 +151,7 @@ class Identify:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return address.lower() in self.hostnames
-        return any(ip in net for net in self.networks if net.version == ip.version)
+        return any(address_in(ip, net) for net in self.networks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +269,7 @@ def _transport(section: Section) -> Transport:
     for entry in (x for x in section.entries if x.key.casefold() == "local_net"):
         for item in split_list(entry.value):
             try:
-                nets.append(ipaddress.ip_network(item, strict=False))
+                nets.append(parse_network(item))
             except ValueError as exc:
                 raise _fail(entry, "not an address or network") from exc
     return Transport(
@@ -474,7 +475,7 @@ def _identify(section: Section) -> Identify:
     for entry in (x for x in section.entries if x.key.casefold() == "match"):
         for item in split_list(entry.value):
             try:
-                nets.append(ipaddress.ip_network(item, strict=False))
+                nets.append(parse_network(item))
                 continue
             except ValueError:
                 pass

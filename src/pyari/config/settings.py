@@ -11,11 +11,12 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self
 
+from pyari.config.acl import NO_ACL, Acl, Rule, build_acl
 from pyari.config.ari_outbound import OutboundSection, outbound_sections
 from pyari.config.backoff import AuthBackoff
 from pyari.config.embedded import embedded_dir
@@ -286,6 +287,9 @@ class AriUser:
     read_only: bool = False
     password: str = field(default="", repr=False)
     password_format: PasswordFormat = "plain"
+    acl: Acl = NO_ACL
+    """``permit``, ``deny`` and ``acl`` (named ACLs of acl.conf): the addresses the user
+    may connect from (HTTP requests and the events WebSocket)."""
 
     def check_password(self, given: str) -> bool:
         """Whether ``given`` is this user's password (plain text or a crypt(3) hash)."""
@@ -301,7 +305,9 @@ class AriUser:
         return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), stored)
 
     @classmethod
-    def from_section(cls, section: Section) -> Self:
+    def from_section(
+        cls, section: Section, named_acls: Mapping[str, tuple[Rule, ...]] | None = None
+    ) -> Self:
         values = last_entries([section])
         password = values.get("password")
         if password is None or not password.value:
@@ -332,6 +338,7 @@ class AriUser:
             read_only=parse_bool(e) if (e := values.get("read_only")) else False,
             password=password.value,
             password_format=password_format,
+            acl=build_acl(section.entries, named_acls or {}),
         )
 
 
@@ -352,7 +359,10 @@ class AriSettings:
     """``type = outbound_websocket`` sections (:mod:`pyari.config.ari_outbound`)."""
 
     @classmethod
-    def from_sections(cls, sections: list[Section]) -> Self:
+    def from_sections(
+        cls, sections: list[Section], named_acls: Mapping[str, tuple[Rule, ...]] | None = None
+    ) -> Self:
+        """``named_acls``: acl.conf's (:func:`~pyari.config.acl.load_named_acls`)."""
         values = last_entries(_named(sections, "general"))
         get = values.get
         d = cls()
@@ -362,7 +372,7 @@ class AriSettings:
                 continue
             kind = section.get("type")
             if kind is not None and kind.strip().casefold() == "user":
-                users[section.name] = AriUser.from_section(section)
+                users[section.name] = AriUser.from_section(section, named_acls)
         return cls(
             enabled=parse_bool(e) if (e := get("enabled")) else d.enabled,
             pretty=parse_bool(e) if (e := get("pretty")) else d.pretty,
