@@ -20,7 +20,7 @@ from pyari.client._base import EventHandler, Handle, Unsubscribe
 from pyari.client._models import *  # noqa: F403
 from pyari.client._models import __all__ as _models_all
 from pyari.client._operations import AriApi
-from pyari.client.client import AriClient, Backoff, EventStream, Resynced, connect
+from pyari.client.client import AriClient, Backoff, EventStream, Resynced, Transport, connect, serve
 from pyari.client.errors import (
     AriConnectionError,
     AriError,
@@ -56,9 +56,11 @@ __all__ = [
     "PreconditionFailed",
     "Resynced",
     "ServerError",
+    "Transport",
     "Unauthorized",
     "Unprocessable",
     "Unsubscribe",
     "connect",
+    "serve",
     *_models_all,
 ]
