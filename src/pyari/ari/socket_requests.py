@@ -194,7 +194,7 @@ def _body(resp: AriResponse) -> tuple[int, str, bytes | None]:
         # A file (a recording's audio): only HTTP can carry it.
         return 406, NOT_ACCEPTABLE, None
     # Inside a message the body is compact JSON (no spaces), whatever ari.conf's ``pretty``.
-    return resp.status, _reason(resp.status), msgspec.json.format(resp.body, indent=0)
+    return resp.status, _reason(resp.status), msgspec.json.format(resp.body, indent=-1)
 
 
 class SocketRequests:
