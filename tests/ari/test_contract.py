@@ -64,15 +64,14 @@ def ours(name: str) -> Json:
 
 
 def param_facts(param: Json) -> Json:
-    """The client-visible facts of a parameter, with Swagger's defaults filled in."""
-    is_path = param["paramType"] == "path"
+    """The client-visible facts of a parameter. ``required`` and ``allowMultiple`` are
+    compared as written, left out included: Asterisk leaves them out of the endpoints'
+    ``tech``/``resource`` and of two ``/sounds`` parameters, and pyari's must too."""
     return {
         "name": param["name"],
         "paramType": param["paramType"],
-        # Asterisk omits these on a few path parameters; a path parameter is always
-        # required and single-valued.
-        "required": param.get("required", is_path),
-        "allowMultiple": param.get("allowMultiple", False),
+        "required": param.get("required", "(left out)"),
+        "allowMultiple": param.get("allowMultiple", "(left out)"),
         "dataType": param["dataType"],
         "allowableValues": param.get("allowableValues"),
         "defaultValue": param.get("defaultValue"),

@@ -94,6 +94,8 @@ def _swagger_param(param: Param) -> JsonDict:
         "allowMultiple": param.multiple,
         "dataType": param.type,
     }
+    for key in param.unstated:
+        del out[key]
     if param.default is not None:
         out["defaultValue"] = param.default
     if param.values is not None:

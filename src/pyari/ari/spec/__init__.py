@@ -41,6 +41,10 @@ class Param:
     """Upper bound of an ``allowableValues`` of kind RANGE."""
     default: str | int | float | bool | None = None
     doc: str = ""
+    unstated: tuple[str, ...] = ()
+    """Swagger keys (``required``, ``allowMultiple``) Asterisk's api-docs leave out of
+    this parameter, so pyari's leave them out too; the parameter means the same (a
+    path parameter is required whether stated or not)."""
 
     @property
     def has_range(self) -> bool:

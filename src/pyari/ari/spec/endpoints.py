@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pyari.ari.spec import ErrorResponse, Model, Operation, Param, Prop, Resource
 
+_BARE = ("required", "allowMultiple")
+"""Asterisk's endpoints.json states neither on the path parameters ``tech`` and
+``resource``."""
 _R = "endpoints"
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -81,7 +84,11 @@ OPERATIONS: tuple[Operation, ...] = (
         path="/endpoints/{tech}",
         response="List[Endpoint]",
         summary="List the endpoints of one technology.",
-        params=(Param("tech", where="path", required=True, doc="Technology, e.g. PJSIP."),),
+        params=(
+            Param(
+                "tech", where="path", required=True, doc="Technology, e.g. PJSIP.", unstated=_BARE
+            ),
+        ),
         errors=(ErrorResponse(404, "Endpoints not found"),),
         since=("12.0.0",),
     ),
@@ -93,9 +100,15 @@ OPERATIONS: tuple[Operation, ...] = (
         response="Endpoint",
         summary="Describe one endpoint.",
         params=(
-            Param("tech", where="path", required=True, doc="Technology, e.g. PJSIP."),
             Param(
-                "resource", where="path", required=True, doc="Endpoint name within the technology."
+                "tech", where="path", required=True, doc="Technology, e.g. PJSIP.", unstated=_BARE
+            ),
+            Param(
+                "resource",
+                where="path",
+                required=True,
+                doc="Endpoint name within the technology.",
+                unstated=_BARE,
             ),
         ),
         errors=(
@@ -111,9 +124,15 @@ OPERATIONS: tuple[Operation, ...] = (
         path="/endpoints/{tech}/{resource}/sendMessage",
         summary="Send a text message to one endpoint.",
         params=(
-            Param("tech", where="path", required=True, doc="Technology, e.g. PJSIP."),
             Param(
-                "resource", where="path", required=True, doc="Endpoint name within the technology."
+                "tech", where="path", required=True, doc="Technology, e.g. PJSIP.", unstated=_BARE
+            ),
+            Param(
+                "resource",
+                where="path",
+                required=True,
+                doc="Endpoint name within the technology.",
+                unstated=_BARE,
             ),
             Param("from", required=True, doc="Sender URI."),
             Param("body", doc="Message text."),
@@ -137,9 +156,15 @@ OPERATIONS: tuple[Operation, ...] = (
         path="/endpoints/{tech}/{resource}/refer",
         summary="Send a REFER to one endpoint.",
         params=(
-            Param("tech", where="path", required=True, doc="Technology, e.g. PJSIP."),
             Param(
-                "resource", where="path", required=True, doc="Endpoint name within the technology."
+                "tech", where="path", required=True, doc="Technology, e.g. PJSIP.", unstated=_BARE
+            ),
+            Param(
+                "resource",
+                where="path",
+                required=True,
+                doc="Endpoint name within the technology.",
+                unstated=_BARE,
             ),
             Param("from", required=True, doc="Sender URI."),
             Param("refer_to", required=True, doc="URI the peer should contact."),

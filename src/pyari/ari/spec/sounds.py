@@ -15,8 +15,8 @@ OPERATIONS: tuple[Operation, ...] = (
         response="List[Sound]",
         summary="List the installed sounds.",
         params=(
-            Param("lang", doc="Only sounds in this language."),
-            Param("format", doc="Only sounds in this format."),
+            Param("lang", doc="Only sounds in this language.", unstated=("allowMultiple",)),
+            Param("format", doc="Only sounds in this format.", unstated=("allowMultiple",)),
         ),
         since=("12.0.0",),
     ),
