@@ -161,6 +161,7 @@ class Server:
         self.core.register_tech(self.pjsip)
         self.core.register_tech(UnicastRtpTech(self.rtp))
         self.stasis = Registry(self.core)
+        self.stasis.configure(cfg.ari.event_streams)
         self.pbx.provide(self.stasis)
         self.astdb = AstDb(cfg.asterisk.astdbdir / "astdb.sqlite3")
         self.devices = DeviceStates(self.core, self.astdb, self.pbx.exten_exists)
@@ -386,6 +387,7 @@ class Server:
             source_dir=cfg.source_dir,
         )
         self.core.snapshot_channelvars = cfg.ari.channelvars
+        self.stasis.configure(cfg.ari.event_streams)
         self.core.last_reload = time.time()
         return "Module 'res_ari.so' reloaded successfully."
 

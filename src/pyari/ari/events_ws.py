@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import msgspec
 
 from pyari.core import events as ev
+from pyari.stasis.app import StasisApp
+from pyari.stasis.eventlog import Lost
 from pyari.stasis.registry import Registry
+from pyari.wallclock import ari_timestamp
 
 log = logging.getLogger("pyari.ari")
 
@@ -44,6 +47,13 @@ class EventEncoder:
         self._last_body = b""
 
     def encode(self, event: ev.Event, app: str) -> bytes:
+        data = self.compact(event, app)
+        if self.pretty:
+            data = msgspec.json.format(data, indent=2)
+        return data
+
+    def compact(self, event: ev.Event, app: str) -> bytes:
+        """The event's JSON without ``pretty`` (as it is logged)."""
         if event is self._last:
             body = self._last_body
         else:
@@ -53,10 +63,33 @@ class EventEncoder:
             self.asterisk_id.encode(),
             _encoder.encode(app),
         )
-        data = body + tail if len(body) > 1 else b"{" + tail[1:]
+        return body + tail if len(body) > 1 else b"{" + tail[1:]
+
+    def frame(self, data: bytes, seq: int, sequenced: bool) -> bytes:
+        """A logged event as a socket gets it: with its ``pyari_sequence`` if it asked."""
+        if sequenced and seq:
+            data = b'%s,"pyari_sequence":%d}' % (data[:-1], seq)
         if self.pretty:
             data = msgspec.json.format(data, indent=2)
         return data
+
+    def lost(self, app: str, lost: Lost) -> bytes:
+        """pyari's ``EventsLost`` event (docs/event-streams.md), compact."""
+        return (
+            b'{"type":"EventsLost","application":%s,"first_sequence":%d,"last_sequence":%d,"count":%d,"timestamp":%s,"asterisk_id":%s}'
+            % (
+                _encoder.encode(app),
+                lost.first,
+                lost.last,
+                lost.size,
+                _encoder.encode(ari_timestamp()),
+                _encoder.encode(self.asterisk_id),
+            )
+        )
+
+
+QueueItem = bytes | tuple[StasisApp, int, bytes] | None
+"""A message for the socket: raw bytes, a logged event (app, sequence, frame), or the end."""
 
 
 class EventSession:
@@ -74,6 +107,8 @@ class EventSession:
         max_queue: int = 100_000,
         write_timeout: float | None = None,
         on_close: Callable[[EventSession], None] | None = None,
+        sequenced: bool = False,
+        resume: Mapping[str, int] | None = None,
     ) -> None:
         self.registry = registry
         self.apps = apps
@@ -86,8 +121,16 @@ class EventSession:
         """Seconds a batch of events may take to write (ari.conf ``websocket_write_timeout``)."""
         self.on_close = on_close
         """Called once, when the session closes (the service forgets it)."""
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_queue)
+        self.queue: asyncio.Queue[QueueItem] = asyncio.Queue(max_queue)
         self.handlers: dict[str, Callable[[ev.Event], None]] = {}
+        self.sequenced = sequenced
+        """Events carry ``pyari_sequence`` (the upgrade asked: docs/event-streams.md)."""
+        self.resume = dict(resume or {})
+        """Application → the sequence after which this socket starts (``Pyari-Resume``)."""
+        self.held: dict[str, StasisApp] = {}
+        """The applications registered, by name."""
+        self.sent: dict[str, int] = {}
+        """Application → the last sequence queued for the socket."""
         self.requests: Requests | None = None
         """What answers the application's ``RESTRequest`` messages
         (:class:`~pyari.ari.socket_requests.SocketRequests`); None: they are ignored."""
@@ -96,11 +139,23 @@ class EventSession:
         """WebSocket close code: 1000, or 1013 (try again later) after an overflow."""
 
     def _handler(self, app: str) -> Callable[[ev.Event], None]:
+        sent = self.sent
+        encoder = self.encoder
+        sequenced = self.sequenced
+
         def deliver(event: ev.Event) -> None:
             if self.closed:
                 return
+            stasis_app = self.held.get(app)
             try:
-                self.queue.put_nowait(self.encoder.encode(event, app))
+                if stasis_app is not None and stasis_app.current[0] is event:
+                    _, seq, data = stasis_app.current
+                    if seq <= sent.get(app, 0):
+                        return  # replayed already
+                    sent[app] = seq
+                    self.queue.put_nowait((stasis_app, seq, encoder.frame(data, seq, sequenced)))
+                else:
+                    self.queue.put_nowait(encoder.encode(event, app))
             except asyncio.QueueFull:
                 log.warning("events socket of '%s' is not keeping up; closing it", app)
                 self.close(1013)
@@ -121,12 +176,88 @@ class EventSession:
             self.close(1013)
 
     def open(self) -> None:
+        """Register the applications, each resumed where docs/event-streams.md says."""
         for app in self.apps:
             handler = self._handler(app)
             self.handlers[app] = handler
-            self.registry.register(
+            stasis_app = self.registry.get(app)
+            held_before = stasis_app is not None and stasis_app.held
+            point = stasis_app.resume_point if stasis_app is not None else 0
+            stasis_app = self.registry.register(
                 app, handler, subscribe_all=self.subscribe_all, read_only=self.read_only
             )
+            self.held[app] = stasis_app
+            stasis_app.encode = self._compact(app)
+            after = self.resume.get(app)
+            if after is None and held_before and self.registry.streams.retention > 0:
+                after = point
+            stasis_app.held = True
+            stasis_app.ack_used = False
+            if after is None:
+                after = stasis_app.log.last
+            stasis_app.written = stasis_app.acked = min(after, stasis_app.log.last)
+            self.sent[app] = stasis_app.written
+            self._replay(stasis_app, after)
+
+    def _compact(self, app: str) -> Callable[[ev.Event], bytes]:
+        compact = self.encoder.compact
+
+        def encode(event: ev.Event) -> bytes:
+            return compact(event, app)
+
+        return encode
+
+    def _replay(self, stasis_app: StasisApp, after: int) -> None:
+        """Queue what the log holds after ``after`` (and what it lost, as ``EventsLost``)."""
+        lost, entries = stasis_app.log.after(after)
+        app = stasis_app.name
+        encoder = self.encoder
+        try:
+            if lost is not None:
+                log.warning(
+                    "events %d..%d of '%s' are no longer kept; the socket is told",
+                    lost.first,
+                    lost.last,
+                    app,
+                )
+                frame = encoder.frame(encoder.lost(app, lost), lost.last, self.sequenced)
+                self.queue.put_nowait((stasis_app, lost.last, frame))
+                self.sent[app] = lost.last
+            for entry in entries:
+                frame = encoder.frame(entry.data, entry.seq, self.sequenced)
+                self.queue.put_nowait((stasis_app, entry.seq, frame))
+                self.sent[app] = entry.seq
+        except asyncio.QueueFull:
+            log.warning("events socket of '%s' cannot take its replay; closing it", app)
+            self.close(1013)
+
+    def acknowledge(self, message: str | bytes) -> bool:
+        """Handle an ``EventAck`` message; False if ``message`` is something else."""
+        text = message if isinstance(message, bytes) else message.encode()
+        if b"EventAck" not in text:
+            return False
+        try:
+            body = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return False
+        if not isinstance(body, dict) or body.get("type") != "EventAck":
+            return False
+        app = body.get("application")
+        seq = body.get("sequence")
+        stasis_app = self.held.get(app) if isinstance(app, str) else None
+        if (
+            stasis_app is None
+            or app not in self.handlers
+            or not isinstance(seq, int)
+            or isinstance(seq, bool)
+            or seq > self.sent.get(app, 0)
+            or (stasis_app.ack_used and seq < stasis_app.acked)
+        ):
+            log.debug("EventAck ignored: %r", body)
+            return True
+        stasis_app.acked = seq
+        stasis_app.ack_used = True
+        return True
 
     def close(self, code: int = 1000) -> None:
         """End the session: its apps are deactivated, the writer stops.
@@ -165,4 +296,10 @@ class EventSession:
                 for item in batch:
                     if item is None or self.closed:
                         return
-                    await send(item)
+                    if isinstance(item, bytes):
+                        await send(item)
+                        continue
+                    stasis_app, seq, data = item
+                    await send(data)
+                    if stasis_app.handler is self.handlers.get(stasis_app.name):
+                        stasis_app.written = seq

@@ -407,8 +407,12 @@ class AriService:
                 return AriResponse(
                     403, b'{"message": %s}' % msgspec.json.encode(message), {"Content-Type": JSON}
                 )
+        resume = _resume_header(req.headers.get("Pyari-Resume"))
+        if resume is None:
+            raise AriError(400, "Bad Pyari-Resume header")
         if handshake is not None and not handshake():
             return None
+        stasis.configure(settings.event_streams)
         session = EventSession(
             stasis,
             apps,
@@ -419,6 +423,8 @@ class AriService:
             max_queue=self.event_queue_size,
             write_timeout=max(settings.websocket_write_timeout, 1) / 1000.0,
             on_close=self.sessions.discard,
+            sequenced=bool(resume) or req.headers.get("Pyari-Sequence", "").strip() == "1",
+            resume=resume,
         )
         session.requests = self.socket_requests(session, req)
         session.open()
@@ -505,6 +511,20 @@ class AriService:
             if len(self._docs_cache) < 256:
                 self._docs_cache[key] = data
         return AriResponse(200, data, {"Content-Type": JSON}, static=True)
+
+
+def _resume_header(value: str | None) -> dict[str, int] | None:
+    """``Pyari-Resume: app=seq[,app=seq]`` (docs/event-streams.md); None if malformed."""
+    if value is None:
+        return {}
+    resume: dict[str, int] = {}
+    for part in value.split(","):
+        name, sep, seq = part.strip().partition("=")
+        name, seq = name.strip(), seq.strip()
+        if not sep or not name or not seq.isdigit() or not seq.isascii() or len(seq) > 19:
+            return None
+        resume[name] = int(seq)
+    return resume
 
 
 def _claimed_name(auth: str | None, query: Mapping[str, str]) -> str | None:

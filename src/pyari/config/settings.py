@@ -20,6 +20,7 @@ from pyari.config.acl import NO_ACL, Acl, Rule, build_acl
 from pyari.config.ari_outbound import OutboundSection, outbound_sections
 from pyari.config.backoff import AuthBackoff
 from pyari.config.embedded import embedded_dir
+from pyari.config.event_streams import EventStreamSettings
 from pyari.config.errors import ConfigError
 from pyari.config.parser import Entry, Section
 from pyari.config.values import (
@@ -354,6 +355,8 @@ class AriSettings:
     channelvars: tuple[str, ...] = ()
     users: dict[str, AriUser] = field(default_factory=dict, hash=False)
     auth_backoff: AuthBackoff = field(default_factory=AuthBackoff)
+    event_streams: EventStreamSettings = field(default_factory=EventStreamSettings)
+    """pyari's own: applications' event logs and the grace of Stasis() (docs/event-streams.md)."""
     """pyari's own: the back-off of addresses that keep failing to log in."""
     outbound_websockets: tuple[OutboundSection, ...] = ()
     """``type = outbound_websocket`` sections (:mod:`pyari.config.ari_outbound`)."""
@@ -388,5 +391,6 @@ class AriSettings:
             channelvars=split_list(e.value) if (e := get("channelvars")) else d.channelvars,
             users=users,
             auth_backoff=AuthBackoff.from_entries(values),
+            event_streams=EventStreamSettings.from_entries(values),
             outbound_websockets=outbound_sections(sections),
         )

@@ -170,6 +170,8 @@ async def read_events_socket(session: EventSession, ws: EventsSocket) -> None:
     """
     async for msg in ws:
         if msg.type == WSMsgType.TEXT:
+            if session.acknowledge(msg.data):  # EventAck (docs/event-streams.md)
+                continue
             requests = session.requests
             if requests is not None and not session.closed:
                 await requests(msg.data)

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pyari.core import events as ev
 from pyari.core.engine import shrink
+from pyari.stasis.eventlog import EventLog, MemoryEventLog
 
 if TYPE_CHECKING:
     from pyari.bus import Bus, Subscription, Topic
 
 Handler = Callable[[ev.Event], None]
+Encode = Callable[[ev.Event], bytes]
+"""An event's JSON for the application (compact; set by the socket that holds it)."""
 
 ALL_IDS = {
     "channel": "__AST_CHANNEL_ALL_TOPIC",
@@ -72,7 +75,7 @@ def source_key(kind: str, ident: str | None) -> str:
 class StasisApp:
     """One application (``Stasis(hello)`` ⇒ app ``hello``)."""
 
-    def __init__(self, bus: Bus, name: str) -> None:
+    def __init__(self, bus: Bus, name: str, log: EventLog | None = None) -> None:
         self.name = name
         self.bus = bus
         self.topic: Topic = bus.topic(f"ari:application/{name}", f"Stasis app {name}")
@@ -87,6 +90,23 @@ class StasisApp:
         self.events_allowed: list[dict[str, Any]] = []
         self.events_disallowed: list[dict[str, Any]] = []
         self.channels_in_app: set[str] = set()
+        self.log: EventLog = log if log is not None else MemoryEventLog(0, 0)
+        """The application's events with their sequences (docs/event-streams.md)."""
+        self.encode: Encode | None = None
+        """How events are logged; set by the first socket, kept while the app is away."""
+        self.current: tuple[object, int, bytes] = (None, 0, b"")
+        """The event being handed to ``handler``, its sequence and its logged JSON."""
+        self.held = False
+        """A socket has held the application (a new one may resume after the last)."""
+        self.written = 0
+        """The last sequence written to the socket that held the application last."""
+        self.acked = 0
+        """The last sequence that socket acknowledged (``EventAck``), if ``ack_used``."""
+        self.ack_used = False
+        self.kept = False
+        """Away (no socket) and kept for the retention time instead of being destroyed."""
+        self.away_since = 0.0
+        """When its last socket left (the registry's clock)."""
 
     @property
     def active(self) -> bool:
@@ -100,11 +120,25 @@ class StasisApp:
             return
         self._last = message
         handler = self.handler
-        if handler is None or not isinstance(message, ev.Event):
+        encode = self.encode
+        if (handler is None and encode is None) or not isinstance(message, ev.Event):
             return
         if (self.events_allowed or self.events_disallowed) and not self.allowed(message):
             return
-        handler(message)
+        if encode is not None:
+            if handler is None and not self.kept:
+                # Not kept (retention off): only counted, so a gap is still seen.
+                self.log.append(b"")
+                return
+            data = encode(message)
+            self.current = (message, self.log.append(data), data)
+        if handler is not None:
+            handler(message)
+
+    @property
+    def resume_point(self) -> int:
+        """Where a new socket resumes by default: after the last acked, else written."""
+        return self.acked if self.ack_used else self.written
 
     def allowed(self, message: ev.Event) -> bool:
         """The event filter: disallowed beats allowed; no allowed list lets all in."""
@@ -187,6 +221,7 @@ class StasisApp:
         """
         self.forget_dead_sources()
         self._last = None
+        self.current = (None, 0, b"")
         shrink(self.sources)
         shrink(self.channels_in_app)
 
@@ -208,4 +243,4 @@ class StasisApp:
     def idle(self) -> bool:
         """Nothing keeps the application alive."""
         self.forget_dead_sources()
-        return not self.active and not self.channels_in_app and not self.sources
+        return not self.active and not self.kept and not self.channels_in_app and not self.sources

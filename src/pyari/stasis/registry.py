@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from pyari import wallclock
+from pyari.config.event_streams import EventStreamSettings
 from pyari.core import events as ev
 from pyari.stasis.app import Handler, StasisApp, source_key
 from pyari.stasis.broadcast import Broadcasts
 from pyari.stasis.control import Control
+from pyari.stasis.eventlog import Clock, MemoryEventLog
 
 if TYPE_CHECKING:
     from pyari.bus import Topic
@@ -59,15 +64,42 @@ class Source:
 class Registry:
     """All Stasis applications of one core."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, clock: Clock = wallclock.monotonic) -> None:
         self.core = core
         self.apps: dict[str, StasisApp] = {}
+        self.clock = clock
+        """The clock of the event logs' retention."""
+        self.streams = EventStreamSettings()
+        """Retention of the apps' event logs and Stasis()'s grace (:meth:`configure`)."""
+        self.sequences: dict[str, int] = {}
+        """The last sequence of applications that were destroyed (their next log goes on)."""
+        self._waiting: dict[str, list[asyncio.Future[None]]] = {}
+        """Channels in Stasis() waiting for an application to come (``stasis_grace``)."""
+        self._expiry: dict[str, asyncio.TimerHandle] = {}
         self.broadcasts = Broadcasts(self)
         """Channels offered to every application (StasisBroadcast)."""
         core.release_hooks.append(self.release)
 
     def get(self, name: str) -> StasisApp | None:
         return self.apps.get(name)
+
+    def configure(self, streams: EventStreamSettings) -> None:
+        """New retention and grace (ari.conf ``[general]``, at start and on a reload)."""
+        if streams == self.streams:
+            return
+        self.streams = streams
+        for app in self.apps.values():
+            app.log.configure(streams.retention, streams.retention_bytes)
+
+    def _new_app(self, name: str) -> StasisApp:
+        streams = self.streams
+        log = MemoryEventLog(
+            streams.retention,
+            streams.retention_bytes,
+            start=self.sequences.pop(name, 0),
+            clock=self.clock,
+        )
+        return StasisApp(self.core.bus, name, log)
 
     def names(self) -> list[str]:
         return sorted(self.apps)
@@ -100,7 +132,7 @@ class Registry:
         app = self.apps.get(name)
         if app is None:
             verbose.info("Creating Stasis app '%s'", name)
-            app = self.apps[name] = StasisApp(self.core.bus, name)
+            app = self.apps[name] = self._new_app(name)
         elif app.handler is not None:
             old = app.handler
             app.handler = None
@@ -110,6 +142,13 @@ class Registry:
             verbose.info("Activating Stasis app '%s'", name)
         app.handler = handler
         app.held_read_only = read_only
+        app.kept = False
+        timer = self._expiry.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        for waiter in self._waiting.pop(name, ()):
+            if not waiter.done():
+                waiter.set_result(None)
         if subscribe_all and not app.subscribe_all:
             app.subscribe_all = True
             for kind in SCHEMES:
@@ -126,16 +165,39 @@ class Registry:
         verbose.info("Deactivating Stasis app '%s'", name)
         app.handler = None
         app.held_read_only = False
+        retention = self.streams.retention
+        if retention > 0 and app.encode is not None:
+            # Kept, subscriptions and log, for the retention time (docs/event-streams.md).
+            app.kept = True
+            with contextlib.suppress(RuntimeError):  # no loop: expired at the next sweep
+                loop = asyncio.get_running_loop()
+                self._expiry[name] = loop.call_later(retention, self._expire, app)
+            app.away_since = self.clock()
+            return
+        self._drop_subscribe_all(app)
+        self.cleanup(app)
+
+    def _expire(self, app: StasisApp) -> None:
+        """An away application's retention time is over: it goes as Asterisk's would."""
+        self._expiry.pop(app.name, None)
+        if app.handler is not None or not app.kept:
+            return
+        app.kept = False
+        self._drop_subscribe_all(app)
+        self.cleanup(app)
+
+    def _drop_subscribe_all(self, app: StasisApp) -> None:
         if app.subscribe_all:
             app.subscribe_all = False
             for kind in SCHEMES:
                 app.unsubscribe(source_key(kind, None), all_refs=True)
-        self.cleanup(app)
 
     def cleanup(self, app: StasisApp) -> None:
         if app.idle and self.apps.get(app.name) is app:
             verbose.info("Shutting down application '%s'", app.name)
             del self.apps[app.name]
+            if app.log.last:
+                self.sequences[app.name] = app.log.last
             self.core.bus.remove(app.topic.name)
             verbose.info("Destroying Stasis app %s", app.name)
 
@@ -146,7 +208,10 @@ class Registry:
 
     def sweep(self) -> None:
         """Forget every application with nothing left (no socket, channels or subscriptions)."""
+        now = self.clock()
         for app in list(self.apps.values()):
+            if app.kept and now - app.away_since >= self.streams.retention:
+                self._expire(app)
             self.cleanup(app)
 
     # -- event sources -------------------------------------------------------------
@@ -247,6 +312,8 @@ class Registry:
         """
         while True:
             app = self.apps.get(name)
+            if (app is None or not app.active) and self.streams.grace > 0:
+                app = await self._wait_for(name, chan, self.streams.grace)
             if app is None or not app.active:
                 log.error("Stasis app '%s' not registered", name)
                 chan.set_var("STASISSTATUS", "FAILED")
@@ -280,6 +347,29 @@ class Registry:
             dialplan = True
         chan.set_var("STASISSTATUS", "SUCCESS")
         return "GOTO" if control.goto else "SUCCESS"
+
+    async def _wait_for(self, name: str, chan: Channel, grace: float) -> StasisApp | None:
+        """Wait up to ``grace`` seconds for a socket to register ``name`` (not if hung up)."""
+        if chan.hungup:
+            return None
+        verbose.info("Stasis app '%s' is away; %s waits up to %gs for it", name, chan.name, grace)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters = self._waiting.setdefault(name, [])
+        waiters.append(waiter)
+        hangup = asyncio.ensure_future(chan.wait_hangup())
+        try:
+            await asyncio.wait((waiter, hangup), timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hangup.cancel()
+            if not waiter.done():
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    waiters.remove(waiter)
+                if not waiters and self._waiting.get(name) is waiters:
+                    del self._waiting[name]
+        if chan.hungup:
+            return None
+        return self.apps.get(name)
 
     def subscribe_channel(self, name: str, chan: Channel) -> None:
         """Subscribe ``name`` to a channel's events (originate with ``app``)."""
