@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -139,7 +143,9 @@ async def test_requests_in_flight_fail_when_the_socket_goes(server: Server, base
 # -- server mode -----------------------------------------------------------------------
 
 
-async def relay(serve_url: str, base_url: str, app: str, user: str, password: str) -> None:
+async def relay(
+    serve_url: str, base_url: str, app: str, user: str, password: str, ssl: Any = None
+) -> None:
     """Dial ``serve_url`` as a server's outbound ARI connection does, carrying ``app``.
 
     The frames go both ways between the served client and pyari's events
@@ -153,6 +159,7 @@ async def relay(serve_url: str, base_url: str, app: str, user: str, password: st
             serve_url,
             headers={"Authorization": aiohttp.encode_basic_auth(user, password)},
             protocols=("ari",),
+            ssl=True if ssl is None else ssl,
         )
         assert down.protocol == "ari"
 
@@ -172,10 +179,11 @@ async def relay(serve_url: str, base_url: str, app: str, user: str, password: st
 
 @contextlib.asynccontextmanager
 async def relayed(
-    port: int, base_url: str, app: str, path: str = "/"
+    port: int, base_url: str, app: str, path: str = "/", ssl: Any = None
 ) -> AsyncIterator[asyncio.Task[None]]:
+    scheme = "wss" if ssl is not None else "ws"
     task = asyncio.create_task(
-        relay(f"ws://127.0.0.1:{port}{path}", base_url, app, APP_USER, APP_PASSWORD)
+        relay(f"{scheme}://127.0.0.1:{port}{path}", base_url, app, APP_USER, APP_PASSWORD, ssl)
     )
     try:
         yield task
@@ -269,3 +277,31 @@ async def test_aioari_script_served(
     finally:
         await client.close()
         await asyncio.wait_for(runner, 5)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+async def test_serve_over_tls(server: Server, base_url: str, tmp_path: Path) -> None:
+    cert, key = tmp_path / "app.crt", tmp_path / "app.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    dialer = ssl.create_default_context(cafile=str(cert))  # verifies the app's certificate
+    seen: list[str] = []
+    async with serve("127.0.0.1", 0, APP_USER, APP_PASSWORD, ssl=server_side) as client:
+        assert client.port is not None
+
+        @client.on("StasisStart")
+        async def on_start(event: StasisStart) -> None:
+            seen.append((await event.channel.get()).state)
+            await event.channel.hangup()
+
+        async with relayed(client.port, base_url, "hello", ssl=dialer):
+            await wait_for(lambda: server.stasis.get("hello") is not None)
+            await client.channels.originate("Sim/carol", app="hello")
+            await wait_for(lambda: len(seen) == 1 and not server.core.channels)
+        assert client.connections == 1
