@@ -33,6 +33,7 @@ from pyari.channels.sim import SimTech
 from pyari.channels.unicast_rtp import UnicastRtpTech
 from pyari.channels.websocket_media import WebSocketMediaTech
 from pyari.config import Config, ConfigError, load_config, load_one
+from pyari.config.ari_outbound import resolve_outbound
 from pyari.config.logger import load_logger
 from pyari.config.musiconhold import MohClass, load_musiconhold
 from pyari.config.overrides import Overrides
@@ -49,8 +50,10 @@ from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import DialplanError, build_dialplan
 from pyari.dialplan.model import Dialplan
 from pyari.http import make_http_server
+from pyari.http.outbound import OutboundWebsockets
 from pyari.media.service import MediaService
 from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
+from pyari.stasis.per_call import PerCall
 from pyari.stasis.playback import Playbacks
 from pyari.stasis.recording import LiveRecordings
 from pyari.stasis.registry import Registry
@@ -193,6 +196,9 @@ class Server:
         )
         self.ari = AriService(self.ari_context)
         self.http = make_http_server(self.ari, self.websocket_media, cfg.http)
+        self.outbound = OutboundWebsockets(self.ari)
+        """ari.conf ``outbound_websocket`` sections: the connections pyari opens to apps."""
+        self.pbx.provide(PerCall(self.outbound))
         self.control: Any = None
         self.stopped = asyncio.Event()
         self.started_at = 0.0
@@ -248,6 +254,7 @@ class Server:
         except OSError as exc:
             raise StartError(f"HTTP server cannot start: {_bind_error(exc)}") from exc
         self._announce_http()
+        self._apply_outbound()
         self.running = True
         verbose.info("pyari %s ready.", pyari.__version__)
 
@@ -287,6 +294,7 @@ class Server:
         else:
             say("pyari ending cleanly: no channels were up.")
         say("Executing last minute cleanups")
+        await self.outbound.stop()
         await self.http.stop()
         await self.pjsip.stop()
         self.rtp.close()
@@ -388,8 +396,16 @@ class Server:
         )
         self.core.snapshot_channelvars = cfg.ari.channelvars
         self.stasis.configure(cfg.ari.event_streams)
+        self.ws_clients = load_websocket_clients(self.config_dir)
+        if self.running:
+            self._apply_outbound()
         self.core.last_reload = time.time()
         return "Module 'res_ari.so' reloaded successfully."
+
+    def _apply_outbound(self) -> None:
+        """Start, update or stop the outbound ARI connections of ari.conf."""
+        ari = self.config.ari
+        self.outbound.apply(resolve_outbound(ari.outbound_websockets, self.ws_clients, ari.users))
 
     async def reload_http(self) -> str:
         """``reload http``: rebind if an address changed, reread the TLS certificate;

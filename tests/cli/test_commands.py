@@ -80,6 +80,9 @@ async def test_core_show_help(server: Server) -> None:
         "app",
         "users",
         "user",
+        "outbound-websockets",
+        "outbound-websocket",
+        "websocket",
     }
 
 

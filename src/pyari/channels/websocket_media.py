@@ -58,6 +58,7 @@ from pyari.channels.external import (
     Unsupported,
 )
 from pyari.channels.paced import Pacer
+from pyari.config.websocket_client import client_ssl_context
 from pyari.core import causes
 from pyari.core.channel import Channel
 from pyari.core.tech import BadDialString, EndpointNotFound, pvt_of, pvt_or_none
@@ -663,7 +664,7 @@ class WebSocketMediaTech:
         auth = aiohttp.BasicAuth(client.username, client.password) if client.username else None
         ssl_ctx: ssl.SSLContext | bool = False
         if client.tls_enabled or uri.startswith("wss:"):
-            ssl_ctx = _client_ssl(client)
+            ssl_ctx = client_ssl_context(client)
         async with aiohttp.ClientSession() as http:
             ws: aiohttp.ClientWebSocketResponse | None = None
             for attempt in range(attempts):
@@ -741,20 +742,6 @@ class _Pvt:
     uri_params: str | None
     task: asyncio.Task[None] | None = None
     link: Link | None = None
-
-
-def _client_ssl(client: WebSocketClient) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(
-        cafile=client.ca_list_file or None, capath=client.ca_list_path or None
-    )
-    if client.cert_file:
-        ctx.load_cert_chain(client.cert_file, client.priv_key_file or None)
-    if not client.verify_server_hostname:
-        ctx.check_hostname = False
-    if not client.verify_server_cert:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 async def external_media_plan(core: Core, req: ExternalMediaRequest) -> ExternalMediaPlan:

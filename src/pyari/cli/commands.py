@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pyari
 from pyari.cli import formats as fmt
+from pyari.cli import outbound_formats as obf
 from pyari.cli import pjsip_formats as pjf
 from pyari.core import causes
 from pyari.core.tech import TechError
@@ -145,6 +146,47 @@ def ari_show_user(server: Server, args: list[str], line: str) -> str:
     if user is None:
         return fmt.ari_show_user_not_found(args[0] if args else "")
     return fmt.ari_show_user(user.name, user.read_only)
+
+
+@command("ari show outbound-websockets", "Shows all ARI outbound-websockets")
+def ari_show_outbound_websockets(server: Server, args: list[str], line: str) -> str:
+    owcs = server.outbound.configs
+    return obf.show_outbound_websockets(owcs[name] for name in sorted(owcs))
+
+
+@command("ari show outbound-websocket <id>", "Shows a specific ARI outbound websocket")
+def ari_show_outbound_websocket(server: Server, args: list[str], line: str) -> str:
+    owc = server.outbound.configs.get(args[0]) if args else None
+    if owc is None:
+        return obf.NO_CONFIG
+    return obf.show_outbound_websocket(owc)
+
+
+@command("ari start outbound-websocket <id>", "Starts a specific ARI outbound websocket")
+def ari_start_outbound_websocket(server: Server, args: list[str], line: str) -> str:
+    name = args[0] if args else ""
+    if name not in server.outbound.configs:
+        return obf.NO_CONFIG
+    text = obf.start_outbound_websocket(name)
+    if not server.outbound.start(name):
+        text += "Error starting outbound websocket\n"
+    return text
+
+
+@command("ari show websocket sessions", "Shows all ARI websocket sessions")
+def ari_show_websocket_sessions(server: Server, args: list[str], line: str) -> str:
+    rows = [
+        obf.SessionRow(
+            c.session_id, c.kind, c.remote_addr, "Up" if c.connected else "Down", ",".join(c.apps)
+        )
+        for c in server.outbound.connections()
+    ]
+    rows += [
+        obf.SessionRow(o.name, "per_call_config", "", "N/A", o.apps_text)
+        for o in server.outbound.configs.values()
+        if o.per_call and not o.invalid
+    ]
+    return obf.show_websocket_sessions(rows)
 
 
 # -- stasis --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ As in Asterisk, a section without ``uri`` or with a bad value is left out
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,23 @@ _TEXT = ("uri", "protocols", "username", "password", "ca_list_file", "ca_list_pa
          "cert_file", "priv_key_file")  # fmt: skip
 _INTS = ("connection_timeout", "reconnect_interval", "reconnect_attempts")
 _BOOLS = ("tls_enabled", "verify_server_cert", "verify_server_hostname")
+
+
+def client_ssl_context(client: WebSocketClient) -> ssl.SSLContext:
+    """The TLS settings of a connection: ``ca_list_file``/``ca_list_path`` to trust,
+    ``cert_file``/``priv_key_file`` to present, ``verify_server_cert`` and
+    ``verify_server_hostname`` (both on by default)."""
+    ctx = ssl.create_default_context(
+        cafile=client.ca_list_file or None, capath=client.ca_list_path or None
+    )
+    if client.cert_file:
+        ctx.load_cert_chain(client.cert_file, client.priv_key_file or None)
+    if not client.verify_server_hostname:
+        ctx.check_hostname = False
+    if not client.verify_server_cert:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def _client(section: Section) -> WebSocketClient:

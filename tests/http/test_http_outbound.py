@@ -1,0 +1,362 @@
+"""Outbound ARI WebSockets (ari.conf ``type = outbound_websocket``) over real sockets.
+
+The application's side is a ``websockets`` server on loopback: pyari dials it,
+registers the section's apps, sends events on it, reconnects when it goes away,
+opens and closes a connection per call, speaks TLS to it with a CA made by openssl,
+retries a server that refuses its credentials, and follows ``module reload res_ari.so``
+without dropping a call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.server import Server as WsServer
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from pyari.cli.commands import run_command
+from pyari.config import write_samples
+from pyari.server import Server
+
+WAIT = 10.0
+"""Seconds any one step may take (a loaded CI machine); a passing step takes far less."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AppServer:
+    """The application's WebSocket server: what it received, connection by connection."""
+
+    def __init__(self, *, auth: tuple[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.auth = auth
+        self.connections: asyncio.Queue[Conn] = asyncio.Queue()
+        self.refused = 0
+        self.server: WsServer | None = None
+
+    def check(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self.auth is None:
+            return None
+        token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
+        if request.headers.get("Authorization") != f"Basic {token}":
+            self.refused += 1
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "no\n")
+        return None
+
+    async def handler(self, ws: ServerConnection) -> None:
+        conn = Conn(ws)
+        await self.connections.put(conn)
+        try:
+            async for raw in ws:
+                await conn.messages.put(json.loads(raw))
+        except ConnectionClosed:
+            pass  # the connection went away; its close code says how
+        conn.closed.set_result(ws.close_code)
+
+    async def start(self, ssl_ctx: ssl.SSLContext | None = None) -> None:
+        self.server = await serve(
+            self.handler,
+            "127.0.0.1",
+            self.port,
+            subprotocols=["ari"],  # type: ignore[list-item]
+            process_request=self.check,
+            ssl=ssl_ctx,
+        )
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    async def next_connection(self) -> Conn:
+        return await asyncio.wait_for(self.connections.get(), WAIT)
+
+
+class Conn:
+    def __init__(self, ws: ServerConnection) -> None:
+        self.ws = ws
+        self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.closed: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+
+    @property
+    def headers(self) -> Headers:
+        assert self.ws.request is not None
+        return self.ws.request.headers
+
+    async def next(self, kind: str | None = None) -> dict[str, Any]:
+        """The next message (of type ``kind``, skipping others)."""
+        while True:
+            msg = await asyncio.wait_for(self.messages.get(), WAIT)
+            if kind is None or msg["type"] == kind:
+                return msg
+
+
+def write_config(
+    conf: Path,
+    uri: str,
+    *,
+    apps: str = "hello",
+    kind: str = "persistent",
+    extra: str = "",
+    user: str = "testARI",
+) -> None:
+    (conf / "websocket_client.conf").write_text(
+        f"[app_server]\ntype = websocket_client\nconnection_type = {kind}\nuri = {uri}\n"
+        "protocols = ari\nusername = app\npassword = s3cret\nconnection_timeout = 3000\n"
+        f"reconnect_interval = 50\nreconnect_attempts = 2\n{extra}"
+    )
+    ari = (conf / "ari.conf").read_text().split("\n[app_out]")[0]
+    (conf / "ari.conf").write_text(
+        f"{ari}\n[app_out]\ntype = outbound_websocket\nwebsocket_client_id = app_server\n"
+        f"apps = {apps}\nsubscribe_all = no\nlocal_ari_user = {user}\n"
+    )
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    folder = tmp_path / "conf"
+    write_samples(folder)
+    http = folder / "http.conf"
+    text, n = re.subn(r"(?m)^bindport\s*=.*$", f"bindport={free_port()}", http.read_text())
+    assert n == 1
+    http.write_text(text)
+    return folder
+
+
+@pytest.fixture
+async def make_server() -> AsyncIterator[Callable[[Path], Awaitable[Server]]]:
+    servers: list[Server] = []
+
+    async def make(conf: Path) -> Server:
+        srv = Server(config_dir=conf, sip_port=0)
+        srv.outbound.linger = 0.05
+        servers.append(srv)
+        await srv.start()
+        return srv
+
+    yield make
+    for srv in servers:
+        await srv.stop()
+
+
+async def call_into_hello(srv: Server) -> None:
+    await run_command(srv, "channel originate Local/1000@ARI-test application Wait 20")
+
+
+async def test_persistent_connects_sends_events_and_reconnects(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    app = AppServer(auth=("app", "s3cret"))
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari")
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    assert conn.ws.subprotocol == "ari"
+    registered = await conn.next()
+    assert registered["type"] == "ApplicationRegistered"
+    assert registered["application"] == "hello"
+    assert registered["asterisk_id"] == srv.core.entity_id
+    assert srv.stasis.get("hello") is not None and srv.stasis.get("hello").active  # type: ignore[union-attr]
+
+    await call_into_hello(srv)
+    start = await conn.next("StasisStart")
+    assert start["application"] == "hello"
+    assert start["channel"]["dialplan"]["context"] == "ARI-test"
+
+    # The application's server goes away and comes back: pyari reconnects and says
+    # which apps it has again; the call stays in the app.
+    await app.stop()
+    assert await asyncio.wait_for(conn.closed, WAIT) is not None
+    await app.start()
+    again = await app.next_connection()
+    msg = await again.next()
+    assert (msg["type"], msg["application"]) == ("ApplicationRegistered", "hello")
+    assert start["channel"]["id"] in srv.core.channels
+    await run_command(srv, f"channel request hangup {start['channel']['name']}")
+    end = await again.next("StasisEnd")
+    assert end["channel"]["id"] == start["channel"]["id"]
+    await app.stop()
+
+
+async def test_per_call_connection_opens_and_closes_with_the_call(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari?x=1", kind="per_call_config")
+    srv = await make_server(conf)
+    assert srv.stasis.get("hello") is None  # nothing registered, nothing connected
+    assert app.connections.empty()
+
+    await call_into_hello(srv)
+    conn = await app.next_connection()
+    registered = await conn.next()
+    assert registered["type"] == "ApplicationRegistered"
+    app_id = registered["application"]
+    assert app_id.startswith("hello:Local/1000@ARI-test-") and app_id.endswith(";2")
+    start = await conn.next("StasisStart")
+    assert start["application"] == app_id
+    channel = start["channel"]
+    assert app_id == f"hello:{channel['name']}"
+    sessions = await run_command(srv, "ari show websocket sessions")
+    assert f"app_out:{channel['name']}" in sessions and "per_call" in sessions
+
+    await run_command(srv, f"channel request hangup {channel['name']}")
+    end = await conn.next("StasisEnd")
+    assert end["channel"]["id"] == channel["id"]
+    assert await asyncio.wait_for(conn.closed, WAIT) == 1000
+    assert srv.stasis.get(app_id) is None or not srv.stasis.get(app_id).active  # type: ignore[union-attr]
+    await app.stop()
+
+
+async def test_per_call_without_a_server_fails_the_stasis_app(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]], caplog: pytest.LogCaptureFixture
+) -> None:
+    write_config(conf, f"ws://127.0.0.1:{free_port()}/", kind="per_call_config")
+    srv = await make_server(conf)
+    with caplog.at_level(logging.WARNING):
+        await call_into_hello(srv)
+        for _ in range(400):
+            if "doesn't exist" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+    assert "failed after 2 tries" in caplog.text
+    assert "Hanging up after exhausting retries." in caplog.text
+    assert "Stasis app 'hello' doesn't exist" in caplog.text
+
+
+async def test_wrong_credentials_are_retried_and_logged(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = AppServer(auth=("app", "other"))
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/")
+    with caplog.at_level(logging.WARNING):
+        srv = await make_server(conf)
+        for _ in range(500):
+            if app.refused >= 4:
+                break
+            await asyncio.sleep(0.01)
+    assert app.refused >= 4  # two rounds of two tries: it keeps trying
+    assert app.connections.empty()
+    assert "app_out: Websocket connection to ws://127.0.0.1" in caplog.text
+    assert "failed after 2 tries: Unexpected HTTP status 401.  Retrying in 50 ms." in caplog.text
+    out = await run_command(srv, "ari show websocket sessions")
+    assert "app_out" in out and "Down" in out
+    await app.stop()
+
+
+pytestmark_tls = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+
+
+def make_ca_and_cert(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate for 127.0.0.1 signed by it: (ca.pem, cert.pem, key.pem)."""
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, csr = folder / "cert.pem", folder / "key.pem", folder / "cert.csr"
+    ext = folder / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run = {"check": True, "capture_output": True}
+    subprocess.run(["openssl", "req", "-x509", *ec, "-days", "1", "-subj", "/CN=test CA",
+                    "-keyout", str(ca_key), "-out", str(ca)], **run)  # type: ignore[call-overload]  # fmt: skip
+    subprocess.run(["openssl", "req", "-new", *ec, "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(csr)], **run)  # type: ignore[call-overload]  # fmt: skip
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey",
+                    str(ca_key), "-CAcreateserial", "-days", "1", "-extfile", str(ext),
+                    "-out", str(cert)], **run)  # type: ignore[call-overload]  # fmt: skip
+    return ca, cert, key
+
+
+@pytestmark_tls
+async def test_tls_with_a_ca_and_a_refused_unknown_ca(
+    conf: Path,
+    tmp_path: Path,
+    make_server: Callable[[Path], Awaitable[Server]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ca, cert, key = make_ca_and_cert(tmp_path)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    app = AppServer()
+    await app.start(ctx)
+    uri = f"wss://127.0.0.1:{app.port}/ari"
+    write_config(conf, uri, extra=f"tls_enabled = yes\nca_list_file = {ca}\n")
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    assert (await conn.next())["type"] == "ApplicationRegistered"
+    shown = await run_command(srv, "ari show outbound-websocket app_out")
+    assert "tls_enabled =            Yes" in shown
+    assert f"ca_list_file =           {ca}" in shown
+    await srv.stop()
+    await asyncio.wait_for(conn.closed, WAIT)
+
+    # A server whose certificate the configured CA did not sign is not trusted.
+    other = tmp_path / "other"
+    other.mkdir()
+    other_ca, _, _ = make_ca_and_cert(other)
+    write_config(conf, uri, extra=f"tls_enabled = yes\nca_list_file = {other_ca}\n")
+    with caplog.at_level(logging.WARNING):
+        await make_server(conf)
+        for _ in range(500):
+            if "failed after 2 tries" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+    assert "certificate verify failed" in caplog.text
+    assert app.connections.empty()
+    await app.stop()
+
+
+async def test_reload_keeps_the_connection_and_the_call(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/")
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    assert (await conn.next())["application"] == "hello"
+    await call_into_hello(srv)
+    start = await conn.next("StasisStart")
+
+    # Unchanged: nothing happens. A new app: registered on the same connection.
+    assert await run_command(srv, "module reload res_ari.so")
+    write_config(conf, f"ws://127.0.0.1:{app.port}/", apps="hello,goodbye")
+    await run_command(srv, "module reload res_ari.so")
+    msg = await conn.next()
+    assert (msg["type"], msg["application"]) == ("ApplicationRegistered", "goodbye")
+    assert app.connections.empty()
+    assert not conn.closed.done()
+    assert start["channel"]["id"] in srv.core.channels
+    listed = await run_command(srv, "ari show outbound-websockets")
+    assert "app_out" in listed and "hello,goodbye" in listed and "valid" in listed
+
+    # The section goes: the connection closes, the apps are unregistered.
+    ari = (conf / "ari.conf").read_text().split("\n[app_out]")[0]
+    (conf / "ari.conf").write_text(ari)
+    await run_command(srv, "module reload res_ari.so")
+    assert await asyncio.wait_for(conn.closed, WAIT) == 1000
+    assert srv.outbound.connections() == []
+    hello = srv.stasis.get("hello")
+    assert hello is None or not hello.active
+    await app.stop()
