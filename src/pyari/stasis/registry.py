@@ -348,6 +348,10 @@ class Registry:
         chan.set_var("STASISSTATUS", "SUCCESS")
         return "GOTO" if control.goto else "SUCCESS"
 
+    def waiting(self, name: str) -> int:
+        """Channels in Stasis() waiting for ``name`` to come back (``stasis_grace``)."""
+        return len(self._waiting.get(name, ()))
+
     async def _wait_for(self, name: str, chan: Channel, grace: float) -> StasisApp | None:
         """Wait up to ``grace`` seconds for a socket to register ``name`` (not if hung up)."""
         if chan.hungup:
