@@ -20,7 +20,16 @@ from pyari.client._base import EventHandler, Handle, Unsubscribe
 from pyari.client._models import *  # noqa: F403
 from pyari.client._models import __all__ as _models_all
 from pyari.client._operations import AriApi
-from pyari.client.client import AriClient, Backoff, EventStream, Resynced, Transport, connect, serve
+from pyari.client.client import (
+    AriClient,
+    Backoff,
+    EventsLost,
+    EventStream,
+    Resynced,
+    Transport,
+    connect,
+    serve,
+)
 from pyari.client.errors import (
     AriConnectionError,
     AriError,
@@ -48,6 +57,7 @@ __all__ = [
     "Conflict",
     "EventHandler",
     "EventStream",
+    "EventsLost",
     "Forbidden",
     "Handle",
     "NotBound",

@@ -67,6 +67,16 @@ class Handle(AriModel, kw_only=True):
 class MessageBase(AriModel, kw_only=True, tag_field="type"):
     """Base of the WebSocket messages: a tagged union on ``type``."""
 
+    pyari_sequence: int | None = None
+    """The event's sequence in its application's log, on a pyari server that numbers
+    events (docs/event-streams.md); None from Asterisk."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if data.get("pyari_sequence", 0) is None:
+            del data["pyari_sequence"]
+        return data
+
     @property
     def type(self) -> str:
         """The message type, e.g. ``StasisStart``."""

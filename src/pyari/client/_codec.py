@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from pyari.client._models import AnyMessage, Event, Message
+from pyari.client._sequence import EventsLost
 
 if TYPE_CHECKING:
     from pyari.client._operations import AriApi
 
 log = logging.getLogger("pyari.client")
 
-_typed: msgspec.json.Decoder[AnyMessage] = msgspec.json.Decoder(AnyMessage)  # type: ignore[arg-type]
+_typed: msgspec.json.Decoder[AnyMessage] = msgspec.json.Decoder(AnyMessage | EventsLost)  # type: ignore[arg-type]
 _untyped: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
 _event_fields = frozenset(f for f in Event.__struct_fields__)
 
@@ -29,6 +30,9 @@ def generic_event(data: dict[str, Any]) -> Event:
         timestamp=str(data.get("timestamp", "")),
         asterisk_id=data.get("asterisk_id"),
     )
+    seq = data.get("pyari_sequence")
+    if isinstance(seq, int) and not isinstance(seq, bool):
+        event.pyari_sequence = seq
     event.__dict__["_type"] = str(data.get("type", ""))
     event.__dict__["_raw"] = data
     return event

@@ -10,7 +10,7 @@ import inspect
 import logging
 import random as _random
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
@@ -23,11 +23,21 @@ from pyari.client._base import EventHandler, EventStream, Handle, Unsubscribe, e
 from pyari.client._codec import MessageDecoder
 from pyari.client._models import Bridge, Channel, Event, Message
 from pyari.client._operations import AriApi
+from pyari.client._sequence import RESUME_HEADER, SEQUENCE_HEADER, EventsLost, Sequences
 from pyari.client._server import SocketServer, WebSocket
 from pyari.client._wsrest import RestOverSocket
 from pyari.client.errors import AriConnectionError, AriError, AriHttpError, Unauthorized
 
-__all__ = ["AriClient", "Backoff", "EventStream", "Resynced", "Transport", "connect", "serve"]
+__all__ = [
+    "AriClient",
+    "Backoff",
+    "EventStream",
+    "EventsLost",
+    "Resynced",
+    "Transport",
+    "connect",
+    "serve",
+]
 
 log = logging.getLogger("pyari.client")
 
@@ -99,8 +109,14 @@ class _Sub:
                 return
             if res is not None and inspect.isawaitable(res):
                 self.is_async = True  # a sync callable returning awaitables
+                pending = event.__dict__.get("_pending")
+                if pending is not None:
+                    pending.count += 1
                 self.client._spawn(self._await(res, event))
             return
+        pending = event.__dict__.get("_pending")
+        if pending is not None:
+            pending.count += 1  # released when this handler has run (sequenced streams)
         lane = self.lanes.get(key)
         if lane is None:
             lane = self.lanes[key] = deque((event,))
@@ -113,6 +129,9 @@ class _Sub:
             await res
         except Exception as exc:
             self.client._handler_failed(exc, event)
+        pending = event.__dict__.get("_pending")
+        if pending is not None:
+            pending.release()
 
     async def _drain(self, key: Key, lane: deque[Message]) -> None:
         fn = self.fn
@@ -126,6 +145,9 @@ class _Sub:
                 except Exception as exc:
                     self.client._handler_failed(exc, event)
                 lane.popleft()
+                pending = event.__dict__.get("_pending")
+                if pending is not None:
+                    pending.release()
         finally:
             if self.lanes.get(key) is lane:
                 del self.lanes[key]
@@ -200,6 +222,9 @@ class AriClient(AriApi):
         session: aiohttp.ClientSession | None = None,
         on_error: ErrorHandler | None = None,
         transport: Transport = "http",
+        sequences: bool = True,
+        resume_from: Mapping[str, int] | None = None,
+        ack_interval: float = 0.1,
     ) -> None:
         super().__init__(
             base_url, username, password, session=session, request_timeout=request_timeout
@@ -216,6 +241,11 @@ class AriClient(AriApi):
         self._sleep = sleep
         self._heartbeat = heartbeat
         self._on_error = on_error
+        self.sequences = sequences
+        """Ask a pyari server for numbered events (exactly-once across reconnects)."""
+        self.ack_interval = ack_interval
+        self._seq = Sequences(self._wake_acks, resume_from)
+        self._ack_timer: asyncio.TimerHandle | None = None
         self._handlers: dict[str, list[_Sub]] = {}
         self._object_handlers: dict[tuple[str, str], dict[str, list[_Sub]]] = {}
         self._streams: set[EventStream] = set()
@@ -332,6 +362,7 @@ class AriClient(AriApi):
     async def close(self) -> None:
         """Close the events socket, stop the handlers' tasks and the HTTP session."""
         self._closing = True
+        await self._send_acks()
         ws, self._ws = self._ws, None
         conn, self._conn = self._conn, None
         if ws is not None:
@@ -486,7 +517,25 @@ class AriClient(AriApi):
     # -- dispatch ----------------------------------------------------------------------
 
     def dispatch(self, event: Message) -> None:
-        """Deliver one event to the handlers and streams (the reader calls this)."""
+        """Deliver one event to the handlers and streams (the reader calls this).
+
+        A numbered event (``pyari_sequence``) already dispatched is dropped; its
+        number counts as handled once every handler it went to has run.
+        """
+        seq = event.pyari_sequence
+        if seq is None or not self.sequences:
+            self._deliver(event)
+            return
+        pending = self._seq.begin(getattr(event, "application", ""), seq)
+        if pending is None:
+            return  # seen before the reconnect: its handlers have it already
+        event.__dict__["_pending"] = pending
+        try:
+            self._deliver(event)
+        finally:
+            self._seq.end(pending)
+
+    def _deliver(self, event: Message) -> None:
         etype = event.type
         objects = event._objects()
         key: Key = objects[0]._key if objects else None
@@ -524,6 +573,55 @@ class AriClient(AriApi):
             self.dispatch(event)
         return event
 
+    # -- sequences ---------------------------------------------------------------------
+
+    def handled_sequence(self, app: str) -> int | None:
+        """The last ``pyari_sequence`` of ``app`` up to which every event is handled.
+
+        ``None`` until a numbered event of ``app`` arrives (always against
+        Asterisk).  Keep it to resume a later client where this one stopped:
+        ``AriClient(..., resume_from={app: n})``.
+        """
+        return self._seq.done(app)
+
+    def _events_headers(self) -> dict[str, str]:
+        """The events upgrade's headers: auth, and pyari's sequence and resume asks."""
+        if not self.sequences:
+            return self._auth_headers
+        headers = {**self._auth_headers, SEQUENCE_HEADER: "1"}
+        resume = self._seq.resume_header(self.apps)
+        if resume is not None:
+            headers[RESUME_HEADER] = resume
+        return headers
+
+    def _wake_acks(self) -> None:
+        if self._ack_timer is None and not self._closing:
+            with contextlib.suppress(RuntimeError):  # no loop: fed outside one
+                loop = asyncio.get_running_loop()
+                self._ack_timer = loop.call_later(self.ack_interval, self._ack_soon)
+
+    def _ack_soon(self) -> None:
+        self._ack_timer = None
+        if self._ws is not None and not self._ws.closed:
+            self._spawn(self._send_acks())
+        else:
+            self._seq.dirty = False  # the reconnect's Pyari-Resume carries it
+
+    async def _send_acks(self) -> None:
+        """Send ``EventAck`` for what the handlers finished since the last acks."""
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+        ws = self._ws
+        if ws is None or ws.closed or not self._seq.dirty:
+            return
+        for frame in self._seq.acks():
+            try:
+                await ws.send_str(frame.decode())
+            except (ConnectionError, RuntimeError, aiohttp.ClientError) as exc:
+                log.debug("EventAck not sent: %s", exc)
+                return
+
     def _track(self, etype: str, event: Event) -> None:
         """Keep the ids of the channels and bridges each application has."""
         state = self._state.get(event.application)
@@ -551,7 +649,7 @@ class AriClient(AriApi):
         try:
             ws = await session.ws_connect(
                 self._events_url(),
-                headers=self._auth_headers,
+                headers=self._events_headers(),
                 protocols=("ari",),
                 heartbeat=self._heartbeat,
                 max_msg_size=0,
