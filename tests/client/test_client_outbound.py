@@ -67,6 +67,8 @@ async def test_seed_script_over_an_outbound_connection(
 
     client.on_channel_event("StasisStart", stasis_start)
     client.on_channel_event("StasisEnd", stasis_end)
+    apps: list[str] = []
+    client.ari.on(StasisStart, lambda e: apps.append(e.application))
     runner = asyncio.create_task(client.serve("127.0.0.1", 0, path="/ari"))
     server: Server | None = None
     try:
@@ -90,6 +92,10 @@ async def test_seed_script_over_an_outbound_connection(
 
         await wait_for(printed)
         assert client.ari.connections == 1
+        if connection_type == "persistent":
+            assert apps == ["hello"]
+        else:  # the call's own application, as Asterisk names it
+            assert len(apps) == 1 and apps[0].startswith("hello:Local/1000@ARI-test-")
     finally:
         if server is not None:
             await server.stop()
