@@ -184,6 +184,15 @@ async def test_persistent_connects_sends_events_and_reconnects(
     assert start["application"] == "hello"
     assert start["channel"]["dialplan"]["context"] == "ARI-test"
 
+    # REST over the connection, as local_ari_user.
+    request = {"type": "RESTRequest", "transaction_id": "t1", "request_id": "r1",
+               "method": "GET", "uri": f"channels/{start['channel']['id']}"}  # fmt: skip
+    await conn.ws.send(json.dumps(request))
+    answer = await conn.next("RESTResponse")
+    assert (answer["transaction_id"], answer["request_id"]) == ("t1", "r1")
+    assert answer["status_code"] == 200
+    assert json.loads(answer["message_body"])["id"] == start["channel"]["id"]
+
     # The application's server goes away and comes back: pyari reconnects and says
     # which apps it has again; the call stays in the app.
     await app.stop()
@@ -343,13 +352,27 @@ async def test_reload_keeps_the_connection_and_the_call(
     assert await run_command(srv, "module reload res_ari.so")
     write_config(conf, f"ws://127.0.0.1:{app.port}/", apps="hello,goodbye")
     await run_command(srv, "module reload res_ari.so")
-    msg = await conn.next()
-    assert (msg["type"], msg["application"]) == ("ApplicationRegistered", "goodbye")
+    got = [await conn.next(), await conn.next()]
+    assert [(m["type"], m["application"]) for m in got] == [
+        ("ApplicationReplaced", "hello"),  # re-registered, as Asterisk does
+        ("ApplicationRegistered", "goodbye"),
+    ]
+    write_config(conf, f"ws://127.0.0.1:{app.port}/", apps="hello")
+    await run_command(srv, "module reload res_ari.so")
+    got = [await conn.next(), await conn.next()]
+    assert [(m["type"], m["application"]) for m in got] == [
+        ("ApplicationUnregistered", "goodbye"),
+        ("ApplicationReplaced", "hello"),
+    ]
+    hello = srv.stasis.get("hello")
+    assert hello is not None and hello.active
+    goodbye = srv.stasis.get("goodbye")
+    assert goodbye is None or not goodbye.active
     assert app.connections.empty()
     assert not conn.closed.done()
     assert start["channel"]["id"] in srv.core.channels
     listed = await run_command(srv, "ari show outbound-websockets")
-    assert "app_out" in listed and "hello,goodbye" in listed and "valid" in listed
+    assert "app_out" in listed and "hello " in listed and "valid" in listed
 
     # The section goes: the connection closes, the apps are unregistered.
     ari = (conf / "ari.conf").read_text().split("\n[app_out]")[0]

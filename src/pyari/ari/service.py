@@ -453,6 +453,12 @@ class AriService:
             write_timeout=max(settings.websocket_write_timeout, 1) / 1000.0,
             on_close=self.sessions.discard,
         )
+        # The RESTRequests arriving on the connection carry the user's credentials, as
+        # Asterisk builds an Authorization header for them (a user that is gone: 401s).
+        password = user.password if user is not None else ""
+        token = base64.b64encode(f"{user_name}:{password}".encode()).decode("ascii")
+        origin = AriRequest("GET", "/events", [], {"Authorization": f"Basic {token}"})
+        session.requests = self.socket_requests(session, origin)
         session.open()
         self.sessions.add(session)
         return session

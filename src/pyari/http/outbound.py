@@ -38,7 +38,7 @@ from pyari.config.websocket_client import client_ssl_context
 from pyari.http.common import read_events_socket
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from pyari.ari.events_ws import EventSession
     from pyari.ari.service import AriService
@@ -120,30 +120,43 @@ class OutboundConnection:
         await ws.send_str(data.decode())
 
     def update(self, owc: OutboundWebsocket) -> None:
-        """Apply a reloaded section: new apps re-registered, a new connection if asked."""
+        """Apply a reloaded section: new apps re-registered, a new connection if asked.
+
+        As Asterisk: the apps taken away get ApplicationUnregistered, then the section's
+        apps are registered again (ApplicationReplaced for those kept, ApplicationRegistered
+        for new ones), all on the same connection and in that order.
+        """
         old = self.owc
         self.owc = owc
         if old.apps != owc.apps or old.subscribe_all != owc.subscribe_all:
             previous = self.events
-            self.apps = list(owc.apps)
-            self.events = self._open_events(self.apps, owc.subscribe_all)
             for app in old.apps:
                 if app not in owc.apps:
                     send_unregistered(previous, app)
-            self._restart_writer()
-            previous.close()
+            self.apps = list(owc.apps)
+            self.events = self._open_events(self.apps, owc.subscribe_all)
+            writer = self._writer
+            if writer is None or writer.done():
+                previous.close()
+            else:
+                self._writer = asyncio.get_running_loop().create_task(
+                    self._hand_over(previous, writer)
+                )
         if old.client != owc.client or old.local_ari_user != owc.local_ari_user:
             ws = self.ws
             if ws is not None and not ws.closed:
                 asyncio.get_running_loop().create_task(ws.close(code=1000))
 
-    def _restart_writer(self) -> None:
-        """Write the new session's events from now on (the old one's unsent ones are dropped)."""
-        writer = self._writer
-        if writer is None or writer.done():
-            return
-        writer.cancel()
-        self._writer = asyncio.get_running_loop().create_task(self._write())
+    async def _hand_over(self, previous: EventSession, writer: asyncio.Task[None]) -> None:
+        """Let the old session's writer finish what it holds, then write the new session."""
+        try:
+            await _drained(previous, lambda: not writer.done(), STASIS_END_MAX_WAIT)
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+            previous.close()
+        await self._write()
 
     # -- connecting --------------------------------------------------------------------
 
@@ -267,11 +280,7 @@ class OutboundConnection:
 
     async def drained(self, limit: float) -> None:
         """Wait (at most ``limit`` seconds) until every queued event is written."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + limit
-        queue = self.events.queue
-        while self.connected and not queue.empty() and loop.time() < end:
-            await asyncio.sleep(0.01)
+        await _drained(self.events, lambda: self.connected, limit)
 
     async def close(self) -> None:
         """Stop: the connection closes (1000), the apps are unregistered."""
@@ -289,6 +298,14 @@ class OutboundConnection:
             if not task.done():
                 task.cancel()
         self.events.close()
+
+
+async def _drained(session: EventSession, writing: Callable[[], bool], limit: float) -> None:
+    """Wait until ``session``'s queue is empty, while ``writing()``, ``limit`` seconds at most."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while writing() and not session.queue.empty() and loop.time() < end:
+        await asyncio.sleep(0.01)
 
 
 def _reason(exc: BaseException) -> str:
