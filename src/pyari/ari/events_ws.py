@@ -131,6 +131,10 @@ class EventSession:
         """The applications registered, by name."""
         self.sent: dict[str, int] = {}
         """Application → the last sequence queued for the socket."""
+        self.send_now: Callable[[bytes], bool] | None = None
+        """Writes a message at once if the transport can take it (False: it cannot);
+        :meth:`reply` uses it while nothing waits in the queue."""
+        self._writing = False
         self.requests: Requests | None = None
         """What answers the application's ``RESTRequest`` messages
         (:class:`~pyari.ari.socket_requests.SocketRequests`); None: they are ignored."""
@@ -166,8 +170,12 @@ class EventSession:
         return deliver
 
     def reply(self, data: bytes) -> None:
-        """Queue a message for the application behind the events queued so far."""
+        """Send a message to the application behind the events queued so far: at once
+        when none wait (and the transport takes it), else through the queue."""
         if self.closed:
+            return
+        send_now = self.send_now
+        if send_now is not None and not self._writing and self.queue.empty() and send_now(data):
             return
         try:
             self.queue.put_nowait(data)
@@ -292,6 +300,7 @@ class EventSession:
             batch = [data]
             while not queue.empty():
                 batch.append(queue.get_nowait())
+            self._writing = True
             async with asyncio.timeout(timeout):
                 for item in batch:
                     if item is None or self.closed:
@@ -303,3 +312,4 @@ class EventSession:
                     await send(data)
                     if stasis_app.handler is self.handlers.get(stasis_app.name):
                         stasis_app.written = seq
+            self._writing = False

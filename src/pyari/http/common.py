@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -168,15 +169,22 @@ async def read_events_socket(session: EventSession, ws: EventsSocket) -> None:
     sends is handled the same way on either: a text message is a ``RESTRequest``, answered
     (on the event queue) before the next one is read, as Asterisk's socket reader does.
     """
+    serve_text = getattr(ws, "serve_text", None)
+    if serve_text is not None:  # the socket runs them itself (inline while they need not wait)
+        serve_text(functools.partial(_text_message, session))
     async for msg in ws:
         if msg.type == WSMsgType.TEXT:
-            if session.acknowledge(msg.data):  # EventAck (docs/event-streams.md)
-                continue
-            requests = session.requests
-            if requests is not None and not session.closed:
-                await requests(msg.data)
+            await _text_message(session, msg.data)
         elif msg.type == WSMsgType.ERROR:
             break
+
+
+async def _text_message(session: EventSession, data: str) -> None:
+    if session.acknowledge(data):  # EventAck (docs/event-streams.md)
+        return
+    requests = session.requests
+    if requests is not None and not session.closed:
+        await requests(data)
 
 
 async def _write_events(

@@ -875,6 +875,7 @@ class HttpProtocol(asyncio.Protocol):
             session.close()
             return
         holder.append(ws)
+        session.send_now = ws.send_text_now
         peer = self.transport.get_extra_info("peername") if self.transport else None
         who = peer_name(peer)
         log_accepted(who, ws.ws_protocol)
@@ -984,6 +985,13 @@ class WebSocket:
         self._out: list[bytes] = []
         self._out_size = 0
         self._flush_handle: asyncio.Handle | None = None
+        self._text_handler: Callable[[str], Coroutine[Any, Any, None]] | None = None
+        self._texts: deque[str] = deque()
+        self._text_busy = False
+        self._fast = True
+        """Whole unfragmented data frames are read here; the first other frame hands the
+        rest of the stream to wsproto for good (it has seen only whole frames so far)."""
+        self._pending = b""
 
     # -- reading ----------------------------------------------------------------------
 
@@ -994,8 +1002,61 @@ class WebSocket:
             waiter.set_result(None)
 
     def feed(self, data: bytes) -> None:
+        self._receive(data)
+        if self._texts:
+            self._run_texts()
+            if self._out:  # the answers made inline leave in one write
+                if self._flush_handle is not None:
+                    self._flush_handle.cancel()
+                self._flush()
+
+    def serve_text(self, handler: Callable[[str], Coroutine[Any, Any, None]]) -> None:
+        """Text messages go to ``handler`` instead of the inbox: one at a time, in the
+        order they came, run inline while they need not wait (as HTTP requests are)."""
+        self._text_handler = handler
+
+    def _run_texts(self) -> None:
+        handler = self._text_handler
+        texts = self._texts
+        while texts and not self._text_busy and handler is not None:
+            coro = handler(texts.popleft())
+            try:
+                yielded = coro.send(None)
+            except StopIteration:
+                continue
+            except Exception:
+                log.exception("WebSocket message handler failed")
+                continue
+            self._text_busy = True
+            if yielded is None:  # a bare yield: go on next round
+                self._text_task(coro)
+            elif getattr(yielded, "_asyncio_future_blocking", None):
+                # As Task.__step does: resume the coroutine (as a Task) once it may.
+                yielded._asyncio_future_blocking = False
+                yielded.add_done_callback(lambda _f, c=coro: self._text_task(c))
+            else:
+                coro.close()
+                log.error("WebSocket message handler yielded %r", yielded)
+                self._text_busy = False
+            return
+
+    def _text_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
+        task.add_done_callback(self._text_done)
+
+    def _text_done(self, task: asyncio.Task[None]) -> None:
+        self._text_busy = False
+        if not task.cancelled() and task.exception() is not None:
+            log.error("WebSocket message handler failed", exc_info=task.exception())
+        self._run_texts()
+
+    def _receive(self, data: bytes) -> None:
         if self._ended:
             return
+        if self._fast:
+            data = self._fast_frames(self._pending + data if self._pending else data)
+            if not data:
+                return
         conn = self._conn
         try:
             conn.receive_data(data)
@@ -1013,7 +1074,10 @@ class WebSocket:
                 if event.message_finished:
                     parts, self._parts, self._size = self._parts, [], 0
                     if isinstance(event, TextMessage):
-                        self._deliver(WSMessage(WSMsgType.TEXT, "".join(parts), None))
+                        if self._text_handler is not None:
+                            self._texts.append("".join(parts))
+                        else:
+                            self._deliver(WSMessage(WSMsgType.TEXT, "".join(parts), None))
                     else:
                         self._deliver(WSMessage(WSMsgType.BINARY, b"".join(parts), None))
             elif isinstance(event, Ping):
@@ -1022,6 +1086,65 @@ class WebSocket:
             elif isinstance(event, CloseConnection):
                 self._closing(event)
                 return
+
+    def _fast_frames(self, data: bytes) -> bytes:
+        """Read the whole masked, unfragmented text and binary frames at the start of
+        ``data``; keep an incomplete one for later. What is left is for wsproto."""
+        i, end = 0, len(data)
+        max_size = self.max_size
+        while i < end:
+            if end - i < 2:
+                break
+            b0, b1 = data[i], data[i + 1]
+            if (b0 != 0x81 and b0 != 0x82) or not b1 & 0x80:
+                self._fast = False  # a control frame, a fragment, an unmasked frame...
+                self._pending = b""
+                return data[i:]
+            n = b1 & 0x7F
+            start = i + 6
+            if n == 126:
+                start = i + 8
+                if end < start:
+                    break
+                n = int.from_bytes(data[i + 2 : i + 4], "big")
+            elif n == 127:
+                start = i + 14
+                if end < start:
+                    break
+                n = int.from_bytes(data[i + 2 : i + 10], "big")
+            if end < start:
+                break
+            if (max_size and n > max_size) or (start + n > end and n > 65536):
+                self._fast = False  # too big (wsproto's path closes), or a long wait
+                self._pending = b""
+                return data[i:]
+            if start + n > end:
+                break
+            mask = data[start - 4 : start]
+            payload = (
+                (
+                    int.from_bytes(data[start : start + n], "little")
+                    ^ int.from_bytes((mask * ((n >> 2) + 1))[:n], "little")
+                ).to_bytes(n, "little")
+                if n
+                else b""
+            )
+            if b0 == 0x81:
+                try:
+                    text = payload.decode()
+                except UnicodeDecodeError:
+                    self._fast = False  # wsproto's path closes with 1007
+                    self._pending = b""
+                    return data[i:]
+                if self._text_handler is not None:
+                    self._texts.append(text)
+                else:
+                    self._deliver(WSMessage(WSMsgType.TEXT, text, None))
+            else:
+                self._deliver(WSMessage(WSMsgType.BINARY, payload, None))
+            i = start + n
+        self._pending = data[i:] if i < end else b""
+        return b""
 
     def _closing(self, event: CloseConnection) -> None:
         conn = self._conn
@@ -1141,6 +1264,26 @@ class WebSocket:
             self._flush_handle = self._loop.call_soon(self._flush)
         if self._proto._write_paused:
             await self._proto.drain()
+
+    def send_text_now(self, data: bytes) -> bool:
+        """A text frame of UTF-8 ``data`` queued for writing without waiting (False: the
+        socket is closing or the transport is paused, nothing was queued)."""
+        if self.closed or self._proto._write_paused or self._conn.state is not ConnectionState.OPEN:
+            return False
+        n = len(data)
+        if n < 126:
+            head = bytes((0x81, n))
+        elif n < 65536:
+            head = b"\x81\x7e" + n.to_bytes(2, "big")
+        else:
+            head = b"\x81\x7f" + n.to_bytes(8, "big")
+        self._out.append(head + data)
+        self._out_size += n
+        if self._out_size >= 65536:
+            self._flush()
+        elif self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush)
+        return True
 
     async def send_text_bytes(self, data: bytes) -> None:
         """A text frame of UTF-8 ``data`` (the events socket's JSON)."""
