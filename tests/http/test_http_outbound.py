@@ -374,12 +374,18 @@ async def test_reload_keeps_the_connection_and_the_call(
     listed = await run_command(srv, "ari show outbound-websockets")
     assert "app_out" in listed and "hello " in listed and "valid" in listed
 
+    started = await run_command(srv, "ari start outbound-websocket app_out")
+    assert started == "Starting websocket session for outbound-websocket 'app_out'\n"
+    assert app.connections.empty()  # it runs already: no second connection
+
     # The section goes: the connection closes, the apps are unregistered.
     ari = (conf / "ari.conf").read_text().split("\n[app_out]")[0]
     (conf / "ari.conf").write_text(ari)
     await run_command(srv, "module reload res_ari.so")
     assert await asyncio.wait_for(conn.closed, WAIT) == 1000
     assert srv.outbound.connections() == []
+    gone = await run_command(srv, "ari start outbound-websocket app_out")
+    assert gone == "Error getting ARI configuration\n"
     hello = srv.stasis.get("hello")
     assert hello is None or not hello.active
     await app.stop()

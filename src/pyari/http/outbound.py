@@ -360,24 +360,25 @@ class OutboundWebsockets:
                 elif owc != current.owc:
                     current.update(owc)
                 continue
-            if owc.per_call:
-                continue
-            if owc.invalid:
-                log.warning(
-                    "%s: Unable to create websocket session. Outbound websocket config is invalid",
-                    name,
-                )
-                continue
             self.start(name)
         for name in list(self.persistent):
             if name not in configs:
                 self._stop(self.persistent.pop(name))
 
     def start(self, name: str) -> bool:
-        """Start the persistent connection of section ``name`` (False: none to start)."""
+        """Start the persistent connection of section ``name`` unless it runs (False: no
+        such section). A per-call section has nothing to start; an invalid one is logged."""
         owc = self.configs.get(name)
-        if owc is None or owc.invalid or owc.per_call:
+        if owc is None:
             return False
+        if owc.per_call:
+            return True
+        if owc.invalid:
+            log.warning(
+                "%s: Unable to create websocket session. Outbound websocket config is invalid",
+                name,
+            )
+            return True
         current = self.persistent.get(name)
         if current is not None and current.task is not None and not current.task.done():
             return True
