@@ -64,10 +64,48 @@ class Ids(msgspec.Struct):
     uri: str = ""
 
 
+class Message(msgspec.Struct):
+    """The properties of a message that are read (a property of another type counts as
+    absent, as in Asterisk; other properties are ignored)."""
+
+    type: str | None = None
+    transaction_id: str | None = None
+    request_id: str | None = None
+    method: str | None = None
+    uri: str | None = None
+    query_strings: Any = None
+    content_type: str | None = None
+    message_body: str | None = None
+
+
+_message = msgspec.json.Decoder(Message)
+
+
 def _text(msg: Any, key: str) -> str | None:
     """A string property of the message (None when absent or not a string)."""
     value = msg.get(key) if isinstance(msg, dict) else None
     return value if isinstance(value, str) else None
+
+
+def parse(text: str | bytes) -> Message:
+    """The message ``text`` holds; :class:`BadJson` when it is not JSON."""
+    try:
+        return _message.decode(text)
+    except msgspec.ValidationError:
+        pass  # not an object, or a property of another type: read it one by one
+    except (msgspec.DecodeError, UnicodeError, RecursionError):
+        raise BadJson("not valid JSON") from None
+    msg = decode_json(text)
+    return Message(
+        _text(msg, "type"),
+        _text(msg, "transaction_id"),
+        _text(msg, "request_id"),
+        _text(msg, "method"),
+        _text(msg, "uri"),
+        msg.get("query_strings") if isinstance(msg, dict) else None,
+        _text(msg, "content_type"),
+        _text(msg, "message_body"),
+    )
 
 
 def _form(text: str) -> list[tuple[str, str]]:
@@ -79,21 +117,21 @@ def _form(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def read(msg: Any, origin: AriRequest, ids: Ids) -> AriRequest:
+def read(msg: Message, origin: AriRequest, ids: Ids) -> AriRequest:
     """The request a decoded ``RESTRequest`` message asks for, with ``origin``'s credentials
     (its ``Authorization`` header, or its ``api_key``).
 
     Fills ``ids`` as far as the message was read; raises :class:`Refused` with
     Asterisk's status and message for a message it would not run.
     """
-    ids.transaction_id = _text(msg, "transaction_id") or ""
-    ids.request_id = _text(msg, "request_id") or ""
-    kind = _text(msg, "type")
+    ids.transaction_id = msg.transaction_id or ""
+    ids.request_id = msg.request_id or ""
+    kind = msg.type
     if not kind:
         raise Refused(400, BAD, "No 'type' property.")
     if kind != "RESTRequest":
         raise Refused(400, BAD, "Unknown request type.")
-    uri = _text(msg, "uri")
+    uri = msg.uri
     if not uri:
         raise Refused(400, BAD, "Empty or missing 'uri' property.")
     query: list[tuple[str, str]] = []
@@ -101,10 +139,10 @@ def read(msg: Any, origin: AriRequest, ids: Ids) -> AriRequest:
     ids.uri = path
     if mark:
         query.extend(_form(raw_query))
-    method = _text(msg, "method")
-    if method not in METHODS:
+    method = msg.method
+    if method is None or method not in METHODS:
         raise Refused(400, BAD, "Unknown or missing 'method' property.")
-    listed = msg.get("query_strings")
+    listed = msg.query_strings
     if isinstance(listed, list):
         for item in listed:
             name = item.get("name") if isinstance(item, dict) else None
@@ -120,9 +158,9 @@ def read(msg: Any, origin: AriRequest, ids: Ids) -> AriRequest:
                 query.append(pair)
                 break
     body = b""
-    text = _text(msg, "message_body")
+    text = msg.message_body
     if text:
-        content_type = _text(msg, "content_type")
+        content_type = msg.content_type
         if not content_type:
             raise Refused(400, BAD, "No 'content_type' for 'message_body'.")
         if content_type == FORM:
@@ -179,11 +217,11 @@ def response(
     return data
 
 
+_REASONS = {int(s): s.phrase for s in HTTPStatus}
+
+
 def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+    return _REASONS.get(status, "")
 
 
 def _body(resp: AriResponse) -> tuple[int, str, bytes | None]:
@@ -215,7 +253,7 @@ class SocketRequests:
         ids = Ids()
         try:
             try:
-                msg = decode_json(text)
+                msg = parse(text)
             except BadJson:
                 log.warning("WebSocket input failed to parse")
                 raise Refused(400, "Failed to parse request message JSON", "") from None

@@ -988,6 +988,8 @@ class WebSocket:
         self._text_handler: Callable[[str], Coroutine[Any, Any, None]] | None = None
         self._texts: deque[str] = deque()
         self._text_busy = False
+        self._feeding = False
+        """Inside :meth:`feed`: frames sent now leave in one write at its end."""
         self._fast = True
         """Whole unfragmented data frames are read here; the first other frame hands the
         rest of the stream to wsproto for good (it has seen only whole frames so far)."""
@@ -1004,7 +1006,11 @@ class WebSocket:
     def feed(self, data: bytes) -> None:
         self._receive(data)
         if self._texts:
-            self._run_texts()
+            self._feeding = True
+            try:
+                self._run_texts()
+            finally:
+                self._feeding = False
             if self._out:  # the answers made inline leave in one write
                 if self._flush_handle is not None:
                     self._flush_handle.cancel()
@@ -1281,7 +1287,7 @@ class WebSocket:
         self._out_size += n
         if self._out_size >= 65536:
             self._flush()
-        elif self._flush_handle is None:
+        elif self._flush_handle is None and not self._feeding:
             self._flush_handle = self._loop.call_soon(self._flush)
         return True
 
