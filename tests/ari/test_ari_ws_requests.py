@@ -195,6 +195,9 @@ async def test_the_answers_are_the_pipelines(
             assert resp["reason_phrase"] == over_http.reason
         if expected is not None:
             assert body(resp) == expected, (method, uri)
+    # A uri is relative to /ari/: one that starts with "/" names the root (no methods).
+    resp = await ask(ws, method="GET", uri="/channels")
+    assert (resp["status_code"], body(resp)) == (405, {"message": "Invalid method"})
     resp = await ask(ws, method="OPTIONS", uri="channels")
     assert (resp["status_code"], body(resp)) == (204, None)
 
@@ -389,3 +392,17 @@ async def test_requests_are_answered_in_order(ws: aiohttp.ClientWebSocketRespons
         )
     ids = [(await receive(ws))["request_id"] for _ in range(20)]
     assert ids == [str(i) for i in range(20)]
+
+
+async def test_a_file_answer_is_only_for_http(
+    srv: Server, ws: aiohttp.ClientWebSocketResponse
+) -> None:
+    """A recording's audio: HTTP sends the file, the socket says 406 (as Asterisk)."""
+    recdir = srv.config.asterisk.astspooldir / "recording"
+    recdir.mkdir(parents=True, exist_ok=True)
+    (recdir / "hello.wav").write_bytes(b"RIFFdata")
+    resp = await ask(ws, method="GET", uri="recordings/stored/hello/file")
+    assert (resp["status_code"], resp["reason_phrase"]) == (406, "Not Acceptable.  Use HTTP GET")
+    assert body(resp) is None
+    resp = await ask(ws, method="GET", uri="recordings/stored/hello")
+    assert body(resp) == {"name": "hello", "format": "wav"}

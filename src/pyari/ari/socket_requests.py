@@ -276,6 +276,10 @@ class SocketRequests:
             if resp.status == 426 and req.method == "GET" and req.path in service.socket_paths:
                 status, reason = 400, BAD
                 body = _encoder.encode({"message": "Can't upgrade to websocket from a websocket"})
+            elif req.path[:2] == "//" and req.method != "OPTIONS" and resp.status == 404:
+                # A uri that starts with "/" names Asterisk's root, which has no methods.
+                status, reason = 405, _reason(405)
+                body = _encoder.encode({"message": "Invalid method"})
             else:
                 status, reason, body = _body(resp)
         settings = service.ctx.settings()
