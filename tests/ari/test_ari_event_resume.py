@@ -15,9 +15,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from multidict import CIMultiDict
 
 from conftest import auth_headers, make_server, wait_for
+from pyari.ari.events_ws import EventSession
+from pyari.ari.service import AriRequest
 from pyari.config.event_streams import EventStreamSettings
+from pyari.core import events as ev
 from pyari.http import BACKENDS
 from pyari.server import Server
 
@@ -215,3 +219,27 @@ async def test_with_grace_zero_or_after_it_the_call_fails_as_in_asterisk(
     await wait_for(lambda: srv.stasis.waiting("hello") == 1)  # it waits ...
     await wait_for(lambda: srv.core.find_channel(chan) is None)  # ... then fails
     assert srv.stasis.waiting("hello") == 0
+
+
+async def test_a_replay_larger_than_the_socket_queue_closes_the_new_socket() -> None:
+    server = make_server()  # the session alone, without HTTP
+    configure(server, retention=60)
+    server.ari.event_queue_size = 5
+    headers = CIMultiDict({**auth_headers(), "Upgrade": "websocket", "Connection": "Upgrade"})
+    req = AriRequest("GET", "/events", [("app", "hello")], headers, peer=("127.0.0.1", 40000))
+
+    async def send(data: bytes) -> None:
+        raise AssertionError("nothing is written")
+
+    first = server.ari.open_events(req, send)
+    assert isinstance(first, EventSession)
+    first.close()
+    app = server.stasis.apps["hello"]
+    assert app.kept and not app.active
+    for _ in range(10):
+        app.send(ev.ApplicationReplaced())
+    assert app.log.last == 10
+    second = server.ari.open_events(req, send)
+    assert isinstance(second, EventSession)
+    assert second.closed and second.close_code == 1013
+    assert second not in server.ari.sessions and app.kept  # away again, log kept

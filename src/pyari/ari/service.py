@@ -428,7 +428,8 @@ class AriService:
         )
         session.requests = self.socket_requests(session, req)
         session.open()
-        self.sessions.add(session)
+        if not session.closed:  # (closed at once if its replay overflowed its queue)
+            self.sessions.add(session)
         return session
 
     def open_outbound_events(
@@ -460,7 +461,8 @@ class AriService:
         origin = AriRequest("GET", "/events", [], {"Authorization": f"Basic {token}"})
         session.requests = self.socket_requests(session, origin)
         session.open()
-        self.sessions.add(session)
+        if not session.closed:  # (closed at once if its replay overflowed its queue)
+            self.sessions.add(session)
         return session
 
     def socket_requests(self, session: EventSession, origin: AriRequest) -> Requests:
