@@ -201,6 +201,8 @@ def main() -> None:
         gc.collect()
         extras += ["", "## Client: pyari.client decode + dispatch", ""]
         extras += extra_benchmark("bench.client_dispatch", [], 120)
+        extras += ["", "## REST over the events WebSocket against HTTP, one connection", ""]
+        extras += extra_benchmark("bench.ws_rest", [], 120)
         extras += ["", "## Media engine tick", ""]
         extras += extra_benchmark("bench.media_tick", [], 180)
         extras += ["", "## SIP calls (SIPp on loopback)", ""]
