@@ -6,6 +6,10 @@ python -m bench.client_dispatch [--events N] [--samples N]
    event frames (StasisStart, ChannelVarset, ChannelDtmfReceived over 100
    channels) fed through the same decode + dispatch path the socket reader
    uses, without a socket; with a sync handler, and with an async one.
+   Then the same frames numbered as pyari numbers them (``pyari_sequence``,
+   docs/event-streams.md): the client also drops duplicates, tracks the
+   handled point and acknowledges it (the acks go to a socket stand-in that
+   counts them).
 2. StasisStart on the wire -> user's handler latency over loopback: a small
    events server in another process sends StasisStart frames stamped with
    ``time.perf_counter_ns()`` (CLOCK_MONOTONIC, shared by the processes)
@@ -40,7 +44,7 @@ HEAD = (
 )
 
 
-def frames(n: int) -> list[bytes]:
+def frames(n: int, numbered: bool = False) -> list[bytes]:
     out = []
     for i in range(n):
         chan = CHANNEL.format(id=f"chan-{i % 100}")
@@ -54,12 +58,31 @@ def frames(n: int) -> list[bytes]:
                 f'"type":"ChannelDtmfReceived",{HEAD},"digit":"5","duration_ms":100,'
                 f'"channel":{chan}'
             )
+        if numbered:
+            body += f',"pyari_sequence":{i + 1}'
         out.append(("{" + body + "}").encode())
     return out
 
 
-async def dispatch_rate(n: int, use_async: bool) -> float:
+class _AckCounter:
+    """Stands in for the events socket: counts the EventAck frames the client sends."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.acks = 0
+
+    async def send_str(self, data: str) -> None:
+        self.acks += 1
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def dispatch_rate(n: int, use_async: bool, numbered: bool = False) -> float:
     client = AriClient("http://127.0.0.1:1", "u", "p")
+    sock = _AckCounter()
+    client._ws = sock  # type: ignore[assignment]
     count = 0
     done = asyncio.Event()
 
@@ -82,7 +105,7 @@ async def dispatch_rate(n: int, use_async: bool) -> float:
     client.on("StasisStart", handler)
     client.on("ChannelVarset", handler)
     client.on("ChannelDtmfReceived", handler)
-    data = frames(n)
+    data = frames(n, numbered)
     feed = client.feed
     gc.collect()
     t0 = time.perf_counter()
@@ -93,6 +116,9 @@ async def dispatch_rate(n: int, use_async: bool) -> float:
     await done.wait()
     elapsed = time.perf_counter() - t0
     await client.close()
+    if numbered:
+        assert client.handled_sequence("bench") == n, "every event handled"
+        assert 1 <= sock.acks <= elapsed / client.ack_interval + 2, sock.acks
     return n / elapsed
 
 
@@ -178,11 +204,15 @@ async def main(events: int, samples: int) -> dict[str, float]:
     await dispatch_rate(5_000, False)  # warm-up
     sync_rate = max([await dispatch_rate(events, False) for _ in range(3)])
     async_rate = max([await dispatch_rate(events, True) for _ in range(3)])
+    num_sync = max([await dispatch_rate(events, False, True) for _ in range(3)])
+    num_async = max([await dispatch_rate(events, True, True) for _ in range(3)])
     lat = await latency(samples)
     lat.sort()
     result = {
         "dispatch_sync_events_per_s": sync_rate,
         "dispatch_async_events_per_s": async_rate,
+        "numbered_sync_events_per_s": num_sync,
+        "numbered_async_events_per_s": num_async,
         "stasisstart_latency_p50_us": statistics.median(lat),
         "stasisstart_latency_p99_us": lat[int(len(lat) * 0.99) - 1],
     }
@@ -206,6 +236,10 @@ def cli() -> None:
     print(f"  decode+dispatch, sync handler : {res['dispatch_sync_events_per_s']:>10,.0f} events/s")
     print(
         f"  decode+dispatch, async handler: {res['dispatch_async_events_per_s']:>10,.0f} events/s"
+    )
+    print(f"  numbered + acks, sync handler : {res['numbered_sync_events_per_s']:>10,.0f} events/s")
+    print(
+        f"  numbered + acks, async handler: {res['numbered_async_events_per_s']:>10,.0f} events/s"
     )
     print(f"  StasisStart wire->handler p50 : {res['stasisstart_latency_p50_us']:>10.1f} us")
     print(f"  StasisStart wire->handler p99 : {res['stasisstart_latency_p99_us']:>10.1f} us")
