@@ -159,6 +159,35 @@ async def test_sequences_off_asks_nothing_and_ignores_numbers() -> None:
     await client.close()
 
 
+async def test_events_lost_counts_only_what_this_client_did_not_see() -> None:
+    client = AriClient("http://x", "u", "p", "a", ack_interval=0)
+    seen: list[int] = []
+
+    @client.on("ChannelVarset")
+    async def slow(event: Event) -> None:
+        await asyncio.Event().wait()  # never finishes: handled stays at 0
+
+    client.on("ChannelVarset", lambda e: seen.append(e.pyari_sequence))
+    for seq in range(1, 21):
+        client.feed(varset(seq, seq))
+    assert client._events_headers()["Pyari-Resume"] == "a=0"
+    lost: list[EventsLost] = []
+    client.on(EventsLost, lost.append)
+    # The server kept from 25: 1..24 are lost to the log, 1..20 were seen here.
+    client.feed(
+        b'{"type":"EventsLost","application":"a","first_sequence":1,"last_sequence":24,'
+        b'"count":24,"timestamp":"t","pyari_sequence":24}'
+    )
+    assert [(e.first_sequence, e.last_sequence, e.count) for e in lost] == [(21, 24, 4)]
+    # A report of events all seen here (up to 24 now): nothing to report.
+    client.feed(
+        b'{"type":"EventsLost","application":"a","first_sequence":1,"last_sequence":24,'
+        b'"count":24,"timestamp":"t","pyari_sequence":24}'
+    )
+    assert len(lost) == 1
+    await client.close()
+
+
 def test_sequences_unit() -> None:
     woken: list[int] = []
     seqs = Sequences(lambda: woken.append(1))

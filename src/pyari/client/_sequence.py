@@ -107,8 +107,12 @@ class Sequences:
 
     # -- reading ---------------------------------------------------------------------
 
-    def begin(self, app_name: str, seq: int) -> Pending | None:
-        """An event with a sequence arrived: its tracker, or None for a duplicate."""
+    def begin(self, app_name: str, seq: int, event: object = None) -> Pending | None:
+        """An event with a sequence arrived: its tracker, or None for a duplicate.
+
+        An :class:`EventsLost` is cut to what this client had not seen: events
+        it dispatched before the reconnect are not lost to it.
+        """
         self.seen = True
         app = self.apps.get(app_name)
         if app is None:
@@ -128,6 +132,9 @@ class Sequences:
                 app = self.apps[app_name] = _AppSeq(self, seq - 1)
         if seq <= app.dispatched:
             return None
+        if isinstance(event, EventsLost) and event.first_sequence <= app.dispatched:
+            event.first_sequence = app.dispatched + 1
+            event.count = event.last_sequence - app.dispatched
         app.dispatched = seq
         return Pending(app, seq)
 

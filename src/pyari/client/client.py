@@ -526,7 +526,7 @@ class AriClient(AriApi):
         if seq is None or not self.sequences:
             self._deliver(event)
             return
-        pending = self._seq.begin(getattr(event, "application", ""), seq)
+        pending = self._seq.begin(getattr(event, "application", ""), seq, event)
         if pending is None:
             return  # seen before the reconnect: its handlers have it already
         event.__dict__["_pending"] = pending
