@@ -30,10 +30,8 @@ import logging
 from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
-from multidict import CIMultiDict
 
 from pyari.ari.app_events import send_registered, send_unregistered
-from pyari.ari.service import AriRequest
 from pyari.config.websocket_client import client_ssl_context
 from pyari.http.common import read_events_socket
 
@@ -104,11 +102,8 @@ class OutboundConnection:
         session = self.service.open_outbound_events(
             self.owc.local_ari_user, apps, self._send, subscribe_all=subscribe_all
         )
-        # RESTRequests on the connection speak for local_ari_user: Asterisk hands its
-        # request handler the Basic header an upgrade from that user would carry.
-        auth = aiohttp.encode_basic_auth(self.owc.local_ari_user, self.owc.local_ari_password)
-        origin = AriRequest("GET", "/events", [], CIMultiDict({"Authorization": auth}))
-        session.requests = self.service.socket_requests(session, origin)
+        # RESTRequests on the connection speak for local_ari_user (open_outbound_events
+        # gives the session that user's Basic credentials, as Asterisk does).
         for app in new:  # an app that replaced another gets ApplicationReplaced instead
             send_registered(session, app)
         return session
