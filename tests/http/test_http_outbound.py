@@ -239,6 +239,33 @@ async def test_per_call_connection_opens_and_closes_with_the_call(
     await app.stop()
 
 
+async def test_a_lost_per_call_connection_sends_the_call_on_in_the_dialplan(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/", kind="per_call_config")
+    srv = await make_server(conf)
+    await call_into_hello(srv)
+    conn = await app.next_connection()
+    channel = (await conn.next("StasisStart"))["channel"]
+    with caplog.at_level(logging.WARNING):
+        await app.stop()  # gone, and not coming back
+        for _ in range(1000):
+            if channel["id"] not in srv.core.channels:
+                break
+            await asyncio.sleep(0.01)
+    # Stasis() returned; the dialplan's next step (Hangup) ended the call.
+    assert channel["id"] not in srv.core.channels
+    assert "Websocket disconnected.  Reconnecting" in caplog.text
+    assert "Hanging up after exhausting retries." in caplog.text
+    for _ in range(1000):  # forgotten once its linger is over
+        if not srv.outbound.per_call:
+            break
+        await asyncio.sleep(0.01)
+    assert srv.outbound.per_call == {}
+
+
 async def test_per_call_without_a_server_fails_the_stasis_app(
     conf: Path, make_server: Callable[[Path], Awaitable[Server]], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -30,3 +30,24 @@ def send_registered(session: EventSession, app: str) -> None:
 def send_unregistered(session: EventSession, app: str) -> None:
     """Queue ApplicationUnregistered for ``app`` on ``session``."""
     _deliver(session, app, ev.ApplicationUnregistered())
+
+
+def release_channels(session: EventSession) -> int:
+    """Send the channels in ``session``'s apps back to the dialplan (how many).
+
+    A per-call connection that is lost and cannot be made again leaves its call
+    nothing to drive it; Asterisk then continues the channel in the dialplan.
+    """
+    registry = session.registry
+    count = 0
+    for name in session.apps:
+        app = registry.get(name)
+        if app is None:
+            continue
+        for channel_id in list(app.channels_in_app):
+            chan = registry.core.channels.get(channel_id)
+            control = chan.control if chan is not None else None
+            if control is not None:
+                control.leave()
+                count += 1
+    return count

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 
-from pyari.ari.app_events import send_registered, send_unregistered
+from pyari.ari.app_events import release_channels, send_registered, send_unregistered
 from pyari.config.websocket_client import client_ssl_context
 from pyari.http.common import read_events_socket
 
@@ -229,6 +229,8 @@ class OutboundConnection:
         finally:
             self.connected = False
             self.settled.set()
+            if self.per_call and not self.closing and not first:
+                release_channels(self.events)  # lost for good: the call goes on in the dialplan
             self.events.close()
 
     async def _serve(self, ws: aiohttp.ClientWebSocketResponse, first: bool) -> None:
