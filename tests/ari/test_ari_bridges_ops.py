@@ -44,7 +44,10 @@ async def test_bridge_types_asterisk_cannot_make(
     server: Server, http: aiohttp.ClientSession, kind: str
 ) -> None:
     status, body = await call(http, "POST", "/bridges", params={"type": kind})
-    assert (status, body) == (400, {"message": "Unable to create bridge"})
+    refused = "Unable to create bridge. Possible duplicate bridge id '(null)'"
+    assert (status, body) == (400, {"message": refused})  # Asterisk's text, decision 0003's status
+    status, body = await call(http, "POST", "/bridges/b9", params={"type": kind})
+    assert body == {"message": "Unable to create bridge. Possible duplicate bridge id 'b9'"}
     assert server.core.bridges == {}
 
 

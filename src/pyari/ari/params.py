@@ -171,7 +171,7 @@ def parse_params(
     """Check the request's values against ``op``'s declared parameters.
 
     Returns them as an ``args_type`` (the operation's class in :mod:`pyari.ari.args`).
-    Parameters named in ``lenient`` skip the allowed-values check: their
+    Parameters named in ``lenient`` skip the allowed-values and range checks: their
     handler checks them itself, in Asterisk's order and with its messages.
     """
     values: dict[str, Any] = {}
@@ -186,12 +186,9 @@ def parse_params(
             # ``containers`` (variables, fields) sit under their own key of the
             # body; an ``object`` parameter (a filter) is the whole body.
             raw = body_fields.get(p.name) if p.type == "containers" else body
-            if (
-                raw is not None
-                and not isinstance(raw, dict)
-                # a lenient container (the ``fields`` tuples) may be a list its handler checks
-                and not (p.name in lenient and isinstance(raw, list))
-            ):
+            if raw is not None and not isinstance(raw, dict) and p.name not in lenient:
+                # a lenient container (the ``fields`` tuples, ``variables`` of
+                # setChannelVars) reaches its handler as sent, which checks it
                 raise AriError(400, f"Invalid value for parameter {p.name}")
         else:
             raw = query.get(p.name)
@@ -201,7 +198,12 @@ def parse_params(
             if p.default is not None:
                 values[p.name] = p.default
             continue
-        value = _convert(replace(p, values=None) if p.name in lenient else p, raw)
+        if p.where == "body" and p.name in lenient:
+            values[p.name] = raw
+            continue
+        value = _convert(
+            replace(p, values=None, min=None, max=None) if p.name in lenient else p, raw
+        )
         if not value and p.required and (value == "" or value == []):
             continue  # given empty: as absent (the handler reads a 400)
         values[p.name] = value

@@ -300,7 +300,7 @@ class AriService:
         self.check_acl(user, req)
         if path[:10] == "/api-docs/" or path == "/openapi.json":
             if method != "GET":
-                raise MethodNotAllowed("OPTIONS,GET")
+                raise AriError(405, "Unsupported method")  # Asterisk's: no Allow list here
             return self.api_docs(req)
         op, path_values = self._operation(user, method, path)
         if op.websocket:

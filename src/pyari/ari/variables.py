@@ -6,16 +6,23 @@ from typing import Any
 
 from pyari.ari.errors import AriError
 
+VARIABLES_NOT_OBJECT = "The 'variables' field must be a JSON object"
+"""setChannelVars' and setBridgeVars' answer to ``variables`` that is not an object."""
 
-def json_variables(raw: Any) -> list[tuple[str, str, bool]]:
+
+def json_variables(
+    raw: Any, *, not_object: str = "Invalid value for parameter variables"
+) -> list[tuple[str, str, bool]]:
     """``variables`` of a request body: name → string, or ``{"value", "report_events"}``.
 
-    Returns (name, value, report_events) in order; raises Asterisk's 400s.
+    Returns (name, value, report_events) in order; raises Asterisk's 400s (``not_object``
+    when ``raw`` is not an object: Asterisk's own text where it checks, else decision
+    0003's).
     """
     if raw is None:
         return []
     if not isinstance(raw, dict):
-        raise AriError(400, "Invalid value for parameter variables")
+        raise AriError(400, not_object)
     found: list[tuple[str, str, bool]] = []
     for key, value in raw.items():
         if not key:

@@ -168,7 +168,9 @@ async def external_media_plan(core: Core, req: ExternalMediaRequest) -> External
     try:
         host, port = _split_hostport(req.external_host)
     except BadDialString as exc:
-        raise InvalidRequest("external_host must be <host>:<port>") from exc
+        raise InvalidRequest(
+            "external_host must be <host>:<port> for all transports other than websocket"
+        ) from exc
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except OSError as exc:

@@ -318,7 +318,8 @@ class LogChannels:
         try:
             chan = self._make(name, components, dynamic=True)
         except (OSError, ValueError):
-            raise LogChannelError(409, "Log channel could not be created") from None
+            # Asterisk's answer when it cannot make the channel (AST_LOGGER_ALLOC_ERROR)
+            raise LogChannelError(500, "Allocation failed") from None
         self._channels.insert(0, chan)
 
     def remove(self, name: str) -> None:

@@ -27,6 +27,7 @@ from pyari.ari.errors import AriError
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import (
     RECORD_LENIENT,
+    check_channel_format,
     check_playback_id,
     live_recordings,
     media_service,
@@ -37,7 +38,7 @@ from pyari.ari.resources.media_ops import (
     record_checks,
     recording_reply,
 )
-from pyari.ari.variables import json_variables
+from pyari.ari.variables import VARIABLES_NOT_OBJECT, json_variables
 from pyari.core.bridge import Bridge, Membership
 from pyari.core.channel import Channel
 from pyari.core.snapshots import BridgeSnapshot
@@ -63,7 +64,7 @@ def find_bridge(ctx: AriContext, bridge_id: str, *, stasis: bool = True) -> Brid
     return bridge
 
 
-def _features(bridge_type: str | None) -> tuple[str, tuple[str, ...]]:
+def _features(bridge_type: str | None, bridge_id: str | None) -> tuple[str, tuple[str, ...]]:
     words = tuple(w.strip() for w in (bridge_type or "mixing").split(",") if w.strip())
     for word in words:
         if word not in BRIDGE_FEATURES:
@@ -72,7 +73,10 @@ def _features(bridge_type: str | None) -> tuple[str, tuple[str, ...]]:
     mixing = "mixing" in words or "video_sfu" in words
     # Asterisk cannot make a bridge that both holds and mixes, or does neither.
     if holding == mixing:
-        raise AriError(400, "Unable to create bridge")
+        # Asterisk's text (its C library prints an absent id as "(null)"); 400, not its
+        # 500 (decision 0003)
+        shown = "(null)" if bridge_id is None else bridge_id
+        raise AriError(400, f"Unable to create bridge. Possible duplicate bridge id '{shown}'")
     return ("holding" if holding else "mixing"), words
 
 
@@ -85,7 +89,7 @@ def _create(
         existing = ctx.core.bridges.get(bridge_id)
         if existing is not None:
             raise AriError(409, f"Bridge with id '{bridge_id}' already exists")
-    bridge_type, words = _features(args.type)
+    bridge_type, words = _features(args.type, bridge_id)
     variables = json_variables(args.variables)
     bridge = ctx.core.new_bridge(
         bridge_id, bridge_type=bridge_type, features=words, name=args.name or ""
@@ -233,11 +237,16 @@ async def get_bridge_vars(
     return {"variables": found}
 
 
-@handles("bridges", "setBridgeVars", missing={"variables": "The 'variables' field is required"})
+@handles(
+    "bridges",
+    "setBridgeVars",
+    missing={"variables": "The 'variables' field is required"},
+    lenient=frozenset({"variables"}),
+)
 async def set_bridge_vars(ctx: AriContext, args: BridgesSetBridgeVarsArgs) -> None:
     variables = args.variables  # not given: 400
     bridge = _stasis_bridge(ctx, args.bridgeId)
-    for name, value, _report in json_variables(variables):
+    for name, value, _report in json_variables(variables, not_object=VARIABLES_NOT_OBJECT):
         bridge.set_var(name, value)
 
 
@@ -294,6 +303,7 @@ async def _play(
 ) -> Reply:
     bridge = find_bridge(ctx, args.bridgeId)
     media, offsetms, skipms = play_params(args)
+    check_channel_format(args.announcer_format, "announcer_format")
     live = playbacks(ctx)
     check_playback_id(live, playback_id)
     playback = live.new(

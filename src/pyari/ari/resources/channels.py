@@ -49,6 +49,7 @@ from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError, request_refused
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import (
+    FORMAT_NAMES,
     RECORD_LENIENT,
     check_playback_id,
     live_recordings,
@@ -61,7 +62,7 @@ from pyari.ari.resources.media_ops import (
     recording_reply,
     send_media_command,
 )
-from pyari.ari.variables import json_variables
+from pyari.ari.variables import VARIABLES_NOT_OBJECT, json_variables
 from pyari.channels.snoop import SNOOP_TECH
 from pyari.core import causes
 from pyari.core import events as ev
@@ -96,15 +97,7 @@ MAX_PUBLIC_UNIQUEID = 128
 INVALID_STATES = frozenset({"Down", "Rsrvd", "Ringing"})
 """Outbound channels not yet answered: no state, media or dialplan control."""
 
-FORMATS = frozenset(
-    {
-        "ulaw", "alaw", "gsm", "g722", "g723", "g726", "g726aal2", "g729", "adpcm",
-        "ilbc", "lpc10", "speex", "speex16", "speex32", "g719", "siren7", "siren14",
-        "testlaw", "opus", "codec2", "slin", "slin12", "slin16", "slin24", "slin32",
-        "slin44", "slin48", "slin96", "slin192", "h261", "h263", "h263p", "h264",
-        "h265", "mpeg4", "vp8", "vp9", "red", "t140", "t38", "png", "jpeg",
-    }
-)  # fmt: skip
+FORMATS = FORMAT_NAMES
 """Media format names the core knows (Asterisk's format cache)."""
 
 
@@ -553,11 +546,14 @@ async def get_channel_var(ctx: AriContext, args: ChannelsGetChannelVarArgs) -> d
     name = args.variable
     chan = find_channel(ctx, args.channelId, PROVIDED_CHANNEL_NOT_FOUND)
     vars_ = ChannelVars(ctx.pbx, chan)
-    if name.endswith(")") and "(" in name:
-        fname, _, fargs = name[:-1].partition("(")
-        value = vars_.call_function(fname, fargs)
-    else:
-        value = vars_.get_var(name)
+    if name.endswith(")"):  # a function, as Asterisk tells them
+        fname, sep, fargs = name[:-1].partition("(")
+        value = vars_.call_function(fname, fargs) if sep else None
+        if value is None:
+            # Asterisk's text; 400, not its 500, for a function that cannot be read
+            raise AriError(400, "Unable to read provided function")
+        return {"value": value}
+    value = vars_.get_var(name)
     if value is None:
         raise AriError(404, "Provided variable was not found")
     return {"value": value}
@@ -596,12 +592,17 @@ async def get_channel_vars(
     return {"variables": found}
 
 
-@handles("channels", "setChannelVars", missing={"variables": "The 'variables' field is required"})
+@handles(
+    "channels",
+    "setChannelVars",
+    missing={"variables": "The 'variables' field is required"},
+    lenient=frozenset({"variables"}),
+)
 async def set_channel_vars(ctx: AriContext, args: ChannelsSetChannelVarsArgs) -> None:
     given = args.variables  # not given: 400
     chan = find_channel(ctx, args.channelId, PROVIDED_CHANNEL_NOT_FOUND)
     control = find_control(ctx, args.channelId)
-    variables = json_variables(given)
+    variables = json_variables(given, not_object=VARIABLES_NOT_OBJECT)
 
     def assign() -> None:
         for name, value, _report in variables:
@@ -693,9 +694,14 @@ async def play_with_id(ctx: AriContext, args: ChannelsPlayWithIdArgs) -> Reply:
     "channels",
     "record",
     missing={"name": "Missing parameter name", "format": "Missing parameter format"},
-    lenient=RECORD_LENIENT,
+    lenient=RECORD_LENIENT | {"maxDurationSeconds", "maxSilenceSeconds"},
 )
 async def record(ctx: AriContext, args: ChannelsRecordArgs) -> Reply:
+    # Asterisk checks these first, with its texts (a bridge's go through decision 0003)
+    if args.maxDurationSeconds < 0:
+        raise AriError(400, "max_duration_seconds cannot be negative")
+    if args.maxSilenceSeconds < 0:
+        raise AriError(400, "max_silence_seconds cannot be negative")
     control = find_control(ctx, args.channelId)
     record_checks(args)
     chan = control.channel

@@ -98,12 +98,32 @@ WRITABLE_FORMATS = frozenset({"wav", "wav16", "ulaw", "alaw", "sln", "sln16"})
 TERMINATE_ON = frozenset({"none", "any", "*", "#"})
 UNKNOWN_FORMAT = "specified format is unknown on this system"
 
+FORMAT_NAMES = frozenset(
+    {
+        "ulaw", "alaw", "gsm", "g722", "g723", "g726", "g726aal2", "g729", "adpcm",
+        "ilbc", "lpc10", "speex", "speex16", "speex32", "g719", "siren7", "siren14",
+        "testlaw", "opus", "codec2", "slin", "slin12", "slin16", "slin24", "slin32",
+        "slin44", "slin48", "slin96", "slin192", "h261", "h263", "h263p", "h264",
+        "h265", "mpeg4", "vp8", "vp9", "red", "t140", "t38", "png", "jpeg",
+    }
+)  # fmt: skip
+"""Media format names Asterisk's format cache knows: what an originate's ``formats`` and a
+bridge's ``announcer_format`` and ``recorder_format`` may name."""
+
+
+def check_channel_format(given: str | None, param: str) -> None:
+    """422 for a bridge's ``announcer_format``/``recorder_format`` no format has."""
+    if given and given not in FORMAT_NAMES:
+        raise AriError(422, f"specified {param} is unknown on this system")
+
 
 def record_checks(args: RecordArgs, *, format_first: bool = False) -> None:
     """Checks shared by channel and bridge recordings, in Asterisk's order
     (a bridge checks the format first, a channel last)."""
     if format_first and args.format not in RECORD_FORMATS:
         raise AriError(422, UNKNOWN_FORMAT)
+    if isinstance(args, BridgesRecordArgs):
+        check_channel_format(args.recorder_format, "recorder_format")
     if args.terminateOn not in TERMINATE_ON:
         raise AriError(400, "terminateOn invalid")
     if args.ifExists not in IF_EXISTS:

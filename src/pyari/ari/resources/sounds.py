@@ -16,7 +16,10 @@ async def list_sounds(ctx: AriContext, args: SoundsListArgs) -> list[dict[str, o
     index = await media_service(ctx).library.sounds()
     lang = args.lang or None  # given empty: any language
     fmt = args.format or None
-    return [sound.to_json() for sound in index.sounds(lang, fmt)]
+    found = [sound.to_json() for sound in index.sounds(lang, fmt)]
+    if not found:  # as Asterisk: none (none installed, or none match) is a 404
+        raise AriError(404, "No sounds found that matched the query")
+    return found
 
 
 @handles("sounds", "get")

@@ -38,6 +38,7 @@ MORE_ERRORS: dict[str, tuple[ErrorResponse, ...]] = {
     "channels.snoopChannelWithId": (ErrorResponse(409, "Snoop channel id already in use"),),
     "bridges.clearVideoSource": (ErrorResponse(409, "Bridge not in Stasis application"),),
     "recordings.listStored": (_IO,),
+    "asterisk.addLog": (ErrorResponse(500, "The log channel could not be made"),),
     "recordings.getStored": (_IO,),
     "recordings.deleteStored": (_IO,),
     "recordings.getStoredFile": (_IO,),
