@@ -344,18 +344,13 @@ class Server:
     def reload_dialplan(self) -> str:
         """``dialplan reload``: swap in the new dialplan or keep the old one."""
         try:
-            cfg = self._reload_config()
-            dialplan = build_dialplan(cfg.extensions)
+            # extensions.conf only, as Asterisk's pbx_config: a broken ari.conf is not its business
+            extensions = load_one(self.config_dir, "extensions.conf")
+            dialplan = build_dialplan(extensions)
         except (ConfigError, DialplanError) as exc:
             log.error("Dialplan reload failed, keeping the old dialplan: %s", exc)
             return f"Dialplan reload failed: {exc}"
-        self.config = Config(
-            asterisk=self.config.asterisk,
-            http=self.config.http,
-            ari=self.config.ari,
-            extensions=cfg.extensions,
-            source_dir=cfg.source_dir,
-        )
+        self.config = dataclasses.replace(self.config, extensions=extensions)
         self.pbx.swap(dialplan)
         self.core.last_reload = time.time()
         return "Dialplan reloaded."

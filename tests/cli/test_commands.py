@@ -404,6 +404,16 @@ async def test_dialplan_reload_applies_to_new_calls(conf_server: tuple[Server, P
     )
 
 
+async def test_dialplan_reload_reads_only_extensions_conf(conf_server: tuple[Server, Path]) -> None:
+    """As Asterisk's pbx_config: another broken file does not stop a dialplan reload."""
+    server, conf = conf_server
+    (conf / "ari.conf").write_text("[general\nenabled = yes\n")
+    ext = conf / "extensions.conf"
+    ext.write_text(ext.read_text() + "\n[later]\nexten => 3000,1,NoOp()\n")
+    assert await run_command(server, "dialplan reload") == "Dialplan reloaded.\n"
+    assert "later" in await run_command(server, "dialplan show later")
+
+
 # -- module reload / reload ---------------------------------------------------------------
 
 
