@@ -104,3 +104,13 @@ async def test_api_docs_other_methods(server: Server, http: aiohttp.ClientSessio
 async def test_no_sounds_match(server: Server, http: aiohttp.ClientSession) -> None:
     status, body = await call(http, "GET", "/sounds", params={"lang": "xx"})
     assert (status, body) == (404, {"message": "No sounds found that matched the query"})
+
+
+async def test_hangup_reason_code_not_a_number(server: Server, http: aiohttp.ClientSession) -> None:
+    chan = server.core.request("Sim/carol")
+    status, body = await call(http, "DELETE", f"/channels/{chan.id}", params={"reason_code": "x"})
+    assert (status, body) == (400, {"message": "Invalid reason for hangup reason code provided"})
+    assert not chan.destroyed
+    # read as C's sscanf("%d") reads it: the leading number counts
+    status, _ = await call(http, "DELETE", f"/channels/{chan.id}", params={"reason_code": "17x"})
+    assert status == 204

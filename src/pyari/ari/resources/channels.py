@@ -94,6 +94,7 @@ CHANNEL_NOT_FOUND = "Channel not found"
 PROVIDED_CHANNEL_NOT_FOUND = "Provided channel was not found"
 NOT_IMPLEMENTED = "Not implemented"
 MAX_PUBLIC_UNIQUEID = 128
+_LEADING_INT = re.compile(r"\s*[+-]?\d+")
 INVALID_STATES = frozenset({"Down", "Rsrvd", "Ringing"})
 """Outbound channels not yet answered: no state, media or dialplan control."""
 
@@ -497,10 +498,10 @@ async def hangup(ctx: AriContext, args: ChannelsHangupArgs) -> None:
         raise AriError(400, "The reason and reason_code can't both be specified")
     cause = causes.NORMAL_CLEARING
     if reason_code is not None:
-        try:
-            cause = int(reason_code)
-        except ValueError:
-            raise AriError(400, "Invalid reason for hangup reason provided") from None
+        number = _LEADING_INT.match(reason_code)  # as sscanf("%d"): "17x" is 17
+        if number is None:
+            raise AriError(400, "Invalid reason for hangup reason code provided")
+        cause = int(number.group())
     elif reason is not None:
         found = causes.HANGUP_REASONS.get(reason)
         if found is None:
