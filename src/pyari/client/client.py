@@ -680,17 +680,20 @@ class AriClient(AriApi):
         self.connections += 1
         if self._up is not None:
             self._up.set()
-        token = _CONN.set(conn)
-        try:
-            for event in resynced:
-                self.dispatch(event)
-            while conn.held:
-                held, conn.held = conn.held, []
-                for message in held:
-                    self.dispatch(message)
-            conn.held = None
-        finally:
-            _CONN.reset(token)
+        # Events are handled from the caller's next pause on, as when the socket was
+        # read only then: handlers added right after connect() see the first events.
+        conn.held[:0] = resynced
+        asyncio.get_running_loop().call_soon(self._release, conn)
+
+    def _release(self, conn: _Conn) -> None:
+        """Dispatch the events held while the state was fetched; then dispatch as read."""
+        held, conn.held = conn.held or [], None
+        _CONN.set(conn)  # in this callback's own context
+        for message in held:
+            try:
+                self.dispatch(message)
+            except Exception:
+                log.exception("dispatching %s failed", message.type)
 
     async def _sync(self, resync: bool) -> list[Resynced]:
         """Fetch the applications' channels and bridges; on a reconnect, report changes."""
