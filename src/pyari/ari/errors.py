@@ -48,7 +48,6 @@ def as_ari_error(*kinds: type[Exception]) -> Iterator[None]:
         raise AriError(refusal.status, refusal.message) from None
 
 
-
 def request_refused(exc: TechError | ExternalMediaError) -> AriError:
     """The answer to a channel request a technology refused, chosen by the error's type.
 
