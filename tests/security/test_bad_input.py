@@ -203,6 +203,11 @@ async def test_events_socket_survives_deep_json_from_the_client(
         ws = await http.ws_connect("/ari/events?app=t")
         await ws.send_str("[" * DEEP + "]" * DEEP)
         await ws.send_str('{"a":' * DEEP + "1" + "}" * DEEP)
+        # Each is answered as a RESTRequest that cannot be read (tests/ari/test_ari_ws_requests.py).
+        for _ in range(2):
+            msg = await ws.receive_json(timeout=5)
+            assert (msg["type"], msg["status_code"]) == ("RESTResponse", 400)
+            assert msg["reason_phrase"] == "Failed to parse request message JSON"
         status, _ = await call(http, "POST", "/events/user/ping", params={"application": "t"})
         assert status == 204
         msg = await ws.receive_json(timeout=5)
