@@ -20,8 +20,8 @@ from pyari.config.acl import NO_ACL, Acl, Rule, build_acl
 from pyari.config.ari_outbound import OutboundSection, outbound_sections
 from pyari.config.backoff import AuthBackoff
 from pyari.config.embedded import embedded_dir
-from pyari.config.event_streams import EventStreamSettings
 from pyari.config.errors import ConfigError
+from pyari.config.event_streams import EventStreamSettings
 from pyari.config.parser import Entry, Section
 from pyari.config.values import (
     last_entries,
