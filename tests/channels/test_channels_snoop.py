@@ -11,8 +11,8 @@ import pytest
 from ari.ari_ops_helpers import app_events, call, stasis_channel
 from ari.media_audio_helpers import level, tone, wav_samples
 from conftest import wait_for
+from core.core_helpers import NullTech
 from pyari.channels.snoop import SnoopTech
-from pyari.core.channel import Channel
 from pyari.core.engine import Core
 from pyari.core.tech import BadDialString
 from pyari.media.service import MediaService
@@ -114,25 +114,6 @@ async def test_a_spy_in_does_not_hear_another_snoop_whispering_in(
     assert level(spied, 1500) < 100
 
 
-class _NullTech:
-    name = "Null"
-    description = "Nothing"
-
-    def request(
-        self, core: Core, resource: str, *, uniqueid: str | None, other_id: str | None
-    ) -> Channel:
-        raise NotImplementedError
-
-    def call(self, chan: Channel, timeout: float | None) -> None:
-        pass
-
-    def answered(self, chan: Channel) -> None:
-        pass
-
-    def hangup(self, chan: Channel) -> None:
-        pass
-
-
 async def test_a_snoop_channel_is_up_shares_the_linkedid_and_takes_its_taps_away(
     tmp_path: Path,
 ) -> None:
@@ -140,7 +121,7 @@ async def test_a_snoop_channel_is_up_shares_the_linkedid_and_takes_its_taps_away
     media = MediaService(
         core, sounds_dir=lambda: tmp_path, recording_dir=lambda: tmp_path, moh_classes=dict
     )
-    target = core.new_channel(_NullTech(), "Null/1", state="Up")
+    target = core.new_channel(NullTech(), "Null/1", state="Up")
     tech = SnoopTech()
     snoop = tech.snoop(core, media, target, spy="both", whisper="out", uniqueid="sn-1")
     assert snoop.name == f"Snoop/{target.id}-00000001" and snoop.id == "sn-1"

@@ -6,29 +6,11 @@ from typing import Any
 
 import msgspec
 
+from core.core_helpers import NullTech
 from pyari.bus import Topic
 from pyari.core import events as ev
 from pyari.core.channel import Channel
 from pyari.core.engine import Core
-
-
-class NullTech:
-    name = "Null"
-    description = "Nothing"
-
-    def request(
-        self, core: Core, resource: str, *, uniqueid: str | None, other_id: str | None
-    ) -> Channel:
-        raise NotImplementedError
-
-    def call(self, chan: Channel, timeout: float | None) -> None:
-        pass
-
-    def answered(self, chan: Channel) -> None:
-        pass
-
-    def hangup(self, chan: Channel) -> None:
-        pass
 
 
 def setup() -> tuple[Core, list[Any], list[Channel]]:

@@ -6,31 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from core.core_helpers import NullTech
 from pyari.core import events as ev
-from pyari.core.channel import Channel
 from pyari.core.engine import Core
 from pyari.media.recorder import RecordingExistsError
 from pyari.media.service import MediaService
 from pyari.stasis.recording import LiveRecording, LiveRecordings
-
-
-class NullTech:
-    name = "Null"
-    description = "Nothing"
-
-    def request(
-        self, core: Core, resource: str, *, uniqueid: str | None, other_id: str | None
-    ) -> Channel:
-        raise NotImplementedError
-
-    def call(self, chan: Channel, timeout: float | None) -> None:
-        pass
-
-    def answered(self, chan: Channel) -> None:
-        pass
-
-    def hangup(self, chan: Channel) -> None:
-        pass
 
 
 def recordings(spool: Path) -> LiveRecordings:
