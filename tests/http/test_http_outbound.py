@@ -416,3 +416,101 @@ async def test_reload_keeps_the_connection_and_the_call(
     hello = srv.stasis.get("hello")
     assert hello is None or not hello.active
     await app.stop()
+
+
+async def until(check: Callable[[], bool]) -> None:
+    """Wait (at most WAIT seconds) until ``check()`` holds."""
+    async with asyncio.timeout(WAIT):
+        while not check():
+            await asyncio.sleep(0.02)
+
+
+async def test_tcp_keepalives_are_set_on_the_connection(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(
+        conf,
+        f"ws://127.0.0.1:{app.port}/ari",
+        extra="enable_tcp_keepalives = yes\ntcp_keepalive_time = 7\n"
+        "tcp_keepalive_interval = 5\ntcp_keepalive_probes = 4\n",
+    )
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    await conn.next("ApplicationRegistered")
+    (out,) = srv.outbound.connections()
+    assert out.ws is not None
+    sock = out.ws.get_extra_info("socket")
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    if hasattr(socket, "TCP_KEEPIDLE"):
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 7
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 5
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
+    await app.stop()
+
+
+async def test_without_keepalives_the_socket_has_none(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari")
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    await conn.next("ApplicationRegistered")
+    (out,) = srv.outbound.connections()
+    assert out.ws is not None and out.pingpong is None
+    assert out.ws.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
+    await app.stop()
+
+
+async def test_pings_answered_keep_the_connection_and_the_apps_pings_are_answered(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(
+        conf,
+        f"ws://127.0.0.1:{app.port}/ari",
+        extra="enable_pingpongs = yes\npingpong_interval = 1\npingpong_probes = 1\n",
+    )
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    await conn.next("ApplicationRegistered")
+    (out,) = srv.outbound.connections()
+    pp = out.pingpong
+    assert pp is not None
+    await until(lambda: pp.pongs >= 2)  # two rounds: the 1-probe limit was never hit
+    assert out.connected and not conn.closed.done()
+    # The application's own PING is answered while pyari reads with autoping off.
+    pong = await conn.ws.ping(b"app")
+    await asyncio.wait_for(pong, WAIT)
+    await app.stop()
+
+
+@pytest.mark.slow
+async def test_missed_pongs_close_the_connection_and_it_reconnects(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(
+        conf,
+        f"ws://127.0.0.1:{app.port}/ari",
+        extra="enable_pingpongs = yes\npingpong_interval = 1\npingpong_probes = 2\n",
+    )
+    with caplog.at_level(logging.WARNING, logger="pyari.ari"):
+        srv = await make_server(conf)
+        first = await app.next_connection()
+        await first.next("ApplicationRegistered")
+        # The application stops reading: pyari's PINGs go unanswered.
+        transport = first.ws.transport
+        transport.pause_reading()
+        second = await app.next_connection()
+        assert (await second.next())["type"] == "ApplicationRegistered"
+    assert "app_out: No PONG after 2 PINGs; closing the websocket" in caplog.text
+    (out,) = srv.outbound.connections()
+    assert out.connected
+    transport.abort()
+    await app.stop()

@@ -15,6 +15,8 @@ media channels (``WebSocket/<name>``, ARI ``externalMedia`` with
     reconnect_interval = 500
     reconnect_attempts = 4
     tls_enabled = no
+    enable_tcp_keepalives = no   ; tcp_keepalive_time/_interval/_probes: 20, 20, 3
+    enable_pingpongs = no        ; pingpong_interval (s), pingpong_probes: 20, 3
 
 As in Asterisk, a section without ``uri`` or with a bad value is left out
 (the others still load). ``connection_type`` is ``persistent`` or
@@ -60,6 +62,22 @@ class WebSocketClient:
     priv_key_file: str = ""
     verify_server_cert: bool = True
     verify_server_hostname: bool = True
+    proxy_host: str = ""
+    """Never set: pyari refuses a section with a proxy (decision 0022)."""
+    proxy_username: str = ""
+    proxy_password: str = ""
+    enable_tcp_keepalives: bool = False
+    tcp_keepalive_time: int = 20
+    """Seconds idle before the first TCP keepalive probe."""
+    tcp_keepalive_interval: int = 20
+    """Seconds between TCP keepalive probes."""
+    tcp_keepalive_probes: int = 3
+    """Unanswered probes that drop the connection."""
+    enable_pingpongs: bool = False
+    pingpong_interval: int = 20
+    """Seconds between WebSocket PINGs."""
+    pingpong_probes: int = 3
+    """Missed PONGs that close the connection."""
 
     @property
     def protocol_list(self) -> tuple[str, ...]:
@@ -67,9 +85,13 @@ class WebSocketClient:
 
 
 _TEXT = ("uri", "protocols", "username", "password", "ca_list_file", "ca_list_path",
-         "cert_file", "priv_key_file")  # fmt: skip
-_INTS = ("connection_timeout", "reconnect_interval", "reconnect_attempts")
-_BOOLS = ("tls_enabled", "verify_server_cert", "verify_server_hostname")
+         "cert_file", "priv_key_file", "proxy_host", "proxy_username",
+         "proxy_password")  # fmt: skip
+_INTS = ("connection_timeout", "reconnect_interval", "reconnect_attempts", "tcp_keepalive_time",
+         "tcp_keepalive_interval", "tcp_keepalive_probes", "pingpong_interval",
+         "pingpong_probes")  # fmt: skip
+_BOOLS = ("tls_enabled", "verify_server_cert", "verify_server_hostname",
+          "enable_tcp_keepalives", "enable_pingpongs")  # fmt: skip
 
 
 def client_ssl_context(client: WebSocketClient) -> ssl.SSLContext:
@@ -115,7 +137,44 @@ def _client(section: Section) -> WebSocketClient:
         raise ConfigError(
             section.file, section.line, f"{section.name}: Websocket client missing uri"
         )
+    _check_options(section, values)
     return WebSocketClient(name=section.name, **values)  # type: ignore[arg-type]
+
+
+def _check_options(section: Section, values: dict[str, object]) -> None:
+    """Asterisk's checks of the proxy, keepalive and ping/pong options (res_websocket_client.c).
+
+    A proxy is refused: Asterisk tunnels through it with HTTP CONNECT for ws:// and
+    wss:// alike, which the client library pyari dials with does not do for ws://
+    (decision 0022), so the section is left out rather than connected around the proxy.
+    """
+    name = section.name
+    if values.get("proxy_host"):
+        entry = section.last("proxy_host")
+        line = entry.line if entry is not None else section.line
+        raise ConfigError(
+            section.file,
+            line,
+            f"{name}: proxy_host is not supported by pyari (no HTTP CONNECT proxy client)",
+        )
+    if values.get("enable_tcp_keepalives") and not all(
+        values.get(k, 1)
+        for k in ("tcp_keepalive_time", "tcp_keepalive_interval", "tcp_keepalive_probes")
+    ):
+        raise ConfigError(
+            section.file,
+            section.line,
+            f"{name}: tcp_keepalive_time, tcp_keepalive_interval and tcp_keepalive_probes "
+            "must all be non-zero",
+        )
+    if values.get("enable_pingpongs") and not all(
+        values.get(k, 1) for k in ("pingpong_interval", "pingpong_probes")
+    ):
+        raise ConfigError(
+            section.file,
+            section.line,
+            f"{name}: pingpong_interval and pingpong_probes must be non-zero",
+        )
 
 
 def websocket_clients(sections: list[Section]) -> dict[str, WebSocketClient]:

@@ -34,6 +34,7 @@ import aiohttp
 from pyari.ari.app_events import release_channels, send_registered, send_unregistered
 from pyari.config.websocket_client import client_ssl_context
 from pyari.http.common import read_events_socket
+from pyari.http.ws_liveness import PingPong, set_tcp_keepalive
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -83,6 +84,8 @@ class OutboundConnection:
         self.connected = False
         self.closing = False
         self.remote_addr = ""
+        self.pingpong: PingPong | None = None
+        """The PING/PONG keeper of the current connection (``enable_pingpongs``)."""
         self.settled = asyncio.Event()
         """Set once the first connection is up, or has failed for good (per call)."""
         self.task: asyncio.Task[None] | None = None
@@ -178,7 +181,7 @@ class OutboundConnection:
                         headers=headers,
                         ssl=ssl_ctx,
                         timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=CLOSE_TIMEOUT),
-                        autoping=True,
+                        autoping=not client.enable_pingpongs,
                         max_msg_size=0,
                     )
             except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
@@ -246,13 +249,33 @@ class OutboundConnection:
         if not first:
             for app in self.apps:
                 send_registered(self.events, app)
+        client = self.owc.client
+        sock = ws.get_extra_info("socket")
+        if client.enable_tcp_keepalives and sock is not None:
+            set_tcp_keepalive(
+                sock,
+                client.tcp_keepalive_time,
+                client.tcp_keepalive_interval,
+                client.tcp_keepalive_probes,
+            )
+        self.pingpong = (
+            PingPong(ws, client.pingpong_interval, client.pingpong_probes, self.session_id)
+            if client.enable_pingpongs
+            else None
+        )
+        loop = asyncio.get_running_loop()
+        pinger = loop.create_task(self.pingpong.run()) if self.pingpong is not None else None
         self.connected = True
         self.settled.set()
-        self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._writer = loop.create_task(self._write())
         try:
-            await read_events_socket(self.events, ws)
+            await read_events_socket(self.events, self.pingpong or ws)
         finally:
             self.connected = False
+            if pinger is not None:
+                pinger.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pinger
             writer, self._writer = self._writer, None
             if writer is not None:
                 writer.cancel()
