@@ -41,17 +41,24 @@ def now() -> float:
 
 
 _second_cache: tuple[int, str] = (-1, "")
+_milli_cache: tuple[int, int, str] = (-1, -1, "")
+"""The last timestamp made: messages within one millisecond share it."""
 
 
 def ari_timestamp(ts: float | None = None) -> str:
     """Format a time as ARI does: ``2026-11-26T03:35:43.153+0000``."""
-    global _second_cache
+    global _second_cache, _milli_cache
     if ts is None:
         ts = clock.time()
     second = int(ts // 1)
     millis = int((ts - second) * 1000)
+    last = _milli_cache
+    if last[1] == millis and last[0] == second:
+        return last[2]
     cached_second, prefix = _second_cache
     if second != cached_second:
         prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
         _second_cache = (second, prefix)
-    return f"{prefix}{millis:03d}+0000"
+    text = f"{prefix}{millis:03d}+0000"
+    _milli_cache = (second, millis, text)
+    return text

@@ -241,9 +241,14 @@ class EventSession:
 
     def acknowledge(self, message: str | bytes) -> bool:
         """Handle an ``EventAck`` message; False if ``message`` is something else."""
-        text = message if isinstance(message, bytes) else message.encode()
-        if b"EventAck" not in text:
-            return False
+        if isinstance(message, str):
+            if "EventAck" not in message:  # most messages: no need to encode them
+                return False
+            text = message.encode()
+        else:
+            text = message
+            if b"EventAck" not in text:
+                return False
         try:
             body = msgspec.json.decode(text)
         except msgspec.DecodeError:

@@ -196,25 +196,65 @@ def response(
     asterisk_id: str,
     pretty: bool,
 ) -> bytes:
-    """The ``RESTResponse`` message, its fields in Asterisk's order."""
-    msg: dict[str, Any] = {
-        "type": "RESTResponse",
-        "transaction_id": ids.transaction_id,
-        "request_id": ids.request_id,
-        "status_code": status,
-        "reason_phrase": reason,
-        "uri": ids.uri,
-    }
-    if body:
-        msg["content_type"] = JSON
-        msg["message_body"] = body.decode()
-    msg["application"] = application
-    msg["timestamp"] = wallclock.ari_timestamp()
-    msg["asterisk_id"] = asterisk_id
-    data = _encoder.encode(msg)
-    if pretty:
-        data = msgspec.json.format(data, indent=2)
-    return data
+    """The ``RESTResponse`` message, its fields in Asterisk's order.
+
+    The bytes are those of the message as a dict encoded by msgspec (and
+    ``msgspec.json.format(indent=2)`` when ``pretty``), put together from
+    pre-encoded pieces: the fixed parts are kept per (application, asterisk_id).
+    """
+    layout = _layouts.get((application, asterisk_id, pretty))
+    if layout is None:
+        layout = _layout(application, asterisk_id, pretty)
+    enc = _encode
+    return b"".join(
+        (
+            layout[0],
+            enc(ids.transaction_id),
+            layout[1],
+            enc(ids.request_id),
+            layout[2],
+            str(status).encode(),
+            layout[3],
+            enc(reason),
+            layout[4],
+            enc(ids.uri),
+            layout[5] if body else b"",
+            enc(body.decode()) if body else b"",
+            layout[6],
+            wallclock.ari_timestamp().encode(),
+            layout[7],
+        )
+    )
+
+
+_encode = _encoder.encode
+_layouts: dict[tuple[str, str, bool], tuple[bytes, ...]] = {}
+
+
+def _layout(application: str, asterisk_id: str, pretty: bool) -> tuple[bytes, ...]:
+    """The fixed pieces between a response's variable fields (see :func:`response`)."""
+    sep, colon, start, end = (
+        (b",\n  ", b": ", b"{\n  ", b"\n}") if pretty else (b",", b":", b"{", b"}")
+    )
+
+    def key(name: str) -> bytes:
+        return _encode(name) + colon
+
+    tail = sep + key("application") + _encode(application) + sep + key("timestamp") + b'"'
+    layout = (
+        start + key("type") + _encode("RESTResponse") + sep + key("transaction_id"),
+        sep + key("request_id"),
+        sep + key("status_code"),
+        sep + key("reason_phrase"),
+        sep + key("uri"),
+        sep + key("content_type") + _encode(JSON) + sep + key("message_body"),
+        tail,
+        b'"' + sep + key("asterisk_id") + _encode(asterisk_id) + end,
+    )
+    if len(_layouts) > 1024:  # applications come and go: keep it bounded
+        _layouts.clear()
+    _layouts[(application, asterisk_id, pretty)] = layout
+    return layout
 
 
 _REASONS = {int(s): s.phrase for s in HTTPStatus}
