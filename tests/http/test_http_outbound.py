@@ -514,3 +514,42 @@ async def test_missed_pongs_close_the_connection_and_it_reconnects(
     assert out.connected
     transport.abort()
     await app.stop()
+
+
+async def test_websocket_sessions_lists_inbound_events_sockets_too(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    from websockets.asyncio.client import connect
+
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari")
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    await conn.next("ApplicationRegistered")
+    port = int(re.findall(r"(?m)^bindport=(\d+)", (conf / "http.conf").read_text())[0])
+    uri = f"ws://127.0.0.1:{port}/ari/events?app=inapp,other&api_key=testARI:Sup3rM3ga$tr0ng"
+    async with connect(uri) as client:
+        local = client.local_address
+        out = await run_command(srv, "ari show websocket sessions")
+        head, dashes, *rows = out.splitlines()
+        assert head.split() == ["Connection", "ID", "Type", "RemoteAddr", "State", "Apps"]
+        assert dashes == f"{'-' * 37} {'-' * 15} {'-' * 32} {'-' * 5} {'-' * 16}"
+        (inbound,) = [r for r in rows if " inbound " in r]
+        connection_id, kind, addr, state, apps = inbound.split()
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", connection_id
+        )
+        assert (kind, addr, state, apps) == (
+            "inbound",
+            f"127.0.0.1:{local[1]}",
+            "Up",
+            "inapp,other",
+        )
+        assert inbound.index("inbound") == 38 and inbound.index("127.0.0.1") == 54
+        (persistent,) = [r for r in rows if " persistent " in r]
+        assert persistent.split()[0] == "app_out" and persistent.split()[-1] == "hello"
+    # Closed: no longer listed.
+    await until(lambda: not srv.ari.inbound)
+    assert " inbound " not in await run_command(srv, "ari show websocket sessions")
+    await app.stop()

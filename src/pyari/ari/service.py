@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,23 @@ class User:
     """The addresses the user may connect from (ari.conf ``permit``/``deny``/``acl``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class InboundSocket:
+    """An accepted events socket as ``ari show websocket sessions`` lists it."""
+
+    connection_id: str
+    """A UUID, as Asterisk names each WebSocket session."""
+    remote_addr: str
+    """``address:port`` of the application (``[v6]:port``), or empty."""
+
+
+def _sockaddr(peer: tuple[str, int] | None) -> str:
+    if not peer:
+        return ""
+    host, port = peer[0], peer[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class AriService:
     def __init__(self, ctx: AriContext) -> None:
         self.ctx = ctx
@@ -91,6 +109,8 @@ class AriService:
         """Paths below ``/ari`` whose GET opens a WebSocket (:meth:`open_events`)."""
         self.sessions: set[EventSession] = set()
         """The open events sockets' sessions."""
+        self.inbound: dict[EventSession, InboundSocket] = {}
+        """The accepted ``/ari/events`` sockets among them (``ari show websocket sessions``)."""
         self.event_queue_size = 100_000
         """Events a socket may fall behind by before it is closed."""
 
@@ -422,7 +442,7 @@ class AriService:
             read_only=user.read_only,
             max_queue=self.event_queue_size,
             write_timeout=max(settings.websocket_write_timeout, 1) / 1000.0,
-            on_close=self.sessions.discard,
+            on_close=self._forget_inbound,
             sequenced=bool(resume) or req.headers.get("Pyari-Sequence", "").strip() == "1",
             resume=resume,
         )
@@ -430,7 +450,12 @@ class AriService:
         session.open()
         if not session.closed:  # (closed at once if its replay overflowed its queue)
             self.sessions.add(session)
+            self.inbound[session] = InboundSocket(str(uuid.uuid4()), _sockaddr(req.peer))
         return session
+
+    def _forget_inbound(self, session: EventSession) -> None:
+        self.sessions.discard(session)
+        self.inbound.pop(session, None)
 
     def open_outbound_events(
         self, user_name: str, apps: list[str], send: SendText, *, subscribe_all: bool = False

@@ -186,6 +186,11 @@ def ari_show_websocket_sessions(server: Server, args: list[str], line: str) -> s
         for o in server.outbound.configs.values()
         if o.per_call and not o.invalid
     ]
+    rows += [
+        obf.SessionRow(i.connection_id, "inbound", i.remote_addr, "Up", ",".join(s.apps))
+        for s, i in list(server.ari.inbound.items())
+        if not s.closed
+    ]
     return obf.show_websocket_sessions(rows)
 
 
