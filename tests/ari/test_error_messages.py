@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -405,6 +406,23 @@ def _status_first(node: ast.Call) -> bool:
     return isinstance(first, ast.Constant) and isinstance(first.value, int)
 
 
+def _refusals(trees: Iterable[ast.Module]) -> frozenset[str]:
+    """The classes of ``core/refusals.py`` and every class built on them (their first
+    argument is the text the client is told)."""
+    names = set(REFUSAL_KINDS)
+    classes = [n for tree in trees for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    grew = True
+    while grew:
+        grew = False
+        for cls in classes:
+            if cls.name not in names and any(
+                isinstance(b, ast.Name) and b.id in names for b in cls.bases
+            ):
+                names.add(cls.name)
+                grew = True
+    return frozenset(names)
+
+
 @cache
 def pyari_texts() -> tuple[frozenset[str], frozenset[str]]:
     """The texts pyari's ARI can answer with, and the expressions left unresolved."""
@@ -415,6 +433,7 @@ def pyari_texts() -> tuple[frozenset[str], frozenset[str]]:
     shared: dict[str, ast.expr] = {}  # an imported constant: its module's value
     for tree in trees.values():
         shared.update(_consts(tree))
+    refusals = _refusals(trees.values())
     for path, tree in trees.items():
         consts = {**shared, **_consts(tree)}
 
@@ -454,8 +473,8 @@ def pyari_texts() -> tuple[frozenset[str], frozenset[str]]:
                     texts.update(f"{t} not found" for t in found)
             elif name == "Refused" and len(node.args) == 3:
                 take(node.args[2])
-            elif name == "InvalidRequest" and node.args:
-                take(node.args[0])
+            elif (name == "InvalidRequest" or name in refusals) and node.args:
+                take(node.args[0])  # its text, or a refusal of core/refusals.py
             elif name in FORWARDED and len(node.args) > FORWARDED[name]:
                 take(node.args[FORWARDED[name]])
             elif (
@@ -479,6 +498,8 @@ READ = ("ari", "core", "channels", "stasis", "media")
 FORWARDED = {"find_channel": 2, "_change_sources": 3}
 """Helpers given the text they answer with, and the argument that holds it (their
 parameters ``missing`` and ``unknown_source`` in ``PASS_THROUGH``)."""
+REFUSAL_KINDS = ("Refused", "NotFound", "Conflict", "Invalid", "Failed")
+"""``core/refusals.py``: what core turns down, by kind (``ari/errors.py`` gives the status)."""
 SURFACED = frozenset({"Unsupported", "DuplicateId"})
 """Exception classes whose own text an ARI answer carries (``request_refused``)."""
 
@@ -501,8 +522,9 @@ def test_the_reading_finds_what_is_plainly_there() -> None:
     for known in (
         "Channel not found",  # not_found / constants
         "Access denied by ACL",  # service.py
-        "Uncontrolled device specified",  # core DeviceError
-        "Module does not support reloading",  # core ModuleError
+        "Uncontrolled device specified",  # core DeviceError (UncontrolledDevice)
+        "Module does not support reloading",  # core ModuleError (ModuleRefused)
+        "Log channel does not exist",  # core LogChannelError (LogChannelNotFound)
         "Empty or missing 'uri' property.",  # the events socket's Refused
         "Provided format (%s) was not found",  # external media InvalidRequest
         "Channel with given unique ID already exists",  # DuplicateId

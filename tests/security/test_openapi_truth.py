@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import inspect
 import json
 import re
@@ -29,9 +30,11 @@ from referencing.jsonschema import DRAFT202012
 import pyari
 from conftest import auth_headers, make_server
 from pyari.ari.apidocs import openapi
+from pyari.ari.errors import refusal_status
 from pyari.ari.resources import load_all
 from pyari.ari.spec import Operation, answers, operations
 from pyari.config import AriUser
+from pyari.core.refusals import Refused
 from pyari.server import Server
 
 SRC = Path(pyari.__file__).parent
@@ -98,7 +101,7 @@ class Code:
         self.by_line: dict[tuple[str, int], tuple[str, str]] = {}
         self.top: dict[tuple[str, str], tuple[str, str]] = {}
         self.imports: dict[str, dict[str, str]] = {}
-        self.raised: dict[str, set[int]] = {}
+        self._called: set[str] | None = None
         for path in [*sorted(RESOURCES.glob("*.py")), *HELPERS]:
             mod = path.stem if path.parent == RESOURCES else f"ari.{path.stem}"
             tree = ast.parse(path.read_text(), str(path))
@@ -128,24 +131,41 @@ class Code:
             found = self.top.get((self.imports[mod][name], name))
         return found
 
-    def exception_statuses(self, cls: str) -> set[int]:
-        """The statuses an exception class carries, from every place pyari raises it."""
-        if cls not in self.raised:
-            found: set[int] = set()
-            for path in SRC.rglob("*.py"):
-                text = path.read_text()
-                if f"{cls}(" not in text:
-                    continue
-                for node in ast.walk(ast.parse(text, str(path))):
-                    if isinstance(node, ast.Call) and _call_name(node) == cls and node.args:
-                        first = node.args[0]
-                        if not (isinstance(first, ast.Constant) and type(first.value) is int):
-                            raise Unresolved(f"{path}:{node.lineno}: status of {cls}")
-                        found.add(first.value)
-            if not found:
-                raise Unresolved(f"no raise site of {cls}")
-            self.raised[cls] = found
-        return self.raised[cls]
+    def called(self) -> set[str]:
+        """The names pyari calls anywhere (``UncontrolledDevice(...)`` raises one)."""
+        if self._called is None:
+            self._called = {
+                name
+                for path in SRC.rglob("*.py")
+                for node in ast.walk(ast.parse(path.read_text(), str(path)))
+                if isinstance(node, ast.Call) and (name := _call_name(node)) is not None
+            }
+        return self._called
+
+    def refusal_statuses(self, mod: str, name: str) -> set[int]:
+        """The statuses answering refusals of class ``name`` (as ``mod`` imports it):
+        the kind (``core/refusals.py``) of each subclass pyari raises, mapped by the
+        ARI layer (``ari/errors.py``)."""
+        where = self.imports.get(mod, {}).get(name)
+        if where is None:
+            raise Unresolved(f"{mod}.py: where {name} comes from")
+        cls = getattr(importlib.import_module(where), name)
+        if not (isinstance(cls, type) and issubclass(cls, Refused)):
+            raise Unresolved(f"{mod}.py: {name} is no refusal of core/refusals.py")
+        family: list[type[Refused]] = [cls]
+        for kind in family:
+            family.extend(kind.__subclasses__())
+        found: set[int] = set()
+        for kind in family:
+            if kind.__name__ not in self.called():
+                continue
+            try:
+                found.add(refusal_status(kind))
+            except TypeError as exc:
+                raise Unresolved(str(exc)) from None
+        if not found:
+            raise Unresolved(f"no raise site of {name} or its subclasses")
+        return found
 
 
 def _catcher(fn: Function, call: ast.AST, name: str) -> list[str] | None:
@@ -191,19 +211,20 @@ def _statuses(code: Code, key: tuple[str, str], seen: set[tuple[str, str]]) -> s
             elif isinstance(first, ast.Name) and any(True for _ in _assigned(fn, first.id)):
                 for value in _assigned(fn, first.id):
                     out |= _ints(value)
-            elif isinstance(first, ast.Attribute) and first.attr == "status":
-                kinds = _catcher(fn, node, ast.unparse(first.value))
-                if kinds is None:
-                    if key[1].startswith("as_ari_error@"):
-                        continue  # the callers name the exception classes
-                    raise Unresolved(f"{mod}.py:{node.lineno}: {ast.unparse(node)}")
-                for cls in kinds:
-                    out |= code.exception_statuses(cls)
             else:
                 raise Unresolved(f"{mod}.py:{node.lineno}: {ast.unparse(node)}")
         elif name == "as_ari_error":
             for arg in node.args:
-                out |= code.exception_statuses(_name(arg))
+                out |= code.refusal_statuses(mod, _name(arg))
+        elif name == "refused":
+            if key[1].startswith("as_ari_error@"):
+                continue  # the callers of as_ari_error name the refusal classes
+            given = node.args[0] if node.args else None
+            kinds = _catcher(fn, node, given.id) if isinstance(given, ast.Name) else None
+            if kinds is None:
+                raise Unresolved(f"{mod}.py:{node.lineno}: {ast.unparse(node)}")
+            for cls in kinds:
+                out |= code.refusal_statuses(mod, cls)
         elif isinstance(node.func, ast.Name):
             callee = code.resolve(mod, node.func.id)
             if callee is not None:
@@ -256,7 +277,10 @@ def test_handler_statuses_are_declared() -> None:
     assert found["channels.rtpstatistics"] >= {200, 403, 404}
     assert found["bridges.record"] >= {201, 404, 409, 422}
     assert found["endpoints.sendMessage"] >= {202}
-    assert found["asterisk.loadModule"] >= {204, 409}  # through as_ari_error(ModuleError)
+    # through as_ari_error(ModuleError) ...: the kinds of the subclasses raised
+    assert found["asterisk.loadModule"] >= {204, 404, 409}
+    assert found["deviceStates.update"] >= {204, 400, 404, 409}
+    assert found["asterisk.addLog"] >= {204, 400, 409, 500}
     assert found["channels.externalMedia"] >= {400, 409}  # through except ... as exc
     missing: list[str] = []
     for op in operations():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol, TypeVar, cast
+from typing import TypeVar
 
 from pyari.channels.external import ExternalMediaError, Unsupported
+from pyari.core.refusals import Conflict, Failed, Invalid, NotFound, Refused
 from pyari.core.tech import DuplicateId, TechError
 
 T = TypeVar("T")
@@ -32,20 +33,30 @@ def available(part: T | None) -> T:
     return part
 
 
-class _Refusal(Protocol):
-    status: int
-    message: str
+REFUSAL_STATUS: dict[type[Refused], int] = {NotFound: 404, Conflict: 409, Invalid: 400, Failed: 500}
+"""The status of each kind of refusal core makes (``core/refusals.py``)."""
+
+
+def refusal_status(kind: type[Refused]) -> int:
+    """The status answering a refusal of class ``kind``: that of the nearest kind it is."""
+    for cls in kind.__mro__:
+        if cls in REFUSAL_STATUS:
+            return REFUSAL_STATUS[cls]
+    raise TypeError(f"{kind.__name__} is no kind of refusal (core/refusals.py)")
+
+
+def refused(exc: Refused) -> AriError:
+    """The answer to a request core refused: its kind's status, its message."""
+    return AriError(refusal_status(type(exc)), exc.message)
 
 
 @contextmanager
-def as_ari_error(*kinds: type[Exception]) -> Iterator[None]:
-    """Answer an exception of ``kinds`` (each carries ``status`` and ``message``,
-    the ARI answer it stands for) as that ARI error."""
+def as_ari_error(*kinds: type[Refused]) -> Iterator[None]:
+    """Answer a refusal of ``kinds`` (``DeviceError``, ``ModuleError`` ...) with :func:`refused`."""
     try:
         yield
     except kinds as exc:
-        refusal = cast(_Refusal, exc)
-        raise AriError(refusal.status, refusal.message) from None
+        raise refused(exc) from None
 
 
 def request_refused(exc: TechError | ExternalMediaError) -> AriError:

@@ -19,6 +19,7 @@ import msgspec
 
 from pyari.bus import Topic
 from pyari.core import events as ev
+from pyari.core.refusals import Conflict, Invalid, NotFound, Refused
 
 if TYPE_CHECKING:
     from pyari.core.astdb import AstDb
@@ -29,8 +30,11 @@ __all__ = [
     "SCHEME",
     "STATES",
     "DeviceError",
+    "DeviceNameMissing",
     "DeviceState",
     "DeviceStates",
+    "InvalidDeviceState",
+    "UncontrolledDevice",
     "chan_state_to_device",
 ]
 
@@ -82,13 +86,20 @@ class DeviceState(msgspec.Struct, frozen=True):
     state: str
 
 
-class DeviceError(Exception):
-    """An update or delete Asterisk refuses; ``status`` is the ARI status."""
+class DeviceError(Refused):
+    """An update or delete of a device Asterisk refuses."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+
+class DeviceNameMissing(DeviceError, NotFound):
+    """``Stasis:`` with no name after it."""
+
+
+class UncontrolledDevice(DeviceError, Conflict):
+    """A device that is not a ``Stasis:`` one (its state is not ARI's to set)."""
+
+
+class InvalidDeviceState(DeviceError, Invalid):
+    """A state an application may not set."""
 
 
 ExtenExists = Callable[[str, str], bool]
@@ -179,10 +190,10 @@ class DeviceStates:
     @staticmethod
     def controlled_name(device: str) -> str:
         if device[: len(SCHEME)].lower() != SCHEME.lower():
-            raise DeviceError(409, "Uncontrolled device specified")
+            raise UncontrolledDevice("Uncontrolled device specified")
         name = device[len(SCHEME) :]
         if not name:
-            raise DeviceError(404, "Device name is missing")
+            raise DeviceNameMissing("Device name is missing")
         return name
 
     def update(self, device: str, state: str) -> None:
@@ -190,7 +201,7 @@ class DeviceStates:
         name = self.controlled_name(device)
         value = state.upper()
         if value not in _SETTABLE:
-            raise DeviceError(400, "Invalid value for parameter deviceState")
+            raise InvalidDeviceState("Invalid value for parameter deviceState")
         self.astdb.put(FAMILY, name, value)
         self._publish(SCHEME + name, value)
 

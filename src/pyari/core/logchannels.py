@@ -27,11 +27,16 @@ from pathlib import Path
 import pyari
 from pyari.config.logger import LoggerSettings
 from pyari.confine import PathRefused, confine, inside
+from pyari.core.refusals import Conflict, Failed, Invalid, NotFound, Refused
 
 __all__ = [
     "LEVELS",
+    "InvalidLogChannel",
     "LogChannelError",
+    "LogChannelExists",
+    "LogChannelFailed",
     "LogChannelInfo",
+    "LogChannelNotFound",
     "LogChannels",
     "asterisk_level",
     "escape_controls",
@@ -164,11 +169,24 @@ class LogChannelInfo:
     configuration: str
 
 
-class LogChannelError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class LogChannelError(Refused):
+    """A change to the log channels Asterisk refuses."""
+
+
+class LogChannelNotFound(LogChannelError, NotFound):
+    """No channel of that name that may be removed or rotated."""
+
+
+class LogChannelExists(LogChannelError, Conflict):
+    """A channel of that name is already there."""
+
+
+class InvalidLogChannel(LogChannelError, Invalid):
+    """A name or configuration that cannot make a channel."""
+
+
+class LogChannelFailed(LogChannelError, Failed):
+    """The channel could not be made (its file or syslog could not be opened)."""
 
 
 @dataclass
@@ -301,32 +319,32 @@ class LogChannels:
         return name.lower() != "console" and not name.lower().startswith("syslog")
 
     def _confined(self, name: str) -> None:
-        """Refuse (400) a file name that is not a file inside the log folder."""
+        """Refuse (InvalidLogChannel) a file name that is not a file inside the log folder."""
         try:
             confine(self.logdir, self.filename(name))
         except PathRefused:
-            raise LogChannelError(400, INVALID_NAME) from None
+            raise InvalidLogChannel(INVALID_NAME) from None
 
     def add(self, name: str, components: str) -> None:
         """Add a channel at run time (``ast_logger_create_channel``)."""
         if not components.strip():
-            raise LogChannelError(400, "Configuration levels are required")
+            raise InvalidLogChannel("Configuration levels are required")
         if name and self._is_file(name):
             self._confined(name)
         if not name or self._find(name) is not None:
-            raise LogChannelError(409, "Log channel already exists")
+            raise LogChannelExists("Log channel already exists")
         try:
             chan = self._make(name, components, dynamic=True)
         except (OSError, ValueError):
             # Asterisk's answer when it cannot make the channel (AST_LOGGER_ALLOC_ERROR)
-            raise LogChannelError(500, "Allocation failed") from None
+            raise LogChannelFailed("Allocation failed") from None
         self._channels.insert(0, chan)
 
     def remove(self, name: str) -> None:
         """Remove a channel added at run time; configured ones stay."""
         chan = self._find(name)
         if chan is None or not chan.dynamic:
-            raise LogChannelError(404, "Log channel does not exist")
+            raise LogChannelNotFound("Log channel does not exist")
         self._channels.remove(chan)
         self._detach(chan)
 
@@ -334,9 +352,9 @@ class LogChannels:
         """Rotate a file channel and start a new file."""
         chan = self._find(name)
         if chan is None or chan.type != "File" or chan.handler is None:
-            raise LogChannelError(404, "Log channel does not exist")
+            raise LogChannelNotFound("Log channel does not exist")
         if chan.dynamic and not self._owned(chan.filename):
-            raise LogChannelError(404, "Log channel does not exist")
+            raise LogChannelNotFound("Log channel does not exist")
         self._detach(chan)
         with contextlib.suppress(OSError):
             self._rotate_file(chan.filename)

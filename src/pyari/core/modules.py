@@ -19,7 +19,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-__all__ = ["MODULES", "ModuleError", "ModuleInfo", "ModuleSpec", "Modules", "base_name"]
+from pyari.core.refusals import Conflict, NotFound, Refused
+
+__all__ = [
+    "MODULES",
+    "ModuleError",
+    "ModuleInfo",
+    "ModuleNotFound",
+    "ModuleRefused",
+    "ModuleSpec",
+    "Modules",
+    "base_name",
+]
 
 Reloader = Callable[[], Awaitable[bool]]
 """Reload a module's configuration; False when the reload failed."""
@@ -47,11 +58,16 @@ class ModuleInfo:
     support_level: str
 
 
-class ModuleError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class ModuleError(Refused):
+    """A module request Asterisk refuses."""
+
+
+class ModuleNotFound(ModuleError, NotFound):
+    """No running module of that name."""
+
+
+class ModuleRefused(ModuleError, Conflict):
+    """The module is there (or known) but will not do what was asked now."""
 
 
 def base_name(name: str) -> str:
@@ -179,11 +195,11 @@ class Modules:
     def get(self, name: str) -> ModuleInfo:
         """``GET /asterisk/modules/{name}``: the name must be exactly the module's."""
         if self.find(name) is None:
-            raise ModuleError(404, "Module could not be found in running modules")
+            raise ModuleNotFound("Module could not be found in running modules")
         for info in self.list():
             if info.name == name:
                 return info
-        raise ModuleError(409, "Module information could not be retrieved")
+        raise ModuleRefused("Module information could not be retrieved")
 
     def resource_enabled(self, resource: str) -> bool:
         """Whether the module serving ARI ``resource`` is loaded."""
@@ -194,39 +210,39 @@ class Modules:
 
     def load(self, name: str) -> None:
         if self.find(name) is not None:
-            raise ModuleError(409, "Module is already loaded")
+            raise ModuleRefused("Module is already loaded")
         spec = self.specs.get(base_name(name)) if name else None
         if spec is None or any(dep not in self.running for dep in spec.requires):
-            raise ModuleError(409, "Module load declined")
+            raise ModuleRefused("Module load declined")
         self.running[base_name(spec.name)] = spec
         self.generation += 1
 
     def unload(self, name: str) -> None:
         spec = self.find(name)
         if spec is None:
-            raise ModuleError(404, "Module not found in running modules")
+            raise ModuleNotFound("Module not found in running modules")
         if (
             self.use_count(spec) > 0
             or spec.resource is None
             or spec.resource in _NOT_UNLOADABLE_RESOURCES
         ):
-            raise ModuleError(409, "Module could not be unloaded")
+            raise ModuleRefused("Module could not be unloaded")
         del self.running[base_name(spec.name)]
         self.generation += 1
 
     async def reload(self, name: str) -> None:
         spec = self.find(name)
         if spec is None:
-            raise ModuleError(404, "Module not found in running modules")
+            raise ModuleNotFound("Module not found in running modules")
         reloader = self.reloaders.get(base_name(spec.name))
         if reloader is None:
-            raise ModuleError(409, "Module does not support reloading")
+            raise ModuleRefused("Module does not support reloading")
         if self.reloading:
-            raise ModuleError(409, "Another reload is currently in progress")
+            raise ModuleRefused("Another reload is currently in progress")
         self.reloading = True
         try:
             ok = await reloader()
         finally:
             self.reloading = False
         if not ok:
-            raise ModuleError(409, "An unknown error occurred while reloading the module")
+            raise ModuleRefused("An unknown error occurred while reloading the module")
