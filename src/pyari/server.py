@@ -20,7 +20,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyari
 from pyari.ari.context import AriContext
@@ -49,6 +49,7 @@ from pyari.dialplan import apps as _apps  # noqa: F401  (registers applications)
 from pyari.dialplan.executor import Pbx
 from pyari.dialplan.loader import DialplanError, build_dialplan
 from pyari.dialplan.model import Dialplan
+from pyari.dialplan.stasis_contexts import StasisContexts
 from pyari.http import make_http_server
 from pyari.http.outbound import OutboundWebsockets
 from pyari.media.service import MediaService
@@ -58,6 +59,9 @@ from pyari.stasis.playback import Playbacks
 from pyari.stasis.recording import LiveRecordings
 from pyari.stasis.registry import Registry
 from pyari.wallclock import ari_timestamp
+
+if TYPE_CHECKING:
+    from pyari.stasis.eventlog_nats import JetStreamLogs
 
 log = logging.getLogger("pyari")
 verbose = logging.getLogger("pyari.verbose")
@@ -180,6 +184,8 @@ class Server:
             reloaders={"res_ari.so": reload_res_ari, "pbx_config.so": reload_pbx_config}
         )
         self.logchannels: LogChannels | None = None
+        self.event_logs: JetStreamLogs | None = None
+        """``event_log = nats``: the JetStream connection of the apps' logs (:meth:`start`)."""
         """Opened by :meth:`start` (they attach handlers to the ``pyari`` logger)."""
         self.ari_context = AriContext(
             self.core,
@@ -196,7 +202,7 @@ class Server:
         )
         self.ari = AriService(self.ari_context)
         self.http = make_http_server(self.ari, self.websocket_media, cfg.http)
-        self.outbound = OutboundWebsockets(self.ari)
+        self.outbound = OutboundWebsockets(self.ari, contexts=StasisContexts(self.pbx))
         """ari.conf ``outbound_websocket`` sections: the connections pyari opens to apps."""
         self.pbx.provide(PerCall(self.outbound))
         self.control: Any = None
@@ -241,6 +247,7 @@ class Server:
             )
             self.ari_context.logchannels = self.logchannels
         self.media.start()
+        await self._start_event_log()
         if self.pjsip.settings.transports:
             try:
                 await self.pjsip.start(self.core, self.rtp, port=self.sip_port)
@@ -257,6 +264,25 @@ class Server:
         self._apply_outbound()
         self.running = True
         verbose.info("pyari %s ready.", pyari.__version__)
+
+    async def _start_event_log(self) -> None:
+        """``event_log = nats``: the apps' logs go to JetStream (needs the ``cluster`` extra)."""
+        streams = self.config.ari.event_streams
+        if streams.log != "nats" or self.event_logs is not None:
+            return
+        try:
+            from pyari.stasis.eventlog_nats import JetStreamLogs
+        except ImportError as exc:
+            raise StartError(
+                f"event_log = nats needs nats-py (pip install pyari[cluster]): {exc}"
+            ) from exc
+        logs = JetStreamLogs(streams.nats_url)
+        try:
+            await logs.start()
+        except Exception as exc:
+            raise StartError(f"event_log = nats: cannot use {streams.nats_url}: {exc}") from exc
+        self.event_logs = logs
+        self.stasis.log_factory = logs
 
     def _announce_http(self) -> None:
         for b in self.http.bindings:
@@ -304,6 +330,9 @@ class Server:
         for task in list(self.core.tasks):
             task.cancel()
         await self.media.stop()
+        if self.event_logs is not None:
+            await self.event_logs.close()
+            self.event_logs = None
         self.devices.close()
         self.astdb.close()
         self._remove_private_state()

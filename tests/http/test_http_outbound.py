@@ -553,3 +553,54 @@ async def test_websocket_sessions_lists_inbound_events_sockets_too(
     await until(lambda: not srv.ari.inbound)
     assert " inbound " not in await run_command(srv, "ari show websocket sessions")
     await app.stop()
+
+
+async def test_per_call_apps_get_a_stasis_context_the_dialplan_can_send_calls_to(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari", apps="hello,bye", kind="per_call_config")
+    srv = await make_server(conf)
+    shown = await run_command(srv, "dialplan show stasis-hello")
+    assert "[ Context 'stasis-hello' created by 'res_ari' ]" in shown
+    assert "'_.' =>" in shown and "1. Stasis(hello)" in shown and "[res_ari]" in shown
+    assert "'h' =>" in shown and "1. NoOp()" in shown
+    assert srv.dialplan.has_context("stasis-bye")
+
+    # A call sent to the context opens its per-call connection from there.
+    await run_command(srv, "channel originate Local/s@stasis-hello application Wait 20")
+    conn = await app.next_connection()
+    start = await conn.next("StasisStart")
+    assert start["application"] == f"hello:{start['channel']['name']}"
+    assert start["channel"]["dialplan"]["context"] == "stasis-hello"
+    await run_command(srv, f"channel request hangup {start['channel']['name']}")
+    assert await asyncio.wait_for(conn.closed, WAIT) == 1000
+
+    # dialplan reload keeps it; a section without the app takes it away.
+    assert await run_command(srv, "dialplan reload") == "Dialplan reloaded.\n"
+    assert srv.dialplan.has_context("stasis-hello")
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari", apps="bye", kind="per_call_config")
+    await run_command(srv, "module reload res_ari.so")
+    assert not srv.dialplan.has_context("stasis-hello")
+    assert srv.dialplan.has_context("stasis-bye")
+    # A persistent section registers its apps instead: no context.
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari", apps="bye")
+    await run_command(srv, "module reload res_ari.so")
+    assert not srv.dialplan.has_context("stasis-bye")
+    await app.stop()
+
+
+async def test_a_stasis_context_of_the_users_own_is_left_alone(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    ext = conf / "extensions.conf"
+    ext.write_text(ext.read_text() + "\n[stasis-hello]\nexten => s,1,Hangup()\n")
+    write_config(conf, "ws://127.0.0.1:9/ari", kind="per_call_config")
+    srv = await make_server(conf)
+    own = srv.dialplan.contexts["stasis-hello"]
+    assert own.registrar == "pbx_config"
+    write_config(conf, "ws://127.0.0.1:9/ari", apps="other", kind="per_call_config")
+    await run_command(srv, "module reload res_ari.so")
+    assert srv.dialplan.contexts["stasis-hello"] is own
+    assert srv.dialplan.has_context("stasis-other")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 from collections.abc import Awaitable, Callable
@@ -12,7 +13,7 @@ from pyari.dialplan.substitute import builtin_function, substitute
 if TYPE_CHECKING:
     from pyari.core.channel import Channel
     from pyari.core.engine import Core
-    from pyari.dialplan.model import Dialplan
+    from pyari.dialplan.model import Context, Dialplan
 
 log = logging.getLogger("pyari.pbx")
 verbose = logging.getLogger("pyari.verbose")
@@ -81,6 +82,8 @@ class Pbx:
         self.core = core
         self.dialplan = dialplan
         self._services: dict[type, object] = {}
+        self._added: dict[str, Context] = {}
+        """Contexts modules registered (:meth:`add_context`), kept across reloads."""
         """Objects of packages above the dialplan that applications need, by type."""
         core.pbx_starter = self.start
 
@@ -97,8 +100,39 @@ class Pbx:
         return found
 
     def swap(self, dialplan: Dialplan) -> None:
-        """Replace the dialplan at once; running channels continue on the new one."""
+        """Replace the dialplan at once; running channels continue on the new one.
+
+        Contexts other modules added (:meth:`add_context`) are kept, as Asterisk's
+        ``dialplan reload`` keeps the contexts of registrars other than pbx_config;
+        one the new dialplan defines itself is its own.
+        """
+        added = {n: c for n, c in self._added.items() if n not in dialplan.contexts}
+        self._added = added
+        if added:
+            dialplan = dataclasses.replace(dialplan, contexts={**dialplan.contexts, **added})
         self.dialplan = dialplan
+
+    def add_context(self, context: Context) -> bool:
+        """Add a context a module registers (``ast_context_find_or_create``); a context
+        of that name already there is left alone (False)."""
+        if self.dialplan.has_context(context.name):
+            return False
+        self._added[context.name] = context
+        dp = self.dialplan
+        self.dialplan = dataclasses.replace(dp, contexts={**dp.contexts, context.name: context})
+        return True
+
+    def remove_context(self, name: str, registrar: str) -> bool:
+        """Remove context ``name`` if ``registrar`` added it (``ast_context_destroy_by_name``)."""
+        context = self._added.get(name)
+        if context is None or context.registrar != registrar:
+            return False
+        del self._added[name]
+        dp = self.dialplan
+        if dp.contexts.get(name) is context:
+            contexts = {n: c for n, c in dp.contexts.items() if n != name}
+            self.dialplan = dataclasses.replace(dp, contexts=contexts)
+        return True
 
     def exten_exists(self, context: str, exten: str) -> bool:
         """Whether ``exten@context`` is in the dialplan in force (the one after a reload)."""

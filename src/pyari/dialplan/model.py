@@ -138,6 +138,11 @@ class Context:
         return None
 
 
+def _source(prio: Priority) -> str:
+    """Where a priority was defined: ``file:line``, or the registrar of one a module added."""
+    return f"{_basename(prio.file)}:{prio.line}" if prio.line else prio.file
+
+
 def _basename(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
@@ -267,8 +272,7 @@ class Dialplan:
             ident = f"{ext.match_name}/{ext.cid}" if ext.cid is not None else ext.match_name
             names[ident] = (ext.name, ext.cid)
             rows[ident] = [
-                (p.label, f"{p.priority}. {p.describe()}", f"{_basename(p.file)}:{p.line}")
-                for p in ext.priorities
+                (p.label, f"{p.priority}. {p.describe()}", _source(p)) for p in ext.priorities
             ]
         for (hctx, hname), value in self.hints.items():
             if hctx != ctx.name:

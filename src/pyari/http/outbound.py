@@ -336,6 +336,14 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+class StasisContexts(Protocol):
+    """The dialplan's ``stasis-<app>`` contexts (:mod:`pyari.dialplan.stasis_contexts`)."""
+
+    def add(self, app: str) -> None: ...
+
+    def remove(self, app: str) -> None: ...
+
+
 class OutboundWebsockets:
     """Every outbound ARI connection of the server: the sections and their connections.
 
@@ -343,8 +351,18 @@ class OutboundWebsockets:
     is also the Stasis registry's per-call connector (``Registry.per_call``).
     """
 
-    def __init__(self, service: AriService, *, linger: float = PER_CALL_LINGER) -> None:
+    def __init__(
+        self,
+        service: AriService,
+        *,
+        linger: float = PER_CALL_LINGER,
+        contexts: StasisContexts | None = None,
+    ) -> None:
         self.service = service
+        self.contexts = contexts
+        """Where the apps of per_call_config sections get their ``stasis-<app>`` context."""
+        self.context_apps: set[str] = set()
+        """The apps whose context was asked for."""
         self.linger = linger
         """Seconds a per-call connection stays up after its call's StasisEnd."""
         self.configs: dict[str, OutboundWebsocket] = {}
@@ -366,6 +384,7 @@ class OutboundWebsockets:
         """
         self.running = True
         self.configs = dict(configs)
+        self._sync_contexts()
         for name, owc in configs.items():
             current = self.persistent.get(name)
             if current is not None:
@@ -384,6 +403,24 @@ class OutboundWebsockets:
         for name in list(self.persistent):
             if name not in configs:
                 self._stop(self.persistent.pop(name))
+
+    def _sync_contexts(self) -> None:
+        """As Asterisk registers a per_call_config section's apps: a ``stasis-<app>``
+        context for each app of a valid section, removed when the app is no longer
+        served (a running call in it goes on)."""
+        wanted = {
+            app
+            for owc in self.configs.values()
+            if owc.per_call and not owc.invalid and self.running
+            for app in owc.apps
+        }
+        if self.contexts is None:
+            return
+        for app in sorted(self.context_apps - wanted):
+            self.contexts.remove(app)
+        for app in sorted(wanted - self.context_apps):
+            self.contexts.add(app)
+        self.context_apps = wanted
 
     def start(self, name: str) -> bool:
         """Start the persistent connection of section ``name`` unless it runs (False: no
@@ -415,6 +452,7 @@ class OutboundWebsockets:
     async def stop(self) -> None:
         """The server stops: every connection closes."""
         self.running = False
+        self._sync_contexts()
         conns = self.connections()
         self.persistent.clear()
         self.per_call.clear()
