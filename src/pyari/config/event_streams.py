@@ -5,7 +5,10 @@ ari.conf's ``[general]``:
   (0: off, Asterisk's behaviour);
 * ``event_retention_bytes`` — bytes of events kept per application;
 * ``stasis_grace`` — seconds a channel entering ``Stasis(app)`` waits for an away
-  application (0: it fails at once, as in Asterisk).
+  application (0: it fails at once, as in Asterisk);
+* ``event_log`` — where the logs are kept: ``memory`` (default) or ``nats`` (JetStream,
+  docs/decisions/0024-jetstream-event-log.md; read at start only);
+* ``nats_url`` — the NATS server(s) for ``event_log = nats`` (comma-separated URLs).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class EventStreamSettings:
     retention: float = 0.0
     retention_bytes: int = 16 * 1024 * 1024
     grace: float = 0.0
+    log: str = "memory"
+    nats_url: str = "nats://127.0.0.1:4222"
 
     @classmethod
     def from_entries(cls, values: Mapping[str, Entry]) -> Self:
@@ -56,10 +61,22 @@ class EventStreamSettings:
         retention = values.get("event_retention")
         size = values.get("event_retention_bytes")
         grace = values.get("stasis_grace")
+        kind = values.get("event_log")
+        if kind is not None and kind.value.strip().lower() not in ("memory", "nats"):
+            raise ConfigError(
+                kind.file, kind.line, f"event_log = {kind.value!r}: not 'memory' or 'nats'"
+            )
+        url = values.get("nats_url")
+        if url is not None and not all(
+            u.strip().startswith(("nats://", "tls://")) for u in url.value.split(",")
+        ):
+            raise ConfigError(url.file, url.line, f"nats_url = {url.value!r}: not nats:// URLs")
         return cls(
             retention=_seconds(retention) if retention is not None else d.retention,
             retention_bytes=parse_int(size, 0, _MAX_BYTES)
             if size is not None
             else d.retention_bytes,
             grace=_seconds(grace) if grace is not None else d.grace,
+            log=kind.value.strip().lower() if kind is not None else d.log,
+            nats_url=url.value.strip() if url is not None else d.nats_url,
         )

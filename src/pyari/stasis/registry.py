@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pyari import wallclock
 from pyari.config.event_streams import EventStreamSettings
@@ -13,7 +13,7 @@ from pyari.core import events as ev
 from pyari.stasis.app import Handler, StasisApp, source_key
 from pyari.stasis.broadcast import Broadcasts
 from pyari.stasis.control import Control
-from pyari.stasis.eventlog import Clock, MemoryEventLog
+from pyari.stasis.eventlog import Clock, EventLog, MemoryEventLog
 
 if TYPE_CHECKING:
     from pyari.bus import Topic
@@ -61,6 +61,14 @@ class Source:
         self.only = only
 
 
+class LogFactory(Protocol):
+    """Makes an application's event log (:class:`~.eventlog_nats.JetStreamLogs`)."""
+
+    def make(
+        self, name: str, retention: float, max_bytes: int, start: int, clock: Clock
+    ) -> EventLog: ...
+
+
 class Registry:
     """All Stasis applications of one core."""
 
@@ -73,6 +81,8 @@ class Registry:
         """Retention of the apps' event logs and Stasis()'s grace (:meth:`configure`)."""
         self.sequences: dict[str, int] = {}
         """The last sequence of applications that were destroyed (their next log goes on)."""
+        self.log_factory: LogFactory | None = None
+        """Makes the apps' logs instead of :class:`MemoryEventLog` (``event_log = nats``)."""
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
         """Channels in Stasis() waiting for an application to come (``stasis_grace``)."""
         self._expiry: dict[str, asyncio.TimerHandle] = {}
@@ -93,12 +103,16 @@ class Registry:
 
     def _new_app(self, name: str) -> StasisApp:
         streams = self.streams
-        log = MemoryEventLog(
-            streams.retention,
-            streams.retention_bytes,
-            start=self.sequences.pop(name, 0),
-            clock=self.clock,
-        )
+        start = self.sequences.pop(name, 0)
+        log: EventLog
+        if self.log_factory is not None:
+            log = self.log_factory.make(
+                name, streams.retention, streams.retention_bytes, start, self.clock
+            )
+        else:
+            log = MemoryEventLog(
+                streams.retention, streams.retention_bytes, start=start, clock=self.clock
+            )
         return StasisApp(self.core.bus, name, log)
 
     def names(self) -> list[str]:

