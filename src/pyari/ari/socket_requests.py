@@ -152,7 +152,10 @@ def read(msg: Message, origin: AriRequest, ids: Ids) -> AriRequest:
             query.append((name, value))
     # The socket's own api_key (when it logged in with one) speaks for the request,
     # unless the request names one itself: the first api_key is the one used.
-    if not any(name == "api_key" for name, _ in query):
+    for pair in query:
+        if pair[0] == "api_key":
+            break
+    else:
         for pair in origin.query:
             if pair[0] == "api_key":
                 query.append(pair)
