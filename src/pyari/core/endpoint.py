@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pyari.core import events as ev
 from pyari.core.snapshots import EndpointSnapshot
+from pyari.wallclock import ari_timestamp
 
 if TYPE_CHECKING:
     from pyari.bus import Bus, Forward, Topic
@@ -31,15 +32,25 @@ ALL_TOPIC = "endpoint:all"
 
 @dataclass(frozen=True, slots=True)
 class TextMessage:
-    """An out-of-call message (the ARI TextMessage model)."""
+    """An out-of-call message (its ARI shape is ``stasis/textmessages.py``'s)."""
 
     to: str
     sender: str
     body: str = ""
     variables: dict[str, str] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, object]:
-        return {"from": self.sender, "to": self.to, "body": self.body, "variables": self.variables}
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """Published on an endpoint's topic: a message from the endpoint arrived.
+
+    Stasis hands it to the applications following the endpoint as
+    TextMessageReceived (``stasis/textmessages.py``).
+    """
+
+    message: TextMessage
+    endpoint: EndpointSnapshot
+    timestamp: str = field(default_factory=ari_timestamp)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +142,7 @@ class Endpoint:
 
     def text_message_received(self, message: TextMessage) -> None:
         """A message from this endpoint, for the applications that follow it."""
-        self.topic.publish(
-            ev.TextMessageReceived(message=message.to_json(), endpoint=self.snapshot())
-        )
+        self.topic.publish(MessageReceived(message, self.snapshot()))
 
 
 class Endpoints:

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pyari.core import events as ev
+from pyari.core.endpoint import MessageReceived
 from pyari.core.engine import shrink
 from pyari.stasis.eventlog import EventLog, MemoryEventLog
+from pyari.stasis.textmessages import text_message_received
 
 if TYPE_CHECKING:
     from pyari.bus import Bus, Subscription, Topic
@@ -119,6 +121,8 @@ class StasisApp:
         if message is self._last:
             return
         self._last = message
+        if isinstance(message, MessageReceived):
+            message = text_message_received(message)
         handler = self.handler
         encode = self.encode
         if (handler is None and encode is None) or not isinstance(message, ev.Event):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from pyari import wallclock
 from pyari.config.event_streams import EventStreamSettings
 from pyari.core import events as ev
+from pyari.core.endpoint import MessageReceived
 from pyari.stasis.app import Handler, StasisApp, source_key
 from pyari.stasis.broadcast import Broadcasts
 from pyari.stasis.control import Control
@@ -26,13 +27,14 @@ verbose = logging.getLogger("pyari.verbose")
 SCHEMES = ("channel", "bridge", "endpoint", "deviceState")
 """Event source URI schemes an application can subscribe to."""
 
-ENDPOINT_EVENTS: tuple[type[ev.Event], ...] = (
+ENDPOINT_EVENTS: tuple[type[object], ...] = (
     ev.EndpointStateChange,
     ev.ContactStatusChange,
     ev.PeerStatusChange,
-    ev.TextMessageReceived,
+    MessageReceived,
 )
-"""What an app following every endpoint takes from them (not their channels' events)."""
+"""What an app following every endpoint takes from them (not their channels' events);
+a message received becomes TextMessageReceived in the app (``stasis/textmessages.py``)."""
 
 
 class BadScheme(Exception):
@@ -54,7 +56,7 @@ class Source:
     __slots__ = ("key", "only", "topic")
 
     def __init__(
-        self, key: str, topic: Topic, only: tuple[type[ev.Event], ...] | None = None
+        self, key: str, topic: Topic, only: tuple[type[object], ...] | None = None
     ) -> None:
         self.key = key
         self.topic = topic
