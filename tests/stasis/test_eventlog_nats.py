@@ -258,3 +258,39 @@ async def test_a_server_on_jetstream_replays_the_gap_and_survives_a_restart(
         hangup = await _until(ws, "StasisEnd")  # logged by the first server as it stopped
         assert hangup["pyari_sequence"] <= last
     assert srv2.stasis.apps[app].log.last == last  # the sequence goes on from there
+
+
+_WRITER = """
+import asyncio, sys, time
+from pyari.stasis.eventlog_nats import JetStreamLogs
+
+async def main() -> None:
+    logs = JetStreamLogs(sys.argv[1])
+    await logs.start()
+    lg = logs.make("other-process", 60, 1 << 20, 0, time.monotonic)
+    for i in range(1, 4):
+        lg.append(b'{"type":"Dummy","n":%d}' % i)
+    await logs.close()
+    print(logs.errors)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_server_replays_events_another_process_stored(
+    nats_url: str, started: list[Server]
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _WRITER, nats_url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout.strip() == "0"
+    srv, http = await _start(nats_url, started)
+    headers = {"Pyari-Resume": "other-process=1", "Pyari-Sequence": "1"}
+    async with http, http.ws_connect("/ari/events?app=other-process", headers=headers) as ws:
+        got = [await _until(ws, "Dummy") for _ in range(2)]
+    assert [(e["n"], e["pyari_sequence"]) for e in got] == [(2, 2), (3, 3)]
+    assert srv.stasis.apps["other-process"].log.last == 3
