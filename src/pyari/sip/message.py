@@ -231,17 +231,37 @@ def _fail(reason: str) -> SipParseError:
     return SipParseError(reason)
 
 
+_NAME_CACHE_MAX = 512
+"""Header names remembered by canonical_name() and header_key() (both are called for
+every header of every message; a peer's own names could be many: the caches stop
+growing at this size and other names are worked out each time)."""
+_CANONICAL_CACHE: dict[str, str] = {}
+_KEY_CACHE: dict[str, str] = {}
+
+
 def canonical_name(name: str) -> str:
     """``"call-id"`` → ``"Call-ID"``, ``"v"`` → ``"Via"``, ``"x-foo"`` → ``"X-Foo"``."""
+    cached = _CANONICAL_CACHE.get(name)
+    if cached is not None:
+        return cached
     key = name.lower()
     key = COMPACT.get(key, key)
-    return _CANONICAL.get(key) or "-".join(part.capitalize() for part in key.split("-"))
+    out = _CANONICAL.get(key) or "-".join(part.capitalize() for part in key.split("-"))
+    if len(_CANONICAL_CACHE) < _NAME_CACHE_MAX:
+        _CANONICAL_CACHE[name] = out
+    return out
 
 
 def header_key(name: str) -> str:
     """The lookup key of a header name: lower case, compact forms expanded."""
+    cached = _KEY_CACHE.get(name)
+    if cached is not None:
+        return cached
     key = name.lower()
-    return COMPACT.get(key, key)
+    key = COMPACT.get(key, key)
+    if len(_KEY_CACHE) < _NAME_CACHE_MAX:
+        _KEY_CACHE[name] = key
+    return key
 
 
 # --------------------------------------------------------------------------- splitting

@@ -1,0 +1,135 @@
+"""Server CPU per SIP call set-up (issue #16 goal 1), with an optional cProfile of the server.
+
+python -m bench.sip_setup_cpu [--calls N] [--rate R] [--rounds K] [--profile OUT.txt]
+
+SIPp (``bench/sipp/setup_uac.xml``) places N calls into ``Stasis(bench,setup)``; the ARI
+app of ``bench.sip_calls`` answers and hangs up; the server's CPU time (utime + stime from
+/proc) over each round, divided by the calls completed in it. K rounds after a warm-up;
+min / median are printed (the machine is shared: take the minimum as the figure).
+``--profile`` runs the server under cProfile (a ``sitecustomize`` on PYTHONPATH, profile
+written at exit) and writes the top functions by internal and cumulative time as text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import aiohttp
+
+from bench.rest import PASSWORD, USER
+from bench.server import ServerProcess, basic_auth
+from bench.sip_calls import (
+    SCENARIOS,
+    App,
+    configure,
+    cpu_seconds,
+    free_udp_port,
+    prioritize,
+    run_sipp,
+    sipp_common,
+)
+
+SITECUSTOMIZE = """
+import atexit, cProfile, os, signal, sys
+_out = os.environ.get("PYARI_BENCH_CPROFILE")
+if _out and "serve" in sys.argv:
+    _prof = cProfile.Profile()
+    _prof.enable()
+    def _dump(*_a):
+        _prof.disable()
+        _prof.dump_stats(_out)
+    atexit.register(_dump)
+    signal.signal(signal.SIGUSR2, _dump)
+"""
+
+
+async def run(args: argparse.Namespace) -> list[float]:
+    sip_port = free_udp_port()
+    work = Path(tempfile.mkdtemp(prefix="pyari-sipcpu-"))
+    prof_raw = work / "server.prof"
+    if args.profile:
+        (work / "site").mkdir()
+        (work / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(work / "site"), os.environ.get("PYTHONPATH")])
+        )
+        os.environ["PYARI_BENCH_CPROFILE"] = str(prof_raw)
+    per_call: list[float] = []
+    srv = ServerProcess(configure=configure(sip_port, free_udp_port(), free_udp_port()))
+    scenario = str(SCENARIOS / "setup_uac.xml")
+    try:
+        with srv:
+            print(prioritize(srv.pid), file=sys.stderr)
+            headers = {"Authorization": basic_auth(USER, PASSWORD)}
+            conn = aiohttp.TCPConnector(limit=64)
+            async with aiohttp.ClientSession(srv.url, headers=headers, connector=conn) as http:
+                ws = await http.ws_connect("/ari/events?app=bench")
+                app = App(http)
+
+                async def read() -> None:
+                    async for msg in ws:
+                        if msg.type == aiohttp.WSMsgType.TEXT:
+                            app.event(json.loads(msg.data))
+
+                reader = asyncio.ensure_future(read())
+                try:
+                    await run_sipp([*sipp_common(sip_port, free_udp_port()), "-sf", scenario,
+                                    "-s", "100", "-m", "50", "-r", "50", "-l", "100"],
+                                   work, 30)  # fmt: skip
+                    for _ in range(args.rounds):
+                        before = app.setup_done
+                        cpu0 = cpu_seconds(srv.pid)
+                        r = await run_sipp(
+                            [*sipp_common(sip_port, free_udp_port()), "-sf", scenario,
+                             "-s", "100", "-m", str(args.calls), "-r", str(args.rate),
+                             "-l", str(args.rate * 2), "-recv_timeout", "10000"],
+                            work, args.calls / args.rate + 40,
+                        )  # fmt: skip
+                        await asyncio.sleep(0.3)
+                        done = app.setup_done - before
+                        cpu = cpu_seconds(srv.pid) - cpu0
+                        per_call.append(cpu / max(done, 1) * 1000)
+                        print(f"round: {done} set-ups, {r.failed} failed, "
+                              f"{per_call[-1]:.3f} ms CPU per call", file=sys.stderr)  # fmt: skip
+                finally:
+                    reader.cancel()
+                    await ws.close()
+    finally:
+        os.environ.pop("PYARI_BENCH_CPROFILE", None)
+        if args.profile and prof_raw.exists():
+            out = io.StringIO()
+            st = pstats.Stats(str(prof_raw), stream=out)
+            st.strip_dirs().sort_stats("tottime").print_stats(45)
+            st.sort_stats("cumulative").print_stats(45)
+            args.profile.write_text(out.getvalue())
+        shutil.rmtree(work, ignore_errors=True)
+    return per_call
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--calls", type=int, default=1000)
+    p.add_argument("--rate", type=int, default=100)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--profile", type=Path, help="write a cProfile summary of the server here")
+    args = p.parse_args()
+    if shutil.which("sipp") is None:
+        sys.exit("sipp (Debian sip-tester) is not installed")
+    per_call = asyncio.run(run(args))
+    print(f"server CPU per call set-up over {args.rounds} rounds of {args.calls} calls at "
+          f"{args.rate}/s: min {min(per_call):.3f} ms, median "
+          f"{statistics.median(per_call):.3f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
