@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,20 @@ if TYPE_CHECKING:
     from pyari.media.sounds import SoundsIndex
     from pyari.media.sources import Source
     from pyari.media.uris import AudioCache, MediaResolver
+
+
+def file_with_stem(directory: Path, stem: str, formats: Collection[str]) -> str | None:
+    """The first entry of ``directory`` (sorted) named ``stem.<format>`` with a format
+    of ``formats``; None when there is none or the folder cannot be read."""
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return None
+    for entry in entries:
+        name, dot, ext = entry.rpartition(".")
+        if dot and name == stem and ext in formats:
+            return entry
+    return None
 
 
 class MediaLibrary:
@@ -85,16 +99,11 @@ class MediaLibrary:
             directory = confine(base, folder, allow_base=True) if folder else base
         except PathRefused:
             return None
-        try:
-            entries = sorted(os.listdir(directory))
-        except OSError:
+        entry = file_with_stem(directory, stem, EXTENSION_FORMATS)
+        if entry is None:
             return None
-        for entry in entries:
-            s, dot, ext = entry.rpartition(".")
-            if dot and s == stem and ext in EXTENSION_FORMATS:
-                path = directory / entry
-                return path if inside(base, path) else None
-        return None
+        path = directory / entry
+        return path if inside(base, path) else None
 
     async def _open(self, uri: str, language: str) -> Source:
         await self.sounds()

@@ -35,6 +35,7 @@ from pyari.ari.errors import AriError
 from pyari.ari.resources import Reply, handles
 from pyari.ari.resources.media_ops import RECORD_FORMATS
 from pyari.confine import PathRefused, check_name, confine, inside
+from pyari.media.library import file_with_stem
 from pyari.stasis.recording import LiveRecording
 
 RECORDING_NOT_FOUND = "Recording not found"
@@ -78,18 +79,13 @@ def find_stored(base: Path, name: str) -> Found | None:
     directory = base / folder if folder else base
     if not inside(base, directory):
         raise Forbidden(name)
-    try:
-        entries = sorted(os.listdir(directory))
-    except OSError:
+    entry = file_with_stem(directory, file, RECORD_FORMATS)
+    if entry is None:
         return None
-    for entry in entries:
-        stem, dot, ext = entry.rpartition(".")
-        if dot and stem == file and ext in RECORD_FORMATS:
-            path = directory / entry
-            if not path.is_file() or not inside(base, path):
-                raise Forbidden(name)
-            return Found(path, f"{folder}/{file}" if folder else file, ext)
-    return None
+    path = directory / entry
+    if not path.is_file() or not inside(base, path):
+        raise Forbidden(name)
+    return Found(path, f"{folder}/{file}" if folder else file, entry.rpartition(".")[2])
 
 
 def _lookup(ctx: AriContext, name: str) -> Found:
