@@ -17,6 +17,8 @@ async def test_seed_script_prints_start_then_stop(
     server: Server, base_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # README section 4, with ``import aioari`` -> ``from pyari.client import aioari``.
+    ended = asyncio.Event()
+
     async def main() -> None:
         client = await aioari.connect(base_url, USER, PASSWORD)
 
@@ -25,6 +27,7 @@ async def test_seed_script_prints_start_then_stop(
 
         def stasis_end(obj: Any, event: dict[str, Any]) -> None:
             print("stop")
+            ended.set()
 
         client.on_channel_event("StasisStart", stasis_start)
         client.on_channel_event("StasisEnd", stasis_end)
@@ -38,6 +41,8 @@ async def test_seed_script_prints_start_then_stop(
         )
         assert out == ""
         await wait_for(lambda: not server.core.channels)
+        # The server is done with the call; the client hears StasisEnd a moment later.
+        await asyncio.wait_for(ended.wait(), 10)
         assert server.stasis.get("hello").handler is not None  # type: ignore[union-attr]
     finally:
         runner.cancel()  # Ctrl+C

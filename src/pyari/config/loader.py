@@ -1,5 +1,5 @@
 """Loading a whole configuration: asterisk.conf, http.conf, ari.conf (with acl.conf's named
-ACLs) and extensions.conf.
+ACLs), extensions.conf and pyari's cluster.conf.
 
 Loading is pure: it builds new objects and raises :class:`ConfigError` on the first bad
 file, so a caller swaps the result in only when everything loaded.
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyari.config.acl import load_named_acls
+from pyari.config.cluster import ClusterSettings
 from pyari.config.embedded import embedded_dir, embedded_text
 from pyari.config.errors import ConfigError
 from pyari.config.parser import Section, parse_file, parse_text
@@ -28,6 +29,8 @@ class Config:
     ari: AriSettings
     extensions: list[Section] = field(default_factory=list, hash=False)
     source_dir: Path | None = None
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    """cluster.conf (read at start; docs/cluster.md)."""
 
 
 def load_one(config_dir: Path | None, name: str, *, keep_templates: bool = False) -> list[Section]:
@@ -82,6 +85,7 @@ def load_config(config_dir: Path | None, *, state: Path | None = None) -> Config
         ),
         extensions=load_one(config_dir, "extensions.conf"),
         source_dir=config_dir,
+        cluster=ClusterSettings.from_sections(load_one(config_dir, "cluster.conf")),
     )
 
 

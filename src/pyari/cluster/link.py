@@ -1,0 +1,113 @@
+"""The node's NATS connection, shared by every part of the cluster.
+
+Subjects and buckets carry the cluster's name (cluster.conf ``cluster``), so
+several clusters can share one NATS server:
+
+* ``pyari.<cluster>.<...>`` — subjects (:meth:`Link.subject`);
+* ``PYARI_<cluster>_<NAME>`` — JetStream key-value buckets (:meth:`Link.bucket`).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Any
+
+import nats
+from nats.js import api
+from nats.js.errors import BucketNotFoundError
+from nats.js.kv import KeyValue
+
+from pyari.config.cluster import ClusterSettings
+
+log = logging.getLogger("pyari.cluster")
+
+
+class Link:
+    """One NATS connection (reconnecting for ever) and the names of the cluster's things."""
+
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.settings = settings
+        self.node = settings.node_name
+        """This node's name."""
+        self.nc: Any = None
+        """The ``nats.aio.client.Client`` once :meth:`connect` returned."""
+        self.js: Any = None
+        """Its JetStream context."""
+        self.reconnects = 0
+        self.disconnects = 0
+
+    def subject(self, *parts: str) -> str:
+        """``pyari.<cluster>.<parts...>``."""
+        return ".".join(("pyari", self.settings.cluster, *parts))
+
+    def bucket_name(self, name: str) -> str:
+        """``PYARI_<cluster>_<name>``: a key-value bucket of this cluster."""
+        return f"PYARI_{self.settings.cluster}_{name}"
+
+    async def connect(self) -> None:
+        """Connect (raises when no server answers within a few seconds)."""
+        s = self.settings
+        options: dict[str, Any] = {
+            "servers": s.urls,
+            "name": f"pyari {self.node}",
+            "connect_timeout": 2,
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.5,
+            "disconnected_cb": self._disconnected,
+            "reconnected_cb": self._reconnected,
+            "error_cb": self._error,
+        }
+        if s.nats_user:
+            options["user"] = s.nats_user
+            options["password"] = s.nats_password
+        if s.nats_token:
+            options["token"] = s.nats_token
+        if s.nats_creds:
+            options["user_credentials"] = s.nats_creds
+        if s.nats_tls_ca or s.nats_tls_cert:
+            ctx = ssl.create_default_context(cafile=s.nats_tls_ca or None)
+            if s.nats_tls_cert:
+                ctx.load_cert_chain(s.nats_tls_cert, s.nats_tls_key or None)
+            options["tls"] = ctx
+        self.nc = await nats.connect(**options)
+        self.js = self.nc.jetstream()
+
+    async def bucket(self, name: str, *, ttl: float = 0.0, history: int = 1) -> KeyValue:
+        """The key-value bucket ``name`` of this cluster, made if missing.
+
+        ``ttl``: seconds an entry lives without a new put (0: for ever)."""
+        full = self.bucket_name(name)
+        try:
+            return await self.js.key_value(full)  # type: ignore[no-any-return]
+        except BucketNotFoundError:
+            pass
+        config = api.KeyValueConfig(
+            bucket=full,
+            history=history,
+            ttl=ttl or None,
+            storage=api.StorageType.FILE,
+            description=f"pyari cluster {self.settings.cluster}: {name.lower()}",
+        )
+        return await self.js.create_key_value(config)  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        nc = self.nc
+        if nc is None:
+            return
+        self.nc = None
+        try:
+            await nc.drain()
+        except Exception:  # already closed, or NATS gone
+            await nc.close()
+
+    async def _disconnected(self) -> None:
+        self.disconnects += 1
+        log.warning("cluster: NATS connection lost; reconnecting")
+
+    async def _reconnected(self) -> None:
+        self.reconnects += 1
+        log.info("cluster: NATS connection back")
+
+    async def _error(self, exc: Exception) -> None:
+        log.debug("cluster: NATS: %s", exc)
