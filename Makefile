@@ -10,7 +10,7 @@ STAMP     := $(VENV)/.installed-test
 NODE_DIR   := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-deps client args system-deps node-deps clean
+.PHONY: run test test-fast lint typecheck bench bench-deps client args system-deps node-deps cluster-demo clean
 
 ## pyari, its runtime dependencies and the sound packages: what serving needs.
 $(RUN_STAMP): pyproject.toml constraints.txt
@@ -40,6 +40,11 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json | system-d
 ## Create the environment and serve the embedded default configuration.
 run: $(RUN_STAMP)
 	$(BIN)/pyari serve
+
+## nats-server, Kamailio and three pyari nodes on loopback as one cluster, until Ctrl+C
+## (docs/cluster.md; `$(BIN)/python scripts/cluster_demo.py --help` for the options).
+cluster-demo: $(STAMP)
+	$(BIN)/python scripts/cluster_demo.py
 
 # The HTTP-facing suites run a second time on the other HTTP core
 # (PYARI_HTTP_BACKEND: pyari.http.httptools_core by default, pyari.http.aiohttp_core
