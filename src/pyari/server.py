@@ -52,7 +52,9 @@ from pyari.dialplan.model import Dialplan
 from pyari.dialplan.stasis_contexts import StasisContexts
 from pyari.http import make_http_server
 from pyari.http.outbound import OutboundWebsockets
+from pyari.http.static import PACKAGED as STATIC_PAGES
 from pyari.media.service import MediaService
+from pyari.sip.websocket import SipWebSockets
 from pyari.stasis import dialplan_app as _stasis_app  # noqa: F401
 from pyari.stasis.per_call import PerCall
 from pyari.stasis.playback import Playbacks
@@ -61,6 +63,7 @@ from pyari.stasis.registry import Registry
 from pyari.wallclock import ari_timestamp
 
 if TYPE_CHECKING:
+    from pyari.cluster.service import Cluster
     from pyari.stasis.eventlog_nats import JetStreamLogs
 
 log = logging.getLogger("pyari")
@@ -186,6 +189,8 @@ class Server:
         self.logchannels: LogChannels | None = None
         self.event_logs: JetStreamLogs | None = None
         """``event_log = nats``: the JetStream connection of the apps' logs (:meth:`start`)."""
+        self.cluster: Cluster | None = None
+        """cluster.conf ``enabled = yes``: this node of the cluster (:meth:`start`)."""
         """Opened by :meth:`start` (they attach handlers to the ``pyari`` logger)."""
         self.ari_context = AriContext(
             self.core,
@@ -201,7 +206,17 @@ class Server:
             recordings=self.recordings,
         )
         self.ari = AriService(self.ari_context)
-        self.http = make_http_server(self.ari, self.websocket_media, cfg.http)
+        self.sip_websockets = SipWebSockets(
+            lambda: self.pjsip.service, lambda: self.pjsip.settings.transports.values()
+        )
+        """``/ws``: SIP over WebSocket for the ws/wss transports (the HTTP layer imports no SIP)."""
+        self.http = make_http_server(
+            self.ari,
+            self.websocket_media,
+            cfg.http,
+            sip_sockets=self.sip_websockets,
+            static_roots=(cfg.asterisk.astdatadir / "static-http", STATIC_PAGES),
+        )
         self.outbound = OutboundWebsockets(self.ari, contexts=StasisContexts(self.pbx))
         """ari.conf ``outbound_websocket`` sections: the connections pyari opens to apps."""
         self.pbx.provide(PerCall(self.outbound))
@@ -248,6 +263,7 @@ class Server:
             self.ari_context.logchannels = self.logchannels
         self.media.start()
         await self._start_event_log()
+        await self._start_cluster()
         if self.pjsip.settings.transports:
             try:
                 await self.pjsip.start(self.core, self.rtp, port=self.sip_port)
@@ -261,6 +277,8 @@ class Server:
         except OSError as exc:
             raise StartError(f"HTTP server cannot start: {_bind_error(exc)}") from exc
         self._announce_http()
+        if self.cluster is not None:
+            await self.cluster.announce()  # its SIP and HTTP addresses are known now
         self._apply_outbound()
         self.running = True
         verbose.info("pyari %s ready.", pyari.__version__)
@@ -268,7 +286,9 @@ class Server:
     async def _start_event_log(self) -> None:
         """``event_log = nats``: the apps' logs go to JetStream (needs the ``cluster`` extra)."""
         streams = self.config.ari.event_streams
-        if streams.log != "nats" or self.event_logs is not None:
+        cluster = self.config.cluster
+        on_cluster = cluster.enabled and not streams.log_given
+        if (streams.log != "nats" and not on_cluster) or self.event_logs is not None:
             return
         try:
             from pyari.stasis.eventlog_nats import JetStreamLogs
@@ -276,13 +296,59 @@ class Server:
             raise StartError(
                 f"event_log = nats needs nats-py (pip install pyari[cluster]): {exc}"
             ) from exc
-        logs = JetStreamLogs(streams.nats_url)
+        if on_cluster:  # the cluster's NATS, credentials and TLS
+            from pyari.cluster.link import connect_options
+
+            logs = JetStreamLogs(cluster.nats_url, options=connect_options(cluster))
+        else:
+            logs = JetStreamLogs(streams.nats_url)
         try:
             await logs.start()
         except Exception as exc:
+            if on_cluster:
+                raise StartError(f"cluster: cannot reach NATS at {logs.url}: {exc}") from exc
             raise StartError(f"event_log = nats: cannot use {streams.nats_url}: {exc}") from exc
         self.event_logs = logs
         self.stasis.log_factory = logs
+
+    async def _start_cluster(self) -> None:
+        """cluster.conf ``enabled = yes``: join the cluster (needs the ``cluster`` extra)."""
+        settings = self.config.cluster
+        if not settings.enabled or self.cluster is not None:
+            return
+        try:
+            from pyari.cluster.service import Cluster
+        except ImportError as exc:
+            raise StartError(f"cluster: needs nats-py (pip install pyari[cluster]): {exc}") from exc
+        cluster = Cluster(
+            settings,
+            self.core,
+            stasis=self.stasis,
+            ari=self.ari,
+            playbacks=self.playbacks,
+            recordings=self.recordings,
+            addresses=self._addresses,
+        )
+        try:
+            await cluster.start()
+        except Exception as exc:
+            reached = cluster.link.nc is not None
+            await cluster.stop()
+            if not reached:
+                raise StartError(
+                    f"cluster: cannot reach NATS at {settings.nats_url}: {exc}"
+                ) from exc
+            raise StartError(f"cluster: cannot start: {exc}") from exc
+        self.cluster = cluster
+
+    def _addresses(self) -> tuple[str, str]:
+        """``host:port`` of the first SIP transport and of HTTP ("" when not bound)."""
+        sip = ""
+        if self.pjsip.running:
+            host, port = self.pjsip.address()
+            sip = f"{host}:{port}"
+        http = next((f"{b.host}:{b.port}" for b in self.http.bindings if not b.tls), "")
+        return sip, http
 
     def _announce_http(self) -> None:
         for b in self.http.bindings:
@@ -324,6 +390,9 @@ class Server:
         await self.http.stop()
         await self.pjsip.stop()
         self.rtp.close()
+        if self.cluster is not None:
+            await self.cluster.stop()
+            self.cluster = None
         if self.control is not None:
             await self.control.stop()
             self.control = None

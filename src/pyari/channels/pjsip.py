@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import secrets
 import socket
 import time
@@ -81,6 +82,8 @@ log = logging.getLogger(__name__)
 verbose = logging.getLogger("pyari.verbose")
 
 TECH = "PJSIP"
+_SIP_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")
+"""What may stand as the user of ``PJSIP/<user>@<endpoint>`` (RFC 3261 ``user``)."""
 SILENCE = {"ulaw": b"\xff" * 160, "alaw": b"\xd5" * 160}
 
 
@@ -94,6 +97,8 @@ class PjsipPvt:
     media: MediaSession | None = None
     target: str | None = None
     """The URI dialed (``PJSIP/ep/<uri>``) for an outbound channel."""
+    user: str | None = None
+    """The user dialed (``PJSIP/<user>@ep``): the user part of the contact's URI."""
     answer_sdp: bytes = b""
     offer: SessionDescription | None = None
     session_id: str = field(default_factory=lambda: str(secrets.randbelow(10**9)))
@@ -696,10 +701,11 @@ class PjsipTech:
     ) -> Channel:
         self.core = core
         name, _, target = resource.partition("/")
+        user: str | None = None
         if "@" in name and name not in self.settings.endpoints:
-            _user, _, name = name.partition("@")
+            user, _, name = name.partition("@")
         conf = self.settings.endpoints.get(name)
-        if not name:
+        if not name or (user is not None and not _SIP_USER.fullmatch(user)):
             raise BadDialString()
         if conf is None:
             raise EndpointNotFound()
@@ -707,7 +713,7 @@ class PjsipTech:
             self,
             f"{TECH}/{name}-{next(self._seq):08x}",
             uniqueid=uniqueid,
-            setup=lambda _chan: PjsipPvt(conf, target=target or None),
+            setup=lambda _chan: PjsipPvt(conf, target=target or None, user=user or None),
             state="Down",
             context=conf.context,
             language=conf.language or "en",
@@ -737,10 +743,13 @@ class PjsipTech:
                     uri = parse_uri(binding.uri)
                 except SipParseError:
                     continue
+                if pvt.user:
+                    uri.user = pvt.user  # PJSIP/<user>@<endpoint>, as chan_pjsip
                 transport = self._transport_of(pvt.endpoint, uri, binding)
+                flow = transport in ("WS", "WSS")  # a browser: only its WebSocket reaches it
                 dest = (
                     binding.source
-                    if (binding.source is not None and pvt.endpoint.rewrite_contact)
+                    if (binding.source is not None and (pvt.endpoint.rewrite_contact or flow))
                     else (uri.host.strip("[]"), uri.port or _default_port(transport))
                 )
                 return uri, dest, transport

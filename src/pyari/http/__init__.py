@@ -9,13 +9,15 @@ docs/decisions/0006-http-core.md.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pyari.ari.service import AriService
     from pyari.config import HttpSettings
     from pyari.http.aiohttp_core import AiohttpServer
-    from pyari.http.common import MediaSockets
+    from pyari.http.common import MediaSockets, SipSockets
     from pyari.http.httptools_core import HttptoolsServer
 
 BACKENDS = ("aiohttp", "httptools")
@@ -35,19 +37,32 @@ def make_http_server(
     media_sockets: MediaSockets | None,
     http_settings: HttpSettings,
     backend: str | None = None,
+    *,
+    sip_sockets: SipSockets | None = None,
+    static_roots: Sequence[Path] = (),
 ) -> AiohttpServer | HttptoolsServer:
     """The HTTP server on the chosen core (``backend``, else ``PYARI_HTTP_BACKEND``).
 
-    It serves ``service`` (ARI, the events socket included) under ``/ari`` and
-    ``media_sockets`` (WebSocket media channels) under ``/media``.
+    It serves ``service`` (ARI, the events socket included) under ``/ari``,
+    ``media_sockets`` (WebSocket media channels) under ``/media``, ``sip_sockets``
+    (SIP over WebSocket) on ``/ws`` and the files of ``static_roots`` under
+    ``/static`` (http.conf ``enablestatic``).
     """
     name = backend or backend_name()
     if name == "httptools":
         from pyari.http.httptools_core import HttptoolsServer
 
-        return HttptoolsServer(service, http_settings, media_sockets)
+        return HttptoolsServer(
+            service,
+            http_settings,
+            media_sockets,
+            sip_sockets=sip_sockets,
+            static_roots=static_roots,
+        )
     if name != "aiohttp":
         raise ValueError(f"unknown HTTP backend {name!r}")
     from pyari.http.aiohttp_core import AiohttpServer
 
-    return AiohttpServer(service, http_settings, media_sockets)
+    return AiohttpServer(
+        service, http_settings, media_sockets, sip_sockets=sip_sockets, static_roots=static_roots
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
@@ -19,21 +21,26 @@ from pyari.http.aiohttp_sessions import KEEPALIVE_TIMEOUT, TrackedHandler
 from pyari.http.common import (
     NO_CACHE,
     NOT_FOUND_TEXT,
+    SIP_MAX_MESSAGE,
     Answer,
     Binding,
     MediaSockets,
     Page,
+    SipSockets,
     check_media,
+    check_sip,
     html_page,
     log_accepted,
     peer_name,
     refusal,
     run_events_socket,
+    run_sip_socket,
     url_prefix,
 )
 from pyari.http.listeners import Listeners
-from pyari.http.routing import EVENTS, MEDIA, NOT_FOUND, Router, parse_query
+from pyari.http.routing import EVENTS, MEDIA, NOT_FOUND, SIP, STATIC, Router, parse_query
 from pyari.http.sessions import SessionLimits, sweep_interval
+from pyari.http.static import static_answer
 
 if TYPE_CHECKING:
     from pyari.config import HttpSettings
@@ -49,11 +56,17 @@ class AiohttpServer:
         service: AriService,
         http_settings: HttpSettings,
         media_sockets: MediaSockets | None = None,
+        *,
+        sip_sockets: SipSockets | None = None,
+        static_roots: Sequence[Path] = (),
     ) -> None:
         self.service = service
         self.settings = http_settings
-        self.router = Router(service, media_sockets)
-        """Where requests go (``media_sockets`` serve ``/media/<connection_id>``)."""
+        self.router = Router(service, media_sockets, sip_sockets)
+        """Where requests go (``media_sockets`` serve ``/media/<connection_id>``,
+        ``sip_sockets`` ``/ws``)."""
+        self.static_roots = tuple(static_roots)
+        """Where ``/static/...`` files are looked for, in order (``enablestatic``)."""
         self._runner: web.AppRunner | None = None
         self.limits = SessionLimits(http_settings)
         """http.conf's session limits and timeouts (:mod:`pyari.http.aiohttp_sessions`)."""
@@ -139,6 +152,17 @@ class AiohttpServer:
             return self._html(404, "Not Found", NOT_FOUND_TEXT)
         if target == MEDIA:
             return await self._media(request, sub)
+        if target == SIP:
+            return await self._sip(request)
+        if target == STATIC:
+            answer = await asyncio.to_thread(
+                static_answer,
+                self.static_roots,
+                sub,
+                request.method,
+                self.settings.enablestatic,
+            )
+            return self._answer(answer)
         query = parse_query(request.rel_url.raw_query_string)
         if target == EVENTS:
             return await self._events(request, sub, query)
@@ -168,6 +192,22 @@ class AiohttpServer:
         ws = web.WebSocketResponse(protocols=("media",), autoping=True, max_msg_size=0)
         await ws.prepare(request)
         await sockets.serve(connection_id, ws)
+        return ws
+
+    async def _sip(self, request: web.Request) -> web.StreamResponse:
+        """``/ws``: SIP over WebSocket (RFC 7118) when a ws/wss transport serves it here."""
+        sockets = self.router.sip
+        if sockets is None or not sockets.serves(request.secure):
+            return self._html(404, "Not Found", NOT_FOUND_TEXT)
+        refusal = check_sip(request.headers)
+        if refusal is not None:
+            return self._answer(refusal)
+        ws = web.WebSocketResponse(protocols=("sip",), autoping=True, max_msg_size=SIP_MAX_MESSAGE)
+        ws.headers.update(self._base_headers())
+        await ws.prepare(request)
+        peer, local = _addresses(request)
+        log_accepted(peer_name(peer), ws.ws_protocol)
+        await run_sip_socket(sockets, ws, peer or ("", 0), local or ("", 0), request.secure)
         return ws
 
     async def _events(

@@ -49,6 +49,34 @@ class MediaSockets(Protocol):
     async def serve(self, connection_id: str, ws: Any) -> None: ...
 
 
+class SipFlow(Protocol):
+    """One accepted ``/ws`` socket as SIP sees it (:class:`pyari.sip.websocket.SipFlow`)."""
+
+    def receive(self, data: bytes | str) -> None: ...
+
+    def closed(self) -> None: ...
+
+
+class SipSockets(Protocol):
+    """What serves ``/ws``, SIP over WebSocket (:class:`pyari.sip.websocket.SipWebSockets`,
+    handed down by the server: the HTTP layer imports no SIP)."""
+
+    def serves(self, secure: bool) -> bool: ...
+
+    def open(
+        self,
+        peer: tuple[str, int],
+        local: tuple[str, int],
+        secure: bool,
+        send: Callable[[str], None],
+        close: Callable[[], None],
+    ) -> SipFlow | None: ...
+
+
+SIP_MAX_MESSAGE = 65535
+"""Largest message on a SIP WebSocket (a larger one closes it with 1009)."""
+
+
 class EventsSocket(Protocol):
     """The parts of an accepted WebSocket the events socket uses (either core's)."""
 
@@ -128,6 +156,75 @@ def check_media(
     if asked and "media" not in [p.strip() for p in asked.split(",")]:
         return Answer(400, {"Sec-WebSocket-Version": WS_VERSIONS}, b"")
     return None
+
+
+def check_sip(headers: Mapping[str, str]) -> Page | Answer | None:
+    """What refuses a ``/ws`` request that SIP serves (None: it may be accepted): it must
+    be a WebSocket upgrade asking for the ``sip`` subprotocol (RFC 7118 §4)."""
+    if not is_websocket_upgrade(headers):
+        return Page(426, "Upgrade Required", "")
+    asked = headers.get("Sec-WebSocket-Protocol") or ""
+    if "sip" not in [p.strip().lower() for p in asked.split(",")]:
+        return Answer(400, {"Sec-WebSocket-Version": WS_VERSIONS}, b"")
+    return None
+
+
+class SipSocket(Protocol):
+    """The parts of an accepted WebSocket (either core's) a SIP flow uses."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def close(self, *, code: int = ..., message: bytes = ...) -> bool: ...
+
+    async def send_str(self, data: str) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[WSMessage]: ...
+
+
+async def run_sip_socket(
+    sockets: SipSockets,
+    ws: SipSocket,
+    peer: tuple[str, int],
+    local: tuple[str, int],
+    secure: bool,
+) -> None:
+    """Serve an accepted ``/ws`` socket as one SIP flow until either end closes it.
+
+    What SIP sends waits in a queue written in order by one task (SIP sends without
+    waiting); a message that SIP cannot take never closes the socket.
+    """
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    flow = sockets.open(peer, local, secure, queue.put_nowait, lambda: queue.put_nowait(None))
+    if flow is None:
+        await ws.close(code=1001)
+        return
+
+    async def write() -> None:
+        while (text := await queue.get()) is not None:
+            await ws.send_str(text)
+        await ws.close()
+
+    writer = asyncio.get_running_loop().create_task(write())
+    who = peer_name(peer)
+    try:
+        async for msg in ws:
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                try:
+                    flow.receive(msg.data)
+                except Exception:  # a bad message never ends the flow
+                    logging.getLogger("pyari.http").exception("SIP message from %s failed", who)
+            elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+    finally:
+        flow.closed()
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await writer
+        if not ws.closed:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        verbose.info("  == WebSocket connection from '%s' closed", who)
 
 
 def log_accepted(who: str, protocol: str | None) -> None:

@@ -37,9 +37,10 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from email.utils import formatdate
 from http import HTTPStatus
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import httptools
@@ -55,22 +56,27 @@ from pyari.ari.service import AriRequest, AriService
 from pyari.http.common import (
     NO_CACHE,
     NOT_FOUND_TEXT,
+    SIP_MAX_MESSAGE,
     WS_VERSIONS,
     Answer,
     Binding,
     MediaSockets,
     Page,
+    SipSockets,
     check_media,
+    check_sip,
     html_page,
     log_accepted,
     peer_name,
     refusal,
     run_events_socket,
+    run_sip_socket,
     url_prefix,
 )
 from pyari.http.listeners import Listeners
-from pyari.http.routing import EVENTS, MEDIA, NOT_FOUND, Router, parse_query
+from pyari.http.routing import EVENTS, MEDIA, NOT_FOUND, SIP, STATIC, Router, parse_query
 from pyari.http.sessions import SessionLimits, Wait, WaitKind, sweep_interval
+from pyari.http.static import static_answer
 
 if TYPE_CHECKING:
     from pyari.config import HttpSettings
@@ -168,11 +174,17 @@ class HttptoolsServer:
         service: AriService,
         http_settings: HttpSettings,
         media_sockets: MediaSockets | None = None,
+        *,
+        sip_sockets: SipSockets | None = None,
+        static_roots: Sequence[Path] = (),
     ) -> None:
         self.service = service
         self.settings = http_settings
-        self.router = Router(service, media_sockets)
-        """Where requests go (``media_sockets`` serve ``/media/<connection_id>``)."""
+        self.router = Router(service, media_sockets, sip_sockets)
+        """Where requests go (``media_sockets`` serve ``/media/<connection_id>``,
+        ``sip_sockets`` ``/ws``)."""
+        self.static_roots = tuple(static_roots)
+        """Where ``/static/...`` files are looked for, in order (``enablestatic``)."""
         self.connections: set[HttpProtocol] = set()
         self.limits = SessionLimits(http_settings)
         """http.conf's session limits and timeouts over :attr:`connections`."""
@@ -674,6 +686,15 @@ class HttpProtocol(asyncio.Protocol):
         if target == MEDIA:
             self._media(req, sub)
             return
+        if target == SIP:
+            self._sip(req)
+            return
+        if target == STATIC:
+            answer = await asyncio.to_thread(
+                static_answer, srv.static_roots, sub, req.method, srv.settings.enablestatic
+            )
+            self._answer(req, answer)
+            return
         query = parse_query(raw_query.decode("utf-8", "surrogateescape")) if raw_query else []
         if target == EVENTS:
             self._events(req, sub, query)
@@ -852,6 +873,25 @@ class HttpProtocol(asyncio.Protocol):
             if not ws.closed:
                 await ws.close(code=1001)
 
+    def _sip(self, req: _Request) -> None:
+        """``/ws``: SIP over WebSocket (RFC 7118) when a ws/wss transport serves it here."""
+        sockets = self.srv.router.sip
+        if sockets is None or not sockets.serves(self.scheme == "https"):
+            self._html(req, 404, "Not Found", NOT_FOUND_TEXT)
+            return
+        refusal = check_sip(req.headers)
+        if refusal is not None:
+            self._answer(req, refusal)
+            return
+        ws = self._accept(req, ("sip",), SIP_MAX_MESSAGE)
+        if ws is None:
+            return
+        peer = self.peer or ("", 0)
+        log_accepted(peer_name(peer), ws.ws_protocol)
+        self._spawn(
+            run_sip_socket(sockets, ws, peer, self.local or ("", 0), self.scheme == "https")
+        )
+
     def _events(self, req: _Request, sub: str, query: list[tuple[str, str]]) -> None:
         holder: list[WebSocket] = []
 
@@ -944,7 +984,7 @@ class HttpProtocol(asyncio.Protocol):
         """The server stops: idle connections close now, busy ones after their answer."""
         self._stopping = True
         if self.ws is not None:
-            if self.ws_task is not None and self.ws.protocol_name == "media":
+            if self.ws_task is not None and self.ws.protocol_name in ("media", "sip"):
                 self.ws_task.cancel()
             return
         if not self.busy:

@@ -25,12 +25,16 @@ import logging
 import os
 import ssl
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from pyari.config.pjsip import Transport
 from pyari.sip.message import Request, Response
 from pyari.sip.transaction import Address, Send
 from pyari.sip.transport import SipEndpoint, StreamLimits
 from pyari.sip.ua import Action, UserAgent
+
+if TYPE_CHECKING:
+    from pyari.sip.websocket import SipFlow
 
 __all__ = ["SipService"]
 
@@ -63,6 +67,8 @@ class SipService:
         self.received = 0
         self._connecting: dict[tuple[str, Address], list[Send]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.flows: dict[Address, SipFlow] = {}
+        """The ``/ws`` sockets carrying SIP (RFC 7118), by the peer's address."""
 
     def now(self) -> float:
         return self.loop.time()
@@ -72,6 +78,8 @@ class SipService:
         a free one). A TLS transport whose certificate cannot be loaded is logged and left
         out, as Asterisk does; one that cannot bind raises OSError (decision 0017)."""
         for conf in transports:
+            if conf.protocol in ("ws", "wss"):
+                continue  # served on the HTTP server's /ws (pyari.sip.websocket)
             if conf.protocol not in ("udp", "tcp", "tls"):
                 log.warning("pjsip transport %s: protocol %s is not supported", conf.name,
                             conf.protocol)  # fmt: skip
@@ -117,6 +125,9 @@ class SipService:
         for task in list(self._tasks):
             task.cancel()
         self._connecting.clear()
+        for flow in list(self.flows.values()):
+            flow.close()
+        self.flows.clear()
         for ep in self.transports.values():
             await ep.close()
         self.transports.clear()
@@ -160,7 +171,38 @@ class SipService:
                 log.exception("SIP event %s failed", type(action).__name__)
         self.arm()
 
+    # -------------------------------------------------------------- WebSocket flows
+
+    def flow_opened(self, flow: SipFlow) -> None:
+        """A ``/ws`` socket was accepted: messages to its peer go on it."""
+        self.flows[flow.peer] = flow
+        self.ua.addresses.setdefault(flow.kind, flow.local)
+
+    def flow_closed(self, flow: SipFlow) -> None:
+        """A ``/ws`` socket closed: its contacts go away and its calls end."""
+        if self.flows.get(flow.peer) is flow:
+            del self.flows[flow.peer]
+        try:
+            actions = self.ua.flow_closed(flow.peer, self.now())
+        except Exception:
+            log.exception("SIP flow from %s: closing failed", flow.peer)
+            return
+        self.execute(actions)
+
     def _write(self, send: Send) -> None:
+        if send.transport != "UDP" and self.flows:
+            flow = self.flows.get(send.dest)
+            if flow is not None:
+                flow.send(send.data)
+                return
+            if send.transport in ("WS", "WSS"):
+                # a browser cannot be connected to: its flow is gone
+                log.debug("no %s flow to %s:%d", send.transport, *send.dest)
+                self.loop.call_soon(self._failed, [send])
+                return
+        elif send.transport in ("WS", "WSS"):
+            self.loop.call_soon(self._failed, [send])
+            return
         eps = list(self.transports.values())
         if send.transport == "UDP":
             udp = next((ep for ep in eps if ep.udp is not None), None)

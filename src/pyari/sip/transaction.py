@@ -328,6 +328,7 @@ class TransactionLayer:
         via = request.top_via
         branch = via.branch
         if not branch:
+            via = via.copy()  # the parsed value is shared: change a copy
             branch = new_branch()
             via.params["branch"] = branch
             vias = request.headers.getall("via")
@@ -457,7 +458,10 @@ class TransactionLayer:
             timers=self.timers,
             state=State.PROCEEDING if request.method == "INVITE" else State.TRYING,
             key=key,
-            response_dest=response_destination(via, source, force_rport=self.force_rport),
+            # over a connection (TCP, TLS, WebSocket) the response goes back on it (§18.2.2)
+            response_dest=response_destination(
+                via, source, force_rport=self.force_rport or _is_reliable(transport)
+            ),
         )
         tx.deadlines = _Deadlines(self._timers, self._timer_seq, False, key)
         self.servers[key] = tx

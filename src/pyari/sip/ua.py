@@ -197,6 +197,8 @@ class Call:
     """A REFER we accepted with an implicit subscription: its progress goes in NOTIFYs."""
     refer_tx: ServerTransaction | None = None
     """A REFER with ``Refer-Sub: false`` whose final response waits for the transfer."""
+    proxy: NameAddr | None = None
+    """The endpoint's ``outbound_proxy`` an outbound call was sent through."""
     data: object = None
     """Owned by the channel technology (its channel)."""
 
@@ -1032,6 +1034,8 @@ class UserAgent:
         return list(self._process(events, now))
 
     def _dialog_dest(self, call: Call) -> Address:
+        if call.transport in _FLOW_TRANSPORTS:
+            return call.peer  # a browser is reached only on its WebSocket (RFC 7118)
         if call.direction == "in" and (call.endpoint.rewrite_contact or call.endpoint.force_rport):
             return call.peer
         assert call.dialog is not None
@@ -1155,7 +1159,15 @@ class UserAgent:
         caller_name: str = "",
         transport: str = "UDP",
     ) -> tuple[Call, list[Action]]:
-        """Start an outbound call to ``target`` (sent to ``dest``)."""
+        """Start an outbound call to ``target`` (sent to ``dest``, or to the endpoint's
+        ``outbound_proxy`` with a Route header naming it)."""
+        proxy = _proxy_of(endpoint.outbound_proxy)
+        if proxy is not None:
+            dest = _address_of(proxy.uri)
+            if proxy.uri.transport in ("udp", "tcp", "tls"):
+                transport = proxy.uri.transport.upper()
+            elif proxy.uri.scheme == "sips":
+                transport = "TLS"
         request = build_request(
             "INVITE",
             target,
@@ -1166,6 +1178,7 @@ class UserAgent:
             sent_by=self.sent_by(transport),
             transport=transport,
             contact=self.contact(endpoint.from_user or caller_number or "asterisk", transport),
+            route=[proxy] if proxy is not None else (),
             headers=[*self._headers(), ("User-Agent", USER_AGENT)],
             body=sdp,
             content_type="application/sdp" if sdp else None,
@@ -1178,6 +1191,7 @@ class UserAgent:
             peer=dest,
             transport=transport,
             local_sdp=sdp,
+            proxy=proxy,
         )
         tx, events = self.layer.send_request(request, dest, now, transport=transport)
         call.tx = tx
@@ -1203,6 +1217,8 @@ class UserAgent:
         dialog = Dialog.as_uac(
             request, response, sent_by=self.sent_by(call.transport), transport=call.transport
         )
+        if not dialog.route_set and call.proxy is not None:
+            dialog.route_set = [call.proxy]  # the proxy did not record-route: keep using it
         call.dialog = dialog
         self.dialogs.add(dialog)
         return dialog
@@ -1271,6 +1287,8 @@ class UserAgent:
         return [CallFailed(call, status, response.reason)]
 
     def _uac_dest(self, call: Call) -> Address:
+        if call.transport in _FLOW_TRANSPORTS:
+            return call.peer
         if call.dialog is not None and self.settings.endpoints.get(call.endpoint.name) is not None:
             target = call.dialog.next_hop()
             if target.host and not call.endpoint.rewrite_contact:
@@ -1340,6 +1358,24 @@ class UserAgent:
             if found is tx:
                 del self.layer.clients[key]
         return self._client_tx_ended(tx, 503, "Service Unavailable")
+
+    def flow_closed(self, peer: Address, now: float) -> list[Action]:
+        """The WebSocket flow with ``peer`` closed (RFC 7118 §5): the contacts registered
+        over it are removed and the calls over it end (nothing can reach them now)."""
+        out: list[Action] = []
+        for binding in self.location.all():
+            if binding.source == peer and binding.transport in _FLOW_TRANSPORTS:
+                self.location._drop(binding)
+                self._qualify.pop((binding.aor, binding.uri), None)
+                out.append(ContactChanged(binding.aor, binding, ChangeKind.REMOVED))
+        for call in list(self.calls.values()):
+            if call.peer == peer and call.transport in _FLOW_TRANSPORTS and not call.ended:
+                self._forget(call)
+                if call.answered or call.direction == "in":
+                    out.append(CallEnded(call, "transport", 16))
+                else:
+                    out.append(CallFailed(call, 503, "Service Unavailable"))
+        return out
 
     # ------------------------------------------------------------------ messages out
 
@@ -1471,6 +1507,10 @@ class UserAgent:
             return []
         dest = binding.source or _address_of(uri)
         transport = binding.transport.upper()
+        conf = self.settings.aors.get(q.aor)
+        proxy = _proxy_of(conf.outbound_proxy if conf is not None else None)
+        if proxy is not None:
+            dest = _address_of(proxy.uri)
         request = build_request(
             "OPTIONS",
             uri,
@@ -1480,6 +1520,7 @@ class UserAgent:
             cseq=1,
             sent_by=self.sent_by(transport),
             transport=transport,
+            route=[proxy] if proxy is not None else (),
             headers=[("Accept", "application/sdp")],
         )
         tx, events = self.layer.send_request(request, dest, now, transport=transport)
@@ -1517,6 +1558,24 @@ class UserAgent:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+_FLOW_TRANSPORTS = ("WS", "WSS")
+"""Transports whose peer is reached only on the connection it opened (a browser)."""
+
+
+def _proxy_of(text: str | None) -> NameAddr | None:
+    """The Route of an ``outbound_proxy`` URI, always a loose router (``;lr`` added)."""
+    if not text:
+        return None
+    try:
+        uri = parse_uri(text)
+    except SipParseError:
+        return None
+    if not uri.host:
+        return None
+    uri.params.setdefault("lr", None)
+    return NameAddr(uri)
 
 
 def _sends(events: Iterable[Event]) -> list[Action]:
