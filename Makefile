@@ -17,7 +17,7 @@ $(RUN_STAMP): pyproject.toml constraints.txt
 	bash scripts/system-deps.sh run
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e .
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[webrtc]'
 	touch $(RUN_STAMP)
 
 ## Plus the dev extras (pytest, ruff, mypy, the client libraries the interop

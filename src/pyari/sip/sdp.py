@@ -1,10 +1,14 @@
-"""SDP (RFC 8866) and the offer/answer model (RFC 3264) for G.711 audio with RFC 4733
-telephone-events.
+"""SDP (RFC 8866) and the offer/answer model (RFC 3264) for audio (G.711, G.722, Opus)
+with RFC 4733 telephone-events, plain or WebRTC (ICE, DTLS-SRTP, rtcp-mux, AVPF).
 
 * :func:`parse_sdp` / :meth:`SessionDescription.to_bytes`.
 * :func:`create_offer`, :func:`create_answer` (answers every offered m-line; one that
   has no codec in common, or is not audio, is refused with port 0), and
   :func:`negotiated` (what was agreed, from the offer and the answer, on either side).
+* WebRTC: :class:`TransportParams` carries one side's ICE credentials and candidates,
+  DTLS fingerprint and role, ``rtcp-mux`` and AVPF; given to :func:`create_offer` or
+  :func:`create_answer` it makes a ``UDP/TLS/RTP/SAVPF`` line, and the peer's are in
+  :attr:`MediaSession.transport` (:func:`transport_of`).
 * Hold: an offer with ``a=sendonly``/``a=inactive`` or a connection address of
   ``0.0.0.0`` puts the offerer's peer on hold (:attr:`MediaSession.remote_hold`).
 """
@@ -23,10 +27,12 @@ __all__ = [
     "Origin",
     "SdpError",
     "SessionDescription",
+    "TransportParams",
     "create_answer",
     "create_offer",
     "negotiated",
     "parse_sdp",
+    "transport_of",
 ]
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -44,19 +50,116 @@ class SdpError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Codec:
-    """An audio format: pjsip name (``ulaw``), RTP encoding name, static payload type."""
+    """An audio format: pjsip name (``ulaw``), RTP encoding name, payload type (static,
+    or the dynamic one pyari offers, as Asterisk's: Opus 107), RTP clock rate, channels
+    in ``a=rtpmap``."""
 
     name: str
     encoding: str
     payload_type: int | None
     clock_rate: int = 8000
+    channels: int = 1
+
+    def rtpmap(self, payload_type: int) -> str:
+        suffix = f"/{self.channels}" if self.channels != 1 else ""
+        return f"{payload_type} {self.encoding}/{self.clock_rate}{suffix}"
 
 
 CODECS = {
     "ulaw": Codec("ulaw", "PCMU", 0),
     "alaw": Codec("alaw", "PCMA", 8),
+    # RFC 3551: G.722's RTP clock is 8000 although it samples at 16 kHz
+    "g722": Codec("g722", "G722", 9),
+    # RFC 7587: always opus/48000/2 in SDP, whatever is sent
+    "opus": Codec("opus", "opus", 107, 48000, 2),
 }
 """The codecs pyari's media can carry, by pjsip.conf name."""
+
+PROFILES = ("RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF")
+"""Transport protocols of an audio line pyari answers (the DTLS ones need
+:class:`TransportParams` with a fingerprint)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TransportParams:
+    """The WebRTC attributes of one side's audio line (ours to send, or the peer's)."""
+
+    ice_ufrag: str | None = None
+    ice_pwd: str | None = None
+    ice_lite: bool = False
+    candidates: tuple[str, ...] = ()
+    """``a=candidate`` values (``foundation component transport priority address port
+    typ host ...``)."""
+    fingerprint: tuple[str, str] | None = None
+    """(hash function, colon-separated hex), e.g. ``("sha-256", "AB:CD:...")``."""
+    setup: str | None = None
+    """DTLS role: ``actpass`` (offers), ``active`` or ``passive``."""
+    rtcp_mux: bool = False
+    avpf: bool = False
+    mid: str | None = None
+
+    @property
+    def dtls(self) -> bool:
+        return self.fingerprint is not None
+
+    @property
+    def profile(self) -> str:
+        if self.dtls:
+            return "UDP/TLS/RTP/SAVPF" if self.avpf else "UDP/TLS/RTP/SAVP"
+        return "RTP/AVPF" if self.avpf else "RTP/AVP"
+
+    def attributes(self, payload_types: Sequence[int] = ()) -> list[tuple[str, str | None]]:
+        """The media-level lines for these parameters (ICE-lite is session-level)."""
+        out: list[tuple[str, str | None]] = []
+        if self.ice_ufrag and self.ice_pwd:
+            out.append(("ice-ufrag", self.ice_ufrag))
+            out.append(("ice-pwd", self.ice_pwd))
+            out.extend(("candidate", c) for c in self.candidates)
+            if self.ice_lite:
+                out.append(("end-of-candidates", None))
+        if self.fingerprint is not None:
+            out.append(("fingerprint", f"{self.fingerprint[0]} {self.fingerprint[1]}"))
+            out.append(("setup", self.setup or "actpass"))
+        if self.mid is not None:
+            out.append(("mid", self.mid))
+        if self.rtcp_mux:
+            out.append(("rtcp-mux", None))
+        if self.avpf and self.dtls:
+            # as Asterisk's WebRTC endpoints: transport-wide congestion control feedback
+            out.append(("rtcp-fb", "* transport-cc"))
+        return out
+
+
+def transport_of(sdp: SessionDescription, m: MediaDescription) -> TransportParams:
+    """The peer's WebRTC attributes of ``m`` (session-level ones apply to every line)."""
+    fingerprint = None
+    value = m.attribute("fingerprint")
+    if value is None:
+        value = next((v or "" for k, v in sdp.attributes if k == "fingerprint"), None)
+    if value:
+        algorithm, _, digest = value.strip().partition(" ")
+        if algorithm and digest.strip():
+            fingerprint = (algorithm.lower(), digest.strip().upper())
+
+    def either(name: str) -> str | None:
+        found = m.attribute(name)
+        if found is None:
+            found = next((v or "" for k, v in sdp.attributes if k == name), None)
+        return found
+
+    proto = m.proto.upper()
+    return TransportParams(
+        ice_ufrag=either("ice-ufrag"),
+        ice_pwd=either("ice-pwd"),
+        ice_lite=any(k == "ice-lite" for k, _ in sdp.attributes),
+        candidates=tuple(m.attribute_values("candidate")),
+        fingerprint=fingerprint,
+        setup=(either("setup") or "").lower() or None,
+        rtcp_mux=m.attribute("rtcp-mux") is not None,
+        avpf=proto.endswith("AVPF"),
+        mid=m.attribute("mid"),
+    )
+
 
 TELEPHONE_EVENT = "telephone-event"
 
@@ -118,8 +221,8 @@ class MediaDescription:
             pt = _uint(fmt, 127)
             if pt is not None:
                 for codec in CODECS.values():
-                    if codec.payload_type == pt:
-                        out[pt] = (codec.encoding, codec.clock_rate, 1)
+                    if codec.payload_type == pt and pt < 96:
+                        out[pt] = (codec.encoding, codec.clock_rate, codec.channels)
         for value in self.attribute_values("rtpmap"):
             pt_text, _, desc = value.partition(" ")
             pt = _uint(pt_text, 127)
@@ -301,6 +404,12 @@ class MediaSession:
     remote_hold: bool
     codecs: tuple[tuple[Codec, int], ...] = ()
     """Every common codec with its payload type, in preference order."""
+    fmtp: str | None = None
+    """The peer's ``a=fmtp`` parameters of the chosen payload type (Opus: DTX, FEC...)."""
+    transport: TransportParams | None = None
+    """The peer's WebRTC attributes (ICE, DTLS, rtcp-mux) when its line is WebRTC or
+    carries ICE credentials; None for plain RTP."""
+    proto: str = "RTP/AVP"
 
 
 def _ip_version(address: str) -> str:
@@ -317,10 +426,11 @@ def create_offer(
     direction: str = "sendrecv",
     dtmf_payload_type: int | None = 101,
     ptime: int = 20,
+    transport: TransportParams | None = None,
 ) -> SessionDescription:
     """An audio offer with ``codecs`` (pjsip names, in order), telephone-event when
     ``dtmf_payload_type`` is set, and a direction (``sendonly`` to put the peer on
-    hold)."""
+    hold); ``transport`` makes it a WebRTC offer (ICE, DTLS, rtcp-mux, AVPF)."""
     formats: list[str] = []
     attrs: list[tuple[str, str | None]] = []
     for name in codecs:
@@ -328,20 +438,29 @@ def create_offer(
         if codec is None or codec.payload_type is None:
             continue
         formats.append(str(codec.payload_type))
-        attrs.append(("rtpmap", f"{codec.payload_type} {codec.encoding}/{codec.clock_rate}"))
+        # Opus with Asterisk's defaults has no fmtp line (res_format_attr_opus)
+        attrs.append(("rtpmap", codec.rtpmap(codec.payload_type)))
     if dtmf_payload_type is not None:
         formats.append(str(dtmf_payload_type))
         attrs.append(("rtpmap", f"{dtmf_payload_type} {TELEPHONE_EVENT}/8000"))
         attrs.append(("fmtp", f"{dtmf_payload_type} 0-16"))
     attrs.append(("ptime", str(ptime)))
     attrs.append(("maxptime", "150"))
+    proto = "RTP/AVP"
+    session_attrs: list[tuple[str, str | None]] = []
+    if transport is not None:
+        attrs.extend(transport.attributes())
+        proto = transport.profile
+        if transport.ice_lite and transport.ice_ufrag:
+            session_attrs.append(("ice-lite", None))
     attrs.append((direction, None))
     kind = _ip_version(address)
     return SessionDescription(
         origin=Origin("-", session_id, version, "IN", kind, address),
         name="pyari",
         connection=f"IN {kind} {address}",
-        media=[MediaDescription("audio", port, "RTP/AVP", formats, attributes=attrs)],
+        attributes=session_attrs,
+        media=[MediaDescription("audio", port, proto, formats, attributes=attrs)],
     )
 
 
@@ -360,6 +479,8 @@ def _match(
         for name in local:
             codec = CODECS.get(name)
             if codec and codec.encoding.lower() == enc[0].lower() and enc[1] == codec.clock_rate:
+                if codec.channels != 1 and enc[2] != codec.channels:
+                    continue
                 offered.append((codec, pt))
                 break
     if not prefer_remote:
@@ -390,6 +511,7 @@ def create_answer(
     dtmf: bool = True,
     hold: bool = False,
     prefer_remote: bool = True,
+    transport: TransportParams | None = None,
 ) -> tuple[SessionDescription, MediaSession | None]:
     """The answer to ``offer`` and the agreed audio session (None when no audio stream
     could be accepted: the caller answers 488 Not Acceptable Here).
@@ -397,6 +519,11 @@ def create_answer(
     Only the first usable audio stream is accepted; every other m-line is refused with
     port 0, keeping its formats (RFC 3264 §6). ``hold`` answers with ``sendonly`` (or
     ``inactive``) to put the peer on hold from our side.
+
+    ``transport`` (ours) answers a WebRTC line: a DTLS line (``UDP/TLS/RTP/SAVPF``) is
+    accepted only with a fingerprint of ours, and with one only a DTLS line is; our
+    DTLS role answers the offer's ``a=setup`` (:func:`answer_setup`); ``a=mid``, a
+    ``BUNDLE`` group of that one line and ``rtcp-mux`` are echoed when offered.
     """
     kind = _ip_version(address)
     answer = SessionDescription(
@@ -405,16 +532,22 @@ def create_answer(
         connection=f"IN {kind} {address}",
     )
     session: MediaSession | None = None
+    want_dtls = transport is not None and transport.dtls
     for m in offer.media:
         common = _match(m, codecs, prefer_remote) if m.media == "audio" and m.port else []
-        if session is not None or not common or m.proto.upper() not in ("RTP/AVP", "RTP/AVPF"):
+        proto = m.proto.upper()
+        usable = proto in PROFILES and ("/TLS/" in proto) == want_dtls
+        if session is not None or not common or not usable:
             answer.media.append(MediaDescription(m.media, 0, m.proto, list(m.formats)))
             continue
         codec, pt = common[0]
         formats = [str(pt)]
-        attrs: list[tuple[str, str | None]] = [
-            ("rtpmap", f"{pt} {codec.encoding}/{codec.clock_rate}")
-        ]
+        attrs: list[tuple[str, str | None]] = [("rtpmap", codec.rtpmap(pt))]
+        remote_fmtp = m.fmtp(pt)
+        if codec.name == "opus":
+            fmtp = opus_answer_fmtp(remote_fmtp)
+            if fmtp:
+                attrs.append(("fmtp", f"{pt} {fmtp}"))
         dtmf_pt = _dtmf_pt(m) if dtmf else None
         if dtmf_pt is not None:
             formats.append(str(dtmf_pt))
@@ -423,6 +556,30 @@ def create_answer(
         ptime = m.ptime or 20
         attrs.append(("ptime", str(ptime)))
         attrs.append(("maxptime", "150"))
+        remote = transport_of(offer, m)
+        webrtc = remote.dtls or bool(remote.ice_ufrag)
+        if transport is not None and webrtc:
+            ours_t = TransportParams(
+                ice_ufrag=transport.ice_ufrag if remote.ice_ufrag else None,
+                ice_pwd=transport.ice_pwd if remote.ice_ufrag else None,
+                ice_lite=transport.ice_lite,
+                candidates=transport.candidates,
+                fingerprint=transport.fingerprint,
+                setup=answer_setup(remote.setup, transport.setup),
+                rtcp_mux=transport.rtcp_mux and remote.rtcp_mux,
+                avpf=proto.endswith("AVPF"),
+                mid=remote.mid,
+            )
+            attrs.extend(ours_t.attributes())
+            if ours_t.ice_lite and ours_t.ice_ufrag:
+                answer.attributes.append(("ice-lite", None))
+            if remote.mid is not None and any(
+                k == "group"
+                and (v or "").split()[:1] == ["BUNDLE"]
+                and remote.mid in (v or "").split()[1:]
+                for k, v in offer.attributes
+            ):
+                answer.attributes.insert(0, ("group", f"BUNDLE {remote.mid}"))
         remote_dir = m.direction
         ours = _REVERSE[remote_dir]
         if hold:
@@ -440,8 +597,49 @@ def create_answer(
             remote_direction=remote_dir,
             remote_hold=_remote_hold(offer, m),
             codecs=tuple(common),
+            fmtp=remote_fmtp,
+            transport=remote if webrtc else None,
+            proto=m.proto,
         )
     return answer, session
+
+
+def answer_setup(offered: str | None, preferred: str | None) -> str:
+    """Our DTLS role in an answer (RFC 5763 §5): the opposite of an ``active`` or
+    ``passive`` offer; to ``actpass`` (or none) our preference, ``active`` by default."""
+    if offered == "active":
+        return "passive"
+    if offered == "passive":
+        return "active"
+    return preferred if preferred in ("active", "passive") else "active"
+
+
+def opus_answer_fmtp(remote: str | None) -> str:
+    """The Opus fmtp of an answer, as Asterisk's joint format writes it
+    (res_format_attr_opus): pyari's defaults (48 kHz, no FEC, no DTX, VBR, mono) joined
+    with the offer's, only the values that differ from the defaults."""
+    values: dict[str, int] = {}
+    for item in (remote or "").split(";"):
+        key, _, value = item.strip().partition("=")
+        value = value.strip()
+        if key and value.isdigit() and len(value) <= 7:
+            values[key.strip().lower()] = int(value)
+    out: list[str] = []
+    play = min(48000, values.get("maxplaybackrate", 48000))
+    if play != 48000:
+        out.append(f"maxplaybackrate={play}")
+    capture = min(48000, values.get("sprop-maxcapturerate", 48000))
+    if capture != 48000:
+        out.append(f"sprop-maxcapturerate={capture}")
+    if values.get("maxaveragebitrate", 0) > 0:
+        out.append(f"maxaveragebitrate={values['maxaveragebitrate']}")
+    if values.get("sprop-stereo", 0):
+        out.append("sprop-stereo=1")
+    if values.get("cbr", 0):
+        out.append("cbr=1")
+    if values.get("usedtx", 0):
+        out.append("usedtx=1")
+    return ";".join(out)
 
 
 def negotiated(
@@ -457,6 +655,8 @@ def negotiated(
         if not common:
             return None
         codec, pt = common[0]
+        remote = transport_of(answer, m)
+        webrtc = remote.dtls or bool(remote.ice_ufrag)
         return MediaSession(
             remote_address=answer.connection_address(m) or "",
             remote_port=m.port,
@@ -468,5 +668,8 @@ def negotiated(
             remote_direction=m.direction,
             remote_hold=_remote_hold(answer, m),
             codecs=tuple(common),
+            fmtp=m.fmtp(pt),
+            transport=remote if webrtc else None,
+            proto=m.proto,
         )
     return None

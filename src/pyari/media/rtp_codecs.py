@@ -1,0 +1,234 @@
+"""Codecs whose RTP payloads are not one byte per sample: G.722 and Opus.
+
+The media engine mixes signed linear audio; G.711 is converted inside its tick by table
+lookups (:mod:`pyari.media.codecs`). G.722 and Opus are converted at the channel's
+edge instead: a :class:`PayloadCodec` turns each received RTP payload into 20 ms of
+``slin16`` (little-endian int16 at 16 kHz, the engine stream's format) and each 20 ms of
+``slin16`` the engine gives the channel into an RTP payload. In a bridge with a G.711
+leg the engine resamples 16 ↔ 8 kHz as for any ``slin16`` stream, so a G.722 or Opus
+leg is transcoded through slin16 and slin (Asterisk's translation path
+``g722 → slin16 → slin → ulaw``).
+
+* **G.722** (``g722``, PyPI ``g722``: Sippy's libg722, public domain): 64 kbit/s,
+  16 kHz audio, yet an RTP clock rate of 8000 (RFC 3551's historical error kept by
+  every implementation): 160 timestamp units and 160 bytes per 20 ms.
+* **Opus** (``opuslib-next`` over Debian's ``libopus0``): encoded and decoded at
+  16 kHz (libopus resamples internally; the RTP clock is always 48000, 960 per 20 ms).
+  The SDP fmtp the peer sent decides the encoder: ``usedtx=1`` turns DTX on (the
+  near-empty packets of silence are not sent; :meth:`PayloadCodec.encode` returns
+  None), ``useinbandfec=1`` turns in-band FEC on; ``maxaveragebitrate`` caps the
+  bitrate. A lost packet is concealed by libopus's PLC.
+
+Decoding never raises on bad input: a payload the decoder refuses is concealed.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Protocol
+
+__all__ = [
+    "OPUS_COMPLEXITY",
+    "G722Codec",
+    "OpusCodec",
+    "OpusParams",
+    "PayloadCodec",
+    "make_codec",
+    "parse_opus_fmtp",
+]
+
+RATE: Final = 16000
+"""The linear rate both codecs are driven at (the engine stream's format, slin16)."""
+SAMPLES: Final = RATE // 50
+"""Samples of one 20 ms frame at :data:`RATE`."""
+FRAME_BYTES: Final = SAMPLES * 2
+SILENCE: Final = bytes(FRAME_BYTES)
+
+OPUS_COMPLEXITY: Final = 5
+"""libopus encoder complexity (0-10). Asterisk's codec_opus uses 10; 5 costs about half
+the CPU for speech at no audible loss at VoIP bitrates (decision 0026's measurements)."""
+
+
+class PayloadCodec(Protocol):
+    """One stream's encoder and decoder state (both directions)."""
+
+    name: str
+
+    def decode(self, payload: bytes) -> bytes:
+        """20 ms of slin16 for one received payload (concealment on a bad one)."""
+        ...
+
+    def conceal(self) -> bytes:
+        """20 ms of slin16 for a lost packet."""
+        ...
+
+    def encode(self, pcm: bytes) -> bytes | None:
+        """The RTP payload for 20 ms of slin16; None when nothing is to be sent (DTX)."""
+        ...
+
+
+class G722Codec:
+    """G.722 at 64 kbit/s (see the module docstring)."""
+
+    name = "g722"
+
+    def __init__(self) -> None:
+        import G722  # type: ignore[import-not-found]
+
+        self._enc = G722.G722(RATE, 64000)
+        self._dec = G722.G722(RATE, 64000)
+        self._last = SILENCE
+
+    def decode(self, payload: bytes) -> bytes:
+        import numpy as np
+
+        if not payload:
+            return self.conceal()
+        out = self._dec.decode(payload)
+        pcm: bytes = np.asarray(out, dtype=np.int16).astype("<i2").tobytes()
+        if len(pcm) != FRAME_BYTES:
+            # a payload that is not 20 ms (other ptime): pad or cut to the tick
+            pcm = (pcm + bytes(FRAME_BYTES))[:FRAME_BYTES]
+        self._last = pcm
+        return pcm
+
+    def conceal(self) -> bytes:
+        # repeat the last frame at half level once, as G.711's simple concealment
+        import numpy as np
+
+        faded = (np.frombuffer(self._last, dtype="<i2") // 2).astype("<i2").tobytes()
+        self._last = SILENCE
+        return faded
+
+    def encode(self, pcm: bytes) -> bytes | None:
+        import numpy as np
+
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.int16)
+        payload: bytes = self._enc.encode(samples)
+        return payload
+
+
+class OpusParams:
+    """The Opus fmtp parameters pyari reads (RFC 7587 §6.1; Asterisk's defaults)."""
+
+    __slots__ = ("cbr", "dtx", "fec", "maxaveragebitrate", "maxplaybackrate", "stereo")
+
+    def __init__(
+        self,
+        *,
+        dtx: bool = False,
+        fec: bool = False,
+        cbr: bool = False,
+        stereo: bool = False,
+        maxaveragebitrate: int | None = None,
+        maxplaybackrate: int = 48000,
+    ) -> None:
+        self.dtx = dtx
+        self.fec = fec
+        self.cbr = cbr
+        self.stereo = stereo
+        self.maxaveragebitrate = maxaveragebitrate
+        self.maxplaybackrate = maxplaybackrate
+
+    def __repr__(self) -> str:
+        return (
+            f"OpusParams(dtx={self.dtx}, fec={self.fec}, cbr={self.cbr}, "
+            f"maxaveragebitrate={self.maxaveragebitrate}, maxplaybackrate={self.maxplaybackrate})"
+        )
+
+
+def parse_opus_fmtp(fmtp: str | None) -> OpusParams:
+    """``a=fmtp`` parameters of an Opus payload type (unknown or bad ones ignored)."""
+    values: dict[str, int] = {}
+    for item in (fmtp or "").split(";"):
+        key, _, value = item.strip().partition("=")
+        value = value.strip()
+        if key and value.isdigit() and len(value) <= 7:
+            values[key.strip().lower()] = int(value)
+    bitrate = values.get("maxaveragebitrate")
+    return OpusParams(
+        dtx=values.get("usedtx", 0) == 1,
+        fec=values.get("useinbandfec", 0) == 1,
+        cbr=values.get("cbr", 0) == 1,
+        stereo=values.get("stereo", 0) == 1,
+        maxaveragebitrate=bitrate if bitrate is not None and 6000 <= bitrate <= 510000 else None,
+        maxplaybackrate=min(48000, max(8000, values.get("maxplaybackrate", 48000))),
+    )
+
+
+class OpusCodec:
+    """Opus, mono, 20 ms frames at 16 kHz (see the module docstring).
+
+    ``params`` is what the *peer* asked for in its fmtp: it shapes what we send.
+    """
+
+    name = "opus"
+
+    def __init__(self, params: OpusParams | None = None) -> None:
+        import opuslib_next  # type: ignore[import-untyped]
+
+        self.params = params or OpusParams()
+        self._error = opuslib_next.OpusError
+        enc = opuslib_next.Encoder(RATE, 1, opuslib_next.APPLICATION_VOIP)
+        enc.complexity = OPUS_COMPLEXITY
+        enc.dtx = int(self.params.dtx)
+        enc.inband_fec = int(self.params.fec)
+        if self.params.fec:
+            enc.packet_loss_perc = 10  # FEC is only coded when loss is expected
+        enc.vbr = int(not self.params.cbr)
+        if self.params.maxaveragebitrate is not None:
+            enc.bitrate = self.params.maxaveragebitrate
+        if self.params.maxplaybackrate <= 8000:
+            enc.max_bandwidth = opuslib_next.BANDWIDTH_NARROWBAND
+        elif self.params.maxplaybackrate <= 12000:
+            enc.max_bandwidth = opuslib_next.BANDWIDTH_MEDIUMBAND
+        self._enc = enc
+        self._dec = opuslib_next.Decoder(RATE, 1)
+        self.dtx_frames = 0
+        """Frames not sent because the encoder chose DTX silence."""
+        self.bad_payloads = 0
+
+    def decode(self, payload: bytes) -> bytes:
+        try:
+            pcm = self._dec.decode(payload, SAMPLES)
+        except self._error:
+            self.bad_payloads += 1
+            return self.conceal()
+        except (ValueError, TypeError, OverflowError):
+            self.bad_payloads += 1
+            return self.conceal()
+        out = bytes(pcm)
+        if len(out) != FRAME_BYTES:
+            # a packet of another duration (10, 40, 60 ms): the tick takes 20 ms
+            out = (out + bytes(FRAME_BYTES))[:FRAME_BYTES]
+        return out
+
+    def decode_fec(self, next_payload: bytes) -> bytes:
+        """The lost frame before ``next_payload``, from its in-band FEC data."""
+        try:
+            return bytes(self._dec.decode(next_payload, SAMPLES, decode_fec=True))
+        except (self._error, ValueError, TypeError, OverflowError):
+            return self.conceal()
+
+    def conceal(self) -> bytes:
+        try:
+            return bytes(self._dec.decode(b"", SAMPLES))
+        except (self._error, ValueError, TypeError, OverflowError):
+            return SILENCE
+
+    def encode(self, pcm: bytes) -> bytes | None:
+        payload: bytes = self._enc.encode(pcm, SAMPLES)
+        if self.params.dtx and len(payload) <= 2:
+            # libopus's DTX: a packet of at most 2 bytes means "nothing to send"
+            self.dtx_frames += 1
+            return None
+        return payload
+
+
+def make_codec(name: str, fmtp: str | None = None) -> PayloadCodec | None:
+    """The codec state for a negotiated format, None for formats the engine converts
+    itself (G.711, slin)."""
+    if name == "g722":
+        return G722Codec()
+    if name == "opus":
+        return OpusCodec(parse_opus_fmtp(fmtp))
+    return None

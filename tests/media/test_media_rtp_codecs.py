@@ -1,0 +1,115 @@
+"""G.722 and Opus at the RTP edge (media/rtp_codecs.py): round trips keep a tone's
+frequency (FFT), DTX and FEC follow the peer's fmtp, bad payloads are concealed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pyari.media.rtp_codecs import (
+    FRAME_BYTES,
+    G722Codec,
+    OpusCodec,
+    make_codec,
+    parse_opus_fmtp,
+)
+
+RATE = 16000
+
+
+def _tone(freq: float, seconds: float = 1.0, level: float = 8000.0) -> np.ndarray:
+    t = np.arange(int(RATE * seconds)) / RATE
+    return (np.sin(2 * np.pi * freq * t) * level).astype(np.int16)
+
+
+def _peak(samples: np.ndarray, rate: int = RATE) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples))))
+    return float(np.argmax(spectrum) * rate / len(samples))
+
+
+def _round_trip(codec: G722Codec | OpusCodec, signal: np.ndarray) -> np.ndarray:
+    out = []
+    for frame in signal.reshape(-1, 320):
+        payload = codec.encode(frame.astype("<i2").tobytes())
+        pcm = codec.decode(payload) if payload is not None else codec.conceal()
+        assert len(pcm) == FRAME_BYTES
+        out.append(np.frombuffer(pcm, dtype="<i2"))
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("freq", [440.0, 1000.0, 5000.0])
+def test_g722_round_trip_keeps_the_tone(freq: float) -> None:
+    codec = G722Codec()
+    out = _round_trip(codec, _tone(freq))
+    # skip the codec's start-up; the peak is the tone's (5 kHz: wideband survives)
+    assert abs(_peak(out[1600:]) - freq) < 20
+    assert np.sqrt(np.mean(out[1600:].astype(np.float64) ** 2)) > 3000
+
+
+def test_g722_payload_is_160_bytes_for_20_ms() -> None:
+    codec = G722Codec()
+    payload = codec.encode(_tone(1000)[:320].tobytes())
+    assert payload is not None and len(payload) == 160
+
+
+@pytest.mark.parametrize("freq", [440.0, 1000.0, 5000.0])
+def test_opus_round_trip_keeps_the_tone(freq: float) -> None:
+    codec = OpusCodec()
+    out = _round_trip(codec, _tone(freq))
+    assert abs(_peak(out[3200:]) - freq) < 20
+    assert np.sqrt(np.mean(out[3200:].astype(np.float64) ** 2)) > 2000
+
+
+def test_opus_dtx_sends_nothing_in_silence_when_the_peer_asks() -> None:
+    with_dtx = OpusCodec(parse_opus_fmtp("minptime=10;usedtx=1"))
+    without = OpusCodec(parse_opus_fmtp("minptime=10"))
+    silence = bytes(FRAME_BYTES)
+    sent_dtx = [with_dtx.encode(silence) for _ in range(50)]
+    sent = [without.encode(silence) for _ in range(50)]
+    assert sum(p is None for p in sent_dtx) > 30
+    assert all(p is not None for p in sent)
+
+
+def test_opus_fec_recovers_a_lost_frame_better_than_plc() -> None:
+    sender = OpusCodec(parse_opus_fmtp("useinbandfec=1"))
+    assert sender.params.fec
+    signal = _tone(700)
+    payloads = [sender.encode(f.tobytes()) for f in signal.reshape(-1, 320)]
+    assert all(p is not None for p in payloads)
+    receiver = OpusCodec()
+    lost = 30
+    for p in payloads[:lost]:
+        assert p is not None
+        receiver.decode(p)
+    next_payload = payloads[lost + 1]
+    assert next_payload is not None
+    recovered = np.frombuffer(receiver.decode_fec(next_payload), dtype="<i2")
+    assert len(recovered) == 320
+    assert np.sqrt(np.mean(recovered.astype(np.float64) ** 2)) > 1000
+
+
+def test_opus_fmtp_parsing_as_asterisk_reads_it() -> None:
+    params = parse_opus_fmtp(
+        "maxplaybackrate=16000; sprop-maxcapturerate=16000;"
+        "maxaveragebitrate=20000;stereo=1;useinbandfec=1;usedtx=0"
+    )
+    assert params.maxplaybackrate == 16000
+    assert params.maxaveragebitrate == 20000
+    assert params.fec and not params.dtx and params.stereo
+    odd = parse_opus_fmtp("maxaveragebitrate=99999999999;usedtx=yes;=;;x")
+    assert odd.maxaveragebitrate is None and not odd.dtx
+
+
+@pytest.mark.parametrize(
+    "payload", [b"", b"\xff", b"\x00" * 3, bytes(range(256)) * 6, b"\xfc\xff\xff\xff"]
+)
+def test_bad_payloads_are_concealed_never_raised(payload: bytes) -> None:
+    for codec in (OpusCodec(), G722Codec()):
+        assert len(codec.decode(payload)) == FRAME_BYTES
+
+
+def test_make_codec() -> None:
+    assert make_codec("ulaw") is None
+    assert isinstance(make_codec("g722"), G722Codec)
+    opus = make_codec("opus", "usedtx=1")
+    assert isinstance(opus, OpusCodec) and opus.params.dtx
