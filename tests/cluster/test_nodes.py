@@ -7,13 +7,15 @@ test settings (heartbeat 0.2 s, node_timeout 1 s).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cluster.conftest import WAIT, new_cluster_name
+from cluster.conftest import WAIT, NodeFactory, new_cluster_name
 from conftest import wait_for
 from pyari.cluster.link import Link
 from pyari.cluster.nodes import NodeInfo, Nodes
@@ -184,3 +186,38 @@ async def test_heartbeats_keep_a_node_alive_past_the_timeout(links: Any) -> None
     finally:
         await b.stop()
         await a.stop()
+
+
+# -- nodes as servers -------------------------------------------------------------
+
+
+async def test_servers_see_each_other_and_a_stopped_one_leaves(nodes: NodeFactory) -> None:
+    n1, n2, n3 = await nodes(3)
+    for srv in (n1, n2, n3):
+        assert srv.cluster is not None
+    await wait_for(lambda: all(s.cluster.alive() == ["n1", "n2", "n3"] for s in (n1, n2, n3)), WAIT)
+    info = n1.cluster.nodes.table["n2"]
+    assert info.http == f"127.0.0.1:{n2.http_port}"
+    assert info.sip.startswith("127.0.0.1:") and not info.sip.endswith(":0")
+    await n3.stop()
+    await wait_for(lambda: n1.cluster.alive() == ["n1", "n2"], 0.8)
+    await wait_for(lambda: n2.cluster.alive() == ["n1", "n2"], 0.8)
+
+
+async def test_a_server_whose_heartbeats_stop_is_lost_and_comes_back(
+    nodes: NodeFactory, tmp_path: Path
+) -> None:
+    n1, n2 = await nodes(2)
+    assert n1.cluster is not None and n2.cluster is not None
+    lost: list[str] = []
+    n1.cluster.on_lost(lost.append)
+    await wait_for(lambda: n1.cluster.alive() == ["n1", "n2"], WAIT)
+    n2.cluster.nodes.pause()  # as a node that hangs or loses its network
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await wait_for(lambda: lost == ["n2"], WAIT)
+    assert loop.time() - began < 1.0 + 0.5  # node_timeout + a check interval and slack
+    assert n1.cluster.alive() == ["n1"]
+    n2.cluster.nodes.resume()
+    await wait_for(lambda: n1.cluster.alive() == ["n1", "n2"], WAIT)
+    assert lost == ["n2"]

@@ -23,6 +23,30 @@ from pyari.config.cluster import ClusterSettings
 log = logging.getLogger("pyari.cluster")
 
 
+def connect_options(s: ClusterSettings) -> dict[str, Any]:
+    """``nats.connect`` options of cluster.conf: servers, credentials, TLS, reconnecting
+    for ever (the event logs' connection uses them too when the cluster is on)."""
+    options: dict[str, Any] = {
+        "servers": s.urls,
+        "connect_timeout": 2,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+    }
+    if s.nats_user:
+        options["user"] = s.nats_user
+        options["password"] = s.nats_password
+    if s.nats_token:
+        options["token"] = s.nats_token
+    if s.nats_creds:
+        options["user_credentials"] = s.nats_creds
+    if s.nats_tls_ca or s.nats_tls_cert:
+        ctx = ssl.create_default_context(cafile=s.nats_tls_ca or None)
+        if s.nats_tls_cert:
+            ctx.load_cert_chain(s.nats_tls_cert, s.nats_tls_key or None)
+        options["tls"] = ctx
+    return options
+
+
 class Link:
     """One NATS connection (reconnecting for ever) and the names of the cluster's things."""
 
@@ -47,29 +71,13 @@ class Link:
 
     async def connect(self) -> None:
         """Connect (raises when no server answers within a few seconds)."""
-        s = self.settings
-        options: dict[str, Any] = {
-            "servers": s.urls,
-            "name": f"pyari {self.node}",
-            "connect_timeout": 2,
-            "max_reconnect_attempts": -1,
-            "reconnect_time_wait": 0.5,
-            "disconnected_cb": self._disconnected,
-            "reconnected_cb": self._reconnected,
-            "error_cb": self._error,
-        }
-        if s.nats_user:
-            options["user"] = s.nats_user
-            options["password"] = s.nats_password
-        if s.nats_token:
-            options["token"] = s.nats_token
-        if s.nats_creds:
-            options["user_credentials"] = s.nats_creds
-        if s.nats_tls_ca or s.nats_tls_cert:
-            ctx = ssl.create_default_context(cafile=s.nats_tls_ca or None)
-            if s.nats_tls_cert:
-                ctx.load_cert_chain(s.nats_tls_cert, s.nats_tls_key or None)
-            options["tls"] = ctx
+        options = connect_options(self.settings)
+        options.update(
+            name=f"pyari {self.node}",
+            disconnected_cb=self._disconnected,
+            reconnected_cb=self._reconnected,
+            error_cb=self._error,
+        )
         self.nc = await nats.connect(**options)
         self.js = self.nc.jetstream()
 

@@ -101,7 +101,7 @@ class Nodes:
         self.wallclock = wallclock
         self.table: dict[str, NodeInfo] = {}
         """Every node seen (alive or lost), by name; a node that left is removed."""
-        self.forget: Callable[[str], None] | None = None
+        self.forget: Callable[[str], object] | None = None
         """Run by the leader for a node that was lost or left (drops its records)."""
         self.kv: Any = None
         self.beats = 0

@@ -53,6 +53,8 @@ class EventStreamSettings:
     grace: float = 0.0
     log: str = "memory"
     nats_url: str = "nats://127.0.0.1:4222"
+    log_given: bool = False
+    """Whether ari.conf says ``event_log`` (else, with the cluster on, the logs go to its NATS)."""
 
     @classmethod
     def from_entries(cls, values: Mapping[str, Entry]) -> Self:
@@ -79,4 +81,5 @@ class EventStreamSettings:
             grace=_seconds(grace) if grace is not None else d.grace,
             log=kind.value.strip().lower() if kind is not None else d.log,
             nats_url=url.value.strip() if url is not None else d.nats_url,
+            log_given=kind is not None,
         )

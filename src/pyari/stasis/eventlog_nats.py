@@ -104,8 +104,11 @@ class JetStreamEventLog(MemoryEventLog):
 class JetStreamLogs:
     """The NATS connection, the streams' content at start and the writer of events."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, options: dict[str, Any] | None = None) -> None:
         self.url = url
+        self.options = options
+        """``nats.connect`` options replacing the URL's defaults (the cluster's: servers,
+        credentials, TLS)."""
         self._nc: Any = None
         self._js: Any = None
         self._queue: asyncio.Queue[_Op | None] = asyncio.Queue()
@@ -123,11 +126,12 @@ class JetStreamLogs:
 
     async def start(self) -> None:
         """Connect and load every pyari stream (raises on a connection failure)."""
-        self._nc = await nats.connect(
-            servers=[u.strip() for u in self.url.split(",")],
-            connect_timeout=2,
-            max_reconnect_attempts=-1,
-        )
+        options = self.options or {
+            "servers": [u.strip() for u in self.url.split(",")],
+            "connect_timeout": 2,
+            "max_reconnect_attempts": -1,
+        }
+        self._nc = await nats.connect(**options)
         self._js = self._nc.jetstream()
         for info in await self._js.streams_info():
             name = app_name(info.config.name)

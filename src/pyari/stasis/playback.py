@@ -96,6 +96,8 @@ class Playbacks:
     def __init__(self, media: MediaService) -> None:
         self.media = media
         self.by_id: dict[str, Playback] = {}
+        self.watchers: list[Callable[[str, bool], None]] = []
+        """``watcher(id, live)`` when a playback is added (True) or forgotten (False)."""
 
     def get(self, playback_id: str) -> Playback | None:
         return self.by_id.get(playback_id)
@@ -126,11 +128,15 @@ class Playbacks:
             skipms=skipms,
         )
         self.by_id[pid] = playback
+        for watcher in self.watchers:
+            watcher(pid, True)
         return playback
 
     def forget(self, playback: Playback) -> None:
         if self.by_id.get(playback.id) is playback:
             del self.by_id[playback.id]
+            for watcher in self.watchers:
+                watcher(playback.id, False)
 
     async def play_on_channel(self, chan: Channel, playback: Playback) -> None:
         """Play on ``chan`` until the playback ends or the channel hangs up (its task).

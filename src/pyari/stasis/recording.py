@@ -125,6 +125,8 @@ class LiveRecordings:
     def __init__(self, media: MediaService) -> None:
         self.media = media
         self.by_name: dict[str, LiveRecording] = {}
+        self.watchers: list[Callable[[str, bool], None]] = []
+        """``watcher(name, live)`` when a recording is added (True) or forgotten (False)."""
 
     def get(self, name: str) -> LiveRecording | None:
         return self.by_name.get(name)
@@ -134,10 +136,14 @@ class LiveRecordings:
 
     def add(self, rec: LiveRecording) -> None:
         self.by_name[rec.name] = rec
+        for watcher in self.watchers:
+            watcher(rec.name, True)
 
     def forget(self, rec: LiveRecording) -> None:
         if self.by_name.get(rec.name) is rec:
             del self.by_name[rec.name]
+            for watcher in self.watchers:
+                watcher(rec.name, False)
 
     def path(self, name: str, fmt: str) -> Path | None:
         """Where ``name`` is recorded, or None when it points outside the recording folder."""
