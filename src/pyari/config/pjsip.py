@@ -44,6 +44,13 @@ _TLS_METHODS = ("default", "unspecified", "tlsv1", "tlsv1_1", "tlsv1_2", "tlsv1_
 _DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061, "ws": 8088, "wss": 8089}
 TransferHandling = Literal["default", "ari-only"]
 _TRANSFER_HANDLING = ("default", "ari-only")
+MediaEncryption = Literal["no", "sdes", "dtls"]
+_MEDIA_ENCRYPTION = ("no", "sdes", "dtls")
+DtlsVerify = Literal["no", "yes", "fingerprint", "certificate"]
+_DTLS_VERIFY = ("no", "yes", "fingerprint", "certificate")
+DtlsSetup = Literal["active", "passive", "actpass"]
+_DTLS_SETUP = ("active", "passive", "actpass")
+DtlsFingerprint = Literal["SHA-256", "SHA-1"]
 
 
 def _fail(entry: Entry, reason: str) -> ConfigError:
@@ -109,6 +116,31 @@ class Endpoint:
     rtp_timeout: int = 0
     transfer_handling: TransferHandling = "default"
     """``ari-only``: a REFER is not carried out but reported to ARI (ChannelTransfer)."""
+    # WebRTC and secure media: res_pjsip's media options (``webrtc = yes`` turns several
+    # on, as Asterisk's endpoint apply handler does: see _endpoint)
+    webrtc: bool = False
+    use_avpf: bool = False
+    """RTP/AVPF (RTCP feedback) in offers and answers; UDP/TLS/RTP/SAVPF with DTLS."""
+    media_encryption: MediaEncryption = "no"
+    media_encryption_optimistic: bool = False
+    ice_support: bool = False
+    rtcp_mux: bool = False
+    bundle: bool = False
+    media_use_received_transport: bool = False
+    media_address: str | None = None
+    """The address put in SDP for media (and ICE host candidates)."""
+    bind_rtp_to_media_address: bool = False
+    dtls_verify: DtlsVerify = "no"
+    dtls_setup: DtlsSetup = "active"
+    dtls_rekey: int = 0
+    dtls_auto_generate_cert: bool = False
+    """An ephemeral certificate for DTLS (``webrtc = yes`` without ``dtls_cert_file``)."""
+    dtls_cert_file: Path | None = None
+    dtls_private_key: Path | None = None
+    dtls_cipher: str | None = None
+    dtls_ca_file: Path | None = None
+    dtls_ca_path: Path | None = None
+    dtls_fingerprint: DtlsFingerprint = "SHA-256"
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +379,31 @@ def _endpoint(section: Section) -> Endpoint:
     def flag(key: str, default: bool) -> bool:
         return parse_bool(e[key]) if key in e else default
 
+    def path(key: str) -> Path | None:
+        text = _text(e.get(key))
+        return Path(text) if text else None
+
+    webrtc = flag("webrtc", False)
+    encryption: MediaEncryption = "no"
+    if "media_encryption" in e:
+        encryption = _choice(e["media_encryption"], _MEDIA_ENCRYPTION)  # type: ignore[assignment]
+    verify: DtlsVerify = "no"
+    if "dtls_verify" in e:
+        verify = _choice(e["dtls_verify"], _DTLS_VERIFY)  # type: ignore[assignment]
+    setup: DtlsSetup = "active"
+    if "dtls_setup" in e:
+        setup = _choice(e["dtls_setup"], _DTLS_SETUP)  # type: ignore[assignment]
+    fingerprint: DtlsFingerprint = "SHA-256"
+    if "dtls_fingerprint" in e and _choice(e["dtls_fingerprint"], ("sha-256", "sha-1")) == "sha-1":
+        fingerprint = "SHA-1"
+    cert = path("dtls_cert_file")
+    auto_cert = flag("dtls_auto_generate_cert", False)
+    bundle = flag("bundle", False) or webrtc
+    if webrtc:
+        # Asterisk's sip_endpoint_apply_handler: these are forced, whatever the section says
+        encryption, verify, setup = "dtls", "fingerprint", "actpass"
+        auto_cert = auto_cert or cert is None
+
     return Endpoint(
         name=section.name,
         context=_text(e.get("context")) or "default",
@@ -371,6 +428,26 @@ def _endpoint(section: Section) -> Endpoint:
         allow_transfer=flag("allow_transfer", True),
         rtp_timeout=parse_int(e["rtp_timeout"], 0) if "rtp_timeout" in e else 0,
         transfer_handling=handling,
+        webrtc=webrtc,
+        use_avpf=flag("use_avpf", False) or webrtc,
+        media_encryption=encryption,
+        media_encryption_optimistic=flag("media_encryption_optimistic", False),
+        ice_support=flag("ice_support", False) or webrtc,
+        rtcp_mux=flag("rtcp_mux", False) or bundle,
+        bundle=bundle,
+        media_use_received_transport=flag("media_use_received_transport", False) or webrtc,
+        media_address=_text(e.get("media_address")),
+        bind_rtp_to_media_address=flag("bind_rtp_to_media_address", False),
+        dtls_verify=verify,
+        dtls_setup=setup,
+        dtls_rekey=parse_int(e["dtls_rekey"], minimum=0) if "dtls_rekey" in e else 0,
+        dtls_auto_generate_cert=auto_cert,
+        dtls_cert_file=cert,
+        dtls_private_key=path("dtls_private_key"),
+        dtls_cipher=_text(e.get("dtls_cipher")),
+        dtls_ca_file=path("dtls_ca_file"),
+        dtls_ca_path=path("dtls_ca_path"),
+        dtls_fingerprint=fingerprint,
     )
 
 
