@@ -473,6 +473,20 @@ class Server:
         self.core.last_reload = time.time()
         return "Module 'res_pjsip.so' reloaded successfully."
 
+    async def reload_res_pjsip(self) -> str:
+        """``module reload res_pjsip.so``: pjsip.conf as ``pjsip reload``, and the transports
+        new in it start (a ws/wss one serves /ws at once); one that changed or went away
+        keeps running until a restart, as in Asterisk (its ``allow_reload`` off)."""
+        result = self.reload_pjsip()
+        if "failed" in result:
+            return result
+        try:
+            await self.pjsip.add_transports(self.core, self.rtp, port=self.sip_port)
+        except OSError as exc:
+            log.error("pjsip.conf reload: %s", exc)
+            return f"Module 'res_pjsip.so' reload failed: {exc}"
+        return result
+
     def reload_ari(self) -> str:
         """``module reload res_ari.so``: new users, origins, formatting."""
         try:

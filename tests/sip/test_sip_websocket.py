@@ -287,3 +287,32 @@ async def test_ws_not_found_without_a_ws_transport(tmp_path: Path) -> None:
 
 async def _cli(server: Server, line: str) -> str:
     return await run_command(server, line)
+
+
+async def test_module_reload_res_pjsip_starts_new_transports(tmp_path: Path) -> None:
+    folder = config_dir(tmp_path, "")
+    srv = make_server(folder)
+    await srv.start()
+    try:
+        url = f"http://127.0.0.1:{srv.http_port}/ws"
+        async with aiohttp.ClientSession() as s:
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await s.ws_connect(url, protocols=("sip",))
+            pjsip = folder / "pjsip.conf"
+            tcp = "\n[transport-tcp]\ntype = transport\nprotocol = tcp\nbind = 127.0.0.1:5060\n"
+            pjsip.write_text(pjsip.read_text() + WS_TRANSPORT + tcp)
+            out = await run_command(srv, "module reload res_pjsip.so")
+            assert out == "Module 'res_pjsip.so' reloaded successfully.\n"
+            assert "transport-tcp" in srv.pjsip.service.transports  # type: ignore[union-attr]
+            async with s.ws_connect(url, protocols=("sip",)) as ws:
+                assert ws.protocol == "sip"
+            # a broken file keeps what runs
+            pjsip.write_text(pjsip.read_text() + "\n[x]\ntype = nonsense\n")
+            out = await run_command(srv, "module reload res_pjsip.so")
+            assert out == "The module 'res_pjsip.so' reported a reload failure\n"
+            assert "transport-tcp" in srv.pjsip.service.transports  # type: ignore[union-attr]
+        assert await run_command(srv, "module reload res_nothing.so") == (
+            "No such module 'res_nothing.so'\n"
+        )
+    finally:
+        await srv.stop()

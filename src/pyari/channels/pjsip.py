@@ -227,6 +227,24 @@ class PjsipTech:
             verbose.info("  == pjsip transport %s bound to %s:%d", transport, *ep.address)
         self._apply_settings(self.ua.reload(self.settings, self.service.now()))
 
+    async def add_transports(self, core: Core, rtp: RtpMedia, *, port: int | None = None) -> None:
+        """Start the transports of the settings that do not run yet (after a reload); the
+        first ones start SIP. Raises OSError when one cannot bind."""
+        if self.service is None:
+            if self.settings.transports:
+                await self.start(core, rtp, port=port)
+            return
+        new = [
+            t
+            for name, t in self.settings.transports.items()
+            if name not in self.service.transports and t.protocol in ("udp", "tcp", "tls")
+        ]
+        await self.service.open(new, port=port)
+        for conf in new:
+            ep = self.service.transports.get(conf.name)
+            if ep is not None:
+                verbose.info("  == pjsip transport %s bound to %s:%d", conf.name, *ep.address)
+
     async def stop(self) -> None:
         if self.service is not None:
             await self.service.close()

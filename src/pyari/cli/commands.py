@@ -390,6 +390,9 @@ async def _module_reload(server: Server, args: list[str], line: str) -> str:
             if msg:  # the log line the console would show: names the setting and file
                 out.append(msg + "\n")
             out.append(fmt.module_reload_result(name, "error" if msg else "success"))
+        elif key in ("res_pjsip", "pjsip"):
+            msg = await server.reload_res_pjsip()
+            out.append(fmt.module_reload_result(name, "error" if "failed" in msg else "success"))
         elif key in ("pbx_config", "extensions"):
             msg = server.reload_dialplan()
             ok = msg == "Dialplan reloaded."
