@@ -1,0 +1,180 @@
+"""ICE-lite, DTLS-SRTP and the WebRTC transport (rtp/ice.py, rtp/dtls.py, rtp/webrtc.py),
+sans-IO: two of pyari's transports talk to each other; a STUN check made by aioice gets
+a response that aioice verifies; a fingerprint mismatch fails the call; fuzzed STUN and
+DTLS input is dropped."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from aioice import stun
+
+from pyari.rtp.dtls import DtlsCertificate, DtlsSrtp, fingerprint_of
+from pyari.rtp.ice import IceLite, host_candidate, is_stun
+from pyari.rtp.packet import RtpPacket
+from pyari.rtp.rtcp import build_report
+from pyari.rtp.webrtc import SecureTransport
+
+A = ("127.0.0.1", 40000)
+B = ("127.0.0.1", 40002)
+
+
+def _check(
+    ice: IceLite, remote_ufrag: str, *, use_candidate: bool = True, pwd: str | None = None
+) -> bytes:
+    """A Binding request as a browser's full agent sends it."""
+    request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
+    request.attributes["USERNAME"] = f"{ice.ufrag}:{remote_ufrag}"
+    request.attributes["PRIORITY"] = 1853824767
+    request.attributes["ICE-CONTROLLING"] = 0x1234
+    if use_candidate:
+        request.attributes["USE-CANDIDATE"] = None
+    request.add_message_integrity((pwd or ice.pwd).encode())
+    return bytes(request)
+
+
+def test_ice_lite_answers_a_valid_check_and_selects_the_address() -> None:
+    ice = IceLite()
+    ice.set_remote("browser", "browserpassword0123456789")
+    data = _check(ice, "browser")
+    assert is_stun(data)
+    response = ice.handle(data, A)
+    assert response is not None
+    message = stun.parse_message(response)
+    assert message.message_class == stun.Class.RESPONSE
+    assert message.attributes["XOR-MAPPED-ADDRESS"] == A
+    assert message.check_message_integrity(ice.pwd.encode())
+    assert "FINGERPRINT" in message.attributes
+    assert ice.selected == A and A in ice.valid and ice.nominated
+
+
+def test_ice_lite_ignores_wrong_password_username_and_refused_addresses() -> None:
+    ice = IceLite(permit=lambda host: host == "127.0.0.1")
+    assert ice.handle(_check(ice, "x", pwd="not-the-password-at-all"), A) is None
+    bad_user = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
+    bad_user.attributes["USERNAME"] = "someoneelse:x"
+    bad_user.add_message_integrity(ice.pwd.encode())
+    assert ice.handle(bytes(bad_user), A) is None
+    assert ice.handle(_check(ice, "x"), ("192.0.2.7", 5000)) is None
+    assert ice.refused == 1 and ice.bad == 2 and ice.selected is None
+
+
+def test_host_candidate_line() -> None:
+    line = host_candidate("127.0.0.1", 12000)
+    parts = line.split()
+    assert parts[1:] == ["1", "udp", str((126 << 24) + (65535 << 8) + 255), "127.0.0.1",
+                         "12000", "typ", "host"]  # fmt: skip
+
+
+def _pair(*, wrong_fingerprint: bool = False) -> tuple[SecureTransport, SecureTransport, list[str]]:
+    cert_a = DtlsCertificate.generate()
+    cert_b = DtlsCertificate.generate()
+    other = DtlsCertificate.generate()
+    fp_b = ("sha-256", (other if wrong_fingerprint else cert_b).fingerprint)
+    failures: list[str] = []
+    a = SecureTransport(
+        ice=None,
+        dtls=DtlsSrtp(cert_a, "client", fp_b),
+        remote=B,
+        on_failed=failures.append,
+    )
+    b = SecureTransport(
+        ice=IceLite(),
+        dtls=DtlsSrtp(cert_b, "server", ("sha-256", cert_a.fingerprint)),
+        remote=A,
+        on_failed=failures.append,
+    )
+    assert b.ice is not None
+    b.ice.set_remote("aaaa", "a" * 22)
+    return a, b, failures
+
+
+def _run(a: SecureTransport, b: SecureTransport, *, rounds: int = 20) -> None:
+    """Carry datagrams between a (at A) and b (at B) until both are quiet."""
+    now = 0.0
+    assert b.ice is not None
+    queue: list[tuple[bytes, tuple[str, int], tuple[str, int]]] = [(_check(b.ice, "aaaa"), A, B)]
+    for _ in range(rounds):
+        now += 0.02
+        for data, dest in a.poll(now):
+            queue.append((data, A, dest))
+        for data, dest in b.poll(now):
+            queue.append((data, B, dest))
+        while queue:
+            data, src, dest = queue.pop(0)
+            target = a if dest == A else b
+            _plain, out = target.receive(data, src, now)
+            for reply, to in out:
+                queue.append((reply, dest, to))
+
+
+def test_dtls_srtp_between_two_transports() -> None:
+    a, b, failures = _pair()
+    _run(a, b)
+    assert not failures
+    assert a.ready and b.ready
+    packet = RtpPacket(111, 1, 960, 0x1234, b"opus-payload").to_bytes()
+    protected = a.protect_rtp(packet)
+    assert protected is not None and protected != packet and len(protected) == len(packet) + 10
+    plain, _ = b.receive(protected, A, 1.0)
+    assert plain == packet
+    # replayed: refused by SRTP's replay window
+    assert b.receive(protected, A, 1.0)[0] is None
+    report = build_report(0x1234, cname="x", blocks=(), sender=None)
+    srtcp = b.protect_rtcp(report)
+    assert srtcp is not None
+    assert a.receive(srtcp, B, 1.0)[0] == report
+
+
+def test_fingerprint_mismatch_fails_cleanly() -> None:
+    a, b, failures = _pair(wrong_fingerprint=True)
+    _run(a, b)
+    assert a.failed
+    assert failures and "fingerprint mismatch" in failures[0]
+    assert a.protect_rtp(RtpPacket(0, 1, 160, 1, b"x").to_bytes()) is None
+    assert not a.ready
+
+
+def test_media_only_from_checked_addresses() -> None:
+    a, b, _failures = _pair()
+    _run(a, b)
+    packet = a.protect_rtp(RtpPacket(0, 2, 320, 1, b"x" * 20).to_bytes())
+    assert packet is not None
+    plain, _ = b.receive(packet, ("127.0.0.1", 9), 1.0)
+    assert plain is None and b.dropped >= 1
+
+
+def test_fingerprint_format() -> None:
+    cert = DtlsCertificate.generate()
+    fp = fingerprint_of(cert.certificate)
+    assert len(fp.split(":")) == 32 and fp == fp.upper()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fuzzed_stun_and_dtls_never_raise(seed: int) -> None:
+    rng = random.Random(seed)
+    a, b, _failures = _pair()
+    assert b.ice is not None
+    valid_check = _check(b.ice, "aaaa")
+    for n in range(400):
+        kind = n % 4
+        if kind == 0:  # STUN-looking garbage
+            data = bytes([rng.randrange(4)]) + bytes(rng.randrange(256) for _ in range(40))
+        elif kind == 1:  # a valid check with flipped bits
+            flipped = bytearray(valid_check)
+            for _ in range(rng.randrange(1, 4)):
+                flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
+            data = bytes(flipped)
+        elif kind == 2:  # DTLS-looking records
+            data = bytes([rng.randrange(20, 64), 0xFE, 0xFD]) + rng.randbytes(rng.randrange(80))
+        else:
+            data = rng.randbytes(rng.randrange(1, 120))
+        b.receive(data, A, n * 0.01)
+        a.receive(data, B, n * 0.01)
+        b.poll(n * 0.01)
+    # the association still comes up afterwards only if nothing broke it; at least
+    # nothing raised, and a fresh pair still connects
+    a2, b2, failures = _pair()
+    _run(a2, b2)
+    assert a2.ready and b2.ready and not failures
