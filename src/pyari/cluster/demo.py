@@ -314,26 +314,15 @@ class LocalCluster:
                 f.write("\n" + text)
 
     def _kamailio_endpoint(self) -> str:
-        proxy = ""
-        if self.kamailio:
-            proxy = f"outbound_proxy = sip:{self.kamailio_address}\\;lr\n"
-        return (
-            "\n; written by pyari.cluster.demo: calls that Kamailio's dispatcher sends here\n"
-            "[kamailio]\n"
-            "type = endpoint\n"
-            "context = ARI-test\n"
-            "disallow = all\n"
-            "allow = ulaw\n"
-            "allow = alaw\n"
-            "direct_media = no\n"
-            "rtp_symmetric = yes\n"
-            f"{proxy}"
-            "\n"
-            "[kamailio]\n"
-            "type = identify\n"
-            "endpoint = kamailio\n"
-            f"match = {HOST}\n"
-        )
+        """The ``kamailio`` endpoint (calls from Kamailio run ``[ARI-test]``; calls to
+        phones go through it), from :func:`pyari.cluster.kamailio.node_pjsip_conf`."""
+        if not self.kamailio:
+            return ""
+        module = kamailio_module()
+        if module is None:
+            raise RuntimeError("pyari.cluster.kamailio (the configuration generator) is missing")
+        text: str = module.node_pjsip_conf(self.kamailio_address, context="ARI-test")
+        return "\n; written by pyari.cluster.demo (pyari.cluster.kamailio.node_pjsip_conf)" + text
 
     # ------------------------------------------------------------------ processes
 
@@ -386,6 +375,38 @@ class LocalCluster:
         for node in self.nodes:
             await self.wait_node(node)
 
+    async def members(self) -> set[str]:
+        """The nodes with a heartbeat in the cluster's ``NODES`` bucket (set() without NATS)."""
+        import nats  # the cluster extra, as the nodes need it
+        from nats.js.errors import BucketNotFoundError, NoKeysError
+
+        from pyari.cluster.link import Link
+        from pyari.config.cluster import ClusterSettings
+
+        bucket = Link(ClusterSettings(cluster=self.cluster)).bucket_name("NODES")
+        try:
+            nc = await nats.connect(
+                self.nats_url, connect_timeout=1, max_reconnect_attempts=0, allow_reconnect=False
+            )
+        except Exception:  # NATS down or starting
+            return set()
+        try:
+            kv = await nc.jetstream().key_value(bucket)
+            return set(await kv.keys())
+        except (BucketNotFoundError, NoKeysError):
+            return set()
+        finally:
+            await nc.close()
+
+    async def wait_members(self, names: Sequence[str] | None = None, timeout: float = 15) -> None:
+        """Until every node of ``names`` (default: all) heartbeats in the cluster."""
+        wanted = set(names if names is not None else (n.name for n in self.nodes))
+
+        async def joined() -> bool:
+            return wanted <= await self.members()
+
+        await wait_until_async(joined, timeout, f"cluster membership of {sorted(wanted)}", _true)
+
     async def start_kamailio(self) -> None:
         """Kamailio from ``pyari.cluster.kamailio``'s configuration (RuntimeError if absent)."""
         module = kamailio_module()
@@ -412,6 +433,7 @@ class LocalCluster:
         try:
             await self.start_nats()
             await self.start_nodes()
+            await self.wait_members()
             if self.kamailio:
                 await self.start_kamailio()
         except BaseException:
@@ -478,31 +500,14 @@ class LocalCluster:
 def kamailio_argv(
     module: ModuleType, binary: str, folder: Path, listen: str, nodes: Sequence[Node]
 ) -> list[str]:
-    """Write Kamailio's configuration into ``folder`` and return the command that runs it
-    in the foreground, logging to its console."""
-    writer: Callable[..., Any] | None = getattr(module, "write_config", None)
-    if writer is None:
-        raise RuntimeError("pyari.cluster.kamailio has no write_config()")
-    node_addresses = [f"{HOST}:{n.sip_port}" for n in nodes]
-    written = writer(folder, listen=listen, nodes=node_addresses)
-    cfg = Path(written) if isinstance(written, str | Path) else folder / "kamailio.cfg"
+    """Write Kamailio's configuration into ``folder`` (``pyari.cluster.kamailio``) and
+    return the command that runs it in the foreground, logging to its console."""
+    addresses = [f"{n.name}={HOST}:{n.sip_port}" for n in nodes]
+    files = module.write_kamailio_config(folder, [listen], addresses)
     run = folder / "run"
     run.mkdir(exist_ok=True)
-    return [
-        binary,
-        "-f",
-        str(cfg),
-        "-DD",  # no fork into the background
-        "-E",  # log to the console
-        "-Y",
-        str(run),
-        "-P",
-        str(run / "kamailio.pid"),
-        "-m",
-        "64",
-        "-M",
-        "8",
-    ]
+    argv: list[str] = module.kamailio_command(files.cfg, run, binary=binary)
+    return argv
 
 
 # ---------------------------------------------------------------------- probes
@@ -514,6 +519,10 @@ def _edit(path: Path, pattern: str, replacement: str, count: int = 0) -> None:
     if n == 0:
         raise RuntimeError(f"{path.name}: {pattern!r} not found")
     path.write_text(new)
+
+
+def _true() -> bool:
+    return True
 
 
 def _tcp_open(host: str, port: int) -> bool:
@@ -584,10 +593,10 @@ async def sip_options(host: str, port: int, timeout: float = 0.5) -> bool:
         me = s.getsockname()[1]
         call = f"probe-{time.monotonic_ns()}"
         msg = (
-            f"OPTIONS sip:ping@{host}:{port} SIP/2.0\r\n"
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {host}:{me};rport;branch=z9hG4bK{call}\r\n"
             f"From: <sip:probe@{host}:{me}>;tag=probe\r\n"
-            f"To: <sip:ping@{host}:{port}>\r\n"
+            f"To: <sip:{host}:{port}>\r\n"
             f"Call-ID: {call}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
             "Content-Length: 0\r\n\r\n"
         )
