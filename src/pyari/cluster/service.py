@@ -68,6 +68,9 @@ class Cluster:
         self.ari = ari
         self.addresses = addresses
         self.started = time.time()
+        if not core.id_prefix:
+            # Channels' unique ids must not collide across nodes started in the same second.
+            core.id_prefix = f"{settings.node_name}-"
         self.link = Link(settings)
         self.nodes = Nodes(self.link, self._facts)
         self.owners = Owners(self.link, core, playbacks, recordings, alive=self.nodes.is_alive)

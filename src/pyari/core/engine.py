@@ -76,6 +76,9 @@ class Core:
         self.last_reload = self.startup
         self._epoch = int(self.startup)
         self._seq = itertools.count()
+        self.id_prefix = ""
+        """Put before every unique id made here (a cluster node: ``<node>-``, as Asterisk
+        prefixes ``systemname``), so ids stay unique across nodes started together."""
         self.channels: dict[str, Channel] = {}
         self.channels_by_name: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
@@ -98,7 +101,7 @@ class Core:
     # -- ids and tasks ---------------------------------------------------------
 
     def new_uniqueid(self) -> str:
-        return f"{self._epoch}.{next(self._seq)}"
+        return f"{self.id_prefix}{self._epoch}.{next(self._seq)}"
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
