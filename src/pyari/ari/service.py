@@ -13,24 +13,29 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from pyari import wallclock
 from pyari.ari import apidocs
+from pyari.ari.cluster_hook import ClusterHook
 from pyari.ari.context import AriContext
 from pyari.ari.encoding import JSON, BadJson, encode
 from pyari.ari.encoding import decode as decode_json
 from pyari.ari.errors import AriError
 from pyari.ari.events_ws import EventEncoder, EventSession, Requests, SendText
-from pyari.ari.params import parse_params
+from pyari.ari.params import Args, parse_params
 from pyari.ari.resources import Registered, Reply, load_all
 from pyari.ari.router import MethodNotAllowed, Router
 from pyari.ari.spec import Operation, operations
 from pyari.config.acl import NO_ACL, Acl
 from pyari.config.values import TRUE_WORDS
 from pyari.core.security import FailureGuard, SecurityEvent, address_ie, emit, notice, quoted
+
+if TYPE_CHECKING:
+    from pyari.config import AriSettings
 
 log = logging.getLogger("pyari.ari")
 
@@ -113,6 +118,9 @@ class AriService:
         """The accepted ``/ari/events`` sockets among them (``ari show websocket sessions``)."""
         self.event_queue_size = 100_000
         """Events a socket may fall behind by before it is closed."""
+        self.cluster: ClusterHook | None = None
+        """Where requests run when this node is one of a cluster (set by the cluster's
+        REST forwarding, :mod:`pyari.cluster.forward`); None: here, alone."""
 
     def static_epoch(self) -> tuple[object, ...]:
         """What static answers depend on: settings, loaded modules, the info facts.
@@ -322,6 +330,36 @@ class AriService:
             if method != "GET":
                 raise AriError(405, "Unsupported method")  # Asterisk's: no Allow list here
             return self.api_docs(req)
+        return await self._serve(user, req, query, settings, self.cluster)
+
+    async def handle_as(
+        self, user: User, req: AriRequest, hook: ClusterHook | None = None
+    ) -> AriResponse:
+        """Answer ``req`` for ``user``, already authenticated elsewhere (another node of
+        the cluster forwarded it): no credentials, ACL, CORS or api-docs; ``hook``
+        instead of :attr:`cluster` (None: run here, never forwarded again)."""
+        try:
+            if len(req.query) > MAX_QUERY_KEYS:
+                raise AriError(400, "Too many query parameters")
+            query = dict(req.query) if req.query else {}
+            return await self._serve(user, req, query, self.ctx.settings(), hook)
+        except AriError as exc:
+            extra = {"Allow": exc.allow} if isinstance(exc, MethodNotAllowed) else None
+            return self.error(exc.status, exc.message, extra)
+        except Exception:
+            log.exception("ARI %s %s (forwarded) failed", req.method, req.path)
+            return self.error(500, "Internal Server Error")
+
+    async def _serve(
+        self,
+        user: User,
+        req: AriRequest,
+        query: dict[str, str],
+        settings: AriSettings,
+        hook: ClusterHook | None,
+    ) -> AriResponse:
+        """Route, parse and run an authenticated request (through ``hook`` if any)."""
+        method, path = req.method, req.path
         op, path_values = self._operation(user, method, path)
         if op.websocket:
             raise AriError(426, "Upgrade Required")
@@ -339,7 +377,21 @@ class AriService:
         args = parse_params(
             op, path_values, query, body, reg.missing, reg.lenient, args_type=reg.args_type
         )
-        result = await reg.fn(self.ctx, args)
+        if hook is not None:
+            resp = await hook.route(
+                user, op, path_values, req, args, partial(self._run, reg, args, settings)
+            )
+            if resp is not None:
+                return resp
+        return self._answer(await reg.fn(self.ctx, args), settings)
+
+    async def _run(self, reg: Registered, args: Args, settings: AriSettings) -> AriResponse:
+        """Run the operation's handler here (what a cluster hook calls ``local``)."""
+        return self._answer(await reg.fn(self.ctx, args), settings)
+
+    @staticmethod
+    def _answer(result: Any, settings: AriSettings) -> AriResponse:
+        """The response to a handler's result."""
         if isinstance(result, Reply):
             if result.body is None:
                 return AriResponse(result.status, b"", dict(result.headers))

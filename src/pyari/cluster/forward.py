@@ -1,0 +1,677 @@
+"""REST for the whole cluster from any node: forwarding, merged lists, placement.
+
+The :class:`Forwarder` is this node's :class:`~pyari.ari.cluster_hook.ClusterHook`
+(decision 0025, docs/cluster.md). Every ARI request, once authenticated,
+checked against the ACL, routed and its parameters checked, passes here:
+
+* **owned resources** -- a request whose path names a channel, bridge,
+  playback or live recording (``/channels/{channelId}...``,
+  ``/bridges/{bridgeId}...``, ``/playbacks/{playbackId}...``,
+  ``/recordings/live/{recordingName}...``; ``POST /events/claim`` by its
+  ``channelId``) that this node does not have goes to the node that owns it:
+  the directory's record, or on a miss the first node that says it has it
+  (every other live node is asked, :data:`PROBE_TIMEOUT`). Nobody has it, or
+  its node is lost: this node answers (its 404);
+* **lists** -- ``GET /channels``, ``/bridges``, ``/endpoints[/{tech}[/{resource}]]``,
+  ``/applications[/{name}]`` are asked of every live node and merged
+  (:mod:`pyari.cluster.merge`); a node that does not answer in
+  ``forward_timeout`` is left out;
+* **new calls** -- ``POST /channels``, ``/channels/{channelId}``,
+  ``/channels/create`` run on the node of ``originator`` when it names another
+  node's channel, else where cluster.conf ``placement`` says (``local``, or
+  ``least_loaded``: the live node with the fewest channels). An id given for
+  the new channel (``channelId``, ``otherChannelId``) that another node's
+  channel holds goes to that node, which refuses it as a duplicate;
+* **joins** -- ``POST /bridges/{bridgeId}/addChannel`` with channels of
+  another node than the bridge's: an empty bridge of this node (no channels,
+  media, video source or subscriptions) moves to the channels' node (created
+  there with the same id, type, name and variables, then destroyed here) when
+  they all live on one node; otherwise **409** ``Channel and bridge are on
+  different nodes (<channel's node>, <bridge's node>)``. ``POST
+  /channels/{channelId}/dial`` with a ``caller`` on another node: **409**
+  ``Channel and caller are on different nodes (<channel's>, <caller's>)``.
+  ``removeChannel`` and ``videoSource`` of a channel of another node than the
+  bridge: **422** ``Channel not in this bridge`` (it cannot be in it).
+
+A forwarded request travels as a NATS request on ``pyari.<cluster>.rest.<node>``
+(msgpack: method, path, query, body, the user's name and read-only flag,
+whether it may be routed again) and runs through the owner's pipeline with no
+second authentication (:meth:`~pyari.ari.service.AriService.handle_as`); its
+answer comes back byte for byte. An owner that does not answer in
+``forward_timeout`` (or has no forwarder listening): **504** ``Node <x> did
+not answer``.
+
+Everything else (``/asterisk``, ``/sounds``, stored recordings, device states,
+mailboxes, ``POST /bridges``, ``externalMedia``, user events...) runs on the
+node the request came to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import msgspec
+from nats import errors as nats_errors
+
+from pyari.ari.encoding import JSON, encode
+from pyari.ari.errors import AriError
+from pyari.ari.service import AriRequest, AriResponse, AriService, User
+from pyari.cluster import merge
+from pyari.cluster.directory import Directory
+from pyari.cluster.link import Link
+from pyari.media.service import media_of
+
+if TYPE_CHECKING:
+    from pyari.ari.cluster_hook import Local
+    from pyari.ari.params import Args
+    from pyari.ari.spec import Operation
+
+log = logging.getLogger("pyari.cluster")
+
+PROBE_TIMEOUT = 0.5
+"""Seconds to wait for the other nodes to say whether they have a resource the
+directory has no record of yet."""
+MOVED_FOR = 30.0
+"""Seconds this node remembers where a bridge it moved went (until the directory knows)."""
+
+
+class Forwarded(msgspec.Struct, tag="rest", array_like=True):
+    """An ARI request another node runs for this one."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    body: bytes
+    user: str
+    read_only: bool
+    local: bool = True
+    """Run on the receiving node, never forwarded again (False: through its own hook,
+    which may forward once more but never back with ``local`` False)."""
+
+
+class Probe(msgspec.Struct, tag="have", array_like=True):
+    """Does the receiving node have ``ident`` of ``kind``? (answered ``b"1"`` or ``b"0"``)"""
+
+    kind: str
+    ident: str
+
+
+class Answer(msgspec.Struct, array_like=True):
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_incoming = msgspec.msgpack.Decoder(Forwarded | Probe)
+_answer = msgspec.msgpack.Decoder(Answer)
+
+Route = Callable[
+    ["Forwarder", User, "Operation", Mapping[str, str], AriRequest, "Args", "Local", bool],
+    Awaitable[AriResponse | None],
+]
+
+OWNED: dict[str, tuple[str, str]] = {}
+"""Operations on one resource, by key: (kind, the path value naming it)."""
+for _key in [
+    "get",
+    "hangup",
+    "continueInDialplan",
+    "move",
+    "redirect",
+    "answer",
+    "ring",
+    "ringStop",
+    "progress",
+    "sendDTMF",
+    "mute",
+    "unmute",
+    "hold",
+    "unhold",
+    "startMoh",
+    "stopMoh",
+    "startSilence",
+    "stopSilence",
+    "play",
+    "playWithId",
+    "record",
+    "getChannelVar",
+    "setChannelVar",
+    "getChannelVars",
+    "setChannelVars",
+    "snoopChannel",
+    "snoopChannelWithId",
+    "rtpstatistics",
+    "transfer_progress",
+]:
+    OWNED[f"channels.{_key}"] = ("channel", "channelId")
+for _key in [
+    "get",
+    "destroy",
+    "getBridgeVar",
+    "setBridgeVar",
+    "getBridgeVars",
+    "setBridgeVars",
+    "clearVideoSource",
+    "startMoh",
+    "stopMoh",
+    "play",
+    "playWithId",
+    "record",
+]:
+    OWNED[f"bridges.{_key}"] = ("bridge", "bridgeId")
+for _key in ("get", "stop", "control"):
+    OWNED[f"playbacks.{_key}"] = ("playback", "playbackId")
+for _key in ("getLive", "cancel", "stop", "pause", "unpause", "mute", "unmute"):
+    OWNED[f"recordings.{_key}"] = ("recording", "recordingName")
+
+MERGED: dict[str, merge.Merge] = {
+    "channels.list": merge.joined,
+    "bridges.list": merge.joined,
+    "endpoints.list": merge.endpoints,
+    "endpoints.listByTech": merge.endpoints,
+    "endpoints.get": merge.one(merge.endpoints),
+    "applications.list": merge.applications,
+    "applications.get": merge.one(merge.applications),
+}
+"""Operations answered by every node, merged (:mod:`pyari.cluster.merge`)."""
+
+
+def _given(args: Args, name: str) -> str:
+    """A string parameter of the request, or "" (never the 400 of a required one)."""
+    value = args.__dict__.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _channel_ids(args: Args) -> list[str]:
+    value = args.__dict__.get("channel")
+    items = value if isinstance(value, list) else []
+    return [i.strip() for i in items if isinstance(i, str) and i.strip()]
+
+
+class Forwarder:
+    """This node's REST across the cluster (see the module's text)."""
+
+    def __init__(
+        self,
+        link: Link,
+        directory: Directory,
+        ari: AriService,
+        *,
+        probe_timeout: float = PROBE_TIMEOUT,
+    ) -> None:
+        self.link = link
+        self.directory = directory
+        self.ari = ari
+        settings = link.settings
+        self.timeout = settings.forward_timeout
+        self.placement = settings.placement
+        self.probe_timeout = min(probe_timeout, self.timeout)
+        self.subject = link.subject("rest", directory.node)
+        self._sub: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._moved: dict[tuple[str, str], tuple[str, float]] = {}
+        self._hopped = _Hopped(self)
+        self.forwarded = 0
+        """Requests this node sent to another node."""
+        self.served = 0
+        """Requests other nodes sent here."""
+        self.unanswered = 0
+        """Requests sent that got no answer in time (504)."""
+
+    # -- start and stop ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Serve other nodes' requests and route this node's through the cluster."""
+        nc = self.link.nc
+        self._sub = await nc.subscribe(self.subject, cb=self._on_message)
+        await nc.flush()  # the server has the subscription: requests for this node reach it
+        self.ari.cluster = self
+
+    async def stop(self) -> None:
+        """Route nothing any more; stop serving (requests being run finish first, briefly)."""
+        if self.ari.cluster is self:
+            self.ari.cluster = None
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=self.timeout)
+            for task in pending:
+                task.cancel()
+
+    # -- serving other nodes ---------------------------------------------------------------
+
+    async def _on_message(self, msg: Any) -> None:
+        try:
+            request = _incoming.decode(msg.data)
+        except msgspec.MsgspecError:
+            log.warning("cluster: a REST message that is not one on %s", msg.subject)
+            return
+        if isinstance(request, Probe):
+            with contextlib.suppress(Exception):
+                await msg.respond(b"1" if self.has(request.kind, request.ident) else b"0")
+            return
+        # One task each: a slow operation must not hold up the ones behind it.
+        task = asyncio.get_running_loop().create_task(self._serve(msg, request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, msg: Any, fwd: Forwarded) -> None:
+        self.served += 1
+        req = AriRequest(fwd.method, fwd.path, fwd.query, {}, fwd.body)
+        hook = None if fwd.local else self._hopped
+        resp = await self.ari.handle_as(User(fwd.user, fwd.read_only), req, hook)
+        data = _encode(Answer(resp.status, resp.headers, resp.body))
+        try:
+            await msg.respond(data)
+        except Exception as exc:  # NATS gone meanwhile: the asking node answers 504
+            log.debug("cluster: could not answer a forwarded request: %s", exc)
+
+    # -- what this node has -------------------------------------------------------------------
+
+    def has(self, kind: str, ident: str) -> bool:
+        """Whether ``ident`` of ``kind`` lives on this node."""
+        ctx = self.ari.ctx
+        if kind == "channel":
+            chan = ctx.core.find_channel(ident)
+            return chan is not None and not chan.destroyed
+        if kind == "bridge":
+            bridge = ctx.core.bridges.get(ident)
+            return bridge is not None and not bridge.destroyed
+        if kind == "playback":
+            return ctx.playbacks is not None and ident in ctx.playbacks
+        if kind == "recording":
+            return ctx.recordings is not None and ident in ctx.recordings
+        return False
+
+    async def where(self, kind: str, ident: str) -> str | None:
+        """The other node ``ident`` of ``kind`` lives on; None when it is here, or nowhere
+        (its record names a lost node, or no node says it has it)."""
+        if self.has(kind, ident):
+            return None
+        directory = self.directory
+        me = directory.node
+        moved = self._moved.get((kind, ident))
+        if moved is not None:
+            if time.monotonic() < moved[1]:
+                return moved[0]
+            del self._moved[(kind, ident)]
+        node = directory.owner(kind, ident)
+        if node is not None:
+            return node if node != me and node in directory.alive() else None
+        return await self._probe(kind, ident)
+
+    async def _probe(self, kind: str, ident: str) -> str | None:
+        """The first other live node that says it has ``ident`` (None: none in time)."""
+        me = self.directory.node
+        others = [n for n in self.directory.alive() if n != me]
+        if not others:
+            return None
+        data = _encode(Probe(kind, ident))
+        nc = self.link.nc
+
+        async def ask(node: str) -> str | None:
+            try:
+                msg = await nc.request(
+                    self.link.subject("rest", node), data, timeout=self.probe_timeout
+                )
+            except Exception:  # timeout, no responders, NATS down: not there
+                return None
+            return node if msg.data == b"1" else None
+
+        tasks = [asyncio.ensure_future(ask(n)) for n in others]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                found = await next_done
+                if found is not None:
+                    return found
+        finally:
+            for task in tasks:
+                task.cancel()
+        return None
+
+    # -- asking other nodes -----------------------------------------------------------------------
+
+    async def forward(
+        self, node: str, user: User, req: AriRequest, *, local: bool = True
+    ) -> AriResponse:
+        """``req`` answered by ``node`` (504 when it does not answer in ``forward_timeout``)."""
+        query = [pair for pair in req.query if pair[0] != "api_key"]  # credentials stay here
+        data = _encode(
+            Forwarded(req.method, req.path, query, req.body, user.name, user.read_only, local)
+        )
+        self.forwarded += 1
+        nc = self.link.nc
+        try:
+            if nc is None:
+                raise nats_errors.ConnectionClosedError
+            msg = await nc.request(self.link.subject("rest", node), data, timeout=self.timeout)
+        except (TimeoutError, nats_errors.Error):
+            # no answer in time, nobody listening on the subject, NATS down
+            self.unanswered += 1
+            return self.ari.error(504, f"Node {node} did not answer")
+        try:
+            answer = _answer.decode(msg.data)
+        except msgspec.MsgspecError:
+            self.unanswered += 1
+            return self.ari.error(504, f"Node {node} did not answer")
+        return AriResponse(answer.status, answer.body, answer.headers)
+
+    async def _ask_all(
+        self, user: User, req: AriRequest, local: Local
+    ) -> tuple[AriResponse, list[AriResponse]]:
+        """This node's answer and the other live nodes' (those that answered in time)."""
+        me = self.directory.node
+        others = [n for n in self.directory.alive() if n != me]
+        tasks = [asyncio.ensure_future(self.forward(n, user, req)) for n in others]
+        try:
+            mine = await self._local(local)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
+        theirs = [r for r in await asyncio.gather(*tasks) if r.status != 504]
+        return mine, theirs
+
+    async def _local(self, local: Local) -> AriResponse:
+        try:
+            return await local()
+        except AriError as exc:
+            return self.ari.error(exc.status, exc.message)
+
+    # -- routing (the ClusterHook) ---------------------------------------------------------------
+
+    async def route(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+    ) -> AriResponse | None:
+        """Where ``req`` runs (None: here); see the module's text."""
+        return await self._route(user, op, path_values, req, args, local, False)
+
+    async def _route(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        key = op.key
+        owned = OWNED.get(key)
+        if owned is not None:
+            node = await self.where(owned[0], path_values[owned[1]])
+            return None if node is None else await self.forward(node, user, req)
+        special = _ROUTES.get(key)
+        if special is not None:
+            return await special(self, user, op, path_values, req, args, local, hopped)
+        return None
+
+    async def _merged(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        if hopped or len(self.directory.alive()) < 2:
+            return None
+        mine, theirs = await self._ask_all(user, req, local)
+        found = [r.body for r in (mine, *theirs) if r.status == 200]
+        if not found:
+            return mine  # not found anywhere: this node's 404
+        value = MERGED[op.key](found)
+        return AriResponse(
+            200, encode(value, self.ari.ctx.settings().pretty), {"Content-Type": JSON}
+        )
+
+    async def _place(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        directory = self.directory
+        me = directory.node
+        alive = directory.alive()
+        # An id another node's channel holds: that node refuses it as Asterisk would.
+        for ident in (
+            path_values.get("channelId") or _given(args, "channelId"),
+            _given(args, "otherChannelId"),
+        ):
+            if ident and not self.has("channel", ident):
+                owner = directory.owner("channel", ident)
+                if owner is not None and owner != me and owner in alive:
+                    return await self.forward(owner, user, req)
+        originator = _given(args, "originator")
+        if originator:
+            node = await self.where("channel", originator)
+            return None if node is None else await self.forward(node, user, req)
+        if self.placement != "least_loaded" or hopped or len(alive) < 2:
+            return None
+        target = min(alive, key=lambda n: (directory.load(n), n != me, n))
+        return None if target == me else await self.forward(target, user, req)
+
+    async def _bridge_and_channels(
+        self, path_values: Mapping[str, str], args: Args
+    ) -> tuple[str | None, bool, dict[str, str | None]]:
+        """The bridge's node (None: here or nowhere), whether it is here, and each named
+        channel's node (this node's name when here, None when nowhere)."""
+        bridge_node = await self.where("bridge", path_values["bridgeId"])
+        here = bridge_node is None and self.has("bridge", path_values["bridgeId"])
+        me = self.directory.node
+        chans: dict[str, str | None] = {}
+        ids = _channel_ids(args) if "channelId" not in path_values else [path_values["channelId"]]
+        for cid in ids:
+            chans[cid] = me if self.has("channel", cid) else await self.where("channel", cid)
+        return bridge_node, here, chans
+
+    async def _add_channel(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        bridge_node, here, chans = await self._bridge_and_channels(path_values, args)
+        if bridge_node is None and not here:
+            return None  # no such bridge: this node's 404
+        me = self.directory.node
+        bnode = bridge_node or me
+        if any(n is None for n in chans.values()):  # a channel nowhere: the bridge's 400
+            return None if here else await self.forward(bnode, user, req)
+        away = {n for n in chans.values() if n is not None and n != bnode}
+        if not away:
+            return None if here else await self.forward(bnode, user, req)
+        target = min(away)
+        if len(away) == 1 and all(n == target for n in chans.values()):
+            if here:
+                moved = await self._move_bridge(user, path_values["bridgeId"], target)
+                if moved:
+                    return await self.forward(target, user, req)
+            elif not hopped:  # the bridge's node may move it
+                return await self.forward(bnode, user, req, local=False)
+        raise AriError(409, f"Channel and bridge are on different nodes ({target}, {bnode})")
+
+    async def _in_bridge(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        """removeChannel, videoSource: the bridge's node, unless a channel is elsewhere."""
+        bridge_node, here, chans = await self._bridge_and_channels(path_values, args)
+        if bridge_node is None and not here:
+            return None
+        bnode = bridge_node or self.directory.node
+        if any(n is not None and n != bnode for n in chans.values()):
+            raise AriError(422, "Channel not in this bridge")
+        return None if here else await self.forward(bnode, user, req)
+
+    async def _dial(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        me = self.directory.node
+        node = await self.where("channel", path_values["channelId"])
+        caller = _given(args, "caller")
+        if caller and (node is not None or self.has("channel", path_values["channelId"])):
+            caller_node = me if self.has("channel", caller) else await self.where("channel", caller)
+            chan_node = node or me
+            if caller_node is not None and caller_node != chan_node:
+                raise AriError(
+                    409, f"Channel and caller are on different nodes ({chan_node}, {caller_node})"
+                )
+        return None if node is None else await self.forward(node, user, req)
+
+    async def _claim(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        ident = _given(args, "channelId")
+        node = await self.where("channel", ident) if ident else None
+        return None if node is None else await self.forward(node, user, req)
+
+    async def _new_bridge(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        """A bridge id another node's bridge holds: that node refuses it (409)."""
+        ident = path_values.get("bridgeId") or _given(args, "bridgeId")
+        if not ident or self.has("bridge", ident):
+            return None
+        owner = self.directory.owner("bridge", ident)
+        if owner is None or owner == self.directory.node or owner not in self.directory.alive():
+            return None
+        return await self.forward(owner, user, req)
+
+    # -- moving an empty bridge -----------------------------------------------------------------
+
+    def movable(self, bridge_id: str) -> bool:
+        """Whether this node's bridge is empty: no channels, media, video source or
+        application subscribed to it, a bridge of Stasis."""
+        ctx = self.ari.ctx
+        bridge = ctx.core.bridges.get(bridge_id)
+        if bridge is None or bridge.destroyed or bridge.bridge_class != "stasis":
+            return False
+        if bridge.channels or bridge.video_source_id is not None:
+            return False
+        uri = f"bridge:{bridge_id}"
+        if ctx.playbacks is not None and any(
+            p.target_uri == uri for p in ctx.playbacks.by_id.values()
+        ):
+            return False
+        if ctx.recordings is not None and any(
+            r.target_uri == uri for r in ctx.recordings.by_name.values()
+        ):
+            return False
+        media = media_of(ctx.core)
+        if media is not None and bridge_id in media.bridges:
+            return False  # music on hold, a player or a recorder was there
+        return not any(uri in app.sources for app in ctx.stasis.apps.values())
+
+    async def _move_bridge(self, user: User, bridge_id: str, node: str) -> bool:
+        """Recreate this node's empty bridge on ``node`` (same id, type, name, variables)
+        and destroy it here; False (nothing changed) when it cannot be done."""
+        if not self.movable(bridge_id):
+            return False
+        bridge = self.ari.ctx.core.bridges[bridge_id]
+        query = [("type", ",".join(bridge.features) or bridge.bridge_type)]
+        if bridge.name:
+            query.append(("name", bridge.name))
+        body = _encode_json({"variables": bridge.variables}) if bridge.variables else b""
+        create = AriRequest("POST", f"/bridges/{quote(bridge_id, safe='')}", query, {}, body)
+        resp = await self.forward(node, user, create)
+        if resp.status != 200:
+            log.info("cluster: bridge %s not moved to %s (%s)", bridge_id, node, resp.status)
+            return False
+        if not bridge.destroyed:
+            bridge.destroy()
+        self._moved[("bridge", bridge_id)] = (node, time.monotonic() + MOVED_FOR)
+        if len(self._moved) > 4096:
+            now = time.monotonic()
+            self._moved = {k: v for k, v in self._moved.items() if v[1] > now}
+        return True
+
+
+class _Hopped:
+    """The hook of a request another node forwarded with ``local`` False: routed once
+    more, never merged, never sent on with ``local`` False."""
+
+    def __init__(self, forwarder: Forwarder) -> None:
+        self.forwarder = forwarder
+
+    async def route(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+    ) -> AriResponse | None:
+        return await self.forwarder._route(user, op, path_values, req, args, local, True)
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+_ROUTES: dict[str, Route] = {
+    **{key: Forwarder._merged for key in MERGED},
+    "channels.originate": Forwarder._place,
+    "channels.originateWithId": Forwarder._place,
+    "channels.create": Forwarder._place,
+    "channels.dial": Forwarder._dial,
+    "bridges.addChannel": Forwarder._add_channel,
+    "bridges.removeChannel": Forwarder._in_bridge,
+    "bridges.setVideoSource": Forwarder._in_bridge,
+    "bridges.create": Forwarder._new_bridge,
+    "bridges.createWithId": Forwarder._new_bridge,
+    "events.claimChannel": Forwarder._claim,
+}
