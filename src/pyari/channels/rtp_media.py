@@ -22,6 +22,13 @@ passes over all streams:
 
 RTCP sockets (a report every few seconds) stay on the event loop.
 
+Two optional layers sit on a stream. A :class:`~pyari.media.rtp_codecs.PayloadCodec`
+(``codec``: G.722, Opus) turns received payloads into slin16 for the engine stream and
+the engine's slin16 into payloads. A :class:`~pyari.rtp.webrtc.SecureTransport`
+(``secure``: ICE-lite, DTLS-SRTP) sees every datagram first (STUN and DTLS are answered
+there, SRTP is unprotected) and protects every packet sent; with rtcp-mux, RTCP goes on
+the RTP socket.
+
 Used by the PJSIP channels and by UnicastRTP external media.
 """
 
@@ -40,13 +47,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pyari.config.rtp import RtpSettings
 from pyari.rtp.dtmf import DtmfBegin, DtmfEnd
 from pyari.rtp.jitter import JitterBuffer
 from pyari.rtp.session import RemoteBye, RtpSession
 
 if TYPE_CHECKING:
     from pyari.media.mixer import Stream
+    from pyari.media.rtp_codecs import PayloadCodec
     from pyari.media.ticker import MediaClock
+    from pyari.rtp.webrtc import SecureTransport
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +103,11 @@ class RtpStream:
         """Signed linear on the wire is big-endian (L16): swap to and from the engine's."""
         self.closed = False
         self.errors = 0
+        self.codec: PayloadCodec | None = None
+        """Converts payloads to and from the engine's slin16 (G.722, Opus); None for
+        formats the engine converts itself."""
+        self.secure: SecureTransport | None = None
+        """ICE-lite and DTLS-SRTP on this socket (a WebRTC endpoint), None for plain RTP."""
 
     @property
     def port(self) -> int:
@@ -108,8 +123,12 @@ class RtpStream:
         bytes_per_sample: int = 1,
         symmetric: bool = False,
         silence: bytes | None = None,
+        codec: PayloadCodec | None = None,
     ) -> None:
-        """Start (or update) the session towards ``remote``."""
+        """Start (or update) the session towards ``remote``; ``codec`` converts the
+        payloads (a codec of the same name as the current one keeps the current state)."""
+        if codec is None or self.codec is None or codec.name != self.codec.name:
+            self.codec = codec
         self.remote = remote
         self.rtcp_remote = (remote[0], remote[1] + 1)
         self.symmetric = symmetric
@@ -196,6 +215,12 @@ class RtpStream:
         self.pending = None
         if payload is not None and self.byteswap:
             payload = _swap16(payload)
+        codec = self.codec
+        if codec is not None and payload is not None:
+            payload = codec.encode(payload)
+        if self.secure is not None:
+            self._send_secure(self.secure, session, payload, now)
+            return
         remote = session.remote or self.remote
         if remote is not None:
             sock = self.sock
@@ -207,6 +232,40 @@ class RtpStream:
             rtcp = self.rtcp_sock
             if rtcp is not None and self.rtcp_remote is not None and session.rtcp_due(now):
                 self._send(rtcp, session.build_rtcp(now), self.rtcp_remote)
+
+    def _send_secure(
+        self, secure: SecureTransport, session: RtpSession, payload: bytes | None, now: float
+    ) -> None:
+        """Send through ICE/DTLS: nothing leaves before a path and keys exist (the RTP
+        clock keeps running); RTCP is SRTCP on the RTP socket (rtcp-mux)."""
+        sock = self.sock
+        for data, dest in secure.poll(now):
+            self._send(sock, data, dest)
+        packets = session.send_frame(payload, now)
+        remote = secure.remote
+        if remote is None or not secure.ready:
+            return
+        for packet in packets:
+            protected = secure.protect_rtp(packet)
+            if protected is not None:
+                self._send(sock, protected, remote)
+        if session.rtcp_due(now):
+            report = secure.protect_rtcp(session.build_rtcp(now))
+            if report is not None:
+                if secure.rtcp_mux or self.rtcp_sock is None:
+                    self._send(sock, report, remote)
+                else:
+                    self._send(self.rtcp_sock, report, (remote[0], remote[1] + 1))
+
+    def receive_secure(self, data: bytes, addr: Address, now: float) -> bytes | None:
+        """A datagram through the secure transport: replies sent, plain RTP/RTCP back."""
+        secure = self.secure
+        if secure is None:
+            return data
+        plain, replies = secure.receive(data, addr, now)
+        for reply, dest in replies:
+            self._send(self.sock, reply, dest)
+        return plain
 
     def _send_failed(self, exc: OSError, dest: Address) -> None:
         self.errors += 1
@@ -224,7 +283,11 @@ class RtpStream:
         if session is not None and stream is not None and self.receive_enabled:
             payload = session.pull_payload(now)
             if payload is not None:
-                stream.push(_swap16(payload) if self.byteswap else payload)
+                codec = self.codec
+                if codec is not None:
+                    stream.push(codec.decode(payload))
+                else:
+                    stream.push(_swap16(payload) if self.byteswap else payload)
 
     def tick(self, now: float) -> None:
         """Send, then pull (one stream alone; :meth:`RtpMedia.tick` batches all)."""
@@ -241,7 +304,16 @@ class RtpStream:
             return
         self.closed = True
         session = self.session
-        if (
+        secure = self.secure
+        if secure is not None:
+            remote = secure.remote
+            if session is not None and remote is not None and secure.ready and session.tx_packets:
+                bye = secure.protect_rtcp(session.build_bye())
+                if bye is not None:
+                    self._send(self.sock, bye, remote)
+            for data, dest in secure.close():
+                self._send(self.sock, data, dest)
+        elif (
             session is not None
             and self.rtcp_sock is not None
             and self.rtcp_remote is not None
@@ -263,6 +335,8 @@ class RtpMedia:
     ) -> None:
         self.clock = clock
         self.port_range = port_range
+        self.settings = RtpSettings(port_range=port_range)
+        """rtp.conf: the port range and what ICE may advertise and answer."""
         self._loop = loop
         self.streams: dict[int, RtpStream] = {}
         self._by_fd: dict[int, RtpStream] = {}
@@ -272,6 +346,11 @@ class RtpMedia:
             # before the engine: what it mixed on the previous tick leaves first, and
             # what arrived since then is in the engine streams before it mixes
             clock.add_handler(self.tick, first=True)
+
+    def apply(self, settings: RtpSettings) -> None:
+        """rtp.conf's settings (at start and reload; open streams keep their ports)."""
+        self.settings = settings
+        self.port_range = settings.port_range
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -381,6 +460,13 @@ class RtpMedia:
                     stream.errors += 1
                     continue
                 count += 1
+                if stream.secure is not None:
+                    if len(addr) != 2:
+                        addr = (addr[0], addr[1])
+                    plain = stream.receive_secure(data, addr, now)
+                    if plain is None:
+                        continue
+                    data = plain
                 session = stream.session
                 if session is None or not stream.receive_enabled:
                     continue
