@@ -538,3 +538,8 @@ def pjsip_show_transports(server: Server, args: list[str], line: str) -> str:
 @command("pjsip reload", "Reload res_pjsip and its configuration")
 def pjsip_reload(server: Server, args: list[str], line: str) -> str:
     return server.reload_pjsip()
+
+
+# -- cluster (pyari's own; the commands live in their module) -------------------------
+
+from pyari.cli import cluster_commands as _cluster_commands  # noqa: E402, F401

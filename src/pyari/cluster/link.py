@@ -60,6 +60,7 @@ class Link:
         """Its JetStream context."""
         self.reconnects = 0
         self.disconnects = 0
+        self._closing = False
 
     def subject(self, *parts: str) -> str:
         """``pyari.<cluster>.<parts...>``."""
@@ -104,12 +105,15 @@ class Link:
         if nc is None:
             return
         self.nc = None
+        self._closing = True
         try:
             await nc.drain()
         except Exception:  # already closed, or NATS gone
             await nc.close()
 
     async def _disconnected(self) -> None:
+        if self._closing:
+            return
         self.disconnects += 1
         log.warning("cluster: NATS connection lost; reconnecting")
 

@@ -72,7 +72,7 @@ class Cluster:
             # Channels' unique ids must not collide across nodes started in the same second.
             core.id_prefix = f"{settings.node_name}-"
         self.link = Link(settings)
-        self.nodes = Nodes(self.link, self._facts)
+        self.nodes = Nodes(self.link, self.facts)
         self.owners = Owners(self.link, core, playbacks, recordings, alive=self.nodes.is_alive)
         self.nodes.forget = self.owners.forget_node
         self.parts: list[Part] = []
@@ -162,7 +162,8 @@ class Cluster:
 
     # -- facts -------------------------------------------------------------------------
 
-    def _facts(self) -> dict[str, Any]:
+    def facts(self) -> dict[str, Any]:
+        """This node's heartbeat facts: ``sip``, ``http``, ``channels``, ``started``."""
         sip, http = ("", "")
         if self.addresses is not None:
             with contextlib.suppress(Exception):
