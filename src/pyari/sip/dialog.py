@@ -165,7 +165,7 @@ class Dialog:
         (``confirmed``) carrying ``local_tag`` (RFC 3261 §12.1.1)."""
         contacts = request.contacts
         target = contacts[0].uri if contacts else request.from_.uri
-        local = request.to
+        local = request.to.copy()  # the request's own To stays as it came
         local.params["tag"] = local_tag
         remote = request.from_
         cseq = request.cseq.number

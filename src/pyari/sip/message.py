@@ -421,14 +421,36 @@ class Uri:
     def without_params(self) -> Uri:
         return Uri(self.scheme, self.user, self.host, self.port, password=self.password)
 
+    def copy(self) -> Uri:
+        return Uri(self.scheme, self.user, self.host, self.port, dict(self.params),
+                   self.headers, self.password, self.opaque)  # fmt: skip
+
+
+_URI_CACHE: dict[str, Uri] = {}
+_URI_CACHE_MAX = 1024
+"""URIs parsed lately, by text (a phone's URIs come back in every message: Request-URI,
+From, To, Contact); cleared when full. Callers get a copy, which they may change."""
+_URI_BAD_CHARS = re.compile(r'[ \t\r\n<>"]')
+
 
 def parse_uri(text: str) -> Uri:
     """Parse a URI. ``sip``/``sips`` URIs are checked against RFC 3261 §25.1; other
     schemes are kept opaque (but must not contain whitespace)."""
+    cached = _URI_CACHE.get(text)
+    if cached is not None:
+        return cached.copy()
+    uri = _parse_uri(text)
+    if len(_URI_CACHE) >= _URI_CACHE_MAX:
+        _URI_CACHE.clear()
+    _URI_CACHE[text] = uri.copy()
+    return uri
+
+
+def _parse_uri(text: str) -> Uri:
     scheme, colon, rest = text.partition(":")
     if not colon or not _SCHEME_RE.fullmatch(scheme):
         raise _fail(f"bad URI {text!r}")
-    if any(ch in rest for ch in ' \t\r\n<>"'):
+    if _URI_BAD_CHARS.search(rest) is not None:
         raise _fail(f"bad character in URI {text!r}")
     lowered = scheme.lower()
     if lowered not in ("sip", "sips"):
@@ -510,6 +532,10 @@ class NameAddr:
     @property
     def tag(self) -> str | None:
         return param_value(self.params, "tag")
+
+    def copy(self) -> NameAddr:
+        """A copy that can be changed without changing this one (URI included)."""
+        return NameAddr(self.uri.copy(), self.display, dict(self.params), self.wildcard)
 
     def __str__(self) -> str:
         if self.wildcard:
@@ -605,6 +631,9 @@ class Via:
     def sent_by(self) -> str:
         return self.host if self.port is None else f"{self.host}:{self.port}"
 
+    def copy(self) -> Via:
+        return Via(self.transport, self.host, self.port, dict(self.params))
+
     def __str__(self) -> str:
         return f"SIP/2.0/{self.transport} {self.sent_by}{_params_text(self.params)}"
 
@@ -663,13 +692,19 @@ def _parse_uint(text: str, what: str, maximum: int) -> int:
 
 class Headers:
     """Ordered, case-insensitive header fields. Each entry is one header line's
-    ``(name, value)``; list headers may hold several comma separated values."""
+    ``(name, value)``; list headers may hold several comma separated values.
 
-    __slots__ = ("_items", "_keys")
+    ``parsed`` holds the typed values the message accessors made of these lines (From,
+    To, Via, CSeq, Contact), so each is parsed once per message; any change to the
+    headers drops it. The values are shared: a caller that wants to change one copies
+    it first (:meth:`NameAddr.copy`, :meth:`Via.copy`)."""
+
+    __slots__ = ("_items", "_keys", "parsed")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = []
         self._keys: list[str] = []
+        self.parsed: dict[str, object] = {}
         for name, value in items:
             self.add(name, value)
 
@@ -686,6 +721,15 @@ class Headers:
         new = Headers()
         new._items = list(self._items)
         new._keys = list(self._keys)
+        return new
+
+    @classmethod
+    def _of(cls, items: list[tuple[str, str]], keys: list[str]) -> Headers:
+        """Headers from ready lists (names canonical, keys matching): no checks."""
+        new = cls.__new__(cls)
+        new._items = items
+        new._keys = keys
+        new.parsed = {}
         return new
 
     def line_keys(self) -> list[str]:
@@ -723,6 +767,8 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         self._items.append((canonical_name(name), value))
         self._keys.append(header_key(name))
+        if self.parsed:
+            self.parsed = {}
 
     def set(self, name: str, value: str) -> None:
         """Replace every ``name`` line by one (kept at the first one's position)."""
@@ -730,6 +776,7 @@ class Headers:
         if key not in self._keys:
             self.add(name, value)
             return
+        self.parsed = {}
         first = self._keys.index(key)
         items = []
         keys = []
@@ -744,11 +791,13 @@ class Headers:
 
     def remove(self, name: str) -> None:
         key = header_key(name)
+        self.parsed = {}
         pairs = [(k, item) for k, item in zip(self._keys, self._items, strict=True) if k != key]
         self._keys = [k for k, _ in pairs]
         self._items = [item for _, item in pairs]
 
     def insert_first(self, name: str, value: str) -> None:
+        self.parsed = {}
         self._items.insert(0, (canonical_name(name), value))
         self._keys.insert(0, header_key(name))
 
@@ -761,7 +810,8 @@ class SipMessage:
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
 
-    # typed accessors (parsed each time: the headers may have been edited)
+    # typed accessors: parsed once, kept in ``headers.parsed`` until the headers change
+    # (shared values: copy one before changing it)
 
     @property
     def call_id(self) -> str:
@@ -769,30 +819,59 @@ class SipMessage:
 
     @property
     def cseq(self) -> CSeq:
-        return parse_cseq(self.headers.get("cseq") or "")
+        parsed = self.headers.parsed
+        found = parsed.get("cseq")
+        if found is None:
+            found = parsed["cseq"] = parse_cseq(self.headers.get("cseq") or "")
+        return found  # type: ignore[return-value]
 
     @property
     def from_(self) -> NameAddr:
-        return parse_name_addr(self.headers.get("from") or "")
+        parsed = self.headers.parsed
+        found = parsed.get("from")
+        if found is None:
+            found = parsed["from"] = parse_name_addr(self.headers.get("from") or "")
+        return found  # type: ignore[return-value]
 
     @property
     def to(self) -> NameAddr:
-        return parse_name_addr(self.headers.get("to") or "")
+        parsed = self.headers.parsed
+        found = parsed.get("to")
+        if found is None:
+            found = parsed["to"] = parse_name_addr(self.headers.get("to") or "")
+        return found  # type: ignore[return-value]
 
     @property
     def vias(self) -> list[Via]:
-        return [parse_via(v) for v in self.headers.getall("via")]
+        parsed = self.headers.parsed
+        found = parsed.get("vias")
+        if found is None:
+            found = parsed["vias"] = [parse_via(v) for v in self.headers.getall("via")]
+        return list(found)  # type: ignore[call-overload]
 
     @property
     def top_via(self) -> Via:
-        first = self.headers.get("via")
-        if first is None:
-            raise _fail("no Via")
-        return parse_via(first)
+        parsed = self.headers.parsed
+        vias = parsed.get("vias")
+        if vias:
+            return vias[0]  # type: ignore[index,no-any-return]
+        found = parsed.get("top_via")
+        if found is None:
+            first = self.headers.get("via")
+            if first is None:
+                raise _fail("no Via")
+            found = parsed["top_via"] = parse_via(first)
+        return found  # type: ignore[return-value]
 
     @property
     def contacts(self) -> list[NameAddr]:
-        return [parse_name_addr(v) for v in self.headers.getall("contact")]
+        parsed = self.headers.parsed
+        found = parsed.get("contacts")
+        if found is None:
+            found = parsed["contacts"] = [
+                parse_name_addr(v) for v in self.headers.getall("contact")
+            ]
+        return list(found)  # type: ignore[call-overload]
 
     @property
     def content_type(self) -> str | None:
@@ -922,15 +1001,28 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     return msg
 
 
+_NAMES: dict[str, tuple[str, str]] = {}
+"""Header names seen on the wire that are valid tokens → (canonical name, lookup key):
+one lookup per header line instead of a regex and two (bounded like the caches above)."""
+
+
 def _read_headers(msg: SipMessage, lines: list[str]) -> None:
     items: list[tuple[str, str]] = []
+    keys: list[str] = []
+    names = _NAMES
     for line in lines:
         name, colon, value = line.partition(":")
-        name = name.strip(_LWS)
-        if not colon or not _HEADER_NAME_RE.fullmatch(name):
-            raise _fail(f"bad header line {line[:60]!r}")
-        items.append((name, value.strip(_LWS)))
-    msg.headers = Headers(items)
+        known = names.get(name)
+        if known is None:
+            name = name.strip(_LWS)
+            if not colon or not _HEADER_NAME_RE.fullmatch(name):
+                raise _fail(f"bad header line {line[:60]!r}")
+            known = (canonical_name(name), header_key(name))
+            if len(names) < _NAME_CACHE_MAX:
+                names[name] = known
+        items.append((known[0], value.strip(_LWS)))
+        keys.append(known[1])
+    msg.headers = Headers._of(items, keys)
 
 
 def _body(msg: SipMessage, rest: bytes, stream: bool) -> bytes:
@@ -948,40 +1040,52 @@ def _body(msg: SipMessage, rest: bytes, stream: bool) -> bytes:
 
 
 def _check(msg: Request | Response) -> None:
-    """Checks the headers a transaction or dialog relies on (RFC 3261 §8.1.1)."""
+    """Checks the headers a transaction or dialog relies on (RFC 3261 §8.1.1). What it
+    parses (Via, From, To, CSeq, Contact) is kept in ``headers.parsed`` for the
+    accessors: a received message's headers are parsed once."""
     h = msg.headers
+    keys = h._keys
     seen: set[str] = set()
-    for key in h.line_keys():
+    listed = False
+    for key in keys:
         if key in SINGLE_HEADERS:
             if key in seen:
                 raise _fail(f"more than one {canonical_name(key)}")
             seen.add(key)
+        elif key in LIST_HEADERS:
+            listed = True
     for required in ("via", "from", "to", "call-id", "cseq"):
-        if required not in seen and required not in h:
+        if required not in seen and required not in keys:
             raise _fail(f"missing {canonical_name(required)}")
-    for key in LIST_HEADERS.intersection(h.line_keys()):
-        for line in h.lines(key):  # so that getall() of a parsed message never fails
-            split_header_values(line)
-    vias = h.getall("via")
-    for line in h.lines("via"):
-        if any(not item for item in split_header_values(line)):
-            raise _fail("empty Via value")
-    for via in vias:
-        parse_via(via)
-    parse_name_addr(h.get("from") or "")
-    parse_name_addr(h.get("to") or "")
+    via_items: list[str] = []
+    contact_lines: list[list[str]] = []
+    if listed:
+        for key, (_name, line) in zip(keys, h._items, strict=True):
+            if key in LIST_HEADERS:
+                # so that getall() of a parsed message never fails
+                values = split_header_values(line)
+                if key == "via":
+                    via_items.extend(values)
+                elif key == "contact":
+                    contact_lines.append(values)
+    if any(not item for item in via_items):
+        raise _fail("empty Via value")
+    parsed = h.parsed
+    parsed["vias"] = [parse_via(via) for via in via_items]
+    from_ = parse_name_addr(h.get("from") or "")
+    to = parse_name_addr(h.get("to") or "")
     call_id = msg.call_id
-    if not call_id or any(ch in call_id for ch in " \t"):
+    if not call_id or " " in call_id or "\t" in call_id:
         raise _fail("bad Call-ID")
-    cseq = msg.cseq
+    cseq = parse_cseq(h.get("cseq") or "")
     if isinstance(msg, Request) and cseq.method != msg.method:
         raise _fail("CSeq method does not match the request method")
-    if h.get("max-forwards") is not None:
+    if "max-forwards" in seen:
         _parse_uint(h.get("max-forwards") or "", "Max-Forwards", 255)
-    if h.get("expires") is not None:
+    if "expires" in seen:
         _parse_uint(h.get("expires") or "", "Expires", _UINT32_MAX)
-    for line in h.lines("contact"):
-        values = split_header_values(line)
+    contacts: list[NameAddr] = []
+    for values in contact_lines:
         if any(not item for item in values):
             raise _fail("empty Contact value")
         for item in values:
@@ -989,12 +1093,19 @@ def _check(msg: Request | Response) -> None:
             exp = param_value(contact.params, "expires")
             if exp is not None:
                 _parse_uint(exp, "Contact expires", _UINT32_MAX)
-    for name in ("route", "record-route"):
-        for item in h.getall(name):
-            parse_name_addr(item)
-    date = h.get("date")
-    if date is not None and not _DATE_RE.fullmatch(date):
-        raise _fail("bad Date")
+            contacts.append(contact)
+    if "route" in keys or "record-route" in keys:
+        for name in ("route", "record-route"):
+            for item in h.getall(name):
+                parse_name_addr(item)
+    if "date" in keys:
+        date = h.get("date")
+        if date is not None and not _DATE_RE.fullmatch(date):
+            raise _fail("bad Date")
+    parsed["from"] = from_
+    parsed["to"] = to
+    parsed["cseq"] = cseq
+    parsed["contacts"] = contacts
 
 
 def _can_respond(msg: Request) -> bool:
@@ -1023,25 +1134,37 @@ def make_response(
 ) -> Response:
     """A response to ``request`` (RFC 3261 §8.2.6.2): Via, From, To, Call-ID and CSeq
     copied, a To tag added (unless it has one or status is 100), ``headers`` appended."""
-    out = Headers()
-    for name, value in request.headers:
-        key = header_key(name)
+    items: list[tuple[str, str]] = []
+    keys: list[str] = []
+    req = request.headers
+    for key, (name, value) in zip(req._keys, req._items, strict=True):
         if key == "via":
-            out.add("Via", value)
-        elif key in ("from", "call-id", "cseq"):
-            out.add(name, value)
+            items.append(("Via", value))
+        elif key == "from" or key == "call-id" or key == "cseq":
+            items.append((canonical_name(name), value))
         elif key == "to":
-            if to_tag and status != 100 and not _has_tag(value):
+            if to_tag and status != 100 and not _has_tag(request, value):
                 value = f"{value};tag={to_tag}"
-            out.add("To", value)
+            items.append(("To", value))
+        else:
+            continue
+        keys.append(key)
     for name, value in headers:
-        out.add(name, value)
-    return Response(status=status, reason=reason or reason_phrase(status), headers=out, body=body)
+        items.append((canonical_name(name), value))
+        keys.append(header_key(name))
+    return Response(
+        status=status,
+        reason=reason or reason_phrase(status),
+        headers=Headers._of(items, keys),
+        body=body,
+    )
 
 
-def _has_tag(value: str) -> bool:
+def _has_tag(request: Request, value: str) -> bool:
+    """Whether ``value``, a To of ``request``, has a tag (its parsed To when it is that)."""
     try:
-        return parse_name_addr(value).tag is not None
+        to = request.to if value == request.headers.get("to") else parse_name_addr(value)
+        return to.tag is not None
     except SipParseError:
         return ";tag=" in value.replace(" ", "").lower()
 
