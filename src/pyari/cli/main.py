@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyari
+from pyari.cli import kamailio_config
 from pyari.config import ConfigError, load_config, load_run_dir, write_samples
 from pyari.config.overrides import ENVIRONMENT, Overrides, parse_address
 from pyari.core.logchannels import escape_controls
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("samples", help="write the embedded default configs into DIR")
     s.add_argument("dir", type=Path)
     s.add_argument("--force", action="store_true", help="overwrite existing files")
+    kamailio_config.add_parser(sub)
     return p
 
 
@@ -296,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.action == "serve":
         return _run(serve(args.config_dir, args.quiet, args))
+    if args.action == "cluster":
+        return kamailio_config.run(args)
     _parser().print_help()
     return 0
 

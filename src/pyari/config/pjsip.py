@@ -141,6 +141,10 @@ class Endpoint:
     dtls_ca_file: Path | None = None
     dtls_ca_path: Path | None = None
     dtls_fingerprint: DtlsFingerprint = "SHA-256"
+    outbound_proxy: str | None = None
+    """A SIP URI (``sip:proxy:5060\\;lr``): the calls of the endpoint are sent there with
+    a ``Route`` header naming it (a loose router), as are their in-dialog requests when
+    the proxy did not record-route."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,8 @@ class Aor:
     default_expiration: int = 3600
     minimum_expiration: int = 60
     maximum_expiration: int = 7200
+    outbound_proxy: str | None = None
+    """A SIP URI: the qualify OPTIONS of the AOR's contacts go through it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,7 +454,19 @@ def _endpoint(section: Section) -> Endpoint:
         dtls_ca_file=path("dtls_ca_file"),
         dtls_ca_path=path("dtls_ca_path"),
         dtls_fingerprint=fingerprint,
+        outbound_proxy=_proxy(e.get("outbound_proxy")),
     )
+
+
+def _proxy(entry: Entry | None) -> str | None:
+    """``outbound_proxy``: a ``sip:``/``sips:`` URI (its ``;lr``, written ``\\;lr`` in the
+    file, is optional: the proxy is always treated as a loose router)."""
+    text = _text(entry)
+    if text is None or entry is None:
+        return None
+    if not text.lower().startswith(("sip:", "sips:")) or any(c.isspace() for c in text):
+        raise _fail(entry, "must be a sip: or sips: URI")
+    return text
 
 
 def _first(entry: Entry | None) -> str | None:
@@ -502,6 +520,7 @@ def _aor(section: Section) -> Aor:
         default_expiration=default,
         minimum_expiration=minimum,
         maximum_expiration=maximum,
+        outbound_proxy=_proxy(e.get("outbound_proxy")),
     )
 
 

@@ -1133,7 +1133,9 @@ def make_response(
     body: bytes = b"",
 ) -> Response:
     """A response to ``request`` (RFC 3261 §8.2.6.2): Via, From, To, Call-ID and CSeq
-    copied, a To tag added (unless it has one or status is 100), ``headers`` appended."""
+    copied, a To tag added (unless it has one or status is 100), ``headers`` appended.
+    Record-Route is copied too (§12.1.1, as pjsip does for every response): a proxy
+    that record-routes stays in the dialog the response makes."""
     items: list[tuple[str, str]] = []
     keys: list[str] = []
     req = request.headers
@@ -1142,6 +1144,8 @@ def make_response(
             items.append(("Via", value))
         elif key == "from" or key == "call-id" or key == "cseq":
             items.append((canonical_name(name), value))
+        elif key == "record-route" and status != 100:
+            items.append(("Record-Route", value))
         elif key == "to":
             if to_tag and status != 100 and not _has_tag(request, value):
                 value = f"{value};tag={to_tag}"
