@@ -10,7 +10,7 @@ STAMP     := $(VENV)/.installed-test
 NODE_DIR   := tests/interop/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
-.PHONY: run test test-fast lint typecheck bench bench-deps client args system-deps node-deps cluster-demo clean
+.PHONY: run test test-fast lint typecheck bench bench-deps client args system-deps node-deps cluster-demo softphone clean
 
 ## pyari, its runtime dependencies and the sound packages: what serving needs.
 $(RUN_STAMP): pyproject.toml constraints.txt
@@ -29,6 +29,12 @@ $(STAMP): $(RUN_STAMP) pyproject.toml constraints.txt
 
 system-deps:
 	bash scripts/system-deps.sh test
+
+## Rebuild the softphone page's JsSIP bundle from the pinned npm packages (web/softphone)
+## and vendor it into src/pyari/http/static/softphone/vendor (committed: `make run` needs
+## no node; docs/decisions/0026-webrtc-softphone.md).
+softphone: | system-deps
+	bash scripts/vendor-softphone.sh
 
 ## The node ari-client at the locked versions, for the interop test.
 node-deps: $(NODE_STAMP)

@@ -13,10 +13,13 @@ from pyari.server import Server
 
 
 async def test_no_endpoints_at_first(http: aiohttp.ClientSession) -> None:
-    # Only the PJSIP endpoint of the embedded pjsip.conf, offline until it registers.
+    # Only the PJSIP endpoints of the embedded pjsip.conf, offline until they register.
     assert await call(http, "GET", "/ari/endpoints") == (
         200,
-        [{"technology": "PJSIP", "resource": "2222", "state": "offline", "channel_ids": []}],
+        [
+            {"technology": "PJSIP", "resource": "2222", "state": "offline", "channel_ids": []},
+            {"technology": "PJSIP", "resource": "webrtc", "state": "offline", "channel_ids": []},
+        ],
     )
     # Local channels have no endpoint.
     assert await call(http, "GET", "/ari/endpoints/Local") == (

@@ -201,7 +201,7 @@ async def test_pjsip_cli_commands(server: Server, phone: Phone) -> None:
     row = next(line for line in lines[3:] if line.startswith(" Endpoint:"))
     assert row == f" Endpoint:  {'2222/2222':<51}  {'Unavailable':<12}  0 of inf"
     assert "     InAuth:  2222/2222" in lines
-    assert text.endswith("\nObjects found: 1\n")
+    assert text.endswith("\nObjects found: 2\n")  # 2222 and webrtc
     assert (await run_command(server, "pjsip show contacts")) == "\nNo objects found.\n\n"
     assert (await register(phone)).status == 200
     contacts = (await run_command(server, "pjsip show contacts")).split("\n")

@@ -124,12 +124,16 @@ def test_sample() -> None:
 
 def test_embedded_default() -> None:
     s = PjsipSettings.from_sections(load_one(None, "pjsip.conf"))
-    (transport,) = s.transports.values()
-    assert (transport.protocol, transport.bind) == ("udp", ("127.0.0.1", 5060))
+    udp, ws, wss = s.transports.values()
+    assert (udp.protocol, udp.bind) == ("udp", ("127.0.0.1", 5060))
+    assert (ws.protocol, wss.protocol) == ("ws", "wss")  # served on the HTTP server's /ws
     ep = s.endpoints["2222"]
     assert ep.context == "ARI-test" and ep.allow == ("ulaw", "alaw") and ep.auth == "2222"
     assert s.auths["2222"].username == "2222" and s.auths["2222"].password
     assert s.aors["2222"].max_contacts == 1
+    browser = s.endpoints["webrtc"]
+    assert browser.webrtc and browser.media_encryption == "dtls" and browser.ice_support
+    assert browser.context == "ARI-test" and s.auths["webrtc"].password
 
 
 def test_allow_all_then_disallow() -> None:

@@ -44,7 +44,7 @@ def test_embedded_defaults_reproduce_the_walkthrough(tmp_path: Path) -> None:
     config = load_config(None)
     assert config.source_dir is None
     assert config.http.enabled is True
-    assert config.http.enablestatic is False
+    assert config.http.enablestatic is True  # the softphone page, /static/softphone/
     assert (config.http.bindaddr, config.http.bindport) == ("127.0.0.1", 8088)
     assert config.http.servername == "Asterisk"
     assert config.http.tlsenable is False
