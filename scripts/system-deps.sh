@@ -23,6 +23,8 @@ fi
 if [ "$set_name" = test ]; then
   # The SIP interop tests drive SIPp and baresip.
   packages+=(sip-tester baresip)
+  # The cluster's SIP edge tests run Kamailio (registrar + dispatcher, tests/cluster).
+  packages+=(kamailio)
   # fail2ban's asterisk filter checks the security log lines (tests/security).
   packages+=(fail2ban)
   # The node ari-client interop test (tests/interop/node) needs Node.js and npm:
