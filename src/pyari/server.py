@@ -38,6 +38,7 @@ from pyari.config.logger import load_logger
 from pyari.config.musiconhold import MohClass, load_musiconhold
 from pyari.config.overrides import Overrides
 from pyari.config.pjsip import PjsipSettings
+from pyari.config.rtp import RtpSettings
 from pyari.config.websocket_client import WebSocketClient, load_websocket_clients
 from pyari.core.astdb import AstDb
 from pyari.core.devices import DeviceStates
@@ -165,6 +166,7 @@ class Server:
         self.recordings = LiveRecordings(self.media)
         self.rtp: RtpMedia = _RtpMedia(self.media.clock)
         rtp = self.rtp
+        rtp.apply(self.load_rtp())
         self.media.idle_checks.append(lambda: not rtp.streams)
         self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
         self.pjsip = PjsipTech(self.load_pjsip(), exten_exists=self.pbx.exten_exists)
@@ -452,6 +454,19 @@ class Server:
         self.pbx.swap(dialplan)
         self.core.last_reload = time.time()
         return "Dialplan reloaded."
+
+    def load_rtp(self) -> RtpSettings:
+        """rtp.conf (port range, ICE addresses; the defaults, logged, when it is bad)."""
+        from pyari.config.acl import load_named_acls
+
+        try:
+            return RtpSettings.from_sections(
+                load_one(self.config_dir, "rtp.conf"),
+                load_named_acls(load_one(self.config_dir, "acl.conf")),
+            )
+        except ConfigError as exc:
+            log.error("rtp.conf could not be loaded: %s", exc)
+            return RtpSettings()
 
     def load_pjsip(self) -> PjsipSettings:
         """pjsip.conf of the configuration (an empty one, logged, when it is bad)."""

@@ -33,6 +33,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from pyari.channels.rtp_media import RtpMedia, RtpStream
+from pyari.channels.webrtc_media import (
+    WIDEBAND,
+    CertificateStore,
+    MediaSecurity,
+    available_codecs,
+    engine_format,
+    wants_security,
+)
 from pyari.config.pjsip import Endpoint as EndpointConf
 from pyari.config.pjsip import PjsipSettings
 from pyari.core import causes, security
@@ -41,14 +49,14 @@ from pyari.core.channel import Channel
 from pyari.core.endpoint import Endpoint, Refer, TextMessage
 from pyari.core.snapshots import CallerId
 from pyari.core.tech import BadDialString, EndpointNotFound, pvt_of, pvt_or_none
-from pyari.media.frames import FORMATS, ULAW, MediaFormat
+from pyari.media.frames import MediaFormat
 from pyari.media.service import media_of
 from pyari.sip.message import SipParseError, Uri, parse_uri
 from pyari.sip.registrar import Binding, ChangeKind
 from pyari.sip.sdp import (
-    CODECS,
     MediaSession,
     SessionDescription,
+    TransportParams,
     create_answer,
     create_offer,
     negotiated,
@@ -109,6 +117,8 @@ class PjsipPvt:
     subscription: Any = None
     ari_transfer: AriTransfer | None = None
     """A REFER handed to ARI (``transfer_handling=ari-only``) that is not finished."""
+    security: MediaSecurity | None = None
+    """ICE and DTLS of a WebRTC endpoint's media (channels/webrtc_media.py)."""
 
 
 @dataclass(eq=False)
@@ -209,6 +219,8 @@ class PjsipTech:
         self.contacts: dict[tuple[str, str], ContactState] = {}
         self.exten_exists = exten_exists
         """Whether an extension exists in the dialplan (an INVITE to none gets 404)."""
+        self.certificates = CertificateStore()
+        """DTLS certificates of the endpoints with ``media_encryption=dtls``."""
 
     # -------------------------------------------------------------- lifecycle
 
@@ -425,8 +437,37 @@ class PjsipTech:
             self._transfer(chan, pvt, action)
 
     def _codecs(self, conf: EndpointConf) -> list[str]:
-        names = [c for c in conf.allow if c in CODECS]
+        names = available_codecs(conf.allow)
         return names or (["ulaw"] if not conf.allow else [])
+
+    def _open_rtp(self, pvt: PjsipPvt, toward: tuple[str, int]) -> RtpStream:
+        """The channel's RTP socket, bound as pjsip.conf says (``media_address``,
+        ``bind_rtp_to_media_address``), with its ICE/DTLS state for a WebRTC endpoint;
+        ``pvt.media_host`` becomes the address put in SDP."""
+        assert self.rtp is not None
+        conf = pvt.endpoint
+        local = self._media_host(toward)
+        use_media = bool(conf.media_address) and conf.bind_rtp_to_media_address
+        bind = conf.media_address if use_media and conf.media_address else local
+        pvt.media_host = conf.media_address or local
+        rtp = self.rtp.open(bind)
+        if wants_security(conf):
+            cert = self.certificates.for_endpoint(conf) if conf.media_encryption == "dtls" else None
+            pvt.security = MediaSecurity(
+                conf, self.rtp.settings, cert, conf.media_address or rtp.address[0], rtp.port
+            )
+        return rtp
+
+    @staticmethod
+    def _transport(pvt: PjsipPvt, *, offer: bool) -> TransportParams | None:
+        return pvt.security.params(offer=offer) if pvt.security is not None else None
+
+    def _media_failed(self, pvt: PjsipPvt, reason: str) -> None:
+        """DTLS failed (a fingerprint that is not the one in SDP...): hang up."""
+        chan = pvt.call.data if pvt.call is not None else None
+        log.warning("DTLS failure on %s: %s", getattr(chan, "name", "a call"), reason)
+        if isinstance(chan, Channel) and not chan.destroyed:
+            chan.queue_hangup(causes.BEARERCAPABILITY_NOTAVAIL)
 
     def _media_host(self, source: tuple[str, int]) -> str:
         host = self.ua.addresses.get("UDP", ("127.0.0.1", 0))[0]
@@ -447,10 +488,9 @@ class PjsipTech:
             self._execute(self.ua.reject(call, 404, self.now()))
             return
         pvt = PjsipPvt(conf, call=call, offer=event.offer)
-        pvt.media_host = self._media_host(event.source)
         codecs = self._codecs(conf)
         if event.offer is not None:
-            rtp = self.rtp.open(pvt.media_host)
+            rtp = self._open_rtp(pvt, event.source)
             answer, media = create_answer(
                 event.offer,
                 codecs,
@@ -458,20 +498,25 @@ class PjsipTech:
                 rtp.port,
                 session_id=pvt.session_id,
                 dtmf=conf.dtmf_mode in ("rfc4733", "auto", "auto_info"),
+                transport=self._transport(pvt, offer=False),
             )
-            if media is None:
+            pvt.rtp = rtp
+            if media is None or not self._configure_rtp(pvt, media, answered=True):
+                pvt.rtp = None
                 rtp.close()
                 self._execute(self.ua.reject(call, 488, self.now()))
                 return
-            pvt.rtp = rtp
             pvt.answer_sdp = answer.to_bytes()
-            self._configure_rtp(pvt, media)
         else:
             # late offer: we offer in the 200 and read the answer in the ACK
-            rtp = self.rtp.open(pvt.media_host)
+            rtp = self._open_rtp(pvt, event.source)
             pvt.rtp = rtp
             pvt.answer_sdp = create_offer(
-                codecs, pvt.media_host, rtp.port, session_id=pvt.session_id
+                codecs,
+                pvt.media_host,
+                rtp.port,
+                session_id=pvt.session_id,
+                transport=self._transport(pvt, offer=True),
             ).to_bytes()
 
         def setup(chan: Channel) -> PjsipPvt:
@@ -514,20 +559,41 @@ class PjsipTech:
         if not chan.destroyed:
             chan.dtmf_received(digit, duration_ms)
 
-    def _configure_rtp(self, pvt: PjsipPvt, media: MediaSession) -> None:
+    def _configure_rtp(self, pvt: PjsipPvt, media: MediaSession, *, answered: bool) -> bool:
+        """Point the RTP stream at what SDP agreed (``answered``: the agreement is our
+        answer); False when the peer's WebRTC attributes cannot be used."""
         pvt.media = media
         rtp = pvt.rtp
         if rtp is None:
-            return
+            return True
+        name = media.codec.name
+        codec = None
+        if name in WIDEBAND:
+            from pyari.media.rtp_codecs import make_codec
+
+            codec = make_codec(name, media.fmtp)
+        remote = (media.remote_address, media.remote_port)
         rtp.configure(
-            (media.remote_address, media.remote_port),
+            remote,
             media.payload_type,
             dtmf_payload_type=media.dtmf_payload_type,
+            rate=media.codec.clock_rate,
             symmetric=pvt.endpoint.rtp_symmetric,
-            silence=SILENCE.get(media.codec.name),
+            silence=SILENCE.get(name),
+            codec=codec,
         )
         pvt.remote_hold = media.remote_hold
         rtp.send_enabled = media.direction in ("sendrecv", "sendonly")
+        security = pvt.security
+        if security is not None:
+            return security.attach(
+                rtp,
+                media.transport,
+                remote,
+                answered_by_us=answered,
+                on_failed=lambda reason: self._media_failed(pvt, reason),
+            )
+        return True
 
     def _remote_answer(self, chan: Channel, pvt: PjsipPvt, sdp: SessionDescription) -> None:
         """The far end answered our offer (outbound 183/200, or an ACK after a late offer)."""
@@ -540,8 +606,8 @@ class PjsipTech:
         else:
             return
         media = negotiated(offer, sdp, self._codecs(pvt.endpoint))
-        if media is not None:
-            self._configure_rtp(pvt, media)
+        if media is not None and not self._configure_rtp(pvt, media, answered=False):
+            self._media_failed(pvt, "the answer has no usable DTLS fingerprint")
 
     def _start_media(self, chan: Channel, pvt: PjsipPvt) -> None:
         media = media_of(chan.core)
@@ -565,13 +631,14 @@ class PjsipTech:
             session_id=pvt.session_id,
             version=pvt.sdp_version,
             dtmf=pvt.endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info"),
+            transport=self._transport(pvt, offer=False),
         )
         if media is None:
             self._execute(self.ua.answer_reinvite(call, None, now, status=488))
             return
         was_held = pvt.remote_hold
         pvt.answer_sdp = answer.to_bytes()
-        self._configure_rtp(pvt, media)
+        self._configure_rtp(pvt, media, answered=True)
         self._execute(self.ua.answer_reinvite(call, pvt.answer_sdp, now))
         if media.remote_hold and not was_held:
             chan.publish(ev.ChannelHold(channel=chan.snapshot()))
@@ -793,8 +860,7 @@ class PjsipTech:
             chan.core.loop_call_soon(lambda: chan.queue_hangup(causes.CONGESTION))
             return
         uri, dest, transport = found
-        pvt.media_host = self._media_host(dest)
-        rtp = self.rtp.open(pvt.media_host)
+        rtp = self._open_rtp(pvt, dest)
         pvt.rtp = rtp
         offer = create_offer(
             self._codecs(pvt.endpoint) or ["ulaw"],
@@ -804,6 +870,7 @@ class PjsipTech:
             dtmf_payload_type=101
             if pvt.endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info")
             else None,
+            transport=self._transport(pvt, offer=True),
         )
         pvt.offer = offer
         caller = chan.connected if chan.connected.number else chan.caller
@@ -900,9 +967,9 @@ class PjsipTech:
     def media_format(self, chan: Channel) -> MediaFormat:
         pvt = pvt_of(chan, PjsipPvt)
         if pvt.media is not None:
-            return FORMATS.get(pvt.media.codec.name, ULAW)
+            return engine_format(pvt.media.codec.name)
         codecs = self._codecs(pvt.endpoint)
-        return FORMATS.get(codecs[0], ULAW) if codecs else ULAW
+        return engine_format(codecs[0] if codecs else "ulaw")
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
         pvt = pvt_of(chan, PjsipPvt)

@@ -1,0 +1,211 @@
+"""The WebRTC side of a PJSIP channel's media: ICE-lite, DTLS-SRTP, rtcp-mux, AVPF, and
+the codecs converted at the RTP edge.
+
+A PJSIP endpoint with ``media_encryption=dtls`` and/or ``ice_support=yes`` (both set by
+``webrtc=yes``) gets, per channel, a :class:`MediaSecurity`: our ICE credentials and
+host candidates (rtp.conf's ``ice_host_candidate`` and ICE ACL applied to the address
+the RTP socket is bound to, or to ``media_address``), the endpoint's DTLS certificate
+(``dtls_cert_file``/``dtls_private_key``, or one made per endpoint with
+``dtls_auto_generate_cert``) and its role. :meth:`MediaSecurity.params` gives the
+:class:`~pyari.sip.sdp.TransportParams` for our offer or answer; once the peer's SDP is
+known, :meth:`MediaSecurity.attach` puts a :class:`~pyari.rtp.webrtc.SecureTransport` on
+the channel's :class:`~pyari.channels.rtp_media.RtpStream`.
+
+:func:`available_codecs` filters an endpoint's ``allow`` list down to the codecs whose
+libraries are installed (G.722: ``g722``; Opus: ``opuslib-next`` with ``libopus``),
+keeping its order; :func:`engine_format` is the engine stream's format for a codec.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from pyari.media.frames import FORMATS, SLIN16, ULAW, MediaFormat
+from pyari.sip.sdp import CODECS, TransportParams, answer_setup
+
+if TYPE_CHECKING:
+    from pyari.channels.rtp_media import RtpStream
+    from pyari.config.pjsip import Endpoint as EndpointConf
+    from pyari.config.rtp import RtpSettings
+    from pyari.rtp.dtls import DtlsCertificate
+    from pyari.rtp.ice import IceLite
+
+__all__ = [
+    "CertificateStore",
+    "MediaSecurity",
+    "available_codecs",
+    "engine_format",
+    "wants_security",
+]
+
+log = logging.getLogger(__name__)
+
+WIDEBAND = frozenset({"g722", "opus"})
+
+
+@functools.cache
+def _importable(name: str) -> bool:
+    try:
+        if name == "g722":
+            import G722  # type: ignore[import-not-found]  # noqa: F401
+        elif name == "opus":
+            import opuslib_next  # type: ignore[import-untyped]  # noqa: F401
+    except Exception:  # not installed, or libopus missing (OSError from ctypes)
+        log.warning("codec %s is not available: its library is not installed", name)
+        return False
+    return True
+
+
+def available_codecs(allow: Sequence[str]) -> list[str]:
+    """The endpoint's codecs pyari can carry, in its ``allow`` order."""
+    return [c for c in allow if c in CODECS and (c not in WIDEBAND or _importable(c))]
+
+
+def engine_format(codec: str) -> MediaFormat:
+    """The engine stream's format for a negotiated codec (G.722 and Opus: slin16)."""
+    if codec in WIDEBAND:
+        return SLIN16
+    return FORMATS.get(codec, ULAW)
+
+
+def wants_security(conf: EndpointConf) -> bool:
+    """ICE or DTLS on this endpoint's media (``webrtc=yes`` sets both)."""
+    return conf.media_encryption == "dtls" or conf.ice_support
+
+
+class CertificateStore:
+    """One DTLS certificate per endpoint: loaded from its files, or made once."""
+
+    def __init__(self) -> None:
+        self._certs: dict[tuple[str, str, str], DtlsCertificate] = {}
+
+    def for_endpoint(self, conf: EndpointConf) -> DtlsCertificate | None:
+        from pyari.rtp.dtls import DtlsCertificate, DtlsError
+
+        key = (conf.name, str(conf.dtls_cert_file or ""), str(conf.dtls_private_key or ""))
+        cert = self._certs.get(key)
+        if cert is not None:
+            return cert
+        if conf.dtls_cert_file is not None:
+            try:
+                cert = DtlsCertificate.load(conf.dtls_cert_file, conf.dtls_private_key)
+            except DtlsError as exc:
+                log.error("Endpoint %s: %s", conf.name, exc)
+                return None
+        elif conf.dtls_auto_generate_cert:
+            cert = DtlsCertificate.generate()
+        else:
+            log.error("Endpoint %s: media_encryption=dtls without a certificate", conf.name)
+            return None
+        self._certs[key] = cert
+        return cert
+
+
+class MediaSecurity:
+    """One channel's ICE agent and DTLS certificate (see the module docstring)."""
+
+    def __init__(
+        self,
+        conf: EndpointConf,
+        rtp_settings: RtpSettings,
+        certificate: DtlsCertificate | None,
+        address: str,
+        port: int,
+    ) -> None:
+        from pyari.rtp.ice import IceLite, host_candidate
+
+        self.conf = conf
+        self.certificate = certificate
+        self.ice: IceLite | None = None
+        self.candidates: tuple[str, ...] = ()
+        if conf.ice_support and rtp_settings.ice_support:
+            self.ice = IceLite(permit=rtp_settings.ice_permits)
+            self.candidates = tuple(
+                host_candidate(host, port) for host in rtp_settings.host_candidates(address)
+            )
+        self.setup: str = conf.dtls_setup
+        """Our DTLS role as offered or answered (``actpass`` until an answer says)."""
+
+    @property
+    def dtls(self) -> bool:
+        return self.certificate is not None and self.conf.media_encryption == "dtls"
+
+    def params(self, *, offer: bool) -> TransportParams:
+        """Our attributes for an offer (``a=setup`` the endpoint's ``dtls_setup``) or an
+        answer (:func:`~pyari.sip.sdp.create_answer` turns the role around as needed)."""
+        ice = self.ice
+        cert = self.certificate
+        return TransportParams(
+            ice_ufrag=ice.ufrag if ice is not None else None,
+            ice_pwd=ice.pwd if ice is not None else None,
+            ice_lite=ice is not None,
+            candidates=self.candidates,
+            fingerprint=("sha-256", cert.fingerprint) if cert is not None and self.dtls else None,
+            setup=self.conf.dtls_setup if offer else self._answer_preference(),
+            rtcp_mux=self.conf.rtcp_mux,
+            avpf=self.conf.use_avpf,
+            mid="0" if offer and self.conf.bundle else None,
+        )
+
+    def _answer_preference(self) -> str:
+        setup = self.conf.dtls_setup
+        return setup if setup in ("active", "passive") else "active"
+
+    def attach(
+        self,
+        rtp: RtpStream,
+        remote: TransportParams | None,
+        remote_address: tuple[str, int],
+        *,
+        answered_by_us: bool,
+        on_failed: Callable[[str], None],
+    ) -> bool:
+        """Put the secure transport on ``rtp`` for the peer's ``remote`` attributes;
+        False when the peer's SDP cannot be used (DTLS wanted but no fingerprint)."""
+        from pyari.rtp.dtls import DtlsSrtp
+        from pyari.rtp.webrtc import SecureTransport
+
+        remote = remote or TransportParams()
+        ice = self.ice if remote.ice_ufrag else None
+        if ice is not None:
+            ice.set_remote(remote.ice_ufrag, remote.ice_pwd)
+        dtls = None
+        if self.dtls:
+            if remote.fingerprint is None or self.certificate is None:
+                return False
+            if answered_by_us:
+                ours = answer_setup(remote.setup, self._answer_preference())
+            else:
+                # our offer said dtls_setup (actpass); the answer decides
+                ours = answer_setup(remote.setup, self.conf.dtls_setup)
+            self.setup = ours
+            secure = rtp.secure
+            if secure is not None and secure.dtls is not None and not secure.failed:
+                dtls = secure.dtls  # a re-INVITE keeps the association
+            else:
+                dtls = DtlsSrtp(
+                    self.certificate,
+                    "client" if ours == "active" else "server",
+                    remote.fingerprint,
+                    verify=self.conf.dtls_verify != "no",
+                )
+        if ice is None and dtls is None:
+            rtp.secure = None
+            return True
+        rtp.secure = SecureTransport(
+            ice=ice,
+            dtls=dtls,
+            remote=remote_address,
+            rtcp_mux=remote.rtcp_mux,
+            on_failed=on_failed,
+        )
+        return True
+
+
+def remote_ice(rtp: RtpStream) -> IceLite | None:
+    """The ICE agent on a stream (tests and the CLI look at its state)."""
+    secure = rtp.secure
+    return secure.ice if secure is not None else None
