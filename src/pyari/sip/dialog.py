@@ -350,12 +350,14 @@ class Retransmit2xx:
         *,
         transport: str = "UDP",
         timers: Timers | None = None,
+        data: bytes | None = None,
     ) -> None:
+        """``data``: the response's bytes when the caller has them already."""
         self.response = response
         self.dest = dest
         self.transport = transport.upper()
         self.timers = timers or Timers()
-        self.data = response.to_bytes()
+        self.data = data if data is not None else response.to_bytes()
         self.interval = self.timers.t1
         self.reliable = self.transport != "UDP"
         self.next_send: float | None = None if self.reliable else now + self.interval

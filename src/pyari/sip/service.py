@@ -253,7 +253,10 @@ class SipService:
 
     def arm(self) -> None:
         deadline = self.ua.next_deadline()
-        if deadline == self._timer_at and self._timer is not None:
+        at = self._timer_at
+        if self._timer is not None and at is not None and (deadline is None or at <= deadline):
+            # the timer armed fires no later than needed (one due later, or none, just
+            # finds nothing to do and re-arms): not re-made after every message
             return
         if self._timer is not None:
             self._timer.cancel()

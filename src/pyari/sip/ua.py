@@ -989,8 +989,9 @@ class UserAgent:
         response = make_response(tx.request, 200, to_tag=call.local_tag, headers=headers, body=sdp)
         out: list[Action] = _sends(self.layer.send_response(tx, response, now))
         call.retransmit = Retransmit2xx(
-            response, tx.response_dest, now, transport=tx.transport, timers=self.layer.timers
-        )
+            response, tx.response_dest, now, transport=tx.transport, timers=self.layer.timers,
+            data=tx.last_sent if tx.last_sent_message is response else None,
+        )  # fmt: skip
         return out
 
     def reject(self, call: Call, status: int, now: float) -> list[Action]:
