@@ -9,6 +9,7 @@ several clusters can share one NATS server:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from typing import Any
@@ -47,6 +48,11 @@ def connect_options(s: ClusterSettings) -> dict[str, Any]:
     return options
 
 
+def first_connect_wait(options: dict[str, Any]) -> float:
+    """Seconds to wait for the first connection (every server tried once, plus slack)."""
+    return float(options["connect_timeout"]) * len(options["servers"]) + 1.0
+
+
 class Link:
     """One NATS connection (reconnecting for ever) and the names of the cluster's things."""
 
@@ -61,6 +67,8 @@ class Link:
         self.reconnects = 0
         self.disconnects = 0
         self._closing = False
+        self.last_error: Exception | None = None
+        """The last error NATS reported (a refused connection...)."""
 
     def subject(self, *parts: str) -> str:
         """``pyari.<cluster>.<parts...>``."""
@@ -79,7 +87,12 @@ class Link:
             reconnected_cb=self._reconnected,
             error_cb=self._error,
         )
-        self.nc = await nats.connect(**options)
+        try:
+            # nats-py retries the first connection for ever too (max_reconnect_attempts
+            # = -1): give up after a round of the servers' connect timeouts.
+            self.nc = await asyncio.wait_for(nats.connect(**options), first_connect_wait(options))
+        except TimeoutError:
+            raise ConnectionError(str(self.last_error or "no answer")) from None
         self.js = self.nc.jetstream()
 
     async def bucket(self, name: str, *, ttl: float = 0.0, history: int = 1) -> KeyValue:
@@ -122,4 +135,5 @@ class Link:
         log.info("cluster: NATS connection back")
 
     async def _error(self, exc: Exception) -> None:
+        self.last_error = exc
         log.debug("cluster: NATS: %s", exc)

@@ -131,7 +131,11 @@ class JetStreamLogs:
             "connect_timeout": 2,
             "max_reconnect_attempts": -1,
         }
-        self._nc = await nats.connect(**options)
+        wait = 2.0 * len(options["servers"]) + 1.0  # it would retry a refused connection for ever
+        try:
+            self._nc = await asyncio.wait_for(nats.connect(**options), wait)
+        except TimeoutError:
+            raise ConnectionError("no NATS server answered") from None
         self._js = self._nc.jetstream()
         for info in await self._js.streams_info():
             name = app_name(info.config.name)
@@ -171,6 +175,20 @@ class JetStreamLogs:
         """Wait until every event sent so far is stored by JetStream."""
         await self._queue.join()
         await self._js.publish_async_completed()
+
+    async def reload(self, name: str) -> None:
+        """Read application ``name``'s stream again (another node of a cluster wrote it,
+        and flushed): the app's next :meth:`make` starts from what it holds now, and
+        this node's writes go on in it."""
+        await self.flush()
+        try:
+            info = await self._js.stream_info(stream_name(name))
+        except NotFoundError:
+            self._loaded.pop(name, None)
+            self._next.pop(name, None)
+            return
+        self._loaded[name] = (info.state.last_seq, await self._read(info))
+        self._next[name] = info.state.last_seq + 1
 
     async def close(self) -> None:
         """Flush, stop the writer, disconnect."""
