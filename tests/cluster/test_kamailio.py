@@ -19,7 +19,7 @@ import os
 import shutil
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -438,11 +438,11 @@ async def running_edge(
     root: Path,
     nodes: int = 2,
     *,
-    dead: int = 0,
+    dead: Sequence[int] = (),
     options: KamailioOptions | None = None,
 ) -> AsyncIterator[tuple[Kamailio, list[Server]]]:
     """Kamailio on a free port in front of ``nodes`` started pyari nodes (n1, n2...) and,
-    first in its dispatcher list, ``dead`` addresses where nothing answers."""
+    first in its dispatcher list, loopback ports ``dead`` where nothing answers (yet)."""
     port = free_udp_port()
     servers: list[Server] = []
     kamailio: Kamailio | None = None
@@ -451,7 +451,7 @@ async def running_edge(
             node = make_node(node_conf(root, f"n{i}", port))
             servers.append(node)
             await node.start()
-        addresses = [f"dead{i}=127.0.0.1:{free_udp_port()}" for i in range(1, dead + 1)]
+        addresses = [f"dead{i}=127.0.0.1:{p}" for i, p in enumerate(dead, 1)]
         addresses += [f"n{i}=127.0.0.1:{s.pjsip.address()[1]}" for i, s in enumerate(servers, 1)]
         kamailio = Kamailio(root / "kamailio", port, addresses, options)
         await kamailio.start()
@@ -517,13 +517,76 @@ async def test_a_call_a_dead_node_does_not_answer_goes_to_the_next(tmp_path: Pat
     """Before probing notices (probes every 60 s here), a node that does not answer the
     INVITE costs the call fr_timer, then the call goes to the next node and succeeds."""
     slow_probes = KamailioOptions(ping_interval=60)
-    async with running_edge(tmp_path, 1, dead=1, options=slow_probes) as (kamailio, (n1,)):
+    edge = running_edge(tmp_path, 1, dead=[free_udp_port()], options=slow_probes)
+    async with edge as (kamailio, (n1,)):
         code, out = await run_sipp(*sipp_calls(kamailio, tmp_path, 6))
         assert code == 0, out + kamailio.text()
         await wait_until(lambda: n1.core.calls_processed == 6, 10, "n1 took them all")
         text = kamailio.text()
         assert "did not answer INVITE" in text and "marked inactive" in text
         assert "sent again, to node sip:127.0.0.1:" in text
+
+
+class FakeNode(asyncio.DatagramProtocol):
+    """A node in trouble on a loopback port: OPTIONS get 200, INVITEs ``status``."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.seen: list[str] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    @classmethod
+    async def open(cls, port: int, status: int) -> FakeNode:
+        loop = asyncio.get_running_loop()
+        _t, proto = await loop.create_datagram_endpoint(
+            lambda: cls(status), local_addr=("127.0.0.1", port)
+        )
+        return proto
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        head = data.decode(errors="replace").partition("\r\n\r\n")[0]
+        first, *lines = head.split("\r\n")
+        method = first.split(" ", 1)[0]
+        if first.startswith("SIP/2.0") or method == "ACK" or self.transport is None:
+            return
+        self.seen.append(method)
+        status = 200 if method == "OPTIONS" else self.status
+        copied = ("via", "v", "from", "f", "call-id", "i", "cseq")
+        keep = [line for line in lines if line.split(":", 1)[0].strip().lower() in copied]
+        to = next(line for line in lines if line.split(":", 1)[0].strip().lower() in ("to", "t"))
+        if ";tag=" not in to:
+            to += ";tag=fake"
+        reply = [f"SIP/2.0 {status} {'OK' if status == 200 else 'Trouble'}", *keep, to]
+        self.transport.sendto(("\r\n".join([*reply, "Content-Length: 0", "", ""])).encode(), addr)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+@pytest.mark.slow
+@needs_kamailio
+@needs_sipp
+async def test_a_node_that_answers_again_rejoins_and_a_5xx_fails_over(tmp_path: Path) -> None:
+    port = free_udp_port()
+    async with running_edge(tmp_path, 1, dead=[port]) as (kamailio, (n1,)):
+        node = f"node sip:127.0.0.1:{port}"
+        await wait_until(lambda: f"{node} is down" in kamailio.text(), 15, "probes failed")
+        fake = await FakeNode.open(port, 503)
+        try:
+            took = await wait_until(lambda: f"{node} is up" in kamailio.text(), 10, "rejoined")
+            assert took < 5, took  # one answered probe
+            code, out = await run_sipp(*sipp_calls(kamailio, tmp_path, 6))
+            assert code == 0, out + kamailio.text()
+            await wait_until(lambda: n1.core.calls_processed == 6, 10, "n1 took every call")
+            assert "INVITE" in fake.seen  # it was chosen again, answered 503, and
+            assert f"{node} answered 503 to INVITE" in kamailio.text()
+            assert "sent again, to node sip:127.0.0.1:" in kamailio.text()  # the call moved
+        finally:
+            fake.close()
 
 
 REGISTER_CONTACT = "Contact: <sip:alice@127.0.0.1:{port}>\nExpires: 300\n"
