@@ -70,6 +70,15 @@ async def run(
     headers = {"Authorization": basic_auth(user, password)}
     async with aiohttp.ClientSession(url, headers=headers) as http:
         ws = await http.ws_connect(f"/ari/events?app={','.join(names)}", max_msg_size=0)
+        # A cluster node registers the socket's applications just after the upgrade
+        # (decision 0025): wait until each is there (at once on a single node).
+        deadline = time.monotonic() + 10
+        for name in names:
+            while time.monotonic() < deadline:
+                async with http.get(f"/ari/applications/{name}") as r:
+                    if r.status == 200:
+                        break
+                await asyncio.sleep(0.05)
         params = {"endpoint": "Local/1000@ARI-test", "app": "hello"}
         async with http.post("/ari/channels", params=params) as r:
             r.raise_for_status()

@@ -40,13 +40,7 @@ import pytest
 
 pytest.importorskip("nats", reason="nats-py (the cluster extra) is not installed")
 
-from pyari.cluster.demo import (
-    PASSWORD,
-    USER,
-    LocalCluster,
-    kamailio_binary,
-    nats_binary,
-)
+from pyari.cluster.demo import LocalCluster, basic_auth, kamailio_binary, nats_binary
 
 HERE = Path(__file__).resolve().parent
 APP_SCRIPT = HERE / "aioari_app.py"
@@ -308,8 +302,8 @@ async def test_node_killed_mid_run(cluster: LocalCluster, app: App, tmp_path: Pa
     assert not kept & set(ends), "a call on a live node ended"
 
     # the calls on n1 and n2 go on: hung up through n1 (REST forwarded to n2 for its calls)
-    auth = aiohttp.BasicAuth(USER, PASSWORD)
-    async with aiohttp.ClientSession(cluster.nodes[0].url, auth=auth) as http:
+    auth = {"Authorization": basic_auth()}
+    async with aiohttp.ClientSession(cluster.nodes[0].url, headers=auth) as http:
         for chan in sorted(kept):
             async with http.delete(f"/ari/channels/{chan}") as r:
                 assert r.status == 204, (chan, r.status, await r.text())
@@ -345,10 +339,10 @@ async def test_nats_restarted_mid_run(cluster: LocalCluster, app: App, tmp_path:
     for node in cluster.nodes:
         assert node.proc is not None and node.proc.alive(), f"{node.name} died\n{cluster.logs()}"
     await cluster.wait_members(timeout=WAIT)  # every node heartbeats again
-    auth = aiohttp.BasicAuth(USER, PASSWORD)
+    auth = {"Authorization": basic_auth()}
     for node in cluster.nodes:
         async with (
-            aiohttp.ClientSession(node.url, auth=auth) as http,
+            aiohttp.ClientSession(node.url, headers=auth) as http,
             http.get("/ari/asterisk/info") as r,
         ):
             assert r.status == 200

@@ -50,6 +50,7 @@ __all__ = [
     "LocalCluster",
     "Node",
     "Proc",
+    "basic_auth",
     "free_port",
     "kamailio_binary",
     "main",
@@ -220,6 +221,8 @@ class LocalCluster:
     node_timeout: float = 3.0
     quiet: bool = False
     """Nodes log warnings and errors only (``pyari --quiet``), for benchmarks."""
+    clustered: bool = True
+    """False: cluster.conf says ``enabled = no`` (independent nodes, for comparisons)."""
     extra: dict[str, str] = field(default_factory=dict)
     """More text for the nodes' files: name → text appended (``extensions.conf`` ...)."""
     nodes: list[Node] = field(default_factory=list)
@@ -302,7 +305,7 @@ class LocalCluster:
         (conf / "cluster.conf").write_text(
             "; written by pyari.cluster.demo (docs/cluster.md)\n"
             "[general]\n"
-            "enabled = yes\n"
+            f"enabled = {'yes' if self.clustered else 'no'}\n"
             f"node = {node.name}\n"
             f"cluster = {self.cluster}\n"
             f"nats_url = {self.nats_url}\n"
@@ -433,7 +436,8 @@ class LocalCluster:
         try:
             await self.start_nats()
             await self.start_nodes()
-            await self.wait_members()
+            if self.clustered:
+                await self.wait_members()
             if self.kamailio:
                 await self.start_kamailio()
         except BaseException:

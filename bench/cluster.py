@@ -1,0 +1,241 @@
+"""The cluster's benchmarks (issue #14): pyari nodes as processes on loopback with a real
+nats-server (``pyari.cluster.demo.LocalCluster``, as ``make cluster-demo``; no Kamailio).
+
+python -m bench.cluster [--calls 1500] [--in-flight 8] [--seconds 4] [--reconnects 100]
+
+1. **Originate into Stasis, 1, 2 and 3 nodes.** Node *i* has its own application
+   ``b<i>`` (``Local/<i>@bench`` enters ``Stasis(b<i>)``); one client process per node
+   (``bench.originate``'s loop: POST /channels, hang up ``;1`` at its StasisStart, a call
+   ends when both halves are destroyed) originates ``--calls`` calls with ``--in-flight``
+   in flight; the clients start together. Calls/s = all calls / the slowest client's time.
+   Also one node with the cluster switched off (``enabled = no``): what membership and
+   ownership records cost. Goal: ≥ 1.7× with 2 nodes over 1.
+2. **Events through JetStream to one socket.** ``bench.events`` (wrk posts ``POST
+   /channels/{id}/variable``; 8 applications on one socket subscribed to the channel, so
+   each request is 8 ChannelVarset events) against a cluster node, whose application logs
+   are JetStream streams; the same against a node without the cluster (in-process logs).
+   Goal ≥ 25k events/s.
+3. **Events lost across reconnects.** ``bench.event_resume`` (writers setting a variable in
+   a loop, the application's socket dropped and reconnected ``--reconnects`` times) against
+   a cluster node: ``plain`` (an unmodified client) and ``sequenced`` (``Pyari-Resume``,
+   goal 0 lost, 0 duplicates).
+
+The client processes share the machine's cores with the nodes and nats-server: every figure
+understates the servers alone (the report says how many cores there are). Bounded: each
+step a few seconds; loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import event_resume, events, originate
+from pyari.cluster.demo import PASSWORD, USER, LocalCluster
+
+BENCH_DIALPLAN = """
+; bench.cluster: one application per node
+[bench]
+exten => _X,1,Answer()
+same => n,Stasis(b${EXTEN})
+same => n,Hangup()
+"""
+
+
+@dataclass
+class Scaling:
+    nodes: int
+    clustered: bool
+    calls: int
+    seconds: float
+    failed: int
+    p50_ms: float
+
+    @property
+    def calls_per_s(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+
+# --------------------------------------------------------------------- 1. originate
+
+
+def worker(url: str, app: str, endpoint: str, calls: int, in_flight: int) -> None:
+    """One client process: warm up, say ``ready``, wait for ``go`` on stdin, measure, print."""
+
+    async def go() -> originate.Result:
+        await originate.run(url, USER, PASSWORD, 50, in_flight, app=app, endpoint=endpoint)
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        return await originate.run(
+            url, USER, PASSWORD, calls, in_flight, app=app, endpoint=endpoint, time_limit=120
+        )
+
+    print(json.dumps(asyncio.run(go()).row()), flush=True)
+
+
+async def scaling(root: Path, nodes: int, clustered: bool, calls: int, in_flight: int) -> Scaling:
+    cluster = LocalCluster(
+        root,
+        nodes,
+        cluster="bench",
+        kamailio=False,
+        quiet=True,
+        clustered=clustered,
+        event_retention=0,
+        stasis_grace=0,
+        extra={"extensions.conf": BENCH_DIALPLAN},
+    )
+    async with cluster:
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.cluster",
+                    "--worker",
+                    node.url,
+                    f"b{node.index}",
+                    f"Local/{node.index}@bench",
+                    str(calls),
+                    str(in_flight),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for node in cluster.nodes
+        ]
+        try:
+            for p in procs:
+                assert p.stdout is not None
+                line = await asyncio.to_thread(p.stdout.readline)
+                if line.strip() != "ready":
+                    raise RuntimeError(f"a client did not start: {line!r}\n{cluster.logs(800)}")
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write("go\n")
+                p.stdin.flush()
+            rows = []
+            for p in procs:
+                out, _ = await asyncio.to_thread(p.communicate, timeout=180)
+                rows.append(json.loads(out.strip().splitlines()[-1]))
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+    return Scaling(
+        nodes,
+        clustered,
+        sum(r["calls"] for r in rows),
+        max(r["seconds"] for r in rows),
+        sum(r["failed"] for r in rows),
+        max(r["latency_p50_ms"] for r in rows),
+    )
+
+
+# --------------------------------------------------------------------- 2. events
+
+
+async def events_to_one_socket(root: Path, clustered: bool, seconds: float) -> events.EventsResult:
+    cluster = LocalCluster(
+        root, 1, cluster="bench", kamailio=False, quiet=True, clustered=clustered,
+        event_retention=60, stasis_grace=0,
+    )  # fmt: skip
+    async with cluster:
+        node = cluster.nodes[0]
+        assert node.proc is not None
+        await events.run(node.url, seconds=1, server_pid=node.proc.pid)  # warm-up
+        return await events.run(node.url, seconds=seconds, server_pid=node.proc.pid)
+
+
+# --------------------------------------------------------------------- 3. reconnects
+
+
+async def reconnects(root: Path, count: int) -> list[event_resume.Result]:
+    cluster = LocalCluster(
+        root, 1, cluster="bench", kamailio=False, quiet=True, event_retention=60, stasis_grace=0
+    )
+    async with cluster:
+        url = cluster.nodes[0].url
+        return [await event_resume.run(url, mode, count, 4, 1) for mode in ("plain", "sequenced")]
+
+
+# --------------------------------------------------------------------- report
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--calls", type=int, default=1500, help="calls per client (default 1500)")
+    p.add_argument("--in-flight", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=4, help="length of each wrk run")
+    p.add_argument("--reconnects", type=int, default=100)
+    p.add_argument("--skip", nargs="*", default=[], choices=("originate", "events", "resume"))
+    p.add_argument("--worker", nargs=5, metavar=("URL", "APP", "ENDPOINT", "CALLS", "IN_FLIGHT"))
+    args = p.parse_args()
+    if args.worker:
+        url, app, endpoint, calls, in_flight = args.worker
+        worker(url, app, endpoint, int(calls), int(in_flight))
+        return
+    started = time.monotonic()
+    print(f"pyari cluster benchmarks ({os.cpu_count()} cores, nodes as processes on loopback)")
+    with tempfile.TemporaryDirectory(prefix="pyari-bench-cluster-") as tmp:
+        root = Path(tmp)
+        if "originate" not in args.skip:
+            print()
+            print(f"Originate into Stasis, one client process per node, {args.calls} calls each,")
+            print(f"{args.in_flight} in flight per client, hang up at StasisStart:")
+            print()
+            print("| nodes | cluster | calls/s | × 1 node | POST → StasisStart p50 (ms) | failed |")
+            print("|---|---|---|---|---|---|")
+            base = None
+            runs = [(1, False), (1, True), (2, True), (3, True)]
+            for i, (n, clustered) in enumerate(runs):
+                res = asyncio.run(scaling(root / f"o{i}", n, clustered, args.calls, args.in_flight))
+                if clustered and n == 1:
+                    base = res.calls_per_s
+                ratio = f"{res.calls_per_s / base:.2f}" if base and clustered else "-"
+                print(
+                    f"| {n} | {'yes' if clustered else 'no'} | {res.calls_per_s:,.0f} | "
+                    f"{ratio} | {res.p50_ms:.2f} | {res.failed} |",
+                    flush=True,
+                )
+        if "events" not in args.skip:
+            print()
+            print("Events to one socket (bench.events: 8 apps, wrk -t1 -c8 POST variable):")
+            print()
+            print("| application logs | events/s | requests/s | server CPU % | lost |")
+            print("|---|---|---|---|---|")
+            for i, clustered in enumerate((True, False)):
+                ev = asyncio.run(events_to_one_socket(root / f"e{i}", clustered, args.seconds))
+                what = "JetStream (cluster node)" if clustered else "in process (no cluster)"
+                print(
+                    f"| {what} | {ev.events_per_s:,.0f} | {ev.requests_per_s:,.0f} | "
+                    f"{ev.server_cpu_pct:.0f} | {max(ev.expected - ev.received, 0)} |",
+                    flush=True,
+                )
+        if "resume" not in args.skip:
+            print()
+            print(f"Events across {args.reconnects} reconnects under load (bench.event_resume,")
+            print("4 writers, a cluster node, JetStream logs):")
+            print()
+            print("| client | events | events/s | lost | duplicates | reported lost |")
+            print("|---|---|---|---|---|---|")
+            for r in asyncio.run(reconnects(root / "r", args.reconnects)):
+                print(
+                    f"| {r.mode} | {r.produced} | {r.produced / r.seconds:,.0f} | {r.lost} | "
+                    f"{r.duplicates} | {r.lost_reported} |",
+                    flush=True,
+                )
+    print(f"\n({time.monotonic() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
