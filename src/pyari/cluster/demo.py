@@ -66,6 +66,76 @@ APP = "hello"
 """The Stasis application of the embedded dialplan (extension 1000 of ``[ARI-test]``)."""
 
 
+SIPP_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<!-- Written by pyari.cluster.demo: a call through Kamailio (record-routed: the ACK and
+     the BYE follow the Route set), held [pause] ms (-d), then hung up by the caller. -->
+<scenario name="pyari cluster demo call">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
+      From: "sipp" <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
+  <send>
+    <![CDATA[
+
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
+      [routes]
+      From: "sipp" <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause/>
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];rport;branch=[branch]
+      [routes]
+      From: "sipp" <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+</scenario>
+"""
+"""A SIPp scenario for the demo's Kamailio (SIPp's built-in ``uac`` ignores Record-Route)."""
+
+
 def free_port(host: str = HOST) -> int:
     """A port free for both TCP and UDP on ``host`` (SIP listens on both)."""
     while True:
@@ -421,6 +491,7 @@ class LocalCluster:
         folder = self.root / "kamailio"
         folder.mkdir(parents=True, exist_ok=True)
         argv = kamailio_argv(module, binary, folder, self.kamailio_address, self.nodes)
+        (self.root / "sipp-uac.xml").write_text(SIPP_UAC)
         self.kamailio_proc = Proc("kamailio", argv, self.root / "kamailio.log")
         self.kamailio_proc.start()
         await wait_until_async(
@@ -495,7 +566,8 @@ class LocalCluster:
             lines += [
                 "Calls go to Kamailio, whose dispatcher spreads them over the nodes "
                 f"(extension 1000 enters Stasis({APP})):",
-                f"  sipp -sn uac {self.kamailio_address} -s 1000 -m 30 -r 5",
+                f"  sipp -sf {self.root / 'sipp-uac.xml'} {self.kamailio_address} -s 1000 "
+                "-m 30 -r 5 -d 3000",
             ]
         lines += ["", "Ctrl+C stops everything."]
         return "\n".join(lines)
