@@ -27,6 +27,9 @@ if [ "$set_name" = test ]; then
   packages+=(kamailio)
   # fail2ban's asterisk filter checks the security log lines (tests/security).
   packages+=(fail2ban)
+  # The softphone page in a real browser (tests/e2e/test_e2e_webrtc_softphone.py):
+  # headless Chromium, driven over its DevTools protocol (no chromedriver needed).
+  packages+=(chromium)
   # The node ari-client interop test (tests/interop/node) needs Node.js and npm:
   # Debian's, unless a node (and its npm) is already on PATH.
   if ! command -v node >/dev/null 2>&1; then
