@@ -202,3 +202,27 @@ async def test_softphone_audio_both_ways(server: Server, browser: Chromium) -> N
     assert len(samples) > rate  # more than a second
     assert has_tone(samples, BROWSER_TONE, rate=rate, min_amplitude=300)
     assert not has_tone(samples, 1000, rate=rate, min_amplitude=300)  # not our own echo
+
+
+async def test_an_originated_call_rings_the_page(server: Server, browser: Chromium) -> None:
+    """pyari calls the browser: the INVITE goes on its WebSocket (its contact is .invalid),
+    the page shows the incoming call and answers; the app gets the channel."""
+    await browser.navigate(page_url(server))
+    await browser.wait_for("softphone.registration === 'registered'")
+    base = f"http://127.0.0.1:{server.http_port}"
+    async with (
+        aiohttp.ClientSession(base_url=base, headers=auth_headers()) as http,
+        http.ws_connect("/ari/events?app=out") as ws,
+    ):
+        events = Events(ws)
+        r = await http.post("/ari/channels", params={"endpoint": "PJSIP/webrtc", "app": "out"})
+        assert r.status == 200, await r.text()
+        chan_id = (await r.json())["id"]
+        await browser.wait_for("softphone.state === 'incoming'")
+        await browser.evaluate("document.getElementById('call').click()")  # Answer
+        assert (await events.wait("StasisStart"))["channel"]["id"] == chan_id
+        await browser.wait_for("softphone.state === 'in call'")
+        r = await http.delete(f"/ari/channels/{chan_id}")
+        assert r.status == 204
+        await browser.wait_for("softphone.state === 'ended'")
+        events.task.cancel()
