@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
@@ -68,7 +69,14 @@ class Link:
         self.disconnects = 0
         self._closing = False
         self.last_error: Exception | None = None
+        self._reconnect_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._hooks_task: asyncio.Task[None] | None = None
         """The last error NATS reported (a refused connection...)."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to NATS is up now."""
+        return self.nc is not None and bool(self.nc.is_connected)
 
     def subject(self, *parts: str) -> str:
         """``pyari.<cluster>.<parts...>``."""
@@ -130,9 +138,22 @@ class Link:
         self.disconnects += 1
         log.warning("cluster: NATS connection lost; reconnecting")
 
+    def on_reconnect(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """``await hook()`` each time the connection comes back (in order, on a task)."""
+        self._reconnect_hooks.append(hook)
+
     async def _reconnected(self) -> None:
         self.reconnects += 1
         log.info("cluster: NATS connection back")
+        # Not from inside nats-py's reconnection: the hooks make requests.
+        self._hooks_task = asyncio.get_running_loop().create_task(self._run_hooks())
+
+    async def _run_hooks(self) -> None:
+        for hook in list(self._reconnect_hooks):
+            try:
+                await hook()
+            except Exception as exc:
+                log.warning("cluster: after reconnecting: %s", exc)
 
     async def _error(self, exc: Exception) -> None:
         self.last_error = exc

@@ -7,7 +7,9 @@ its last heartbeat, by this node's own monotonic clock at the moment the
 update arrived, is at most ``node_timeout`` old; then it is *lost*: the
 ``on_lost`` handlers run (once), and the leader — the live node with the
 lowest name — is told to forget it (:attr:`Nodes.forget`, wired to the
-ownership records).  A lost node that heartbeats again is alive again.  A node
+ownership records).  While this node is cut off from NATS it declares nobody
+lost (it cannot tell), and when the connection comes back every node gets a
+fresh ``node_timeout`` to be heard again.  A lost node that heartbeats again is alive again.  A node
 that stops cleanly deletes its key: the others see it *leave* at once (no
 ``on_lost``), and the leader forgets its records too.
 
@@ -28,6 +30,7 @@ from typing import Any
 
 from pyari.cluster.directory import LostHandler
 from pyari.cluster.link import Link
+from pyari.cluster.watch import BucketWatch
 
 log = logging.getLogger("pyari.cluster")
 
@@ -110,9 +113,8 @@ class Nodes:
         self._lost_handlers: list[LostHandler] = []
         self._left_handlers: list[LostHandler] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._watcher: Any = None
+        self.watch: BucketWatch | None = None
         self._beater: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
 
     # -- the directory's part ------------------------------------------------------
 
@@ -154,16 +156,17 @@ class Nodes:
         """Open the bucket, put the first heartbeat, load the members and watch them."""
         self.kv = await self.link.bucket(BUCKET, ttl=self.timeout)
         await self.beat()
-        self._watcher = await self.kv.watchall()
+        self.watch = BucketWatch(self.kv, self._entry, name="nodes")
+        await self.watch.start()
+        self.link.on_reconnect(self._reconnected)
         loop = asyncio.get_running_loop()
         self._beater = loop.create_task(self._beating(), name="cluster-heartbeat")
         self._tasks = [
-            loop.create_task(self._watch(), name="cluster-nodes-watch"),
             self._beater,
             loop.create_task(self._checking(), name="cluster-node-check"),
         ]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), 5)
+            await asyncio.wait_for(self.watch.ready.wait(), 5)
 
     async def stop(self) -> None:
         """Stop beating and watching; delete this node's key (the others see it leave)."""
@@ -174,10 +177,8 @@ class Nodes:
                 await task
         self._tasks = []
         self._beater = None
-        if self._watcher is not None:
-            with contextlib.suppress(Exception):
-                await self._watcher.stop()
-            self._watcher = None
+        if self.watch is not None:
+            await self.watch.stop()
         if self.kv is not None:
             try:
                 await asyncio.wait_for(self.kv.delete(self.name), 2)
@@ -238,15 +239,17 @@ class Nodes:
 
     # -- the watcher --------------------------------------------------------------------------
 
-    async def _watch(self) -> None:
-        async for entry in self._watcher:
-            if entry is None:  # the bucket's content so far has been delivered
-                self._ready.set()
-                continue
-            try:
-                self.update(entry.key, entry.value, deleted=entry.operation in ("DEL", "PURGE"))
-            except Exception:
-                log.exception("cluster: bad NODES entry %r", entry.key)
+    async def _reconnected(self) -> None:
+        """Back on NATS: nobody's silence counted while this node could not hear."""
+        now = self.clock()
+        for info in self.table.values():
+            if not info.lost:
+                info.seen = max(info.seen, now)
+        if self.watch is not None:
+            await self.watch.restart()
+
+    def _entry(self, name: str, value: bytes, deleted: bool) -> None:
+        self.update(name, value, deleted=deleted)
 
     def update(self, name: str, value: bytes | None, *, deleted: bool = False) -> None:
         """One change of the bucket: a heartbeat of ``name``, or its key deleted."""
@@ -272,7 +275,11 @@ class Nodes:
             self.check()
 
     def check(self) -> list[str]:
-        """Declare lost the nodes silent for longer than ``node_timeout``; return them."""
+        """Declare lost the nodes silent for longer than ``node_timeout``; return them.
+
+        Not while this node is cut off from NATS: it cannot tell who is silent."""
+        if not self.link.connected:
+            return []
         now = self.clock()
         lost = [
             info.name

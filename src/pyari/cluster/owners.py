@@ -28,6 +28,7 @@ from typing import Any
 from pyari.bus.topic import Subscription, Topic
 from pyari.cluster.directory import KINDS
 from pyari.cluster.link import Link
+from pyari.cluster.watch import BucketWatch
 from pyari.core import events as ev
 from pyari.core.engine import Core
 from pyari.stasis.playback import Playbacks
@@ -93,8 +94,7 @@ class Owners:
         self._queue: asyncio.Queue[_Op | None] = asyncio.Queue(queue_size)
         self._subs: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._watcher: Any = None
-        self._ready = asyncio.Event()
+        self.watch: BucketWatch | None = None
         self._stopping = False
 
     # -- lookups -----------------------------------------------------------------------
@@ -151,15 +151,16 @@ class Owners:
         if self.recordings is not None:
             self.recordings.watchers.append(self._on_recording)
         self.claim_all()
-        self._watcher = await self.kv.watchall()
+        self.watch = BucketWatch(self.kv, self._entry, on_snapshot=self._snapshot, name="owners")
+        await self.watch.start()
+        self.link.on_reconnect(self.watch.restart)
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._write(), name="cluster-owners-writer"),
-            loop.create_task(self._watch(), name="cluster-owners-watch"),
             loop.create_task(self._refreshing(ttl / 2), name="cluster-owners-refresh"),
         ]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), 5)
+            await asyncio.wait_for(self.watch.ready.wait(), 5)
 
     async def stop(self, *, timeout: float = 3.0) -> None:
         """Stop following; delete this node's records; send what is queued; stop."""
@@ -183,10 +184,8 @@ class Owners:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        if self._watcher is not None:
-            with contextlib.suppress(Exception):
-                await self._watcher.stop()
-            self._watcher = None
+        if self.watch is not None:
+            await self.watch.stop()
 
     async def flush(self) -> None:
         """Wait until every write queued so far has been sent (or has failed)."""
@@ -283,18 +282,22 @@ class Owners:
 
     # -- the mirror ----------------------------------------------------------------------
 
-    async def _watch(self) -> None:
-        async for entry in self._watcher:
-            if entry is None:
-                self._ready.set()
-                continue
-            parsed = parse_key(entry.key)
-            if parsed is None:
-                continue
-            if entry.operation in ("DEL", "PURGE"):
-                self.mirror.pop(parsed, None)
-                if self.local(*parsed) and not self._stopping:
-                    # Forgotten while this node was taken for lost: claim it again.
-                    self.claim(*parsed)
-            else:
-                self.mirror[parsed] = (entry.value or b"").decode(errors="replace")
+    def _entry(self, text: str, value: bytes, deleted: bool) -> None:
+        parsed = parse_key(text)
+        if parsed is None:
+            return
+        if deleted:
+            self.mirror.pop(parsed, None)
+            if self.local(*parsed) and not self._stopping:
+                # Forgotten while this node was taken for lost: claim it again.
+                self.claim(*parsed)
+        else:
+            self.mirror[parsed] = value.decode(errors="replace")
+
+    def _snapshot(self, keys: set[str]) -> None:
+        """A (new) watcher delivered the bucket: records it no longer holds are gone."""
+        held = {parsed for parsed in map(parse_key, keys) if parsed is not None}
+        for gone in [k for k in self.mirror if k not in held]:
+            del self.mirror[gone]
+        if self.watch is not None and self.watch.restarts:
+            self.claim_all()  # what was written while NATS was away may be lost
