@@ -202,6 +202,17 @@ def test_node_pjsip_conf_is_a_valid_pjsip_conf() -> None:
         node_pjsip_conf("127.0.0.1", context="bad context")
 
 
+def test_wildcard_listen() -> None:
+    cfg = kamailio_config(["0.0.0.0:5060"], ["10.0.0.2"], dispatcher_list_path="/d").cfg
+    assert "listen=udp:0.0.0.0:5060\n" in cfg
+    assert '"ds_ping_from", "sip:kamailio@localhost"' in cfg
+    options = KamailioOptions(aliases=("pbx.example.com",))
+    cfg = kamailio_config(["0.0.0.0"], ["10.0.0.2"], dispatcher_list_path="/d", options=options).cfg
+    assert '"ds_ping_from", "sip:kamailio@pbx.example.com"' in cfg
+    with pytest.raises(ValueError, match="wildcard"):
+        node_pjsip_conf("0.0.0.0:5060")
+
+
 def test_command_runs_in_the_foreground_with_small_memory() -> None:
     cmd = kamailio_command("/e/kamailio.cfg", "/e/run", binary="kamailio")
     assert cmd == ["kamailio", "-f", "/e/kamailio.cfg", "-DD", "-E", "-Y", "/e/run",
@@ -223,6 +234,18 @@ def test_cli_writes_the_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert (out / "run").is_dir()
     assert f"-f {out / 'kamailio.cfg'} -DD -E -Y {out / 'run'} -m 64 -M 8" in printed
     assert "outbound_proxy = sip:127.0.0.1:5060\\;lr" in printed
+
+
+def test_cli_wildcard_listen_needs_the_address_nodes_reach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["cluster", "kamailio-config", "--listen", "0.0.0.0:5060", "--node", "10.0.0.2",
+            "--pjsip", "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 2
+    assert "wildcard" in capsys.readouterr().err
+    assert main([*args, "--nodes-reach", "10.0.0.1:5060"]) == 0
+    printed = capsys.readouterr().out
+    assert "match = 10.0.0.1" in printed and "point the phones at 10.0.0.1:5060" in printed
 
 
 def test_cli_refuses_bad_addresses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -112,6 +112,12 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="also print the pjsip.conf sections every node needs",
     )
+    k.add_argument(
+        "--nodes-reach",
+        metavar="ADDRESS",
+        help="Kamailio's address as the nodes reach it, for --pjsip and the hint "
+        "(default: the first --listen; needed when that is 0.0.0.0)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
             match_node_port=not args.any_port,
             aliases=tuple(args.alias),
         )
-        snippet = node_pjsip_conf(args.listen[0]) if args.pjsip else ""
+        reach = args.nodes_reach or args.listen[0]
+        snippet = node_pjsip_conf(reach) if args.pjsip else ""
         files = write_kamailio_config(args.out, args.listen, args.node, options=options)
         run_dir = files.cfg.parent / "run"
         run_dir.mkdir(exist_ok=True)
@@ -152,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(f"start Kamailio (foreground, logs on stderr; {run_dir} holds its runtime files):")
     print(f"  {command}")
-    print(f"point the phones at {args.listen[0]} (REGISTER and calls)")
+    print(f"point the phones at {reach} (REGISTER and calls)")
     if snippet:
         print()
         print("add to every node's pjsip.conf:")

@@ -329,6 +329,10 @@ def node_pjsip_conf(
     whose contact is Kamailio, so ``PJSIP/alice@kamailio`` calls the phone registered
     as alice, and ``outbound_proxy`` so every call of the endpoint goes through it."""
     addr = kamailio if isinstance(kamailio, SipAddress) else parse_sip_address(kamailio)
+    if _unspecified(addr.host):
+        raise ValueError(
+            f"{addr.host}: give Kamailio's address as the nodes reach it, not a wildcard"
+        )
     for value in (context, endpoint, *codecs):
         if not _NAME.match(value):
             raise ValueError(f"{value!r}: letters, digits, '_', '.', '-' only")
@@ -361,6 +365,9 @@ def _cfg(listens: Sequence[SipAddress], list_path: str, opts: KamailioOptions) -
     algorithm = 4 if opts.algorithm == "round-robin" else 0
     from_mode = 2 if opts.match_node_port else 3
     first = listens[0]
+    ping_host = first.hostport
+    if _unspecified(first.host):
+        ping_host = _alias(opts.aliases[0]) if opts.aliases else "localhost"
     head = [
         "#!KAMAILIO",
         "#",
@@ -400,7 +407,7 @@ def _cfg(listens: Sequence[SipAddress], list_path: str, opts: KamailioOptions) -
         "# flag 2: failover to the other nodes of the set (ds_next_dst)",
         'modparam("dispatcher", "flags", 2)',
         'modparam("dispatcher", "ds_ping_method", "OPTIONS")',
-        f'modparam("dispatcher", "ds_ping_from", "sip:kamailio@{first.hostport}")',
+        f'modparam("dispatcher", "ds_ping_from", "sip:kamailio@{ping_host}")',
         f'modparam("dispatcher", "ds_ping_interval", {opts.ping_interval})',
         "# probe every node all the time, not only the ones already failing",
         'modparam("dispatcher", "ds_probing_mode", 1)',
@@ -411,6 +418,14 @@ def _cfg(listens: Sequence[SipAddress], list_path: str, opts: KamailioOptions) -
         "",
     ]
     return "\n".join(head) + _ROUTES.format(SET=DISPATCHER_SET, ALG=algorithm, FROM_MODE=from_mode)
+
+
+def _unspecified(host: str) -> bool:
+    """0.0.0.0 or :: (listen on every address)."""
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def _alias(text: str) -> str:
