@@ -286,6 +286,7 @@ def _run_check(cfg: Path, run_dir: Path) -> tuple[int, str]:
             ["tcp:127.0.0.1:5070"],
             KamailioOptions(algorithm="call-id", match_node_port=False, aliases=("edge.test",)),
         ),
+        (["0.0.0.0:5060"], ["10.0.0.2", "10.0.0.3"], KamailioOptions(aliases=("pbx.test",))),
     ],
 )
 def test_kamailio_accepts_the_config(
