@@ -50,9 +50,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -77,6 +78,8 @@ log = logging.getLogger("pyari.cluster")
 PROBE_TIMEOUT = 0.5
 """Seconds to wait for the other nodes to say whether they have a resource the
 directory has no record of yet."""
+NO_RESPONDERS = "503"
+"""The status NATS answers a request with when nobody listens on its subject."""
 MOVED_FOR = 30.0
 """Seconds this node remembers where a bridge it moved went (until the directory knows)."""
 
@@ -215,6 +218,11 @@ class Forwarder:
         self.probe_timeout = min(probe_timeout, self.timeout)
         self.subject = link.subject("rest", directory.node)
         self._sub: Any = None
+        self._replies: Any = None
+        self._inbox = ""
+        """``<inbox>.``: answers to this node's requests come to ``<inbox>.<token>``."""
+        self._waiting: dict[str, asyncio.Future[Any]] = {}
+        self._tokens = itertools.count()
         self._tasks: set[asyncio.Task[None]] = set()
         self._moved: dict[tuple[str, str], tuple[str, float]] = {}
         self._hopped = _Hopped(self)
@@ -230,8 +238,10 @@ class Forwarder:
     async def start(self) -> None:
         """Serve other nodes' requests and route this node's through the cluster."""
         nc = self.link.nc
+        self._inbox = nc.new_inbox() + "."
+        self._replies = await nc.subscribe(self._inbox + "*", cb=self._on_reply)
         self._sub = await nc.subscribe(self.subject, cb=self._on_message)
-        await nc.flush()  # the server has the subscription: requests for this node reach it
+        await nc.flush()  # the server has the subscriptions: requests for this node reach it
         self.ari.cluster = self
 
     async def stop(self) -> None:
@@ -246,6 +256,10 @@ class Forwarder:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self.timeout)
             for task in pending:
                 task.cancel()
+        replies, self._replies = self._replies, None
+        if replies is not None:
+            with contextlib.suppress(Exception):
+                await replies.unsubscribe()
 
     # -- serving other nodes ---------------------------------------------------------------
 
@@ -259,8 +273,28 @@ class Forwarder:
             with contextlib.suppress(Exception):
                 await msg.respond(b"1" if self.has(request.kind, request.ident) else b"0")
             return
-        # One task each: a slow operation must not hold up the ones behind it.
-        task = asyncio.get_running_loop().create_task(self._serve(msg, request))
+        # Run at once as far as it goes without waiting (most requests: all the way); one
+        # that waits goes on in a task, so it holds up none of the requests behind it.
+        coro = self._serve(msg, request)
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
+            return
+        except BaseException:
+            log.exception("cluster: a forwarded request failed")
+            return
+        if getattr(yielded, "_asyncio_future_blocking", None):
+            # What a Task does with the future it is given: resume once it is done.
+            yielded._asyncio_future_blocking = False
+            yielded.add_done_callback(lambda _f: self._carry_on(coro))
+        elif yielded is None:  # a bare yield (asyncio.sleep(0))
+            self._carry_on(coro)
+        else:
+            coro.close()
+            log.error("cluster: a forwarded request yielded %r", yielded)
+
+    def _carry_on(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -316,16 +350,10 @@ class Forwarder:
         if not others:
             return None
         data = _encode(Probe(kind, ident))
-        nc = self.link.nc
 
         async def ask(node: str) -> str | None:
-            try:
-                msg = await nc.request(
-                    self.link.subject("rest", node), data, timeout=self.probe_timeout
-                )
-            except Exception:  # timeout, no responders, NATS down: not there
-                return None
-            return node if msg.data == b"1" else None
+            answer = await self.request(node, data, self.probe_timeout)
+            return node if answer == b"1" else None
 
         tasks = [asyncio.ensure_future(ask(n)) for n in others]
         try:
@@ -340,6 +368,37 @@ class Forwarder:
 
     # -- asking other nodes -----------------------------------------------------------------------
 
+    async def request(self, node: str, data: bytes, timeout: float) -> bytes | None:
+        """``node``'s answer to ``data`` on its subject; None when none came in ``timeout``
+        seconds, nobody listens there or NATS is down.
+
+        (nats-py's ``request`` would do, at the cost of an ``asyncio.wait_for`` and a
+        token parse per request: this is the forwarding's round trip.)"""
+        nc = self.link.nc
+        if nc is None or self._replies is None:
+            return None
+        loop = asyncio.get_running_loop()
+        token = str(next(self._tokens))
+        waiter: asyncio.Future[Any] = loop.create_future()
+        self._waiting[token] = waiter
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            await nc.publish(self.link.subject("rest", node), data, reply=self._inbox + token)
+            msg = await waiter
+        except (TimeoutError, nats_errors.Error):
+            return None
+        finally:
+            timer.cancel()
+            self._waiting.pop(token, None)
+        if msg.headers and msg.headers.get("Status") == NO_RESPONDERS:
+            return None
+        return msg.data  # type: ignore[no-any-return]
+
+    async def _on_reply(self, msg: Any) -> None:
+        waiter = self._waiting.pop(msg.subject[len(self._inbox) :], None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(msg)
+
     async def forward(
         self, node: str, user: User, req: AriRequest, *, local: bool = True
     ) -> AriResponse:
@@ -349,21 +408,16 @@ class Forwarder:
             Forwarded(req.method, req.path, query, req.body, user.name, user.read_only, local)
         )
         self.forwarded += 1
-        nc = self.link.nc
-        try:
-            if nc is None:
-                raise nats_errors.ConnectionClosedError
-            msg = await nc.request(self.link.subject("rest", node), data, timeout=self.timeout)
-        except (TimeoutError, nats_errors.Error):
-            # no answer in time, nobody listening on the subject, NATS down
-            self.unanswered += 1
-            return self.ari.error(504, f"Node {node} did not answer")
-        try:
-            answer = _answer.decode(msg.data)
-        except msgspec.MsgspecError:
-            self.unanswered += 1
-            return self.ari.error(504, f"Node {node} did not answer")
-        return AriResponse(answer.status, answer.body, answer.headers)
+        raw = await self.request(node, data, self.timeout)
+        if raw is not None:
+            try:
+                answer = _answer.decode(raw)
+            except msgspec.MsgspecError:
+                log.warning("cluster: node %s answered with something else", node)
+            else:
+                return AriResponse(answer.status, answer.body, answer.headers)
+        self.unanswered += 1
+        return self.ari.error(504, f"Node {node} did not answer")
 
     async def _ask_all(
         self, user: User, req: AriRequest, local: Local
@@ -638,6 +692,11 @@ class Forwarder:
             now = time.monotonic()
             self._moved = {k: v for k, v in self._moved.items() if v[1] > now}
         return True
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 class _Hopped:
