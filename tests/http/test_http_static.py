@@ -55,6 +55,12 @@ async def test_the_softphone_page_is_served(server: Server) -> None:
     assert status == 200 and b"MIT" in body
 
 
+async def test_a_folder_is_its_index(server: Server) -> None:
+    status, headers, body = await get(server, "/static/softphone/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert body == (PACKAGED / "softphone" / "index.html").read_bytes()
+
+
 async def test_astdatadir_static_http_comes_first(tmp_path: Path) -> None:
     srv = make_server(enablestatic=True)
     data = tmp_path / "data"
@@ -82,7 +88,8 @@ async def test_astdatadir_static_http_comes_first(tmp_path: Path) -> None:
         ("/static/softphone/../../../etc/passwd", 403),
         ("/static/softphone/%2e%2e/%2e%2e/config/defaults/http.conf", 403),
         ("/static/softphone/%00", 403),
-        ("/static/softphone/", 404),  # a folder
+        ("/static/softphone", 404),  # a folder
+        ("/static/softphone/vendor/", 404),  # a folder without index.html
         ("/static/nothing.html", 404),
         ("/static/softphone/%ff", 404),
     ],

@@ -4,7 +4,8 @@ serves ``<astdatadir>/static-http``.
 The server hands the HTTP server the folders to look in, in order: Asterisk's
 ``<astdatadir>/static-http`` first, then the pages pyari ships (the softphone,
 ``pyari/http/static/``). Only GET and HEAD; a path that climbs out of its folder
-(``..``), names a folder, or holds a NUL is refused; with ``enablestatic = no``
+(``..``) or holds a NUL is refused, a folder (``.../``) is its ``index.html`` (pyari's
+own: Asterisk serves files only); with ``enablestatic = no``
 every static request gets Asterisk's 403. Framework-free: both cores answer with
 what :func:`static_answer` gives (files are read in a thread by the caller).
 """
@@ -55,6 +56,8 @@ def static_answer(
     parts = path.split("/")
     if not path or "\x00" in path or "\\" in path or any(p in ("..", ".") for p in parts):
         return FORBIDDEN
+    if path.endswith("/"):
+        path += "index.html"
     for root in roots:
         try:
             base = root.resolve()
