@@ -17,11 +17,12 @@ import aiohttp
 import pytest
 from nats import errors as nats_errors
 
-from cluster.conftest import new_cluster_name
+from cluster.conftest import WAIT, NodeFactory, new_cluster_name
 from conftest import auth_headers, make_server, wait_for
 from pyari.cluster.directory import LostHandler
 from pyari.cluster.forward import Forwarder
 from pyari.cluster.link import Link
+from pyari.cluster.service import Cluster
 from pyari.config.cluster import ClusterSettings
 from pyari.server import Server
 
@@ -404,3 +405,53 @@ async def test_bad_messages_on_the_subject_change_nothing(pair: Pair) -> None:
     with pytest.raises(nats_errors.TimeoutError):  # no answer: not a request
         await nc.request(pair.two.forwarder.subject, b"\x92\xa4nope\x01", timeout=0.3)
     assert (await call(pair.one, "GET", "/asterisk/ping"))[0] == 200
+
+
+# -- end to end: the real Cluster (membership, ownership) started by each Server ------------------
+
+
+def _cluster(server: Server) -> Cluster:
+    cluster = server.cluster
+    assert cluster is not None and cluster.forwarder is not None
+    return cluster
+
+
+async def test_nodes_of_a_real_cluster_answer_for_each_other(nodes: NodeFactory) -> None:
+    a, b = await nodes(2)
+    await wait_for(lambda: _cluster(a).alive() == ["n1", "n2"], WAIT)
+    await wait_for(lambda: _cluster(b).alive() == ["n1", "n2"], WAIT)
+    app = "fwd-e2e"
+    base_a = f"http://127.0.0.1:{a.http_port}/ari"
+    base_b = f"http://127.0.0.1:{b.http_port}/ari"
+    async with (
+        aiohttp.ClientSession(headers=auth_headers()) as http,
+        http.ws_connect(f"{base_b}/events?app={app}") as ws,
+    ):
+        # (a cluster node registers the socket's apps just after the upgrade)
+        await wait_for(lambda: (s := b.stasis.get(app)) is not None and s.active, WAIT)
+        params = {"endpoint": "Sim/alice", "app": app}
+        async with http.post(f"{base_b}/channels", params=params) as r:
+            assert r.status == 200
+            chan = (await r.json())["id"]
+        await until(ws, "StasisStart", chan)
+        assert chan.startswith("n2-")  # the node's unique-id prefix
+        async with http.get(f"{base_b}/channels/{chan}") as r:
+            there = (r.status, await r.read())
+        async with http.get(f"{base_a}/channels/{chan}") as r:  # record or probe: either
+            assert (r.status, await r.read()) == there
+        await wait_for(lambda: _cluster(a).owner("channel", chan) == "n2", WAIT)
+        async with http.post(f"{base_a}/channels/{chan}/answer") as r:
+            assert r.status == 204
+        # A call placed from n1 next to n2's channel goes to n2.
+        params = {"endpoint": "Sim/bob", "app": app, "originator": chan}
+        async with http.post(f"{base_a}/channels", params=params) as r:
+            assert r.status == 200, await r.text()
+            placed = (await r.json())["id"]
+        assert placed.startswith("n2-")
+        async with http.get(f"{base_a}/channels") as r:
+            listed = sorted(c["id"] for c in await r.json())
+        assert listed == sorted([chan, placed])
+        async with http.delete(f"{base_a}/channels/{chan}") as r:
+            assert r.status == 204
+        await until(ws, "StasisEnd", chan)
+    assert _cluster(a).forwarder.forwarded >= 4
