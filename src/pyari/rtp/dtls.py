@@ -209,6 +209,11 @@ class DtlsSrtp:
             return out
         out = self._flush()
         self._connected()
+        if self.state == "failed":
+            # tell the peer: a close_notify instead of silence
+            with contextlib.suppress(SSL.Error):
+                self._ssl.shutdown()
+            out += self._flush()
         return out
 
     def _arm(self, now: float) -> None:

@@ -1,0 +1,288 @@
+"""PJSIP calls with HD voice and WebRTC media over loopback, against a real pyari:
+
+* a G.722 phone calls 1000 into Stasis: pyari answers G722/8000 (PT 9), records the
+  phone's tone (spectrum check of the recording) and the phone hears the app's tone;
+* a "browser" (ICE checks, DTLS-SRTP, Opus; tests/channels/webrtc_peers.py) calls a
+  ``webrtc = yes`` endpoint: the answer is ICE-lite with a 127.0.0.1 candidate only, a
+  fingerprint and ``setup:active``; media flows both ways as SRTP after the handshake;
+* a browser whose DTLS certificate is not the one its SDP announced is hung up;
+* ``allow`` order decides the answer's codec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import pytest
+
+from channels.webrtc_peers import BrowserPeer, RtpPeer, config_dir, peak, wav_samples
+from conftest import auth_headers, make_server, wait_for
+from pyari.server import Server
+from pyari.sip.message import Request
+from pyari.sip.sdp import create_offer, parse_sdp
+from sip.sip_phone_helpers import Events, Phone
+
+HD = """
+[2222]
+type = endpoint
+context = ARI-test
+disallow = all
+allow = g722
+allow = ulaw
+aors = 2222
+direct_media = no
+callerid = "HD phone" <2222>
+"""
+
+WEBRTC = """
+[2222]
+type = endpoint
+context = ARI-test
+webrtc = yes
+disallow = all
+allow = opus
+allow = ulaw
+aors = 2222
+direct_media = no
+callerid = "Browser" <2222>
+"""
+
+
+async def _server(folder: Path) -> Server:
+    srv = make_server(folder)
+    await srv.start(control_socket=False)
+    return srv
+
+
+@pytest.fixture
+async def phone() -> AsyncIterator[Phone]:
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
+    yield proto
+    transport.close()
+
+
+async def _tone_then_record(
+    http: aiohttp.ClientSession, events: Events, channel_id: str, name: str
+) -> None:
+    """Play a 600 Hz tone for one second of media time, stop it, then record."""
+    r = await http.post(f"/ari/channels/{channel_id}/play/tone-{name}",
+                        params={"media": "tone:600"})  # fmt: skip
+    assert r.status == 201
+    await events.wait("PlaybackStarted")
+    await asyncio.sleep(1.0)  # media time, not ordering
+    r = await http.delete(f"/ari/playbacks/tone-{name}")
+    assert r.status == 204
+    await events.wait("PlaybackFinished")
+    r = await http.post(f"/ari/channels/{channel_id}/record",
+                        params={"name": name, "format": "wav16"})  # fmt: skip
+    assert r.status == 201
+    await events.wait("RecordingStarted")
+
+
+def _ack(phone: Phone, invite: Request, ok_to: str, cseq: int) -> None:
+    ack = phone.request("ACK", "1000", call_id=invite.call_id, from_tag=invite.from_.tag)
+    ack.headers.set("To", ok_to)
+    ack.headers.set("CSeq", f"{cseq} ACK")
+    phone.send(ack)
+
+
+async def test_g722_call_records_the_phone_and_plays_to_it(tmp_path: Path, phone: Phone) -> None:
+    srv = await _server(config_dir(tmp_path, HD))
+    loop = asyncio.get_running_loop()
+    rtp_transport, peer = await loop.create_datagram_endpoint(
+        lambda: RtpPeer("g722", 9), local_addr=("127.0.0.1", 0)
+    )
+    base = f"http://127.0.0.1:{srv.http_port}"
+    try:
+        async with (
+            aiohttp.ClientSession(base_url=base, headers=auth_headers()) as http,
+            http.ws_connect("/ari/events?app=hello") as ws,
+        ):
+            events = Events(ws)
+            phone.server = srv.pjsip.address()
+            offer = create_offer(["g722", "ulaw"], "127.0.0.1", peer.address[1], session_id="7")
+            invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
+                                   content_type="application/sdp")  # fmt: skip
+            phone.send(invite)
+            ok = await phone.response(invite)
+            assert ok.status == 200
+            answer = parse_sdp(ok.body)
+            audio = answer.audio
+            assert audio is not None
+            assert audio.formats[0] == "9"
+            assert audio.rtpmap()[9] == ("G722", 8000, 1)
+            _ack(phone, invite, ok.headers.get("to") or "", ok.cseq.number)
+            chan = (await events.wait("StasisStart"))["channel"]
+            dest = (answer.connection_address(audio) or "", audio.port)
+            talking = asyncio.ensure_future(peer.send_tone(dest, 1000.0, 2.6))
+            # a channel's playback and recording run one after the other on its control
+            # queue (as in Asterisk): a tone for a second of media, then the recording
+            await _tone_then_record(http, events, chan["id"], "hd-in")
+            await talking
+            r = await http.post("/ari/recordings/live/hd-in/stop")
+            assert r.status == 204
+            await events.wait("RecordingFinished")
+            r = await http.delete(f"/ari/channels/{chan['id']}")
+            assert r.status == 204
+            await events.wait("StasisEnd")
+            events.task.cancel()
+        path = srv.config.asterisk.astspooldir / "recording" / "hd-in.wav16"
+        recorded, rate = wav_samples(path)
+        assert rate == 16000 and len(recorded) > 16000 // 2
+        assert abs(peak(recorded[rate // 4 :], rate) - 1000) < 15
+        heard, hrate = peer.heard()
+        assert len(heard) > hrate // 2
+        # the tone played for the first second
+        assert abs(peak(heard[hrate // 5 : hrate], hrate) - 600) < 15
+        assert peer.sources == {("127.0.0.1", audio.port)}
+    finally:
+        rtp_transport.close()
+        await srv.stop()
+
+
+async def test_answer_follows_the_offer_order_within_allow(tmp_path: Path, phone: Phone) -> None:
+    """As Asterisk's default ``incoming_offer_codec_prefs`` (prefer: pending): the
+    offer's order among the codecs ``allow`` lets in."""
+    srv = await _server(config_dir(tmp_path, HD))
+    try:
+        phone.server = srv.pjsip.address()
+        offer = create_offer(["alaw", "ulaw", "g722"], "127.0.0.1", 40000, session_id="8")
+        invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
+                               content_type="application/sdp")  # fmt: skip
+        phone.send(invite)
+        ok = await phone.response(invite)
+        assert ok.status == 200
+        audio = parse_sdp(ok.body).audio
+        assert audio is not None and audio.formats == ["0", "101"]
+        # no application: the call is hung up
+        await phone.incoming("BYE")
+        await wait_for(lambda: not srv.core.channels)
+    finally:
+        await srv.stop()
+
+
+async def _browser_call(
+    tmp_path: Path, phone: Phone, browser: BrowserPeer
+) -> tuple[Server, aiohttp.ClientSession, Events, aiohttp.ClientWebSocketResponse, Request, str]:
+    srv = await _server(config_dir(tmp_path, WEBRTC))
+    http = aiohttp.ClientSession(
+        base_url=f"http://127.0.0.1:{srv.http_port}", headers=auth_headers()
+    )
+    ws = await http.ws_connect("/ari/events?app=hello")
+    events = Events(ws)
+    phone.server = srv.pjsip.address()
+    invite = phone.request("INVITE", "1000", body=browser.offer(),
+                           content_type="application/sdp")  # fmt: skip
+    phone.send(invite)
+    return srv, http, events, ws, invite, ""
+
+
+async def test_browser_call_ice_dtls_srtp_opus_both_ways(tmp_path: Path, phone: Phone) -> None:
+    loop = asyncio.get_running_loop()
+    transport, browser = await loop.create_datagram_endpoint(
+        BrowserPeer, local_addr=("127.0.0.1", 0)
+    )
+    srv, http, events, ws, invite, _ = await _browser_call(tmp_path, phone, browser)
+    try:
+        ok = await phone.response(invite)
+        assert ok.status == 200
+        answer = parse_sdp(ok.body)
+        m = answer.media[0]
+        assert m.proto == "UDP/TLS/RTP/SAVPF"
+        assert ("ice-lite", None) in answer.attributes
+        assert ("group", "BUNDLE 0") in answer.attributes
+        assert m.attribute("mid") == "0"
+        assert m.attribute("setup") == "active"
+        assert m.attribute("rtcp-mux") is not None
+        assert (m.attribute("fingerprint") or "").startswith("sha-256 ")
+        assert m.rtpmap()[111] == ("opus", 48000, 2)
+        candidates = m.attribute_values("candidate")
+        assert len(candidates) == 1 and candidates[0].split()[4] == "127.0.0.1"
+        _ack(phone, invite, ok.headers.get("to") or "", ok.cseq.number)
+        remote = browser.start(answer)
+        chan = (await events.wait("StasisStart"))["channel"]
+        await wait_for(lambda: bool(browser.stun_responses))
+        response = browser.stun_responses[0]
+        assert response.attributes["XOR-MAPPED-ADDRESS"] == browser.address
+        assert browser.secure is not None
+        secure = browser.secure
+
+        def connected() -> bool:
+            browser.poll()
+            return secure.ready
+
+        await wait_for(connected, timeout=5)
+        talking = asyncio.ensure_future(browser.send_tone(1000.0, 2.6))
+        await _tone_then_record(http, events, chan["id"], "web-in")
+        assert await talking > 100
+        r = await http.post("/ari/recordings/live/web-in/stop")
+        assert r.status == 204
+        await events.wait("RecordingFinished")
+        r = await http.delete(f"/ari/channels/{chan['id']}")
+        assert r.status == 204
+        await events.wait("StasisEnd")
+        path = srv.config.asterisk.astspooldir / "recording" / "web-in.wav16"
+        recorded, rate = wav_samples(path)
+        assert abs(peak(recorded[rate // 4 :], rate) - 1000) < 15
+        heard = browser.heard()
+        assert len(heard) > 16000 // 2
+        assert abs(peak(heard[3200:16000], 16000) - 600) < 15
+        assert np.sqrt(np.mean(heard[3200:16000].astype(np.float64) ** 2)) > 300
+        assert remote[0] == "127.0.0.1"
+    finally:
+        events.task.cancel()
+        await ws.close()
+        await http.close()
+        transport.close()
+        await srv.stop()
+
+
+async def test_fingerprint_mismatch_hangs_up(tmp_path: Path, phone: Phone) -> None:
+    loop = asyncio.get_running_loop()
+    transport, browser = await loop.create_datagram_endpoint(
+        lambda: BrowserPeer(lie_about_fingerprint=True), local_addr=("127.0.0.1", 0)
+    )
+    srv, http, events, ws, invite, _ = await _browser_call(tmp_path, phone, browser)
+    try:
+        ok = await phone.response(invite)
+        assert ok.status == 200
+        _ack(phone, invite, ok.headers.get("to") or "", ok.cseq.number)
+        browser.start(parse_sdp(ok.body))
+        await events.wait("StasisStart")
+        # pyari (the DTLS client) sees a certificate that is not the announced one
+        bye = await phone.incoming("BYE")
+        assert bye.call_id == invite.call_id
+        hangup = await events.wait("ChannelHangupRequest")
+        assert hangup["cause"] == 58  # bearer capability not available
+        await events.wait("StasisEnd")
+        # the browser hears a close_notify: its association is closed, no media flows
+        secure = browser.secure
+        assert secure is not None and secure.dtls is not None
+        await wait_for(lambda: secure.dtls is not None and secure.dtls.state == "closed")
+        assert not secure.ready
+        await wait_for(lambda: not srv.core.channels)
+    finally:
+        events.task.cancel()
+        await ws.close()
+        await http.close()
+        transport.close()
+        await srv.stop()
+
+
+async def test_plain_offer_to_a_dtls_endpoint_is_refused(tmp_path: Path, phone: Phone) -> None:
+    srv = await _server(config_dir(tmp_path, WEBRTC))
+    try:
+        phone.server = srv.pjsip.address()
+        offer = create_offer(["opus", "ulaw"], "127.0.0.1", 40000, session_id="9")
+        invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
+                               content_type="application/sdp")  # fmt: skip
+        phone.send(invite)
+        assert (await phone.response(invite)).status == 488
+        assert not srv.core.channels
+    finally:
+        await srv.stop()
