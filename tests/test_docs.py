@@ -8,7 +8,8 @@ own).  The folder a block ``cd``s to is where the next block starts.
 
 Only loopback, never a real port: pyari gets ``PYARI_BIND`` / ``PYARI_SIP``
 on free ports, and the ports the documents name (8088 for HTTP, 8089 for
-HTTPS, 5060 for SIP) are replaced by those free ports in the blocks' text.
+HTTPS, 5060 for SIP, 4222 for NATS) are replaced by those free ports in the
+blocks' text.
 
 A line ``pyari ... serve`` is started in the background, and the next line
 runs once its control socket answers; a document that talks to pyari
@@ -55,7 +56,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 SHELLS = {"sh", "bash", "shell", "console"}
-PORTS = {8088: "http", 8089: "https", 5060: "sip"}
+PORTS = {8088: "http", 8089: "https", 5060: "sip", 4222: "nats"}
 """The ports the documents name, each replaced by a free one."""
 
 BLOCK_TIMEOUT = 60.0
