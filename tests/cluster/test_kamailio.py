@@ -128,6 +128,7 @@ def test_config_has_registrar_dispatcher_probing_and_routing() -> None:
     assert "record_route();" in cfg and "loose_route()" in cfg
     assert "failure_route[NODE_FAILED]" in cfg and "ds_next_dst()" in cfg
     assert 'ds_mark_dst("ip")' in cfg
+    assert "$sht(calls=>$ci) = $du;" in cfg  # each call's node, for clients without Route
     assert config.dispatcher_list.splitlines()[2:] == [
         "1 sip:127.0.0.1:5070 8 0 duid=n1",
         "1 sip:127.0.0.1:5080 8 0 duid=node2",
@@ -549,6 +550,27 @@ async def test_a_call_a_dead_node_does_not_answer_goes_to_the_next(tmp_path: Pat
         text = kamailio.text()
         assert "did not answer INVITE" in text and "marked inactive" in text
         assert "sent again, to node sip:127.0.0.1:" in text
+
+
+@pytest.mark.slow
+@needs_kamailio
+@needs_sipp
+async def test_sipps_stock_uac_that_ignores_record_route_works_too(
+    edge: tuple[Kamailio, list[Server]], tmp_path: Path
+) -> None:
+    """``sipp -sn uac`` sends its ACK and BYE to Kamailio's own URI without Route
+    headers: Kamailio sends them to the node the call went to (remembered by Call-ID)."""
+    kamailio, (n1, n2) = edge
+    code, out = await run_sipp(
+        f"127.0.0.1:{kamailio.port}", "-sn", "uac", "-s", "1000", "-i", "127.0.0.1",
+        "-p", str(free_udp_port()), "-m", "6", "-r", "10", "-mp", str(free_udp_port()),
+    )  # fmt: skip
+    assert code == 0, out + kamailio.text()
+    await wait_until(lambda: n1.core.calls_processed + n2.core.calls_processed == 6, 10,
+                     "every call ended by its BYE")  # fmt: skip
+    assert n1.core.calls_processed and n2.core.calls_processed
+    assert not n1.core.channels and not n2.core.channels
+    assert "Not here" not in kamailio.text()
 
 
 class FakeNode(asyncio.DatagramProtocol):

@@ -16,7 +16,9 @@ Kamailio (Debian's ``kamailio``, 5.6) stands in front of the nodes:
   for a phone: ``lookup("location")`` on the Request-URI's user, then relayed;
   a user that is not registered gets 404;
 * **record-routing** of dialog-forming requests; in-dialog requests follow their
-  Route headers (``loose_route``).
+  Route headers (``loose_route``); those of clients that ignore Record-Route (SIPp's
+  stock ``uac``) go to the node their call went to, remembered by Call-ID (``htable``,
+  in memory, until the BYE or for 2 hours).
 
 Everything here is pure text building: :func:`kamailio_config` returns the
 ``kamailio.cfg`` and ``dispatcher.list`` texts, :func:`write_kamailio_config` writes
@@ -415,6 +417,9 @@ def _cfg(listens: Sequence[SipAddress], list_path: str, opts: KamailioOptions) -
         f'modparam("dispatcher", "ds_inactive_threshold", {opts.inactive_threshold})',
         "# probes on their own timer process, not behind retransmissions",
         'modparam("dispatcher", "ds_timer_mode", 1)',
+        "# the node of each call from a phone, by Call-ID, for the in-dialog requests of",
+        "# clients that ignore Record-Route (forgotten at the BYE, or after 2 hours)",
+        'modparam("htable", "htable", "calls=>size=12;autoexpire=7200;")',
         "",
     ]
     return "\n".join(head) + _ROUTES.format(SET=DISPATCHER_SET, ALG=algorithm, FROM_MODE=from_mode)
@@ -447,6 +452,7 @@ _MODULES = (
     "usrloc",
     "registrar",
     "dispatcher",
+    "htable",
 )
 
 _ROUTES = """
@@ -512,12 +518,20 @@ route[RELAY] {{
 }}
 
 route[IN_DIALOG] {{
+	$var(node) = $sht(calls=>$ci);
+	if (is_method("BYE")) {{
+		$sht(calls=>$ci) = $null;
+	}}
 	if (loose_route()) {{
 		route(RELAY);
 	}}
-	# no Route for us: only requests to a node are relayed (clients that ignore
-	# Record-Route); anything else is not ours to route
+	# no Route for us (a client that ignores Record-Route): to a node when the
+	# Request-URI names one, else to the node the call went to
 	if (ds_is_from_list("{SET}", "{FROM_MODE}", "$ru")) {{
+		route(RELAY);
+	}}
+	if ($var(node) != $null && $var(node) != 0) {{
+		$du = $var(node);
 		route(RELAY);
 	}}
 	if (is_method("ACK")) {{
@@ -552,6 +566,9 @@ route[TO_NODE] {{
 		sl_send_reply("503", "No pyari node available");
 		exit;
 	}}
+	if (is_method("INVITE")) {{
+		$sht(calls=>$ci) = $du;
+	}}
 	t_on_failure("NODE_FAILED");
 	route(RELAY);
 }}
@@ -571,6 +588,9 @@ failure_route[NODE_FAILED] {{
 	}}
 	if (ds_next_dst()) {{
 		xlog("L_NOTICE", "pyari-edge: $rm ($ci) sent again, to node $du\\n");
+		if (is_method("INVITE")) {{
+			$sht(calls=>$ci) = $du;
+		}}
 		t_on_failure("NODE_FAILED");
 		t_relay();
 	}}
