@@ -255,6 +255,13 @@ async def test_an_owner_that_does_not_answer_is_a_504(pair: Pair) -> None:
     one.forwarder.timeout = 5.0
     await two.forwarder.start()
     assert (await call(one, "GET", f"/channels/{chan}"))[0] == 200
+    # No NATS: 504 at once, lists of this node only.
+    await one.link.close()
+    assert await call(one, "GET", f"/channels/{chan}") == (
+        504,
+        {"message": "Node n2 did not answer"},
+    )
+    assert await call(one, "GET", "/channels") == (200, [])
 
 
 async def _silent(msg: Any) -> None:

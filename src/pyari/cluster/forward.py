@@ -370,13 +370,13 @@ class Forwarder:
 
     async def request(self, node: str, data: bytes, timeout: float) -> bytes | None:
         """``node``'s answer to ``data`` on its subject; None when none came in ``timeout``
-        seconds, nobody listens there or NATS is down.
+        seconds, nobody listens there or NATS is down (at once then).
 
         (nats-py's ``request`` would do, at the cost of an ``asyncio.wait_for`` and a
         token parse per request: this is the forwarding's round trip.)"""
         nc = self.link.nc
-        if nc is None or self._replies is None:
-            return None
+        if nc is None or self._replies is None or not self.link.connected:
+            return None  # NATS is down (reconnecting): no other node can be asked now
         loop = asyncio.get_running_loop()
         token = str(next(self._tokens))
         waiter: asyncio.Future[Any] = loop.create_future()
