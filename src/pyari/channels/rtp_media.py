@@ -22,6 +22,21 @@ passes over all streams:
 
 RTCP sockets (a report every few seconds) stay on the event loop.
 
+**Relay on arrival** (Asterisk's native RTP bridge): while the engine marks a stream's
+engine stream as relayable (``Stream.relay_peer``: a two-party same-format bridge that
+nothing else listens to, records, snoops or plays into) and both legs are plain RTP
+(no secure transport, no payload codec), the stream's socket leaves the tick's batch
+and joins a second ``epoll`` set that the event loop watches. A packet is then sent on
+at once from the peer's socket, with the peer's SSRC, payload type and a sequence and
+timestamp continuing the peer's own (offsets found again whenever something else sent
+on the peer meanwhile, with the marker set); reception statistics are kept as on the
+tick. The peer's clock sends stop (RTCP reports and DTMF it sends still go out on the
+tick, audio is not relayed while a digit is sent); DTMF and RTCP received take the
+session's usual path. When the engine clears the mark (a third party, a recording, a
+snoop, a playback, a mute) the next tick puts the socket back in its batch and the
+media clock carries the stream again: it is the one clock for everything that mixes,
+records or plays.
+
 Two optional layers sit on a stream. A :class:`~pyari.media.rtp_codecs.PayloadCodec`
 (``codec``: G.722, Opus) turns received payloads into slin16 for the engine stream and
 the engine's slin16 into payloads. A :class:`~pyari.rtp.webrtc.SecureTransport`
@@ -70,6 +85,8 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if hasattr(select, "epoll"
 _ANCILLARY = socket.CMSG_SPACE(16)
 SOL_SOCKET = socket.SOL_SOCKET
 _TIMESPEC = struct.Struct("qq")
+_SEQ_TS_SSRC = struct.Struct("!HII")
+_RTP_HEADER = struct.Struct("!BBHII")
 MAX_READ_ROUNDS = 32
 """Per tick, at most this many packets are read from one socket (the rest next tick)."""
 
@@ -108,6 +125,15 @@ class RtpStream:
         formats the engine converts itself."""
         self.secure: SecureTransport | None = None
         """ICE-lite and DTLS-SRTP on this socket (a WebRTC endpoint), None for plain RTP."""
+        self.relay: RtpStream | None = None
+        """What arrives here is sent on at once through this stream (see the module
+        docstring); None: received on the tick."""
+        self.fed_by: RtpStream | None = None
+        """The stream relaying into this one: its clock sends no audio meanwhile."""
+        self._relay_ssrc = -1
+        self._relay_seq = 0
+        self._relay_ts = 0
+        self._relay_next = -1
 
     @property
     def port(self) -> int:
@@ -154,10 +180,21 @@ class RtpStream:
             session.remote = remote
             session.dtmf_payload_type = dtmf_payload_type
             session.symmetric = symmetric
+        # a relay on arrival starts again from the next tick's checks
+        if self.relay is not None:
+            self.owner._set_relay(self, None)
+        if self.fed_by is not None:
+            self.owner._set_relay(self.fed_by, None)
 
     def attach(self, stream: Stream | None) -> None:
         """The engine stream that plays what we receive (None: received audio is dropped)."""
+        engines = self.owner._by_engine
+        old = self.stream
+        if old is not None and engines.get(id(old)) is self:
+            del engines[id(old)]
         self.stream = stream
+        if stream is not None:
+            engines[id(stream)] = self
 
     def output(self, payload: bytes) -> None:
         """The engine's frame for the far end this tick (an ``on_output`` callback)."""
@@ -294,6 +331,109 @@ class RtpStream:
         self.send(now)
         self.pull(now)
 
+    # -------------------------------------------------------------- relay on arrival
+
+    def _fed_tick(self, now: float) -> None:
+        """The tick of a stream another one relays into: no audio from the clock; DTMF
+        being sent and RTCP reports still go out."""
+        session = self.session
+        self.pending = None
+        if session is None:
+            return
+        if session._dtmf_current or session._dtmf_queue:
+            self.send(now)
+            return
+        rtcp = self.rtcp_sock
+        if rtcp is not None and self.rtcp_remote is not None and session.rtcp_due(now):
+            self._send(rtcp, session.build_rtcp(now), self.rtcp_remote)
+
+    def _relay_read(self, now: float) -> None:
+        """One datagram arrived on a relaying stream: sent on through ``relay`` now."""
+        try:
+            data, addr = self.sock.recvfrom(2048)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.errors += 1
+            return
+        session = self.session
+        target = self.relay
+        if session is None or target is None or not self.receive_enabled:
+            return
+        if len(addr) != 2:
+            addr = (addr[0], addr[1])
+        second = data[1] if len(data) >= 12 else 0
+        src = session.source
+        if data[0] != 0x80 or len(data) < 12 or (second & 0x7F) != session.payload_type:
+            # DTMF, RTCP on the RTP port, unusual headers: the session's usual path
+            self._relay_slow(session, data, now, addr)
+            return
+        seq, ts, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+        if src is None or ssrc != src.ssrc:
+            self._relay_slow(session, data, now, addr)  # a new source: its state is made
+        else:
+            # RtpSession.receive's statistics, inline (no jitter buffer: nothing plays it)
+            delta = ((seq - src.max_seq + 0x8000) & 0xFFFF) - 0x8000
+            if delta > 0:
+                if seq < src.max_seq:
+                    src.cycles += 1 << 16
+                src.max_seq = seq
+            src.received += 1
+            session.rx_packets += 1
+            session.rx_octets += len(data) - 12
+            transit = now * session.rate - ts
+            if src.transit is not None:
+                d = abs(transit - src.transit)
+                if d < session.rate * 10:
+                    src.jitter += (d - src.jitter) / 16
+            src.transit = transit
+            if self.symmetric and session.remote != addr:
+                session.remote = self.remote = addr
+        out = target.session
+        if (
+            out is None
+            or target.closed
+            or not target.send_enabled
+            or out._dtmf_current
+            or out._dtmf_queue
+        ):
+            return
+        if ssrc != self._relay_ssrc or self._relay_next != out.sequence:
+            # a new source, or the peer sent something itself: continue its numbering
+            self._relay_ssrc = ssrc
+            self._relay_seq = (out.sequence - seq) & 0xFFFF
+            self._relay_ts = (out.timestamp - ts) & 0xFFFFFFFF
+            marker = 0x80
+        else:
+            marker = second & 0x80
+        oseq = (seq + self._relay_seq) & 0xFFFF
+        ots = (ts + self._relay_ts) & 0xFFFFFFFF
+        if ((oseq - out.sequence + 0x8000) & 0xFFFF) - 0x8000 >= 0:
+            out.sequence = (oseq + 1) & 0xFFFF
+            out.timestamp = (ots + out.samples) & 0xFFFFFFFF
+        self._relay_next = out.sequence
+        out.tx_packets += 1
+        out.tx_octets += len(data) - 12
+        out._next_marker = False
+        remote = out.remote or target.remote
+        if remote is None:
+            return
+        packet = _RTP_HEADER.pack(0x80, marker | out.payload_type, oseq, ots, out.ssrc)
+        try:
+            target.sock.sendto(packet + data[12:], remote)
+        except OSError as exc:
+            target._send_failed(exc, remote)
+
+    def _relay_slow(self, session: RtpSession, data: bytes, now: float, addr: Address) -> None:
+        try:
+            events = session.receive(data, now, addr)
+            if self.symmetric:
+                self.remote = session.remote
+            if events:
+                self._events(events)
+        except Exception:
+            log.exception("RTP receive failed")
+
     def statistics(self, channel_id: str) -> dict[str, int | float | str] | None:
         if self.session is None:
             return None
@@ -341,6 +481,12 @@ class RtpMedia:
         self.streams: dict[int, RtpStream] = {}
         self._by_fd: dict[int, RtpStream] = {}
         self._poller = select.epoll() if hasattr(select, "epoll") else select.poll()
+        self._by_engine: dict[int, RtpStream] = {}
+        """Engine stream (by id) → the RTP stream attached to it."""
+        self._relay_poller: select.epoll | None = None
+        """The sockets of relaying streams, watched by the event loop (made on first use)."""
+        self.relay_enabled = hasattr(select, "epoll")
+        """Relay on arrival allowed (see the module docstring)."""
         self.wall_offset = time.time() - time.monotonic()
         if clock is not None:
             # before the engine: what it mixed on the previous tick leaves first, and
@@ -404,6 +550,13 @@ class RtpMedia:
 
     def _remove(self, stream: RtpStream) -> None:
         self.streams.pop(id(stream), None)
+        if stream.relay is not None or stream.fed_by is not None:
+            self._set_relay(stream, None)
+            if stream.fed_by is not None:
+                self._set_relay(stream.fed_by, None)
+        engine = stream.stream
+        if engine is not None and self._by_engine.get(id(engine)) is stream:
+            del self._by_engine[id(engine)]
         fd = stream.sock.fileno()
         if fd >= 0 and self._by_fd.get(fd) is stream:
             del self._by_fd[fd]
@@ -417,20 +570,117 @@ class RtpMedia:
             rtcp.close()
 
     def tick(self, number: int = 0) -> None:
-        """Send every stream's frame, then read what arrived, then fill the engine."""
+        """Send every stream's frame, then read what arrived, then fill the engine
+        (streams relaying on arrival switch in or out of it first)."""
         now = self.now()
         streams = list(self.streams.values())
         for stream in streams:
             try:
-                stream.send(now)
+                engine = stream.stream
+                peer_engine = engine.relay_peer if engine is not None else None
+                relay = stream.relay
+                if relay is not None:
+                    if peer_engine is None or relay.stream is not peer_engine or relay.closed:
+                        target = self._relay_target(stream) if peer_engine else None
+                        self._set_relay(stream, target)
+                elif peer_engine is not None:
+                    target = self._relay_target(stream)
+                    if target is not None:
+                        self._set_relay(stream, target)
+                if stream.fed_by is not None:
+                    stream._fed_tick(now)
+                else:
+                    stream.send(now)
             except Exception:
                 log.exception("RTP send failed")
         self.receive(now)
         for stream in streams:
+            if stream.relay is not None:
+                continue
             try:
                 stream.pull(now)
             except Exception:
                 log.exception("RTP stream tick failed")
+
+    # -------------------------------------------------------------- relay on arrival
+
+    def _relay_target(self, stream: RtpStream) -> RtpStream | None:
+        """The stream ``stream``'s packets may be relayed into, or None."""
+        engine = stream.stream
+        peer_engine = engine.relay_peer if engine is not None else None
+        if peer_engine is None or not self.relay_enabled:
+            return None
+        peer = self._by_engine.get(id(peer_engine))
+        if peer is None or peer is stream or peer.closed or stream.closed:
+            return None
+        a, b = stream.session, peer.session
+        if (
+            a is None
+            or b is None
+            or a.rate != b.rate
+            or stream.secure is not None
+            or peer.secure is not None
+            or stream.codec is not None
+            or peer.codec is not None
+            or stream.byteswap != peer.byteswap
+        ):
+            return None
+        return peer
+
+    def _set_relay(self, stream: RtpStream, target: RtpStream | None) -> None:
+        """Start (``target``) or stop (None) relaying what ``stream`` receives."""
+        old = stream.relay
+        if old is target:
+            return
+        if old is not None and old.fed_by is stream:
+            old.fed_by = None
+            if old.session is not None:
+                old.session._next_marker = True  # the clock takes over: a new talkspurt
+        stream.relay = target
+        stream._relay_next = -1
+        fd = stream.sock.fileno()
+        if fd < 0:
+            return
+        if target is None:
+            if self._relay_poller is not None:
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    self._relay_poller.unregister(fd)
+            if self._by_fd.get(fd) is stream:
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    self._poller.register(fd, select.POLLIN)
+            if stream.session is not None:
+                stream.session.jitter.reset()  # stale since the relay began
+            return
+        target.fed_by = stream
+        poller = self._relay_poller
+        if poller is None:
+            poller = self._relay_poller = select.epoll()
+            self.loop.add_reader(poller.fileno(), self._relay_ready)
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            self._poller.unregister(fd)
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            poller.register(fd, select.EPOLLIN)
+
+    def _relay_ready(self) -> None:
+        """The event loop saw a relaying socket readable: one datagram from each."""
+        poller = self._relay_poller
+        if poller is None:
+            return
+        ready = poller.poll(0)
+        if not ready:
+            return
+        now = self.now()
+        by_fd = self._by_fd
+        for fd, _events in ready:
+            stream = by_fd.get(fd)
+            if stream is None or stream.relay is None:
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    poller.unregister(fd)
+                continue
+            try:
+                stream._relay_read(now)
+            except Exception:
+                log.exception("RTP relay failed")
 
     def receive(self, now: float | None = None) -> int:
         """Read every datagram waiting on the RTP sockets (one per ready socket a round,
@@ -494,3 +744,9 @@ class RtpMedia:
             stream.close()
         if self.clock is not None:
             self.clock.remove_handler(self.tick)
+        poller = self._relay_poller
+        if poller is not None:
+            self._relay_poller = None
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(poller.fileno())
+            poller.close()

@@ -28,6 +28,13 @@ handler) does, for all streams at once:
    members are not even decoded, unless a tap, player or whisper needs their audio
    that tick (at 300 relayed calls, 40 % less engine time per tick).
 
+Relaying outside the tick: each tick the engine sets ``Stream.relay_peer`` on the
+members of such bridges that nothing else listens to or changes that tick (no tap,
+player, whisper or mute), and clears it as soon as one appears (a third member,
+a recording, a snoop, a playback). A channel technology may then carry a member's
+media straight to its peer as it arrives (RTP: :mod:`pyari.channels.rtp_media`, as
+Asterisk's native RTP bridge), and must go back to the tick when it is cleared.
+
 Taps (recorders, talk/DTMF detectors, snoop) get int16 rows of what a channel
 said (``"in"``) or heard (``"out"``). Bridge taps get the bridge's full mix.
 Everything here runs on the event loop inside the tick: taps must not block
@@ -84,6 +91,9 @@ class Stream:
     its bridge hears it; the stream's own ``"in"`` taps still get the unmixed audio."""
     bridge: MixBridge | None = None
     role: Role = "participant"
+    relay_peer: Stream | None = None
+    """Set by the engine (see the module docstring): the other member of this stream's
+    two-party same-format bridge while nothing else needs this pair's audio."""
     dropped_bytes: int = 0
     frames_in: int = 0
     frames_out: int = 0
@@ -160,6 +170,10 @@ class MediaEngine:
         """Row → the other member's row, for members of passthrough bridges."""
         self._group_rows: dict[str, list[int]] = {}
         self.ticks = 0
+        self._relayed: dict[Stream, Stream] = {}
+        """Streams whose ``relay_peer`` is set → that peer."""
+        self._relay_rows: set[int] = set()
+        self._relay_stale = True
 
     # --- topology ------------------------------------------------------------------------
 
@@ -211,13 +225,24 @@ class MediaEngine:
     def join(self, bridge: MixBridge, stream: Stream, role: Role = "participant") -> None:
         if stream.bridge is not None:
             self.leave(stream)
+        self._unrelay(bridge)
         stream.bridge = bridge
         stream.role = role
         bridge.members.append(stream)
         self._dirty = True
 
+    def _unrelay(self, bridge: MixBridge) -> None:
+        """The bridge's members go back to the tick now (its members change)."""
+        for member in bridge.members:
+            if member.relay_peer is not None:
+                member.relay_peer = None
+                self._relayed.pop(member, None)
+                self._relay_stale = True
+
     def leave(self, stream: Stream) -> None:
         bridge = stream.bridge
+        if bridge is not None:
+            self._unrelay(bridge)
         if bridge is not None and stream in bridge.members:
             bridge.members.remove(stream)
         stream.bridge = None
@@ -302,7 +327,25 @@ class MediaEngine:
         self._pass_bridges = pass_bridges
         self._peer_of = dict(zip(pass_rows, pass_peers, strict=True))
         self._group_rows = {name: rows.tolist() for name, (rows, _m) in self._groups.items()}
+        self._relay_stale = True
         self._dirty = False
+
+    def _mark_relays(self, relay_only: set[int]) -> None:
+        """Set ``relay_peer`` on the streams that may be relayed outside the tick (the
+        rows relayed untouched this tick), clear it on the others."""
+        if not self._relay_stale and relay_only == self._relay_rows:
+            return
+        order = self._order
+        peer_of = self._peer_of
+        new = {order[row]: order[peer_of[row]] for row in relay_only}
+        for stream in self._relayed:
+            if stream not in new:
+                stream.relay_peer = None
+        for stream, peer in new.items():
+            stream.relay_peer = peer
+        self._relayed = new
+        self._relay_rows = set(relay_only)
+        self._relay_stale = False
 
     # --- the tick ------------------------------------------------------------------------
 
@@ -340,6 +383,7 @@ class MediaEngine:
                 relay_only.discard(row)
                 for other in order[row].whispers_in:
                     relay_only.discard(slot.get(id(other), -1))
+        self._mark_relays(relay_only)
 
         # 1. read ------------------------------------------------------------------------
         lin = np.zeros((count, n), dtype=np.int16)
