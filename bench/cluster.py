@@ -15,7 +15,11 @@ python -m bench.cluster [--calls 1500] [--in-flight 8] [--seconds 4] [--reconnec
    each request is 8 ChannelVarset events) against a cluster node, whose application logs
    are JetStream streams; the same against a node without the cluster (in-process logs).
    Goal ≥ 25k events/s.
-3. **Events lost across reconnects.** ``bench.event_resume`` (writers setting a variable in
+3. **REST, local against forwarded** (``bench.cluster_forward.measure``, cluster-forward's
+   client) on two full node processes: ``GET /bridges/{id}`` of a bridge of n2, one in
+   flight on one keep-alive connection, asked of n2 (local) and of n1 (forwarded over
+   NATS). Goal: forwarding adds ≤ 0.5 ms at p50.
+4. **Events lost across reconnects.** ``bench.event_resume`` (writers setting a variable in
    a loop, the application's socket dropped and reconnected ``--reconnects`` times) against
    a cluster node: ``plain`` (an unmodified client) and ``sequenced`` (``Pyari-Resume``,
    goal 0 lost, 0 duplicates).
@@ -156,7 +160,36 @@ async def events_to_one_socket(root: Path, clustered: bool, seconds: float) -> e
         return await events.run(node.url, seconds=seconds, server_pid=node.proc.pid)
 
 
-# --------------------------------------------------------------------- 3. reconnects
+# --------------------------------------------------------------------- 3. forwarded REST
+
+
+async def forwarded(root: Path, requests: int) -> dict[str, float]:
+    from bench import cluster_forward
+
+    cluster = LocalCluster(root, 2, cluster="bench", kamailio=False, quiet=True)
+    async with cluster:
+        n1, n2 = cluster.nodes
+        status = await asyncio.to_thread(_post, n2.url, "/ari/bridges?bridgeId=n2-bench")
+        if status != 200:
+            raise RuntimeError(f"POST /bridges on n2: {status}")
+        return await asyncio.to_thread(
+            cluster_forward.measure, n2.url, n1.url, "/bridges/n2-bench", requests, 3
+        )
+
+
+def _post(base: str, path: str) -> int:
+    import urllib.request
+
+    from pyari.cluster.demo import basic_auth
+
+    req = urllib.request.Request(
+        base + path, method="POST", headers={"Authorization": basic_auth()}
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return int(r.status)
+
+
+# --------------------------------------------------------------------- 4. reconnects
 
 
 async def reconnects(root: Path, count: int) -> list[event_resume.Result]:
@@ -177,7 +210,10 @@ def main() -> None:
     p.add_argument("--in-flight", type=int, default=8)
     p.add_argument("--seconds", type=float, default=4, help="length of each wrk run")
     p.add_argument("--reconnects", type=int, default=100)
-    p.add_argument("--skip", nargs="*", default=[], choices=("originate", "events", "resume"))
+    p.add_argument("--requests", type=int, default=2000, help="REST requests per round")
+    p.add_argument(
+        "--skip", nargs="*", default=[], choices=("originate", "events", "forward", "resume")
+    )
     p.add_argument("--worker", nargs=5, metavar=("URL", "APP", "ENDPOINT", "CALLS", "IN_FLIGHT"))
     args = p.parse_args()
     if args.worker:
@@ -221,6 +257,20 @@ def main() -> None:
                     f"{ev.server_cpu_pct:.0f} | {max(ev.expected - ev.received, 0)} |",
                     flush=True,
                 )
+        if "forward" not in args.skip:
+            print()
+            print("REST on two node processes, one request in flight (bench.cluster_forward's")
+            print(f"client, 3 alternating rounds of {args.requests}): GET /ari/bridges/n2-bench")
+            print()
+            print("| asked of | p50 (ms) | p99 (ms) |")
+            print("|---|---|---|")
+            fw = asyncio.run(forwarded(root / "f", args.requests))
+            print(f"| n2 (local) | {fw['local_p50_ms']:.3f} | {fw['local_p99_ms']:.3f} |")
+            print(
+                f"| n1 (forwarded to n2) | {fw['forwarded_p50_ms']:.3f} | "
+                f"{fw['forwarded_p99_ms']:.3f} |"
+            )
+            print(f"\nForwarding adds {fw['added_p50_ms']:.3f} ms at p50 (goal ≤ 0.5 ms).")
         if "resume" not in args.skip:
             print()
             print(f"Events across {args.reconnects} reconnects under load (bench.event_resume,")

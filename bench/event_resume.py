@@ -88,6 +88,13 @@ async def run(url: str, mode: str, reconnects: int, writers: int, seed: int) -> 
             return {"Pyari-Resume": f"{APP}={last_seq}"} if last_seq else {"Pyari-Sequence": "1"}
 
         ws = await http.ws_connect(events, headers=socket_headers())
+        # A cluster node registers the application just after the upgrade (decision 0025).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            async with http.get(f"/ari/applications/{APP}") as r:
+                if r.status == 200:
+                    break
+            await asyncio.sleep(0.05)
         async with http.post("/ari/channels", params={"endpoint": "Sim/load", "app": APP}) as r:
             chan = (await r.json())["id"]
         while True:  # the channel is in the application once StasisStart is here

@@ -207,6 +207,12 @@ def main() -> None:
         extras += extra_benchmark("bench.media_tick", [], 180)
         extras += ["", "## SIP calls (SIPp on loopback)", ""]
         extras += extra_benchmark("bench.sip_calls", [], 300)
+        extras += ["", "## Events across reconnects, one node (issue #14)", ""]
+        extras += extra_benchmark("bench.event_resume", [], 180)
+        extras += ["", "## Cluster: nodes as processes with NATS JetStream (issue #14)", ""]
+        extras += extra_benchmark("bench.cluster", [], 600)
+        extras += ["", "## REST forwarded to another node (issue #14)", ""]
+        extras += extra_benchmark("bench.cluster_forward", [], 180)
         target = "pyari (started by the suite, embedded defaults, pretty = yes)"
     lines = [
         "# Benchmarks",
