@@ -55,14 +55,20 @@ def write_tone(path: Path, hz: int = BROWSER_TONE, seconds: float = 4.0) -> None
         )
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    pem = tmp_path / "cert.pem"
+def self_signed(folder: Path) -> Path:
+    """A certificate for 127.0.0.1 and its key, in one PEM file (as the README makes)."""
+    pem = folder / "cert.pem"
     subprocess.run(
         ["openssl", "req", "-new", "-x509", "-days", "1", "-nodes", "-subj", "/CN=127.0.0.1",
          "-addext", "subjectAltName=IP:127.0.0.1", "-out", str(pem), "-keyout", str(pem)],
         check=True, capture_output=True,
     )  # fmt: skip
+    return pem
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    pem = self_signed(tmp_path)
     srv = make_server(
         config_dir(tmp_path, ""),
         tlsenable=True,
