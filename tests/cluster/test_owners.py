@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import aiohttp
 import pytest
 
@@ -52,23 +54,25 @@ async def test_bridges_playbacks_and_recordings_are_claimed(nodes: NodeFactory) 
         async with http.delete("/ari/bridges/br-1") as r:
             assert r.status == 204
         await wait_for(lambda: cb.owner("bridge", "br-1") is None, WAIT)
-    # playbacks and recordings: through the watchers of their tables
-    owners = _cluster(a).owners
-    assert owners.playbacks is a.playbacks and owners.recordings is a.recordings
-    for watcher in a.playbacks.watchers:
-        watcher("pb-1", True)
-    for watcher in a.recordings.watchers:
-        watcher("rec/one", True)
+    # playbacks and recordings: their tables tell the watchers
+    pb = a.playbacks.new(
+        "pb-1", ["sound:hello-world"], target_uri="channel:x", language="en", publish=None
+    )
+    rec = SimpleNamespace(name="rec/one")  # the table keys a live recording by its name
+    a.recordings.add(rec)  # type: ignore[arg-type]
+    await wait_for(
+        lambda: cb.owner("playback", "pb-1") == "n1" and cb.owner("recording", "rec/one") == "n1",
+        WAIT,
+    )
+    a.playbacks.forget(pb)
+    a.recordings.forget(rec)  # type: ignore[arg-type]
     await wait_for(
         lambda: (
-            ("playback", "pb-1") in cb.owners.mirror
-            and cb.owners.mirror.get(("recording", "rec/one")) == "n1"
+            ("playback", "pb-1") not in cb.owners.mirror
+            and ("recording", "rec/one") not in cb.owners.mirror
         ),
         WAIT,
     )
-    for watcher in a.recordings.watchers:
-        watcher("rec/one", False)
-    await wait_for(lambda: ("recording", "rec/one") not in cb.owners.mirror, WAIT)
 
 
 async def test_forget_node_deletes_every_record_of_a_node(nodes: NodeFactory) -> None:
