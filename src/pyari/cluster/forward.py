@@ -232,6 +232,8 @@ class Forwarder:
         """Requests other nodes sent here."""
         self.unanswered = 0
         """Requests sent that got no answer in time (504)."""
+        self.probes = 0
+        """Times the other nodes were asked who has a resource the directory had no record of."""
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -349,6 +351,7 @@ class Forwarder:
         others = [n for n in self.directory.alive() if n != me]
         if not others:
             return None
+        self.probes += 1
         data = _encode(Probe(kind, ident))
 
         async def ask(node: str) -> str | None:
