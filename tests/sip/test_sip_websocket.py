@@ -38,6 +38,19 @@ WS_TRANSPORT = """
 type = transport
 protocol = ws
 """
+"""The embedded pjsip.conf has it (and transport-wss)."""
+
+
+def without_websockets(folder: Path) -> Path:
+    """``folder``'s pjsip.conf without its ws/wss transports."""
+    pjsip = folder / "pjsip.conf"
+    text = pjsip.read_text()
+    for name in ("transport-ws", "transport-wss"):
+        start = text.index(f"[{name}]\n")
+        end = text.index("\n\n", start) + 2
+        text = text[:start] + text[end:]
+    pjsip.write_text(text)
+    return folder
 
 
 class WsPhone(Phone):
@@ -103,7 +116,7 @@ class WsPhone(Phone):
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    srv = make_server(config_dir(tmp_path, WS_TRANSPORT))
+    srv = make_server(config_dir(tmp_path, ""))
     await srv.start()
     try:
         yield srv
@@ -206,6 +219,29 @@ async def test_call_into_stasis_and_originate_on_the_socket(
         events.task.cancel()
 
 
+async def test_messages_and_qualify_reach_the_phone_on_its_socket(
+    server: Server, http: aiohttp.ClientSession, phone: WsPhone
+) -> None:
+    assert (await register(phone)).status == 200
+    r = await http.put(
+        "/ari/endpoints/sendMessage",
+        params={"to": "pjsip:2222", "from": "sip:bot@pyari", "body": "hi browser"},
+    )
+    assert r.status == 202
+    incoming = await phone.incoming("MESSAGE")
+    assert incoming.body == b"hi browser"
+    assert incoming.top_via.transport == "WS"
+    phone.send(make_response(incoming, 202))
+    service = server.pjsip.service
+    assert service is not None
+    service.execute(server.pjsip.ua.qualify("2222", server.pjsip.now()))
+    options = await phone.incoming("OPTIONS")
+    assert options.top_via.transport == "WS"
+    phone.send(make_response(options, 200))
+    uri = str(phone.contact().uri)
+    await wait_for(lambda: server.pjsip.contacts[("2222", uri)].status == "Reachable")
+
+
 async def test_closing_the_socket_ends_its_call(
     server: Server, http: aiohttp.ClientSession, phone: WsPhone
 ) -> None:
@@ -273,7 +309,7 @@ async def test_ws_refusals(server: Server) -> None:
 
 
 async def test_ws_not_found_without_a_ws_transport(tmp_path: Path) -> None:
-    srv = make_server(config_dir(tmp_path, ""))
+    srv = make_server(without_websockets(config_dir(tmp_path, "")))
     await srv.start()
     try:
         async with aiohttp.ClientSession() as s:
@@ -290,7 +326,7 @@ async def _cli(server: Server, line: str) -> str:
 
 
 async def test_module_reload_res_pjsip_starts_new_transports(tmp_path: Path) -> None:
-    folder = config_dir(tmp_path, "")
+    folder = without_websockets(config_dir(tmp_path, ""))
     srv = make_server(folder)
     await srv.start()
     try:

@@ -1022,7 +1022,10 @@ class PjsipTech:
 
     # -------------------------------------------------------------- messages
 
-    def _target_of(self, to: str) -> tuple[EndpointConf | None, Uri, tuple[str, int]] | None:
+    def _target_of(self, to: str) -> tuple[EndpointConf | None, Uri, tuple[str, int], str] | None:
+        """(endpoint, request URI, where to send, transport) of a MESSAGE or REFER: a
+        registered contact goes over the transport it registered on (a browser's
+        WebSocket), anything else over UDP."""
         scheme, _, rest = to.partition(":")
         scheme = scheme.lower()
         now = self.now()
@@ -1039,7 +1042,7 @@ class PjsipTech:
                     uri = parse_uri(uri_text)
                 except SipParseError:
                     return None
-                return conf, uri, (uri.host, uri.port or 5060)
+                return conf, uri, (uri.host, uri.port or 5060), "UDP"
             for aor in conf.aors:
                 for binding in self.ua.location.lookup(aor, now):
                     try:
@@ -1049,21 +1052,22 @@ class PjsipTech:
                     if user_part:
                         uri.user = user_part
                     dest = binding.source or (uri.host, uri.port or 5060)
-                    return conf, uri, dest
+                    transport = "UDP" if binding.static else binding.transport.upper()
+                    return conf, uri, dest, transport
             return None
         if scheme == "sip":
             try:
                 uri = parse_uri(to)
             except SipParseError:
                 return None
-            return None, uri, (uri.host, uri.port or 5060)
+            return None, uri, (uri.host, uri.port or 5060), "UDP"
         return None
 
     def _send_message(self, message: TextMessage) -> bool:
         found = self._target_of(message.to)
         if found is None or self.service is None:
             return False
-        conf, uri, dest = found
+        conf, uri, dest, transport = found
         sender = message.sender
         user = "asterisk"
         if sender:
@@ -1072,7 +1076,9 @@ class PjsipTech:
                 text = text.split("<", 1)[1].split(">", 1)[0]
             user = text.split(":", 1)[-1].split("@", 1)[0] or "asterisk"
         self._execute(
-            self.ua.send_message(conf, uri, dest, message.body, self.now(), from_user=user)
+            self.ua.send_message(
+                conf, uri, dest, message.body, self.now(), from_user=user, transport=transport
+            )
         )
         return True
 
@@ -1080,9 +1086,13 @@ class PjsipTech:
         found = self._target_of(refer.to)
         if found is None or self.service is None or not refer.refer_to:
             return False
-        _conf, uri, dest = found
+        _conf, uri, dest, transport = found
         headers = list(refer.variables.items())
-        self._execute(self.ua.send_refer(uri, dest, refer.refer_to, self.now(), headers=headers))
+        self._execute(
+            self.ua.send_refer(
+                uri, dest, refer.refer_to, self.now(), headers=headers, transport=transport
+            )
+        )
         return True
 
     # -------------------------------------------------------------- CLI helpers

@@ -1390,7 +1390,10 @@ class UserAgent:
         *,
         from_user: str = "asterisk",
         content_type: str = "text/plain",
+        transport: str = "UDP",
     ) -> list[Action]:
+        """A MESSAGE outside any dialog, over ``transport`` (the one the contact
+        registered over: a browser's WebSocket)."""
         user = (endpoint.from_user if endpoint is not None else None) or from_user or "asterisk"
         request = build_request(
             "MESSAGE",
@@ -1399,12 +1402,13 @@ class UserAgent:
             to=NameAddr(target),
             call_id=new_call_id(),
             cseq=1,
-            sent_by=self.sent_by(),
+            sent_by=self.sent_by(transport),
+            transport=transport,
             headers=[("User-Agent", USER_AGENT)],
             body=body.encode(),
             content_type=content_type,
         )
-        return self._send_out_of_dialog(request, dest, now)
+        return self._send_out_of_dialog(request, dest, now, transport)
 
     def send_refer(
         self,
@@ -1415,6 +1419,7 @@ class UserAgent:
         *,
         from_user: str = "asterisk",
         headers: Iterable[tuple[str, str]] = (),
+        transport: str = "UDP",
     ) -> list[Action]:
         """A REFER outside any dialog (``/endpoints/refer``). ``headers`` are the
         request's variables (``Refer-Sub: false`` asks for no implicit subscription;
@@ -1437,8 +1442,9 @@ class UserAgent:
             to=NameAddr(target),
             call_id=new_call_id(),
             cseq=1,
-            sent_by=self.sent_by(),
-            contact=self.contact(from_user),
+            sent_by=self.sent_by(transport),
+            transport=transport,
+            contact=self.contact(from_user, transport),
             headers=[("Refer-To", refer_to_value), ("User-Agent", USER_AGENT), *extra],
         )
         for key, sub in list(self._refers_out.items()):
@@ -1447,7 +1453,7 @@ class UserAgent:
         self._refers_out[request.call_id] = _ReferOut(
             request.call_id, request.from_.tag or "", now + REFER_OUT_EXPIRES
         )
-        return self._send_out_of_dialog(request, dest, now)
+        return self._send_out_of_dialog(request, dest, now, transport)
 
     def _refer_out_response(self, response: Response) -> None:
         sub = self._refers_out.get(response.call_id)
@@ -1484,8 +1490,10 @@ class UserAgent:
         host, port = self.addresses.get("UDP", ("127.0.0.1", 5060))
         return NameAddr(Uri("sip", user, host, port), params={"tag": new_tag()})
 
-    def _send_out_of_dialog(self, request: Request, dest: Address, now: float) -> list[Action]:
-        _tx, events = self.layer.send_request(request, dest, now)
+    def _send_out_of_dialog(
+        self, request: Request, dest: Address, now: float, transport: str = "UDP"
+    ) -> list[Action]:
+        _tx, events = self.layer.send_request(request, dest, now, transport=transport)
         return list(self._process(events, now))
 
     # ------------------------------------------------------------------ contacts
