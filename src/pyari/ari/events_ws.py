@@ -138,6 +138,8 @@ class EventSession:
         self.requests: Requests | None = None
         """What answers the application's ``RESTRequest`` messages
         (:class:`~pyari.ari.socket_requests.SocketRequests`); None: they are ignored."""
+        self._opening: asyncio.Future[None] | None = None
+        """Registering the apps once the cluster brought their logs (:meth:`open`)."""
         self.closed = False
         self.close_code = 1000
         """WebSocket close code: 1000, or 1013 (try again later) after an overflow."""
@@ -184,9 +186,34 @@ class EventSession:
             self.close(1013)
 
     def open(self) -> None:
-        """Register the applications, each resumed where docs/event-streams.md says."""
+        """Register the applications, each resumed where docs/event-streams.md says.
+
+        In a cluster an application's log may first have to come to this node
+        (:attr:`Registry.before_open`): then they are registered once it has; events
+        meanwhile wait in the logs, not in the socket."""
+        prepare = self.registry.before_open
+        pending = prepare(self.apps) if prepare is not None else None
+        if pending is None:
+            self._register()
+            return
+        for app in self.apps:  # (messages for the socket, as ApplicationRegistered, queue)
+            self.handlers[app] = self._handler(app)
+        self._opening = asyncio.ensure_future(self._register_after(pending))
+
+    async def _register_after(self, pending: Awaitable[Callable[[], None] | None]) -> None:
+        after: Callable[[], None] | None = None
+        try:
+            after = await pending
+        except Exception:
+            log.exception("events socket of '%s': preparing its applications failed", self.apps)
+        if not self.closed:
+            self._register()
+        if after is not None:
+            after()
+
+    def _register(self) -> None:
         for app in self.apps:
-            handler = self._handler(app)
+            handler = self.handlers.get(app) or self._handler(app)
             self.handlers[app] = handler
             stasis_app = self.registry.get(app)
             held_before = stasis_app is not None and stasis_app.held

@@ -69,6 +69,14 @@ class FilteredLink:
         self._sub.unsubscribe()
 
 
+class Injected(ev.Event, tag="Injected", kw_only=True, frozen=True):
+    """Stands for an event :meth:`StasisApp.inject` hands to the handler: the event
+    itself is :attr:`StasisApp.current` (JSON made elsewhere), never this object."""
+
+    etype: str
+    """The type of the event it stands for."""
+
+
 def source_key(kind: str, ident: str | None) -> str:
     """The key of a subscription: ``channel:<id>``, ``channel:__AST_CHANNEL_ALL_TOPIC`` ..."""
     return f"{kind}:{ALL_IDS[kind] if ident is None else ident}"
@@ -109,10 +117,14 @@ class StasisApp:
         """Away (no socket) and kept for the retention time instead of being destroyed."""
         self.away_since = 0.0
         """When its last socket left (the registry's clock)."""
+        self.remote_away = False
+        """``handler`` forwards to the node that holds the app (a cluster), whose
+        socket is away: events still go there, but it is not active (channels
+        entering Stasis() wait as for an away app)."""
 
     @property
     def active(self) -> bool:
-        return self.handler is not None
+        return self.handler is not None and not self.remote_away
 
     def _on_message(self, _topic: Topic, message: object) -> None:
         # One message can reach the app by two paths (a channel it follows
@@ -139,6 +151,24 @@ class StasisApp:
         if handler is not None:
             handler(message)
 
+    def inject(self, data: bytes, etype: str) -> None:
+        """An event already encoded elsewhere (another node of a cluster): logged and
+        handed to the socket as :meth:`_on_message` does once it has the JSON.
+
+        ``handler`` is called with a marker object: the socket takes the event from
+        :attr:`current` (its JSON and sequence)."""
+        if (self.events_allowed or self.events_disallowed) and not self.allowed_type(etype):
+            return
+        handler = self.handler
+        if handler is None and not self.kept:
+            self.log.append(b"")  # only counted, as _on_message does
+            return
+        marker = Injected(etype=etype, timestamp="")
+        self._last = marker
+        self.current = (marker, self.log.append(data), data)
+        if handler is not None:
+            handler(marker)
+
     @property
     def resume_point(self) -> int:
         """Where a new socket resumes by default: after the last acked, else written."""
@@ -146,7 +176,11 @@ class StasisApp:
 
     def allowed(self, message: ev.Event) -> bool:
         """The event filter: disallowed beats allowed; no allowed list lets all in."""
-        etype = type(message).__struct_config__.tag
+        tag = type(message).__struct_config__.tag
+        return self.allowed_type(tag if isinstance(tag, str) else "")
+
+    def allowed_type(self, etype: str) -> bool:
+        """:meth:`allowed` for an event type's name."""
         if any(f.get("type") == etype for f in self.events_disallowed):
             return False
         if self.events_allowed:
@@ -247,4 +281,6 @@ class StasisApp:
     def idle(self) -> bool:
         """Nothing keeps the application alive."""
         self.forget_dead_sources()
-        return not self.active and not self.kept and not self.channels_in_app and not self.sources
+        return (
+            self.handler is None and not self.kept and not self.channels_in_app and not self.sources
+        )

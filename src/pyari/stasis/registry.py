@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 from pyari import wallclock
@@ -71,6 +72,15 @@ class LogFactory(Protocol):
     ) -> EventLog: ...
 
 
+AppWatcher = Callable[[str, StasisApp], None]
+"""Told ``(what, app)``: ``held`` (a handler registered it), ``away`` (its handler
+left), ``gone`` (the registry forgot it) — :attr:`Registry.watchers`."""
+
+BeforeOpen = Callable[[list[str]], Awaitable[Callable[[], None] | None] | None]
+"""Asked before an events socket registers ``apps``: None, or something to await
+first (then an optional callable to run once the socket has opened)."""
+
+
 class Registry:
     """All Stasis applications of one core."""
 
@@ -90,6 +100,11 @@ class Registry:
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self.broadcasts = Broadcasts(self)
         """Channels offered to every application (StasisBroadcast)."""
+        self.watchers: list[AppWatcher] = []
+        """Told when an app is held, left or forgotten (a cluster follows them)."""
+        self.before_open: BeforeOpen | None = None
+        """Asked by an events socket before it registers its apps (a cluster moves
+        an application's log here first); None: sockets open at once."""
         core.release_hooks.append(self.release)
 
     def get(self, name: str) -> StasisApp | None:
@@ -104,18 +119,36 @@ class Registry:
             app.log.configure(streams.retention, streams.retention_bytes)
 
     def _new_app(self, name: str) -> StasisApp:
+        return StasisApp(self.core.bus, name, self._make_log(name, self.sequences.pop(name, 0)))
+
+    def _make_log(self, name: str, start: int) -> EventLog:
         streams = self.streams
-        start = self.sequences.pop(name, 0)
-        log: EventLog
         if self.log_factory is not None:
-            log = self.log_factory.make(
+            return self.log_factory.make(
                 name, streams.retention, streams.retention_bytes, start, self.clock
             )
+        return MemoryEventLog(
+            streams.retention, streams.retention_bytes, start=start, clock=self.clock
+        )
+
+    def renew_log(self, name: str, start: int = 0) -> StasisApp:
+        """Give ``name`` (made if missing, with no handler) a new log, its sequence
+        going on from ``start`` at least: what the log factory holds now (a cluster
+        moved the application here and reloaded its stream)."""
+        app = self.apps.get(name)
+        if app is None:
+            self.sequences[name] = max(start, self.sequences.get(name, 0))
+            app = self.apps[name] = self._new_app(name)
         else:
-            log = MemoryEventLog(
-                streams.retention, streams.retention_bytes, start=start, clock=self.clock
-            )
-        return StasisApp(self.core.bus, name, log)
+            app.log = self._make_log(name, start)
+        return app
+
+    def _notify(self, what: str, app: StasisApp) -> None:
+        for watcher in list(self.watchers):
+            try:
+                watcher(what, app)
+            except Exception:
+                log.exception("Stasis app watcher failed on %s of '%s'", what, app.name)
 
     def names(self) -> list[str]:
         return sorted(self.apps)
@@ -129,7 +162,7 @@ class Registry:
         """
         for name in names:
             app = self.apps.get(name)
-            if app is not None and app.handler is not None and not app.held_read_only:
+            if app is not None and app.active and not app.held_read_only:
                 return name
         return None
 
@@ -140,10 +173,13 @@ class Registry:
         *,
         subscribe_all: bool = False,
         read_only: bool = False,
+        remote_away: bool = False,
     ) -> StasisApp:
         """Give ``name`` a new event handler, replacing any live one.
 
         ``read_only``: the socket speaks for a read-only user (see :meth:`held_by_writer`).
+        ``remote_away``: the handler forwards to another node whose socket is away
+        (:attr:`StasisApp.remote_away`; channels waiting for the app go on waiting).
         """
         app = self.apps.get(name)
         if app is None:
@@ -159,19 +195,27 @@ class Registry:
         app.handler = handler
         app.held_read_only = read_only
         app.kept = False
+        app.remote_away = remote_away
         timer = self._expiry.pop(name, None)
         if timer is not None:
             timer.cancel()
-        for waiter in self._waiting.pop(name, ()):
-            if not waiter.done():
-                waiter.set_result(None)
+        if not remote_away:
+            self.wake(name)
         if subscribe_all and not app.subscribe_all:
             app.subscribe_all = True
             for kind in SCHEMES:
                 source = self.all_source(kind)
                 if not app.is_subscribed(source.key):
                     app.subscribe(source.key, source.topic, only=source.only)
+        if self.watchers:
+            self._notify("held", app)
         return app
+
+    def wake(self, name: str) -> None:
+        """Channels waiting in Stasis() for ``name`` look again (it is back)."""
+        for waiter in self._waiting.pop(name, ()):
+            if not waiter.done():
+                waiter.set_result(None)
 
     def unregister(self, name: str, handler: Handler) -> None:
         """The socket behind ``handler`` went away."""
@@ -181,6 +225,7 @@ class Registry:
         verbose.info("Deactivating Stasis app '%s'", name)
         app.handler = None
         app.held_read_only = False
+        app.remote_away = False
         retention = self.streams.retention
         if retention > 0 and app.encode is not None:
             # Kept, subscriptions and log, for the retention time (docs/event-streams.md).
@@ -189,8 +234,12 @@ class Registry:
                 loop = asyncio.get_running_loop()
                 self._expiry[name] = loop.call_later(retention, self._expire, app)
             app.away_since = self.clock()
+            if self.watchers:
+                self._notify("away", app)
             return
         self._drop_subscribe_all(app)
+        if self.watchers:
+            self._notify("away", app)
         self.cleanup(app)
 
     def _expire(self, app: StasisApp) -> None:
@@ -216,6 +265,8 @@ class Registry:
                 self.sequences[app.name] = app.log.last
             self.core.bus.remove(app.topic.name)
             verbose.info("Destroying Stasis app %s", app.name)
+            if self.watchers:
+                self._notify("gone", app)
 
     def release(self) -> None:
         """Memory is being given back after a peak of channels (a core release hook)."""

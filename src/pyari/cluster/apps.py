@@ -1,0 +1,669 @@
+"""Applications in a cluster: every node's events of an app reach the node holding its socket.
+
+Decision 0025 ("Applications"), docs/event-streams.md ("In a cluster").
+
+* **Homes** — bucket ``APPS``, key = hex of the app name's UTF-8, value
+  ``{"node": <home>, "active": bool}``: the home is the node whose events socket
+  holds the application (or held it last and keeps it, ``event_retention``). It
+  is the only writer of the app's log (and JetStream stream, decision 0024).
+* **Forwarders** — every other node, while an app has a home, registers it in
+  its own :class:`~pyari.stasis.registry.Registry` with a *remote handler*:
+  ``Stasis(app)`` works there and the events of its channels are encoded there
+  (as the home's socket encodes them, with this node's ``asterisk_id``) and
+  published, in order, on ``pyari.<cluster>.events.<hex app>.<node>.<epoch>.<n>``
+  (``epoch``: this process; ``n``: 1, 2, 3 ... per app). While the home's socket
+  is away the handler stays but the app is not *active* there
+  (:attr:`StasisApp.remote_away`): channels entering Stasis() wait
+  (``stasis_grace``) as on one node, and are let in when the app comes back.
+* **The home** subscribes to ``...events.<hex app>.>`` and appends each message
+  to the app's log and socket, in arrival order (:meth:`StasisApp.inject`). It
+  remembers the last snapshot of each channel of the app on each other node;
+  when a node is lost it gives the app ``StasisEnd`` and ``ChannelDestroyed``
+  (cause 38, "Network out of order") for each of them.
+* **A home moves** when a socket opens the app on another node: before the
+  socket registers (:attr:`Registry.before_open`) the new home subscribes, asks
+  the old one to let go (``...events.<hex app>.release``: it becomes a
+  forwarder, flushes its JetStream writes and answers with where it was —
+  sequence, resume point, the last message taken from each sender), loads the
+  app's stream (``event_log = nats``; with memory logs the events stay behind:
+  the new log goes on from the old home's sequence, so a resuming socket is
+  told ``EventsLost``), then registers the socket and takes the messages that
+  arrived meanwhile and the old home had not taken, then claims the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from pyari.ari.events_ws import EventEncoder
+from pyari.cluster.directory import Directory
+from pyari.cluster.link import Link
+from pyari.core import events as ev
+from pyari.core.causes import cause_text
+from pyari.core.snapshots import ChannelSnapshot
+from pyari.stasis.app import Injected, StasisApp
+from pyari.stasis.registry import Registry
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Coroutine
+
+    from nats.js.kv import KeyValue
+
+    from pyari.ari.service import AriService
+
+log = logging.getLogger("pyari.cluster")
+
+NODE_LOST_CAUSE = 38
+"""Q.850 "Network out of order": the cause of the ChannelDestroyed a home sends for
+the channels of a node that was lost."""
+
+
+class _Head(msgspec.Struct):
+    type: str = ""
+    channel: msgspec.Raw = msgspec.Raw(b"")
+    asterisk_id: str = ""
+
+
+class _Ident(msgspec.Struct):
+    id: str = ""
+
+
+_head = msgspec.json.Decoder(_Head)
+_ident = msgspec.json.Decoder(_Ident)
+_snapshot = msgspec.json.Decoder(ChannelSnapshot)
+_ENDS = frozenset(("StasisEnd", "ChannelDestroyed"))
+
+
+def app_key(app: str) -> str:
+    """The APPS key (and subject token) of an application: its name's UTF-8 in hex."""
+    return app.encode().hex()
+
+
+def app_of_key(key: str) -> str | None:
+    try:
+        return bytes.fromhex(key).decode()
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Home:
+    """An application this node is the home of."""
+
+    app: str
+    sub: Any = None
+    """The NATS subscription to the app's events subject."""
+    buffering: bool = True
+    """Messages wait in :attr:`buffer` (a move in progress) instead of being taken."""
+    buffer: list[tuple[str, int, bytes]] = field(default_factory=list)
+    """(sender token, n, data) received while :attr:`buffering`."""
+    seen: dict[str, int] = field(default_factory=dict)
+    """Sender token (``<node>.<epoch>``) → the last ``n`` taken from it."""
+    channels: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    """Node → channel id → [last snapshot JSON, in Stasis] of the app's channels there."""
+    asterisk_ids: dict[str, str] = field(default_factory=dict)
+    """Node → its ``asterisk_id`` (as its events carry it)."""
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the subscription is in place (the key may be claimed)."""
+
+
+class ClusterApps:
+    """The applications' homes, remote handlers and event forwarding of this node."""
+
+    def __init__(
+        self,
+        link: Link,
+        directory: Directory,
+        stasis_registry: Registry,
+        ari_service: AriService,
+        *,
+        release_timeout: float = 2.0,
+    ) -> None:
+        self.link = link
+        self.directory = directory
+        self.registry = stasis_registry
+        self.node = link.node
+        self.encoder = EventEncoder(ari_service.ctx.core.entity_id, False)
+        """Encodes events for forwarding as the home's socket logs them."""
+        self.release_timeout = release_timeout
+        """Seconds a new home waits for the old one to let an application go."""
+        self.epoch = secrets.token_hex(4)
+        """This process among the node's lives (senders' counters start again at 1)."""
+        self.records: dict[str, tuple[str, bool]] = {}
+        """App → (home, active): the APPS bucket as this node saw it last."""
+        self._revs: dict[str, int] = {}
+        """App → the revision of its record last seen (written only over that one)."""
+        self.homes: dict[str, _Home] = {}
+        self.remotes: dict[str, Callable[[ev.Event], None]] = {}
+        """App → the remote handler this node registers it with (one per app, kept)."""
+        self._counters: dict[str, int] = {}
+        self._out: deque[tuple[str, bytes]] = deque()
+        self._wake = asyncio.Event()
+        self._kv_ops: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self._kv: KeyValue | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._spawned: set[asyncio.Future[None]] = set()
+        self._watcher: Any = None
+        self._loaded = asyncio.Event()
+        self.forwarded = 0
+        """Events published for homes on other nodes."""
+        self.taken = 0
+        """Events taken from other nodes (as a home)."""
+        self.errors = 0
+        """Publications or bucket writes that failed (logged)."""
+        self.running = False
+
+    @property
+    def _base(self) -> int:
+        return len(self.link.subject("events", "x").split("."))
+
+    def _subject(self, app: str) -> str:
+        return self.link.subject("events", app_key(app))
+
+    # -- life ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read the APPS bucket, follow it, and follow this node's applications."""
+        self._kv = await self.link.bucket("APPS")
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._sending()), loop.create_task(self._writing())]
+        self._watcher = await self._kv.watchall()
+        self._tasks.append(loop.create_task(self._watching(self._watcher)))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._loaded.wait(), 5)
+        self.registry.watchers.append(self._on_local)
+        self.registry.before_open = self._before_open
+        self.directory.on_lost(self._on_lost)
+        self.running = True
+        for name, (home, _active) in list(self.records.items()):
+            if home == self.node and name not in self.homes:
+                app = self.registry.get(name)
+                if app is None or not app.active:
+                    self._kv_ops.put_nowait(("drop", name))  # a record of an earlier life
+        for app in list(self.registry.apps.values()):
+            if app.active:
+                self._become_home(app.name)
+
+    async def stop(self) -> None:
+        """Stop following; this node's homes are left as away (their sockets go with it)."""
+        if not self.running:
+            return
+        self.running = False
+        with contextlib.suppress(ValueError):
+            self.registry.watchers.remove(self._on_local)
+        if self.registry.before_open == self._before_open:
+            self.registry.before_open = None
+        for name in list(self.homes):
+            self._kv_ops.put_nowait(("away", name))
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._kv_ops.join(), 2)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._drain_out(), 2)
+        for home in self.homes.values():
+            if home.sub is not None:
+                with contextlib.suppress(Exception):
+                    await home.sub.unsubscribe()
+        self.homes.clear()
+        for name, handler in list(self.remotes.items()):
+            self.registry.unregister(name, handler)
+        if self._watcher is not None:
+            with contextlib.suppress(Exception):
+                await self._watcher.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks = []
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
+    async def _drain_out(self) -> None:
+        while self._out:
+            await asyncio.sleep(0.005)
+
+    # -- the bucket ---------------------------------------------------------------------
+
+    async def _watching(self, watcher: Any) -> None:
+        while True:
+            entry = await watcher.updates(timeout=None)
+            if entry is None:
+                self._loaded.set()
+                continue
+            name = app_of_key(entry.key)
+            if name is None:
+                continue
+            self._revs[name] = max(self._revs.get(name, 0), int(entry.revision or 0))
+            record: tuple[str, bool] | None = None
+            if entry.operation is None and entry.value:
+                try:
+                    value = json.loads(entry.value)
+                    record = (str(value["node"]), bool(value["active"]))
+                except (ValueError, KeyError, TypeError):
+                    log.warning("cluster: bad APPS record of %r: %r", name, entry.value)
+            try:
+                self._on_record(name, record)
+            except Exception:
+                log.exception("cluster: following the home of '%s' failed", name)
+
+    def _on_record(self, name: str, record: tuple[str, bool] | None) -> None:
+        if record is None:
+            self.records.pop(name, None)
+        else:
+            self.records[name] = record
+        if not self.running:
+            return
+        if record is not None and record[0] == self.node:
+            return  # this node's own claim
+        home = self.homes.get(name)
+        if home is not None:
+            if home.buffering or record is None:
+                return  # moving here (the claim follows), or a delete this node's claim follows
+            self._stop_home(name, flush=True)  # another node took the app over
+        if record is None:
+            self._drop_remote(name)
+        else:
+            self._ensure_remote(name, away=not record[1])
+
+    async def _writing(self) -> None:
+        queue = self._kv_ops
+        while True:
+            what, name = await queue.get()
+            try:
+                await self._write(what, name)
+            except Exception as exc:
+                self.errors += 1
+                log.warning("cluster: APPS %s of '%s' failed: %s", what, name, exc)
+            finally:
+                queue.task_done()
+
+    async def _write(self, what: str, name: str) -> None:
+        """``claim`` (a move: whatever the record), ``sync``/``away`` (this node's record,
+        only over the revision last seen: a node that took the app over meanwhile wins),
+        ``drop`` (the app is gone: its record goes if it is still this node's)."""
+        kv = self._kv
+        assert kv is not None
+        key = app_key(name)
+        if what == "drop":
+            record = self.records.get(name)
+            if name in self.homes or record is None or record[0] != self.node:
+                return
+            with contextlib.suppress(Exception):
+                await kv.delete(key, last=self._revs.get(name))
+            return
+        home = self.homes.get(name)
+        if home is None or home.buffering:
+            return  # released meanwhile, or moving here (its claim follows)
+        await home.ready.wait()
+        if self.homes.get(name) is not home:
+            return
+        app = self.registry.get(name)
+        active = what != "away" and app is not None and self._held_here(app)
+        if what != "claim" and self.records.get(name) == (self.node, active):
+            return
+        value = json.dumps({"node": self.node, "active": active}).encode()
+        if what == "claim":
+            rev = await kv.put(key, value)
+        else:
+            rev = 0
+            for _ in range(3):
+                try:
+                    if name in self.records:
+                        rev = await kv.update(key, value, last=self._revs.get(name))
+                    else:
+                        rev = await kv.create(key, value)
+                    break
+                except Exception:
+                    try:
+                        entry = await kv.get(key)
+                    except Exception:
+                        self.records.pop(name, None)  # deleted: create it
+                        continue
+                    self._revs[name] = int(entry.revision or 0)
+                    if entry.value and json.loads(entry.value).get("node") != self.node:
+                        return  # another node holds the app now
+                    self.records[name] = (self.node, not active)
+            if not rev:
+                raise RuntimeError("the record kept changing")
+        self._revs[name] = max(self._revs.get(name, 0), rev)
+        self.records[name] = (self.node, active)
+
+    def _held_here(self, app: StasisApp) -> bool:
+        """A socket of this node holds ``app`` (not a remote handler)."""
+        return app.handler is not None and app.handler is not self.remotes.get(app.name)
+
+    # -- this node's registry -----------------------------------------------------------
+
+    def _on_local(self, what: str, app: StasisApp) -> None:
+        name = app.name
+        if what == "held":
+            if self._held_here(app):
+                self._become_home(name)
+        elif what == "away":
+            if name in self.homes:
+                self._kv_ops.put_nowait(("sync", name))
+        elif what == "gone" and name in self.homes:
+            self._stop_home(name, flush=False)
+            self._kv_ops.put_nowait(("drop", name))
+
+    def _become_home(self, name: str) -> None:
+        home = self.homes.get(name)
+        if home is None:
+            home = self.homes[name] = _Home(name, buffering=False)
+            self._spawn(self._subscribe(home))
+        self._kv_ops.put_nowait(("sync", name))
+
+    async def _subscribe(self, home: _Home) -> None:
+        name = home.app
+
+        async def on_message(msg: Any) -> None:
+            await self._on_message(home, msg)
+
+        try:
+            home.sub = await self.link.nc.subscribe(self._subject(name) + ".>", cb=on_message)
+            await self.link.nc.flush()
+        except Exception as exc:
+            self.errors += 1
+            log.warning("cluster: cannot follow the events of '%s': %s", name, exc)
+        home.ready.set()
+        if self.homes.get(name) is not home and home.sub is not None:
+            with contextlib.suppress(Exception):
+                await home.sub.unsubscribe()
+
+    def _stop_home(self, name: str, *, flush: bool) -> None:
+        """This node is no longer the home of ``name`` (it forwards, if the app lives on)."""
+        home = self.homes.pop(name, None)
+        if home is None:
+            return
+        app = self.registry.get(name)
+        if app is not None:
+            app.encode = None  # a forwarder logs nothing
+        self._spawn(self._unsubscribe(home, flush))
+
+    async def _unsubscribe(self, home: _Home, flush: bool) -> None:
+        if flush:
+            await self._flush_log()
+        await home.ready.wait()
+        if home.sub is not None:
+            with contextlib.suppress(Exception):
+                await home.sub.unsubscribe()
+
+    async def _flush_log(self) -> None:
+        flush = getattr(self.registry.log_factory, "flush", None)
+        if flush is not None:
+            try:
+                await asyncio.wait_for(flush(), 5)
+            except Exception as exc:
+                log.warning("cluster: flushing the event logs failed: %s", exc)
+
+    # -- forwarding (the other nodes) ---------------------------------------------------
+
+    def _remote(self, name: str) -> Callable[[ev.Event], None]:
+        handler = self.remotes.get(name)
+        if handler is not None:
+            return handler
+        prefix = f"{self._subject(name)}.{self.node}.{self.epoch}."
+        compact = self.encoder.compact
+        counters = self._counters
+        out = self._out
+        wake = self._wake
+
+        def forward(event: ev.Event) -> None:
+            if isinstance(event, (ev.ApplicationReplaced, Injected)):
+                return  # (a socket on this node took the app: it is no event of the app's)
+            n = counters[name] = counters.get(name, 0) + 1
+            out.append((prefix + str(n), compact(event, name)))
+            wake.set()
+
+        self.remotes[name] = forward
+        return forward
+
+    def _ensure_remote(self, name: str, *, away: bool, force: bool = False) -> None:
+        """Forward ``name``'s events from this node (``away``: its home's socket is away;
+        ``force``: even when nothing of the app is here yet)."""
+        handler = self._remote(name)
+        app = self.registry.get(name)
+        if app is not None and app.handler is handler:
+            was_away = app.remote_away
+            app.remote_away = away
+            if was_away and not away:
+                self.registry.wake(name)
+            return
+        if away and not force and (app is None or app.handler is None):
+            return  # nothing of the app here: channels wait for it to come back
+        app = self.registry.register(name, handler, remote_away=away)
+        app.encode = None
+        app.kept = False
+
+    def _drop_remote(self, name: str) -> None:
+        handler = self.remotes.get(name)
+        app = self.registry.get(name)
+        if handler is not None and app is not None and app.handler is handler:
+            self.registry.unregister(name, handler)
+
+    async def _sending(self) -> None:
+        out = self._out
+        wake = self._wake
+        while True:
+            await wake.wait()
+            wake.clear()
+            nc = self.link.nc
+            while out:
+                subject, data = out.popleft()
+                try:
+                    await nc.publish(subject, data)
+                    self.forwarded += 1
+                except Exception as exc:
+                    self.errors += 1
+                    log.warning("cluster: an event for %s was not sent: %s", subject, exc)
+
+    # -- the home -----------------------------------------------------------------------
+
+    async def _on_message(self, home: _Home, msg: Any) -> None:
+        tokens = msg.subject.split(".")
+        base = self._base  # the tokens before the sender's
+        if len(tokens) == base + 1 and tokens[base] == "release":
+            await self._release(home, msg)
+            return
+        if len(tokens) != base + 3 or self.homes.get(home.app) is not home:
+            return
+        try:
+            n = int(tokens[base + 2])
+        except ValueError:
+            return
+        token = f"{tokens[base]}.{tokens[base + 1]}"
+        if home.buffering:
+            home.buffer.append((token, n, msg.data))
+            return
+        self._take(home, token, n, msg.data)
+
+    def _take(self, home: _Home, token: str, n: int, data: bytes) -> None:
+        home.seen[token] = n
+        try:
+            head = _head.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("cluster: a forwarded event of '%s' is not JSON; dropped", home.app)
+            return
+        if head.channel:
+            self._track(home, token.partition(".")[0], head)
+        app = self.registry.get(home.app)
+        if app is None:
+            return
+        self.taken += 1
+        app.inject(data, head.type)
+
+    def _track(self, home: _Home, node: str, head: _Head) -> None:
+        """Remember the app's channels on ``node`` (for :meth:`_on_lost`)."""
+        try:
+            ident = _ident.decode(head.channel).id
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return
+        chans = home.channels.get(node)
+        etype = head.type
+        if etype == "StasisStart":
+            if chans is None:
+                chans = home.channels[node] = {}
+                home.asterisk_ids[node] = head.asterisk_id
+            chans[ident] = [bytes(head.channel), True]
+            return
+        if chans is None or ident not in chans:
+            return
+        if etype == "ChannelDestroyed":
+            del chans[ident]
+        elif etype == "StasisEnd":
+            chans[ident] = [bytes(head.channel), False]
+        else:
+            chans[ident][0] = bytes(head.channel)
+
+    def _on_lost(self, node: str) -> None:
+        """``node`` is lost: its channels of this node's apps end, with cause 38."""
+        if node == self.node:
+            return
+        for home in list(self.homes.values()):
+            chans = home.channels.pop(node, None)
+            for token in [t for t in home.seen if t.partition(".")[0] == node]:
+                del home.seen[token]
+            app = self.registry.get(home.app)
+            if not chans or app is None:
+                continue
+            encoder = EventEncoder(home.asterisk_ids.get(node) or self.encoder.asterisk_id, False)
+            log.warning(
+                "cluster: node %s lost: %d channel(s) of '%s' end", node, len(chans), home.app
+            )
+            for raw, in_stasis in chans.values():
+                try:
+                    snapshot = _snapshot.decode(raw)
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    continue
+                if in_stasis:
+                    end = ev.StasisEnd(channel=snapshot)
+                    app.inject(encoder.compact(end, home.app), "StasisEnd")
+                gone = ev.ChannelDestroyed(
+                    cause=NODE_LOST_CAUSE, cause_txt=cause_text(NODE_LOST_CAUSE), channel=snapshot
+                )
+                app.inject(encoder.compact(gone, home.app), "ChannelDestroyed")
+
+    # -- moving a home here -------------------------------------------------------------
+
+    def _before_open(self, apps: list[str]) -> Awaitable[Callable[[], None] | None] | None:
+        """An events socket of this node is about to register ``apps``: bring those
+        homed elsewhere (or whose stream another node may have written) here first."""
+        if not self.running:
+            return None
+        nats_logs = hasattr(self.registry.log_factory, "reload")
+        moving = [
+            name
+            for name in dict.fromkeys(apps)
+            if name not in self.homes
+            and (nats_logs or self.records.get(name, (self.node,))[0] != self.node)
+        ]
+        if not moving:
+            return None
+        return self._move_here(moving)
+
+    async def _move_here(self, names: list[str]) -> Callable[[], None] | None:
+        homes: list[_Home] = []
+        for name in names:
+            home = self.homes[name] = _Home(name)
+            homes.append(home)
+            await self._subscribe(home)
+        states = await asyncio.gather(*(self._ask_release(name) for name in names))
+        reload = getattr(self.registry.log_factory, "reload", None)
+        for name, state in zip(names, states, strict=True):
+            start = 0
+            if reload is not None:
+                try:
+                    await reload(name)
+                except Exception as exc:
+                    log.warning("cluster: the stream of '%s' could not be read: %s", name, exc)
+            elif state is not None:
+                start = int(state.get("last", 0))
+            if reload is not None or state is not None:
+                app = self.registry.renew_log(name, start)
+                if state is not None:
+                    app.held = bool(state.get("held"))
+                    app.written = int(state.get("written", 0))
+                    app.acked = int(state.get("acked", 0))
+                    app.ack_used = bool(state.get("ack_used"))
+            seen = state.get("seen", {}) if state is not None else {}
+            moved = self.homes.get(name)
+            if moved is not None and isinstance(seen, dict):
+                moved.seen = {str(k): int(v) for k, v in seen.items()}
+
+        def opened() -> None:
+            for home in homes:
+                self._go_live(home)
+
+        return opened
+
+    async def _ask_release(self, name: str) -> dict[str, Any] | None:
+        """Ask the app's recorded home to let it go (None: no other live home answered)."""
+        record = self.records.get(name)
+        if record is None or record[0] == self.node or record[0] not in self.directory.alive():
+            return None
+        try:
+            reply = await self.link.nc.request(
+                self._subject(name) + ".release",
+                json.dumps({"node": self.node}).encode(),
+                timeout=self.release_timeout,
+            )
+            state = json.loads(reply.data)
+        except Exception as exc:
+            log.warning("cluster: node %s did not let '%s' go: %s", record[0], name, exc)
+            return None
+        return state if isinstance(state, dict) else None
+
+    def _go_live(self, home: _Home) -> None:
+        """The socket registered (or not): take what arrived meanwhile, claim the key."""
+        if self.homes.get(home.app) is not home:
+            return
+        app = self.registry.get(home.app)
+        if app is None or not self._held_here(app):
+            log.warning("cluster: '%s' moved here but its socket left first", home.app)
+        buffered, home.buffer = home.buffer, []
+        home.buffering = False
+        for token, n, data in buffered:
+            if n > home.seen.get(token, 0):
+                self._take(home, token, n, data)
+        self._kv_ops.put_nowait(("claim", home.app))
+
+    async def _release(self, home: _Home, msg: Any) -> None:
+        """Another node takes the app over: forward from now on, flush, tell it where we were."""
+        name = home.app
+        if self.homes.get(name) is not home or home.buffering or not msg.reply:
+            return  # not the home (or moving itself): the asker's own subscription
+        app = self.registry.get(name)
+        state: dict[str, Any] = {"seen": dict(home.seen)}
+        if app is not None:
+            state.update(
+                last=app.log.last,
+                held=app.held,
+                written=app.written,
+                acked=app.acked,
+                ack_used=app.ack_used,
+            )
+        active = app is not None and app.active
+        del self.homes[name]
+        if app is not None:
+            app.encode = None
+            if app.handler is not None or app.kept or app.channels_in_app or app.sources:
+                # (held by a socket here: it is told ApplicationReplaced)
+                self._ensure_remote(name, away=not active, force=True)
+        await self._flush_log()
+        try:
+            await msg.respond(json.dumps(state).encode())
+        except Exception as exc:
+            log.warning("cluster: answering the move of '%s' failed: %s", name, exc)
+        self._spawn(self._unsubscribe(home, False))

@@ -1,0 +1,321 @@
+"""Applications in a cluster (cluster/apps.py): every node's events of an app reach its socket.
+
+In-process nodes of one cluster on a real nats-server (tests/cluster/conftest.py):
+a socket on one node, channels entering Stasis(app) on another, the app going away
+and coming back, moving to another node, and a node lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from typing import Any
+
+import aiohttp
+import pytest
+
+from cluster.conftest import WAIT, NodeFactory
+from conftest import auth_headers, wait_for
+from pyari.cluster.apps import NODE_LOST_CAUSE, ClusterApps, app_key
+from pyari.config.embedded import embedded_text
+from pyari.core import events as ev
+from pyari.server import Server
+from pyari.stasis.app import StasisApp
+
+DIALPLAN = """
+[cluster-apps]
+exten => _X.,1,Answer()
+same => n,Stasis(app${EXTEN})
+same => n,Hangup()
+"""
+
+
+def _files(**general: object) -> dict[str, str]:
+    """ari.conf and extensions.conf of the nodes: the embedded ones plus pyari's
+    event-stream options and :data:`DIALPLAN`."""
+    ari = embedded_text("ari.conf")
+    exts = embedded_text("extensions.conf")
+    assert ari is not None and exts is not None
+    extra = "".join(f"{k} = {v}\n" for k, v in general.items())
+    return {
+        "ari.conf": ari.replace("[general]\n", "[general]\n" + extra, 1),
+        "extensions.conf": exts + DIALPLAN,
+    }
+
+
+@pytest.fixture
+def app() -> str:
+    """The test's application: the event streams (JetStream) of a nats-server are not
+    per cluster, so each test takes a name of its own, ``app<N>``; calls to
+    ``<N>@cluster-apps`` run Stasis(app<N>)."""
+    return f"app{secrets.randbelow(10**9)}"
+
+
+def _call(server: Server, phone: str, app: str) -> Any:
+    """A call of ``phone`` on ``server`` into Stasis(``app``)."""
+    return server.sim.phone(phone).call(app.removeprefix("app"), "cluster-apps")
+
+
+KEEP = _files(event_retention=60, stasis_grace=10)
+
+
+def _apps(server: Server) -> ClusterApps:
+    assert server.cluster is not None
+    apps = server.cluster.apps
+    assert isinstance(apps, ClusterApps)
+    return apps
+
+
+def _http(server: Server) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        base_url=f"http://127.0.0.1:{server.http_port}", headers=auth_headers()
+    )
+
+
+def _forwarding(server: Server, app: str, *, away: bool = False) -> bool:
+    """``server`` forwards ``app``'s events to its home (whose socket is away, or not)."""
+    held = server.stasis.get(app)
+    return (
+        held is not None
+        and held.handler is _apps(server).remotes.get(app)
+        and held.handler is not None
+        and held.remote_away == away
+    )
+
+
+async def _next(ws: aiohttp.ClientWebSocketResponse, etype: str | None = None) -> dict[str, Any]:
+    """The next event (of type ``etype``; others are skipped), but the ChannelVarset
+    of variables other than the tests' ``n``."""
+    while True:
+        msg = await ws.receive(timeout=WAIT)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        event = json.loads(msg.data)
+        assert isinstance(event, dict)
+        if event["type"] == "ChannelVarset" and event.get("variable") != "n":
+            continue  # (the dialplan's and Stasis' own variables)
+        if etype is None or event["type"] == etype:
+            return event
+
+
+async def _set_var(http: aiohttp.ClientSession, chan: str, value: str) -> int:
+    params = {"variable": "n", "value": value}
+    async with http.post(f"/ari/channels/{chan}/variable", params=params) as r:
+        return r.status
+
+
+SEQ = {"Pyari-Sequence": "1"}
+
+
+async def test_events_of_another_nodes_channels_reach_the_socket_in_sequence(
+    nodes: NodeFactory, app: str
+) -> None:
+    n1, n2 = await nodes(2, files=KEEP)
+    async with _http(n1) as http1, _http(n2) as http2:
+        async with http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:
+            await wait_for(lambda: _forwarding(n2, app), WAIT)
+            await wait_for(lambda: _apps(n1).records.get(app) == ("n1", True), WAIT)
+            chan = _call(n2, "alice", app)
+            start = await _next(ws)
+            assert (start["type"], start["channel"]["id"]) == ("StasisStart", chan.id)
+            assert start["asterisk_id"] == n2.core.entity_id  # encoded where it happened
+            # REST on the channel through node 1 (forwarded), else on its own node.
+            status = await _set_var(http1, chan.id, "1")
+            if status == 404:
+                status = await _set_var(http2, chan.id, "1")
+            assert status == 204
+            varset = await _next(ws, "ChannelVarset")
+            assert varset["value"] == "1"
+            async with http2.delete(f"/ari/channels/{chan.id}") as r:
+                assert r.status == 204
+            end = await _next(ws, "StasisEnd")
+            assert end["channel"]["id"] == chan.id
+            seqs = [start["pyari_sequence"], varset["pyari_sequence"], end["pyari_sequence"]]
+            assert seqs == sorted(seqs) and seqs[0] == 1
+        # Every event n2 forwarded is in n1's log, with consecutive sequences.
+        held = n1.stasis.get(app)
+        assert held is not None
+        lost, entries = held.log.after(0)
+        assert lost is None
+        assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+        assert _apps(n1).taken == len(entries)
+
+
+async def test_an_app_away_and_back_loses_nothing_and_calls_wait_for_it(
+    nodes: NodeFactory, app: str
+) -> None:
+    n1, n2 = await nodes(2, files=KEEP)
+    async with _http(n1) as http1, _http(n2) as http2:
+        async with http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:
+            await wait_for(lambda: _forwarding(n2, app), WAIT)
+            chan = _call(n2, "alice", app)
+            start = await _next(ws, "StasisStart")
+            last = start["pyari_sequence"]
+        # Away: kept on n1 (its home), n2 still forwards, but takes no new call in.
+        await wait_for(lambda: _forwarding(n2, app, away=True), WAIT)
+        await wait_for(lambda: _apps(n1).records.get(app) == ("n1", False), WAIT)
+        for i in range(3):
+            assert await _set_var(http2, chan.id, str(i)) == 204
+        late = _call(n2, "bob", app)
+        await wait_for(lambda: n2.stasis.waiting(app) == 1, WAIT)
+        # Back on the same node: the gap, then the waiting call.
+        async with http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:
+            got = [await _next(ws) for _ in range(4)]
+        assert [e["type"] for e in got] == ["ChannelVarset"] * 3 + ["StasisStart"]
+        assert [e["value"] for e in got[:3]] == ["0", "1", "2"]
+        assert got[3]["channel"]["id"] == late.id
+        assert [e["pyari_sequence"] for e in got] == list(range(last + 1, last + 5))
+        assert n2.stasis.waiting(app) == 0
+
+
+async def test_an_app_that_moves_to_another_node_resumes_from_the_stream(
+    nodes: NodeFactory, app: str
+) -> None:
+    n1, n2, n3 = await nodes(3, files=KEEP)
+    async with _http(n1) as http1, _http(n2) as http2, _http(n3) as http3:
+        first = await http1.ws_connect(f"/ari/events?app={app}", headers=SEQ)
+        await wait_for(lambda: _forwarding(n2, app) and _forwarding(n3, app), WAIT)
+        here = _call(n1, "alice", app)
+        there = _call(n3, "bob", app)
+        seen = {(await _next(first, "StasisStart"))["channel"]["id"] for _ in range(2)}
+        assert seen == {here.id, there.id}
+        done = 2
+        assert await _set_var(http1, here.id, "a") == 204
+        assert (await _next(first, "ChannelVarset"))["value"] == "a"
+        processed = 3  # what the client has processed: the two StasisStarts and "a"
+        assert await _set_var(http1, here.id, "b") == 204
+        assert await _set_var(http3, there.id, "c") == 204
+        # The app restarts against node 2 (the old socket is still open: it is replaced).
+        resume = {"Pyari-Resume": f"{app}={processed}"}
+        second = await http2.ws_connect(f"/ari/events?app={app}", headers=resume)
+        replaced = await _next(first, "ApplicationReplaced")
+        assert replaced["application"] == app
+        await first.close()
+        got = [await _next(second, "ChannelVarset") for _ in range(2)]
+        assert sorted(e["value"] for e in got) == ["b", "c"]
+        assert sorted(e["pyari_sequence"] for e in got) == [processed + 1, processed + 2]
+        await wait_for(lambda: _apps(n2).records.get(app) == ("n2", True), WAIT)
+        await wait_for(lambda: _forwarding(n1, app) and _forwarding(n3, app), WAIT)
+        assert _apps(n1).records[app] == ("n2", True)
+        # Events of every node now come to node 2, the sequence going on.
+        assert await _set_var(http1, here.id, "d") == 204
+        assert await _set_var(http3, there.id, "e") == 204
+        more = [await _next(second, "ChannelVarset") for _ in range(2)]
+        assert sorted(e["value"] for e in more) == ["d", "e"]
+        assert sorted(e["pyari_sequence"] for e in more) == [processed + 3, processed + 4]
+        for chan, http in ((here, http1), (there, http3)):
+            async with http.delete(f"/ari/channels/{chan.id}") as r:
+                assert r.status == 204
+            done += 1
+        ends = [await _next(second, "StasisEnd") for _ in range(2)]
+        assert {e["channel"]["id"] for e in ends} == {here.id, there.id}
+        await second.close()
+
+
+async def test_a_lost_nodes_channels_end_on_the_apps_socket(nodes: NodeFactory, app: str) -> None:
+    n1, n2, n3 = await nodes(3, files=KEEP)
+    async with _http(n1) as http1, http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:
+        await wait_for(lambda: _forwarding(n2, app) and _forwarding(n3, app), WAIT)
+        doomed = _call(n2, "alice", app)
+        other = _call(n3, "bob", app)
+        ids = {(await _next(ws, "StasisStart"))["channel"]["id"] for _ in range(2)}
+        assert ids == {doomed.id, other.id}
+        assert n2.cluster is not None
+        n2.cluster.nodes.pause()  # n2 stops heartbeating: cut off
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        end = await _next(ws)
+        gone = await _next(ws)
+        assert loop.time() - t0 < 5
+        assert (end["type"], end["channel"]["id"]) == ("StasisEnd", doomed.id)
+        assert gone["type"] == "ChannelDestroyed"
+        assert (gone["cause"], gone["cause_txt"]) == (NODE_LOST_CAUSE, "Network out of order")
+        assert gone["channel"]["id"] == doomed.id
+        assert gone["asterisk_id"] == n2.core.entity_id
+        assert gone["pyari_sequence"] == end["pyari_sequence"] + 1
+        # n3's call goes on.
+        async with _http(n3) as http3:
+            assert await _set_var(http3, other.id, "x") == 204
+        assert (await _next(ws))["type"] == "ChannelVarset"
+
+
+async def test_memory_logs_cannot_move_the_resume_is_told_events_lost(
+    nodes: NodeFactory, app: str
+) -> None:
+    files = _files(event_retention=60, stasis_grace=10, event_log="memory")
+    n1, n2 = await nodes(2, files=files)
+    assert n1.event_logs is None
+    async with _http(n1) as http1, _http(n2) as http2:
+        async with http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:
+            await wait_for(lambda: _forwarding(n2, app), WAIT)
+            chan = _call(n2, "alice", app)
+            await _next(ws, "StasisStart")
+            for i in range(3):
+                assert await _set_var(http2, chan.id, str(i)) == 204
+            varsets = [await _next(ws, "ChannelVarset") for _ in range(3)]
+        last = varsets[-1]["pyari_sequence"]
+        await wait_for(lambda: _forwarding(n2, app, away=True), WAIT)
+        resume = {"Pyari-Resume": f"{app}=1"}
+        async with http2.ws_connect(f"/ari/events?app={app}", headers=resume) as ws:
+            lost = await _next(ws)
+            assert lost["type"] == "EventsLost"
+            assert (lost["first_sequence"], lost["last_sequence"]) == (2, last)
+            assert await _set_var(http2, chan.id, "after") == 204
+            after = await _next(ws, "ChannelVarset")
+            assert (after["value"], after["pyari_sequence"]) == ("after", last + 1)
+
+
+# -- the parts, without a cluster ---------------------------------------------------
+
+
+def test_app_keys_are_the_names_utf8_in_hex() -> None:
+    assert app_key("hello") == "68656c6c6f"
+    assert app_key("é.*>") == "c3a92e2a3e"
+
+
+class Handler:
+    def __init__(self) -> None:
+        self.got: list[Any] = []
+
+    def __call__(self, event: ev.Event) -> None:
+        self.got.append(event)
+
+
+def test_inject_logs_filters_and_hands_the_json_to_the_socket(server: Server) -> None:
+    registry = server.stasis
+    handler = Handler()
+    app = registry.register("inj", handler)
+    app.encode = lambda event: b"{}"
+    app.inject(b'{"type":"Dummy","n":1}', "Dummy")
+    marker = handler.got[-1]
+    assert app.current == (marker, 1, b'{"type":"Dummy","n":1}')
+    app.events_disallowed = [{"type": "Dummy"}]
+    app.inject(b'{"type":"Dummy","n":2}', "Dummy")
+    assert app.log.last == 1 and len(handler.got) == 1
+    app.events_disallowed = []
+    registry.unregister("inj", handler)  # retention 0: not kept, only counted
+    app.inject(b'{"type":"Dummy","n":3}', "Dummy")
+    assert app.log.last == 2
+    assert app.log.after(0)[1] == []
+
+
+def test_registry_watchers_see_apps_held_left_and_gone(server: Server) -> None:
+    registry = server.stasis
+    seen: list[tuple[str, str]] = []
+
+    def watch(what: str, app: StasisApp) -> None:
+        seen.append((what, app.name))
+
+    registry.watchers.append(watch)
+    handler = Handler()
+    registry.register("w", handler)
+    registry.unregister("w", handler)
+    assert seen == [("held", "w"), ("away", "w"), ("gone", "w")]
+
+
+@pytest.mark.parametrize("away", [False, True])
+def test_a_remote_handler_is_not_active_while_its_home_is_away(server: Server, away: bool) -> None:
+    registry = server.stasis
+    app = registry.register("r", Handler(), remote_away=away)
+    assert app.active is not away
+    assert registry.held_by_writer(["r"]) == (None if away else "r")
