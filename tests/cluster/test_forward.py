@@ -462,3 +462,42 @@ async def test_nodes_of_a_real_cluster_answer_for_each_other(nodes: NodeFactory)
             assert r.status == 204
         await until(ws, "StasisEnd", chan)
     assert _cluster(a).forwarder.forwarded >= 4
+
+
+async def test_a_third_node_has_the_empty_bridge_moved_to_the_channels_node(
+    nats_url: str,
+) -> None:
+    p = await _pair(nats_url)
+    three = await _node("n3", p.one.link.settings.cluster, nats_url, p.records)
+    try:
+        one, two = p.one, p.two
+        theirs = await in_stasis(two, "Sim/bob", record=p)
+        assert (await call(one, "POST", "/bridges/far"))[0] == 200
+        p.records.owners[("bridge", "far")] = "n1"
+        status, body = await call(
+            three, "POST", "/bridges/far/addChannel", params={"channel": theirs}
+        )
+        assert status == 204, body
+        moved = two.server.core.bridges["far"]
+        await wait_for(lambda: [c.id for c in moved.channels] == [theirs])
+        assert (
+            one.server.core.bridges.get("far") is None or one.server.core.bridges["far"].destroyed
+        )
+        # n1 remembers where it went until the records say so: asked there, it forwards.
+        status, bridge = await call(one, "GET", "/bridges/far")
+        assert status == 200 and bridge["channels"] == [theirs]
+    finally:
+        await _close(three)
+        await _close(p.two)
+        await _close(p.one)
+
+
+async def test_a_stopped_forwarder_routes_nothing(pair: Pair) -> None:
+    one = pair.one
+    assert one.server.ari.cluster is one.forwarder
+    await one.forwarder.stop()
+    assert one.server.ari.cluster is None
+    chan = await in_stasis(pair.two, record=pair)
+    assert (await call(one, "GET", f"/channels/{chan}"))[0] == 404  # alone again
+    await one.forwarder.start()
+    assert (await call(one, "GET", f"/channels/{chan}"))[0] == 200
