@@ -1,6 +1,15 @@
 """SIP benchmark: SIPp against a pyari process on loopback (bounded in calls and time).
 
 python -m bench.sip_calls [--setup-calls N] [--rate R] [--bridged N] [--hold S]
+python -m bench.sip_calls --url http://HOST:8088 --sip HOST:5060 [--pid PID] [--uas-port P]
+                          [--probe-port P] [--user U --password W]   # any ARI server
+python -m bench.sip_calls --print-config --sip HOST:5060 [--uas-port P] [--probe-port P]
+
+Against an external server (Asterisk, or a pyari started by hand) nothing is started
+but SIPp and the probe: the server must carry the pjsip.conf and extensions.conf
+sections ``--print-config`` prints (same ports) and an ARI user; ``--pid`` (a process on
+this machine) gives the CPU figures, which are "n/a" without it. Everything stays on
+the addresses given (loopback in the tests) and every SIPp run is bounded in time.
 
 (a) Call set-ups into an ARI app: SIPp (``bench/sipp/setup_uac.xml``, endpoint ``sipp``
     identified by its From user) calls ``100`` in ``[bench]`` → ``Stasis(bench,setup)``;
@@ -64,7 +73,10 @@ def free_udp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int | None) -> float:
+    """utime + stime of a process (NaN without one: an external server given no --pid)."""
+    if pid is None:
+        return float("nan")
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
@@ -93,14 +105,17 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def configure(sip_port: int, uas_port: int, probe_port: int) -> Any:
-    def edit(confdir: Path) -> None:
-        (confdir / "pjsip.conf").write_text(
-            f"""; written by bench/sip_calls.py
+DIALPLAN = "\n[bench]\nexten => 100,1,Stasis(bench,setup)\nexten => 200,1,Stasis(bench,bridge)\n"
+"""The extensions.conf section the benchmark calls into."""
+
+
+def pjsip_conf(sip_port: int, uas_port: int, probe_port: int, host: str = "127.0.0.1") -> str:
+    """The pjsip.conf of the benchmark (SIPp's endpoint, the echoing UAS, the probe)."""
+    return f"""; written by bench/sip_calls.py
 [transport-udp]
 type = transport
 protocol = udp
-bind = 127.0.0.1:{sip_port}
+bind = {host}:{sip_port}
 
 [bench-endpoint](!)
 type = endpoint
@@ -129,12 +144,13 @@ aors = probe
 type = aor
 contact = sip:probe@127.0.0.1:{probe_port}
 """
-        )
+
+
+def configure(sip_port: int, uas_port: int, probe_port: int) -> Any:
+    def edit(confdir: Path) -> None:
+        (confdir / "pjsip.conf").write_text(pjsip_conf(sip_port, uas_port, probe_port))
         with (confdir / "extensions.conf").open("a") as f:
-            f.write(
-                "\n[bench]\nexten => 100,1,Stasis(bench,setup)\n"
-                "exten => 200,1,Stasis(bench,bridge)\n"
-            )
+            f.write(DIALPLAN)
 
     return edit
 
@@ -181,6 +197,10 @@ async def run_sipp(args: list[str], cwd: Path, timeout: float, name: str = "sipp
     except TimeoutError:
         proc.kill()
         out, _ = await proc.communicate()
+    except BaseException:  # cancelled (the benchmark ends first): never leave SIPp running
+        if proc.returncode is None:
+            proc.kill()
+        raise
     seconds = time.monotonic() - started
     successful = failed = 0
     if stat.exists():
@@ -415,9 +435,50 @@ class Results:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Target:
+    """The server measured: its ARI URL and credentials, SIP address and process."""
+
+    url: str
+    sip: tuple[str, int]
+    pid: int | None
+    user: str = USER
+    password: str = PASSWORD
+
+
+def split_hostport(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"--sip wants HOST:PORT, not {text!r}")
+    return host.strip("[]"), int(port)
+
+
 async def bench(args: argparse.Namespace) -> Results:
-    res = Results()
+    if args.url:
+        return await bench_on(args, None)
     sip_port, uas_port, probe_sip = free_udp_port(), free_udp_port(), free_udp_port()
+    args.uas_port, args.probe_port = uas_port, probe_sip
+    srv = ServerProcess(configure=configure(sip_port, uas_port, probe_sip))
+    with srv:
+        note = prioritize(srv.pid)
+        res = await bench_on(args, Target(srv.url, ("127.0.0.1", sip_port), srv.pid))
+        res.notes.append(note)
+        return res
+
+
+async def bench_on(args: argparse.Namespace, target: Target | None) -> Results:
+    """The benchmark against ``target`` (None: the external server of ``--url``/``--sip``)."""
+    res = Results()
+    if target is None:
+        if not args.sip:
+            raise SystemExit("--url needs --sip HOST:PORT (the server's SIP UDP address)")
+        target = Target(args.url.rstrip("/"), split_hostport(args.sip), args.pid,
+                        args.user, args.password)  # fmt: skip
+        res.notes.append(
+            f"External server: ARI {target.url}, SIP {target.sip[0]}:{target.sip[1]}"
+            + ("" if target.pid else " (no --pid: no CPU figures)")
+        )
+    uas_port, probe_sip = args.uas_port, args.probe_port
     recorder = RtpRecorder()
     recorder.start()
     work = Path(tempfile.mkdtemp(prefix="pyari-sipbench-"))
@@ -426,28 +487,25 @@ async def bench(args: argparse.Namespace) -> Results:
     probe_transport, probe = await loop.create_datagram_endpoint(
         lambda: ProbeUas(recorder.port), local_addr=("127.0.0.1", probe_sip)
     )
-    srv = ServerProcess(configure=configure(sip_port, uas_port, probe_sip))
     try:
-        with srv:
-            res.notes.append(prioritize(srv.pid))
-            headers = {"Authorization": basic_auth(USER, PASSWORD)}
-            conn = aiohttp.TCPConnector(limit=64)
-            async with aiohttp.ClientSession(srv.url, headers=headers, connector=conn) as http:
-                ws = await http.ws_connect("/ari/events?app=bench")
-                app = App(http)
+        headers = {"Authorization": basic_auth(target.user, target.password)}
+        conn = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(target.url, headers=headers, connector=conn) as http:
+            ws = await http.ws_connect("/ari/events?app=bench")
+            app = App(http)
 
-                async def read() -> None:
-                    async for msg in ws:
-                        if msg.type == aiohttp.WSMsgType.TEXT:
-                            app.event(json.loads(msg.data))
+            async def read() -> None:
+                async for msg in ws:
+                    if msg.type == aiohttp.WSMsgType.TEXT:
+                        app.event(json.loads(msg.data))
 
-                reader = asyncio.ensure_future(read())
-                try:
-                    await setups(args, app, srv, sip_port, work, res)
-                    await bridged(args, app, srv, sip_port, uas_port, work, recorder, probe, res)
-                finally:
-                    reader.cancel()
-                    await ws.close()
+            reader = asyncio.ensure_future(read())
+            try:
+                await setups(args, app, target, work, res)
+                await bridged(args, app, target, uas_port, work, recorder, probe, res)
+            finally:
+                reader.cancel()
+                await ws.close()
     finally:
         probe_transport.close()
         recorder.stop = True
@@ -456,31 +514,33 @@ async def bench(args: argparse.Namespace) -> Results:
     return res
 
 
-def sipp_common(sip_port: int, local_port: int, media_port: int = 30000) -> list[str]:
+def sipp_common(
+    sip_port: int, local_port: int, media_port: int = 30000, host: str = "127.0.0.1"
+) -> list[str]:
     """SIPp's RTP ports start at ``-mp`` (away from pyari's 10000-20000)."""
-    return [f"127.0.0.1:{sip_port}", "-i", "127.0.0.1", "-p", str(local_port),
+    return [f"{host}:{sip_port}", "-i", "127.0.0.1", "-p", str(local_port),
             "-mp", str(media_port), "-cp", str(free_udp_port())]  # fmt: skip
 
 
 async def setups(
-    args: argparse.Namespace, app: App, srv: ServerProcess, sip_port: int, work: Path,
-    res: Results,
-) -> None:  # fmt: skip
+    args: argparse.Namespace, app: App, target: Target, work: Path, res: Results
+) -> None:
     scenario = str(SCENARIOS / "setup_uac.xml")
+    host, sip_port = target.sip
     # warm-up
-    await run_sipp([*sipp_common(sip_port, free_udp_port()), "-sf", scenario, "-s", "100",
-                    "-m", "50", "-r", "50", "-l", "100"], work, 30)  # fmt: skip
+    await run_sipp([*sipp_common(sip_port, free_udp_port(), host=host), "-sf", scenario,
+                    "-s", "100", "-m", "50", "-r", "50", "-l", "100"], work, 30)  # fmt: skip
     for rate in args.rates:
         calls = min(args.setup_calls, rate * 10)
         before = app.setup_done
-        cpu0 = cpu_seconds(srv.pid)
+        cpu0 = cpu_seconds(target.pid)
         run = await run_sipp(
-            [*sipp_common(sip_port, free_udp_port()), "-sf", scenario, "-s", "100",
+            [*sipp_common(sip_port, free_udp_port(), host=host), "-sf", scenario, "-s", "100",
              "-m", str(calls), "-r", str(rate), "-l", str(rate * 2), "-trace_rtt",
              "-rtt_freq", "1", "-recv_timeout", "10000"],
             work, calls / rate + 40,
         )  # fmt: skip
-        cpu = cpu_seconds(srv.pid) - cpu0
+        cpu = cpu_seconds(target.pid) - cpu0
         done = app.setup_times[before:]
         span = (done[-1] - done[0]) if len(done) > 1 else float("nan")
         per_s = (len(done) - 1) / span if len(done) > 1 else 0.0
@@ -500,14 +560,17 @@ async def setups(
 
 
 async def bridged(
-    args: argparse.Namespace, app: App, srv: ServerProcess, sip_port: int, uas_port: int,
+    args: argparse.Namespace, app: App, target: Target, uas_port: int,
     work: Path, recorder: RtpRecorder, probe: ProbeUas, res: Results,
 ) -> None:  # fmt: skip
     n = args.bridged
+    if n <= 0:
+        return
+    host, sip_port = target.sip
     uas = asyncio.ensure_future(
         run_sipp(
             [
-                *sipp_common(sip_port, uas_port, 40000),
+                *sipp_common(sip_port, uas_port, 40000, host=host),
                 "-sn",
                 "uas",
                 "-rtp_echo",
@@ -523,7 +586,7 @@ async def bridged(
     uac = asyncio.ensure_future(
         run_sipp(
             [
-                *sipp_common(sip_port, free_udp_port()),
+                *sipp_common(sip_port, free_udp_port(), host=host),
                 "-sf",
                 str(SCENARIOS / "bridge_uac.xml"),
                 "-s",
@@ -551,9 +614,9 @@ async def bridged(
     ramp = time.monotonic() - started
     all_up = app.up
     window = max(2.0, min(10.0, args.hold - ramp - 3))
-    cpu0, wall0, ns0 = cpu_seconds(srv.pid), time.monotonic(), time.time_ns()
+    cpu0, wall0, ns0 = cpu_seconds(target.pid), time.monotonic(), time.time_ns()
     await asyncio.sleep(window)
-    cpu1, wall1, ns1 = cpu_seconds(srv.pid), time.monotonic(), time.time_ns()
+    cpu1, wall1, ns1 = cpu_seconds(target.pid), time.monotonic(), time.time_ns()
     up_after = app.up
     stats = await sample_rtp(app)
     uac_run = await uac
@@ -645,12 +708,42 @@ def main() -> None:
     p.add_argument("--bridge-rate", type=int, default=30, help="new bridged calls per second")
     p.add_argument("--hold", type=float, default=30, help="seconds each bridged call lasts")
     p.add_argument("--dump", type=Path, help="write the probe's packets (JSON) here")
+    p.add_argument(
+        "--url", help="measure this ARI server (e.g. Asterisk) instead of starting pyari"
+    )
+    p.add_argument("--sip", help="HOST:PORT of that server's SIP UDP transport")
+    p.add_argument("--pid", type=int, help="that server's process id (CPU figures)")
+    p.add_argument("--user", default=USER, help="ARI user of that server")
+    p.add_argument("--password", default=PASSWORD, help="ARI password of that server")
+    p.add_argument(
+        "--uas-port",
+        type=int,
+        default=5072,
+        help="SIP port of the echoing SIPp UAS (external server: as configured)",
+    )
+    p.add_argument(
+        "--probe-port",
+        type=int,
+        default=5074,
+        help="SIP port of the jitter probe (external server: as configured)",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the pjsip.conf and extensions.conf an external server needs",
+    )
     args = p.parse_args()
+    if args.print_config:
+        host, port = split_hostport(args.sip or "127.0.0.1:5060")
+        print(pjsip_conf(port, args.uas_port, args.probe_port, host))
+        print("; extensions.conf" + DIALPLAN)
+        return
     if shutil.which("sipp") is None:
         sys.exit("sipp (Debian sip-tester) is not installed")
     started = time.monotonic()
     res = asyncio.run(bench(args))
-    print(f"pyari SIP benchmark (SIPp on loopback, {os.cpu_count()} cores, "
+    what = f"SIP benchmark of {args.url}" if args.url else "pyari SIP benchmark"
+    print(f"{what} (SIPp on loopback, {os.cpu_count()} cores, "
           f"{time.monotonic() - started:.0f} s)\n")  # fmt: skip
     print(table(res))
 
