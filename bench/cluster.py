@@ -22,7 +22,9 @@ python -m bench.cluster [--calls 1500] [--in-flight 8] [--seconds 4] [--reconnec
 4. **Events lost across reconnects.** ``bench.event_resume`` (writers setting a variable in
    a loop, the application's socket dropped and reconnected ``--reconnects`` times) against
    a cluster node: ``plain`` (an unmodified client) and ``sequenced`` (``Pyari-Resume``,
-   goal 0 lost, 0 duplicates).
+   goal 0 lost, 0 duplicates); then the same with two nodes, the socket reconnecting to
+   the *other* node each time (the application's home moves every time; the channel and
+   the writers stay on n1), ``sequenced``.
 
 The client processes share the machine's cores with the nodes and nats-server: every figure
 understates the servers alone (the report says how many cores there are). Bounded: each
@@ -33,17 +35,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from bench import event_resume, events, originate
-from pyari.cluster.demo import PASSWORD, USER, LocalCluster
+from pyari.cluster.demo import PASSWORD, USER, LocalCluster, basic_auth
 
 BENCH_DIALPLAN = """
 ; bench.cluster: one application per node
@@ -180,8 +187,6 @@ async def forwarded(root: Path, requests: int) -> dict[str, float]:
 def _post(base: str, path: str) -> int:
     import urllib.request
 
-    from pyari.cluster.demo import basic_auth
-
     req = urllib.request.Request(
         base + path, method="POST", headers={"Authorization": basic_auth()}
     )
@@ -199,6 +204,100 @@ async def reconnects(root: Path, count: int) -> list[event_resume.Result]:
     async with cluster:
         url = cluster.nodes[0].url
         return [await event_resume.run(url, mode, count, 4, 1) for mode in ("plain", "sequenced")]
+
+
+async def reconnects_across(root: Path, count: int, writers: int = 4) -> event_resume.Result:
+    """``sequenced`` reconnects alternating between n1 and n2 (see the module)."""
+    cluster = LocalCluster(
+        root, 2, cluster="bench", kamailio=False, quiet=True, event_retention=60, stasis_grace=5
+    )
+    rnd = random.Random(1)
+    app = event_resume.APP
+    async with cluster, contextlib.AsyncExitStack() as stack:
+        auth = {"Authorization": basic_auth()}
+        https = [
+            await stack.enter_async_context(aiohttp.ClientSession(n.url, headers=auth))
+            for n in cluster.nodes
+        ]
+        seen: dict[int, int] = {}
+        last = 0
+        lost_reported = 0
+
+        def take(data: dict[str, Any]) -> None:
+            nonlocal last, lost_reported
+            seq = data.get("pyari_sequence")
+            if isinstance(seq, int):
+                if seq <= last:
+                    return
+                last = seq
+            if data["type"] == "EventsLost":
+                lost_reported += int(data["count"])
+            elif data["type"] == "ChannelVarset" and data.get("variable") == "n":
+                value = int(data["value"])
+                seen[value] = seen.get(value, 0) + 1
+
+        async def connect(i: int) -> aiohttp.ClientWebSocketResponse:
+            hdrs = {"Pyari-Resume": f"{app}={last}"} if last else {"Pyari-Sequence": "1"}
+            sock = await https[i % 2].ws_connect(f"/ari/events?app={app}", headers=hdrs)
+            deadline = time.monotonic() + 10  # registered just after the upgrade
+            while time.monotonic() < deadline:
+                async with https[i % 2].get(f"/ari/applications/{app}") as r:
+                    if r.status == 200 and (await r.json()).get("name") == app:
+                        break
+                await asyncio.sleep(0.02)
+            return sock
+
+        async def read_for(sock: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await sock.receive(timeout=left)
+                except TimeoutError:
+                    return
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    return
+                take(json.loads(msg.data))
+
+        ws = await connect(0)
+        n1 = https[0]
+        async with n1.post("/ari/channels", params={"endpoint": "Sim/load", "app": app}) as r:
+            chan = (await r.json())["id"]
+        while not last:
+            await read_for(ws, 0.1)
+        produced = 0
+        stop = asyncio.Event()
+
+        async def writer() -> None:
+            nonlocal produced
+            while not stop.is_set():
+                produced += 1
+                params = {"variable": "n", "value": str(produced)}
+                async with n1.post(f"/ari/channels/{chan}/variable", params=params) as r:
+                    await r.read()
+
+        started = time.monotonic()
+        tasks = [asyncio.create_task(writer()) for _ in range(writers)]
+        for i in range(1, count + 1):
+            await read_for(ws, rnd.uniform(0.005, 0.05))
+            await ws.close()
+            ws = await connect(i)
+        stop.set()
+        await asyncio.gather(*tasks)
+        seconds = time.monotonic() - started
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and produced not in seen:
+            await read_for(ws, 0.2)
+        await ws.close()
+    return event_resume.Result(
+        "sequenced, n1/n2 in turn",
+        produced,
+        sum(seen.values()),
+        sum(1 for v in range(1, produced + 1) if v not in seen),
+        sum(n - 1 for n in seen.values()),
+        lost_reported,
+        count,
+        seconds,
+    )
 
 
 # --------------------------------------------------------------------- report
@@ -274,11 +373,13 @@ def main() -> None:
         if "resume" not in args.skip:
             print()
             print(f"Events across {args.reconnects} reconnects under load (bench.event_resume,")
-            print("4 writers, a cluster node, JetStream logs):")
+            print("4 writers; JetStream logs):")
             print()
             print("| client | events | events/s | lost | duplicates | reported lost |")
             print("|---|---|---|---|---|---|")
-            for r in asyncio.run(reconnects(root / "r", args.reconnects)):
+            results = asyncio.run(reconnects(root / "r", args.reconnects))
+            results.append(asyncio.run(reconnects_across(root / "x", args.reconnects)))
+            for r in results:
                 print(
                     f"| {r.mode} | {r.produced} | {r.produced / r.seconds:,.0f} | {r.lost} | "
                     f"{r.duplicates} | {r.lost_reported} |",

@@ -12,6 +12,8 @@ the test reads.
 * the calls spread over the three nodes, every StasisStart/StasisEnd seen, REST on
   every channel works; the application is SIGKILLed and started again mid-run: 0 events
   lost (its journal's sequences have no gap) and 0 calls lost (SIPp: 0 failed);
+* the application is killed and started again on n2, then on n3, mid-run (a rolling
+  deploy): it resumes on the new node, 0 events and 0 calls lost;
 * a node is SIGKILLed mid-run: the calls on the other two complete (0 failures), the
   application sees each lost call end within 5 s, and new calls go to the live nodes;
 * nats-server is restarted mid-run: every node keeps running and serving, reconnects,
@@ -272,6 +274,30 @@ async def test_calls_spread_over_three_nodes_app_killed_and_restarted(
     assert set(per_node) == {"n1", "n2", "n3"}, per_node
     # calls that entered Stasis while the application was away were not lost
     assert any(r["t"] > killed_at for r in started.values())
+    check_no_gap(app)
+
+
+async def test_app_moves_to_other_nodes_mid_run(
+    cluster: LocalCluster, app: App, tmp_path: Path
+) -> None:
+    """A rolling deploy: the application is killed and comes back on another node, twice,
+    during calls; it resumes there (Pyari-Resume), 0 events and 0 calls lost."""
+    await app.start()  # on n1
+    calls = 36
+    sipp = Sipp(cluster, tmp_path, "moves")
+    sipp.start(calls, 6, bye_wait=30)
+    for count, node in ((10, 1), (22, 2)):
+        await poll(lambda c=count: len(app.started()) >= c, WAIT, f"{count} calls", cluster.logs)
+        app.kill()
+        await asyncio.sleep(0.5)
+        app.url = cluster.nodes[node].url
+        await app.start()
+    result = await sipp.result()
+    assert (result.successful, result.failed) == (calls, 0), result.output[-3000:]
+    await poll(lambda: len(app.ended()) >= calls, WAIT, "every StasisEnd", cluster.logs)
+    started = app.started()
+    assert len(started) == calls and set(app.ended()) == set(started)
+    assert all(r["rest"] in ("ok", "gone") for r in started.values())
     check_no_gap(app)
 
 
