@@ -331,17 +331,18 @@ class Server:
             recordings=self.recordings,
             addresses=self._addresses,
         )
+        self.cluster = cluster  # set first: a stop during the start stops it too
         try:
             await cluster.start()
         except Exception as exc:
             reached = cluster.link.nc is not None
+            self.cluster = None
             await cluster.stop()
             if not reached:
                 raise StartError(
                     f"cluster: cannot reach NATS at {settings.nats_url}: {exc}"
                 ) from exc
             raise StartError(f"cluster: cannot start: {exc}") from exc
-        self.cluster = cluster
 
     def _addresses(self) -> tuple[str, str]:
         """``host:port`` of the first SIP transport and of HTTP ("" when not bound)."""
