@@ -419,9 +419,21 @@ class Kamailio:
             await proc.wait()
 
 
+FROM_KAMAILIO = """
+[from-kamailio]
+exten => 1000,1,Answer()
+ same => n,Wait(20)
+ same => n,Hangup()
+exten => 2000,1,Ringing()
+ same => n,Wait(20)
+ same => n,Answer()
+"""
+
+
 def node_conf(root: Path, name: str, kamailio_port: int) -> Path:
     """A node's configuration folder: the defaults, the `kamailio` endpoint of
-    :func:`node_pjsip_conf`, and a [from-kamailio] context that answers and waits."""
+    :func:`node_pjsip_conf`, and a [from-kamailio] context: 1000 answers and waits, 2000
+    rings."""
     conf = root / name / "conf"
     conf.mkdir(parents=True)
     for item in embedded_names():
@@ -431,8 +443,7 @@ def node_conf(root: Path, name: str, kamailio_port: int) -> Path:
     with (conf / "pjsip.conf").open("a") as f:
         f.write(node_pjsip_conf(f"127.0.0.1:{kamailio_port}"))
     with (conf / "extensions.conf").open("a") as f:
-        f.write("\n[from-kamailio]\nexten => 1000,1,Answer()\n same => n,Wait(20)\n"
-                " same => n,Hangup()\n")  # fmt: skip
+        f.write(FROM_KAMAILIO)
     return conf
 
 
@@ -571,6 +582,25 @@ async def test_sipps_stock_uac_that_ignores_record_route_works_too(
     assert n1.core.calls_processed and n2.core.calls_processed
     assert not n1.core.channels and not n2.core.channels
     assert "Not here" not in kamailio.text()
+
+
+@pytest.mark.slow
+@needs_kamailio
+@needs_sipp
+async def test_a_cancel_reaches_the_ringing_node(
+    edge: tuple[Kamailio, list[Server]], tmp_path: Path
+) -> None:
+    kamailio, (n1, n2) = edge
+    code, out = await run_sipp(
+        f"127.0.0.1:{kamailio.port}", "-sf", str(SCENARIOS / "uac_cancel_kamailio.xml"),
+        "-s", "2000", "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", "4", "-r", "10",
+        "-mp", str(free_udp_port()),
+    )  # fmt: skip
+    assert code == 0, out + kamailio.text()
+    # the nodes' ringing channels ended with the CANCEL, long before their Wait(20)
+    await wait_until(lambda: n1.core.calls_processed + n2.core.calls_processed == 4, 5,
+                     "every cancelled call ended on its node")  # fmt: skip
+    assert n1.core.calls_processed and n2.core.calls_processed
 
 
 class FakeNode(asyncio.DatagramProtocol):
