@@ -239,6 +239,40 @@ async def test_a_lost_nodes_channels_end_on_the_apps_socket(nodes: NodeFactory, 
         assert (await _next(ws))["type"] == "ChannelVarset"
 
 
+async def test_an_app_whose_node_dies_resumes_on_another_without_loss(
+    nodes: NodeFactory, app: str
+) -> None:
+    n1, n2, n3 = await nodes(3, files=KEEP)
+    async with _http(n1) as http1, _http(n3) as http3:
+        ws = await http1.ws_connect(f"/ari/events?app={app}", headers=SEQ)
+        await wait_for(lambda: _forwarding(n2, app) and _forwarding(n3, app), WAIT)
+        chan = _call(n3, "bob", app)
+        processed = (await _next(ws, "StasisStart"))["pyari_sequence"]
+        assert n1.cluster is not None and n1.event_logs is not None
+        await n1.event_logs.flush()  # (what a crash loses unflushed: decision 0024)
+        # n1 dies: no more heartbeats, its NATS connections gone.
+        n1.cluster.nodes.pause()
+        await n1.cluster.link.nc.close()
+        await n1.event_logs._nc.close()
+        # The leader of the others (n2) keeps the app's log meanwhile.
+        await wait_for(lambda: _apps(n2).records.get(app) == ("n2", False), WAIT)
+        await wait_for(lambda: _forwarding(n3, app, away=True), WAIT)
+        for value in "abc":
+            assert await _set_var(http3, chan.id, value) == 204
+        late = _call(n3, "carol", app)
+        await wait_for(lambda: n3.stasis.waiting(app) == 1, WAIT)
+        # The app restarts against n3: the gap, then the call that waited.
+        resume = {"Pyari-Resume": f"{app}={processed}"}
+        async with http3.ws_connect(f"/ari/events?app={app}", headers=resume) as again:
+            got = [await _next(again, "ChannelVarset") for _ in range(3)]
+            start = await _next(again, "StasisStart")
+        assert [e["value"] for e in got] == ["a", "b", "c"]
+        seqs = [e["pyari_sequence"] for e in [*got, start]]
+        assert seqs == sorted(seqs) and seqs[0] > processed
+        assert start["channel"]["id"] == late.id
+        await ws.close()
+
+
 async def test_memory_logs_cannot_move_the_resume_is_told_events_lost(
     nodes: NodeFactory, app: str
 ) -> None:

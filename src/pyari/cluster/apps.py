@@ -528,9 +528,54 @@ class ClusterApps:
             chans[ident][0] = bytes(head.channel)
 
     def _on_lost(self, node: str) -> None:
-        """``node`` is lost: its channels of this node's apps end, with cause 38."""
+        """``node`` is lost: its channels of this node's apps end, with cause 38; the
+        apps it was the home of wait for a socket (the leader keeps their logs)."""
         if node == self.node:
             return
+        self._end_channels(node)
+        orphans = [name for name, (home, _) in self.records.items() if home == node]
+        if not orphans:
+            return
+        for name in orphans:
+            self._ensure_remote(name, away=True)
+        survivors = [n for n in self.directory.alive() if n != node]
+        if survivors and min(survivors) == self.node:
+            for name in orphans:
+                self._spawn(self._adopt(name, node))
+
+    async def _adopt(self, name: str, lost: str) -> None:
+        """Become the home of ``name``, whose home ``lost`` died, as if its socket had
+        left here: its log loaded and kept, the other nodes' events logged, until a
+        socket opens it (here, or on a node that then moves it)."""
+        if name in self.homes or self.records.get(name, ("",))[0] != lost:
+            return
+        log.warning("cluster: node %s lost: this node keeps the events of '%s'", lost, name)
+        home = self.homes[name] = _Home(name)
+        await self._subscribe(home)
+        reload = getattr(self.registry.log_factory, "reload", None)
+        if reload is not None:
+            try:
+                await reload(name)
+            except Exception as exc:
+                log.warning("cluster: the stream of '%s' could not be read: %s", name, exc)
+        if self.homes.get(name) is not home:
+            return
+        app = self.registry.renew_log(name)
+        if app.handler is not None and app.handler is self.remotes.get(name):
+            app.handler = None
+            app.remote_away = False
+        if app.handler is None:
+            compact = self.encoder.compact
+            app.encode = lambda event: compact(event, name)
+            # What the dead home's socket was written is unknown: taken as all of it.
+            app.held = True
+            app.written = app.acked = app.log.last
+            app.ack_used = False
+            self.registry.keep(app)
+        self._go_live(home)
+
+    def _end_channels(self, node: str) -> None:
+        """The app's channels on ``node`` end: StasisEnd and ChannelDestroyed, cause 38."""
         for home in list(self.homes.values()):
             chans = home.channels.pop(node, None)
             for token in [t for t in home.seen if t.partition(".")[0] == node]:
@@ -630,7 +675,7 @@ class ClusterApps:
         if self.homes.get(home.app) is not home:
             return
         app = self.registry.get(home.app)
-        if app is None or not self._held_here(app):
+        if app is None or (app.handler is None and not app.kept):
             log.warning("cluster: '%s' moved here but its socket left first", home.app)
         buffered, home.buffer = home.buffer, []
         home.buffering = False

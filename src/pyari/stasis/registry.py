@@ -226,14 +226,8 @@ class Registry:
         app.handler = None
         app.held_read_only = False
         app.remote_away = False
-        retention = self.streams.retention
-        if retention > 0 and app.encode is not None:
-            # Kept, subscriptions and log, for the retention time (docs/event-streams.md).
-            app.kept = True
-            with contextlib.suppress(RuntimeError):  # no loop: expired at the next sweep
-                loop = asyncio.get_running_loop()
-                self._expiry[name] = loop.call_later(retention, self._expire, app)
-            app.away_since = self.clock()
+        if self.streams.retention > 0 and app.encode is not None:
+            self.keep(app)
             if self.watchers:
                 self._notify("away", app)
             return
@@ -241,6 +235,18 @@ class Registry:
         if self.watchers:
             self._notify("away", app)
         self.cleanup(app)
+
+    def keep(self, app: StasisApp) -> None:
+        """Keep ``app``, with no socket, its subscriptions and log, for the retention
+        time (docs/event-streams.md): its socket left, or (a cluster) its home died."""
+        app.kept = True
+        with contextlib.suppress(RuntimeError):  # no loop: expired at the next sweep
+            loop = asyncio.get_running_loop()
+            timer = self._expiry.pop(app.name, None)
+            if timer is not None:
+                timer.cancel()
+            self._expiry[app.name] = loop.call_later(self.streams.retention, self._expire, app)
+        app.away_since = self.clock()
 
     def _expire(self, app: StasisApp) -> None:
         """An away application's retention time is over: it goes as Asterisk's would."""
