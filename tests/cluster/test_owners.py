@@ -164,3 +164,16 @@ async def test_local_objects_win_over_the_mirror(nodes: NodeFactory, kind: str) 
     ca.owners.mirror[(kind, "x")] = "elsewhere"  # a record of a node that is not alive
     assert ca.owner(kind, "x") is None
     assert ca.owner("planet", "x") is None
+
+
+async def test_a_new_watcher_drops_what_the_bucket_no_longer_holds(nodes: NodeFactory) -> None:
+    a, b = await nodes(2)
+    ca, cb = _cluster(a), _cluster(b)
+    chan = a.core.request("Sim/alice")
+    await wait_for(lambda: cb.owner("channel", chan.id) == "n1", WAIT)
+    cb.owners.mirror[("channel", "deleted-while-away")] = "n1"  # its purge was missed
+    assert cb.owners.watch is not None
+    await cb.owners.watch.restart()  # what a reconnection does
+    await wait_for(lambda: ("channel", "deleted-while-away") not in cb.owners.mirror, WAIT)
+    assert cb.owner("channel", chan.id) == "n1"
+    assert ca.owners.watch is not None and ca.owners.watch.restarts == 0
