@@ -39,6 +39,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -69,6 +70,10 @@ class Scaling:
     seconds: float
     failed: int
     p50_ms: float
+    nodes_cpu: float
+    """% of one core the node processes used together over the run."""
+    nats_cpu: float
+    clients_cpu: float
 
     @property
     def calls_per_s(self) -> float:
@@ -81,15 +86,28 @@ class Scaling:
 def worker(url: str, app: str, endpoint: str, calls: int, in_flight: int) -> None:
     """One client process: warm up, say ``ready``, wait for ``go`` on stdin, measure, print."""
 
-    async def go() -> originate.Result:
+    async def go() -> dict[str, Any]:
         await originate.run(url, USER, PASSWORD, 50, in_flight, app=app, endpoint=endpoint)
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        return await originate.run(
+        cpu = _self_cpu()
+        res = await originate.run(
             url, USER, PASSWORD, calls, in_flight, app=app, endpoint=endpoint, time_limit=120
         )
+        return {**res.row(), "cpu_s": _self_cpu() - cpu}
 
-    print(json.dumps(asyncio.run(go()).row()), flush=True)
+    print(json.dumps(asyncio.run(go())), flush=True)
+
+
+def _self_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a running process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def scaling(root: Path, nodes: int, clustered: bool, calls: int, in_flight: int) -> Scaling:
@@ -130,6 +148,11 @@ async def scaling(root: Path, nodes: int, clustered: bool, calls: int, in_flight
                 line = await asyncio.to_thread(p.stdout.readline)
                 if line.strip() != "ready":
                     raise RuntimeError(f"a client did not start: {line!r}\n{cluster.logs(800)}")
+            servers = [n.proc.pid for n in cluster.nodes if n.proc is not None]
+            if cluster.nats is not None:
+                servers.append(cluster.nats.pid)
+            before = [_cpu(pid) for pid in servers]
+            started = time.monotonic()
             for p in procs:
                 assert p.stdin is not None
                 p.stdin.write("go\n")
@@ -138,6 +161,8 @@ async def scaling(root: Path, nodes: int, clustered: bool, calls: int, in_flight
             for p in procs:
                 out, _ = await asyncio.to_thread(p.communicate, timeout=180)
                 rows.append(json.loads(out.strip().splitlines()[-1]))
+            wall = time.monotonic() - started
+            used = [_cpu(pid) - b for pid, b in zip(servers, before, strict=True)]
         finally:
             for p in procs:
                 if p.poll() is None:
@@ -149,6 +174,9 @@ async def scaling(root: Path, nodes: int, clustered: bool, calls: int, in_flight
         max(r["seconds"] for r in rows),
         sum(r["failed"] for r in rows),
         max(r["latency_p50_ms"] for r in rows),
+        nodes_cpu=sum(used[:nodes]) / wall * 100,
+        nats_cpu=sum(used[nodes:]) / wall * 100,
+        clients_cpu=sum(r["cpu_s"] for r in rows) / wall * 100,
     )
 
 
@@ -328,8 +356,11 @@ def main() -> None:
             print(f"Originate into Stasis, one client process per node, {args.calls} calls each,")
             print(f"{args.in_flight} in flight per client, hang up at StasisStart:")
             print()
-            print("| nodes | cluster | calls/s | × 1 node | POST → StasisStart p50 (ms) | failed |")
-            print("|---|---|---|---|---|---|")
+            print(
+                "| nodes | cluster | calls/s | × 1 node | POST → StasisStart p50 (ms) | failed "
+                "| CPU % nodes / NATS / clients |"
+            )
+            print("|---|---|---|---|---|---|---|")
             base = None
             runs = [(1, False), (1, True), (2, True), (3, True)]
             for i, (n, clustered) in enumerate(runs):
@@ -339,7 +370,8 @@ def main() -> None:
                 ratio = f"{res.calls_per_s / base:.2f}" if base and clustered else "-"
                 print(
                     f"| {n} | {'yes' if clustered else 'no'} | {res.calls_per_s:,.0f} | "
-                    f"{ratio} | {res.p50_ms:.2f} | {res.failed} |",
+                    f"{ratio} | {res.p50_ms:.2f} | {res.failed} | {res.nodes_cpu:.0f} / "
+                    f"{res.nats_cpu:.0f} / {res.clients_cpu:.0f} |",
                     flush=True,
                 )
         if "events" not in args.skip:
