@@ -254,7 +254,9 @@ async def test_an_owner_that_does_not_answer_is_a_504(pair: Pair) -> None:
     await sub.unsubscribe()
     one.forwarder.timeout = 5.0
     await two.forwarder.start()
-    assert (await call(one, "GET", f"/channels/{chan}"))[0] == 200
+    served = two.forwarder.served
+    status, body = await call(one, "GET", f"/channels/{chan}")
+    assert status == 200, (body, served, two.forwarder.served, one.forwarder.unanswered)
     # No NATS: 504 at once, lists of this node only.
     await one.link.close()
     assert await call(one, "GET", f"/channels/{chan}") == (
