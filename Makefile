@@ -59,7 +59,7 @@ OTHER_HTTP_BACKEND ?= aiohttp
 HTTP_SUITES := tests/http tests/e2e tests/interop tests/client tests/examples \
 	tests/ari/test_ari_applications.py tests/ari/test_ari_events.py \
 	tests/channels/test_channels_websocket_media.py tests/stasis/test_ws_rules.py \
-	tests/cli/test_commands.py
+	tests/cli/test_commands.py tests/sip/test_sip_websocket.py
 
 ## Lint (the import layers too), type-check and run the whole test suite (slow suites included).
 test: $(STAMP) system-deps node-deps
