@@ -571,7 +571,7 @@ class PjsipTech:
         if name in WIDEBAND:
             from pyari.media.rtp_codecs import make_codec
 
-            codec = make_codec(name, media.fmtp)
+            codec = make_codec(name, media.fmtp, self._engine_rate())
         remote = (media.remote_address, media.remote_port)
         rtp.configure(
             remote,
@@ -966,10 +966,16 @@ class PjsipTech:
 
     def media_format(self, chan: Channel) -> MediaFormat:
         pvt = pvt_of(chan, PjsipPvt)
+        rate = self._engine_rate()
         if pvt.media is not None:
-            return engine_format(pvt.media.codec.name)
+            return engine_format(pvt.media.codec.name, rate)
         codecs = self._codecs(pvt.endpoint)
-        return engine_format(codecs[0] if codecs else "ulaw")
+        return engine_format(codecs[0] if codecs else "ulaw", rate)
+
+    def _engine_rate(self) -> int:
+        """The media engine's mixing rate (Opus channels run at it)."""
+        media = media_of(self.core) if self.core is not None else None
+        return media.engine.rate if media is not None else 8000
 
     def media_output(self, chan: Channel, payload: bytes) -> None:
         pvt = pvt_of(chan, PjsipPvt)

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pyari.media.frames import FORMATS, SLIN16, ULAW, MediaFormat
+from pyari.media.frames import FORMATS, SLIN16, ULAW, MediaFormat, slin_for_rate
 from pyari.sip.sdp import CODECS, TransportParams, answer_setup
 
 if TYPE_CHECKING:
@@ -64,10 +64,13 @@ def available_codecs(allow: Sequence[str]) -> list[str]:
     return [c for c in allow if c in CODECS and (c not in WIDEBAND or _importable(c))]
 
 
-def engine_format(codec: str) -> MediaFormat:
-    """The engine stream's format for a negotiated codec (G.722 and Opus: slin16)."""
-    if codec in WIDEBAND:
+def engine_format(codec: str, engine_rate: int = 8000) -> MediaFormat:
+    """The engine stream's format for a negotiated codec: G.722 slin16, Opus signed
+    linear at the engine's rate (media/rtp_codecs.py says why), G.711 itself."""
+    if codec == "g722":
         return SLIN16
+    if codec == "opus":
+        return slin_for_rate(engine_rate)
     return FORMATS.get(codec, ULAW)
 
 

@@ -3,17 +3,20 @@
 The media engine mixes signed linear audio; G.711 is converted inside its tick by table
 lookups (:mod:`pyari.media.codecs`). G.722 and Opus are converted at the channel's
 edge instead: a :class:`PayloadCodec` turns each received RTP payload into 20 ms of
-``slin16`` (little-endian int16 at 16 kHz, the engine stream's format) and each 20 ms of
-``slin16`` the engine gives the channel into an RTP payload. In a bridge with a G.711
-leg the engine resamples 16 ↔ 8 kHz as for any ``slin16`` stream, so a G.722 or Opus
-leg is transcoded through slin16 and slin (Asterisk's translation path
-``g722 → slin16 → slin → ulaw``).
+signed linear audio (little-endian int16 at the codec's :attr:`~PayloadCodec.rate`, the
+engine stream's format) and each 20 ms the engine gives the channel into an RTP
+payload. G.722 is always slin16: in a bridge with a G.711 leg the engine resamples
+16 ↔ 8 kHz as for any ``slin16`` stream (Asterisk's translation path
+``g722 → slin16 → slin → ulaw``). Opus runs at the engine's own rate (8 kHz by
+default, 16 kHz when the engine mixes wideband): libopus encodes and decodes any of
+8/12/16/24/48 kHz, and audio mixed at 8 kHz has nothing above 4 kHz to carry, so
+resampling to 16 kHz and back would cost CPU for nothing.
 
 * **G.722** (``g722``, PyPI ``g722``: Sippy's libg722, public domain): 64 kbit/s,
   16 kHz audio, yet an RTP clock rate of 8000 (RFC 3551's historical error kept by
   every implementation): 160 timestamp units and 160 bytes per 20 ms.
-* **Opus** (``opuslib-next`` over Debian's ``libopus0``): encoded and decoded at
-  16 kHz (libopus resamples internally; the RTP clock is always 48000, 960 per 20 ms).
+* **Opus** (``opuslib-next`` over Debian's ``libopus0``): encoded and decoded at the
+  engine rate (the RTP clock is always 48000, 960 per 20 ms).
   The SDP fmtp the peer sent decides the encoder: ``usedtx=1`` turns DTX on (the
   near-empty packets of silence are not sent; :meth:`PayloadCodec.encode` returns
   None), ``useinbandfec=1`` turns in-band FEC on; ``maxaveragebitrate`` caps the
@@ -37,32 +40,37 @@ __all__ = [
 ]
 
 RATE: Final = 16000
-"""The linear rate both codecs are driven at (the engine stream's format, slin16)."""
+"""G.722's linear rate (slin16)."""
 SAMPLES: Final = RATE // 50
 """Samples of one 20 ms frame at :data:`RATE`."""
 FRAME_BYTES: Final = SAMPLES * 2
 SILENCE: Final = bytes(FRAME_BYTES)
 
-OPUS_COMPLEXITY: Final = 5
-"""libopus encoder complexity (0-10). Asterisk's codec_opus uses 10; 5 costs about half
-the CPU for speech at no audible loss at VoIP bitrates (decision 0026's measurements)."""
+OPUS_COMPLEXITY: Final = 2
+"""libopus encoder complexity (0-10). Asterisk's codec_opus uses 10; at the engine's
+8 kHz (SILK narrowband) 2 costs about a third of 10 and half of 5 (decision 0026's
+measurements), which is what keeps an Opus↔G.711 call near 3× a G.711 one."""
+MAX_PACKET: Final = 1500
 
 
 class PayloadCodec(Protocol):
     """One stream's encoder and decoder state (both directions)."""
 
     name: str
+    rate: int
+    """The linear audio's sample rate (the engine stream's format: slin or slin16)."""
 
     def decode(self, payload: bytes) -> bytes:
-        """20 ms of slin16 for one received payload (concealment on a bad one)."""
+        """20 ms of linear audio for one received payload (concealment on a bad one)."""
         ...
 
     def conceal(self) -> bytes:
-        """20 ms of slin16 for a lost packet."""
+        """20 ms of linear audio for a lost packet."""
         ...
 
     def encode(self, pcm: bytes) -> bytes | None:
-        """The RTP payload for 20 ms of slin16; None when nothing is to be sent (DTX)."""
+        """The RTP payload for 20 ms of linear audio; None when nothing is to be sent
+        (DTX)."""
         ...
 
 
@@ -70,6 +78,7 @@ class G722Codec:
     """G.722 at 64 kbit/s (see the module docstring)."""
 
     name = "g722"
+    rate = RATE
 
     def __init__(self) -> None:
         import G722  # type: ignore[import-not-found]
@@ -156,19 +165,24 @@ def parse_opus_fmtp(fmtp: str | None) -> OpusParams:
 
 
 class OpusCodec:
-    """Opus, mono, 20 ms frames at 16 kHz (see the module docstring).
+    """Opus, mono, 20 ms frames at ``rate`` (8000 or 16000; see the module docstring).
 
     ``params`` is what the *peer* asked for in its fmtp: it shapes what we send.
     """
 
     name = "opus"
 
-    def __init__(self, params: OpusParams | None = None) -> None:
+    def __init__(self, params: OpusParams | None = None, rate: int = RATE) -> None:
         import opuslib_next  # type: ignore[import-untyped]
 
+        if rate not in (8000, 12000, 16000, 24000, 48000):
+            raise ValueError(f"Opus cannot run at {rate} Hz")
+        self.rate = rate
+        self.samples = rate // 50
+        self.frame_bytes = self.samples * 2
         self.params = params or OpusParams()
         self._error = opuslib_next.OpusError
-        enc = opuslib_next.Encoder(RATE, 1, opuslib_next.APPLICATION_VOIP)
+        enc = opuslib_next.Encoder(rate, 1, opuslib_next.APPLICATION_VOIP)
         enc.complexity = OPUS_COMPLEXITY
         enc.dtx = int(self.params.dtx)
         enc.inband_fec = int(self.params.fec)
@@ -182,41 +196,71 @@ class OpusCodec:
         elif self.params.maxplaybackrate <= 12000:
             enc.max_bandwidth = opuslib_next.BANDWIDTH_MEDIUMBAND
         self._enc = enc
-        self._dec = opuslib_next.Decoder(RATE, 1)
+        self._dec = opuslib_next.Decoder(rate, 1)
+        # libopus straight through opuslib-next's ctypes prototypes, into buffers made
+        # once: its wrappers allocate and convert sample lists on every call
+        import ctypes
+
+        from opuslib_next.api import c_int16_pointer  # type: ignore[import-untyped]
+        from opuslib_next.api import decoder as opus_decoder
+        from opuslib_next.api import encoder as opus_encoder
+
+        self._encode = opus_encoder.libopus_encode
+        self._decode = opus_decoder.libopus_decode
+        self._enc_state = enc.encoder_state
+        self._dec_state = self._dec.decoder_state
+        self._cast = ctypes.cast
+        self._string_at = ctypes.string_at
+        self._int16_pointer = c_int16_pointer
+        self._out = (ctypes.c_char * MAX_PACKET)()
+        self._pcm_len = rate * 6 // 50  # 120 ms, Opus's longest packet
+        self._pcm = (ctypes.c_int16 * self._pcm_len)()
         self.dtx_frames = 0
         """Frames not sent because the encoder chose DTX silence."""
         self.bad_payloads = 0
 
     def decode(self, payload: bytes) -> bytes:
-        try:
-            pcm = self._dec.decode(payload, SAMPLES)
-        except self._error:
+        if not payload:
+            return self.conceal()
+        count = self._decode(self._dec_state, payload, len(payload), self._pcm, self._pcm_len, 0)
+        if count <= 0:
             self.bad_payloads += 1
             return self.conceal()
-        except (ValueError, TypeError, OverflowError):
-            self.bad_payloads += 1
-            return self.conceal()
-        out = bytes(pcm)
-        if len(out) != FRAME_BYTES:
-            # a packet of another duration (10, 40, 60 ms): the tick takes 20 ms
-            out = (out + bytes(FRAME_BYTES))[:FRAME_BYTES]
-        return out
+        samples = self.samples
+        if count == samples:
+            out: bytes = self._string_at(self._pcm, self.frame_bytes)
+            return out
+        # a packet of another duration (10, 40, 60 ms): the tick takes 20 ms
+        got: bytes = self._string_at(self._pcm, 2 * min(count, samples))
+        return got + bytes(self.frame_bytes - len(got))
 
     def decode_fec(self, next_payload: bytes) -> bytes:
         """The lost frame before ``next_payload``, from its in-band FEC data."""
-        try:
-            return bytes(self._dec.decode(next_payload, SAMPLES, decode_fec=True))
-        except (self._error, ValueError, TypeError, OverflowError):
+        if not next_payload:
             return self.conceal()
+        count = self._decode(
+            self._dec_state, next_payload, len(next_payload), self._pcm, self.samples, 1
+        )
+        if count != self.samples:
+            return self.conceal()
+        out: bytes = self._string_at(self._pcm, self.frame_bytes)
+        return out
 
     def conceal(self) -> bytes:
-        try:
-            return bytes(self._dec.decode(b"", SAMPLES))
-        except (self._error, ValueError, TypeError, OverflowError):
-            return SILENCE
+        count = self._decode(self._dec_state, None, 0, self._pcm, self.samples, 0)
+        if count != self.samples:
+            return bytes(self.frame_bytes)
+        out: bytes = self._string_at(self._pcm, self.frame_bytes)
+        return out
 
     def encode(self, pcm: bytes) -> bytes | None:
-        payload: bytes = self._enc.encode(pcm, SAMPLES)
+        if len(pcm) != self.frame_bytes:
+            pcm = (bytes(pcm) + bytes(self.frame_bytes))[: self.frame_bytes]
+        pointer = self._cast(pcm, self._int16_pointer)  # type: ignore[arg-type]
+        count = self._encode(self._enc_state, pointer, self.samples, self._out, MAX_PACKET)
+        if count < 0:
+            raise ValueError(f"Opus encoding failed ({count})")
+        payload: bytes = self._string_at(self._out, count)
         if self.params.dtx and len(payload) <= 2:
             # libopus's DTX: a packet of at most 2 bytes means "nothing to send"
             self.dtx_frames += 1
@@ -224,11 +268,11 @@ class OpusCodec:
         return payload
 
 
-def make_codec(name: str, fmtp: str | None = None) -> PayloadCodec | None:
-    """The codec state for a negotiated format, None for formats the engine converts
-    itself (G.711, slin)."""
+def make_codec(name: str, fmtp: str | None = None, rate: int = 8000) -> PayloadCodec | None:
+    """The codec state for a negotiated format (``rate``: the engine's, which Opus runs
+    at), None for formats the engine converts itself (G.711, slin)."""
     if name == "g722":
         return G722Codec()
     if name == "opus":
-        return OpusCodec(parse_opus_fmtp(fmtp))
+        return OpusCodec(parse_opus_fmtp(fmtp), rate)
     return None

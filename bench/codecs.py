@@ -1,0 +1,219 @@
+"""CPU per call-second of bridged calls by codec, and SRTP's cost (issue #17).
+
+    .venv/bin/python -m bench.codecs [--calls 40] [--seconds 4] [--rounds 3]
+
+Each call is two PJSIP-like legs in a two-party mixing bridge of the media engine
+(mixing at 8 kHz, pyari's default). Every leg is a real
+:class:`~pyari.channels.rtp_media.RtpStream` of an
+:class:`~pyari.channels.rtp_media.RtpMedia` (UDP socket on loopback, ``RtpSession``,
+jitter buffer, the leg's ``PayloadCodec`` for G.722 and Opus, and a ``SecureTransport``
+with SRTP keys for the SRTP legs), with a far-end socket that sends the leg's packets
+(encoded, and SRTP-protected, before timing; a browser's Opus from 48 kHz audio) and
+drops what pyari sends. Per 20 ms tick the far ends send (not timed), then the timed
+part is pyari's tick: ``RtpMedia.tick`` (send what the engine gave, ``epoll`` and
+``recvmsg`` every socket, unprotect, jitter buffers, decode, push) and
+``MediaEngine.process_tick`` (G.711 tables, slin16 resampling, mix).
+
+The figure is process CPU time of the timed parts divided by calls × media seconds:
+milliseconds of CPU per call-second, min / median / max over the rounds (the cases
+alternate within a round). The asyncio timer and RTCP are not in it (the same for every
+codec). Cases: G.711↔G.711 (both µ-law: the bridge relays payloads untouched),
+Opus↔G.711, G.722↔G.711, G.711 on SRTP ↔ G.711 (SRTP's overhead against the first),
+Opus on SRTP ↔ G.711 (a browser's call). Goal: Opus↔G.711 ≤ 3× G.711↔G.711.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import statistics
+import time
+
+import numpy as np
+
+from pyari.channels.rtp_media import RtpMedia, RtpStream
+from pyari.media.codecs import ulaw_encode
+from pyari.media.frames import SLIN, SLIN16, ULAW
+from pyari.media.mixer import MediaEngine
+from pyari.media.rtp_codecs import G722Codec, OpusCodec, PayloadCodec
+from pyari.rtp.dtls import DtlsCertificate, DtlsSrtp
+from pyari.rtp.packet import RtpPacket
+from pyari.rtp.webrtc import SecureTransport
+
+
+def pin_one_core() -> str:
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return f"cpu {cpu}"
+    except (AttributeError, OSError):
+        return "unpinned"
+
+
+def _speechlike(rate: int, seconds: float) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    x = np.sin(2 * np.pi * 440 * t) + 0.5 * np.sin(2 * np.pi * 1850 * t)
+    x *= 0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)
+    x += 0.02 * np.random.default_rng(1).standard_normal(len(t))
+    return (x * 9000).astype(np.int16)
+
+
+def _far_packets(kind: str, ticks: int, pt: int) -> list[bytes]:
+    """What the far end sends, one packet per tick (a browser encodes 48 kHz audio)."""
+    rate = {"ulaw": 8000, "g722": 16000, "opus": 48000}[kind]
+    audio = _speechlike(rate, ticks / 50).reshape(ticks, rate // 50)
+    step = 960 if kind == "opus" else 160
+    if kind == "ulaw":
+        payloads = [ulaw_encode(frame).tobytes() for frame in audio]
+    else:
+        codec: PayloadCodec = OpusCodec(rate=48000) if kind == "opus" else G722Codec()
+        payloads = [codec.encode(frame.tobytes()) or b"" for frame in audio]
+    ssrc = secrets.randbits(32)
+    return [
+        RtpPacket(pt, k & 0xFFFF, k * step, ssrc, payload).to_bytes()
+        for k, payload in enumerate(payloads)
+    ]
+
+
+class FarEnd:
+    """The other phone: a socket that sends the prepared packets and drops ours."""
+
+    def __init__(self, packets: list[bytes], target: tuple[str, int]) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.address: tuple[str, int] = self.sock.getsockname()
+        self.packets = packets
+        self.target = target
+
+    def tick(self, tick: int) -> None:
+        """Send this tick's packet and drain what pyari sent (not timed)."""
+        self.sock.sendto(self.packets[tick], self.target)
+        try:
+            while True:
+                self.sock.recv(2048)
+        except BlockingIOError:
+            pass
+
+
+def _secure(rtp: RtpStream, remote: tuple[str, int]) -> DtlsSrtp:
+    """SRTP on ``rtp`` as after a DTLS handshake (made-up keys; no handshake is timed);
+    returns the far end's side (the other role, the same keys) to protect its packets."""
+    cert = DtlsCertificate.generate()
+    material = secrets.token_bytes(60)
+    ours = DtlsSrtp(cert, "client", None, verify=False)
+    ours._setup_srtp(material)
+    ours.state = "connected"
+    theirs = DtlsSrtp(cert, "server", None, verify=False)
+    theirs._setup_srtp(material)
+    theirs.state = "connected"
+    rtp.secure = SecureTransport(ice=None, dtls=ours, remote=remote, rtcp_mux=True)
+    return theirs
+
+
+def _leg(
+    rtp_media: RtpMedia, engine: MediaEngine, kind: str, ticks: int, srtp: bool, name: str
+) -> FarEnd:
+    pt = {"ulaw": 0, "g722": 9, "opus": 111}[kind]
+    rtp = rtp_media.open("127.0.0.1")
+    packets = _far_packets(kind, ticks, pt)
+    far = FarEnd(packets, rtp.address)
+    codec: PayloadCodec | None = None
+    if kind == "opus":
+        codec = OpusCodec(rate=engine.rate)
+    elif kind == "g722":
+        codec = G722Codec()
+    rtp.configure(far.address, pt, rate=48000 if kind == "opus" else 8000, codec=codec)
+    if srtp:
+        theirs = _secure(rtp, far.address)
+        far.packets = [theirs.protect(p) or b"" for p in packets]
+    fmt = {"ulaw": ULAW, "g722": SLIN16, "opus": SLIN if engine.rate == 8000 else SLIN16}[kind]
+    stream = engine.add_stream(name, fmt, on_output=lambda _s, payload: rtp.output(payload))
+    rtp.attach(stream)
+    return far
+
+
+Case = tuple[str, str, bool, str, bool]
+"""(label, leg A codec, leg A on SRTP, leg B codec, leg B on SRTP)."""
+
+CASES: list[Case] = [
+    ("G.711 ↔ G.711 (relayed)", "ulaw", False, "ulaw", False),
+    ("Opus ↔ G.711", "opus", False, "ulaw", False),
+    ("G.722 ↔ G.711", "g722", False, "ulaw", False),
+    ("G.711/SRTP ↔ G.711", "ulaw", True, "ulaw", False),
+    ("Opus/SRTP ↔ G.711 (browser call)", "opus", True, "ulaw", False),
+]
+
+
+def run_case(case: Case, calls: int, seconds: float) -> float:
+    """CPU ms per call-second for ``calls`` calls of ``case`` over ``seconds``."""
+    _label, a_kind, a_srtp, b_kind, b_srtp = case
+    ticks = int(seconds * 50) + 10  # the first ten start the jitter buffers
+    loop = asyncio.new_event_loop()
+    rtp_media = RtpMedia(None, port_range=(30000, 40000), loop=loop)
+    engine = MediaEngine()
+    fars: list[FarEnd] = []
+    for k in range(calls):
+        fars.append(_leg(rtp_media, engine, a_kind, ticks, a_srtp, f"a{k}"))
+        fars.append(_leg(rtp_media, engine, b_kind, ticks, b_srtp, f"b{k}"))
+        bridge = engine.add_bridge(f"br{k}")
+        engine.join(bridge, engine.streams[f"a{k}"])
+        engine.join(bridge, engine.streams[f"b{k}"])
+    warm = 10
+    cpu = 0.0
+    clock = time.process_time
+    now = 0.0
+    try:
+        for tick in range(ticks):
+            now += 0.02
+            for far in fars:
+                far.tick(tick)
+            start = clock()
+            _tick(rtp_media, now)
+            engine.process_tick(tick)
+            if tick >= warm:
+                cpu += clock() - start
+    finally:
+        rtp_media.close()
+        for far in fars:
+            far.sock.close()
+        loop.close()
+    return cpu * 1000 / (calls * (ticks - warm) / 50)
+
+
+def _tick(rtp_media: RtpMedia, now: float) -> None:
+    """``RtpMedia.tick`` at a given media time (it reads the clock otherwise)."""
+    streams = list(rtp_media.streams.values())
+    for stream in streams:
+        stream.send(now)
+    rtp_media.receive(now)
+    for stream in streams:
+        stream.pull(now)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    where = pin_one_core()
+    results: dict[str, list[float]] = {case[0]: [] for case in CASES}
+    for _ in range(args.rounds):
+        for case in CASES:
+            results[case[0]].append(run_case(case, args.calls, args.seconds))
+    base = statistics.median(results[CASES[0][0]])
+    print(f"{args.calls} calls × {args.seconds:g} s, {args.rounds} rounds, {where}")
+    print("| call | CPU ms per call-second (min / median / max) | × G.711 call |")
+    print("|---|---|---|")
+    for label, values in results.items():
+        med = statistics.median(values)
+        low, high = min(values), max(values)
+        print(f"| {label} | {low:.2f} / {med:.2f} / {high:.2f} | {med / base:.1f}× |")
+
+
+if __name__ == "__main__":
+    main()
