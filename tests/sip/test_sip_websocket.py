@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -372,5 +374,55 @@ async def test_module_reload_res_pjsip_starts_new_transports(tmp_path: Path) -> 
         assert await run_command(srv, "module reload res_nothing.so") == (
             "No such module 'res_nothing.so'\n"
         )
+    finally:
+        await srv.stop()
+
+
+async def test_wss_on_the_tls_listener_only(tmp_path: Path) -> None:
+    """``wss`` transports serve /ws on http.conf's TLS listener, ``ws`` ones on the plain
+    one: with only a ws transport, /ws over TLS is not found."""
+    pem = tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-new", "-x509", "-days", "1", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-out", str(pem), "-keyout", str(pem)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    tls = {"tlsenable": True, "tlsbindaddr": "127.0.0.1", "tlsbindport": 0,
+           "tlscertfile": pem, "tlsprivatekey": pem}  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    srv = make_server(config_dir(tmp_path, ""), **tls)
+    await srv.start()
+    try:
+        phone = WsPhone("WSS")
+        await phone.open(f"wss://127.0.0.1:{srv.https_port}/ws", srv.https_port, ssl=context)
+        try:
+            assert (await register(phone)).status == 200
+            [binding] = srv.pjsip.ua.location.all()
+            assert binding.transport == "WSS"
+        finally:
+            await phone.close()
+    finally:
+        await srv.stop()
+    folder = tmp_path / "only-ws"
+    folder.mkdir()
+    only_ws = config_dir(folder, "")
+    pjsip = only_ws / "pjsip.conf"
+    text = pjsip.read_text()
+    start = text.index("[transport-wss]\n")
+    pjsip.write_text(text[:start] + text[text.index("\n\n", start) + 2 :])
+    srv = make_server(only_ws, **tls)
+    await srv.start()
+    try:
+        with pytest.raises(websockets.InvalidStatus) as err:
+            await websockets.connect(
+                f"wss://127.0.0.1:{srv.https_port}/ws", subprotocols=["sip"],  # type: ignore[list-item]
+                ssl=context,
+            )  # fmt: skip
+        assert err.value.response.status_code == 404
+        phone = WsPhone()
+        await phone.open(f"ws://127.0.0.1:{srv.http_port}/ws", srv.http_port)
+        await phone.close()
     finally:
         await srv.stop()
