@@ -36,6 +36,8 @@ class Records:
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     live: list[str] = field(default_factory=list)
     servers: dict[str, Server] = field(default_factory=dict)
+    loads: dict[str, int] = field(default_factory=dict)
+    """Channels of a node by its last heartbeat, when a test sets one (else: live)."""
 
     def view(self, node: str) -> View:
         return View(self, node)
@@ -56,6 +58,8 @@ class View:
         return sorted(self.records.live)
 
     def load(self, node: str) -> int:
+        if node != self._node and node in self.records.loads:
+            return self.records.loads[node]
         server = self.records.servers.get(node)
         return len(server.core.channels) if server is not None else 0
 
@@ -503,3 +507,26 @@ async def test_a_stopped_forwarder_routes_nothing(pair: Pair) -> None:
     assert (await call(one, "GET", f"/channels/{chan}"))[0] == 404  # alone again
     await one.forwarder.start()
     assert (await call(one, "GET", f"/channels/{chan}"))[0] == 200
+
+
+async def test_least_loaded_spreads_a_burst_between_heartbeats(nats_url: str) -> None:
+    p = await _pair(nats_url, placement="least_loaded")
+    try:
+        p.records.loads["n2"] = 0  # n2's last heartbeat, not renewed during the burst
+        app = "burst"
+        async with (
+            p.one.http.ws_connect(f"/ari/events?app={app}") as ws1,
+            p.two.http.ws_connect(f"/ari/events?app={app}"),
+        ):
+            placed = []
+            for i in range(4):
+                params = {"endpoint": f"Sim/p{i}", "app": app}
+                status, chan = await call(p.one, "POST", "/channels", params=params)
+                assert status == 200, chan
+                placed.append(chan["id"].partition("-")[0])
+                if placed[-1] == "n1":
+                    await until(ws1, "StasisStart", chan["id"])
+            assert placed == ["n1", "n2", "n1", "n2"]
+    finally:
+        await _close(p.two)
+        await _close(p.one)

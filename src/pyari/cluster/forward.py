@@ -19,7 +19,8 @@ checked against the ACL, routed and its parameters checked, passes here:
 * **new calls** -- ``POST /channels``, ``/channels/{channelId}``,
   ``/channels/create`` run on the node of ``originator`` when it names another
   node's channel, else where cluster.conf ``placement`` says (``local``, or
-  ``least_loaded``: the live node with the fewest channels). An id given for
+  ``least_loaded``: the live node with the fewest channels by its last
+  heartbeat, counting the calls this node placed there since). An id given for
   the new channel (``channelId``, ``otherChannelId``) that another node's
   channel holds goes to that node, which refuses it as a duplicate;
 * **joins** -- ``POST /bridges/{bridgeId}/addChannel`` with channels of
@@ -49,6 +50,7 @@ node the request came to.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -225,6 +227,8 @@ class Forwarder:
         self._tokens = itertools.count()
         self._tasks: set[asyncio.Task[None]] = set()
         self._moved: dict[tuple[str, str], tuple[str, float]] = {}
+        self._placed: dict[str, collections.deque[float]] = {}
+        """When this node placed calls on each other node (``least_loaded``), recent ones."""
         self._hopped = _Hopped(self)
         self.forwarded = 0
         """Requests this node sent to another node."""
@@ -527,8 +531,25 @@ class Forwarder:
             return None if node is None else await self.forward(node, user, req)
         if self.placement != "least_loaded" or hopped or len(alive) < 2:
             return None
-        target = min(alive, key=lambda n: (directory.load(n), n != me, n))
-        return None if target == me else await self.forward(target, user, req)
+        target = min(alive, key=lambda n: (self._load(n), n != me, n))
+        if target == me:
+            return None
+        resp = await self.forward(target, user, req)
+        if resp.status == 200:
+            self._placed.setdefault(target, collections.deque()).append(time.monotonic())
+        return resp
+
+    def _load(self, node: str) -> int:
+        """``node``'s channels by its last heartbeat, plus the calls this node placed
+        there since (one heartbeat and a half): a burst is spread, not sent to one node."""
+        load = self.directory.load(node)
+        placed = self._placed.get(node)
+        if node == self.directory.node or not placed:
+            return load  # this node's own count is live
+        since = time.monotonic() - self.link.settings.heartbeat * 1.5
+        while placed and placed[0] < since:
+            placed.popleft()
+        return load + len(placed)
 
     async def _bridge_and_channels(
         self, path_values: Mapping[str, str], args: Args
