@@ -195,6 +195,7 @@ async def test_an_app_that_moves_to_another_node_resumes_from_the_stream(
         assert sorted(e["value"] for e in got) == ["b", "c"]
         assert sorted(e["pyari_sequence"] for e in got) == [processed + 1, processed + 2]
         await wait_for(lambda: _apps(n2).records.get(app) == ("n2", True), WAIT)
+        assert _apps(n1).let_go == 1  # asked, and answered
         await wait_for(lambda: _forwarding(n1, app) and _forwarding(n3, app), WAIT)
         assert _apps(n1).records[app] == ("n2", True)
         # Events of every node now come to node 2, the sequence going on.
@@ -239,6 +240,33 @@ async def test_a_lost_nodes_channels_end_on_the_apps_socket(nodes: NodeFactory, 
         assert (await _next(ws))["type"] == "ChannelVarset"
 
 
+async def test_a_moved_home_knows_the_channels_the_old_one_knew(
+    nodes: NodeFactory, app: str
+) -> None:
+    n1, n2, n3 = await nodes(3, files=KEEP)
+    async with _http(n1) as http1, _http(n2) as http2:
+        async with http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as first:
+            await wait_for(lambda: _forwarding(n2, app) and _forwarding(n3, app), WAIT)
+            here = _call(n1, "alice", app)
+            there = _call(n3, "bob", app)
+            for _ in range(2):
+                await _next(first, "StasisStart")
+        await wait_for(lambda: _forwarding(n2, app, away=True), WAIT)
+        async with http2.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:
+            await wait_for(lambda: _apps(n2).records.get(app) == ("n2", True), WAIT)
+            for node in (n1, n3):
+                assert node.cluster is not None
+                node.cluster.nodes.pause()
+            ended = [await _next(ws) for _ in range(4)]
+        by_chan: dict[str, list[str]] = {}
+        for event in ended:
+            by_chan.setdefault(event["channel"]["id"], []).append(event["type"])
+        assert by_chan == {
+            here.id: ["StasisEnd", "ChannelDestroyed"],
+            there.id: ["StasisEnd", "ChannelDestroyed"],
+        }
+
+
 async def test_an_app_whose_node_dies_resumes_on_another_without_loss(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -271,6 +299,23 @@ async def test_an_app_whose_node_dies_resumes_on_another_without_loss(
         assert seqs == sorted(seqs) and seqs[0] > processed
         assert start["channel"]["id"] == late.id
         await ws.close()
+
+
+async def test_subscribe_all_follows_every_nodes_objects(nodes: NodeFactory, app: str) -> None:
+    n1, n2 = await nodes(2, files=KEEP)
+    url = f"/ari/events?app={app}&subscribeAll=true"
+    async with _http(n1) as http1, http1.ws_connect(url, headers=SEQ) as ws:
+        await wait_for(lambda: _apps(n1).records.get(app) == ("n1", True), WAIT)
+
+        def following() -> bool:
+            held = n2.stasis.get(app)
+            return _forwarding(n2, app) and held is not None and held.subscribe_all
+
+        await wait_for(following, WAIT)
+        chan = n2.sim.phone("alice").call("s", "default")  # no Stasis: Wait(30)
+        created = await _next(ws, "ChannelCreated")
+        assert created["channel"]["id"] == chan.id
+        assert created["asterisk_id"] == n2.core.entity_id
 
 
 async def test_memory_logs_cannot_move_the_resume_is_told_events_lost(

@@ -108,8 +108,8 @@ class _Home:
     """(sender token, n, data) received while :attr:`buffering`."""
     seen: dict[str, int] = field(default_factory=dict)
     """Sender token (``<node>.<epoch>``) → the last ``n`` taken from it."""
-    channels: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
-    """Node → channel id → [last snapshot JSON, in Stasis] of the app's channels there."""
+    channels: dict[str, dict[str, msgspec.Raw]] = field(default_factory=dict)
+    """Node → channel id → last snapshot JSON of the app's channels in Stasis there."""
     asterisk_ids: dict[str, str] = field(default_factory=dict)
     """Node → its ``asterisk_id`` (as its events carry it)."""
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -140,6 +140,9 @@ class ClusterApps:
         """This process among the node's lives (senders' counters start again at 1)."""
         self.records: dict[str, tuple[str, bool]] = {}
         """App → (home, active): the APPS bucket as this node saw it last."""
+        self.every: set[str] = set()
+        """Apps whose home's socket subscribed to every object (``subscribeAll``):
+        the other nodes subscribe their remote handler to all of theirs too."""
         self._revs: dict[str, int] = {}
         """App → the revision of its record last seen (written only over that one)."""
         self.homes: dict[str, _Home] = {}
@@ -160,6 +163,8 @@ class ClusterApps:
         """Events taken from other nodes (as a home)."""
         self.errors = 0
         """Publications or bucket writes that failed (logged)."""
+        self.let_go = 0
+        """Applications this node let go to a new home that asked (release requests)."""
         self.running = False
 
     @property
@@ -211,16 +216,17 @@ class ClusterApps:
         for home in self.homes.values():
             if home.sub is not None:
                 with contextlib.suppress(Exception):
-                    await home.sub.unsubscribe()
+                    await asyncio.wait_for(home.sub.unsubscribe(), 1)
         self.homes.clear()
         for name, handler in list(self.remotes.items()):
             self.registry.unregister(name, handler)
         if self._watcher is not None:
             with contextlib.suppress(Exception):
-                await self._watcher.stop()
-        for task in self._tasks:
+                await asyncio.wait_for(self._watcher.stop(), 1)
+        tasks = [*self._tasks, *self._spawned]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         self._tasks = []
@@ -251,6 +257,10 @@ class ClusterApps:
                 try:
                     value = json.loads(entry.value)
                     record = (str(value["node"]), bool(value["active"]))
+                    if value.get("all"):
+                        self.every.add(name)
+                    else:
+                        self.every.discard(name)
                 except (ValueError, KeyError, TypeError):
                     log.warning("cluster: bad APPS record of %r: %r", name, entry.value)
             try:
@@ -311,9 +321,17 @@ class ClusterApps:
             return
         app = self.registry.get(name)
         active = what != "away" and app is not None and self._held_here(app)
-        if what != "claim" and self.records.get(name) == (self.node, active):
+        every = app is not None and app.subscribe_all
+        if (
+            what != "claim"
+            and self.records.get(name) == (self.node, active)
+            and (name in self.every) == every
+        ):
             return
-        value = json.dumps({"node": self.node, "active": active}).encode()
+        fields: dict[str, object] = {"node": self.node, "active": active}
+        if every:
+            fields["all"] = True
+        value = json.dumps(fields).encode()
         if what == "claim":
             rev = await kv.put(key, value)
         else:
@@ -339,6 +357,10 @@ class ClusterApps:
                 raise RuntimeError("the record kept changing")
         self._revs[name] = max(self._revs.get(name, 0), rev)
         self.records[name] = (self.node, active)
+        if every:
+            self.every.add(name)
+        else:
+            self.every.discard(name)
 
     def _held_here(self, app: StasisApp) -> bool:
         """A socket of this node holds ``app`` (not a remote handler)."""
@@ -435,7 +457,8 @@ class ClusterApps:
         ``force``: even when nothing of the app is here yet)."""
         handler = self._remote(name)
         app = self.registry.get(name)
-        if app is not None and app.handler is handler:
+        every = name in self.every
+        if app is not None and app.handler is handler and (app.subscribe_all or not every):
             was_away = app.remote_away
             app.remote_away = away
             if was_away and not away:
@@ -443,7 +466,7 @@ class ClusterApps:
             return
         if away and not force and (app is None or app.handler is None):
             return  # nothing of the app here: channels wait for it to come back
-        app = self.registry.register(name, handler, remote_away=away)
+        app = self.registry.register(name, handler, subscribe_all=every, remote_away=away)
         app.encode = None
         app.kept = False
 
@@ -475,7 +498,10 @@ class ClusterApps:
         tokens = msg.subject.split(".")
         base = self._base  # the tokens before the sender's
         if len(tokens) == base + 1 and tokens[base] == "release":
-            await self._release(home, msg)
+            try:
+                await self._release(home, msg)
+            except Exception:
+                log.exception("cluster: letting '%s' go failed", home.app)
             return
         if len(tokens) != base + 3 or self.homes.get(home.app) is not home:
             return
@@ -505,27 +531,26 @@ class ClusterApps:
         app.inject(data, head.type)
 
     def _track(self, home: _Home, node: str, head: _Head) -> None:
-        """Remember the app's channels on ``node`` (for :meth:`_on_lost`)."""
+        """Remember the app's channels in Stasis on ``node`` (for :meth:`_on_lost`):
+        from StasisStart to StasisEnd (or ChannelDestroyed), the last snapshot."""
+        chans = home.channels.get(node)
+        etype = head.type
+        if chans is None and etype != "StasisStart":
+            return
         try:
             ident = _ident.decode(head.channel).id
         except (msgspec.DecodeError, msgspec.ValidationError):
             return
-        chans = home.channels.get(node)
-        etype = head.type
         if etype == "StasisStart":
             if chans is None:
                 chans = home.channels[node] = {}
-                home.asterisk_ids[node] = head.asterisk_id
-            chans[ident] = [bytes(head.channel), True]
-            return
-        if chans is None or ident not in chans:
-            return
-        if etype == "ChannelDestroyed":
-            del chans[ident]
-        elif etype == "StasisEnd":
-            chans[ident] = [bytes(head.channel), False]
-        else:
-            chans[ident][0] = bytes(head.channel)
+            home.asterisk_ids[node] = head.asterisk_id
+            chans[ident] = head.channel
+        elif chans is not None and ident in chans:
+            if etype in _ENDS:
+                del chans[ident]
+            else:
+                chans[ident] = head.channel
 
     def _on_lost(self, node: str) -> None:
         """``node`` is lost: its channels of this node's apps end, with cause 38; the
@@ -587,14 +612,13 @@ class ClusterApps:
             log.warning(
                 "cluster: node %s lost: %d channel(s) of '%s' end", node, len(chans), home.app
             )
-            for raw, in_stasis in chans.values():
+            for raw in chans.values():
                 try:
                     snapshot = _snapshot.decode(raw)
                 except (msgspec.DecodeError, msgspec.ValidationError):
                     continue
-                if in_stasis:
-                    end = ev.StasisEnd(channel=snapshot)
-                    app.inject(encoder.compact(end, home.app), "StasisEnd")
+                end = ev.StasisEnd(channel=snapshot)
+                app.inject(encoder.compact(end, home.app), "StasisEnd")
                 gone = ev.ChannelDestroyed(
                     cause=NODE_LOST_CAUSE, cause_txt=cause_text(NODE_LOST_CAUSE), channel=snapshot
                 )
@@ -646,12 +670,50 @@ class ClusterApps:
             moved = self.homes.get(name)
             if moved is not None and isinstance(seen, dict):
                 moved.seen = {str(k): int(v) for k, v in seen.items()}
+            if moved is not None and state is not None:
+                self._take_channels(moved, state.get("channels"))
 
         def opened() -> None:
             for home in homes:
                 self._go_live(home)
 
         return opened
+
+    def _channels_of(self, home: _Home) -> dict[str, Any]:
+        """The app's channels in Stasis by node, this node's included (for a new home)."""
+        out: dict[str, Any] = {
+            node: {
+                "asterisk_id": home.asterisk_ids.get(node, ""),
+                "channels": {i: json.loads(bytes(raw)) for i, raw in chans.items()},
+            }
+            for node, chans in home.channels.items()
+            if chans
+        }
+        app = self.registry.get(home.app)
+        core = self.registry.core
+        if app is not None and app.channels_in_app:
+            mine = {}
+            for ident in app.channels_in_app:
+                chan = core.channels.get(ident)
+                if chan is not None:
+                    mine[ident] = json.loads(msgspec.json.encode(chan.snapshot()))
+            out[self.node] = {"asterisk_id": self.encoder.asterisk_id, "channels": mine}
+        return out
+
+    def _take_channels(self, home: _Home, channels: object) -> None:
+        """What the old home knew of the app's channels by node (:meth:`_channels_of`)."""
+        if not isinstance(channels, dict):
+            return
+        for node, entry in channels.items():
+            if node == self.node or not isinstance(entry, dict):
+                continue
+            chans = entry.get("channels")
+            if not isinstance(chans, dict):
+                continue
+            home.asterisk_ids[node] = str(entry.get("asterisk_id", ""))
+            home.channels[node] = {
+                str(i): msgspec.Raw(json.dumps(c).encode()) for i, c in chans.items()
+            }
 
     async def _ask_release(self, name: str) -> dict[str, Any] | None:
         """Ask the app's recorded home to let it go (None: no other live home answered)."""
@@ -690,7 +752,7 @@ class ClusterApps:
         if self.homes.get(name) is not home or home.buffering or not msg.reply:
             return  # not the home (or moving itself): the asker's own subscription
         app = self.registry.get(name)
-        state: dict[str, Any] = {"seen": dict(home.seen)}
+        state: dict[str, Any] = {"seen": dict(home.seen), "channels": self._channels_of(home)}
         if app is not None:
             state.update(
                 last=app.log.last,
@@ -707,6 +769,7 @@ class ClusterApps:
                 # (held by a socket here: it is told ApplicationReplaced)
                 self._ensure_remote(name, away=not active, force=True)
         await self._flush_log()
+        self.let_go += 1
         try:
             await msg.respond(json.dumps(state).encode())
         except Exception as exc:
