@@ -530,3 +530,18 @@ async def test_least_loaded_spreads_a_burst_between_heartbeats(nats_url: str) ->
     finally:
         await _close(p.two)
         await _close(p.one)
+
+
+async def test_a_user_event_runs_where_its_sources_are(pair: Pair) -> None:
+    one, two = pair.one, pair.two
+    mine = await in_stasis(one, "Sim/alice", record=pair)
+    theirs = await in_stasis(two, "Sim/bob", record=pair)
+    params = {"application": two.app, "source": f"channel:{theirs}"}
+    assert (await call(one, "POST", "/events/user/ping", params=params))[0] == 204
+    event = await until(two.ws, "ChannelUserevent", theirs)
+    assert event["eventname"] == "ping"
+    params = {"application": two.app, "source": f"channel:{theirs},channel:{mine}"}
+    assert await call(one, "POST", "/events/user/ping", params=params) == (
+        409,
+        {"message": "Event sources are on different nodes (n1, n2)"},
+    )

@@ -32,7 +32,10 @@ checked against the ACL, routed and its parameters checked, passes here:
   /channels/{channelId}/dial`` with a ``caller`` on another node: **409**
   ``Channel and caller are on different nodes (<channel's>, <caller's>)``.
   ``removeChannel`` and ``videoSource`` of a channel of another node than the
-  bridge: **422** ``Channel not in this bridge`` (it cannot be in it).
+  bridge: **422** ``Channel not in this bridge`` (it cannot be in it). ``POST
+  /events/user/{eventName}`` runs on the node of its channel and bridge
+  sources; sources on several nodes: **409** ``Event sources are on different
+  nodes (<a>, <b>)``.
 
 A forwarded request travels as a NATS request on ``pyari.<cluster>.rest.<node>``
 (msgpack: method, path, query, body, the user's name and read-only flag,
@@ -43,8 +46,8 @@ answer comes back byte for byte. An owner that does not answer in
 not answer``.
 
 Everything else (``/asterisk``, ``/sounds``, stored recordings, device states,
-mailboxes, ``POST /bridges``, ``externalMedia``, user events...) runs on the
-node the request came to.
+mailboxes, ``POST /bridges``, ``externalMedia``, application subscriptions...)
+runs on the node the request came to.
 """
 
 from __future__ import annotations
@@ -650,6 +653,33 @@ class Forwarder:
         node = await self.where("channel", ident) if ident else None
         return None if node is None else await self.forward(node, user, req)
 
+    async def _user_event(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        """A user event runs where its channel and bridge sources are (the application's
+        events reach its socket from any node)."""
+        sources = args.__dict__.get("source")
+        nodes: set[str] = set()
+        me = self.directory.node
+        for uri in sources if isinstance(sources, list) else []:
+            kind, sep, ident = str(uri).partition(":")
+            if sep and kind in ("channel", "bridge") and ident:
+                node = me if self.has(kind, ident) else await self.where(kind, ident)
+                if node is not None:
+                    nodes.add(node)
+        if len(nodes) > 1:
+            shown = ", ".join(sorted(nodes))
+            raise AriError(409, f"Event sources are on different nodes ({shown})")
+        node = nodes.pop() if nodes else me
+        return None if node == me else await self.forward(node, user, req)
+
     async def _new_bridge(
         self,
         user: User,
@@ -757,4 +787,5 @@ _ROUTES: dict[str, Route] = {
     "bridges.create": Forwarder._new_bridge,
     "bridges.createWithId": Forwarder._new_bridge,
     "events.claimChannel": Forwarder._claim,
+    "events.userEvent": Forwarder._user_event,
 }
