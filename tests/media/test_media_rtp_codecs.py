@@ -3,6 +3,8 @@ frequency (FFT), DTX and FEC follow the peer's fmtp, bad payloads are concealed.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,26 @@ def test_make_codec() -> None:
     assert isinstance(make_codec("g722"), G722Codec)
     opus = make_codec("opus", "usedtx=1")
     assert isinstance(opus, OpusCodec) and opus.params.dtx
+
+
+def test_g722_sound_files_are_listed_and_play(tmp_path: Path) -> None:
+    """A ``.g722`` prompt (Asterisk's format_g722) is in /sounds' formats and decodes
+    to slin16; a wav of the same sound is preferred unless the channel is G.722."""
+    from pyari.media.files import read_audio
+    from pyari.media.sounds import build_index, choose_file
+
+    encoder = G722Codec()
+    payload = b"".join(
+        encoder.encode(frame.astype("<i2").tobytes()) or b""
+        for frame in _tone(1000).reshape(-1, 320)
+    )
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "hd-prompt.g722").write_bytes(payload)
+    audio = read_audio(tmp_path / "en" / "hd-prompt.g722")
+    assert audio.rate == 16000 and len(audio.samples) == RATE
+    assert abs(_peak(audio.samples[1600:]) - 1000) < 20
+    listed = [s for s in build_index(tmp_path).sounds() if s.id == "hd-prompt"]
+    assert listed and [f.format for f in listed[0].formats] == ["g722"]
+    files = {"g722": tmp_path / "a.g722", "slin": tmp_path / "a.wav"}
+    assert choose_file(files) == files["slin"]
+    assert choose_file(files, native="g722") == files["g722"]

@@ -12,9 +12,11 @@ extension              format     content
 ``sln16``              slin16     headerless int16 little-endian, 16 kHz
 ``ulaw pcm ul mu ulw`` ulaw       headerless G.711 µ-law, 8 kHz
 ``alaw al alw``        alaw       headerless G.711 A-law, 8 kHz
+``g722``               g722       headerless G.722 at 64 kbit/s, 16 kHz (needs the
+                                  ``g722`` package, the webrtc extra)
 =====================  =========  ====================================
 
-Anything else (``gsm``, ``g722``, stereo or 8-bit WAV, other rates) raises
+Anything else (``gsm``, stereo or 8-bit WAV, other rates) raises
 :class:`UnsupportedMediaError`; a malformed WAV raises :class:`CorruptMediaError`.
 A WAV whose size fields do not match the file (left by a killed recorder, or
 written with "unknown" sizes) is read up to the end of the file, like Asterisk.
@@ -75,6 +77,7 @@ EXTENSION_FORMATS: Final[dict[str, str]] = {
     "alaw": "alaw",
     "al": "alaw",
     "alw": "alaw",
+    "g722": "g722",
 }
 """File extension → the media format Asterisk reports for it (``/ari/sounds`` ``format``)."""
 
@@ -120,7 +123,21 @@ def _decode_raw(ext: str, raw: bytes) -> Audio:
         return Audio(ulaw_decode(codes), 8000)
     if fmt == "alaw":
         return Audio(alaw_decode(codes), 8000)
+    if fmt == "g722":
+        return _decode_g722(raw)
     raise UnsupportedMediaError(f"unsupported sound file format '{ext}'")
+
+
+def _decode_g722(raw: bytes) -> Audio:
+    """A ``.g722`` file (Asterisk's format_g722: raw 64 kbit/s G.722) as slin16."""
+    try:
+        from pyari.media.rtp_codecs import G722Codec
+
+        codec = G722Codec()
+    except ImportError:
+        raise UnsupportedMediaError("g722 files need the g722 package") from None
+    chunks = [codec.decode(raw[i : i + 160]) for i in range(0, len(raw) - len(raw) % 160, 160)]
+    return Audio(np.frombuffer(b"".join(chunks), dtype="<i2").astype(np.int16), 16000)
 
 
 def parse_wav(data: bytes, *, name: str = "wav") -> Audio:
