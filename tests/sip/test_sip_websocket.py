@@ -332,10 +332,18 @@ async def test_ws_refusals(server: Server) -> None:
             assert ws.protocol == "sip"
 
 
+async def test_http_show_status_lists_ws_and_static(server: Server) -> None:
+    out = await run_command(server, "http show status")
+    assert "/ws => Asterisk HTTP WebSocket\n" in out
+    assert "/static/... => Asterisk HTTP Static Delivery\n" in out  # enablestatic = yes
+
+
 async def test_ws_not_found_without_a_ws_transport(tmp_path: Path) -> None:
-    srv = make_server(without_websockets(config_dir(tmp_path, "")))
+    srv = make_server(without_websockets(config_dir(tmp_path, "")), enablestatic=False)
     await srv.start()
     try:
+        out = await run_command(srv, "http show status")
+        assert "/ws =>" not in out and "/static/" not in out
         async with aiohttp.ClientSession() as s:
             url = f"http://127.0.0.1:{srv.http_port}/ws"
             with pytest.raises(aiohttp.WSServerHandshakeError) as err:

@@ -100,10 +100,14 @@ def http_show_status(server: Server, args: list[str], line: str) -> str:
     plain = next(((b.host, b.port) for b in server.http.bindings if not b.tls), None)
     tls = next(((b.host, b.port) for b in server.http.bindings if b.tls), None)
     prefix = s.url_prefix
-    uris = [
+    # longest first, as Asterisk keeps them
+    uris = [(f"{prefix}/static/...", "Asterisk HTTP Static Delivery")] if s.enablestatic else []
+    uris += [
         (f"{prefix}/media/...", "Media over Websocket"),
         (f"{prefix}/ari/...", "Asterisk RESTful API"),
     ]
+    if any(t.protocol in ("ws", "wss") for t in server.pjsip.settings.transports.values()):
+        uris.append((f"{prefix}/ws", "Asterisk HTTP WebSocket"))
     return fmt.http_show_status(prefix, s.servername, s.enabled, plain, tls, uris)
 
 
