@@ -301,6 +301,18 @@ async def test_bad_frames_get_400_or_nothing_and_calls_go_on(
         await other.close()
 
 
+async def test_a_via_that_is_not_ws_gets_400(server: Server, phone: WsPhone) -> None:
+    """Responses to a request on a socket go back on it: a Via naming another transport
+    (which would send them to a UDP port of its host) is refused."""
+    req = phone.request("REGISTER", USER, headers=[("Expires", "600")])
+    req.headers.set("Via", f"SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK{new_tag()}")
+    phone.send(req)
+    reply = await phone.response(req)
+    assert reply.status == 400 and "WS" in reply.reason
+    assert server.pjsip.ua.location.all() == []
+    assert (await register(phone)).status == 200  # the socket goes on
+
+
 async def test_mutated_messages_never_stop_the_flow(server: Server, phone: WsPhone) -> None:
     """Hundreds of REGISTERs with random bytes changed (a fixed seed): each is answered or
     dropped, the socket stays, and a good request after them is answered."""

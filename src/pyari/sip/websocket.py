@@ -11,7 +11,9 @@ peer's address:
 
 * every WebSocket message is one whole SIP message (RFC 7118 §5); one that does not
   parse is answered 400 (when it is a request with enough to answer) or dropped, and
-  the socket stays open; nothing reaches the user agent;
+  the socket stays open; nothing reaches the user agent. A request whose top Via is
+  not WS/WSS gets 400 too: its responses must come back on the socket (RFC 7118 §5.2),
+  never go to a port its Via names;
 * what the user agent sends to that address over any stream transport goes on the
   flow (responses, and requests to a browser that registered on it: a browser has
   no listening address, its Via and Contact hosts are ``.invalid``);
@@ -25,7 +27,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from pyari.sip.message import SipParseError, error_response, parse_message
+from pyari.sip.message import Request, SipParseError, error_response, make_response, parse_message
 
 if TYPE_CHECKING:
     from pyari.config.pjsip import Transport
@@ -78,6 +80,12 @@ class SipFlow:
             if response is not None:
                 self.send(response.to_bytes())
             return
+        if isinstance(message, Request) and not _over_websocket(message):
+            self.dropped += 1
+            if message.method != "ACK":
+                reason = "Bad Request - Via transport must be WS or WSS"
+                self.send(make_response(message, 400, reason).to_bytes())
+            return
         self.service.receive(message, self.peer)
 
     def send(self, data: bytes) -> None:
@@ -90,6 +98,13 @@ class SipFlow:
     def closed(self) -> None:
         """The socket is gone (either end closed it)."""
         self.service.flow_closed(self)
+
+
+def _over_websocket(request: Request) -> bool:
+    try:
+        return request.top_via.transport.upper() in ("WS", "WSS")
+    except SipParseError:
+        return False
 
 
 class SipWebSockets:
