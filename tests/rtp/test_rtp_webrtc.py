@@ -178,3 +178,24 @@ def test_fuzzed_stun_and_dtls_never_raise(seed: int) -> None:
     a2, b2, failures = _pair()
     _run(a2, b2)
     assert a2.ready and b2.ready and not failures
+
+
+def test_dtmf_at_opus_clock_both_ways() -> None:
+    """telephone-event/48000 (a browser's, with Opus): durations in the session's clock."""
+    from pyari.rtp.dtmf import DtmfEnd, TelephoneEvent
+    from pyari.rtp.session import RtpSession
+
+    sender = RtpSession(111, dtmf_payload_type=110, rate=48000)
+    receiver = RtpSession(111, dtmf_payload_type=110, rate=48000)
+    sender.send_dtmf("5", 100)
+    packets: list[bytes] = []
+    now = 0.0
+    for _ in range(12):
+        packets += sender.send_frame(b"\x00" * 40, now)
+        now += 0.02
+    events = [RtpPacket.parse(p) for p in packets if RtpPacket.parse(p).payload_type == 110]
+    last = TelephoneEvent.parse(events[-1].payload)
+    assert last.end and last.duration == 4800
+    receiver.receive(RtpPacket(111, 1, 0, 9, b"x").to_bytes(), 0.0)
+    ended = [e for p in packets for e in receiver.receive(p, 0.1) if isinstance(e, DtmfEnd)]
+    assert ended and ended[0].digit == "5" and ended[0].duration_ms == 100

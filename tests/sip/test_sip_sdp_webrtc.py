@@ -83,7 +83,8 @@ def test_answer_to_chrome() -> None:
     assert session is not None
     assert session.codec.name == "opus" and session.payload_type == 111
     assert session.fmtp == "minptime=10;useinbandfec=1"
-    assert session.dtmf_payload_type == 126
+    # telephone-event at Opus's clock, as Chrome sends DTMF with Opus
+    assert session.dtmf_payload_type == 110
     remote = session.transport
     assert remote is not None
     assert remote.ice_ufrag == "Ab+/" and remote.setup == "actpass" and remote.rtcp_mux
@@ -93,13 +94,14 @@ def test_answer_to_chrome() -> None:
     assert "a=group:BUNDLE 0\r\n" in text and "a=ice-lite\r\n" in text
     m = answer.media[0]
     assert m.proto == "UDP/TLS/RTP/SAVPF"
-    assert m.formats == ["111", "126"]
+    assert m.formats == ["111", "110"]
+    assert "110 telephone-event/48000" in m.attribute_values("rtpmap")
     assert m.attribute("rtpmap") == "111 opus/48000/2"
     assert m.attribute("setup") == "active"
     assert m.attribute("mid") == "0"
     assert m.attribute("rtcp-mux") is not None
     # Chrome's useinbandfec joined with pyari's default (no FEC) leaves nothing to say
-    assert m.attribute_values("fmtp") == ["126 0-16"]
+    assert m.attribute_values("fmtp") == ["110 0-16"]
 
 
 def test_dtls_offer_needs_our_fingerprint_and_plain_offer_is_not_dtls() -> None:

@@ -211,7 +211,9 @@ class RtpSession:
         out: list[bytes] = []
         if not self._dtmf_current and self._dtmf_queue:
             digit, duration = self._dtmf_queue.popleft()
-            self._dtmf_current = tone_packets(digit, duration, ptime_ms=self.ptime_ms)
+            self._dtmf_current = tone_packets(
+                digit, duration, ptime_ms=self.ptime_ms, rate=self.rate
+            )
             self._dtmf_start = now
             self._dtmf_ts = self.timestamp
         if self._dtmf_current and self.dtmf_payload_type is not None:

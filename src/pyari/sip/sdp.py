@@ -488,11 +488,17 @@ def _match(
     return offered
 
 
-def _dtmf_pt(m: MediaDescription) -> int | None:
+def _dtmf_pt(m: MediaDescription, clock: int = 8000) -> int | None:
+    """The telephone-event payload type at the audio codec's ``clock`` (browsers send
+    DTMF with Opus only at 48000), else the one at 8000."""
+    found = None
     for pt, (enc, rate, _) in m.rtpmap().items():
-        if enc.lower() == TELEPHONE_EVENT and rate == 8000 and str(pt) in m.formats:
-            return pt
-    return None
+        if enc.lower() == TELEPHONE_EVENT and str(pt) in m.formats:
+            if rate == clock:
+                return pt
+            if rate == 8000 and found is None:
+                found = pt
+    return found
 
 
 def _remote_hold(sdp: SessionDescription, m: MediaDescription) -> bool:
@@ -548,10 +554,11 @@ def create_answer(
             fmtp = opus_answer_fmtp(remote_fmtp)
             if fmtp:
                 attrs.append(("fmtp", f"{pt} {fmtp}"))
-        dtmf_pt = _dtmf_pt(m) if dtmf else None
+        dtmf_pt = _dtmf_pt(m, codec.clock_rate) if dtmf else None
         if dtmf_pt is not None:
             formats.append(str(dtmf_pt))
-            attrs.append(("rtpmap", f"{dtmf_pt} {TELEPHONE_EVENT}/8000"))
+            dtmf_rate = m.rtpmap()[dtmf_pt][1]
+            attrs.append(("rtpmap", f"{dtmf_pt} {TELEPHONE_EVENT}/{dtmf_rate}"))
             attrs.append(("fmtp", f"{dtmf_pt} 0-16"))
         ptime = m.ptime or 20
         attrs.append(("ptime", str(ptime)))
@@ -662,7 +669,7 @@ def negotiated(
             remote_port=m.port,
             codec=codec,
             payload_type=pt,
-            dtmf_payload_type=_dtmf_pt(m),
+            dtmf_payload_type=_dtmf_pt(m, codec.clock_rate),
             ptime=m.ptime or offered.ptime or 20,
             direction=_REVERSE[m.direction],
             remote_direction=m.direction,
