@@ -344,6 +344,20 @@ async def test_ws_refusals(server: Server) -> None:
             assert ws.protocol == "sip"
 
 
+async def test_pjsip_show_endpoint_webrtc(server: Server) -> None:
+    out = await run_command(server, "pjsip show endpoint webrtc")
+    rows = {
+        k.strip(): v.strip()
+        for k, _, v in (line.partition(" : ") for line in out.splitlines())
+        if v
+    }
+    assert rows["webrtc"] == "true"
+    assert rows["media_encryption"] == "dtls"
+    assert (rows["dtls_setup"], rows["dtls_verify"]) == ("actpass", "fingerprint")
+    assert rows["ice_support"] == rows["use_avpf"] == rows["rtcp_mux"] == "true"
+    assert "webrtc = yes" not in out
+
+
 async def test_http_show_status_lists_ws_and_static(server: Server) -> None:
     out = await run_command(server, "http show status")
     assert "/ws => Asterisk HTTP WebSocket\n" in out

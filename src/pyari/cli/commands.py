@@ -494,6 +494,23 @@ def _pjsip_endpoint(server: Server, name: str) -> pjf.EndpointRow | None:
         ("rtp_symmetric", "true" if conf.rtp_symmetric else "false"),
         ("transport", conf.transport or ""),
     ]
+
+    def yes(flag: bool) -> str:
+        return "true" if flag else "false"
+
+    details += [  # WebRTC and secure media (webrtc = yes already expanded)
+        ("webrtc", yes(conf.webrtc)),
+        ("media_encryption", conf.media_encryption),
+        ("dtls_setup", conf.dtls_setup),
+        ("dtls_verify", conf.dtls_verify),
+        ("dtls_fingerprint", conf.dtls_fingerprint),
+        ("dtls_auto_generate_cert", yes(conf.dtls_auto_generate_cert)),
+        ("ice_support", yes(conf.ice_support)),
+        ("use_avpf", yes(conf.use_avpf)),
+        ("rtcp_mux", yes(conf.rtcp_mux)),
+        ("bundle", yes(conf.bundle)),
+        ("media_use_received_transport", yes(conf.media_use_received_transport)),
+    ]
     return pjf.EndpointRow(
         name=name,
         callerid_number=conf.callerid_number,
