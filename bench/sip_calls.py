@@ -25,6 +25,12 @@ the addresses given (loopback in the tests) and every SIPp run is bounded in tim
     consecutive packets pyari sends, while every call is up.
 (d) CPU per call: the server process's CPU time (utime + stime) over the window when all
     calls are bridged, divided by call-seconds.
+(e) Added jitter through the bridge: a few extra bridged pairs ``PJSIP/pair`` ↔
+    ``PJSIP/pair`` (a small UAS here) while the calls of (b) are up; a thread here sends
+    each leg a packet every 20 ms carrying its send time (CLOCK_REALTIME), the
+    timestamping socket gets what the other leg sends on: the variation of the time
+    through the server, |Δarrival − Δsent| of consecutive packets (SIPp's own sending
+    jitter, which (c) also sees when the server relays on arrival, is left out).
 """
 
 from __future__ import annotations
@@ -109,8 +115,21 @@ DIALPLAN = "\n[bench]\nexten => 100,1,Stasis(bench,setup)\nexten => 200,1,Stasis
 """The extensions.conf section the benchmark calls into."""
 
 
-def pjsip_conf(sip_port: int, uas_port: int, probe_port: int, host: str = "127.0.0.1") -> str:
-    """The pjsip.conf of the benchmark (SIPp's endpoint, the echoing UAS, the probe)."""
+def pjsip_conf(
+    sip_port: int,
+    uas_port: int,
+    probe_port: int,
+    host: str = "127.0.0.1",
+    pair_port: int | None = None,
+) -> str:
+    """The pjsip.conf of the benchmark (SIPp's endpoint, the echoing UAS, the probe and,
+    with ``pair_port``, the UAS of the pairs of (e))."""
+    pairs = (
+        f"\n[pair](bench-endpoint)\naors = pair\n\n[pair]\ntype = aor\n"
+        f"contact = sip:pair@127.0.0.1:{pair_port}\n"
+        if pair_port
+        else ""
+    )
     return f"""; written by bench/sip_calls.py
 [transport-udp]
 type = transport
@@ -143,12 +162,14 @@ aors = probe
 [probe]
 type = aor
 contact = sip:probe@127.0.0.1:{probe_port}
-"""
+{pairs}"""
 
 
-def configure(sip_port: int, uas_port: int, probe_port: int) -> Any:
+def configure(sip_port: int, uas_port: int, probe_port: int, pair_port: int | None = None) -> Any:
     def edit(confdir: Path) -> None:
-        (confdir / "pjsip.conf").write_text(pjsip_conf(sip_port, uas_port, probe_port))
+        (confdir / "pjsip.conf").write_text(
+            pjsip_conf(sip_port, uas_port, probe_port, pair_port=pair_port)
+        )
         with (confdir / "extensions.conf").open("a") as f:
             f.write(DIALPLAN)
 
@@ -247,6 +268,8 @@ class App:
     errors: list[str] = field(default_factory=list)
     dialed: int = 0
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    pair_legs: dict[str, list[str]] = field(default_factory=dict)
+    pairs_up: int = 0
 
     async def post(self, path: str, **params: str) -> int:
         async with self.http.post(path, params=params) as r:
@@ -276,6 +299,11 @@ class App:
                 self.spawn(self.inbound(chan))
             elif role == "out" and len(args) > 1:
                 self.spawn(self.outbound(chan, args[1]))
+            elif role == "pair" and len(args) > 1:
+                legs = self.pair_legs.setdefault(args[1], [])
+                legs.append(chan)
+                if len(legs) == 2:
+                    self.spawn(self.pair_bridge(args[1], legs))
         elif kind == "StasisEnd":
             chan = e["channel"]["id"]
             if chan in self.pairs:
@@ -328,6 +356,28 @@ class App:
         pair.bridged_at = time.monotonic()
         self.bridged += 1
 
+    async def start_pairs(self, count: int) -> None:
+        """The pairs of (e): two ``PJSIP/pair`` channels each, bridged when both are up."""
+        for i in range(count):
+            for side in "ab":
+                await self.post("/ari/channels", endpoint="PJSIP/pair", app="bench",
+                                appArgs=f"pair,{i}", channelId=f"pair-{i}-{side}")  # fmt: skip
+
+    async def pair_bridge(self, index: str, legs: list[str]) -> None:
+        bridge = f"pb-{index}"
+        ok = await self.post("/ari/bridges", type="mixing", bridgeId=bridge) == 200
+        ok = ok and await self.post(f"/ari/bridges/{bridge}/addChannel",
+                                    channel=",".join(legs)) == 204  # fmt: skip
+        if ok:
+            self.pairs_up += 1
+
+    async def end_pairs(self) -> None:
+        for index, legs in list(self.pair_legs.items()):
+            for chan in legs:
+                await self.delete(f"/ari/channels/{chan}")
+            await self.delete(f"/ari/bridges/pb-{index}")
+        self.pair_legs.clear()
+
     async def end(self, pair: Pair) -> None:
         if pair.outbound:
             self.out_to_in.pop(pair.outbound, None)
@@ -351,6 +401,8 @@ class ProbeUas(asyncio.DatagramProtocol):
         self.rtp_port = rtp_port
         self.transport: asyncio.DatagramTransport | None = None
         self.calls = 0
+        self.targets: dict[str, tuple[str, int]] = {}
+        """Call-ID → the server's RTP address for the call (its offer)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -368,8 +420,11 @@ class ProbeUas(asyncio.DatagramProtocol):
             if msg.to.tag:  # a re-INVITE: not expected
                 self.transport.sendto(make_response(msg, 488).to_bytes(), addr)
                 return
-            answer, _media = create_answer(parse_sdp(msg.body), ["ulaw"], "127.0.0.1",
-                                           self.rtp_port, session_id="7")  # fmt: skip
+            offer = parse_sdp(msg.body)
+            answer, media = create_answer(offer, ["ulaw"], "127.0.0.1", self.rtp_port,
+                                          session_id="7")  # fmt: skip
+            if media is not None:
+                self.targets[msg.call_id] = (media.remote_address, media.remote_port)
             contact = f"<sip:probe@127.0.0.1:{self.transport.get_extra_info('sockname')[1]}>"
             ok = make_response(
                 msg, 200, to_tag=new_tag(), body=answer.to_bytes(),
@@ -378,7 +433,46 @@ class ProbeUas(asyncio.DatagramProtocol):
             self.calls += 1
             self.transport.sendto(ok.to_bytes(), addr)
         elif msg.method in ("BYE", "OPTIONS", "INFO", "NOTIFY"):
+            if msg.method == "BYE":
+                self.targets.pop(msg.call_id, None)
             self.transport.sendto(make_response(msg, 200).to_bytes(), addr)
+
+
+PAIR_MAGIC = b"PYRB"
+_PAIR = struct.Struct("!4sIQ")
+
+
+class PairSender(threading.Thread):
+    """Sends every leg of the pairs of (e) a u-law packet each 20 ms (an absolute
+    schedule) whose payload starts with the leg's number and the send time in ns."""
+
+    def __init__(self, probe: ProbeUas) -> None:
+        super().__init__(daemon=True)
+        self.probe = probe
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.stop = False
+        self.sent = 0
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError):  # like the server: the machine is shared
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -10)
+        legs: dict[str, int] = {}
+        seq = 0
+        due = time.monotonic()
+        while not self.stop:
+            due += 0.02
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            for call_id, dest in list(self.probe.targets.items()):
+                leg = legs.setdefault(call_id, len(legs) + 1)
+                head = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, seq * 160 & 0xFFFFFFFF, leg)
+                payload = _PAIR.pack(PAIR_MAGIC, leg, time.time_ns()).ljust(160, b"\xff")
+                with contextlib.suppress(OSError):
+                    self.sock.sendto(head + payload, dest)
+                    self.sent += 1
+            seq += 1
 
 
 class RtpRecorder(threading.Thread):
@@ -392,6 +486,8 @@ class RtpRecorder(threading.Thread):
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
         self.packets: list[tuple[int, int, int, int]] = []
+        self.pair_packets: list[tuple[int, int, int]] = []
+        """(leg sent to, send ns, arrival ns) of the packets of :class:`PairSender`."""
         self.stop = False
 
     def run(self) -> None:
@@ -406,9 +502,29 @@ class RtpRecorder(threading.Thread):
                 if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                     sec, nsec = struct.unpack("qq", value[:16])
                     arrival = sec * 1_000_000_000 + nsec
-            if len(data) >= 12 and data[1] & 0x7F == 0:
+            if len(data) >= 12 + _PAIR.size and data[12:16] == PAIR_MAGIC:
+                _magic, leg, sent = _PAIR.unpack_from(data, 12)
+                self.pair_packets.append((leg, sent, arrival))
+            elif len(data) >= 12 and data[1] & 0x7F == 0:
                 seq, ts, ssrc = struct.unpack("!HII", data[2:12])
                 self.packets.append((ssrc, seq, ts, arrival))
+
+    def pair_jitter_ms(self, start_ns: int, end_ns: int) -> tuple[list[float], list[float]]:
+        """(|Δarrival − Δsent| of consecutive packets of each leg, time through the server)
+        in ms, for the pair packets that arrived in the window."""
+        legs: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        through: list[float] = []
+        for leg, sent, arrival in self.pair_packets:
+            if start_ns <= arrival <= end_ns:
+                legs[leg].append((sent, arrival))
+                through.append((arrival - sent) / 1e6)
+        out: list[float] = []
+        for items in legs.values():
+            items.sort()
+            for (s0, a0), (s1, a1) in itertools.pairwise(items):
+                if s1 - s0 < 30_000_000:  # consecutive sends (20 ms apart)
+                    out.append(abs((a1 - a0) - (s1 - s0)) / 1e6)
+        return out, through
 
     def jitter_ms(self, start_ns: int, end_ns: int) -> list[float]:
         """|Δarrival − Δtimestamp| of consecutive packets of each stream in the window."""
@@ -457,8 +573,8 @@ async def bench(args: argparse.Namespace) -> Results:
     if args.url:
         return await bench_on(args, None)
     sip_port, uas_port, probe_sip = free_udp_port(), free_udp_port(), free_udp_port()
-    args.uas_port, args.probe_port = uas_port, probe_sip
-    srv = ServerProcess(configure=configure(sip_port, uas_port, probe_sip))
+    args.uas_port, args.probe_port, args.pair_port = uas_port, probe_sip, free_udp_port()
+    srv = ServerProcess(configure=configure(sip_port, uas_port, probe_sip, args.pair_port))
     with srv:
         note = prioritize(srv.pid)
         res = await bench_on(args, Target(srv.url, ("127.0.0.1", sip_port), srv.pid))
@@ -487,6 +603,10 @@ async def bench_on(args: argparse.Namespace, target: Target | None) -> Results:
     probe_transport, probe = await loop.create_datagram_endpoint(
         lambda: ProbeUas(recorder.port), local_addr=("127.0.0.1", probe_sip)
     )
+    pair_transport, pair_uas = await loop.create_datagram_endpoint(
+        lambda: ProbeUas(recorder.port), local_addr=("127.0.0.1", args.pair_port)
+    )
+    args.pair_uas = pair_uas
     try:
         headers = {"Authorization": basic_auth(target.user, target.password)}
         conn = aiohttp.TCPConnector(limit=64)
@@ -508,6 +628,7 @@ async def bench_on(args: argparse.Namespace, target: Target | None) -> Results:
                 await ws.close()
     finally:
         probe_transport.close()
+        pair_transport.close()
         recorder.stop = True
         recorder.join(2)
         shutil.rmtree(work, ignore_errors=True)
@@ -613,10 +734,22 @@ async def bridged(
         await asyncio.sleep(0.1)
     ramp = time.monotonic() - started
     all_up = app.up
-    window = max(2.0, min(10.0, args.hold - ramp - 3))
+    pairs = max(2, n // PROBE_EVERY)
+    sender = PairSender(args.pair_uas)
+    paired_at = time.monotonic()
+    await app.start_pairs(pairs)
+    while app.pairs_up < pairs and time.monotonic() < paired_at + 10:
+        await asyncio.sleep(0.05)
+    sender.start()
+    await asyncio.sleep(0.5)
+    window = max(2.0, min(10.0, args.hold - (time.monotonic() - started) - 3))
     cpu0, wall0, ns0 = cpu_seconds(target.pid), time.monotonic(), time.time_ns()
     await asyncio.sleep(window)
     cpu1, wall1, ns1 = cpu_seconds(target.pid), time.monotonic(), time.time_ns()
+    sender.stop = True
+    sender.join(2)
+    pairs_up = app.pairs_up
+    await app.end_pairs()
     up_after = app.up
     stats = await sample_rtp(app)
     uac_run = await uac
@@ -626,7 +759,7 @@ async def bridged(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(uas), 20)
     uas_run = await uas if uas.done() else None
-    calls_up = min(all_up, up_after)
+    calls_up = min(all_up, up_after) + pairs_up
     cpu_frac = (cpu1 - cpu0) / (wall1 - wall0)
     per_call = cpu_frac / max(calls_up, 1)
     ghz = cpu_mhz() / 1000
@@ -650,6 +783,18 @@ async def bridged(
             f"max {max(jitter, default=float('nan')):.2f} ms; "
             f"{sum(j > 5 for j in jitter)} over 5 ms",
             "p99 ≤ 5 ms",
+            "",
+        )
+    )
+    pair_jitter, through = recorder.pair_jitter_ms(ns0, ns1)
+    res.rows.append(
+        (
+            f"(e) added jitter through the bridge ({pairs_up} more bridged pairs, "
+            f"{len(pair_jitter)} packets sent here)",
+            f"p50 {pct(pair_jitter, 0.5):.2f} ms, p99 {pct(pair_jitter, 0.99):.2f} ms, "
+            f"max {max(pair_jitter, default=float('nan')):.2f} ms; time through the server "
+            f"p50 {pct(through, 0.5):.2f} ms, p99 {pct(through, 0.99):.2f} ms",
+            "p99 ≤ 1 ms",
             "",
         )
     )
@@ -728,6 +873,12 @@ def main() -> None:
         help="SIP port of the jitter probe (external server: as configured)",
     )
     p.add_argument(
+        "--pair-port",
+        type=int,
+        default=5076,
+        help="SIP port of the UAS of (e)'s pairs (external server: as configured)",
+    )
+    p.add_argument(
         "--print-config",
         action="store_true",
         help="print the pjsip.conf and extensions.conf an external server needs",
@@ -735,7 +886,7 @@ def main() -> None:
     args = p.parse_args()
     if args.print_config:
         host, port = split_hostport(args.sip or "127.0.0.1:5060")
-        print(pjsip_conf(port, args.uas_port, args.probe_port, host))
+        print(pjsip_conf(port, args.uas_port, args.probe_port, host, args.pair_port))
         print("; extensions.conf" + DIALPLAN)
         return
     if shutil.which("sipp") is None:

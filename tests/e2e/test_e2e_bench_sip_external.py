@@ -32,10 +32,11 @@ def _bench(*args: str, timeout: float = 150) -> str:
 
 def test_print_config_is_the_configuration_of_the_benchmark() -> None:
     out = _bench("--print-config", "--sip", "127.0.0.1:5099", "--uas-port", "5111",
-                 "--probe-port", "5113")  # fmt: skip
+                 "--probe-port", "5113", "--pair-port", "5115")  # fmt: skip
     assert "bind = 127.0.0.1:5099" in out
     assert "contact = sip:uas@127.0.0.1:5111" in out
     assert "contact = sip:probe@127.0.0.1:5113" in out
+    assert "contact = sip:pair@127.0.0.1:5115" in out
     assert "exten => 100,1,Stasis(bench,setup)" in out
 
 
@@ -46,11 +47,11 @@ def test_an_external_server_is_measured_without_starting_one() -> None:
         from bench.sip_calls import configure, free_udp_port
     finally:
         sys.path.remove(str(ROOT))
-    sip, uas, probe = free_udp_port(), free_udp_port(), free_udp_port()
-    with ServerProcess(configure=configure(sip, uas, probe)) as srv:
+    sip, uas, probe, pair = free_udp_port(), free_udp_port(), free_udp_port(), free_udp_port()
+    with ServerProcess(configure=configure(sip, uas, probe, pair)) as srv:
         out = _bench(
             "--url", srv.url, "--sip", f"127.0.0.1:{sip}", "--pid", str(srv.pid),
-            "--uas-port", str(uas), "--probe-port", str(probe),
+            "--uas-port", str(uas), "--probe-port", str(probe), "--pair-port", str(pair),
             "--setup-calls", "20", "--rates", "20", "--bridged", "4", "--bridge-rate", "4",
             "--hold", "4",
         )  # fmt: skip
@@ -62,3 +63,7 @@ def test_an_external_server_is_measured_without_starting_one() -> None:
     bridged = re.search(r"\(b\) 4 bridged G.711 calls .*", out)
     assert bridged is not None and "4 up together" in bridged.group(0), out
     assert "4 completed, 0 failed" in bridged.group(0), out
+    pairs = re.search(
+        r"\(e\) added jitter through the bridge \(2 more bridged pairs, ([0-9]+) .*", out
+    )
+    assert pairs is not None and int(pairs.group(1)) > 0, out

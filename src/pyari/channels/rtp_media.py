@@ -89,6 +89,8 @@ _SEQ_TS_SSRC = struct.Struct("!HII")
 _RTP_HEADER = struct.Struct("!BBHII")
 MAX_READ_ROUNDS = 32
 """Per tick, at most this many packets are read from one socket (the rest next tick)."""
+RELAY_RTCP_TICKS = 10
+"""A stream fed by a relay checks whether its RTCP report is due every this many ticks."""
 
 
 def _swap16(data: bytes) -> bytes:
@@ -333,15 +335,17 @@ class RtpStream:
 
     # -------------------------------------------------------------- relay on arrival
 
-    def _fed_tick(self, now: float) -> None:
+    def _fed_tick(self, now: float, rtcp_turn: bool) -> None:
         """The tick of a stream another one relays into: no audio from the clock; DTMF
-        being sent and RTCP reports still go out."""
+        being sent and (on ``rtcp_turn``, every few ticks) RTCP reports still go out."""
         session = self.session
         self.pending = None
         if session is None:
             return
         if session._dtmf_current or session._dtmf_queue:
             self.send(now)
+            return
+        if not rtcp_turn:
             return
         rtcp = self.rtcp_sock
         if rtcp is not None and self.rtcp_remote is not None and session.rtcp_due(now):
@@ -574,6 +578,7 @@ class RtpMedia:
         (streams relaying on arrival switch in or out of it first)."""
         now = self.now()
         streams = list(self.streams.values())
+        rtcp_turn = number % RELAY_RTCP_TICKS == 0
         for stream in streams:
             try:
                 engine = stream.stream
@@ -588,7 +593,7 @@ class RtpMedia:
                     if target is not None:
                         self._set_relay(stream, target)
                 if stream.fed_by is not None:
-                    stream._fed_tick(now)
+                    stream._fed_tick(now, rtcp_turn)
                 else:
                     stream.send(now)
             except Exception:
