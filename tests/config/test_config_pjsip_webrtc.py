@@ -84,3 +84,13 @@ def test_bad_values_name_the_line(line: str) -> None:
     with pytest.raises(ConfigError) as err:
         endpoint(line + "\n")
     assert err.value.line == 3
+
+
+def test_sip_override_leaves_websocket_transports() -> None:
+    from pyari.config.overrides import Overrides
+
+    text = "[udp]\ntype = transport\nprotocol = udp\n[ws]\ntype = transport\nprotocol = ws\n"
+    s = PjsipSettings.from_sections(parse_text(text, "pjsip.conf"))
+    moved = Overrides(sip_bind=("127.0.0.1", 15060)).pjsip(s)
+    assert moved.transports["udp"].bind == ("127.0.0.1", 15060)
+    assert moved.transports["ws"].bind == ("0.0.0.0", 8088)

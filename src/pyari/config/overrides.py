@@ -135,7 +135,8 @@ class Overrides:
 
         ``sip_enabled = False`` leaves no transport (SIP off). ``sip_bind`` moves every
         UDP and TCP transport to that address and every TLS transport to its host (a
-        pjsip.conf without transports gets one, ``transport-udp``).
+        pjsip.conf without transports gets one, ``transport-udp``); ws/wss transports are
+        the HTTP server's and stay.
         """
         if self.sip_enabled is False:
             return dataclasses.replace(s, transports={})
@@ -146,6 +147,8 @@ class Overrides:
             "transport-udp": Transport("transport-udp", "udp", ("0.0.0.0", 5060))
         }
         for name, t in transports.items():
+            if t.protocol in ("ws", "wss"):
+                continue  # served by the HTTP server (--bind/--tls move those)
             moved = port if port is not None and t.protocol != "tls" else t.bind[1]
             transports[name] = dataclasses.replace(t, bind=(host, moved))
         return dataclasses.replace(s, transports=transports)
