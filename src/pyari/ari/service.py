@@ -302,64 +302,43 @@ class AriService:
             resp.headers.update(cors)
         return resp
 
-    async def _handle(self, req: AriRequest) -> AriResponse:
+    async def _handle(
+        self, req: AriRequest, trusted: User | None = None, hook: ClusterHook | None = None
+    ) -> AriResponse:
+        """The pipeline; ``trusted``: the user another node authenticated (see
+        :meth:`handle_as`), and ``hook`` instead of :attr:`cluster` for it."""
         raw_query = req.query
         if len(raw_query) > MAX_QUERY_KEYS:
             raise AriError(400, "Too many query parameters")
         query = dict(raw_query) if raw_query else {}  # a repeated key: the last one wins
         method, path = req.method, req.path
-        if method == "OPTIONS":
-            return self.options(req)
-        settings = self.ctx.settings()
-        user = self.authenticate(
-            req.headers,
-            query,
-            settings.users,
-            peer=req.peer,
-            local=req.local,
-            tls=req.scheme == "https",
-        )
-        if user is None:
-            return self.error(
-                401,
-                "Authentication required",
-                {"WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'},
+        if trusted is None:
+            if method == "OPTIONS":
+                return self.options(req)
+            settings = self.ctx.settings()
+            user = self.authenticate(
+                req.headers,
+                query,
+                settings.users,
+                peer=req.peer,
+                local=req.local,
+                tls=req.scheme == "https",
             )
-        self.check_acl(user, req)
-        if path[:10] == "/api-docs/" or path == "/openapi.json":
-            if method != "GET":
-                raise AriError(405, "Unsupported method")  # Asterisk's: no Allow list here
-            return self.api_docs(req)
-        return await self._serve(user, req, query, settings, self.cluster)
-
-    async def handle_as(
-        self, user: User, req: AriRequest, hook: ClusterHook | None = None
-    ) -> AriResponse:
-        """Answer ``req`` for ``user``, already authenticated elsewhere (another node of
-        the cluster forwarded it): no credentials, ACL, CORS or api-docs; ``hook``
-        instead of :attr:`cluster` (None: run here, never forwarded again)."""
-        try:
-            if len(req.query) > MAX_QUERY_KEYS:
-                raise AriError(400, "Too many query parameters")
-            query = dict(req.query) if req.query else {}
-            return await self._serve(user, req, query, self.ctx.settings(), hook)
-        except AriError as exc:
-            extra = {"Allow": exc.allow} if isinstance(exc, MethodNotAllowed) else None
-            return self.error(exc.status, exc.message, extra)
-        except Exception:
-            log.exception("ARI %s %s (forwarded) failed", req.method, req.path)
-            return self.error(500, "Internal Server Error")
-
-    async def _serve(
-        self,
-        user: User,
-        req: AriRequest,
-        query: dict[str, str],
-        settings: AriSettings,
-        hook: ClusterHook | None,
-    ) -> AriResponse:
-        """Route, parse and run an authenticated request (through ``hook`` if any)."""
-        method, path = req.method, req.path
+            if user is None:
+                return self.error(
+                    401,
+                    "Authentication required",
+                    {"WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'},
+                )
+            self.check_acl(user, req)
+            if path[:10] == "/api-docs/" or path == "/openapi.json":
+                if method != "GET":
+                    raise AriError(405, "Unsupported method")  # Asterisk's: no Allow list here
+                return self.api_docs(req)
+            hook = self.cluster
+        else:
+            settings = self.ctx.settings()
+            user = trusted
         op, path_values = self._operation(user, method, path)
         if op.websocket:
             raise AriError(426, "Upgrade Required")
@@ -384,6 +363,21 @@ class AriService:
             if resp is not None:
                 return resp
         return self._answer(await reg.fn(self.ctx, args), settings)
+
+    async def handle_as(
+        self, user: User, req: AriRequest, hook: ClusterHook | None = None
+    ) -> AriResponse:
+        """Answer ``req`` for ``user``, already authenticated elsewhere (another node of
+        the cluster forwarded it): no credentials, ACL, CORS or api-docs; ``hook``
+        instead of :attr:`cluster` (None: run here, never forwarded again)."""
+        try:
+            return await self._handle(req, user, hook)
+        except AriError as exc:
+            extra = {"Allow": exc.allow} if isinstance(exc, MethodNotAllowed) else None
+            return self.error(exc.status, exc.message, extra)
+        except Exception:
+            log.exception("ARI %s %s (forwarded) failed", req.method, req.path)
+            return self.error(500, "Internal Server Error")
 
     async def _run(self, reg: Registered, args: Args, settings: AriSettings) -> AriResponse:
         """Run the operation's handler here (what a cluster hook calls ``local``)."""
