@@ -132,6 +132,25 @@ def _opus_pyav(rate: int) -> Runner:
     return run
 
 
+def _pyari_opus(rate: int, far_rate: int) -> Runner:
+    """pyari's OpusCodec as configured (complexity, raw ctypes) at ``rate``, decoding
+    packets a peer encoded from ``far_rate`` audio (a browser: 48000)."""
+    from pyari.media.rtp_codecs import OpusCodec
+
+    ours = OpusCodec(rate=rate)
+    peer = OpusCodec(rate=far_rate)
+    frames = _signal(rate).reshape(FRAMES, rate // 50)
+    far = _signal(far_rate).reshape(FRAMES, far_rate // 50)
+    packets = [peer.encode(f.tobytes()) or b"" for f in far]
+
+    def run() -> None:
+        for frame, packet in zip(frames, packets, strict=True):
+            ours.encode(frame.tobytes())
+            ours.decode(packet)
+
+    return run
+
+
 CANDIDATES: dict[str, Callable[[], Runner]] = {
     "G.711 u-law tables (baseline)": _g711,
     "G.722: g722 (sippy libg722)": _g722_sippy,
@@ -140,6 +159,12 @@ CANDIDATES: dict[str, Callable[[], Runner]] = {
     "Opus 16 kHz: opuslib (libopus0, ctypes)": lambda: _opus_ctypes("opuslib", 16000),
     "Opus 48 kHz: opuslib-next (libopus0, ctypes)": lambda: _opus_ctypes("opuslib_next", 48000),
     "Opus 16 kHz: av (FFmpeg libopus + swresample)": lambda: _opus_pyav(16000),
+    "Opus as pyari runs it: 8 kHz, complexity 2, a browser's 48 kHz stream": lambda: _pyari_opus(
+        8000, 48000
+    ),
+    "Opus as pyari runs it: 8 kHz, complexity 2, a narrowband stream": lambda: _pyari_opus(
+        8000, 8000
+    ),
 }
 
 
