@@ -1,4 +1,4 @@
-"""CPU per stream of the candidate codec libraries (issue #17, decision 0026).
+"""CPU per stream of the candidate codec libraries (issue #17, decision 0028).
 
 For each library: one stream encodes and decodes 1 s of audio (50 frames of 20 ms, a
 speech-like signal: two tones with a slow envelope and a little noise) in the way

@@ -48,7 +48,7 @@ SILENCE: Final = bytes(FRAME_BYTES)
 
 OPUS_COMPLEXITY: Final = 2
 """libopus encoder complexity (0-10). Asterisk's codec_opus uses 10; at the engine's
-8 kHz (SILK narrowband) 2 costs about a third of 10 and half of 5 (decision 0026's
+8 kHz (SILK narrowband) 2 costs about a third of 10 and half of 5 (decision 0028's
 measurements), which is what keeps an Opus↔G.711 call near 3× a G.711 one."""
 MAX_PACKET: Final = 1500
 
