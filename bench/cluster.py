@@ -234,8 +234,11 @@ async def reconnects(root: Path, count: int) -> list[event_resume.Result]:
         return [await event_resume.run(url, mode, count, 4, 1) for mode in ("plain", "sequenced")]
 
 
-async def reconnects_across(root: Path, count: int, writers: int = 4) -> event_resume.Result:
-    """``sequenced`` reconnects alternating between n1 and n2 (see the module)."""
+async def reconnects_across(
+    root: Path, count: int, writers: int = 4, dwell: tuple[float, float] = (0.005, 0.05)
+) -> event_resume.Result:
+    """``sequenced`` reconnects alternating between n1 and n2 (see the module), each
+    socket read for ``dwell`` seconds (a random time between the two)."""
     cluster = LocalCluster(
         root, 2, cluster="bench", kamailio=False, quiet=True, event_retention=60, stasis_grace=5
     )
@@ -306,7 +309,7 @@ async def reconnects_across(root: Path, count: int, writers: int = 4) -> event_r
         started = time.monotonic()
         tasks = [asyncio.create_task(writer()) for _ in range(writers)]
         for i in range(1, count + 1):
-            await read_for(ws, rnd.uniform(0.005, 0.05))
+            await read_for(ws, rnd.uniform(*dwell))
             await ws.close()
             ws = await connect(i)
         stop.set()
@@ -317,7 +320,7 @@ async def reconnects_across(root: Path, count: int, writers: int = 4) -> event_r
             await read_for(ws, 0.2)
         await ws.close()
     return event_resume.Result(
-        "sequenced, n1/n2 in turn",
+        f"sequenced, n1/n2 in turn, {dwell[0] * 1000:g}-{dwell[1] * 1000:g} ms each",
         produced,
         sum(seen.values()),
         sum(1 for v in range(1, produced + 1) if v not in seen),
@@ -404,17 +407,20 @@ def main() -> None:
             print(f"\nForwarding adds {fw['added_p50_ms']:.3f} ms at p50 (goal ≤ 0.5 ms).")
         if "resume" not in args.skip:
             print()
-            print(f"Events across {args.reconnects} reconnects under load (bench.event_resume,")
-            print("4 writers; JetStream logs):")
+            print("Events across reconnects under load (bench.event_resume's load: 4 writers")
+            print("setting a variable in a loop; JetStream logs):")
             print()
-            print("| client | events | events/s | lost | duplicates | reported lost |")
-            print("|---|---|---|---|---|---|")
+            print("| client | reconnects | events | events/s | lost | duplicates | reported lost |")
+            print("|---|---|---|---|---|---|---|")
             results = asyncio.run(reconnects(root / "r", args.reconnects))
             results.append(asyncio.run(reconnects_across(root / "x", args.reconnects)))
+            slow = max(args.reconnects // 5, 2)
+            results.append(asyncio.run(reconnects_across(root / "y", slow, dwell=(0.2, 0.4))))
             for r in results:
                 print(
-                    f"| {r.mode} | {r.produced} | {r.produced / r.seconds:,.0f} | {r.lost} | "
-                    f"{r.duplicates} | {r.lost_reported} |",
+                    f"| {r.mode} | {r.reconnects} | {r.produced} | "
+                    f"{r.produced / r.seconds:,.0f} | {r.lost} | {r.duplicates} | "
+                    f"{r.lost_reported} |",
                     flush=True,
                 )
     print(f"\n({time.monotonic() - started:.0f} s)")
