@@ -213,6 +213,8 @@ def main() -> None:
         extras += extra_benchmark("bench.cluster", [], 600)
         extras += ["", "## REST forwarded to another node (issue #14)", ""]
         extras += extra_benchmark("bench.cluster_forward", [], 180)
+        extras += ["", "## Codecs and SRTP: CPU per bridged call (issue #17)", ""]
+        extras += extra_benchmark("bench.codecs", [], 300)
         target = "pyari (started by the suite, embedded defaults, pretty = yes)"
     lines = [
         "# Benchmarks",
