@@ -107,6 +107,18 @@ async def _set_var(http: aiohttp.ClientSession, chan: str, value: str) -> int:
 SEQ = {"Pyari-Sequence": "1"}
 
 
+async def _die(node: Server) -> None:
+    """``node`` dies (in process): no more heartbeats, its NATS connections gone, and its
+    event log's writer with them (a dead node flushes nothing when it is stopped)."""
+    assert node.cluster is not None and node.event_logs is not None
+    node.cluster.nodes.pause()
+    await node.cluster.link.nc.close()
+    logs, node.event_logs = node.event_logs, None
+    assert logs._writer is not None
+    logs._writer.cancel()
+    await logs._nc.close()
+
+
 async def test_events_of_another_nodes_channels_reach_the_socket_in_sequence(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -278,10 +290,7 @@ async def test_an_app_whose_node_dies_resumes_on_another_without_loss(
         processed = (await _next(ws, "StasisStart"))["pyari_sequence"]
         assert n1.cluster is not None and n1.event_logs is not None
         await n1.event_logs.flush()  # (what a crash loses unflushed: decision 0024)
-        # n1 dies: no more heartbeats, its NATS connections gone.
-        n1.cluster.nodes.pause()
-        await n1.cluster.link.nc.close()
-        await n1.event_logs._nc.close()
+        await _die(n1)
         # The leader of the others (n2) keeps the app's log meanwhile.
         await wait_for(lambda: _apps(n2).records.get(app) == ("n2", False), WAIT)
         await wait_for(lambda: _forwarding(n3, app, away=True), WAIT)
@@ -298,6 +307,46 @@ async def test_an_app_whose_node_dies_resumes_on_another_without_loss(
         seqs = [e["pyari_sequence"] for e in [*got, start]]
         assert seqs == sorted(seqs) and seqs[0] > processed
         assert start["channel"]["id"] == late.id
+        await ws.close()
+
+
+async def test_an_app_reconnecting_at_once_when_its_node_dies_loses_nothing(
+    nodes: NodeFactory, app: str
+) -> None:
+    """Its home (n1) dies and the app comes back on n2 before n1 is declared lost: n2
+    serves the resume from the stream, then ends n1's calls; n3's calls go on."""
+    n1, n2, n3 = await nodes(3, files=KEEP)
+    async with _http(n1) as http1, _http(n2) as http2, _http(n3) as http3:
+        ws = await http1.ws_connect(f"/ari/events?app={app}", headers=SEQ)
+        await wait_for(lambda: _forwarding(n2, app) and _forwarding(n3, app), WAIT)
+        doomed = _call(n1, "alice", app)
+        kept = _call(n3, "bob", app)
+        for _ in range(2):
+            await _next(ws, "StasisStart")
+        assert await _set_var(http3, kept.id, "a") == 204
+        processed = (await _next(ws, "ChannelVarset"))["pyari_sequence"]
+        assert await _set_var(http3, kept.id, "b") == 204
+        await _next(ws, "ChannelVarset")  # written to the socket, not processed
+        assert n1.cluster is not None and n1.event_logs is not None
+        await n1.event_logs.flush()  # (what a crash loses unflushed: decision 0024)
+        await _die(n1)
+        loop = asyncio.get_running_loop()
+        killed = loop.time()
+        resume = {"Pyari-Resume": f"{app}={processed}"}
+        async with http2.ws_connect(f"/ari/events?app={app}", headers=resume) as again:
+            replay = await _next(again)
+            assert (replay["type"], replay["value"]) == ("ChannelVarset", "b")
+            assert replay["pyari_sequence"] == processed + 1
+            end = await _next(again)
+            gone = await _next(again)
+            assert loop.time() - killed < 5
+            assert [end["type"], gone["type"]] == ["StasisEnd", "ChannelDestroyed"]
+            assert end["channel"]["id"] == gone["channel"]["id"] == doomed.id
+            assert gone["cause"] == NODE_LOST_CAUSE
+            assert await _set_var(http2, kept.id, "c") == 204  # forwarded to n3, or 404
+            after = await _next(again, "ChannelVarset")
+            assert after["value"] == "c"
+            assert after["pyari_sequence"] == gone["pyari_sequence"] + 1
         await ws.close()
 
 

@@ -22,13 +22,19 @@ Decision 0025 ("Applications"), docs/event-streams.md ("In a cluster").
   (cause 38, "Network out of order") for each of them.
 * **A home moves** when a socket opens the app on another node: before the
   socket registers (:attr:`Registry.before_open`) the new home subscribes, asks
-  the old one to let go (``...events.<hex app>.release``: it becomes a
-  forwarder, flushes its JetStream writes and answers with where it was —
-  sequence, resume point, the last message taken from each sender), loads the
-  app's stream (``event_log = nats``; with memory logs the events stay behind:
-  the new log goes on from the old home's sequence, so a resuming socket is
-  told ``EventsLost``), then registers the socket and takes the messages that
-  arrived meanwhile and the old home had not taken, then claims the key.
+  the old one to let go (``pyari.<cluster>.apps.<old home>.release``, a NATS
+  request: a dead node has no subscription, the request fails at once; a live
+  one takes what it received before the request, becomes a forwarder, flushes
+  its JetStream writes and answers with where it was — sequence, resume point,
+  the last message taken from each sender, the app's channels by node), loads
+  the app's stream (``event_log = nats``; with memory logs the events stay
+  behind: the new log goes on from the old home's sequence, so a resuming
+  socket is told ``EventsLost``), finds in it the channels still in Stasis,
+  then registers the socket, takes the messages that arrived meanwhile and the
+  old home had not taken, and claims the key.
+* **A home dies**: its channels are found in the log by the next home; until a
+  socket opens the app again, the leader of the live nodes keeps it (as if its
+  socket had left there).
 """
 
 from __future__ import annotations
@@ -109,9 +115,10 @@ class _Home:
     seen: dict[str, int] = field(default_factory=dict)
     """Sender token (``<node>.<epoch>``) → the last ``n`` taken from it."""
     channels: dict[str, dict[str, msgspec.Raw]] = field(default_factory=dict)
-    """Node → channel id → last snapshot JSON of the app's channels in Stasis there."""
-    asterisk_ids: dict[str, str] = field(default_factory=dict)
-    """Node → its ``asterisk_id`` (as its events carry it)."""
+    """Node → channel id → last snapshot JSON of the app's channels in Stasis there
+    (other nodes')."""
+    received: int = 0
+    """Messages the subscription handed over so far."""
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once the subscription is in place (the key may be claimed)."""
 
@@ -140,6 +147,8 @@ class ClusterApps:
         """This process among the node's lives (senders' counters start again at 1)."""
         self.records: dict[str, tuple[str, bool]] = {}
         """App → (home, active): the APPS bucket as this node saw it last."""
+        self.aids: dict[str, str] = {self.node: self.encoder.asterisk_id}
+        """Node → its ``asterisk_id`` (bucket key ``aid.<node>``, and forwarded events)."""
         self.every: set[str] = set()
         """Apps whose home's socket subscribed to every object (``subscribeAll``):
         the other nodes subscribe their remote handler to all of theirs too."""
@@ -156,6 +165,7 @@ class ClusterApps:
         self._tasks: list[asyncio.Task[None]] = []
         self._spawned: set[asyncio.Future[None]] = set()
         self._watcher: Any = None
+        self._release_sub: Any = None
         self._loaded = asyncio.Event()
         self.forwarded = 0
         """Events published for homes on other nodes."""
@@ -179,8 +189,12 @@ class ClusterApps:
     async def start(self) -> None:
         """Read the APPS bucket, follow it, and follow this node's applications."""
         self._kv = await self.link.bucket("APPS")
+        await self._kv.put(f"aid.{self.node}", self.encoder.asterisk_id.encode())
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._sending()), loop.create_task(self._writing())]
+        self._release_sub = await self.link.nc.subscribe(
+            self.link.subject("apps", self.node, "release"), cb=self._on_release
+        )
         self._watcher = await self._kv.watchall()
         self._tasks.append(loop.create_task(self._watching(self._watcher)))
         with contextlib.suppress(TimeoutError):
@@ -220,9 +234,12 @@ class ClusterApps:
         self.homes.clear()
         for name, handler in list(self.remotes.items()):
             self.registry.unregister(name, handler)
-        if self._watcher is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._watcher.stop(), 1)
+        for sub in (self._watcher, self._release_sub):
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        sub.stop() if sub is self._watcher else sub.unsubscribe(), 1
+                    )
         tasks = [*self._tasks, *self._spawned]
         for task in tasks:
             task.cancel()
@@ -247,6 +264,10 @@ class ClusterApps:
             entry = await watcher.updates(timeout=None)
             if entry is None:
                 self._loaded.set()
+                continue
+            if entry.key.startswith("aid."):
+                if entry.operation is None and entry.value:
+                    self.aids[entry.key[4:]] = entry.value.decode(errors="replace")
                 continue
             name = app_of_key(entry.key)
             if name is None:
@@ -497,12 +518,7 @@ class ClusterApps:
     async def _on_message(self, home: _Home, msg: Any) -> None:
         tokens = msg.subject.split(".")
         base = self._base  # the tokens before the sender's
-        if len(tokens) == base + 1 and tokens[base] == "release":
-            try:
-                await self._release(home, msg)
-            except Exception:
-                log.exception("cluster: letting '%s' go failed", home.app)
-            return
+        home.received += 1
         if len(tokens) != base + 3 or self.homes.get(home.app) is not home:
             return
         try:
@@ -523,34 +539,77 @@ class ClusterApps:
             log.warning("cluster: a forwarded event of '%s' is not JSON; dropped", home.app)
             return
         if head.channel:
-            self._track(home, token.partition(".")[0], head)
+            node = token.partition(".")[0]
+            if head.asterisk_id and self.aids.get(node) != head.asterisk_id:
+                self.aids[node] = head.asterisk_id
+            self._track(home, head, node)
         app = self.registry.get(home.app)
         if app is None:
             return
         self.taken += 1
         app.inject(data, head.type)
 
-    def _track(self, home: _Home, node: str, head: _Head) -> None:
-        """Remember the app's channels in Stasis on ``node`` (for :meth:`_on_lost`):
-        from StasisStart to StasisEnd (or ChannelDestroyed), the last snapshot."""
-        chans = home.channels.get(node)
+    def _track(self, home: _Home, head: _Head, node: str | None) -> None:
+        """Remember the app's channels in Stasis by node (for :meth:`_on_lost`): from
+        StasisStart to StasisEnd (or ChannelDestroyed), the last snapshot. ``node``:
+        where the event comes from (None: find it out, for a StasisStart)."""
         etype = head.type
-        if chans is None and etype != "StasisStart":
+        if node is not None and etype != "StasisStart" and node not in home.channels:
             return
         try:
             ident = _ident.decode(head.channel).id
         except (msgspec.DecodeError, msgspec.ValidationError):
             return
+        if node is None:
+            node = self._node_of(ident, head.asterisk_id)
+            if node is None:
+                return
+        chans = home.channels.get(node)
         if etype == "StasisStart":
             if chans is None:
                 chans = home.channels[node] = {}
-            home.asterisk_ids[node] = head.asterisk_id
             chans[ident] = head.channel
         elif chans is not None and ident in chans:
             if etype in _ENDS:
                 del chans[ident]
             else:
                 chans[ident] = head.channel
+
+    def _node_of(self, ident: str, aid: str) -> str | None:
+        """The node of a channel seen in a log: its owner; else the node its id names
+        (a cluster's nodes make ids ``<node>-<time>.<n>``); else the only node with its
+        ``asterisk_id`` (None: unknown, or this node)."""
+        node = self.directory.owner("channel", ident)
+        if node is None:
+            prefix = ident.rpartition("-")[0]
+            if prefix in self.aids:
+                node = prefix
+            else:
+                nodes = [n for n, a in self.aids.items() if a == aid]
+                node = nodes[0] if len(nodes) == 1 else None
+        return None if node == self.node else node
+
+    def _scan(self, home: _Home, app: StasisApp) -> None:
+        """The app's channels in Stasis on other nodes, from what its log holds (a new
+        home: the old one may be dead); those of nodes no longer alive end now."""
+        for entry in app.log.after(0)[1]:
+            if b'"channel"' not in entry.data:
+                continue
+            try:
+                head = _head.decode(entry.data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            if head.channel:
+                if head.type == "StasisStart":
+                    self._track(home, head, None)
+                else:
+                    for node, chans in home.channels.items():
+                        if chans:
+                            self._track(home, head, node)
+        alive = set(self.directory.alive())
+        for node in list(home.channels):
+            if node not in alive:
+                self._end_channels(node, only=home)
 
     def _on_lost(self, node: str) -> None:
         """``node`` is lost: its channels of this node's apps end, with cause 38; the
@@ -597,18 +656,19 @@ class ClusterApps:
             app.written = app.acked = app.log.last
             app.ack_used = False
             self.registry.keep(app)
+        self._scan(home, app)
         self._go_live(home)
 
-    def _end_channels(self, node: str) -> None:
-        """The app's channels on ``node`` end: StasisEnd and ChannelDestroyed, cause 38."""
-        for home in list(self.homes.values()):
-            chans = home.channels.pop(node, None)
+    def _end_channels(self, node: str, only: _Home | None = None) -> None:
+        """The apps' channels on ``node`` end: StasisEnd and ChannelDestroyed, cause 38."""
+        encoder = EventEncoder(self.aids.get(node) or self.encoder.asterisk_id, False)
+        for home in [only] if only is not None else list(self.homes.values()):
             for token in [t for t in home.seen if t.partition(".")[0] == node]:
                 del home.seen[token]
+            chans = home.channels.pop(node, None)
             app = self.registry.get(home.app)
             if not chans or app is None:
                 continue
-            encoder = EventEncoder(home.asterisk_ids.get(node) or self.encoder.asterisk_id, False)
             log.warning(
                 "cluster: node %s lost: %d channel(s) of '%s' end", node, len(chans), home.app
             )
@@ -672,6 +732,9 @@ class ClusterApps:
                 moved.seen = {str(k): int(v) for k, v in seen.items()}
             if moved is not None and state is not None:
                 self._take_channels(moved, state.get("channels"))
+            logged = self.registry.get(name)
+            if moved is not None and logged is not None:
+                self._scan(moved, logged)
 
         def opened() -> None:
             for home in homes:
@@ -680,12 +743,10 @@ class ClusterApps:
         return opened
 
     def _channels_of(self, home: _Home) -> dict[str, Any]:
-        """The app's channels in Stasis by node, this node's included (for a new home)."""
+        """The app's channels in Stasis by node, this node's included (for a new home:
+        what a memory log cannot give it)."""
         out: dict[str, Any] = {
-            node: {
-                "asterisk_id": home.asterisk_ids.get(node, ""),
-                "channels": {i: json.loads(bytes(raw)) for i, raw in chans.items()},
-            }
+            node: {i: json.loads(bytes(raw)) for i, raw in chans.items()}
             for node, chans in home.channels.items()
             if chans
         }
@@ -697,21 +758,17 @@ class ClusterApps:
                 chan = core.channels.get(ident)
                 if chan is not None:
                     mine[ident] = json.loads(msgspec.json.encode(chan.snapshot()))
-            out[self.node] = {"asterisk_id": self.encoder.asterisk_id, "channels": mine}
+            out[self.node] = mine
         return out
 
     def _take_channels(self, home: _Home, channels: object) -> None:
-        """What the old home knew of the app's channels by node (:meth:`_channels_of`)."""
+        """What the old home knew of the app's channels (:meth:`_channels_of`)."""
         if not isinstance(channels, dict):
             return
-        for node, entry in channels.items():
-            if node == self.node or not isinstance(entry, dict):
+        for node, chans in channels.items():
+            if node == self.node or not isinstance(chans, dict):
                 continue
-            chans = entry.get("channels")
-            if not isinstance(chans, dict):
-                continue
-            home.asterisk_ids[node] = str(entry.get("asterisk_id", ""))
-            home.channels[node] = {
+            home.channels[str(node)] = {
                 str(i): msgspec.Raw(json.dumps(c).encode()) for i, c in chans.items()
             }
 
@@ -722,8 +779,8 @@ class ClusterApps:
             return None
         try:
             reply = await self.link.nc.request(
-                self._subject(name) + ".release",
-                json.dumps({"node": self.node}).encode(),
+                self.link.subject("apps", record[0], "release"),
+                json.dumps({"app": name, "node": self.node}).encode(),
                 timeout=self.release_timeout,
             )
             state = json.loads(reply.data)
@@ -746,11 +803,34 @@ class ClusterApps:
                 self._take(home, token, n, data)
         self._kv_ops.put_nowait(("claim", home.app))
 
+    async def _on_release(self, msg: Any) -> None:
+        """A release request (``pyari.<cluster>.apps.<this node>.release``)."""
+        try:
+            body = json.loads(msg.data)
+            name = body["app"]
+        except (ValueError, KeyError, TypeError):
+            return
+        home = self.homes.get(name) if isinstance(name, str) else None
+        try:
+            if home is not None and not home.buffering and msg.reply:
+                await self._release(home, msg)
+        except Exception:
+            log.exception("cluster: letting '%s' go failed", name)
+
     async def _release(self, home: _Home, msg: Any) -> None:
         """Another node takes the app over: forward from now on, flush, tell it where we were."""
         name = home.app
-        if self.homes.get(name) is not home or home.buffering or not msg.reply:
-            return  # not the home (or moving itself): the asker's own subscription
+        # What was received before the request is taken first (the asker subscribed
+        # before asking: what comes after, it has too).
+        sub = home.sub
+        if sub is not None and sub.pending_msgs:
+            target = home.received + sub.pending_msgs
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1):
+                    while home.received < target and self.homes.get(name) is home:
+                        await asyncio.sleep(0)
+        if self.homes.get(name) is not home:
+            return
         app = self.registry.get(name)
         state: dict[str, Any] = {"seen": dict(home.seen), "channels": self._channels_of(home)}
         if app is not None:
