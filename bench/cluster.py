@@ -8,6 +8,10 @@ python -m bench.cluster [--calls 1500] [--in-flight 8] [--seconds 4] [--reconnec
    (``bench.originate``'s loop: POST /channels, hang up ``;1`` at its StasisStart, a call
    ends when both halves are destroyed) originates ``--calls`` calls with ``--in-flight``
    in flight; the clients start together. Calls/s = all calls / the slowest client's time.
+   The client (``--client lean``, the default) speaks raw keep-alive HTTP with pre-built
+   requests and decodes only the fields it reads (msgspec), so that it takes little of the
+   two cores the nodes need (``--client originate``: bench.originate's aiohttp client).
+   The nodes run with ``pretty = no``. The CPU each side used is reported.
    Also one node with the cluster switched off (``enabled = no``): what membership and
    ownership records cost. Goal: ≥ 1.7× with 2 nodes over 1.
 2. **Events through JetStream to one socket.** ``bench.events`` (wrk posts ``POST
@@ -40,6 +44,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 
 from bench import event_resume, events, originate
 from pyari.cluster.demo import PASSWORD, USER, LocalCluster, basic_auth
@@ -83,18 +89,166 @@ class Scaling:
 # --------------------------------------------------------------------- 1. originate
 
 
-def worker(url: str, app: str, endpoint: str, calls: int, in_flight: int) -> None:
+class _Chan(msgspec.Struct):
+    id: str
+    name: str
+
+
+class _Event(msgspec.Struct):
+    """The fields of an event the lean client reads (msgspec skips the others)."""
+
+    type: str
+    channel: _Chan | None = None
+
+
+class _Http:
+    """One keep-alive HTTP/1.1 connection: pre-built requests, answers with Content-Length."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> _Http:
+        return cls(*await asyncio.open_connection(host, port))
+
+    async def send(self, data: bytes) -> tuple[int, bytes]:
+        self.writer.write(data)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        at = head.lower().find(b"content-length:")
+        length = int(head[at + 15 : head.index(b"\r\n", at)]) if at >= 0 else 0
+        return status, (await self.reader.readexactly(length) if length else b"")
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def lean_run(url: str, app: str, endpoint: str, calls: int, in_flight: int) -> dict[str, Any]:
+    """``bench.originate``'s loop (POST /channels, hang up ``;1`` at its StasisStart, a call
+    ends when both halves are destroyed) with a client that costs little CPU: raw
+    keep-alive HTTP with pre-built requests, events decoded only for the fields it needs."""
+    host, _, port_text = url.removeprefix("http://").partition(":")
+    port = int(port_text)
+    auth = basic_auth()
+    post = (
+        f"POST /ari/channels?endpoint={endpoint}&app={app} HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: {auth}\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+    decode = msgspec.json.Decoder(_Event).decode
+    decode_chan = msgspec.json.Decoder(_Chan).decode
+    started: dict[str, asyncio.Future[str]] = {}
+    """base name → future set with the ``;1`` half's id at its StasisStart."""
+    both: dict[str, int] = {}
+    at_stasis: dict[str, float] = {}
+    destroyed: dict[str, asyncio.Event] = {}
+    loop = asyncio.get_running_loop()
+
+    def base(name: str) -> str:
+        return name.rpartition(";")[0] or name
+
+    async with aiohttp.ClientSession(url, headers={"Authorization": auth}) as session:
+        ws = await session.ws_connect(f"/ari/events?app={app}", max_msg_size=0)
+        deadline = time.monotonic() + 10  # a cluster node registers the app just after
+        while time.monotonic() < deadline:
+            async with session.get(f"/ari/applications/{app}") as r:
+                if r.status == 200:
+                    break
+            await asyncio.sleep(0.05)
+
+        async def reader() -> None:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                ev = decode(msg.data)
+                chan = ev.channel
+                if chan is None:
+                    continue
+                key = base(chan.name)
+                if ev.type == "StasisStart":
+                    both[key] = both.get(key, 0) + 1
+                    if both[key] == 2:
+                        at_stasis[key] = time.perf_counter()
+                    if not chan.name.endswith(";2"):
+                        fut = started.setdefault(key, loop.create_future())
+                        if not fut.done():
+                            fut.set_result(chan.id)
+                elif ev.type == "ChannelDestroyed":
+                    done = destroyed.setdefault(key, asyncio.Event())
+                    both[key + "#d"] = both.get(key + "#d", 0) + 1
+                    if both[key + "#d"] == 2:
+                        done.set()
+
+        read_task = asyncio.create_task(reader())
+        conns = [await _Http.open(host, port) for _ in range(in_flight)]
+        todo = calls
+        failed = 0
+        latencies: list[float] = []
+
+        async def caller(conn: _Http) -> None:
+            nonlocal todo, failed
+            while todo > 0:
+                todo -= 1
+                posted = time.perf_counter()
+                status, body = await conn.send(post)
+                if status != 200:
+                    failed += 1
+                    continue
+                key = base(decode_chan(body).name)
+                fut = started.setdefault(key, loop.create_future())
+                done = destroyed.setdefault(key, asyncio.Event())
+                try:
+                    one = await asyncio.wait_for(fut, 10)
+                    delete = (
+                        f"DELETE /ari/channels/{one} HTTP/1.1\r\nHost: {host}\r\n"
+                        f"Authorization: {auth}\r\nContent-Length: 0\r\n\r\n"
+                    ).encode()
+                    await conn.send(delete)
+                    await asyncio.wait_for(done.wait(), 10)
+                except TimeoutError:
+                    failed += 1
+                    continue
+                latencies.append((at_stasis.get(key, posted) - posted) * 1000)
+                started.pop(key, None)
+                destroyed.pop(key, None)
+                at_stasis.pop(key, None)
+                both.pop(key, None)
+                both.pop(key + "#d", None)
+
+        t0 = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(caller(c) for c in conns)), 120)
+        seconds = time.perf_counter() - t0
+        for c in conns:
+            c.close()
+        read_task.cancel()
+        await ws.close()
+    latencies.sort()
+    return {
+        "calls": calls,
+        "seconds": seconds,
+        "failed": failed,
+        "latency_p50_ms": statistics.median(latencies) if latencies else -1.0,
+    }
+
+
+def worker(url: str, app: str, endpoint: str, calls: int, in_flight: int, lean: bool) -> None:
     """One client process: warm up, say ``ready``, wait for ``go`` on stdin, measure, print."""
 
+    async def once(n: int) -> dict[str, Any]:
+        if lean:
+            return await lean_run(url, app, endpoint, n, in_flight)
+        res = await originate.run(
+            url, USER, PASSWORD, n, in_flight, app=app, endpoint=endpoint, time_limit=120
+        )
+        return res.row()
+
     async def go() -> dict[str, Any]:
-        await originate.run(url, USER, PASSWORD, 50, in_flight, app=app, endpoint=endpoint)
+        await once(50)
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         cpu = _self_cpu()
-        res = await originate.run(
-            url, USER, PASSWORD, calls, in_flight, app=app, endpoint=endpoint, time_limit=120
-        )
-        return {**res.row(), "cpu_s": _self_cpu() - cpu}
+        res = await once(calls)
+        return {**res, "cpu_s": _self_cpu() - cpu}
 
     print(json.dumps(asyncio.run(go())), flush=True)
 
@@ -110,7 +264,9 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def scaling(root: Path, nodes: int, clustered: bool, calls: int, in_flight: int) -> Scaling:
+async def scaling(
+    root: Path, nodes: int, clustered: bool, calls: int, in_flight: int, client: str
+) -> Scaling:
     cluster = LocalCluster(
         root,
         nodes,
@@ -120,7 +276,7 @@ async def scaling(root: Path, nodes: int, clustered: bool, calls: int, in_flight
         clustered=clustered,
         event_retention=0,
         stasis_grace=0,
-        extra={"extensions.conf": BENCH_DIALPLAN},
+        extra={"extensions.conf": BENCH_DIALPLAN, "ari.conf": "[general]\npretty = no\n"},
     )
     async with cluster:
         procs = [
@@ -135,6 +291,7 @@ async def scaling(root: Path, nodes: int, clustered: bool, calls: int, in_flight
                     f"Local/{node.index}@bench",
                     str(calls),
                     str(in_flight),
+                    client,
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -344,11 +501,17 @@ def main() -> None:
     p.add_argument(
         "--skip", nargs="*", default=[], choices=("originate", "events", "forward", "resume")
     )
-    p.add_argument("--worker", nargs=5, metavar=("URL", "APP", "ENDPOINT", "CALLS", "IN_FLIGHT"))
+    p.add_argument(
+        "--client",
+        choices=("lean", "originate"),
+        default="lean",
+        help="lean: raw HTTP and partial event decoding (default); originate: bench.originate's",
+    )
+    p.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        url, app, endpoint, calls, in_flight = args.worker
-        worker(url, app, endpoint, int(calls), int(in_flight))
+        url, app, endpoint, calls, in_flight, client = args.worker
+        worker(url, app, endpoint, int(calls), int(in_flight), client == "lean")
         return
     started = time.monotonic()
     print(f"pyari cluster benchmarks ({os.cpu_count()} cores, nodes as processes on loopback)")
@@ -357,7 +520,8 @@ def main() -> None:
         if "originate" not in args.skip:
             print()
             print(f"Originate into Stasis, one client process per node, {args.calls} calls each,")
-            print(f"{args.in_flight} in flight per client, hang up at StasisStart:")
+            print(f"{args.in_flight} in flight per client, hang up at StasisStart,")
+            print(f"{args.client} client:")
             print()
             print(
                 "| nodes | cluster | calls/s | × 1 node | POST → StasisStart p50 (ms) | failed "
@@ -367,7 +531,9 @@ def main() -> None:
             base = None
             runs = [(1, False), (1, True), (2, True), (3, True)]
             for i, (n, clustered) in enumerate(runs):
-                res = asyncio.run(scaling(root / f"o{i}", n, clustered, args.calls, args.in_flight))
+                res = asyncio.run(
+                    scaling(root / f"o{i}", n, clustered, args.calls, args.in_flight, args.client)
+                )
                 if clustered and n == 1:
                     base = res.calls_per_s
                 ratio = f"{res.calls_per_s / base:.2f}" if base and clustered else "-"
