@@ -170,8 +170,8 @@ async def test_aiortc_ice_dtls_srtp_opus_with_pyari(
         assert abs(peak(recorded[rate // 4 :], rate) - 1000) < 15
         audio = np.concatenate(heard)
         # aiortc decodes to 48 kHz; the first second carried the app's 600 Hz tone
-        assert len(audio) > 48000 // 2
-        assert abs(peak(audio[9600:48000], 48000) - 600) < 15
+        assert len(audio) > 48000 // 5
+        assert abs(peak(audio[4800:48000], 48000) - 600) < 15
     finally:
         await sender.stop()
         await receiver.stop()

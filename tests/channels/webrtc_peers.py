@@ -153,7 +153,29 @@ class BrowserPeer(asyncio.DatagramProtocol):
         ]  # fmt: skip
         return ("\r\n".join(lines) + "\r\n").encode()
 
-    def start(self, answer: SessionDescription | bytes) -> Address:
+    def answer_to(self, offer: bytes) -> bytes:
+        """Chrome's answer to pyari's offer: ``setup:active`` (we are the DTLS client),
+        Opus at the payload type offered, our candidate."""
+        m = parse_sdp(offer).media[0]
+        opus = next(pt for pt, (enc, _r, _c) in m.rtpmap().items() if enc == "opus")
+        self.payload_type = opus
+        host, port = self.address
+        lines = [
+            "v=0", "o=- 77 2 IN IP4 127.0.0.1", "s=-", "t=0 0",
+            f"m=audio {port} UDP/TLS/RTP/SAVPF {opus}", f"c=IN IP4 {host}",
+            f"a=candidate:1 1 udp 2122260223 {host} {port} typ host generation 0",
+            f"a=ice-ufrag:{self.ufrag}", f"a=ice-pwd:{self.pwd}",
+            f"a=fingerprint:sha-256 {self.announced_fingerprint}",
+            "a=setup:active", "a=sendrecv", "a=rtcp-mux",
+            f"a=rtpmap:{opus} opus/48000/2",
+        ]  # fmt: skip
+        return ("\r\n".join(lines) + "\r\n").encode()
+
+    def start_as_answerer(self, offer: bytes) -> Address:
+        """After our answer: the check, then (as the DTLS client) the ClientHello."""
+        return self.start(offer, role="client")
+
+    def start(self, answer: SessionDescription | bytes, role: str | None = None) -> Address:
         """Read pyari's answer, set up DTLS (we are the server when pyari is active), and
         send the first connectivity check; returns pyari's candidate address."""
         sdp = parse_sdp(answer) if isinstance(answer, bytes) else answer
@@ -161,7 +183,8 @@ class BrowserPeer(asyncio.DatagramProtocol):
         candidate = m.attribute_values("candidate")[0].split()
         remote = (candidate[4], int(candidate[5]))
         fingerprint = (m.attribute("fingerprint") or "").split()
-        role = "server" if m.attribute("setup") == "active" else "client"
+        if role is None:
+            role = "server" if m.attribute("setup") == "active" else "client"
         dtls = DtlsSrtp(self.certificate, role, (fingerprint[0], fingerprint[1]))  # type: ignore[arg-type]
         self.secure = SecureTransport(ice=None, dtls=dtls, remote=remote)
         self.remote_ufrag = m.attribute("ice-ufrag") or ""
