@@ -11,13 +11,15 @@ with SRTP keys for the SRTP legs), with a far-end socket that sends the leg's pa
 (encoded, and SRTP-protected, before timing; a browser's Opus from 48 kHz audio) and
 drops what pyari sends. Per 20 ms tick the far ends send (not timed), then the timed
 part is pyari's tick: ``RtpMedia.tick`` (send what the engine gave, ``epoll`` and
-``recvmsg`` every socket, unprotect, jitter buffers, decode, push) and
-``MediaEngine.process_tick`` (G.711 tables, slin16 resampling, mix).
+``recvmsg`` every socket, unprotect, jitter buffers, decode, push; a plain G.711
+two-party bridge's packets are relayed on arrival instead, decision 0027, whose
+reads are timed too) and ``MediaEngine.process_tick`` (G.711 tables, slin16
+resampling, mix).
 
 The figure is process CPU time of the timed parts divided by calls × media seconds:
 milliseconds of CPU per call-second, min / median / max over the rounds (the cases
 alternate within a round). The asyncio timer and RTCP are not in it (the same for every
-codec). Cases: G.711↔G.711 (both µ-law: the bridge relays payloads untouched),
+codec). Cases: G.711↔G.711 (both µ-law: relayed on arrival, untouched),
 Opus↔G.711, G.722↔G.711, G.711 on SRTP ↔ G.711 (SRTP's overhead against the first),
 Opus on SRTP ↔ G.711 (a browser's call). Goal: Opus↔G.711 ≤ 3× G.711↔G.711.
 """
@@ -136,11 +138,15 @@ def _leg(
     return far
 
 
+CLOCK_PATH = "G.711 ↔ G.711 (through the media clock)"
+"""The same call with relay on arrival off: what every call cost before decision 0027."""
+
 Case = tuple[str, str, bool, str, bool]
 """(label, leg A codec, leg A on SRTP, leg B codec, leg B on SRTP)."""
 
 CASES: list[Case] = [
-    ("G.711 ↔ G.711 (relayed)", "ulaw", False, "ulaw", False),
+    ("G.711 ↔ G.711 (relayed on arrival)", "ulaw", False, "ulaw", False),
+    (CLOCK_PATH, "ulaw", False, "ulaw", False),
     ("Opus ↔ G.711", "opus", False, "ulaw", False),
     ("G.722 ↔ G.711", "g722", False, "ulaw", False),
     ("G.711/SRTP ↔ G.711", "ulaw", True, "ulaw", False),
@@ -154,6 +160,7 @@ def run_case(case: Case, calls: int, seconds: float) -> float:
     ticks = int(seconds * 50) + 10  # the first ten start the jitter buffers
     loop = asyncio.new_event_loop()
     rtp_media = RtpMedia(None, port_range=(30000, 40000), loop=loop)
+    rtp_media.relay_enabled = _label != CLOCK_PATH
     engine = MediaEngine()
     fars: list[FarEnd] = []
     for k in range(calls):
@@ -172,7 +179,7 @@ def run_case(case: Case, calls: int, seconds: float) -> float:
             for far in fars:
                 far.tick(tick)
             start = clock()
-            _tick(rtp_media, now)
+            _tick(rtp_media, tick)
             engine.process_tick(tick)
             if tick >= warm:
                 cpu += clock() - start
@@ -184,14 +191,13 @@ def run_case(case: Case, calls: int, seconds: float) -> float:
     return cpu * 1000 / (calls * (ticks - warm) / 50)
 
 
-def _tick(rtp_media: RtpMedia, now: float) -> None:
-    """``RtpMedia.tick`` at a given media time (it reads the clock otherwise)."""
-    streams = list(rtp_media.streams.values())
-    for stream in streams:
-        stream.send(now)
-    rtp_media.receive(now)
-    for stream in streams:
-        stream.pull(now)
+def _tick(rtp_media: RtpMedia, tick: int) -> None:
+    """What the server runs for RTP in one tick: the relay's reads (the event loop calls
+    ``_relay_ready`` when a relaying socket is readable; not running here, it is called
+    once) and ``RtpMedia.tick``."""
+    if rtp_media._relay_poller is not None:
+        rtp_media._relay_ready()
+    rtp_media.tick(tick)
 
 
 def security_costs(rounds: int = 5) -> list[tuple[str, float, float, float]]:
