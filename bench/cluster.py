@@ -57,6 +57,7 @@ import aiohttp
 import msgspec
 
 from bench import event_resume, events, originate
+from bench.rest import parse_wrk, wrk_path
 from pyari.cluster.demo import PASSWORD, USER, LocalCluster, basic_auth
 
 BENCH_DIALPLAN = """
@@ -352,6 +353,85 @@ async def events_to_one_socket(root: Path, clustered: bool, seconds: float) -> e
         return await events.run(node.url, seconds=seconds, server_pid=node.proc.pid)
 
 
+async def events_from_another_node(root: Path, seconds: float, apps: int = 8) -> dict[str, float]:
+    """The socket (``hello`` and ``bench1..``) on n1; the channel, its subscriptions and the
+    load (wrk) on n2: every event is made on n2 and reaches n1's socket through NATS."""
+    cluster = LocalCluster(
+        root, 2, cluster="bench", kamailio=False, quiet=True, event_retention=60, stasis_grace=0
+    )
+    names = ["hello", *(f"bench{i}" for i in range(1, apps))]
+    auth = {"Authorization": basic_auth()}
+    async with (
+        cluster,
+        aiohttp.ClientSession(cluster.nodes[0].url, headers=auth) as n1,
+        aiohttp.ClientSession(cluster.nodes[1].url, headers=auth) as n2,
+    ):
+        ws = await n1.ws_connect(f"/ari/events?app={','.join(names)}", max_msg_size=0)
+        for http in (n1, n2):  # registered on n1, and known on n2 (a remote handler)
+            for name in names:
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    async with http.get(f"/ari/applications/{name}") as r:
+                        if r.status == 200:
+                            break
+                    await asyncio.sleep(0.05)
+        params = {"endpoint": "Local/1000@ARI-test", "app": "hello"}
+        async with n2.post("/ari/channels", params=params) as r:
+            r.raise_for_status()
+            chan = (await r.json())["id"]
+        for name in names[1:]:
+            source = {"eventSource": f"channel:{chan}"}
+            async with n2.post(f"/ari/applications/{name}/subscription", params=source) as r:
+                r.raise_for_status()
+        received = 0
+
+        async def reader() -> None:
+            nonlocal received
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    received += 1
+
+        task = asyncio.create_task(reader())
+        await asyncio.sleep(0.5)
+        node2, home = cluster.nodes[1], cluster.nodes[0]
+        assert node2.proc is not None and home.proc is not None
+        pids = [home.proc.pid, node2.proc.pid]
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(events.POST_LUA)
+        try:
+            target = f"{node2.url}/ari/channels/{chan}/variable?variable=BENCH&value=1"
+            cmd = [
+                wrk_path(), "-t1", "-c8", f"-d{seconds:g}s", "--latency", "-s", f.name,
+                "-H", f"Authorization: {auth['Authorization']}", target,
+            ]  # fmt: skip
+            before = received
+            cpu0 = [_cpu(pid) for pid in pids]
+            t0 = time.perf_counter()
+            proc = await asyncio.create_subprocess_exec(
+                *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+            )
+            out, _ = await proc.communicate()
+            elapsed = time.perf_counter() - t0
+            during = received - before
+            cpu = [(_cpu(pid) - c) / elapsed * 100 for pid, c in zip(pids, cpu0, strict=True)]
+            wrk = parse_wrk(out.decode())
+            expected = (wrk.requests - wrk.non_2xx) * apps
+            deadline = time.monotonic() + 15
+            while received - before < expected and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        finally:
+            os.unlink(f.name)
+        task.cancel()
+        await ws.close()
+    return {
+        "events_per_s": during / elapsed,
+        "requests_per_s": wrk.requests_per_s,
+        "home_cpu": cpu[0],
+        "other_cpu": cpu[1],
+        "lost": max(expected - (received - before), 0),
+    }
+
+
 # --------------------------------------------------------------------- 3. forwarded REST
 
 
@@ -553,10 +633,18 @@ def main() -> None:
                 ev = asyncio.run(events_to_one_socket(root / f"e{i}", clustered, args.seconds))
                 what = "JetStream (cluster node)" if clustered else "in process (no cluster)"
                 print(
-                    f"| {what} | {ev.events_per_s:,.0f} | {ev.requests_per_s:,.0f} | "
-                    f"{ev.server_cpu_pct:.0f} | {max(ev.expected - ev.received, 0)} |",
+                    f"| {what}, channel on the socket's node | {ev.events_per_s:,.0f} | "
+                    f"{ev.requests_per_s:,.0f} | {ev.server_cpu_pct:.0f} | "
+                    f"{max(ev.expected - ev.received, 0)} |",
                     flush=True,
                 )
+            xe = asyncio.run(events_from_another_node(root / "e2", args.seconds))
+            print(
+                f"| JetStream, channel on another node (events over NATS) | "
+                f"{xe['events_per_s']:,.0f} | {xe['requests_per_s']:,.0f} | "
+                f"{xe['home_cpu']:.0f} + {xe['other_cpu']:.0f} | {xe['lost']:.0f} |",
+                flush=True,
+            )
         if "forward" not in args.skip:
             print()
             print("REST on two node processes, one request in flight (bench.cluster_forward's")
