@@ -225,6 +225,25 @@ async def test_an_app_that_moves_to_another_node_resumes_from_the_stream(
         await second.close()
 
 
+async def test_two_sockets_opening_a_moving_app_register_in_order(
+    nodes: NodeFactory, app: str
+) -> None:
+    n1, n2 = await nodes(2, files=KEEP)
+    async with _http(n1) as http1, _http(n2) as http2:
+        async with http1.ws_connect(f"/ari/events?app={app}") as ws:
+            await wait_for(lambda: _forwarding(n2, app), WAIT)
+            chan = _call(n2, "alice", app)
+            await _next(ws, "StasisStart")
+        url = f"/ari/events?app={app}"
+        first, second = await asyncio.gather(http2.ws_connect(url), http2.ws_connect(url))
+        assert (await _next(first))["type"] == "ApplicationReplaced"
+        await wait_for(lambda: _apps(n2).records.get(app) == ("n2", True), WAIT)
+        assert await _set_var(http2, chan.id, "x") == 204
+        assert (await _next(second, "ChannelVarset"))["value"] == "x"
+        await first.close()
+        await second.close()
+
+
 async def test_a_lost_nodes_channels_end_on_the_apps_socket(nodes: NodeFactory, app: str) -> None:
     n1, n2, n3 = await nodes(3, files=KEEP)
     async with _http(n1) as http1, http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:

@@ -117,6 +117,8 @@ class _Home:
     channels: dict[str, dict[str, msgspec.Raw]] = field(default_factory=dict)
     """Node → channel id → last snapshot JSON of the app's channels in Stasis there
     (other nodes')."""
+    live: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once the move is over (:meth:`ClusterApps._go_live`)."""
     received: int = 0
     """Messages the subscription handed over so far."""
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -430,6 +432,7 @@ class ClusterApps:
         home = self.homes.pop(name, None)
         if home is None:
             return
+        home.live.set()
         app = self.registry.get(name)
         if app is not None:
             app.encode = None  # a forwarder logs nothing
@@ -698,15 +701,29 @@ class ClusterApps:
             if name not in self.homes
             and (nats_logs or self.records.get(name, (self.node,))[0] != self.node)
         ]
-        if not moving:
+        waiting = [
+            home.live
+            for name in apps
+            if (home := self.homes.get(name)) is not None and home.buffering
+        ]
+        if not moving and not waiting:
             return None
-        return self._move_here(moving)
-
-    async def _move_here(self, names: list[str]) -> Callable[[], None] | None:
-        homes: list[_Home] = []
-        for name in names:
+        homes = []
+        for name in moving:  # (at once: a second socket of the app waits for this move)
             home = self.homes[name] = _Home(name)
             homes.append(home)
+        return self._move_here(homes, waiting)
+
+    async def _move_here(
+        self, homes: list[_Home], waiting: list[asyncio.Event]
+    ) -> Callable[[], None] | None:
+        """Move the apps of ``homes`` here; first wait for the moves of another socket's
+        apps (``waiting``: a second socket registers after the first)."""
+        for event in waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), 2 * self.release_timeout + 5)
+        names = [home.app for home in homes]
+        for home in homes:
             await self._subscribe(home)
         states = await asyncio.gather(*(self._ask_release(name) for name in names))
         reload = getattr(self.registry.log_factory, "reload", None)
@@ -787,10 +804,13 @@ class ClusterApps:
         except Exception as exc:
             log.warning("cluster: node %s did not let '%s' go: %s", record[0], name, exc)
             return None
-        return state if isinstance(state, dict) else None
+        if not isinstance(state, dict) or state.get("home") is False:
+            return None
+        return state
 
     def _go_live(self, home: _Home) -> None:
         """The socket registered (or not): take what arrived meanwhile, claim the key."""
+        home.live.set()
         if self.homes.get(home.app) is not home:
             return
         app = self.registry.get(home.app)
@@ -814,6 +834,8 @@ class ClusterApps:
         try:
             if home is not None and not home.buffering and msg.reply:
                 await self._release(home, msg)
+            elif msg.reply:
+                await msg.respond(b'{"home":false}')  # not (or no longer) its home
         except Exception:
             log.exception("cluster: letting '%s' go failed", name)
 
@@ -843,6 +865,7 @@ class ClusterApps:
             )
         active = app is not None and app.active
         del self.homes[name]
+        home.live.set()
         if app is not None:
             app.encode = None
             if app.handler is not None or app.kept or app.channels_in_app or app.sources:
