@@ -1,6 +1,7 @@
 """Applications in a cluster (cluster/apps.py): every node's events of an app reach its socket.
 
-In-process nodes of one cluster on a real nats-server (tests/cluster/conftest.py):
+In-process nodes of one cluster on a real nats-server (tests/cluster/conftest.py; those
+tests are marked slow, a few seconds each):
 a socket on one node, channels entering Stasis(app) on another, the app going away
 and coming back, moving to another node, and a node lost.
 """
@@ -119,6 +120,7 @@ async def _die(node: Server) -> None:
     await logs._nc.close()
 
 
+@pytest.mark.slow
 async def test_events_of_another_nodes_channels_reach_the_socket_in_sequence(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -131,11 +133,8 @@ async def test_events_of_another_nodes_channels_reach_the_socket_in_sequence(
             start = await _next(ws)
             assert (start["type"], start["channel"]["id"]) == ("StasisStart", chan.id)
             assert start["asterisk_id"] == n2.core.entity_id  # encoded where it happened
-            # REST on the channel through node 1 (forwarded), else on its own node.
-            status = await _set_var(http1, chan.id, "1")
-            if status == 404:
-                status = await _set_var(http2, chan.id, "1")
-            assert status == 204
+            # REST on the channel through node 1 (forwarded to node 2, cluster/forward.py).
+            assert await _set_var(http1, chan.id, "1") == 204
             varset = await _next(ws, "ChannelVarset")
             assert varset["value"] == "1"
             async with http2.delete(f"/ari/channels/{chan.id}") as r:
@@ -153,6 +152,7 @@ async def test_events_of_another_nodes_channels_reach_the_socket_in_sequence(
         assert _apps(n1).taken == len(entries)
 
 
+@pytest.mark.slow
 async def test_an_app_away_and_back_loses_nothing_and_calls_wait_for_it(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -180,6 +180,7 @@ async def test_an_app_away_and_back_loses_nothing_and_calls_wait_for_it(
         assert n2.stasis.waiting(app) == 0
 
 
+@pytest.mark.slow
 async def test_an_app_that_moves_to_another_node_resumes_from_the_stream(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -225,6 +226,7 @@ async def test_an_app_that_moves_to_another_node_resumes_from_the_stream(
         await second.close()
 
 
+@pytest.mark.slow
 async def test_two_sockets_opening_a_moving_app_register_in_order(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -244,6 +246,7 @@ async def test_two_sockets_opening_a_moving_app_register_in_order(
         await second.close()
 
 
+@pytest.mark.slow
 async def test_a_lost_nodes_channels_end_on_the_apps_socket(nodes: NodeFactory, app: str) -> None:
     n1, n2, n3 = await nodes(3, files=KEEP)
     async with _http(n1) as http1, http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:
@@ -271,6 +274,7 @@ async def test_a_lost_nodes_channels_end_on_the_apps_socket(nodes: NodeFactory, 
         assert (await _next(ws))["type"] == "ChannelVarset"
 
 
+@pytest.mark.slow
 async def test_a_moved_home_knows_the_channels_the_old_one_knew(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -298,6 +302,7 @@ async def test_a_moved_home_knows_the_channels_the_old_one_knew(
         }
 
 
+@pytest.mark.slow
 async def test_an_app_whose_node_dies_resumes_on_another_without_loss(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -329,6 +334,7 @@ async def test_an_app_whose_node_dies_resumes_on_another_without_loss(
         await ws.close()
 
 
+@pytest.mark.slow
 async def test_an_app_reconnecting_at_once_when_its_node_dies_loses_nothing(
     nodes: NodeFactory, app: str
 ) -> None:
@@ -369,6 +375,7 @@ async def test_an_app_reconnecting_at_once_when_its_node_dies_loses_nothing(
         await ws.close()
 
 
+@pytest.mark.slow
 async def test_subscribe_all_follows_every_nodes_objects(nodes: NodeFactory, app: str) -> None:
     n1, n2 = await nodes(2, files=KEEP)
     url = f"/ari/events?app={app}&subscribeAll=true"
@@ -386,6 +393,7 @@ async def test_subscribe_all_follows_every_nodes_objects(nodes: NodeFactory, app
         assert created["asterisk_id"] == n2.core.entity_id
 
 
+@pytest.mark.slow
 async def test_memory_logs_cannot_move_the_resume_is_told_events_lost(
     nodes: NodeFactory, app: str
 ) -> None:
