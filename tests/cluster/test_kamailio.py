@@ -594,13 +594,20 @@ async def test_a_cancel_reaches_the_ringing_node(
     code, out = await run_sipp(
         f"127.0.0.1:{kamailio.port}", "-sf", str(SCENARIOS / "uac_cancel_kamailio.xml"),
         "-s", "2000", "-i", "127.0.0.1", "-p", str(free_udp_port()), "-m", "4", "-r", "10",
-        "-mp", str(free_udp_port()),
+        "-mp", str(free_udp_port()), "-trace_err", "-error_file", str(tmp_path / "err.log"),
+        "-trace_msg", "-message_file", str(tmp_path / "msg.log"),
     )  # fmt: skip
-    assert code == 0, out + kamailio.text()
+    assert code == 0, (
+        out + kamailio.text() + _read(tmp_path / "err.log") + _read(tmp_path / "msg.log")
+    )
     # the nodes' ringing channels ended with the CANCEL, long before their Wait(20)
     await wait_until(lambda: n1.core.calls_processed + n2.core.calls_processed == 4, 5,
                      "every cancelled call ended on its node")  # fmt: skip
     assert n1.core.calls_processed and n2.core.calls_processed
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 class FakeNode(asyncio.DatagramProtocol):
