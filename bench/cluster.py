@@ -611,9 +611,16 @@ def main() -> None:
             base = None
             runs = [(1, False), (1, True), (2, True), (3, True)]
             for i, (n, clustered) in enumerate(runs):
-                res = asyncio.run(
-                    scaling(root / f"o{i}", n, clustered, args.calls, args.in_flight, args.client)
-                )
+                try:
+                    res = asyncio.run(
+                        scaling(
+                            root / f"o{i}", n, clustered, args.calls, args.in_flight, args.client
+                        )
+                    )
+                except (RuntimeError, TimeoutError) as exc:
+                    why = str(exc).splitlines()[0]
+                    print(f"| {n} | {'yes' if clustered else 'no'} | failed: {why} |||||")
+                    continue
                 if clustered and n == 1:
                     base = res.calls_per_s
                 ratio = f"{res.calls_per_s / base:.2f}" if base and clustered else "-"

@@ -471,7 +471,7 @@ class LocalCluster:
         finally:
             await nc.close()
 
-    async def wait_members(self, names: Sequence[str] | None = None, timeout: float = 15) -> None:
+    async def wait_members(self, names: Sequence[str] | None = None, timeout: float = 30) -> None:
         """Until every node of ``names`` (default: all) heartbeats in the cluster."""
         wanted = set(names if names is not None else (n.name for n in self.nodes))
 
