@@ -153,6 +153,17 @@ async def test_events_of_another_nodes_channels_reach_the_socket_in_sequence(
 
 
 @pytest.mark.slow
+async def test_a_node_that_joins_later_forwards_to_the_home(nodes: NodeFactory, app: str) -> None:
+    (n1,) = await nodes(1, files=KEEP)
+    async with _http(n1) as http1, http1.ws_connect(f"/ari/events?app={app}") as ws:
+        await wait_for(lambda: _apps(n1).records.get(app) == ("n1", True), WAIT)
+        n2 = await nodes.one("n2", files=KEEP)
+        await wait_for(lambda: _forwarding(n2, app), WAIT)
+        chan = _call(n2, "alice", app)
+        assert (await _next(ws, "StasisStart"))["channel"]["id"] == chan.id
+
+
+@pytest.mark.slow
 async def test_an_app_away_and_back_loses_nothing_and_calls_wait_for_it(
     nodes: NodeFactory, app: str
 ) -> None:

@@ -205,13 +205,15 @@ class ClusterApps:
         self.registry.before_open = self._before_open
         self.directory.on_lost(self._on_lost)
         self.running = True
-        for name, (home, _active) in list(self.records.items()):
-            if home == self.node and name not in self.homes:
+        for name, record in list(self.records.items()):
+            if record[0] != self.node:
+                self._on_record(name, record)  # forward for the apps homed elsewhere
+            elif name not in self.homes:
                 app = self.registry.get(name)
                 if app is None or not app.active:
                     self._kv_ops.put_nowait(("drop", name))  # a record of an earlier life
         for app in list(self.registry.apps.values()):
-            if app.active:
+            if self._held_here(app):
                 self._become_home(app.name)
 
     async def stop(self) -> None:
@@ -617,7 +619,7 @@ class ClusterApps:
     def _on_lost(self, node: str) -> None:
         """``node`` is lost: its channels of this node's apps end, with cause 38; the
         apps it was the home of wait for a socket (the leader keeps their logs)."""
-        if node == self.node:
+        if node == self.node or not self.running:
             return
         self._end_channels(node)
         orphans = [name for name, (home, _) in self.records.items() if home == node]
