@@ -119,6 +119,8 @@ class Answer(msgspec.Struct, array_like=True):
 _encode = msgspec.msgpack.Encoder().encode
 _incoming = msgspec.msgpack.Decoder(Forwarded | Probe)
 _answer = msgspec.msgpack.Decoder(Answer)
+_PING = _encode(Probe("channel", ""))
+"""A probe no node says yes to: a forwarder asks itself at start."""
 
 Route = Callable[
     ["Forwarder", User, "Operation", Mapping[str, str], AriRequest, "Args", "Local", bool],
@@ -250,7 +252,11 @@ class Forwarder:
         self._inbox = nc.new_inbox() + "."
         self._replies = await nc.subscribe(self._inbox + "*", cb=self._on_reply)
         self._sub = await nc.subscribe(self.subject, cb=self._on_message)
-        await nc.flush()  # the server has the subscriptions: requests for this node reach it
+        # Ask this node itself: once it answers, NATS has both subscriptions and other
+        # nodes' requests reach it. (nats-py's flush() is no proof: its PING is written
+        # straight to the socket, ahead of the SUBs still in its buffer.)
+        if await self.request(self.directory.node, _PING, self.timeout) is None:
+            log.warning("cluster: this node's REST subject does not answer yet")
         self.ari.cluster = self
 
     async def stop(self) -> None:
