@@ -5,8 +5,8 @@ Kamailio (Debian's ``kamailio``, 5.6) stands in front of the nodes:
 * **registrar**: phones REGISTER to Kamailio (in memory, ``usrloc`` without a database);
 * **dispatcher**: a call from a phone goes to one node of dispatcher set 1, chosen
   **round robin** (every node gets its share even with few calls; a hash over the
-  Call-ID would only matter for in-dialog requests that ignore Record-Route, which
-  compliant phones never send). Each node is probed with OPTIONS every second
+  Call-ID, ``algorithm="call-id"``, spreads few calls worse and keeps nothing more
+  on its node than record-routing does). Each node is probed with OPTIONS every second
   (``ds_probing_mode`` 1: every node, always); a node that misses
   ``probing_threshold`` probes in a row leaves the set, and comes back after
   ``inactive_threshold`` answered ones. An INVITE a node does not answer within
