@@ -545,3 +545,30 @@ async def test_a_user_event_runs_where_its_sources_are(pair: Pair) -> None:
         409,
         {"message": "Event sources are on different nodes (n1, n2)"},
     )
+
+
+async def test_an_app_subscribes_to_another_nodes_channel(nodes: NodeFactory) -> None:
+    a, b = await nodes(2)
+    await wait_for(lambda: _cluster(a).alive() == ["n1", "n2"], WAIT)
+    await wait_for(lambda: _cluster(b).alive() == ["n1", "n2"], WAIT)
+    app = "sub-e2e"
+    base_a = f"http://127.0.0.1:{a.http_port}/ari"
+    base_b = f"http://127.0.0.1:{b.http_port}/ari"
+    async with (
+        aiohttp.ClientSession(headers=auth_headers()) as http,
+        http.ws_connect(f"{base_a}/events?app={app}") as ws,
+    ):
+        await wait_for(lambda: (s := a.stasis.get(app)) is not None and s.active, WAIT)
+        await wait_for(lambda: b.stasis.get(app) is not None, WAIT)  # n2 forwards for it
+        params = {"endpoint": "Sim/alice", "extension": "s", "context": "default"}
+        async with http.post(f"{base_b}/channels", params=params) as r:
+            assert r.status == 200
+            chan = (await r.json())["id"]
+        source = {"eventSource": f"channel:{chan}"}
+        async with http.post(f"{base_a}/applications/{app}/subscription", params=source) as r:
+            assert r.status == 200, await r.text()
+            assert chan in (await r.json())["channel_ids"]
+        async with http.delete(f"{base_a}/channels/{chan}") as r:
+            assert r.status == 204
+        event = await until(ws, "ChannelDestroyed", chan)
+        assert event["channel"]["id"] == chan

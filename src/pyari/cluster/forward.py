@@ -33,9 +33,11 @@ checked against the ACL, routed and its parameters checked, passes here:
   ``Channel and caller are on different nodes (<channel's>, <caller's>)``.
   ``removeChannel`` and ``videoSource`` of a channel of another node than the
   bridge: **422** ``Channel not in this bridge`` (it cannot be in it). ``POST
-  /events/user/{eventName}`` runs on the node of its channel and bridge
-  sources; sources on several nodes: **409** ``Event sources are on different
-  nodes (<a>, <b>)``.
+  /events/user/{eventName}`` and ``POST``/``DELETE
+  /applications/{name}/subscription`` run on the node of their channel and
+  bridge sources (a subscription answers with the application merged from
+  every node); sources on several nodes: **409** ``Event sources are on
+  different nodes (<a>, <b>)``.
 
 A forwarded request travels as a NATS request on ``pyari.<cluster>.rest.<node>``
 (msgpack: method, path, query, body, the user's name and read-only flag,
@@ -46,8 +48,8 @@ answer comes back byte for byte. An owner that does not answer in
 not answer``.
 
 Everything else (``/asterisk``, ``/sounds``, stored recordings, device states,
-mailboxes, ``POST /bridges``, ``externalMedia``, application subscriptions...)
-runs on the node the request came to.
+mailboxes, ``POST /bridges``, ``externalMedia``, event filters...) runs on the
+node the request came to.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from nats import errors as nats_errors
 from pyari.ari.encoding import JSON, encode
 from pyari.ari.errors import AriError
 from pyari.ari.service import AriRequest, AriResponse, AriService, User
+from pyari.ari.spec import operation
 from pyari.cluster import merge
 from pyari.cluster.directory import Directory
 from pyari.cluster.link import Link
@@ -659,19 +662,10 @@ class Forwarder:
         node = await self.where("channel", ident) if ident else None
         return None if node is None else await self.forward(node, user, req)
 
-    async def _user_event(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
-        """A user event runs where its channel and bridge sources are (the application's
-        events reach its socket from any node)."""
-        sources = args.__dict__.get("source")
+    async def _sources_node(self, sources: Any) -> str | None:
+        """The other node that holds the channel and bridge event sources named (URIs
+        ``channel:<id>``, ``bridge:<id>``); None: this one, or none holds them (409 when
+        they are on several nodes)."""
         nodes: set[str] = set()
         me = self.directory.node
         for uri in sources if isinstance(sources, list) else []:
@@ -684,7 +678,51 @@ class Forwarder:
             shown = ", ".join(sorted(nodes))
             raise AriError(409, f"Event sources are on different nodes ({shown})")
         node = nodes.pop() if nodes else me
-        return None if node == me else await self.forward(node, user, req)
+        return None if node == me else node
+
+    async def _user_event(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        """A user event runs where its channel and bridge sources are (the application's
+        events reach its socket from any node)."""
+        node = await self._sources_node(args.__dict__.get("source"))
+        return None if node is None else await self.forward(node, user, req)
+
+    async def _subscription(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        """(Un)subscribing an application to another node's channel or bridge runs there
+        (the node's application sends the events on to the app's socket); the answer is
+        the application as every node has it."""
+        node = await self._sources_node(args.__dict__.get("eventSource"))
+        if node is None:
+            return None
+        resp = await self.forward(node, user, req)
+        if resp.status != 200 or hopped:
+            return resp
+        get = AriRequest(
+            "GET", f"/applications/{quote(path_values['applicationName'], safe='')}", [], {}
+        )
+
+        async def local_get() -> AriResponse:
+            return await self.ari.handle_as(user, get, None)
+
+        merged = await self._merged(user, _APP_GET, path_values, get, args, local_get, False)
+        return merged if merged is not None and merged.status == 200 else resp
 
     async def _new_bridge(
         self,
@@ -779,6 +817,7 @@ class _Hopped:
 
 
 _encode_json = msgspec.json.Encoder().encode
+_APP_GET = operation("applications", "get")
 
 
 _ROUTES: dict[str, Route] = {
@@ -794,4 +833,6 @@ _ROUTES: dict[str, Route] = {
     "bridges.createWithId": Forwarder._new_bridge,
     "events.claimChannel": Forwarder._claim,
     "events.userEvent": Forwarder._user_event,
+    "applications.subscribe": Forwarder._subscription,
+    "applications.unsubscribe": Forwarder._subscription,
 }
