@@ -13,8 +13,9 @@ esac
 # Serving: the prompts and music on hold pyari plays, and openssl for the
 # README's TLS certificate.
 packages=(openssl ca-certificates asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
-# Opus (opuslib-next loads Debian's libopus; decision 0026).
-packages+=(libopus0)
+# Opus and GSM calls and prompts: libopus (through opuslib-next) and libgsm (through
+# ctypes); decision 0028.
+packages+=(libopus0 libgsm1)
 # A fresh Debian needs python3-venv for `python3 -m venv` (when python3 is Debian's).
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv)

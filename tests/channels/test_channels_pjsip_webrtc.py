@@ -92,11 +92,14 @@ def _ack(phone: Phone, invite: Request, ok_to: str, cseq: int) -> None:
     phone.send(ack)
 
 
-async def test_g722_call_records_the_phone_and_plays_to_it(tmp_path: Path, phone: Phone) -> None:
-    srv = await _server(config_dir(tmp_path, HD))
+@pytest.mark.parametrize(("codec", "pt", "encoding"), [("g722", 9, "G722"), ("gsm", 3, "GSM")])
+async def test_g722_or_gsm_call_records_the_phone_and_plays_to_it(
+    tmp_path: Path, phone: Phone, codec: str, pt: int, encoding: str
+) -> None:
+    srv = await _server(config_dir(tmp_path, HD.replace("allow = g722", f"allow = {codec}")))
     loop = asyncio.get_running_loop()
     rtp_transport, peer = await loop.create_datagram_endpoint(
-        lambda: RtpPeer("g722", 9), local_addr=("127.0.0.1", 0)
+        lambda: RtpPeer(codec, pt), local_addr=("127.0.0.1", 0)
     )
     base = f"http://127.0.0.1:{srv.http_port}"
     try:
@@ -106,7 +109,7 @@ async def test_g722_call_records_the_phone_and_plays_to_it(tmp_path: Path, phone
         ):
             events = Events(ws)
             phone.server = srv.pjsip.address()
-            offer = create_offer(["g722", "ulaw"], "127.0.0.1", peer.address[1], session_id="7")
+            offer = create_offer([codec, "ulaw"], "127.0.0.1", peer.address[1], session_id="7")
             invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
                                    content_type="application/sdp")  # fmt: skip
             phone.send(invite)
@@ -115,8 +118,8 @@ async def test_g722_call_records_the_phone_and_plays_to_it(tmp_path: Path, phone
             answer = parse_sdp(ok.body)
             audio = answer.audio
             assert audio is not None
-            assert audio.formats[0] == "9"
-            assert audio.rtpmap()[9] == ("G722", 8000, 1)
+            assert audio.formats[0] == str(pt)
+            assert audio.rtpmap()[pt] == (encoding, 8000, 1)
             _ack(phone, invite, ok.headers.get("to") or "", ok.cseq.number)
             chan = (await events.wait("StasisStart"))["channel"]
             dest = (answer.connection_address(audio) or "", audio.port)

@@ -16,7 +16,7 @@ from aioice import stun
 
 from pyari.config.embedded import write_samples
 from pyari.media.codecs import ulaw_decode, ulaw_encode
-from pyari.media.rtp_codecs import G722Codec, OpusCodec
+from pyari.media.rtp_codecs import G722Codec, GsmCodec, OpusCodec, PayloadCodec
 from pyari.rtp.dtls import DtlsCertificate, DtlsSrtp
 from pyari.rtp.packet import RtpPacket
 from pyari.rtp.webrtc import SecureTransport
@@ -70,8 +70,10 @@ class RtpPeer(asyncio.DatagramProtocol):
         self.address: Address = ("127.0.0.1", 0)
         self.received: list[RtpPacket] = []
         self.sources: set[Address] = set()
-        self._g722 = G722Codec() if codec == "g722" else None
-        self._g722_rx = G722Codec() if codec == "g722" else None
+        makers = {"g722": G722Codec, "gsm": GsmCodec}
+        maker = makers.get(codec)
+        self._tx: PayloadCodec | None = maker() if maker is not None else None
+        self._rx: PayloadCodec | None = maker() if maker is not None else None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -91,8 +93,8 @@ class RtpPeer(asyncio.DatagramProtocol):
         ts_step = 160  # G.722's RTP clock is 8000 too
         for k in range(int(seconds * 50)):
             pcm = tone(freq, n, rate, start=k * n)
-            if self._g722 is not None:
-                payload = self._g722.encode(pcm) or b""
+            if self._tx is not None:
+                payload = self._tx.encode(pcm) or b""
             else:
                 payload = ulaw_encode(np.frombuffer(pcm, dtype="<i2")).tobytes()
             packet = RtpPacket(self.payload_type, k, k * ts_step, 0x5EED, payload)
@@ -105,9 +107,9 @@ class RtpPeer(asyncio.DatagramProtocol):
             (p for p in self.received if p.payload_type == self.payload_type),
             key=lambda p: p.sequence,
         )
-        if self._g722_rx is not None:
-            pcm = b"".join(self._g722_rx.decode(p.payload) for p in packets)
-            return np.frombuffer(pcm, dtype="<i2"), 16000
+        if self._rx is not None:
+            pcm = b"".join(self._rx.decode(p.payload) for p in packets)
+            return np.frombuffer(pcm, dtype="<i2"), self._rx.rate
         codes = np.frombuffer(b"".join(p.payload for p in packets), dtype=np.uint8)
         return ulaw_decode(codes), 8000
 

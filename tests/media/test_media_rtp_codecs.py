@@ -11,6 +11,7 @@ import pytest
 from pyari.media.rtp_codecs import (
     FRAME_BYTES,
     G722Codec,
+    GsmCodec,
     OpusCodec,
     make_codec,
     parse_opus_fmtp,
@@ -138,3 +139,38 @@ def test_g722_sound_files_are_listed_and_play(tmp_path: Path) -> None:
     files = {"g722": tmp_path / "a.g722", "slin": tmp_path / "a.wav"}
     assert choose_file(files) == files["slin"]
     assert choose_file(files, native="g722") == files["g722"]
+
+
+def _tone8(freq: float, seconds: float = 1.0) -> np.ndarray:
+    t = np.arange(int(8000 * seconds)) / 8000
+    return (np.sin(2 * np.pi * freq * t) * 8000).astype(np.int16)
+
+
+@pytest.mark.parametrize("freq", [440.0, 1000.0, 2500.0])
+def test_gsm_round_trip_keeps_the_tone(freq: float) -> None:
+    codec = GsmCodec()
+    out = []
+    for frame in _tone8(freq).reshape(-1, 160):
+        payload = codec.encode(frame.astype("<i2").tobytes())
+        assert payload is not None and len(payload) == 33 and payload[0] >> 4 == 0xD
+        out.append(np.frombuffer(codec.decode(payload), dtype="<i2"))
+    decoded = np.concatenate(out)
+    assert abs(_peak(decoded[800:], 8000) - freq) < 20
+
+
+@pytest.mark.parametrize("payload", [b"", b"\x00" * 33, b"\x12" * 10, bytes(range(66))])
+def test_gsm_bad_payloads_are_concealed(payload: bytes) -> None:
+    codec = GsmCodec()
+    assert len(codec.decode(payload)) == 320
+
+
+def test_gsm_sound_files_play(tmp_path: Path) -> None:
+    from pyari.media.files import read_audio
+
+    codec = GsmCodec()
+    frames = _tone8(1000).reshape(-1, 160)
+    data = b"".join(codec.encode(f.astype("<i2").tobytes()) or b"" for f in frames)
+    (tmp_path / "prompt.gsm").write_bytes(data)
+    audio = read_audio(tmp_path / "prompt.gsm")
+    assert audio.rate == 8000 and len(audio.samples) == 8000
+    assert abs(_peak(audio.samples[800:], 8000) - 1000) < 20

@@ -178,3 +178,11 @@ def test_offerer_reads_the_webrtc_answer() -> None:
     assert session.fmtp == "usedtx=1"
     assert session.transport is not None and session.transport.setup == "passive"
     assert session.proto == "UDP/TLS/RTP/SAVPF"
+
+
+def test_gsm_offer_and_answer() -> None:
+    offer = create_offer(["gsm", "ulaw"], "127.0.0.1", 40000, session_id="1")
+    assert offer.media[0].formats[:2] == ["3", "0"]
+    assert offer.media[0].attribute("rtpmap") == "3 GSM/8000"
+    _answer, session = create_answer(offer, ["ulaw", "gsm"], "127.0.0.1", 1, session_id="2")
+    assert session is not None and session.codec.name == "gsm" and session.payload_type == 3

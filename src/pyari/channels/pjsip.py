@@ -34,7 +34,7 @@ from urllib.parse import unquote
 
 from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.channels.webrtc_media import (
-    WIDEBAND,
+    EDGE_CODECS,
     CertificateStore,
     MediaSecurity,
     available_codecs,
@@ -568,7 +568,7 @@ class PjsipTech:
             return True
         name = media.codec.name
         codec = None
-        if name in WIDEBAND:
+        if name in EDGE_CODECS:
             from pyari.media.rtp_codecs import make_codec
 
             codec = make_codec(name, media.fmtp, self._engine_rate())

@@ -12,7 +12,8 @@ known, :meth:`MediaSecurity.attach` puts a :class:`~pyari.rtp.webrtc.SecureTrans
 the channel's :class:`~pyari.channels.rtp_media.RtpStream`.
 
 :func:`available_codecs` filters an endpoint's ``allow`` list down to the codecs whose
-libraries are installed (G.722: ``g722``; Opus: ``opuslib-next`` with ``libopus``),
+libraries are installed (G.722: ``g722``; Opus: ``opuslib-next`` with ``libopus``; GSM:
+``libgsm``),
 keeping its order; :func:`engine_format` is the engine stream's format for a codec.
 """
 
@@ -23,7 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pyari.media.frames import FORMATS, SLIN16, ULAW, MediaFormat, slin_for_rate
+from pyari.media.frames import FORMATS, SLIN, SLIN16, ULAW, MediaFormat, slin_for_rate
 from pyari.sip.sdp import CODECS, TransportParams, answer_setup
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-WIDEBAND = frozenset({"g722", "opus"})
+EDGE_CODECS = frozenset({"g722", "opus", "gsm"})
+"""Codecs converted at the RTP edge (media/rtp_codecs.py), each needing its library."""
 
 
 @functools.cache
@@ -53,6 +55,10 @@ def _importable(name: str) -> bool:
             import G722  # type: ignore[import-not-found]  # noqa: F401
         elif name == "opus":
             import opuslib_next  # type: ignore[import-untyped]  # noqa: F401
+        elif name == "gsm":
+            from pyari.media.rtp_codecs import GsmCodec
+
+            GsmCodec()
     except Exception:  # not installed, or libopus missing (OSError from ctypes)
         log.warning("codec %s is not available: its library is not installed", name)
         return False
@@ -61,14 +67,16 @@ def _importable(name: str) -> bool:
 
 def available_codecs(allow: Sequence[str]) -> list[str]:
     """The endpoint's codecs pyari can carry, in its ``allow`` order."""
-    return [c for c in allow if c in CODECS and (c not in WIDEBAND or _importable(c))]
+    return [c for c in allow if c in CODECS and (c not in EDGE_CODECS or _importable(c))]
 
 
 def engine_format(codec: str, engine_rate: int = 8000) -> MediaFormat:
     """The engine stream's format for a negotiated codec: G.722 slin16, Opus signed
-    linear at the engine's rate (media/rtp_codecs.py says why), G.711 itself."""
+    linear at the engine's rate (media/rtp_codecs.py says why), GSM slin, G.711 itself."""
     if codec == "g722":
         return SLIN16
+    if codec == "gsm":
+        return SLIN
     if codec == "opus":
         return slin_for_rate(engine_rate)
     return FORMATS.get(codec, ULAW)

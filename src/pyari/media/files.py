@@ -14,9 +14,11 @@ extension              format     content
 ``alaw al alw``        alaw       headerless G.711 A-law, 8 kHz
 ``g722``               g722       headerless G.722 at 64 kbit/s, 16 kHz (needs the
                                   ``g722`` package, the webrtc extra)
+``gsm``                gsm        headerless GSM 06.10 frames of 33 bytes, 8 kHz
+                                  (needs Debian's ``libgsm1``)
 =====================  =========  ====================================
 
-Anything else (``gsm``, stereo or 8-bit WAV, other rates) raises
+Anything else (``wav49``, stereo or 8-bit WAV, other rates) raises
 :class:`UnsupportedMediaError`; a malformed WAV raises :class:`CorruptMediaError`.
 A WAV whose size fields do not match the file (left by a killed recorder, or
 written with "unknown" sizes) is read up to the end of the file, like Asterisk.
@@ -78,6 +80,7 @@ EXTENSION_FORMATS: Final[dict[str, str]] = {
     "al": "alaw",
     "alw": "alaw",
     "g722": "g722",
+    "gsm": "gsm",
 }
 """File extension → the media format Asterisk reports for it (``/ari/sounds`` ``format``)."""
 
@@ -125,6 +128,8 @@ def _decode_raw(ext: str, raw: bytes) -> Audio:
         return Audio(alaw_decode(codes), 8000)
     if fmt == "g722":
         return _decode_g722(raw)
+    if fmt == "gsm":
+        return _decode_gsm(raw)
     raise UnsupportedMediaError(f"unsupported sound file format '{ext}'")
 
 
@@ -138,6 +143,19 @@ def _decode_g722(raw: bytes) -> Audio:
         raise UnsupportedMediaError("g722 files need the g722 package") from None
     chunks = [codec.decode(raw[i : i + 160]) for i in range(0, len(raw) - len(raw) % 160, 160)]
     return Audio(np.frombuffer(b"".join(chunks), dtype="<i2").astype(np.int16), 16000)
+
+
+def _decode_gsm(raw: bytes) -> Audio:
+    """A ``.gsm`` file (Asterisk's format_gsm: 33-byte GSM 06.10 frames) as slin."""
+    try:
+        from pyari.media.rtp_codecs import GSM_FRAME, GsmCodec
+
+        codec = GsmCodec()
+    except OSError:
+        raise UnsupportedMediaError("gsm files need libgsm") from None
+    frames = range(0, len(raw) - len(raw) % GSM_FRAME, GSM_FRAME)
+    pcm = b"".join(codec.decode(raw[i : i + GSM_FRAME]) for i in frames)
+    return Audio(np.frombuffer(pcm, dtype="<i2").astype(np.int16), 8000)
 
 
 def parse_wav(data: bytes, *, name: str = "wav") -> Audio:

@@ -1,4 +1,4 @@
-"""Codecs whose RTP payloads are not one byte per sample: G.722 and Opus.
+"""Codecs whose RTP payloads are not one byte per sample: G.722, Opus and GSM.
 
 The media engine mixes signed linear audio; G.711 is converted inside its tick by table
 lookups (:mod:`pyari.media.codecs`). G.722 and Opus are converted at the channel's
@@ -22,6 +22,9 @@ resampling to 16 kHz and back would cost CPU for nothing.
   None), ``useinbandfec=1`` turns in-band FEC on; ``maxaveragebitrate`` caps the
   bitrate. A lost packet is concealed by libopus's PLC.
 
+* **GSM** 06.10 full rate (Debian's ``libgsm1`` through ctypes): 8 kHz, 33 bytes per
+  20 ms, RTP payload type 3.
+
 Decoding never raises on bad input: a payload the decoder refuses is concealed.
 """
 
@@ -32,6 +35,7 @@ from typing import Final, Protocol
 __all__ = [
     "OPUS_COMPLEXITY",
     "G722Codec",
+    "GsmCodec",
     "OpusCodec",
     "OpusParams",
     "PayloadCodec",
@@ -268,9 +272,88 @@ class OpusCodec:
         return payload
 
 
+GSM_FRAME: Final = 33
+"""Bytes of one 20 ms GSM 06.10 frame (160 samples)."""
+
+
+def _libgsm() -> object:
+    import ctypes
+    import ctypes.util
+
+    path = ctypes.util.find_library("gsm") or "libgsm.so.1"
+    lib = ctypes.CDLL(path)
+    lib.gsm_create.restype = ctypes.c_void_p
+    lib.gsm_create.argtypes = ()
+    lib.gsm_destroy.argtypes = (ctypes.c_void_p,)
+    lib.gsm_destroy.restype = None
+    lib.gsm_encode.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
+    lib.gsm_encode.restype = None
+    lib.gsm_decode.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
+    lib.gsm_decode.restype = ctypes.c_int
+    return lib
+
+
+class GsmCodec:
+    """GSM 06.10 full rate (see the module docstring): slin at 8 kHz both ways."""
+
+    name = "gsm"
+    rate = 8000
+
+    def __init__(self) -> None:
+        import ctypes
+
+        self._lib = _libgsm()
+        lib = self._lib
+        self._enc = lib.gsm_create()  # type: ignore[attr-defined]
+        self._dec = lib.gsm_create()  # type: ignore[attr-defined]
+        if not self._enc or not self._dec:
+            raise MemoryError("gsm_create failed")
+        self._encode = lib.gsm_encode  # type: ignore[attr-defined]
+        self._decode = lib.gsm_decode  # type: ignore[attr-defined]
+        self._pcm = ctypes.create_string_buffer(320)
+        self._frame = ctypes.create_string_buffer(GSM_FRAME)
+        self._last = bytes(320)
+        self.bad_payloads = 0
+
+    def __del__(self) -> None:
+        lib = getattr(self, "_lib", None)
+        if lib is not None:
+            for state in (getattr(self, "_enc", None), getattr(self, "_dec", None)):
+                if state:
+                    lib.gsm_destroy(state)  # type: ignore[attr-defined]
+
+    def decode(self, payload: bytes) -> bytes:
+        if len(payload) < GSM_FRAME:
+            self.bad_payloads += 1
+            return self.conceal()
+        # one frame a tick; a packet of several (40 ms ...) keeps its first
+        if self._decode(self._dec, payload[:GSM_FRAME], self._pcm) != 0:
+            self.bad_payloads += 1
+            return self.conceal()
+        out: bytes = self._pcm.raw
+        self._last = out
+        return out
+
+    def conceal(self) -> bytes:
+        import numpy as np
+
+        faded = (np.frombuffer(self._last, dtype="<i2") // 2).astype("<i2").tobytes()
+        self._last = bytes(320)
+        return faded
+
+    def encode(self, pcm: bytes) -> bytes | None:
+        if len(pcm) != 320:
+            pcm = (bytes(pcm) + bytes(320))[:320]
+        self._encode(self._enc, pcm, self._frame)
+        out: bytes = self._frame.raw
+        return out
+
+
 def make_codec(name: str, fmtp: str | None = None, rate: int = 8000) -> PayloadCodec | None:
     """The codec state for a negotiated format (``rate``: the engine's, which Opus runs
     at), None for formats the engine converts itself (G.711, slin)."""
+    if name == "gsm":
+        return GsmCodec()
     if name == "g722":
         return G722Codec()
     if name == "opus":

@@ -240,9 +240,9 @@ def locate_path(base: str | os.PathLike[str]) -> dict[str, Path]:
     return found
 
 
-PREFERRED_ORDER = ("slin16", "slin", "ulaw", "alaw", "g722")
-"""Lossless first; G.722 (lossy, a decoder per play) when it is all there is or the
-channel's own format."""
+PREFERRED_ORDER = ("slin16", "slin", "ulaw", "alaw", "g722", "gsm")
+"""Lossless first; G.722 and GSM (lossy, a decoder per play) when they are all there is
+or the channel's own format."""
 
 
 def choose_file(files: Mapping[str, Path], native: str | None = None) -> Path | None:

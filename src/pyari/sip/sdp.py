@@ -72,6 +72,7 @@ CODECS = {
     "g722": Codec("g722", "G722", 9),
     # RFC 7587: always opus/48000/2 in SDP, whatever is sent
     "opus": Codec("opus", "opus", 107, 48000, 2),
+    "gsm": Codec("gsm", "GSM", 3),
 }
 """The codecs pyari's media can carry, by pjsip.conf name."""
 
