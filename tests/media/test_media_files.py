@@ -80,9 +80,9 @@ def test_rejects_corrupt_and_unknown_files(tmp_path: Path) -> None:
     (tmp_path / "nodata.wav").write_bytes(wav_header(8000, 0)[:36])
     with pytest.raises(CorruptMediaError, match="no audio"):
         read_audio(tmp_path / "nodata.wav")
-    (tmp_path / "x.gsm").write_bytes(b"\x00" * 33)
-    with pytest.raises(UnsupportedMediaError, match="gsm"):
-        read_audio(tmp_path / "x.gsm")
+    (tmp_path / "x.wav49").write_bytes(b"\x00" * 65)
+    with pytest.raises(UnsupportedMediaError, match="wav49"):
+        read_audio(tmp_path / "x.wav49")
     with pytest.raises(MediaNotFoundError):
         read_audio(tmp_path / "missing.wav")
 

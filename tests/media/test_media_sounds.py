@@ -47,7 +47,7 @@ def sounds_dir(tmp_path: Path) -> Path:
             "en/letters/a.sln": PCM,
             "en/letters/dash.sln": PCM,
             "en/wide.sln16": PCM * 2,
-            "en/old.gsm": b"\x00" * 33,
+            "en/old.wav49": b"\x00" * 65,
             "en/core-sounds-en.txt": b"; comment\nhello: Hello there.\nmore words\ndigits/1: One\n",
             "fr/hello.alaw": b"\xd5" * 800,
             "fr_CA/bonjour.sln": PCM,
@@ -61,7 +61,7 @@ def sounds_dir(tmp_path: Path) -> Path:
 def test_index_layout(sounds_dir: Path) -> None:
     index = build_index(sounds_dir)
     assert index.languages == ("en", "en_link", "fr", "fr_CA")
-    assert "old" not in index  # no format registered for gsm
+    assert "old" not in index  # no format registered for wav49 (MS-GSM in WAV)
     assert index.ids() == [
         "bonjour", "digits/1", "digits/2", "digits/20", "digits/hundred",
         "hello", "letters/a", "letters/dash", "wide",
