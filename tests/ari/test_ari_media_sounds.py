@@ -49,7 +49,7 @@ async def test_sounds_of_a_custom_data_dir(tmp_path: Path) -> None:
     lang.mkdir(parents=True)
     (lang / "bonjour.ulaw").write_bytes(b"\xff" * 160)
     (lang / "bonjour.sln16").write_bytes(b"\x00" * 640)
-    (lang / "notes.gsm").write_bytes(b"\x00" * 33)
+    (lang / "notes.wav49").write_bytes(b"\x00" * 65)  # no format registered
     srv = make_server()
     srv.config = dataclasses.replace(
         srv.config, asterisk=dataclasses.replace(srv.config.asterisk, astdatadir=tmp_path / "data")
