@@ -335,3 +335,19 @@ async def test_no_relay_when_disabled_or_a_leg_is_not_plain_rtp() -> None:
     p.tick(2)
     assert relaying(p)
     p.close()
+
+
+async def test_a_relaying_socket_keeps_a_short_queue() -> None:
+    """Behind on CPU, a relay drops packets rather than sending them seconds late; the
+    tick's longer buffer comes back with the clock."""
+    p = pair()
+    tick_size = p.a_rtp.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    p.tick(2)
+    assert relaying(p)
+    relay_size = p.a_rtp.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    assert relay_size < tick_size // 4
+    p.engine.leave(p.b)
+    p.tick(2)
+    assert p.a_rtp.relay is None
+    assert p.a_rtp.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == tick_size
+    p.close()

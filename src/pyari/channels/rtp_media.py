@@ -91,6 +91,11 @@ MAX_READ_ROUNDS = 32
 """Per tick, at most this many packets are read from one socket (the rest next tick)."""
 RELAY_RTCP_TICKS = 10
 """A stream fed by a relay checks whether its RTCP report is due every this many ticks."""
+RCVBUF = 1 << 18
+"""Receive buffer of an RTP socket read on the tick (bursts wait for the next tick)."""
+RELAY_RCVBUF = 8192
+"""Receive buffer of a relaying socket (Linux doubles it: a dozen small datagrams): when
+the server falls behind, packets are dropped instead of relayed seconds late."""
 
 
 def _swap16(data: bytes) -> bytes:
@@ -538,7 +543,7 @@ class RtpMedia:
     def _add(self, rtp: socket.socket, rtcp: socket.socket | None) -> RtpStream:
         rtp.setblocking(False)
         with contextlib.suppress(OSError):
-            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
+            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         if SO_TIMESTAMPNS is not None:
             with contextlib.suppress(OSError):
                 rtp.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -646,6 +651,9 @@ class RtpMedia:
         fd = stream.sock.fileno()
         if fd < 0:
             return
+        with contextlib.suppress(OSError):
+            size = RCVBUF if target is None else RELAY_RCVBUF
+            stream.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
         if target is None:
             if self._relay_poller is not None:
                 with contextlib.suppress(OSError, ValueError, KeyError):
