@@ -35,7 +35,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CODEC_NAMES = ("ulaw", "alaw", "gsm", "g722", "g726", "g729", "ilbc", "opus", "slin", "speex")
-"""Codec names accepted in allow/disallow (only ulaw and alaw have media in pyari)."""
+"""Codec names accepted in allow/disallow (ulaw, alaw, g722, opus and gsm have media in pyari;
+the others are accepted and left out of offers and answers)."""
 
 DtmfMode = Literal["rfc4733", "inband", "info", "auto", "auto_info"]
 _DTMF_MODES = ("rfc4733", "inband", "info", "auto", "auto_info")
