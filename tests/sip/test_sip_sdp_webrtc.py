@@ -186,3 +186,38 @@ def test_gsm_offer_and_answer() -> None:
     assert offer.media[0].attribute("rtpmap") == "3 GSM/8000"
     _answer, session = create_answer(offer, ["ulaw", "gsm"], "127.0.0.1", 1, session_id="2")
     assert session is not None and session.codec.name == "gsm" and session.payload_type == 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mangled_webrtc_offers_never_raise(seed: int) -> None:
+    """Lines of a browser's offer dropped, duplicated or garbled: parsing raises
+    SdpError or nothing, and an answer (or a refusal) always comes out."""
+    import random
+
+    from pyari.sip.sdp import SdpError
+
+    rng = random.Random(seed)
+    lines = CHROME_OFFER.split("\r\n")
+    for _ in range(60):
+        mangled = list(lines)
+        for _ in range(rng.randrange(1, 5)):
+            i = rng.randrange(2, len(mangled) - 1)
+            action = rng.randrange(4)
+            if action == 0:
+                del mangled[i]
+            elif action == 1:
+                mangled.insert(i, mangled[rng.randrange(2, len(mangled) - 1)])
+            elif action == 2:
+                key, _, value = mangled[i].partition(":")
+                mangled[i] = key + ":" + "".join(rng.sample(value, len(value)))
+            else:
+                mangled[i] = mangled[i][: rng.randrange(len(mangled[i]) + 1)]
+        try:
+            offer = parse_sdp("\r\n".join(mangled))
+        except SdpError:
+            continue
+        _answer, session = create_answer(
+            offer, ["opus", "g722", "ulaw"], "127.0.0.1", 1, session_id="1", transport=OURS
+        )
+        if session is not None and session.transport is not None:
+            assert answer_setup(session.transport.setup, "active") in ("active", "passive")
