@@ -9,8 +9,10 @@ naming its node, and no record (every other node is asked).
 from __future__ import annotations
 
 import json
+import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -572,3 +574,53 @@ async def test_an_app_subscribes_to_another_nodes_channel(nodes: NodeFactory) ->
             assert r.status == 204
         event = await until(ws, "ChannelDestroyed", chan)
         assert event["channel"]["id"] == chan
+
+
+def _recordings(server: Server) -> Path:
+    directories = server.ari_context.directories
+    assert directories is not None
+    folder = directories().astspooldir / "recording"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _wav(path: Path, frames: int) -> bytes:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(2 * frames))
+    return path.read_bytes()
+
+
+async def test_stored_recordings_of_another_node(nodes: NodeFactory) -> None:
+    a, b = await nodes(2)
+    await wait_for(lambda: _cluster(a).alive() == ["n1", "n2"], WAIT)
+    folder = _recordings(b)
+    assert folder != _recordings(a)  # each node records to its own folder
+    data = _wav(folder / "memo.wav", 800)
+    _wav(folder / "big.wav", 800_000)  # more than NATS carries in one message (1 MB)
+    base_a = f"http://127.0.0.1:{a.http_port}/ari"
+    base_b = f"http://127.0.0.1:{b.http_port}/ari"
+    async with aiohttp.ClientSession(headers=auth_headers()) as http:
+        async with http.get(f"{base_a}/recordings/stored") as r:
+            listed = await r.json()
+        assert {"name": "memo", "format": "wav"} in listed
+        async with http.get(f"{base_b}/recordings/stored/memo") as r:
+            there = (r.status, await r.read())
+        async with http.get(f"{base_a}/recordings/stored/memo") as r:
+            assert (r.status, await r.read()) == there
+        async with http.get(f"{base_a}/recordings/stored/memo/file") as r:
+            assert r.status == 200 and await r.read() == data
+        async with http.get(f"{base_a}/recordings/stored/big/file") as r:
+            assert r.status == 502
+            assert "too large" in (await r.json())["message"]
+        copy = {"destinationRecordingName": "memo2"}
+        async with http.post(f"{base_a}/recordings/stored/memo/copy", params=copy) as r:
+            assert r.status == 200, await r.text()
+        assert (folder / "memo2.wav").read_bytes() == data
+        async with http.delete(f"{base_a}/recordings/stored/memo") as r:
+            assert r.status == 204
+        assert not (folder / "memo.wav").exists()
+        async with http.get(f"{base_a}/recordings/stored/memo") as r:
+            assert (r.status, await r.json()) == (404, {"message": "Recording not found"})

@@ -66,3 +66,13 @@ def test_an_application_of_every_node_is_one_with_every_subscription() -> None:
     assert hello["bridge_ids"] == ["b"]
     assert hello["endpoint_ids"] == ["Sim/bob"]
     assert hello["events_allowed"] == [{"type": "StasisStart"}]  # the first node's filter
+
+
+def test_stored_recordings_of_a_shared_folder_are_listed_once() -> None:
+    one = [{"name": "memo", "format": "wav"}, {"name": "memo", "format": "gsm"}]
+    two = [{"name": "memo", "format": "wav"}, {"name": "calls/x", "format": "wav"}]
+    assert merge.stored([_body(one), _body(two)]) == [
+        {"name": "memo", "format": "wav"},
+        {"name": "memo", "format": "gsm"},
+        {"name": "calls/x", "format": "wav"},
+    ]

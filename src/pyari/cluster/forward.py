@@ -13,7 +13,7 @@ checked against the ACL, routed and its parameters checked, passes here:
   (every other live node is asked, :data:`PROBE_TIMEOUT`). Nobody has it, or
   its node is lost: this node answers (its 404);
 * **lists** -- ``GET /channels``, ``/bridges``, ``/endpoints[/{tech}[/{resource}]]``,
-  ``/applications[/{name}]`` are asked of every live node and merged
+  ``/applications[/{name}]``, ``/recordings/stored`` are asked of every live node and merged
   (:mod:`pyari.cluster.merge`); a node that does not answer in
   ``forward_timeout`` is left out;
 * **new calls** -- ``POST /channels``, ``/channels/{channelId}``,
@@ -47,7 +47,13 @@ answer comes back byte for byte. An owner that does not answer in
 ``forward_timeout`` (or has no forwarder listening): **504** ``Node <x> did
 not answer``.
 
-Everything else (``/asterisk``, ``/sounds``, stored recordings, device states,
+A stored recording this node does not have (``/recordings/stored/{name}``,
+``/file``, ``/copy``, ``DELETE``) is asked of the other nodes (each records to
+its own folder): the first that has it answers. An answer larger than NATS
+carries in one message (``max_payload``, 1 MB by default: a long recording's
+file) is **502** ``Answer too large to send between nodes (<n> bytes)``.
+
+Everything else (``/asterisk``, ``/sounds``, device states,
 mailboxes, ``POST /bridges``, ``externalMedia``, event filters...) runs on the
 node the request came to.
 """
@@ -192,6 +198,7 @@ MERGED: dict[str, merge.Merge] = {
     "endpoints.get": merge.one(merge.endpoints),
     "applications.list": merge.applications,
     "applications.get": merge.one(merge.applications),
+    "recordings.listStored": merge.stored,
 }
 """Operations answered by every node, merged (:mod:`pyari.cluster.merge`)."""
 
@@ -322,6 +329,11 @@ class Forwarder:
         hook = None if fwd.local else self._hopped
         resp = await self.ari.handle_as(User(fwd.user, fwd.read_only), req, hook)
         data = _encode(Answer(resp.status, resp.headers, resp.body))
+        nc = self.link.nc
+        if nc is not None and len(data) > nc.max_payload:  # a big recording's file
+            size = len(resp.body)
+            resp = self.ari.error(502, f"Answer too large to send between nodes ({size} bytes)")
+            data = _encode(Answer(resp.status, resp.headers, resp.body))
         try:
             await msg.respond(data)
         except Exception as exc:  # NATS gone meanwhile: the asking node answers 504
@@ -662,6 +674,34 @@ class Forwarder:
         node = await self.where("channel", ident) if ident else None
         return None if node is None else await self.forward(node, user, req)
 
+    async def _stored(
+        self,
+        user: User,
+        op: Operation,
+        path_values: Mapping[str, str],
+        req: AriRequest,
+        args: Args,
+        local: Local,
+        hopped: bool,
+    ) -> AriResponse | None:
+        """A stored recording this node does not have: the first other node that does
+        answers (each node records to its own folder)."""
+        mine = await self._local(local)
+        if mine.status != 404 or hopped:
+            return mine
+        me = self.directory.node
+        others = [n for n in self.directory.alive() if n != me]
+        tasks = [asyncio.ensure_future(self.forward(n, user, req)) for n in others]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                resp = await next_done
+                if resp.status not in (404, 504):
+                    return resp
+        finally:
+            for task in tasks:
+                task.cancel()
+        return mine
+
     async def _sources_node(self, sources: Any) -> str | None:
         """The other node that holds the channel and bridge event sources named (URIs
         ``channel:<id>``, ``bridge:<id>``); None: this one, or none holds them (409 when
@@ -833,6 +873,10 @@ _ROUTES: dict[str, Route] = {
     "bridges.createWithId": Forwarder._new_bridge,
     "events.claimChannel": Forwarder._claim,
     "events.userEvent": Forwarder._user_event,
+    "recordings.getStored": Forwarder._stored,
+    "recordings.getStoredFile": Forwarder._stored,
+    "recordings.deleteStored": Forwarder._stored,
+    "recordings.copyStored": Forwarder._stored,
     "applications.subscribe": Forwarder._subscription,
     "applications.unsubscribe": Forwarder._subscription,
 }

@@ -10,7 +10,9 @@ first, and returns the merged value, which the caller encodes as ARI does
   any node says so (else the first node's state);
 * an application is registered on every node that runs its channels: one
   entry per ``name``, its ``channel_ids``, ``bridge_ids``, ``endpoint_ids``
-  and ``device_names`` the unions; the event filter is the first node's.
+  and ``device_names`` the unions; the event filter is the first node's;
+* stored recordings are files in each node's recording folder (or one folder
+  the nodes share): one entry per ``name`` and ``format``.
 """
 
 from __future__ import annotations
@@ -85,6 +87,14 @@ def applications(bodies: list[bytes]) -> list[dict[str, Any]]:
             merged[name] = item
         else:
             _union(first, item, APP_UNIONS)
+    return list(merged.values())
+
+
+def stored(bodies: list[bytes]) -> list[dict[str, Any]]:
+    """Stored recordings, one per name and format (nodes may share a recording folder)."""
+    merged: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for item in _objects(bodies):
+        merged.setdefault((item.get("name"), item.get("format")), item)
     return list(merged.values())
 
 
