@@ -8,6 +8,7 @@ naming its node, and no record (every other node is asked).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import wave
 from collections.abc import AsyncIterator
@@ -624,3 +625,19 @@ async def test_stored_recordings_of_another_node(nodes: NodeFactory) -> None:
         assert not (folder / "memo.wav").exists()
         async with http.get(f"{base_a}/recordings/stored/memo") as r:
             assert (r.status, await r.json()) == (404, {"message": "Recording not found"})
+
+
+async def test_two_requests_moving_one_bridge_move_it_once(pair: Pair) -> None:
+    one, two = pair.one, pair.two
+    first = await in_stasis(two, "Sim/bob", record=pair)
+    second = await in_stasis(two, "Sim/carol", record=pair)
+    assert (await call(one, "POST", "/bridges/both"))[0] == 200
+    pair.records.owners[("bridge", "both")] = "n1"
+    answers = await asyncio.gather(
+        call(one, "POST", "/bridges/both/addChannel", params={"channel": first}),
+        call(one, "POST", "/bridges/both/addChannel", params={"channel": second}),
+    )
+    assert [status for status, _ in answers] == [204, 204], answers
+    moved = two.server.core.bridges["both"]
+    await wait_for(lambda: sorted(c.id for c in moved.channels) == sorted([first, second]))
+    assert one.server.core.bridges.get("both") is None or one.server.core.bridges["both"].destroyed

@@ -242,6 +242,8 @@ class Forwarder:
         self._tokens = itertools.count()
         self._tasks: set[asyncio.Task[None]] = set()
         self._moved: dict[tuple[str, str], tuple[str, float]] = {}
+        self._moving: dict[str, asyncio.Future[None]] = {}
+        """Bridges being moved to another node: done when the move is over."""
         self._placed: dict[str, collections.deque[float]] = {}
         """When this node placed calls on each other node (``least_loaded``), recent ones."""
         self._hopped = _Hopped(self)
@@ -599,6 +601,9 @@ class Forwarder:
         local: Local,
         hopped: bool,
     ) -> AriResponse | None:
+        moving = self._moving.get(path_values["bridgeId"])
+        if moving is not None:  # being moved: go where it went
+            await asyncio.wait({moving})
         bridge_node, here, chans = await self._bridge_and_channels(path_values, args)
         if bridge_node is None and not here:
             return None  # no such bridge: this node's 404
@@ -811,20 +816,31 @@ class Forwarder:
     async def _move_bridge(self, user: User, bridge_id: str, node: str) -> bool:
         """Recreate this node's empty bridge on ``node`` (same id, type, name, variables)
         and destroy it here; False (nothing changed) when it cannot be done."""
-        if not self.movable(bridge_id):
+        if not self.movable(bridge_id) or bridge_id in self._moving:
             return False
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._moving[bridge_id] = done
+        try:
+            return await self._recreate(user, bridge_id, node)
+        finally:
+            del self._moving[bridge_id]
+            done.set_result(None)
+
+    async def _recreate(self, user: User, bridge_id: str, node: str) -> bool:
         bridge = self.ari.ctx.core.bridges[bridge_id]
         query = [("type", ",".join(bridge.features) or bridge.bridge_type)]
         if bridge.name:
             query.append(("name", bridge.name))
         body = _encode_json({"variables": bridge.variables}) if bridge.variables else b""
-        create = AriRequest("POST", f"/bridges/{quote(bridge_id, safe='')}", query, {}, body)
-        resp = await self.forward(node, user, create)
+        path = f"/bridges/{quote(bridge_id, safe='')}"
+        resp = await self.forward(node, user, AriRequest("POST", path, query, {}, body))
         if resp.status != 200:
             log.info("cluster: bridge %s not moved to %s (%s)", bridge_id, node, resp.status)
             return False
-        if not bridge.destroyed:
-            bridge.destroy()
+        if not self.movable(bridge_id):  # something joined it meanwhile: undo the copy
+            await self.forward(node, user, AriRequest("DELETE", path, [], {}))
+            return False
+        bridge.destroy()
         self._moved[("bridge", bridge_id)] = (node, time.monotonic() + MOVED_FOR)
         if len(self._moved) > 4096:
             now = time.monotonic()
