@@ -360,3 +360,41 @@ async def test_outbound_call_to_a_browser(tmp_path: Path, phone: Phone) -> None:
         transport.close()
         phone_transport.close()
         await srv.stop()
+
+
+def _static_contact(folder: Path, port: int) -> None:
+    aor = f"[2222]\ntype = aor\ncontact = sip:2222@127.0.0.1:{port}"
+    text = (folder / "pjsip.conf").read_text()
+    start = text.index("[2222]\ntype = aor")
+    end = text.index("remove_existing = yes", start) + len("remove_existing = yes")
+    (folder / "pjsip.conf").write_text(text[:start] + aor + text[end:])
+
+
+@pytest.mark.parametrize(
+    ("formats", "offered"),
+    [("g722", ["9", "101"]), ("ulaw,g722", ["9", "0", "101"]), ("slin16", ["9", "0", "101"])],
+)
+async def test_originate_formats_choose_the_offer(
+    tmp_path: Path, formats: str, offered: list[str]
+) -> None:
+    """ARI's ``formats``: the endpoint's codecs among them, in allow order; none in common
+    (slin16) leaves the endpoint's own list."""
+    loop = asyncio.get_running_loop()
+    phone_transport, phone = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
+    folder = config_dir(tmp_path, HD)
+    _static_contact(folder, phone.address[1])
+    srv = await _server(folder)
+    try:
+        async with aiohttp.ClientSession(
+            base_url=f"http://127.0.0.1:{srv.http_port}", headers=auth_headers()
+        ) as http:
+            params = {"endpoint": "PJSIP/2222", "app": "out", "formats": formats}
+            r = await http.post("/ari/channels", params=params)
+            assert r.status == 200
+            invite = await phone.incoming("INVITE")
+            audio = parse_sdp(invite.body).audio
+            assert audio is not None and audio.formats == offered
+            await http.delete(f"/ari/channels/{(await r.json())['id']}")
+    finally:
+        phone_transport.close()
+        await srv.stop()

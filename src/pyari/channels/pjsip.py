@@ -860,10 +860,15 @@ class PjsipTech:
             chan.core.loop_call_soon(lambda: chan.queue_hangup(causes.CONGESTION))
             return
         uri, dest, transport = found
+        codecs = self._codecs(pvt.endpoint) or ["ulaw"]
+        # ARI's formats: only those of the endpoint's codecs, in allow order; none in
+        # common (formats=slin16, as apps ask) leaves the offer to the endpoint, and
+        # the channel is transcoded
+        codecs = [c for c in codecs if c in chan.formats] or codecs
         rtp = self._open_rtp(pvt, dest)
         pvt.rtp = rtp
         offer = create_offer(
-            self._codecs(pvt.endpoint) or ["ulaw"],
+            codecs,
             pvt.media_host,
             rtp.port,
             session_id=pvt.session_id,

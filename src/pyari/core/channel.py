@@ -89,6 +89,7 @@ class Channel:
         "destroyed",
         "dialstring",
         "exten",
+        "formats",
         "hangupcause",
         "id",
         "language",
@@ -162,6 +163,9 @@ class Channel:
         """The channel's media (:class:`~pyari.media.service.ChannelMedia`), made on need."""
         self.dialstring: str | None = None
         """For a channel made by ARI ``create``: what ``dial`` calls."""
+        self.formats: tuple[str, ...] = ()
+        """The media formats the channel was requested with (ARI's ``formats``); a
+        technology that negotiates offers only these of its own (none: all of them)."""
         self.task: asyncio.Task[None] | None = None
         self.cdr_id = 0
         self._snapshot: ChannelSnapshot | None = None

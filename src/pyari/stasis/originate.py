@@ -108,6 +108,8 @@ class OriginateRequest:
     """The channel on whose behalf the call is placed (it joins its linked id)."""
     make_channel: Callable[[], Channel] | None = field(default=None)
     """Builds the channel instead of ``Core.request`` (external media)."""
+    formats: tuple[str, ...] = ()
+    """ARI's ``formats``: the media formats the new channel is requested with."""
 
 
 _NUMBERED_LABEL = re.compile(r"\s*([+-]?\d+).*")
@@ -161,6 +163,7 @@ def originate(pbx: Pbx, stasis: Registry | None, request: OriginateRequest) -> C
     after_answer = _after_answer(pbx, stasis, target)
 
     def prepare(chan: Channel) -> None:
+        chan.formats = request.formats
         for name, value in request.variables:
             assign_variable(pbx, chan, name, value)
         if isinstance(target, InStasis) and stasis is not None:
@@ -198,6 +201,7 @@ def create(pbx: Pbx, stasis: Registry, request: OriginateRequest) -> Channel:
     if request.originator is not None:
         inherit_linkedid(chan, request.originator)
     chan.dialstring = request.endpoint.partition("/")[2]
+    chan.formats = request.formats
     stasis.subscribe_channel(app.app, chan)
     for name, value in request.variables:
         assign_variable(pbx, chan, name, value)

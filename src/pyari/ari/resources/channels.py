@@ -183,6 +183,11 @@ def _formats(args: NewChannelArgs) -> None:
             raise AriError(400, f"Provided format ({name}) was not found")
 
 
+def _format_names(formats: str | None) -> tuple[str, ...]:
+    """The names of a checked ``formats`` parameter, in order."""
+    return tuple(name.strip() for name in (formats or "").split(",") if name.strip())
+
+
 def _check_ids(ctx: AriContext, args: NewChannelArgs) -> tuple[str | None, str | None]:
     chan_id = args.channelId or None
     other_id = args.otherChannelId or None
@@ -275,6 +280,7 @@ def _originate(ctx: AriContext, args: OriginateArgs) -> ChannelSnapshot:
         channel_id=chan_id,
         other_channel_id=other_id,
         originator=originator,
+        formats=_format_names(args.formats),
     )
     try:
         chan = originate(ctx.pbx, ctx.stasis, request)
@@ -311,6 +317,7 @@ async def create_channel(ctx: AriContext, args: ChannelsCreateArgs) -> ChannelSn
         channel_id=chan_id,
         other_channel_id=other_id,
         originator=originator,
+        formats=_format_names(args.formats) if originator is None else (),
     )
     try:
         chan = create(ctx.pbx, ctx.stasis, request)
