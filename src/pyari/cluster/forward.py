@@ -40,10 +40,11 @@ checked against the ACL, routed and its parameters checked, passes here:
   different nodes (<a>, <b>)``.
 
 A forwarded request travels as a NATS request on ``pyari.<cluster>.rest.<node>``
-(msgpack: method, path, query, body, the user's name and read-only flag,
-whether it may be routed again) and runs through the owner's pipeline with no
-second authentication (:meth:`~pyari.ari.service.AriService.handle_as`); its
-answer comes back byte for byte. An owner that does not answer in
+(:mod:`pyari.cluster.rest_link`: method, path, query, body, the user's name and
+read-only flag, whether it may be routed again) and runs through the owner's
+pipeline with no second authentication
+(:meth:`~pyari.ari.service.AriService.handle_as`); its answer comes back byte
+for byte. An owner that does not answer in
 ``forward_timeout`` (or has no forwarder listening): **504** ``Node <x> did
 not answer``.
 
@@ -62,24 +63,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
-import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import msgspec
-from nats import errors as nats_errors
 
 from pyari.ari.encoding import JSON, encode
 from pyari.ari.errors import AriError
 from pyari.ari.service import AriRequest, AriResponse, AriService, User
-from pyari.ari.spec import operation
+from pyari.ari.spec import operation, operations
 from pyari.cluster import merge
 from pyari.cluster.directory import Directory
 from pyari.cluster.link import Link
+from pyari.cluster.rest_link import RestLink
 from pyari.media.service import media_of
 
 if TYPE_CHECKING:
@@ -92,103 +91,35 @@ log = logging.getLogger("pyari.cluster")
 PROBE_TIMEOUT = 0.5
 """Seconds to wait for the other nodes to say whether they have a resource the
 directory has no record of yet."""
-NO_RESPONDERS = "503"
-"""The status NATS answers a request with when nobody listens on its subject."""
 MOVED_FOR = 30.0
 """Seconds this node remembers where a bridge it moved went (until the directory knows)."""
-
-
-class Forwarded(msgspec.Struct, tag="rest", array_like=True):
-    """An ARI request another node runs for this one."""
-
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    body: bytes
-    user: str
-    read_only: bool
-    local: bool = True
-    """Run on the receiving node, never forwarded again (False: through its own hook,
-    which may forward once more but never back with ``local`` False)."""
-
-
-class Probe(msgspec.Struct, tag="have", array_like=True):
-    """Does the receiving node have ``ident`` of ``kind``? (answered ``b"1"`` or ``b"0"``)"""
-
-    kind: str
-    ident: str
-
-
-class Answer(msgspec.Struct, array_like=True):
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-_encode = msgspec.msgpack.Encoder().encode
-_incoming = msgspec.msgpack.Decoder(Forwarded | Probe)
-_answer = msgspec.msgpack.Decoder(Answer)
-_PING = _encode(Probe("channel", ""))
-"""A probe no node says yes to: a forwarder asks itself at start."""
 
 Route = Callable[
     ["Forwarder", User, "Operation", Mapping[str, str], AriRequest, "Args", "Local", bool],
     Awaitable[AriResponse | None],
 ]
 
-OWNED: dict[str, tuple[str, str]] = {}
-"""Operations on one resource, by key: (kind, the path value naming it)."""
-for _key in [
-    "get",
-    "hangup",
-    "continueInDialplan",
-    "move",
-    "redirect",
-    "answer",
-    "ring",
-    "ringStop",
-    "progress",
-    "sendDTMF",
-    "mute",
-    "unmute",
-    "hold",
-    "unhold",
-    "startMoh",
-    "stopMoh",
-    "startSilence",
-    "stopSilence",
-    "play",
-    "playWithId",
-    "record",
-    "getChannelVar",
-    "setChannelVar",
-    "getChannelVars",
-    "setChannelVars",
-    "snoopChannel",
-    "snoopChannelWithId",
-    "rtpstatistics",
-    "transfer_progress",
-]:
-    OWNED[f"channels.{_key}"] = ("channel", "channelId")
-for _key in [
-    "get",
-    "destroy",
-    "getBridgeVar",
-    "setBridgeVar",
-    "getBridgeVars",
-    "setBridgeVars",
-    "clearVideoSource",
-    "startMoh",
-    "stopMoh",
-    "play",
-    "playWithId",
-    "record",
-]:
-    OWNED[f"bridges.{_key}"] = ("bridge", "bridgeId")
-for _key in ("get", "stop", "control"):
-    OWNED[f"playbacks.{_key}"] = ("playback", "playbackId")
-for _key in ("getLive", "cancel", "stop", "pause", "unpause", "mute", "unmute"):
-    OWNED[f"recordings.{_key}"] = ("recording", "recordingName")
+OWNED_PATHS = (
+    ("/channels/{channelId}", "channel", "channelId"),
+    ("/bridges/{bridgeId}", "bridge", "bridgeId"),
+    ("/playbacks/{playbackId}", "playback", "playbackId"),
+    ("/recordings/live/{recordingName}", "recording", "recordingName"),
+)
+"""Paths (and the paths below them) that name one resource: (prefix, kind, path value)."""
+
+
+def _owned() -> dict[str, tuple[str, str]]:
+    found = {}
+    for op in operations():
+        for prefix, kind, name in OWNED_PATHS:
+            if op.path == prefix or op.path.startswith(prefix + "/"):
+                found[op.key] = (kind, name)
+    return found
+
+
+OWNED: dict[str, tuple[str, str]] = _owned()
+"""Operations on one resource, by key: (kind, the path value naming it); those of
+:data:`_ROUTES` are routed by their own rule first."""
 
 MERGED: dict[str, merge.Merge] = {
     "channels.list": merge.joined,
@@ -231,115 +162,54 @@ class Forwarder:
         self.ari = ari
         settings = link.settings
         self.timeout = settings.forward_timeout
+        """Seconds a forwarded request may take (cluster.conf ``forward_timeout``)."""
         self.placement = settings.placement
         self.probe_timeout = min(probe_timeout, self.timeout)
-        self.subject = link.subject("rest", directory.node)
-        self._sub: Any = None
-        self._replies: Any = None
-        self._inbox = ""
-        """``<inbox>.``: answers to this node's requests come to ``<inbox>.<token>``."""
-        self._waiting: dict[str, asyncio.Future[Any]] = {}
-        self._tokens = itertools.count()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.rest = RestLink(link, directory.node, ari, self.has)
+        self.rest.hopped = _Hopped(self)
         self._moved: dict[tuple[str, str], tuple[str, float]] = {}
         self._moving: dict[str, asyncio.Future[None]] = {}
         """Bridges being moved to another node: done when the move is over."""
         self._placed: dict[str, collections.deque[float]] = {}
         """When this node placed calls on each other node (``least_loaded``), recent ones."""
-        self._hopped = _Hopped(self)
-        self.forwarded = 0
+
+    @property
+    def subject(self) -> str:
+        """Where other nodes send this node requests."""
+        return self.rest.subject
+
+    @property
+    def forwarded(self) -> int:
         """Requests this node sent to another node."""
-        self.served = 0
+        return self.rest.forwarded
+
+    @property
+    def served(self) -> int:
         """Requests other nodes sent here."""
-        self.unanswered = 0
+        return self.rest.served
+
+    @property
+    def unanswered(self) -> int:
         """Requests sent that got no answer in time (504)."""
-        self.probes = 0
+        return self.rest.unanswered
+
+    @property
+    def probes(self) -> int:
         """Times the other nodes were asked who has a resource the directory had no record of."""
+        return self.rest.probes
 
     # -- start and stop ------------------------------------------------------------------
 
     async def start(self) -> None:
         """Serve other nodes' requests and route this node's through the cluster."""
-        nc = self.link.nc
-        self._inbox = nc.new_inbox() + "."
-        self._replies = await nc.subscribe(self._inbox + "*", cb=self._on_reply)
-        self._sub = await nc.subscribe(self.subject, cb=self._on_message)
-        # Ask this node itself: once it answers, NATS has both subscriptions and other
-        # nodes' requests reach it. (nats-py's flush() is no proof: its PING is written
-        # straight to the socket, ahead of the SUBs still in its buffer.)
-        if await self.request(self.directory.node, _PING, self.timeout) is None:
-            log.warning("cluster: this node's REST subject does not answer yet")
+        await self.rest.start(self.timeout)
         self.ari.cluster = self
 
     async def stop(self) -> None:
         """Route nothing any more; stop serving (requests being run finish first, briefly)."""
         if self.ari.cluster is self:
             self.ari.cluster = None
-        sub, self._sub = self._sub, None
-        if sub is not None:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=self.timeout)
-            for task in pending:
-                task.cancel()
-        replies, self._replies = self._replies, None
-        if replies is not None:
-            with contextlib.suppress(Exception):
-                await replies.unsubscribe()
-
-    # -- serving other nodes ---------------------------------------------------------------
-
-    async def _on_message(self, msg: Any) -> None:
-        try:
-            request = _incoming.decode(msg.data)
-        except msgspec.MsgspecError:
-            log.warning("cluster: a REST message that is not one on %s", msg.subject)
-            return
-        if isinstance(request, Probe):
-            with contextlib.suppress(Exception):
-                await msg.respond(b"1" if self.has(request.kind, request.ident) else b"0")
-            return
-        # Run at once as far as it goes without waiting (most requests: all the way); one
-        # that waits goes on in a task, so it holds up none of the requests behind it.
-        coro = self._serve(msg, request)
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            return
-        except BaseException:
-            log.exception("cluster: a forwarded request failed")
-            return
-        if getattr(yielded, "_asyncio_future_blocking", None):
-            # What a Task does with the future it is given: resume once it is done.
-            yielded._asyncio_future_blocking = False
-            yielded.add_done_callback(lambda _f: self._carry_on(coro))
-        elif yielded is None:  # a bare yield (asyncio.sleep(0))
-            self._carry_on(coro)
-        else:
-            coro.close()
-            log.error("cluster: a forwarded request yielded %r", yielded)
-
-    def _carry_on(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _serve(self, msg: Any, fwd: Forwarded) -> None:
-        self.served += 1
-        req = AriRequest(fwd.method, fwd.path, fwd.query, {}, fwd.body)
-        hook = None if fwd.local else self._hopped
-        resp = await self.ari.handle_as(User(fwd.user, fwd.read_only), req, hook)
-        data = _encode(Answer(resp.status, resp.headers, resp.body))
-        nc = self.link.nc
-        if nc is not None and len(data) > nc.max_payload:  # a big recording's file
-            size = len(resp.body)
-            resp = self.ari.error(502, f"Answer too large to send between nodes ({size} bytes)")
-            data = _encode(Answer(resp.status, resp.headers, resp.body))
-        try:
-            await msg.respond(data)
-        except Exception as exc:  # NATS gone meanwhile: the asking node answers 504
-            log.debug("cluster: could not answer a forwarded request: %s", exc)
+        await self.rest.stop(self.timeout)
 
     # -- what this node has -------------------------------------------------------------------
 
@@ -379,78 +249,15 @@ class Forwarder:
         """The first other live node that says it has ``ident`` (None: none in time)."""
         me = self.directory.node
         others = [n for n in self.directory.alive() if n != me]
-        if not others:
-            return None
-        self.probes += 1
-        data = _encode(Probe(kind, ident))
-
-        async def ask(node: str) -> str | None:
-            answer = await self.request(node, data, self.probe_timeout)
-            return node if answer == b"1" else None
-
-        tasks = [asyncio.ensure_future(ask(n)) for n in others]
-        try:
-            for next_done in asyncio.as_completed(tasks):
-                found = await next_done
-                if found is not None:
-                    return found
-        finally:
-            for task in tasks:
-                task.cancel()
-        return None
+        return await self.rest.probe(others, kind, ident, self.probe_timeout)
 
     # -- asking other nodes -----------------------------------------------------------------------
-
-    async def request(self, node: str, data: bytes, timeout: float) -> bytes | None:
-        """``node``'s answer to ``data`` on its subject; None when none came in ``timeout``
-        seconds, nobody listens there or NATS is down (at once then).
-
-        (nats-py's ``request`` would do, at the cost of an ``asyncio.wait_for`` and a
-        token parse per request: this is the forwarding's round trip.)"""
-        nc = self.link.nc
-        if nc is None or self._replies is None or not self.link.connected:
-            return None  # NATS is down (reconnecting): no other node can be asked now
-        loop = asyncio.get_running_loop()
-        token = str(next(self._tokens))
-        waiter: asyncio.Future[Any] = loop.create_future()
-        self._waiting[token] = waiter
-        timer = loop.call_later(timeout, _expire, waiter)
-        try:
-            await nc.publish(self.link.subject("rest", node), data, reply=self._inbox + token)
-            msg = await waiter
-        except (TimeoutError, nats_errors.Error):
-            return None
-        finally:
-            timer.cancel()
-            self._waiting.pop(token, None)
-        if msg.headers and msg.headers.get("Status") == NO_RESPONDERS:
-            return None
-        return msg.data  # type: ignore[no-any-return]
-
-    async def _on_reply(self, msg: Any) -> None:
-        waiter = self._waiting.pop(msg.subject[len(self._inbox) :], None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(msg)
 
     async def forward(
         self, node: str, user: User, req: AriRequest, *, local: bool = True
     ) -> AriResponse:
         """``req`` answered by ``node`` (504 when it does not answer in ``forward_timeout``)."""
-        query = [pair for pair in req.query if pair[0] != "api_key"]  # credentials stay here
-        data = _encode(
-            Forwarded(req.method, req.path, query, req.body, user.name, user.read_only, local)
-        )
-        self.forwarded += 1
-        raw = await self.request(node, data, self.timeout)
-        if raw is not None:
-            try:
-                answer = _answer.decode(raw)
-            except msgspec.MsgspecError:
-                log.warning("cluster: node %s answered with something else", node)
-            else:
-                return AriResponse(answer.status, answer.body, answer.headers)
-        self.unanswered += 1
-        return self.ari.error(504, f"Node {node} did not answer")
+        return await self.rest.forward(node, user, req, self.timeout, local=local)
 
     async def _ask_all(
         self, user: User, req: AriRequest, local: Local
@@ -499,13 +306,13 @@ class Forwarder:
         hopped: bool,
     ) -> AriResponse | None:
         key = op.key
+        special = _ROUTES.get(key)
+        if special is not None:
+            return await special(self, user, op, path_values, req, args, local, hopped)
         owned = OWNED.get(key)
         if owned is not None:
             node = await self.where(owned[0], path_values[owned[1]])
             return None if node is None else await self.forward(node, user, req)
-        special = _ROUTES.get(key)
-        if special is not None:
-            return await special(self, user, op, path_values, req, args, local, hopped)
         return None
 
     async def _merged(
@@ -846,11 +653,6 @@ class Forwarder:
             now = time.monotonic()
             self._moved = {k: v for k, v in self._moved.items() if v[1] > now}
         return True
-
-
-def _expire(waiter: asyncio.Future[Any]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 class _Hopped:
