@@ -641,3 +641,41 @@ async def test_two_requests_moving_one_bridge_move_it_once(pair: Pair) -> None:
     moved = two.server.core.bridges["both"]
     await wait_for(lambda: sorted(c.id for c in moved.channels) == sorted([first, second]))
     assert one.server.core.bridges.get("both") is None or one.server.core.bridges["both"].destroyed
+
+
+async def test_an_apps_endpoint_subscription_and_filter_hold_on_every_node(
+    nodes: NodeFactory,
+) -> None:
+    a, b = await nodes(2)
+    await wait_for(lambda: _cluster(a).alive() == ["n1", "n2"], WAIT)
+    await wait_for(lambda: _cluster(b).alive() == ["n1", "n2"], WAIT)
+    app = "everywhere"
+    base_a = f"http://127.0.0.1:{a.http_port}/ari"
+    base_b = f"http://127.0.0.1:{b.http_port}/ari"
+    async with (
+        aiohttp.ClientSession(headers=auth_headers()) as http,
+        http.ws_connect(f"{base_a}/events?app={app}") as ws,
+    ):
+        await wait_for(lambda: (s := a.stasis.get(app)) is not None and s.active, WAIT)
+        await wait_for(lambda: b.stasis.get(app) is not None, WAIT)
+        for node in (a, b):
+            node.sim.phone("carol")  # the endpoint Sim/carol on each node
+        source = {"eventSource": "endpoint:Sim/carol"}
+        async with http.post(f"{base_a}/applications/{app}/subscription", params=source) as r:
+            assert r.status == 200, await r.text()
+            assert "Sim/carol" in (await r.json())["endpoint_ids"]
+        app_b = b.stasis.get(app)
+        assert app_b is not None and "Sim/carol" in app_b.subscription_ids("endpoint")
+        flt = {"allowed": [{"type": "ChannelDestroyed"}]}
+        async with http.put(f"{base_a}/applications/{app}/eventFilter", json=flt) as r:
+            assert r.status == 200, await r.text()
+        assert app_b.events_allowed == [{"type": "ChannelDestroyed"}]
+        # A call of the endpoint on n2 reaches the app's socket on n1, filtered.
+        params = {"endpoint": "Sim/carol", "extension": "s", "context": "default"}
+        async with http.post(f"{base_b}/channels", params=params) as r:
+            assert r.status == 200
+            chan = (await r.json())["id"]
+        async with http.delete(f"{base_b}/channels/{chan}") as r:
+            assert r.status == 204
+        msg = json.loads((await ws.receive(timeout=WAIT)).data)
+        assert (msg["type"], msg["channel"]["id"]) == ("ChannelDestroyed", chan)

@@ -37,7 +37,9 @@ checked against the ACL, routed and its parameters checked, passes here:
   /applications/{name}/subscription`` run on the node of their channel and
   bridge sources (a subscription answers with the application merged from
   every node); sources on several nodes: **409** ``Event sources are on
-  different nodes (<a>, <b>)``.
+  different nodes (<a>, <b>)``. A subscription to what every node has
+  (endpoints, device states, all channels...) and an application's event
+  filter are set on every node where the application is registered.
 
 A forwarded request travels as a NATS request on ``pyari.<cluster>.rest.<node>``
 (:mod:`pyari.cluster.rest_link`: method, path, query, body, the user's name and
@@ -55,8 +57,8 @@ carries in one message (``max_payload``, 1 MB by default: a long recording's
 file) is **502** ``Answer too large to send between nodes (<n> bytes)``.
 
 Everything else (``/asterisk``, ``/sounds``, device states,
-mailboxes, ``POST /bridges``, ``externalMedia``, event filters...) runs on the
-node the request came to.
+mailboxes, ``POST /bridges``, ``externalMedia``...) runs on the node the
+request came to.
 """
 
 from __future__ import annotations
@@ -130,14 +132,28 @@ MERGED: dict[str, merge.Merge] = {
     "applications.list": merge.applications,
     "applications.get": merge.one(merge.applications),
     "recordings.listStored": merge.stored,
+    "applications.subscribe": merge.one(merge.applications),
+    "applications.unsubscribe": merge.one(merge.applications),
+    "applications.filter": merge.one(merge.applications),
 }
-"""Operations answered by every node, merged (:mod:`pyari.cluster.merge`)."""
+"""Operations answered by every node, merged (:mod:`pyari.cluster.merge`); the
+changes of an application (subscriptions to what is on every node, its event filter)
+are made on every node where it is registered."""
 
 
 def _given(args: Args, name: str) -> str:
     """A string parameter of the request, or "" (never the 400 of a required one)."""
     value = args.__dict__.get(name)
     return value if isinstance(value, str) else ""
+
+
+def _names_one(sources: Any) -> bool:
+    """Whether event source URIs name a channel or bridge (of one node)."""
+    for uri in sources if isinstance(sources, list) else []:
+        kind, sep, ident = str(uri).partition(":")
+        if sep and kind in ("channel", "bridge") and ident:
+            return True
+    return False
 
 
 def _channel_ids(args: Args) -> list[str]:
@@ -557,10 +573,14 @@ class Forwarder:
         local: Local,
         hopped: bool,
     ) -> AriResponse | None:
-        """(Un)subscribing an application to another node's channel or bridge runs there
-        (the node's application sends the events on to the app's socket); the answer is
-        the application as every node has it."""
-        node = await self._sources_node(args.__dict__.get("eventSource"))
+        """(Un)subscribing an application to a channel or bridge runs on its node (the
+        node's application sends the events on to the app's socket); to endpoints,
+        device states, all channels...: on every node. The answer is the application
+        as every node has it."""
+        sources = args.__dict__.get("eventSource")
+        if not _names_one(sources):
+            return await self._merged(user, op, path_values, req, args, local, hopped)
+        node = await self._sources_node(sources)
         if node is None:
             return None
         resp = await self.forward(node, user, req)
