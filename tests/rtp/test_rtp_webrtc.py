@@ -199,3 +199,59 @@ def test_dtmf_at_opus_clock_both_ways() -> None:
     receiver.receive(RtpPacket(111, 1, 0, 9, b"x").to_bytes(), 0.0)
     ended = [e for p in packets for e in receiver.receive(p, 0.1) if isinstance(e, DtmfEnd)]
     assert ended and ended[0].digit == "5" and ended[0].duration_ms == 100
+
+
+def test_a_lost_opus_packet_is_recovered_by_the_codec_not_repeated() -> None:
+    """RtpStream.pull: a frame the jitter buffer marks lost goes to the codec's in-band
+    FEC (the next packet is buffered) instead of replaying the previous payload."""
+    import asyncio
+
+    import numpy as np
+
+    from pyari.channels.rtp_media import RtpMedia
+    from pyari.media.rtp_codecs import OpusCodec, parse_opus_fmtp
+
+    class Sink:
+        def __init__(self) -> None:
+            self.frames: list[bytes] = []
+
+        def push(self, payload: bytes) -> None:
+            self.frames.append(payload)
+
+    loop = asyncio.new_event_loop()
+    media = RtpMedia(None, loop=loop)
+    try:
+        rtp = media.open("127.0.0.1")
+        receiver = OpusCodec(rate=8000)
+        recovered: list[bytes] = []
+        fec = receiver.decode_fec
+
+        def counting_fec(payload: bytes) -> bytes:
+            recovered.append(payload)
+            return fec(payload)
+
+        receiver.decode_fec = counting_fec  # type: ignore[method-assign]
+        rtp.configure(("127.0.0.1", 9), 111, rate=48000, codec=receiver)
+        sink = Sink()
+        rtp.attach(sink)  # type: ignore[arg-type]
+        sender = OpusCodec(parse_opus_fmtp("useinbandfec=1"), rate=8000)
+        t = np.arange(160 * 40) / 8000
+        tone = (np.sin(2 * np.pi * 700 * t) * 8000).astype("<i2").reshape(40, 160)
+        packets = [sender.encode(frame.tobytes()) or b"" for frame in tone]
+        session = rtp.session
+        assert session is not None
+        now = 0.0
+        for k in range(40):
+            if k != 20:  # lost on the way; the others arrive with a little jitter
+                packet = RtpPacket(111, k, k * 960, 7, packets[k]).to_bytes()
+                session.receive(packet, now + (0.03 if k % 2 else 0.0))
+            if k >= 2:
+                rtp.pull(now)
+            now += 0.02
+        assert session.jitter.stats.concealed >= 1
+        assert recovered == [packets[21]]  # the lost frame came from packet 21's FEC
+        energies = [float(np.abs(np.frombuffer(f, dtype="<i2")).mean()) for f in sink.frames]
+        assert len(sink.frames) >= 35 and min(energies[5:]) > 1000
+    finally:
+        media.close()
+        loop.close()

@@ -106,6 +106,18 @@ def _swap16(data: bytes) -> bytes:
     return samples.tobytes()
 
 
+def _conceal(codec: PayloadCodec, session: RtpSession) -> bytes:
+    """Audio for a lost frame: from the next frame's in-band FEC when the codec has it
+    and the next frame is buffered, else the codec's concealment."""
+    recover = getattr(codec, "decode_fec", None)
+    jitter = session.jitter
+    following = jitter.frames.get(jitter.play_ts) if jitter.play_ts is not None else None
+    if recover is not None and following is not None:
+        recovered: bytes = recover(following)
+        return recovered
+    return codec.conceal()
+
+
 class RtpStream:
     """One RTP/RTCP socket pair (see the module docstring)."""
 
@@ -329,10 +341,14 @@ class RtpStream:
             payload = session.pull_payload(now)
             if payload is not None:
                 codec = self.codec
-                if codec is not None:
-                    stream.push(codec.decode(payload))
-                else:
+                if codec is None:
                     stream.push(_swap16(payload) if self.byteswap else payload)
+                elif session.jitter.last_kind == "repeat":
+                    # a lost packet: the codec's own concealment (Opus: PLC, or the
+                    # next packet's in-band FEC when it is here) rather than a repeat
+                    stream.push(_conceal(codec, session))
+                else:
+                    stream.push(codec.decode(payload))
 
     def tick(self, now: float) -> None:
         """Send, then pull (one stream alone; :meth:`RtpMedia.tick` batches all)."""

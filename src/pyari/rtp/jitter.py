@@ -98,6 +98,12 @@ class JitterBuffer:
         """What the last pop gave: ``audio``, ``repeat``, ``silence`` or None (not started)."""
 
     @property
+    def last_kind(self) -> str | None:
+        """What the last pop gave: ``audio``, ``repeat`` (a lost frame concealed by the
+        previous one), ``silence``, or None before playout started."""
+        return self._kind
+
+    @property
     def frame_time(self) -> float:
         return self.spf / self.rate
 
