@@ -6,6 +6,7 @@ DTLS input is dropped."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from aioice import stun
@@ -255,3 +256,46 @@ def test_a_lost_opus_packet_is_recovered_by_the_codec_not_repeated() -> None:
     finally:
         media.close()
         loop.close()
+
+
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_certificate_files_ec_or_rsa_connect(tmp_path: Path, kind: str) -> None:
+    """dtls_cert_file/dtls_private_key: an EC or an RSA pair (Asterisk's ast_tls_cert
+    makes RSA) loads and completes a handshake; a broken file is a DtlsError."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import NameOID
+
+    from pyari.rtp.dtls import DtlsError
+
+    key = ec.generate_private_key(ec.SECP256R1()) if kind == "ec" else (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048))  # fmt: skip
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "asterisk")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(7)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ))  # fmt: skip
+    loaded = DtlsCertificate.load(tmp_path / "c.pem", tmp_path / "k.pem")
+    browser = DtlsCertificate.generate()
+    client = DtlsSrtp(loaded, "client", ("sha-256", browser.fingerprint))
+    server = DtlsSrtp(browser, "server", ("sha-256", loaded.fingerprint))
+    flight = client.start(0.0)
+    for _ in range(10):
+        back = [d for f in flight for d in server.receive(f, 0.0)]
+        flight = [d for b in back for d in client.receive(b, 0.0)]
+    assert client.connected and server.connected
+    (tmp_path / "bad.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nnope\n")
+    with pytest.raises(DtlsError):
+        DtlsCertificate.load(tmp_path / "bad.pem")

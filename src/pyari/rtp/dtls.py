@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from OpenSSL import SSL
 
 __all__ = ["DtlsCertificate", "DtlsError", "DtlsSrtp", "fingerprint_of"]
@@ -59,7 +59,11 @@ def fingerprint_of(certificate: x509.Certificate, algorithm: str = "sha-256") ->
 class DtlsCertificate:
     """A certificate and its key for DTLS (see the module docstring)."""
 
-    def __init__(self, certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+    def __init__(
+        self,
+        certificate: x509.Certificate,
+        key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+    ) -> None:
         self.certificate = certificate
         self.key = key
         self.fingerprint = fingerprint_of(certificate)
@@ -95,7 +99,7 @@ class DtlsCertificate:
         """``dtls_cert_file`` (PEM) and ``dtls_private_key`` (PEM; the cert file when
         None). Raises :class:`DtlsError`."""
         from cryptography import x509
-        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
         try:
@@ -103,8 +107,8 @@ class DtlsCertificate:
             key = load_pem_private_key((key_file or cert_file).read_bytes(), password=None)
         except (OSError, ValueError, TypeError) as exc:
             raise DtlsError(f"cannot load the DTLS certificate: {type(exc).__name__}") from None
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise DtlsError("the DTLS private key must be an EC key")
+        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise DtlsError("the DTLS private key must be an EC or RSA key")
         return cls(cert, key)
 
     def context(self) -> SSL.Context:
@@ -116,8 +120,11 @@ class DtlsCertificate:
         )  # self-signed: the fingerprint in SDP is what is checked
         ctx.use_certificate(self.certificate)
         ctx.use_privatekey(self.key)
+        # ECDHE with the certificate's key type: ECDSA (made here, browsers') or RSA
+        # (certificates made for Asterisk, e.g. by ast_tls_cert)
         ctx.set_cipher_list(b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-                            b"ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA")  # fmt: skip
+                            b"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:"
+                            b"ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA")  # fmt: skip
         ctx.set_tlsext_use_srtp(SRTP_PROFILE)
         return ctx
 
