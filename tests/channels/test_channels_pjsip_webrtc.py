@@ -172,9 +172,9 @@ async def test_answer_follows_the_offer_order_within_allow(tmp_path: Path, phone
 
 
 async def _browser_call(
-    tmp_path: Path, phone: Phone, browser: BrowserPeer
+    tmp_path: Path, phone: Phone, browser: BrowserPeer, extra: str = ""
 ) -> tuple[Server, aiohttp.ClientSession, Events, aiohttp.ClientWebSocketResponse, Request, str]:
-    srv = await _server(config_dir(tmp_path, WEBRTC))
+    srv = await _server(config_dir(tmp_path, WEBRTC + extra))
     http = aiohttp.ClientSession(
         base_url=f"http://127.0.0.1:{srv.http_port}", headers=auth_headers()
     )
@@ -187,12 +187,17 @@ async def _browser_call(
     return srv, http, events, ws, invite, ""
 
 
-async def test_browser_call_ice_dtls_srtp_opus_both_ways(tmp_path: Path, phone: Phone) -> None:
+@pytest.mark.parametrize(
+    ("extra", "hash_name"), [("", "sha-256"), ("dtls_fingerprint = SHA-1\n", "sha-1")]
+)
+async def test_browser_call_ice_dtls_srtp_opus_both_ways(
+    tmp_path: Path, phone: Phone, extra: str, hash_name: str
+) -> None:
     loop = asyncio.get_running_loop()
     transport, browser = await loop.create_datagram_endpoint(
         BrowserPeer, local_addr=("127.0.0.1", 0)
     )
-    srv, http, events, ws, invite, _ = await _browser_call(tmp_path, phone, browser)
+    srv, http, events, ws, invite, _ = await _browser_call(tmp_path, phone, browser, extra)
     try:
         ok = await phone.response(invite)
         assert ok.status == 200
@@ -204,7 +209,7 @@ async def test_browser_call_ice_dtls_srtp_opus_both_ways(tmp_path: Path, phone: 
         assert m.attribute("mid") == "0"
         assert m.attribute("setup") == "active"
         assert m.attribute("rtcp-mux") is not None
-        assert (m.attribute("fingerprint") or "").startswith("sha-256 ")
+        assert (m.attribute("fingerprint") or "").startswith(f"{hash_name} ")
         assert m.rtpmap()[111] == ("opus", 48000, 2)
         candidates = m.attribute_values("candidate")
         assert len(candidates) == 1 and candidates[0].split()[4] == "127.0.0.1"

@@ -148,18 +148,29 @@ class MediaSecurity:
         """Our attributes for an offer (``a=setup`` the endpoint's ``dtls_setup``) or an
         answer (:func:`~pyari.sip.sdp.create_answer` turns the role around as needed)."""
         ice = self.ice
-        cert = self.certificate
         return TransportParams(
             ice_ufrag=ice.ufrag if ice is not None else None,
             ice_pwd=ice.pwd if ice is not None else None,
             ice_lite=ice is not None,
             candidates=self.candidates,
-            fingerprint=("sha-256", cert.fingerprint) if cert is not None and self.dtls else None,
+            fingerprint=self._fingerprint(),
             setup=self.conf.dtls_setup if offer else self._answer_preference(),
             rtcp_mux=self.conf.rtcp_mux,
             avpf=self.conf.use_avpf,
             mid="0" if offer and self.conf.bundle else None,
         )
+
+    def _fingerprint(self) -> tuple[str, str] | None:
+        """``a=fingerprint`` with pjsip.conf's ``dtls_fingerprint`` hash (SHA-256, or
+        SHA-1 as older peers want)."""
+        cert = self.certificate
+        if cert is None or not self.dtls:
+            return None
+        if self.conf.dtls_fingerprint == "SHA-1":
+            from pyari.rtp.dtls import fingerprint_of
+
+            return ("sha-1", fingerprint_of(cert.certificate, "sha-1"))
+        return ("sha-256", cert.fingerprint)
 
     def _answer_preference(self) -> str:
         setup = self.conf.dtls_setup
