@@ -11,7 +11,9 @@ python -m bench.cluster [--calls 1500] [--in-flight 8] [--seconds 4] [--reconnec
    The client (``--client lean``, the default) speaks raw keep-alive HTTP with pre-built
    requests and decodes only the fields it reads (msgspec), so that it takes little of the
    two cores the nodes need (``--client originate``: bench.originate's aiohttp client).
-   The nodes run with ``pretty = no``. The CPU each side used is reported.
+   The nodes run with ``pretty = no``. The CPU each side used is reported, and the node
+   CPU per call: N nodes with a core each would carry N / (CPU per call) calls/s, which a
+   machine shared with the clients (and other work) cannot show directly.
    Also one node with the cluster switched off (``enabled = no``): what membership and
    ownership records cost. Goal: ≥ 1.7× with 2 nodes over 1.
 2. **Events through JetStream to one socket.** ``bench.events`` (wrk posts ``POST
@@ -605,10 +607,12 @@ def main() -> None:
             print()
             print(
                 "| nodes | cluster | calls/s | × 1 node | POST → StasisStart p50 (ms) | failed "
-                "| CPU % nodes / NATS / clients |"
+                "| CPU % nodes / NATS / clients | node CPU per call (ms) | one core per node: "
+                "calls/s (× 1 node) |"
             )
-            print("|---|---|---|---|---|---|---|")
-            base = None
+            print("|---|---|---|---|---|---|---|---|---|")
+            base: float | None = None
+            base_capacity = 0.0
             runs = [(1, False), (1, True), (2, True), (3, True)]
             for i, (n, clustered) in enumerate(runs):
                 try:
@@ -619,15 +623,20 @@ def main() -> None:
                     )
                 except (RuntimeError, TimeoutError) as exc:
                     why = str(exc).splitlines()[0]
-                    print(f"| {n} | {'yes' if clustered else 'no'} | failed: {why} |||||")
+                    print(f"| {n} | {'yes' if clustered else 'no'} | failed: {why} |||||||")
                     continue
+                # What N nodes would carry with a core each: N cores / node CPU per call.
+                per_call = res.nodes_cpu / 100 / res.calls_per_s if res.calls_per_s else 0.0
+                capacity = n / per_call if per_call else 0.0
                 if clustered and n == 1:
-                    base = res.calls_per_s
+                    base, base_capacity = res.calls_per_s, capacity
                 ratio = f"{res.calls_per_s / base:.2f}" if base and clustered else "-"
+                cap_ratio = f" ({capacity / base_capacity:.2f})" if base and clustered else ""
                 print(
                     f"| {n} | {'yes' if clustered else 'no'} | {res.calls_per_s:,.0f} | "
                     f"{ratio} | {res.p50_ms:.2f} | {res.failed} | {res.nodes_cpu:.0f} / "
-                    f"{res.nats_cpu:.0f} / {res.clients_cpu:.0f} |",
+                    f"{res.nats_cpu:.0f} / {res.clients_cpu:.0f} | {per_call * 1000:.2f} | "
+                    f"{capacity:,.0f}{cap_ratio} |",
                     flush=True,
                 )
         if "events" not in args.skip:
