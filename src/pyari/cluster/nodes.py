@@ -171,10 +171,11 @@ class Nodes:
     async def stop(self) -> None:
         """Stop beating and watching; delete this node's key (the others see it leave)."""
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            # Cancelled until done: Python 3.11's wait_for (in nats-py's requests) can
+            # swallow a cancellation, and the loop would go on for ever.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=0.1)
         self._tasks = []
         self._beater = None
         if self.watch is not None:

@@ -184,10 +184,11 @@ class Owners:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.flush(), timeout)
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            # Cancelled until done: Python 3.11's wait_for (in nats-py's requests) can
+            # swallow a cancellation, and the loop would go on for ever.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=0.1)
         self._tasks = []
         if self.watch is not None:
             await self.watch.stop()

@@ -61,10 +61,11 @@ class BucketWatch:
     async def stop(self) -> None:
         task, self._task = self._task, None
         watcher, self._watcher = self._watcher, None
-        if task is not None:
+        # Cancelled until done: Python 3.11's wait_for (in nats-py) can swallow a
+        # cancellation, and the loop would go on for ever.
+        while task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await asyncio.wait([task], timeout=0.1)
         if watcher is not None:
             with contextlib.suppress(Exception):
                 await watcher.stop()
