@@ -244,12 +244,12 @@ class ClusterApps:
                     await asyncio.wait_for(
                         sub.stop() if sub is self._watcher else sub.unsubscribe(), 1
                     )
-        tasks = [*self._tasks, *self._spawned]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        for task in [*self._tasks, *self._spawned]:
+            # Cancelled until done: Python 3.11's wait_for (in nats-py's requests) can
+            # swallow a cancellation, and the loop would go on for ever.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=0.1)
         self._tasks = []
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -303,14 +303,17 @@ class ClusterApps:
         if record is not None and record[0] == self.node:
             return  # this node's own claim
         home = self.homes.get(name)
+        taken = False
         if home is not None:
             if home.buffering or record is None:
                 return  # moving here (the claim follows), or a delete this node's claim follows
             self._stop_home(name, flush=True)  # another node took the app over
+            taken = True
         if record is None:
             self._drop_remote(name)
         else:
-            self._ensure_remote(name, away=not record[1])
+            # (an app this node kept while away forwards what its channels do from now on)
+            self._ensure_remote(name, away=not record[1], force=taken)
 
     async def _writing(self) -> None:
         queue = self._kv_ops
@@ -490,7 +493,7 @@ class ClusterApps:
             if was_away and not away:
                 self.registry.wake(name)
             return
-        if away and not force and (app is None or app.handler is None):
+        if away and (app is None or (app.handler is None and not force)):
             return  # nothing of the app here: channels wait for it to come back
         app = self.registry.register(name, handler, subscribe_all=every, remote_away=away)
         app.encode = None
