@@ -24,7 +24,7 @@ from conftest import auth_headers, make_server, wait_for
 from pyari.server import Server
 from pyari.sip.dialog import new_tag
 from pyari.sip.message import Request, make_response
-from pyari.sip.sdp import create_offer, parse_sdp
+from pyari.sip.sdp import TransportParams, create_offer, parse_sdp
 from sip.sip_phone_helpers import Events, Phone
 
 HD = """
@@ -402,4 +402,65 @@ async def test_originate_formats_choose_the_offer(
             await http.delete(f"/ari/channels/{(await r.json())['id']}")
     finally:
         phone_transport.close()
+        await srv.stop()
+
+
+async def test_sdes_srtp_call(tmp_path: Path, phone: Phone) -> None:
+    """media_encryption = sdes: pyari answers RTP/SAVP with its own a=crypto key for the
+    offer's tag and suite; audio is SRTP both ways (the recording has the phone's tone,
+    the phone decrypts and hears the app's)."""
+    from pyari.rtp.sdes import Crypto, SdesSrtp, new_key, parse_crypto
+
+    endpoint = HD.replace("allow = g722\n", "").replace(
+        "direct_media = no", "direct_media = no\nmedia_encryption = sdes"
+    )
+    srv = await _server(config_dir(tmp_path, endpoint))
+    loop = asyncio.get_running_loop()
+    rtp_transport, peer = await loop.create_datagram_endpoint(
+        lambda: RtpPeer("ulaw", 0), local_addr=("127.0.0.1", 0)
+    )
+    ours = Crypto(1, "AES_CM_128_HMAC_SHA1_80", new_key())
+    try:
+        async with (
+            aiohttp.ClientSession(
+                base_url=f"http://127.0.0.1:{srv.http_port}", headers=auth_headers()
+            ) as http,
+            http.ws_connect("/ari/events?app=hello") as ws,
+        ):
+            events = Events(ws)
+            phone.server = srv.pjsip.address()
+            offer = create_offer(["ulaw"], "127.0.0.1", peer.address[1], session_id="7",
+                                 transport=TransportParams(crypto=(str(ours),)))  # fmt: skip
+            invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
+                                   content_type="application/sdp")  # fmt: skip
+            phone.send(invite)
+            ok = await phone.response(invite)
+            assert ok.status == 200
+            answer = parse_sdp(ok.body)
+            audio = answer.audio
+            assert audio is not None and audio.proto == "RTP/SAVP"
+            theirs = parse_crypto(audio.attribute("crypto") or "")
+            assert theirs is not None and theirs.tag == 1 and theirs.key != ours.key
+            peer.srtp = SdesSrtp(ours, theirs)
+            _ack(phone, invite, ok.headers.get("to") or "", ok.cseq.number)
+            chan = (await events.wait("StasisStart"))["channel"]
+            dest = (answer.connection_address(audio) or "", audio.port)
+            talking = asyncio.ensure_future(peer.send_tone(dest, 1000.0, 2.6))
+            await _tone_then_record(http, events, chan["id"], "sdes-in")
+            await talking
+            r = await http.post("/ari/recordings/live/sdes-in/stop")
+            assert r.status == 204
+            await events.wait("RecordingFinished")
+            r = await http.delete(f"/ari/channels/{chan['id']}")
+            assert r.status == 204
+            await events.wait("StasisEnd")
+            events.task.cancel()
+        recorded, rate = wav_samples(srv.config.asterisk.astspooldir / "recording" /
+                                     "sdes-in.wav16")  # fmt: skip
+        assert abs(peak(recorded[rate // 4 :], rate) - 1000) < 15
+        heard, hrate = peer.heard()
+        assert len(heard) > hrate // 5
+        assert abs(peak(heard[hrate // 10 : hrate], hrate) - 600) < 15
+    finally:
+        rtp_transport.close()
         await srv.stop()

@@ -19,6 +19,7 @@ from pyari.media.codecs import ulaw_decode, ulaw_encode
 from pyari.media.rtp_codecs import G722Codec, GsmCodec, OpusCodec, PayloadCodec
 from pyari.rtp.dtls import DtlsCertificate, DtlsSrtp
 from pyari.rtp.packet import RtpPacket
+from pyari.rtp.sdes import SdesSrtp
 from pyari.rtp.webrtc import SecureTransport
 from pyari.sip.sdp import SessionDescription, parse_sdp
 
@@ -70,6 +71,8 @@ class RtpPeer(asyncio.DatagramProtocol):
         self.address: Address = ("127.0.0.1", 0)
         self.received: list[RtpPacket] = []
         self.sources: set[Address] = set()
+        self.srtp: SdesSrtp | None = None
+        """SDES keys: what is sent is protected, what arrives unprotected."""
         makers = {"g722": G722Codec, "gsm": GsmCodec}
         maker = makers.get(codec)
         self._tx: PayloadCodec | None = maker() if maker is not None else None
@@ -81,6 +84,13 @@ class RtpPeer(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         self.sources.add(addr)
+        if self.srtp is not None:
+            if len(data) > 1 and 192 <= data[1] <= 223:
+                return  # SRTCP
+            plain = self.srtp.unprotect(data, False)
+            if plain is None:
+                return
+            data = plain
         with contextlib.suppress(ValueError):
             self.received.append(RtpPacket.parse(data))
 
@@ -97,8 +107,10 @@ class RtpPeer(asyncio.DatagramProtocol):
                 payload = self._tx.encode(pcm) or b""
             else:
                 payload = ulaw_encode(np.frombuffer(pcm, dtype="<i2")).tobytes()
-            packet = RtpPacket(self.payload_type, k, k * ts_step, 0x5EED, payload)
-            self.transport.sendto(packet.to_bytes(), dest)
+            data = RtpPacket(self.payload_type, k, k * ts_step, 0x5EED, payload).to_bytes()
+            if self.srtp is not None:
+                data = self.srtp.protect(data) or b""
+            self.transport.sendto(data, dest)
             await asyncio.sleep(0.02)
 
     def heard(self) -> tuple[np.ndarray, int]:

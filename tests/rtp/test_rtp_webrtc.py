@@ -299,3 +299,24 @@ def test_certificate_files_ec_or_rsa_connect(tmp_path: Path, kind: str) -> None:
     (tmp_path / "bad.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nnope\n")
     with pytest.raises(DtlsError):
         DtlsCertificate.load(tmp_path / "bad.pem")
+
+
+def test_sdes_srtp_both_ways_and_bad_lines() -> None:
+    from pyari.rtp.sdes import Crypto, SdesSrtp, choose_crypto, new_key, parse_crypto
+
+    a_key, b_key = new_key(), new_key()
+    a = SdesSrtp(Crypto(1, "AES_CM_128_HMAC_SHA1_80", a_key),
+                 Crypto(1, "AES_CM_128_HMAC_SHA1_80", b_key))  # fmt: skip
+    b = SdesSrtp(Crypto(1, "AES_CM_128_HMAC_SHA1_80", b_key),
+                 Crypto(1, "AES_CM_128_HMAC_SHA1_80", a_key))  # fmt: skip
+    packet = RtpPacket(0, 5, 800, 42, b"\xff" * 160).to_bytes()
+    protected = a.protect(packet)
+    assert protected is not None and b.unprotect(protected, False) == packet
+    assert a.unprotect(protected, False) is None  # not a's key
+    line = str(Crypto(3, "AES_CM_128_HMAC_SHA1_32", a_key))
+    assert parse_crypto(line) == Crypto(3, "AES_CM_128_HMAC_SHA1_32", a_key)
+    for bad in ("", "1", "x AES_CM_128_HMAC_SHA1_80 inline:AAAA", "1 F8_128_HMAC_SHA1_80 inline:AA",
+                "1 AES_CM_128_HMAC_SHA1_80 inline:!!!!", "1 AES_CM_128_HMAC_SHA1_80 inline:AAAA",
+                line + "|2^20|1:32"):  # fmt: skip
+        assert parse_crypto(bad) is None
+    assert choose_crypto(["junk", line]) == parse_crypto(line)

@@ -221,3 +221,37 @@ def test_mangled_webrtc_offers_never_raise(seed: int) -> None:
         )
         if session is not None and session.transport is not None:
             assert answer_setup(session.transport.setup, "active") in ("active", "passive")
+
+
+KEY_A = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVzcyA="
+KEY_B = "PS1uMDB3MGx0MG5kUFlCV3VtN1FmT2xuQjZsbjZyOEg="
+
+
+def test_sdes_offer_and_answer() -> None:
+    ours = TransportParams(crypto=(f"1 AES_CM_128_HMAC_SHA1_80 inline:{KEY_A}",))
+    offer = create_offer(["ulaw"], "127.0.0.1", 40000, session_id="1", transport=ours)
+    m = offer.media[0]
+    assert m.proto == "RTP/SAVP"
+    assert m.attribute("crypto") == f"1 AES_CM_128_HMAC_SHA1_80 inline:{KEY_A}"
+    # a phone offering SHA1_32 first (tag 2), with a lifetime line pyari skips before it
+    phone = parse_sdp(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nc=IN IP4 127.0.0.1\r\n"
+        "m=audio 40002 RTP/SAVP 0\r\n"
+        f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{KEY_B}|2^20|1:32\r\n"
+        f"a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:{KEY_B}\r\n"
+        "a=rtpmap:0 PCMU/8000\r\n"
+    )
+    answer, session = create_answer(phone, ["ulaw"], "127.0.0.1", 1, session_id="2",
+                                    transport=ours)  # fmt: skip
+    assert session is not None and session.transport is not None
+    assert answer.media[0].proto == "RTP/SAVP"
+    assert answer.media[0].attribute_values("crypto") == [
+        f"2 AES_CM_128_HMAC_SHA1_32 inline:{KEY_A}"
+    ]
+    # without SDES of ours the SRTP line is refused, and an SDES endpoint refuses plain
+    _a, plain_session = create_answer(phone, ["ulaw"], "127.0.0.1", 1, session_id="2")
+    assert plain_session is None
+    plain = create_offer(["ulaw"], "127.0.0.1", 40000, session_id="1")
+    _a, refused = create_answer(plain, ["ulaw"], "127.0.0.1", 1, session_id="2",
+                                transport=ours)  # fmt: skip
+    assert refused is None

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pyari.media.frames import FORMATS, SLIN, SLIN16, ULAW, MediaFormat, slin_for_rate
-from pyari.sip.sdp import CODECS, TransportParams, answer_setup
+from pyari.sip.sdp import CODECS, TransportParams, answer_setup, sdes_choice
 
 if TYPE_CHECKING:
     from pyari.channels.rtp_media import RtpStream
@@ -83,8 +83,9 @@ def engine_format(codec: str, engine_rate: int = 8000) -> MediaFormat:
 
 
 def wants_security(conf: EndpointConf) -> bool:
-    """ICE or DTLS on this endpoint's media (``webrtc=yes`` sets both)."""
-    return conf.media_encryption == "dtls" or conf.ice_support
+    """ICE, DTLS or SDES-SRTP on this endpoint's media (``webrtc=yes`` sets the first
+    two)."""
+    return conf.media_encryption in ("dtls", "sdes") or conf.ice_support
 
 
 class CertificateStore:
@@ -139,6 +140,12 @@ class MediaSecurity:
             )
         self.setup: str = conf.dtls_setup
         """Our DTLS role as offered or answered (``actpass`` until an answer says)."""
+        self.sdes_key: bytes | None = None
+        """Our SRTP master key and salt for ``media_encryption=sdes``."""
+        if conf.media_encryption == "sdes":
+            from pyari.rtp.sdes import new_key
+
+            self.sdes_key = new_key()
 
     @property
     def dtls(self) -> bool:
@@ -158,7 +165,17 @@ class MediaSecurity:
             rtcp_mux=self.conf.rtcp_mux,
             avpf=self.conf.use_avpf,
             mid="0" if offer and self.conf.bundle else None,
+            crypto=self._crypto(),
         )
+
+    def _crypto(self) -> tuple[str, ...]:
+        """Our ``a=crypto`` (tag 1, AES_CM_128_HMAC_SHA1_80, as Asterisk offers); an
+        answer keeps the offer's tag and suite with this key."""
+        if self.sdes_key is None:
+            return ()
+        from pyari.rtp.sdes import Crypto
+
+        return (str(Crypto(1, "AES_CM_128_HMAC_SHA1_80", self.sdes_key)),)
 
     def _fingerprint(self) -> tuple[str, str] | None:
         """``a=fingerprint`` with pjsip.conf's ``dtls_fingerprint`` hash (SHA-256, or
@@ -186,16 +203,26 @@ class MediaSecurity:
         on_failed: Callable[[str], None],
     ) -> bool:
         """Put the secure transport on ``rtp`` for the peer's ``remote`` attributes;
-        False when the peer's SDP cannot be used (DTLS wanted but no fingerprint)."""
+        False when the peer's SDP cannot be used (DTLS wanted but no fingerprint, SDES
+        wanted but no usable key)."""
         from pyari.rtp.dtls import DtlsSrtp
+        from pyari.rtp.sdes import Crypto, SdesSrtp, parse_crypto
         from pyari.rtp.webrtc import SecureTransport
 
         remote = remote or TransportParams()
         ice = self.ice if remote.ice_ufrag else None
         if ice is not None:
             ice.set_remote(remote.ice_ufrag, remote.ice_pwd)
-        dtls = None
-        if self.dtls:
+        dtls: DtlsSrtp | SdesSrtp | None = None
+        if self.sdes_key is not None:
+            # an answer of ours used the offer's first usable line; an answer to our
+            # offer has one line
+            line = sdes_choice(remote.crypto) if answered_by_us else next(iter(remote.crypto), "")
+            theirs = parse_crypto(line or "")
+            if theirs is None:
+                return False
+            dtls = SdesSrtp(Crypto(theirs.tag, theirs.suite, self.sdes_key), theirs)
+        elif self.dtls:
             if remote.fingerprint is None or self.certificate is None:
                 return False
             if answered_by_us:
@@ -205,7 +232,7 @@ class MediaSecurity:
                 ours = answer_setup(remote.setup, self.conf.dtls_setup)
             self.setup = ours
             secure = rtp.secure
-            if secure is not None and secure.dtls is not None and not secure.failed:
+            if secure is not None and isinstance(secure.dtls, DtlsSrtp) and not secure.failed:
                 dtls = secure.dtls  # a re-INVITE keeps the association
             else:
                 dtls = DtlsSrtp(

@@ -9,6 +9,9 @@ else is dropped. With ICE, media is only taken from (and sent to) an address tha
 a check. Every packet the session sends goes through :meth:`SecureTransport.protect_rtp`
 or :meth:`SecureTransport.protect_rtcp` (with rtcp-mux RTCP shares the RTP socket).
 
+The SRTP context is a DTLS-SRTP association or SDES keys from SDP
+(:class:`~pyari.rtp.sdes.SdesSrtp`, the same interface without a handshake).
+
 Nothing here raises on bad input; counters say what was dropped. When DTLS fails (a
 certificate whose fingerprint is not the one in SDP, a handshake error) ``failed`` is
 set and ``on_failed`` is called once, so the channel can hang up cleanly.
@@ -20,6 +23,7 @@ from collections.abc import Callable
 
 from pyari.rtp.dtls import DtlsSrtp
 from pyari.rtp.ice import IceLite, is_stun
+from pyari.rtp.sdes import SdesSrtp
 
 __all__ = ["SecureTransport"]
 
@@ -34,7 +38,7 @@ class SecureTransport:
         self,
         *,
         ice: IceLite | None,
-        dtls: DtlsSrtp | None,
+        dtls: DtlsSrtp | SdesSrtp | None,
         remote: Address | None,
         rtcp_mux: bool = True,
         on_failed: Callable[[str], None] | None = None,

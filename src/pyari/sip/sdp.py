@@ -98,20 +98,33 @@ class TransportParams:
     rtcp_mux: bool = False
     avpf: bool = False
     mid: str | None = None
+    crypto: tuple[str, ...] = ()
+    """``a=crypto`` values (SDES-SRTP keys, ``media_encryption=sdes``)."""
 
     @property
     def dtls(self) -> bool:
         return self.fingerprint is not None
 
     @property
+    def sdes(self) -> bool:
+        return bool(self.crypto) and not self.dtls
+
+    @property
+    def secure(self) -> bool:
+        """WebRTC or SRTP attributes that a plain RTP line does not have."""
+        return self.dtls or self.sdes or bool(self.ice_ufrag)
+
+    @property
     def profile(self) -> str:
         if self.dtls:
             return "UDP/TLS/RTP/SAVPF" if self.avpf else "UDP/TLS/RTP/SAVP"
+        if self.sdes:
+            return "RTP/SAVPF" if self.avpf else "RTP/SAVP"
         return "RTP/AVPF" if self.avpf else "RTP/AVP"
 
     def attributes(self, payload_types: Sequence[int] = ()) -> list[tuple[str, str | None]]:
         """The media-level lines for these parameters (ICE-lite is session-level)."""
-        out: list[tuple[str, str | None]] = []
+        out: list[tuple[str, str | None]] = [("crypto", c) for c in self.crypto]
         if self.ice_ufrag and self.ice_pwd:
             out.append(("ice-ufrag", self.ice_ufrag))
             out.append(("ice-pwd", self.ice_pwd))
@@ -159,7 +172,27 @@ def transport_of(sdp: SessionDescription, m: MediaDescription) -> TransportParam
         rtcp_mux=m.attribute("rtcp-mux") is not None,
         avpf=proto.endswith("AVPF"),
         mid=m.attribute("mid"),
+        crypto=tuple(m.attribute_values("crypto")),
     )
+
+
+SDES_SUITES = ("AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32")
+
+
+def sdes_choice(values: Sequence[str]) -> str | None:
+    """The first ``a=crypto`` of an offer with a suite pyari has and a plain inline key
+    (no lifetime or MKI), or None."""
+    for value in values:
+        parts = value.split()
+        if (
+            len(parts) >= 3
+            and parts[0].isdigit()
+            and parts[1].upper() in SDES_SUITES
+            and parts[2].startswith("inline:")
+            and "|" not in parts[2]
+        ):
+            return value
+    return None
 
 
 TELEPHONE_EVENT = "telephone-event"
@@ -540,10 +573,18 @@ def create_answer(
     )
     session: MediaSession | None = None
     want_dtls = transport is not None and transport.dtls
+    want_sdes = transport is not None and transport.sdes
     for m in offer.media:
         common = _match(m, codecs, prefer_remote) if m.media == "audio" and m.port else []
         proto = m.proto.upper()
-        usable = proto in PROFILES and ("/TLS/" in proto) == want_dtls
+        if want_dtls:
+            usable = proto.startswith("UDP/TLS/RTP/SAVP")
+        elif want_sdes:
+            usable = proto in ("RTP/SAVP", "RTP/SAVPF") and bool(
+                sdes_choice(m.attribute_values("crypto"))
+            )
+        else:
+            usable = proto in ("RTP/AVP", "RTP/AVPF")
         if session is not None or not common or not usable:
             answer.media.append(MediaDescription(m.media, 0, m.proto, list(m.formats)))
             continue
@@ -565,8 +606,14 @@ def create_answer(
         attrs.append(("ptime", str(ptime)))
         attrs.append(("maxptime", "150"))
         remote = transport_of(offer, m)
-        webrtc = remote.dtls or bool(remote.ice_ufrag)
+        webrtc = remote.secure
         if transport is not None and webrtc:
+            crypto: tuple[str, ...] = ()
+            chosen = sdes_choice(remote.crypto) if want_sdes else None
+            if chosen is not None and transport.crypto:
+                # the offer's tag and suite, our key
+                tag, suite = chosen.split()[:2]
+                crypto = (f"{tag} {suite} {transport.crypto[0].split()[2]}",)
             ours_t = TransportParams(
                 ice_ufrag=transport.ice_ufrag if remote.ice_ufrag else None,
                 ice_pwd=transport.ice_pwd if remote.ice_ufrag else None,
@@ -577,6 +624,7 @@ def create_answer(
                 rtcp_mux=transport.rtcp_mux and remote.rtcp_mux,
                 avpf=proto.endswith("AVPF"),
                 mid=remote.mid,
+                crypto=crypto,
             )
             attrs.extend(ours_t.attributes())
             if ours_t.ice_lite and ours_t.ice_ufrag:
@@ -664,7 +712,7 @@ def negotiated(
             return None
         codec, pt = common[0]
         remote = transport_of(answer, m)
-        webrtc = remote.dtls or bool(remote.ice_ufrag)
+        webrtc = remote.secure
         return MediaSession(
             remote_address=answer.connection_address(m) or "",
             remote_port=m.port,
