@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pyari.config.acl import load_named_acls
@@ -52,3 +54,24 @@ def test_named_acl_and_host_candidate_mapping() -> None:
 def test_bad_values(line: str) -> None:
     with pytest.raises(ConfigError):
         _load(f"[general]\n{line}\n")
+
+
+async def test_module_reload_res_rtp_asterisk(tmp_path: Path) -> None:
+    """``module reload res_rtp_asterisk.so`` applies a changed rtp.conf (new streams)."""
+    from channels.webrtc_peers import config_dir
+    from conftest import make_server
+    from pyari.cli.commands import run_command
+
+    folder = config_dir(tmp_path, "[2222]\ntype = endpoint\ncontext = ARI-test\naors = 2222")
+    srv = make_server(folder)
+    await srv.start(control_socket=False)
+    try:
+        assert srv.rtp.settings.host_candidates("10.1.2.3") == []
+        (folder / "rtp.conf").write_text("[general]\nrtpstart = 12000\nrtpend = 12100\n")
+        out = await run_command(srv, "module reload res_rtp_asterisk.so")
+        assert "res_rtp_asterisk.so" in out
+        assert srv.rtp.port_range == (12000, 12100)
+        assert srv.rtp.settings.host_candidates("10.1.2.3") == ["10.1.2.3"]
+        assert 12000 <= srv.rtp.open("127.0.0.1").port < 12100
+    finally:
+        await srv.stop()

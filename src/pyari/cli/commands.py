@@ -397,6 +397,10 @@ async def _module_reload(server: Server, args: list[str], line: str) -> str:
         elif key in ("res_pjsip", "pjsip"):
             msg = await server.reload_res_pjsip()
             out.append(fmt.module_reload_result(name, "error" if "failed" in msg else "success"))
+        elif key in ("res_rtp_asterisk", "rtp"):
+            # rtp.conf: port range and ICE addresses for the streams opened from now on
+            server.rtp.apply(server.load_rtp())
+            out.append(fmt.module_reload_result(name, "success"))
         elif key in ("pbx_config", "extensions"):
             msg = server.reload_dialplan()
             ok = msg == "Dialplan reloaded."
