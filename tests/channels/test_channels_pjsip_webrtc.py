@@ -19,7 +19,14 @@ import aiohttp
 import numpy as np
 import pytest
 
-from channels.webrtc_peers import BrowserPeer, RtpPeer, config_dir, peak, wav_samples
+from channels.webrtc_peers import (
+    LOOPBACK_ONLY_RTP,
+    BrowserPeer,
+    RtpPeer,
+    config_dir,
+    peak,
+    wav_samples,
+)
 from conftest import auth_headers, make_server, wait_for
 from pyari.server import Server
 from pyari.sip.dialog import new_tag
@@ -463,4 +470,59 @@ async def test_sdes_srtp_call(tmp_path: Path, phone: Phone) -> None:
         assert abs(peak(heard[hrate // 10 : hrate], hrate) - 600) < 15
     finally:
         rtp_transport.close()
+        await srv.stop()
+
+
+@pytest.mark.parametrize(
+    ("endpoint_extra", "rtp_conf", "connection", "candidates", "bound"),
+    [
+        # media_address alone: advertised (SDP and candidate), the socket stays put
+        ("media_address = 127.0.0.2\n", LOOPBACK_ONLY_RTP, "127.0.0.2", [], "127.0.0.1"),
+        # ... and bound there
+        ("media_address = 127.0.0.2\nbind_rtp_to_media_address = yes\n",
+         "[general]\n", "127.0.0.2", ["127.0.0.2"], "127.0.0.2"),
+        # rtp.conf maps the host candidate to another address (a NAT's)
+        ("", "[general]\nice_host_candidate = 127.0.0.1 => 127.0.0.3\n",
+         "127.0.0.1", ["127.0.0.3"], "127.0.0.1"),
+        # ICE may only use 127.0.0.1: that is the one candidate
+        ("", LOOPBACK_ONLY_RTP, "127.0.0.1", ["127.0.0.1"], "127.0.0.1"),
+    ],
+)  # fmt: skip
+async def test_media_addresses_and_candidates(
+    tmp_path: Path,
+    phone: Phone,
+    endpoint_extra: str,
+    rtp_conf: str,
+    connection: str,
+    candidates: list[str],
+    bound: str,
+) -> None:
+    srv = await _server(config_dir(tmp_path, WEBRTC + endpoint_extra, rtp_conf=rtp_conf))
+    loop = asyncio.get_running_loop()
+    transport, browser = await loop.create_datagram_endpoint(
+        BrowserPeer, local_addr=("127.0.0.1", 0)
+    )
+    http = aiohttp.ClientSession(
+        base_url=f"http://127.0.0.1:{srv.http_port}", headers=auth_headers()
+    )
+    try:
+        ws = await http.ws_connect("/ari/events?app=hello")
+        events = Events(ws)
+        phone.server = srv.pjsip.address()
+        invite = phone.request("INVITE", "1000", body=browser.offer(),
+                               content_type="application/sdp")  # fmt: skip
+        phone.send(invite)
+        ok = await phone.response(invite)
+        assert ok.status == 200
+        await events.wait("StasisStart")
+        answer = parse_sdp(ok.body)
+        m = answer.media[0]
+        assert answer.connection_address(m) == connection
+        assert [c.split()[4] for c in m.attribute_values("candidate")] == candidates
+        assert [s.address[0] for s in srv.rtp.streams.values()] == [bound]
+        events.task.cancel()
+        await ws.close()
+    finally:
+        await http.close()
+        transport.close()
         await srv.stop()
