@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 __all__ = [
     "CSeq",
@@ -847,14 +848,14 @@ class SipMessage:
         found = parsed.get("vias")
         if found is None:
             found = parsed["vias"] = [parse_via(v) for v in self.headers.getall("via")]
-        return list(found)  # type: ignore[call-overload]
+        return list(cast("list[Via]", found))
 
     @property
     def top_via(self) -> Via:
         parsed = self.headers.parsed
         vias = parsed.get("vias")
         if vias:
-            return vias[0]  # type: ignore[index,no-any-return]
+            return cast("list[Via]", vias)[0]
         found = parsed.get("top_via")
         if found is None:
             first = self.headers.get("via")
@@ -871,7 +872,7 @@ class SipMessage:
             found = parsed["contacts"] = [
                 parse_name_addr(v) for v in self.headers.getall("contact")
             ]
-        return list(found)  # type: ignore[call-overload]
+        return list(cast("list[NameAddr]", found))
 
     @property
     def content_type(self) -> str | None:
