@@ -18,6 +18,7 @@ import pytest
 
 from cluster.conftest import WAIT, NodeFactory
 from conftest import auth_headers, wait_for
+from pyari.ari.events_ws import EventEncoder, EventSession
 from pyari.cluster.apps import NODE_LOST_CAUSE, ClusterApps, app_key
 from pyari.config.embedded import embedded_text
 from pyari.core import events as ev
@@ -485,3 +486,41 @@ def test_a_remote_handler_is_not_active_while_its_home_is_away(server: Server, a
     app = registry.register("r", Handler(), remote_away=away)
     assert app.active is not away
     assert registry.held_by_writer(["r"]) == (None if away else "r")
+
+
+async def test_an_events_socket_registers_once_before_open_is_over(server: Server) -> None:
+    registry = server.stasis
+    loop = asyncio.get_running_loop()
+    gates: list[asyncio.Future[None]] = []
+    after: list[str] = []
+
+    def before_open(apps: list[str]) -> Any:
+        gate = loop.create_future()
+        gates.append(gate)
+
+        async def prepare() -> Any:
+            await gate
+            return lambda: after.append(apps[0])
+
+        return prepare()
+
+    registry.before_open = before_open
+    sent: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        sent.append(data)
+
+    session = EventSession(registry, ["gated"], send, EventEncoder("id", False))
+    session.open()
+    assert registry.get("gated") is None and "gated" in session.handlers
+    gates[0].set_result(None)
+    await wait_for(lambda: (app := registry.get("gated")) is not None and app.active)
+    assert after == ["gated"]
+    session.close()
+    # A socket closed before its apps were registered registers nothing.
+    early = EventSession(registry, ["early"], send, EventEncoder("id", False))
+    early.open()
+    early.close()
+    gates[1].set_result(None)
+    await wait_for(lambda: after == ["gated", "early"])
+    assert registry.get("early") is None
