@@ -21,7 +21,8 @@ milliseconds of CPU per call-second, min / median / max over the rounds (the cas
 alternate within a round). The asyncio timer and RTCP are not in it (the same for every
 codec). Cases: G.711↔G.711 (both µ-law: relayed on arrival, untouched),
 Opus↔G.711, G.722↔G.711, G.711 on SRTP ↔ G.711 (SRTP's overhead against the first),
-Opus on SRTP ↔ G.711 (a browser's call). Goal: Opus↔G.711 ≤ 3× G.711↔G.711.
+Opus on SRTP ↔ G.711 (a browser's call), two browsers (each leg decodes and encodes:
+pyari does not pass Opus through). Goal: Opus↔G.711 ≤ 3× G.711↔G.711.
 """
 
 from __future__ import annotations
@@ -151,6 +152,7 @@ CASES: list[Case] = [
     ("G.722 ↔ G.711", "g722", False, "ulaw", False),
     ("G.711/SRTP ↔ G.711", "ulaw", True, "ulaw", False),
     ("Opus/SRTP ↔ G.711 (browser call)", "opus", True, "ulaw", False),
+    ("Opus/SRTP ↔ Opus/SRTP (two browsers)", "opus", True, "opus", True),
 ]
 
 
