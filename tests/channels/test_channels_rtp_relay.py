@@ -334,6 +334,10 @@ async def test_no_relay_when_disabled_or_a_leg_is_not_plain_rtp() -> None:
     p.tick(2)
     assert p.a_rtp.relay is None
     p.b_rtp.byteswap = False
+    p.b_rtp.relay_ready = False  # PJSIP: an inbound call not answered yet
+    p.tick(2)
+    assert p.a_rtp.relay is None and p.b_rtp.relay is None
+    p.b_rtp.relay_ready = True
     p.tick(2)
     assert relaying(p)
     p.close()

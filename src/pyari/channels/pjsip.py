@@ -518,6 +518,8 @@ class PjsipTech:
                 session_id=pvt.session_id,
                 transport=self._transport(pvt, offer=True),
             ).to_bytes()
+        # no RTP relayed to the caller before the answer or early media (183)
+        rtp.relay_ready = False
 
         def setup(chan: Channel) -> PjsipPvt:
             call.data = chan
@@ -900,6 +902,8 @@ class PjsipTech:
         call = pvt.call
         if call is None or call.direction != "in":
             return
+        if pvt.rtp is not None:
+            pvt.rtp.relay_ready = True
         self._start_media(chan, pvt)
         self._execute(self.ua.answer(call, pvt.answer_sdp, self.now()))
 
@@ -929,6 +933,8 @@ class PjsipTech:
         if call is None or call.direction != "in" or chan.up or pvt.early_sent:
             return
         pvt.early_sent = True
+        if pvt.rtp is not None:
+            pvt.rtp.relay_ready = True
         self._start_media(chan, pvt)
         self._execute(self.ua.progress(call, pvt.answer_sdp, self.now()))
 

@@ -150,6 +150,10 @@ class RtpStream:
         docstring); None: received on the tick."""
         self.fed_by: RtpStream | None = None
         """The stream relaying into this one: its clock sends no audio meanwhile."""
+        self.relay_ready = True
+        """The channel technology allows relaying to and from this stream (PJSIP: not to
+        an inbound call before its answer or early media, which the engine's first
+        frame would start)."""
         self._relay_ssrc = -1
         self._relay_seq = 0
         self._relay_ts = 0
@@ -638,7 +642,13 @@ class RtpMedia:
         if peer_engine is None or not self.relay_enabled:
             return None
         peer = self._by_engine.get(id(peer_engine))
-        if peer is None or peer is stream or peer.closed or stream.closed:
+        if (
+            peer is None
+            or peer is stream
+            or peer.closed
+            or stream.closed
+            or not (stream.relay_ready and peer.relay_ready)
+        ):
             return None
         a, b = stream.session, peer.session
         if (
