@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 
 from pyari.ari.events_ws import EventEncoder
 from pyari.cluster.directory import Directory
@@ -371,10 +372,10 @@ class ClusterApps:
                     else:
                         rev = await kv.create(key, value)
                     break
-                except Exception:
+                except KeyWrongLastSequenceError:  # written meanwhile (or deleted)
                     try:
                         entry = await kv.get(key)
-                    except Exception:
+                    except (KeyNotFoundError, KeyDeletedError):
                         self.records.pop(name, None)  # deleted: create it
                         continue
                     self._revs[name] = int(entry.revision or 0)
