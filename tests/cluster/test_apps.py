@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from cluster.conftest import WAIT, NodeFactory
+from cluster.conftest import WAIT, NatsServer, NodeFactory
 from conftest import auth_headers, wait_for
 from pyari.ari.events_ws import EventEncoder, EventSession
 from pyari.cluster.apps import NODE_LOST_CAUSE, ClusterApps, app_key
@@ -403,6 +403,30 @@ async def test_subscribe_all_follows_every_nodes_objects(nodes: NodeFactory, app
         created = await _next(ws, "ChannelCreated")
         assert created["channel"]["id"] == chan.id
         assert created["asterisk_id"] == n2.core.entity_id
+
+
+@pytest.mark.slow
+async def test_nats_restarting_changes_nothing_for_the_app(
+    nodes: NodeFactory, app: str, nats_server: NatsServer
+) -> None:
+    n1, n2 = await nodes(2, files=KEEP)
+    async with _http(n1) as http1, _http(n2) as http2:
+        ws = await http1.ws_connect(f"/ari/events?app={app}", headers=SEQ)
+        await wait_for(lambda: _forwarding(n2, app), WAIT)
+        first = _call(n2, "alice", app)
+        await _next(ws, "StasisStart")
+        nats_server.stop()
+        nats_server.start()
+        assert n1.cluster is not None and n2.cluster is not None
+        links = (n1.cluster.link, n2.cluster.link)
+        await wait_for(lambda: all(link.reconnects for link in links), 10)
+        second = _call(n2, "bob", app)
+        assert (await _next(ws, "StasisStart"))["channel"]["id"] == second.id
+        await ws.close()  # the bucket is followed again: n2 sees the app away
+        await wait_for(lambda: _forwarding(n2, app, away=True), WAIT)
+        assert await _set_var(http2, first.id, "kept") == 204
+        async with http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as again:
+            assert (await _next(again, "ChannelVarset"))["value"] == "kept"
 
 
 @pytest.mark.slow

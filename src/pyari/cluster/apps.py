@@ -54,6 +54,7 @@ from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequen
 from pyari.ari.events_ws import EventEncoder
 from pyari.cluster.directory import Directory
 from pyari.cluster.link import Link
+from pyari.cluster.watch import BucketWatch
 from pyari.core import events as ev
 from pyari.core.causes import cause_text
 from pyari.core.snapshots import ChannelSnapshot
@@ -167,9 +168,8 @@ class ClusterApps:
         self._kv: KeyValue | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._spawned: set[asyncio.Future[None]] = set()
-        self._watcher: Any = None
+        self._watch: BucketWatch | None = None
         self._release_sub: Any = None
-        self._loaded = asyncio.Event()
         self.forwarded = 0
         """Events published for homes on other nodes."""
         self.taken = 0
@@ -198,10 +198,13 @@ class ClusterApps:
         self._release_sub = await self.link.nc.subscribe(
             self.link.subject("apps", self.node, "release"), cb=self._on_release
         )
-        self._watcher = await self._kv.watchall()
-        self._tasks.append(loop.create_task(self._watching(self._watcher)))
+        self._watch = BucketWatch(
+            self._kv, self._on_entry, on_snapshot=self._on_snapshot, name="apps"
+        )
+        await self._watch.start()
+        self.link.on_reconnect(self._watch.restart)  # (its consumer may be gone)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._loaded.wait(), 5)
+            await asyncio.wait_for(self._watch.ready.wait(), 5)
         self.registry.watchers.append(self._on_local)
         self.registry.before_open = self._before_open
         self.directory.on_lost(self._on_lost)
@@ -239,12 +242,12 @@ class ClusterApps:
         self.homes.clear()
         for name, handler in list(self.remotes.items()):
             self.registry.unregister(name, handler)
-        for sub in (self._watcher, self._release_sub):
-            if sub is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        sub.stop() if sub is self._watcher else sub.unsubscribe(), 1
-                    )
+        if self._watch is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._watch.stop(), 2)
+        if self._release_sub is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._release_sub.unsubscribe(), 1)
         for task in [*self._tasks, *self._spawned]:
             # Cancelled until done: Python 3.11's wait_for (in nats-py's requests) can
             # swallow a cancellation, and the loop would go on for ever.
@@ -264,35 +267,33 @@ class ClusterApps:
 
     # -- the bucket ---------------------------------------------------------------------
 
-    async def _watching(self, watcher: Any) -> None:
-        while True:
-            entry = await watcher.updates(timeout=None)
-            if entry is None:
-                self._loaded.set()
-                continue
-            if entry.key.startswith("aid."):
-                if entry.operation is None and entry.value:
-                    self.aids[entry.key[4:]] = entry.value.decode(errors="replace")
-                continue
-            name = app_of_key(entry.key)
-            if name is None:
-                continue
-            self._revs[name] = max(self._revs.get(name, 0), int(entry.revision or 0))
-            record: tuple[str, bool] | None = None
-            if entry.operation is None and entry.value:
-                try:
-                    value = json.loads(entry.value)
-                    record = (str(value["node"]), bool(value["active"]))
-                    if value.get("all"):
-                        self.every.add(name)
-                    else:
-                        self.every.discard(name)
-                except (ValueError, KeyError, TypeError):
-                    log.warning("cluster: bad APPS record of %r: %r", name, entry.value)
+    def _on_entry(self, key: str, value: bytes, deleted: bool) -> None:
+        """A record of the APPS bucket (:class:`BucketWatch`)."""
+        if key.startswith("aid."):
+            if not deleted and value:
+                self.aids[key[4:]] = value.decode(errors="replace")
+            return
+        name = app_of_key(key)
+        if name is None:
+            return
+        record: tuple[str, bool] | None = None
+        if not deleted and value:
             try:
-                self._on_record(name, record)
-            except Exception:
-                log.exception("cluster: following the home of '%s' failed", name)
+                doc = json.loads(value)
+                record = (str(doc["node"]), bool(doc["active"]))
+                if doc.get("all"):
+                    self.every.add(name)
+                else:
+                    self.every.discard(name)
+            except (ValueError, KeyError, TypeError):
+                log.warning("cluster: bad APPS record of %r: %r", name, value)
+        self._on_record(name, record)
+
+    def _on_snapshot(self, keys: set[str]) -> None:
+        """The bucket's content was delivered again (NATS came back): records gone
+        meanwhile are gone here too."""
+        for name in [n for n in self.records if app_key(n) not in keys]:
+            self._on_record(name, None)
 
     def _on_record(self, name: str, record: tuple[str, bool] | None) -> None:
         if record is None:
@@ -339,8 +340,10 @@ class ClusterApps:
             record = self.records.get(name)
             if name in self.homes or record is None or record[0] != self.node:
                 return
-            with contextlib.suppress(Exception):
-                await kv.delete(key, last=self._revs.get(name))
+            with contextlib.suppress(KeyNotFoundError, KeyDeletedError):
+                entry = await kv.get(key)
+                if entry.value and json.loads(entry.value).get("node") == self.node:
+                    await kv.delete(key, last=entry.revision)
             return
         home = self.homes.get(name)
         if home is None or home.buffering:
