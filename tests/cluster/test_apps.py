@@ -9,6 +9,7 @@ and coming back, moving to another node, and a node lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from typing import Any
@@ -427,6 +428,36 @@ async def test_nats_restarting_changes_nothing_for_the_app(
         assert await _set_var(http2, first.id, "kept") == 204
         async with http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as again:
             assert (await _next(again, "ChannelVarset"))["value"] == "kept"
+
+
+@pytest.mark.slow
+async def test_bad_messages_on_the_subjects_change_nothing(nodes: NodeFactory, app: str) -> None:
+    n1, n2 = await nodes(2, files=KEEP)
+    async with _http(n1) as http1, http1.ws_connect(f"/ari/events?app={app}", headers=SEQ) as ws:
+        await wait_for(lambda: _forwarding(n2, app), WAIT)
+        apps = _apps(n1)
+        held = n1.stasis.get(app)
+        assert held is not None
+        last = held.log.last
+        nc = apps.link.nc
+        subject = apps.link.subject("events", app_key(app))
+        for suffix, data in (
+            ("n9.e.1", b"not json"),
+            ("n9.e.2", b"[1,2]"),
+            ("n9.e.x", b'{"type":"X"}'),
+            ("n9", b'{"type":"X"}'),
+            ("n9.e.3.4", b'{"type":"X"}'),
+        ):
+            await nc.publish(f"{subject}.{suffix}", data)
+        for data in (b"junk", b'{"app":7}', b'{"app":"nope","node":"n9"}'):
+            with contextlib.suppress(Exception):
+                await nc.request(apps.link.subject("apps", "n1", "release"), data, timeout=0.5)
+        await nc.flush()
+        chan = _call(n2, "alice", app)
+        start = await _next(ws)
+        assert (start["type"], start["channel"]["id"]) == ("StasisStart", chan.id)
+        assert start["pyari_sequence"] == last + 1
+        assert apps.homes.get(app) is not None and apps.records[app] == ("n1", True)
 
 
 @pytest.mark.slow
