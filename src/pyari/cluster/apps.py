@@ -137,7 +137,7 @@ class ClusterApps:
         stasis_registry: Registry,
         ari_service: AriService,
         *,
-        release_timeout: float = 2.0,
+        release_timeout: float = 5.0,
     ) -> None:
         self.link = link
         self.directory = directory
@@ -146,7 +146,8 @@ class ClusterApps:
         self.encoder = EventEncoder(ari_service.ctx.core.entity_id, False)
         """Encodes events for forwarding as the home's socket logs them."""
         self.release_timeout = release_timeout
-        """Seconds a new home waits for the old one to let an application go."""
+        """Seconds a new home waits for the old one to let an application go (its
+        JetStream writes flushed; a dead node is known at once: no one answers)."""
         self.epoch = secrets.token_hex(4)
         """This process among the node's lives (senders' counters start again at 1)."""
         self.records: dict[str, tuple[str, bool]] = {}
@@ -459,7 +460,7 @@ class ClusterApps:
         flush = getattr(self.registry.log_factory, "flush", None)
         if flush is not None:
             try:
-                await asyncio.wait_for(flush(), 5)
+                await asyncio.wait_for(flush(), self.release_timeout * 0.8)
             except Exception as exc:
                 log.warning("cluster: flushing the event logs failed: %s", exc)
 
