@@ -436,10 +436,8 @@ async def test_nats_restarted_mid_run(cluster: LocalCluster, app: App, tmp_path:
     strict=True,
     reason="cluster/apps.py home moves under load: after a few moves two nodes log the app's "
     "events with overlapping sequence numbers, so a Pyari-Resume client skips some as "
-    "already seen (lost, no EventsLost) and gets others twice under new numbers. Likely: "
-    "_ask_release trusts the APPS record, which the new home's claim reaches later; a "
-    "socket back on the old home before its watcher saw that claim finds itself named, "
-    "asks nobody to let go, and both nodes are homes",
+    "already seen (lost, no EventsLost) and gets others twice under new numbers; also "
+    "when each reconnect waits until the APPS record names the new home",
 )
 async def test_socket_moving_between_nodes_under_load_loses_nothing(tmp_path: Path) -> None:
     """A client of pyari's protocol (``Pyari-Resume``) whose socket reconnects to n1 and n2
