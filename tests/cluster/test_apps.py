@@ -549,7 +549,7 @@ async def test_an_events_socket_registers_once_before_open_is_over(server: Serve
     gates: list[asyncio.Future[None]] = []
     after: list[str] = []
 
-    def before_open(apps: list[str]) -> Any:
+    def before_open(apps: list[str], wanted: Any) -> Any:
         gate = loop.create_future()
         gates.append(gate)
 

@@ -192,13 +192,16 @@ class EventSession:
         (:attr:`Registry.before_open`): then they are registered once it has; events
         meanwhile wait in the logs, not in the socket."""
         prepare = self.registry.before_open
-        pending = prepare(self.apps) if prepare is not None else None
+        pending = prepare(self.apps, self._wanted) if prepare is not None else None
         if pending is None:
             self._register()
             return
         for app in self.apps:  # (messages for the socket, as ApplicationRegistered, queue)
             self.handlers[app] = self._handler(app)
         self._opening = asyncio.ensure_future(self._register_after(pending))
+
+    def _wanted(self) -> bool:
+        return not self.closed
 
     async def _register_after(self, pending: Awaitable[Callable[[], None] | None]) -> None:
         after: Callable[[], None] | None = None

@@ -177,6 +177,8 @@ class ClusterApps:
         """Events taken from other nodes (as a home)."""
         self.errors = 0
         """Publications or bucket writes that failed (logged)."""
+        self._released_to: dict[str, str] = {}
+        """App → the node this node let it go to last."""
         self.let_go = 0
         """Applications this node let go to a new home that asked (release requests)."""
         self.running = False
@@ -699,7 +701,9 @@ class ClusterApps:
 
     # -- moving a home here -------------------------------------------------------------
 
-    def _before_open(self, apps: list[str]) -> Awaitable[Callable[[], None] | None] | None:
+    def _before_open(
+        self, apps: list[str], wanted: Callable[[], bool]
+    ) -> Awaitable[Callable[[], None] | None] | None:
         """An events socket of this node is about to register ``apps``: bring those
         homed elsewhere (or whose stream another node may have written) here first."""
         if not self.running:
@@ -722,20 +726,30 @@ class ClusterApps:
         for name in moving:  # (at once: a second socket of the app waits for this move)
             home = self.homes[name] = _Home(name)
             homes.append(home)
-        return self._move_here(homes, waiting)
+        return self._move_here(homes, waiting, wanted)
 
     async def _move_here(
-        self, homes: list[_Home], waiting: list[asyncio.Event]
+        self, homes: list[_Home], waiting: list[asyncio.Event], wanted: Callable[[], bool]
     ) -> Callable[[], None] | None:
         """Move the apps of ``homes`` here; first wait for the moves of another socket's
-        apps (``waiting``: a second socket registers after the first)."""
+        apps (``waiting``: a second socket registers after the first). A socket that
+        closed before the old home was asked takes nothing away from it."""
         for event in waiting:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), 2 * self.release_timeout + 5)
         names = [home.app for home in homes]
         for home in homes:
             await self._subscribe(home)
+        if not wanted():
+            for home in homes:
+                if self.homes.get(home.app) is home:
+                    del self.homes[home.app]
+                home.live.set()
+                self._spawn(self._unsubscribe(home, False))
+            return None
+        log.debug("cluster: moving %s here", names)
         states = await asyncio.gather(*(self._ask_release(name) for name in names))
+        log.debug("cluster: moving %s here: let go %s", names, [s is not None for s in states])
         reload = getattr(self.registry.log_factory, "reload", None)
         for name, state in zip(names, states, strict=True):
             start = 0
@@ -762,6 +776,8 @@ class ClusterApps:
             logged = self.registry.get(name)
             if moved is not None and logged is not None:
                 self._scan(moved, logged)
+
+        log.debug("cluster: moving %s here: logs loaded", names)
 
         def opened() -> None:
             for home in homes:
@@ -800,23 +816,36 @@ class ClusterApps:
             }
 
     async def _ask_release(self, name: str) -> dict[str, Any] | None:
-        """Ask the app's recorded home to let it go (None: no other live home answered)."""
+        """Ask the app's home to let it go (None: no other live home answered). The
+        record may be behind: a node that is no longer the home names the next one."""
         record = self.records.get(name)
-        if record is None or record[0] == self.node or record[0] not in self.directory.alive():
-            return None
-        try:
-            reply = await self.link.nc.request(
-                self.link.subject("apps", record[0], "release"),
-                json.dumps({"app": name, "node": self.node}).encode(),
-                timeout=self.release_timeout,
-            )
-            state = json.loads(reply.data)
-        except Exception as exc:
-            log.warning("cluster: node %s did not let '%s' go: %s", record[0], name, exc)
-            return None
-        if not isinstance(state, dict) or state.get("home") is False:
-            return None
-        return state
+        target = record[0] if record is not None else ""
+        if target == self.node:
+            # A record of this node that is not (or no longer) the home: this node's
+            # own claim seen late, after it let the app go.
+            target = self._released_to.get(name, "")
+        asked: set[str] = set()
+        while target and target != self.node and target not in asked and len(asked) < 4:
+            if target not in self.directory.alive():
+                return None
+            asked.add(target)
+            try:
+                reply = await self.link.nc.request(
+                    self.link.subject("apps", target, "release"),
+                    json.dumps({"app": name, "node": self.node}).encode(),
+                    timeout=self.release_timeout,
+                )
+                state = json.loads(reply.data)
+            except Exception as exc:
+                log.warning("cluster: node %s did not let '%s' go: %s", target, name, exc)
+                return None
+            if not isinstance(state, dict):
+                return None
+            if state.get("home") is False:
+                target = str(state.get("node") or "")
+                continue
+            return state
+        return None
 
     def _go_live(self, home: _Home) -> None:
         """The socket registered (or not): take what arrived meanwhile, claim the key."""
@@ -840,16 +869,26 @@ class ClusterApps:
             name = body["app"]
         except (ValueError, KeyError, TypeError):
             return
-        home = self.homes.get(name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            return
+        asker = body.get("node")
+        home = self.homes.get(name)
         try:
+            if home is not None and home.buffering:
+                # Moving here itself: it lets go once it has the app.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(home.live.wait(), self.release_timeout / 2)
+                home = self.homes.get(name)
             if home is not None and not home.buffering and msg.reply:
-                await self._release(home, msg)
+                await self._release(home, msg, asker if isinstance(asker, str) else "")
             elif msg.reply:
-                await msg.respond(b'{"home":false}')  # not (or no longer) its home
+                # Not (or no longer) its home: where it went, as this node knows it.
+                where = self._released_to.get(name) or self.records.get(name, ("",))[0]
+                await msg.respond(json.dumps({"home": False, "node": where}).encode())
         except Exception:
             log.exception("cluster: letting '%s' go failed", name)
 
-    async def _release(self, home: _Home, msg: Any) -> None:
+    async def _release(self, home: _Home, msg: Any, asker: str) -> None:
         """Another node takes the app over: forward from now on, flush, tell it where we were."""
         name = home.app
         # What was received before the request is taken first (the asker subscribed
@@ -876,6 +915,11 @@ class ClusterApps:
         active = app is not None and app.active
         del self.homes[name]
         home.live.set()
+        if asker:
+            # The asker is the home now, before its claim reaches this node's watcher
+            # (a socket back here at once must ask it, not find this node named).
+            self._released_to[name] = asker
+            self.records[name] = (asker, True)
         if app is not None:
             app.encode = None
             if app.handler is not None or app.kept or app.channels_in_app or app.sources:

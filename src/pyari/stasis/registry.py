@@ -76,9 +76,10 @@ AppWatcher = Callable[[str, StasisApp], None]
 """Told ``(what, app)``: ``held`` (a handler registered it), ``away`` (its handler
 left), ``gone`` (the registry forgot it) — :attr:`Registry.watchers`."""
 
-BeforeOpen = Callable[[list[str]], Awaitable[Callable[[], None] | None] | None]
-"""Asked before an events socket registers ``apps``: None, or something to await
-first (then an optional callable to run once the socket has opened)."""
+BeforeOpen = Callable[[list[str], Callable[[], bool]], Awaitable[Callable[[], None] | None] | None]
+"""Asked before an events socket registers ``apps`` (and told how to know whether the
+socket still wants them: it may close meanwhile): None, or something to await first
+(then an optional callable to run once the socket has opened)."""
 
 
 class Registry:
