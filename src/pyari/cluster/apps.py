@@ -123,6 +123,11 @@ class _Home:
     """Set once the move is over (:meth:`ClusterApps._go_live`)."""
     received: int = 0
     """Messages the subscription handed over so far."""
+    asking: str | None = None
+    """While moving: the node being asked to let the app go ("" between two asks)."""
+    term: int = 0
+    """The number of this home among the app's homes: each move takes a higher one,
+    so a late record of an older home is known as such."""
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once the subscription is in place (the key may be claimed)."""
 
@@ -157,6 +162,8 @@ class ClusterApps:
         self.every: set[str] = set()
         """Apps whose home's socket subscribed to every object (``subscribeAll``):
         the other nodes subscribe their remote handler to all of theirs too."""
+        self.terms: dict[str, int] = {}
+        """App → the highest home term seen in its records."""
         self._revs: dict[str, int] = {}
         """App → the revision of its record last seen (written only over that one)."""
         self.homes: dict[str, _Home] = {}
@@ -280,17 +287,20 @@ class ClusterApps:
         if name is None:
             return
         record: tuple[str, bool] | None = None
+        term = 0
         if not deleted and value:
             try:
                 doc = json.loads(value)
                 record = (str(doc["node"]), bool(doc["active"]))
+                term = int(doc.get("term", 0))
+                self.terms[name] = max(self.terms.get(name, 0), term)
                 if doc.get("all"):
                     self.every.add(name)
                 else:
                     self.every.discard(name)
             except (ValueError, KeyError, TypeError):
                 log.warning("cluster: bad APPS record of %r: %r", name, value)
-        self._on_record(name, record)
+        self._on_record(name, record, term)
 
     def _on_snapshot(self, keys: set[str]) -> None:
         """The bucket's content was delivered again (NATS came back): records gone
@@ -298,7 +308,19 @@ class ClusterApps:
         for name in [n for n in self.records if app_key(n) not in keys]:
             self._on_record(name, None)
 
-    def _on_record(self, name: str, record: tuple[str, bool] | None) -> None:
+    def _on_record(self, name: str, record: tuple[str, bool] | None, term: int = 0) -> None:
+        home = self.homes.get(name)
+        if (
+            record is not None
+            and home is not None
+            and not home.buffering
+            and record[0] != self.node
+            and (term, record[0]) < (home.term, self.node)
+        ):
+            # A late record of an older home (written as this one took over): ignored,
+            # and this home's record written again.
+            self._kv_ops.put_nowait(("claim", name))
+            return
         if record is None:
             self.records.pop(name, None)
         else:
@@ -307,11 +329,13 @@ class ClusterApps:
             return
         if record is not None and record[0] == self.node:
             return  # this node's own claim
-        home = self.homes.get(name)
         taken = False
         if home is not None:
             if home.buffering or record is None:
                 return  # moving here (the claim follows), or a delete this node's claim follows
+            log.debug(
+                "cluster: '%s' taken over by %s (term %s > %s)", name, record[0], term, home.term
+            )
             self._stop_home(name, flush=True)  # another node took the app over
             taken = True
         if record is None:
@@ -363,7 +387,7 @@ class ClusterApps:
             and (name in self.every) == every
         ):
             return
-        fields: dict[str, object] = {"node": self.node, "active": active}
+        fields: dict[str, object] = {"node": self.node, "active": active, "term": home.term}
         if every:
             fields["all"] = True
         value = json.dumps(fields).encode()
@@ -419,6 +443,7 @@ class ClusterApps:
         home = self.homes.get(name)
         if home is None:
             home = self.homes[name] = _Home(name, buffering=False)
+            home.term = self.terms.get(name, 0) + 1
             self._spawn(self._subscribe(home))
         self._kv_ops.put_nowait(("sync", name))
 
@@ -650,6 +675,7 @@ class ClusterApps:
             return
         log.warning("cluster: node %s lost: this node keeps the events of '%s'", lost, name)
         home = self.homes[name] = _Home(name)
+        home.term = self.terms.get(name, 0) + 1
         await self._subscribe(home)
         reload = getattr(self.registry.log_factory, "reload", None)
         if reload is not None:
@@ -748,7 +774,7 @@ class ClusterApps:
                 self._spawn(self._unsubscribe(home, False))
             return None
         log.debug("cluster: moving %s here", names)
-        states = await asyncio.gather(*(self._ask_release(name) for name in names))
+        states = await asyncio.gather(*(self._ask_release(home) for home in homes))
         log.debug("cluster: moving %s here: let go %s", names, [s is not None for s in states])
         reload = getattr(self.registry.log_factory, "reload", None)
         for name, state in zip(names, states, strict=True):
@@ -769,6 +795,9 @@ class ClusterApps:
                     app.ack_used = bool(state.get("ack_used"))
             seen = state.get("seen", {}) if state is not None else {}
             moved = self.homes.get(name)
+            if moved is not None:
+                told = int(state.get("term", 0)) if state is not None else 0
+                moved.term = max(told, self.terms.get(name, 0)) + 1
             if moved is not None and isinstance(seen, dict):
                 moved.seen = {str(k): int(v) for k, v in seen.items()}
             if moved is not None and state is not None:
@@ -815,9 +844,17 @@ class ClusterApps:
                 str(i): msgspec.Raw(json.dumps(c).encode()) for i, c in chans.items()
             }
 
-    async def _ask_release(self, name: str) -> dict[str, Any] | None:
+    async def _ask_release(self, home: _Home) -> dict[str, Any] | None:
         """Ask the app's home to let it go (None: no other live home answered). The
         record may be behind: a node that is no longer the home names the next one."""
+        home.asking = ""
+        try:
+            return await self._asking(home)
+        finally:
+            home.asking = None
+
+    async def _asking(self, home: _Home) -> dict[str, Any] | None:
+        name = home.app
         record = self.records.get(name)
         target = record[0] if record is not None else ""
         if target == self.node:
@@ -829,6 +866,7 @@ class ClusterApps:
             if target not in self.directory.alive():
                 return None
             asked.add(target)
+            home.asking = target
             try:
                 reply = await self.link.nc.request(
                     self.link.subject("apps", target, "release"),
@@ -853,10 +891,22 @@ class ClusterApps:
         if self.homes.get(home.app) is not home:
             return
         app = self.registry.get(home.app)
-        if app is None or (app.handler is None and not app.kept):
-            log.warning("cluster: '%s' moved here but its socket left first", home.app)
+        if app is not None and app.handler is None and not app.kept:
+            # Its socket left before registering: the app is away here, kept and
+            # logging, as if that socket had come and gone.
+            log.info("cluster: '%s' moved here but its socket left first", home.app)
+            compact, name = self.encoder.compact, home.app
+            app.encode = lambda event: compact(event, name)
+            self.registry.keep(app)
         buffered, home.buffer = home.buffer, []
         home.buffering = False
+        log.debug(
+            "cluster: '%s' live here (term %s, seen %s, %d buffered)",
+            home.app,
+            home.term,
+            home.seen,
+            len(buffered),
+        )
         for token, n, data in buffered:
             if n > home.seen.get(token, 0):
                 self._take(home, token, n, data)
@@ -874,6 +924,16 @@ class ClusterApps:
         asker = body.get("node")
         home = self.homes.get(name)
         try:
+            if home is not None and home.buffering and home.asking is not None:
+                # Moving here itself, still asking: the asker is pointed where this
+                # node looks (two nodes asking each other would wait for each other).
+                where = home.asking or self.records.get(name, ("",))[0]
+                log.debug(
+                    "cluster: %s asked for '%s' while moving: pointed to %s", asker, name, where
+                )
+                if msg.reply:
+                    await msg.respond(json.dumps({"home": False, "node": where}).encode())
+                return
             if home is not None and home.buffering:
                 # Moving here itself: it lets go once it has the app.
                 with contextlib.suppress(TimeoutError):
@@ -884,6 +944,7 @@ class ClusterApps:
             elif msg.reply:
                 # Not (or no longer) its home: where it went, as this node knows it.
                 where = self._released_to.get(name) or self.records.get(name, ("",))[0]
+                log.debug("cluster: %s asked for '%s', not here: pointed to %s", asker, name, where)
                 await msg.respond(json.dumps({"home": False, "node": where}).encode())
         except Exception:
             log.exception("cluster: letting '%s' go failed", name)
@@ -903,7 +964,11 @@ class ClusterApps:
         if self.homes.get(name) is not home:
             return
         app = self.registry.get(name)
-        state: dict[str, Any] = {"seen": dict(home.seen), "channels": self._channels_of(home)}
+        state: dict[str, Any] = {
+            "seen": dict(home.seen),
+            "channels": self._channels_of(home),
+            "term": home.term,
+        }
         if app is not None:
             state.update(
                 last=app.log.last,
@@ -927,6 +992,13 @@ class ClusterApps:
                 self._ensure_remote(name, away=not active, force=True)
         await self._flush_log()
         self.let_go += 1
+        log.debug(
+            "cluster: '%s' let go to %s (seen %s, last %s)",
+            name,
+            asker,
+            home.seen,
+            state.get("last"),
+        )
         try:
             await msg.respond(json.dumps(state).encode())
         except Exception as exc:
