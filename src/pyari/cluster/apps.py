@@ -441,6 +441,7 @@ class ClusterApps:
 
     def _become_home(self, name: str) -> None:
         home = self.homes.get(name)
+        log.debug("cluster: '%s' held here (home before: %s)", name, home is not None)
         if home is None:
             home = self.homes[name] = _Home(name, buffering=False)
             home.term = self.terms.get(name, 0) + 1
@@ -747,6 +748,7 @@ class ClusterApps:
             if (home := self.homes.get(name)) is not None and home.buffering
         ]
         if not moving and not waiting:
+            log.debug("cluster: %s open here at once (homes: %s)", apps, list(self.homes))
             return None
         homes = []
         for name in moving:  # (at once: a second socket of the app waits for this move)
@@ -870,7 +872,13 @@ class ClusterApps:
             try:
                 reply = await self.link.nc.request(
                     self.link.subject("apps", target, "release"),
-                    json.dumps({"app": name, "node": self.node}).encode(),
+                    json.dumps(
+                        {
+                            "app": name,
+                            "node": self.node,
+                            "released_to": self._released_to.get(name, ""),
+                        }
+                    ).encode(),
                     timeout=self.release_timeout,
                 )
                 state = json.loads(reply.data)
@@ -924,9 +932,16 @@ class ClusterApps:
         asker = body.get("node")
         home = self.homes.get(name)
         try:
-            if home is not None and home.buffering and home.asking is not None:
+            if (
+                home is not None
+                and home.buffering
+                and home.asking is not None
+                and body.get("released_to") != self.node
+            ):
                 # Moving here itself, still asking: the asker is pointed where this
-                # node looks (two nodes asking each other would wait for each other).
+                # node looks (two nodes asking each other would wait for each other),
+                # unless the asker let the app go to this node (its answer is on the
+                # way: this node has the app in a moment, then lets it go).
                 where = home.asking or self.records.get(name, ("",))[0]
                 log.debug(
                     "cluster: %s asked for '%s' while moving: pointed to %s", asker, name, where
