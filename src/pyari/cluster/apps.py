@@ -334,7 +334,12 @@ class ClusterApps:
             if home.buffering or record is None:
                 return  # moving here (the claim follows), or a delete this node's claim follows
             log.debug(
-                "cluster: '%s' taken over by %s (term %s > %s)", name, record[0], term, home.term
+                "cluster %s: '%s' taken over by %s (term %s > %s)",
+                self.node,
+                name,
+                record[0],
+                term,
+                home.term,
             )
             self._stop_home(name, flush=True)  # another node took the app over
             taken = True
@@ -441,7 +446,7 @@ class ClusterApps:
 
     def _become_home(self, name: str) -> None:
         home = self.homes.get(name)
-        log.debug("cluster: '%s' held here (home before: %s)", name, home is not None)
+        log.debug("cluster %s: '%s' held here (home before: %s)", self.node, name, home is not None)
         if home is None:
             home = self.homes[name] = _Home(name, buffering=False)
             home.term = self.terms.get(name, 0) + 1
@@ -743,12 +748,14 @@ class ClusterApps:
             and (nats_logs or self.records.get(name, (self.node,))[0] != self.node)
         ]
         waiting = [
-            home.live
+            (name, home.live)
             for name in apps
             if (home := self.homes.get(name)) is not None and home.buffering
         ]
         if not moving and not waiting:
-            log.debug("cluster: %s open here at once (homes: %s)", apps, list(self.homes))
+            log.debug(
+                "cluster %s: %s open here at once (homes: %s)", self.node, apps, list(self.homes)
+            )
             return None
         homes = []
         for name in moving:  # (at once: a second socket of the app waits for this move)
@@ -757,14 +764,22 @@ class ClusterApps:
         return self._move_here(homes, waiting, wanted)
 
     async def _move_here(
-        self, homes: list[_Home], waiting: list[asyncio.Event], wanted: Callable[[], bool]
+        self,
+        homes: list[_Home],
+        waiting: list[tuple[str, asyncio.Event]],
+        wanted: Callable[[], bool],
     ) -> Callable[[], None] | None:
         """Move the apps of ``homes`` here; first wait for the moves of another socket's
         apps (``waiting``: a second socket registers after the first). A socket that
         closed before the old home was asked takes nothing away from it."""
-        for event in waiting:
+        for _, event in waiting:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), 2 * self.release_timeout + 5)
+        for name, _ in waiting:
+            if name not in self.homes and wanted():
+                # Let go meanwhile (another node asked as the move ended): moved again.
+                home = self.homes[name] = _Home(name)
+                homes.append(home)
         names = [home.app for home in homes]
         for home in homes:
             await self._subscribe(home)
@@ -775,9 +790,14 @@ class ClusterApps:
                 home.live.set()
                 self._spawn(self._unsubscribe(home, False))
             return None
-        log.debug("cluster: moving %s here", names)
+        log.debug("cluster %s: moving %s here", self.node, names)
         states = await asyncio.gather(*(self._ask_release(home) for home in homes))
-        log.debug("cluster: moving %s here: let go %s", names, [s is not None for s in states])
+        log.debug(
+            "cluster %s: moving %s here: let go %s",
+            self.node,
+            names,
+            [s is not None for s in states],
+        )
         reload = getattr(self.registry.log_factory, "reload", None)
         for name, state in zip(names, states, strict=True):
             start = 0
@@ -808,7 +828,7 @@ class ClusterApps:
             if moved is not None and logged is not None:
                 self._scan(moved, logged)
 
-        log.debug("cluster: moving %s here: logs loaded", names)
+        log.debug("cluster %s: moving %s here: logs loaded", self.node, names)
 
         def opened() -> None:
             for home in homes:
@@ -909,7 +929,8 @@ class ClusterApps:
         buffered, home.buffer = home.buffer, []
         home.buffering = False
         log.debug(
-            "cluster: '%s' live here (term %s, seen %s, %d buffered)",
+            "cluster %s: '%s' live here (term %s, seen %s, %d buffered)",
+            self.node,
             home.app,
             home.term,
             home.seen,
@@ -944,7 +965,11 @@ class ClusterApps:
                 # way: this node has the app in a moment, then lets it go).
                 where = home.asking or self.records.get(name, ("",))[0]
                 log.debug(
-                    "cluster: %s asked for '%s' while moving: pointed to %s", asker, name, where
+                    "cluster %s: %s asked for '%s' while moving: pointed to %s",
+                    self.node,
+                    asker,
+                    name,
+                    where,
                 )
                 if msg.reply:
                     await msg.respond(json.dumps({"home": False, "node": where}).encode())
@@ -959,7 +984,13 @@ class ClusterApps:
             elif msg.reply:
                 # Not (or no longer) its home: where it went, as this node knows it.
                 where = self._released_to.get(name) or self.records.get(name, ("",))[0]
-                log.debug("cluster: %s asked for '%s', not here: pointed to %s", asker, name, where)
+                log.debug(
+                    "cluster %s: %s asked for '%s', not here: pointed to %s",
+                    self.node,
+                    asker,
+                    name,
+                    where,
+                )
                 await msg.respond(json.dumps({"home": False, "node": where}).encode())
         except Exception:
             log.exception("cluster: letting '%s' go failed", name)
@@ -1008,7 +1039,8 @@ class ClusterApps:
         await self._flush_log()
         self.let_go += 1
         log.debug(
-            "cluster: '%s' let go to %s (seen %s, last %s)",
+            "cluster %s: '%s' let go to %s (seen %s, last %s)",
+            self.node,
             name,
             asker,
             home.seen,
