@@ -19,7 +19,7 @@ the test reads.
 * the node holding the application's socket is SIGKILLed: the application reconnects to
   another node, the other nodes' calls complete, the lost calls end within 5 s;
 * a Pyari-Resume client's socket moves between two nodes 60 times under load: every
-  event exactly once (xfail: the home moves race, see the test);
+  event exactly once;
 * nats-server is restarted mid-run: every node keeps running and serving, reconnects,
   and calls spread over the nodes work end to end afterwards.
 """
@@ -432,13 +432,6 @@ async def test_nats_restarted_mid_run(cluster: LocalCluster, app: App, tmp_path:
     assert all(r["rest"] == "ok" for r in new.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cluster/apps.py home moves under load: after a few moves two nodes log the app's "
-    "events with overlapping sequence numbers, so a Pyari-Resume client skips some as "
-    "already seen (lost, no EventsLost) and gets others twice under new numbers (with "
-    "e2bab97's home terms: 42-157 lost, 42-957 twice in 60 moves)",
-)
 async def test_socket_moving_between_nodes_under_load_loses_nothing(tmp_path: Path) -> None:
     """A client of pyari's protocol (``Pyari-Resume``) whose socket reconnects to n1 and n2
     in turn, 60 times, while 2 writers set a variable on a channel of n1 in a loop: every
