@@ -351,13 +351,21 @@ class ClusterApps:
 
     async def _writing(self) -> None:
         queue = self._kv_ops
+        failures: dict[tuple[str, str], int] = {}
         while True:
             what, name = await queue.get()
             try:
                 await self._write(what, name)
+                failures.pop((what, name), None)
             except Exception as exc:
                 self.errors += 1
+                count = failures[(what, name)] = failures.get((what, name), 0) + 1
                 log.warning("cluster: APPS %s of '%s' failed: %s", what, name, exc)
+                if count <= 20 and self.running:
+                    # (NATS or JetStream coming back: the write says the state of then)
+                    asyncio.get_running_loop().call_later(0.5, queue.put_nowait, (what, name))
+                else:
+                    failures.pop((what, name), None)
             finally:
                 queue.task_done()
 
