@@ -30,6 +30,7 @@ from pyari.server import Server
 nats = pytest.importorskip("nats", reason="nats-py (the cluster extra) is not installed")
 
 from pyari.stasis.eventlog_nats import JetStreamLogs, app_name, stream_name  # noqa: E402
+from pyari.stasis.eventlog_nats import subject as subject_of  # noqa: E402
 
 
 def _binary() -> str | None:
@@ -294,3 +295,93 @@ async def test_a_server_replays_events_another_process_stored(
         got = [await _until(ws, "Dummy") for _ in range(2)]
     assert [(e["n"], e["pyari_sequence"]) for e in got] == [(2, 2), (3, 3)]
     assert srv.stasis.apps["other-process"].log.last == 3
+
+
+# -- the writer: one acknowledged write per run of an app's events ---------------
+
+
+async def test_flush_waits_for_batched_writes_and_a_restart_loads_them(nats_url: str) -> None:
+    clock = Clock()
+    logs = await _logs(nats_url)
+    apps = ["batch-a", "batch-b", "batch-c"]
+    logs_of = {name: logs.make(name, 60, 1 << 22, 0, clock) for name in apps}
+    count = 1500  # several of the writer's takes (512 writes at most), interleaved
+    for i in range(1, count + 1):
+        for name in apps:
+            assert logs_of[name].append(b'{"app":"%s","n":%d}' % (name.encode(), i)) == i
+    await logs.flush()  # no polling after it: everything is stored
+    assert logs.errors == 0
+    for name in apps:
+        info = await logs._js.stream_info(stream_name(name))
+        assert (info.state.first_seq, info.state.last_seq) == (1, count)
+        assert info.state.messages == count
+    await logs.close()
+
+    again = await _logs(nats_url)
+    try:
+        for name in apps:
+            lg = again.make(name, 60, 1 << 22, 0, clock)
+            assert lg.last == count
+            lost, entries = lg.after(0)
+            assert lost is None
+            assert [(e.seq, json.loads(e.data)) for e in entries] == [
+                (i, {"app": name, "n": i}) for i in range(1, count + 1)
+            ]
+    finally:
+        await again.close()
+
+
+async def test_a_refused_batch_is_counted_and_later_events_are_written(
+    nats_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    logs = await _logs(nats_url)
+    try:
+        lg = logs.make("refused", 60, 1 << 20, 0, clock)
+        for i in range(1, 4):
+            lg.append(b"%d" % i)
+        await logs.flush()
+        assert logs.errors == 0
+        js = logs._js
+        await js.delete_stream(stream_name("refused"))  # deleted under the writer
+        with caplog.at_level("WARNING", logger="pyari.stasis"):
+            for i in range(4, 7):  # one take of the writer: 4, 5 unacknowledged, 6 checked
+                lg.append(b"%d" % i)
+            await logs.flush()
+        assert logs.errors == 3
+        assert "refused 3 event(s)" in caplog.text and "'refused'" in caplog.text
+
+        lg.append(b"7")  # a new stream, starting at the app's sequence
+        await logs.flush()
+        assert logs.errors == 3
+        info = await js.stream_info(stream_name("refused"))
+        assert (info.state.first_seq, info.state.last_seq, info.state.messages) == (7, 7, 1)
+
+        # Another writer's message in the stream: the next batch is refused (wrong
+        # last sequence), and the one after goes to a new stream at its sequence.
+        await js.publish(subject_of("refused"), b"intruder")
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="pyari.stasis"):
+            lg.append(b"8")
+            lg.append(b"9")
+            await logs.flush()
+        assert logs.errors == 5
+        assert "refused 2 event(s)" in caplog.text
+        for i in range(10, 13):
+            lg.append(b"%d" % i)
+        await logs.flush()
+        assert logs.errors == 5
+        info = await js.stream_info(stream_name("refused"))
+        assert (info.state.first_seq, info.state.last_seq, info.state.messages) == (10, 12, 3)
+    finally:
+        await logs.close()
+
+    again = await _logs(nats_url)
+    try:
+        lg2 = again.make("refused", 60, 1 << 20, 0, clock)
+        assert lg2.last == 12
+        lost, entries = lg2.after(0)
+        assert lost is not None and (lost.first, lost.last) == (1, 9)
+        assert [(e.seq, e.data) for e in entries] == [(10, b"10"), (11, b"11"), (12, b"12")]
+    finally:
+        await again.close()

@@ -7,7 +7,11 @@ today) that also writes every event, in order, to the application's stream
 ``PYARI_EV_<hex of the name>`` (subject ``pyari.events.<hex>``), whose stream
 sequence *is* the application's sequence.  Writes are fire-and-forget from the
 caller's point of view: one writer task sends them in order; :meth:`JetStreamLogs.flush`
-waits until JetStream has acknowledged all of them.  A new process (a restart)
+waits until JetStream has acknowledged all of them.  Of the writes the writer takes at
+once (up to 512), only each app's last is acknowledged, published with
+``Nats-Expected-Last-Sequence`` = its sequence - 1: stored, it confirms the ones before
+it; refused, they all count as failed and the app's next event starts a new stream.
+A new process (a restart)
 starts from what the streams kept: the same sequences, the same events.
 
 Needs the optional ``cluster`` extra (``nats-py``); nothing imports this module
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import json
 import logging
 import time
 from typing import Any
@@ -37,6 +43,26 @@ _LOAD_TIMEOUT = 5.0
 
 _Op = tuple[str, str, int, bytes, float, int]
 """(kind, app, seq, data, retention, max_bytes); kind: ``pub``, ``drop``, ``conf``."""
+_CHUNK = 512
+"""The writer takes at most this many queued writes at a time; of each app's run of
+events in them, only the last is acknowledged (and checked)."""
+
+
+def _checked(ops: list[_Op | None]) -> list[bool]:
+    """Which writes of ``ops`` get an acknowledgement: a ``pub`` that is the last of its
+    app before the end of ``ops`` or before another kind of write for the same app."""
+    out = [False] * len(ops)
+    later: set[str] = set()
+    for i in range(len(ops) - 1, -1, -1):
+        op = ops[i]
+        if op is None:
+            continue
+        if op[0] == "pub":
+            out[i] = op[1] not in later
+            later.add(op[1])
+        else:
+            later.discard(op[1])
+    return out
 
 
 def stream_name(app: str) -> str:
@@ -115,6 +141,15 @@ class JetStreamLogs:
         self._writer: asyncio.Task[None] | None = None
         self._next: dict[str, int] = {}
         """Per app: the sequence its stream expects next (absent: no stream known)."""
+        self._unchecked: dict[str, int] = {}
+        """Per app: writes sent without acknowledgement since its last checked one."""
+        self._inbox = ""
+        self._tokens = itertools.count()
+        self._acks: dict[str, tuple[str, int, int]] = {}
+        """Checked writes awaiting JetStream's answer, by reply token: (app, sequence,
+        how many writes the answer confirms)."""
+        self._answered = asyncio.Event()
+        self._answered.set()
         self._loaded: dict[str, tuple[int, list[tuple[int, float, bytes]]]] = {}
         """Per app, from the streams at start: last sequence, (seq, wall time, data)."""
         self._idle = asyncio.Event()
@@ -137,6 +172,10 @@ class JetStreamLogs:
         except TimeoutError:
             raise ConnectionError("no NATS server answered") from None
         self._js = self._nc.jetstream()
+        # nats-py's publish_async leaves a future pending for ever when JetStream answers
+        # with some errors (400 "wrong last sequence" among them): answers are read here.
+        self._inbox = self._nc.new_inbox()
+        await self._nc.subscribe(self._inbox + ".*", cb=self._on_answer)
         for info in await self._js.streams_info():
             name = app_name(info.config.name)
             if name is None:
@@ -174,7 +213,7 @@ class JetStreamLogs:
     async def flush(self) -> None:
         """Wait until every event sent so far is stored by JetStream."""
         await self._queue.join()
-        await self._js.publish_async_completed()
+        await self._answered.wait()
 
     async def reload(self, name: str) -> None:
         """Read application ``name``'s stream again (another node of a cluster wrote it,
@@ -231,18 +270,22 @@ class JetStreamLogs:
     async def _write(self) -> None:
         queue = self._queue
         while True:
-            op = await queue.get()
+            ops = [await queue.get()]
+            while len(ops) < _CHUNK and not queue.empty():
+                ops.append(queue.get_nowait())
             try:
-                if op is None:
-                    return
-                await self._apply(op)
-            except Exception as exc:
-                self.errors += 1
-                log.warning("event log: JetStream write failed: %s", exc)
+                for op, checked in zip(ops, _checked(ops), strict=True):
+                    if op is None:
+                        return
+                    try:
+                        await self._apply(op, checked)
+                    except Exception as exc:
+                        self._failed(op, exc)
             finally:
-                queue.task_done()
+                for _ in ops:
+                    queue.task_done()
 
-    async def _apply(self, op: _Op) -> None:
+    async def _apply(self, op: _Op, checked: bool) -> None:
         kind, name, seq, data, retention, max_bytes = op
         js = self._js
         stream = stream_name(name)
@@ -251,10 +294,28 @@ class JetStreamLogs:
                 # No stream, or one whose sequence is not the app's (events not
                 # written meanwhile): a new stream starting at this sequence.
                 await self._delete(stream)
+                self._unchecked.pop(name, None)
                 await js.add_stream(self._config(name, retention, max_bytes, seq))
             self._next[name] = seq + 1
-            fut = await js.publish_async(subject(name), data)
-            fut.add_done_callback(self._acked)
+            if not checked:
+                # No acknowledgement: the app's next checked write confirms this one.
+                await self._nc.publish(subject(name), data)
+                self._unchecked[name] = self._unchecked.get(name, 0) + 1
+                return
+            # Stored only if the stream's last sequence is the one before: so every
+            # write of this app sent before it was stored, in order, at its sequence.
+            expect = {api.Header.EXPECTED_LAST_SEQUENCE: str(seq - 1)}
+            token = str(next(self._tokens))
+            self._acks[token] = (name, seq, self._unchecked.get(name, 0) + 1)
+            self._answered.clear()
+            try:
+                await self._nc.publish(
+                    subject(name), data, reply=f"{self._inbox}.{token}", headers=expect
+                )
+            except BaseException:
+                self._answer(token)
+                raise
+            self._unchecked.pop(name, None)
         elif kind == "drop":
             if name in self._next:
                 await self._delete(stream)
@@ -268,19 +329,59 @@ class JetStreamLogs:
             else:
                 await js.update_stream(self._config(name, retention, max_bytes, None))
 
+    def _failed(self, op: _Op, exc: Exception) -> None:
+        kind, name = op[0], op[1]
+        failed = 1
+        if kind == "pub":
+            # Not known to be stored, nor the writes since the last checked one:
+            # the app's next event starts a new stream at its own sequence.
+            failed += self._unchecked.pop(name, 0)
+            self._next.pop(name, None)
+        self.errors += failed
+        log.warning("event log: JetStream write failed (%s, %d event(s)): %s", kind, failed, exc)
+
     async def _delete(self, stream: str) -> None:
-        # Writes still unacknowledged would never be once their stream is gone.
-        await self._js.publish_async_completed()
+        # Writes still unacknowledged would never be once their stream is gone (and
+        # their refusals must be seen before a new stream is made).
+        await self._answered.wait()
         with contextlib.suppress(NotFoundError):
             await self._js.delete_stream(stream)
 
-    def _acked(self, fut: asyncio.Future[Any]) -> None:
-        if fut.cancelled():
+    def _answer(self, token: str) -> tuple[str, int, int] | None:
+        entry = self._acks.pop(token, None)
+        if not self._acks:
+            self._answered.set()
+        return entry
+
+    async def _on_answer(self, msg: Any) -> None:
+        """JetStream's answer to a checked write: refused, it and the unchecked writes of
+        its app before it are counted as failed."""
+        entry = self._answer(msg.subject[len(self._inbox) + 1 :])
+        if entry is None:
             return
-        exc = fut.exception()
-        if exc is not None:
-            self.errors += 1
-            log.warning("event log: JetStream refused an event: %s", exc)
+        name, seq, writes = entry
+        if msg.headers and msg.headers.get("Status") == "503":
+            why = "no stream answered"
+        else:
+            try:
+                answer = json.loads(msg.data)
+                error = answer.get("error")
+                stored = answer.get("seq")
+            except (ValueError, AttributeError):
+                error, stored = f"unreadable answer {msg.data[:80]!r}", None
+            if error is None and stored == seq:
+                return
+            why = str(error.get("description", error) if isinstance(error, dict) else error)
+            if error is None:
+                why = f"stored as {stored}"
+        self.errors += writes
+        log.warning(
+            "event log: JetStream refused %d event(s) of application %r up to %d: %s",
+            writes, name, seq, why,
+        )  # fmt: skip
+        # The stream's sequence is no longer the app's: the app's next event starts a
+        # new stream at its own sequence (what was not stored reads as lost).
+        self._next.pop(name, None)
 
     @staticmethod
     def _config(name: str, retention: float, max_bytes: int, first: int | None) -> api.StreamConfig:
