@@ -143,6 +143,8 @@ class JetStreamLogs:
         """Per app: the sequence its stream expects next (absent: no stream known)."""
         self._unchecked: dict[str, int] = {}
         """Per app: writes sent without acknowledgement since its last checked one."""
+        self._names: dict[str, tuple[str, str]] = {}
+        """Per app: its stream and subject."""
         self._inbox = ""
         self._tokens = itertools.count()
         self._acks: dict[str, tuple[str, int, int]] = {}
@@ -271,6 +273,10 @@ class JetStreamLogs:
         queue = self._queue
         while True:
             ops = [await queue.get()]
+            if queue.qsize() < _CHUNK:
+                # One turn of the loop: what else is being delivered joins this take
+                # (fewer acknowledged writes when events come a few at a time).
+                await asyncio.sleep(0)
             while len(ops) < _CHUNK and not queue.empty():
                 ops.append(queue.get_nowait())
             try:
@@ -288,7 +294,10 @@ class JetStreamLogs:
     async def _apply(self, op: _Op, checked: bool) -> None:
         kind, name, seq, data, retention, max_bytes = op
         js = self._js
-        stream = stream_name(name)
+        names = self._names.get(name)
+        if names is None:
+            names = self._names[name] = (stream_name(name), subject(name))
+        stream, subj = names
         if kind == "pub":
             if self._next.get(name) != seq:
                 # No stream, or one whose sequence is not the app's (events not
@@ -299,7 +308,7 @@ class JetStreamLogs:
             self._next[name] = seq + 1
             if not checked:
                 # No acknowledgement: the app's next checked write confirms this one.
-                await self._nc.publish(subject(name), data)
+                await self._nc.publish(subj, data)
                 self._unchecked[name] = self._unchecked.get(name, 0) + 1
                 return
             # Stored only if the stream's last sequence is the one before: so every
@@ -309,9 +318,7 @@ class JetStreamLogs:
             self._acks[token] = (name, seq, self._unchecked.get(name, 0) + 1)
             self._answered.clear()
             try:
-                await self._nc.publish(
-                    subject(name), data, reply=f"{self._inbox}.{token}", headers=expect
-                )
+                await self._nc.publish(subj, data, reply=f"{self._inbox}.{token}", headers=expect)
             except BaseException:
                 self._answer(token)
                 raise
