@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.server import basic_auth, free_port
+from bench.server import basic_auth
+from pyari.cluster.demo import NatsServer
 
 USER, PASSWORD = "testARI", "Sup3rM3ga$tr0ng"
 
@@ -192,32 +193,6 @@ async def _run_node(name: str, peer: str, nats_url: str, cluster: str) -> None:
 
 
 @contextlib.contextmanager
-def _nats() -> Iterator[str]:
-    binary = Path(sys.executable).parent / "nats-server"
-    port = free_port()
-    with tempfile.TemporaryDirectory() as store:
-        proc = subprocess.Popen(
-            [str(binary), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("nats-server did not start") from None
-                    time.sleep(0.05)
-            yield f"nats://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(10)
-
-
-@contextlib.contextmanager
 def _node(name: str, peer: str, nats_url: str, cluster: str) -> Iterator[str]:
     env = dict(os.environ, PYARI_STATE_DIR=tempfile.mkdtemp(prefix=f"bench-{name}-"))
     cmd = [sys.executable, "-m", "bench.cluster_forward", "--node", name, "--peer", peer]
@@ -260,9 +235,10 @@ def main() -> None:
         return
     cluster = "b" + uuid.uuid4().hex[:8]
     with (
-        _nats() as url,
-        _node("n1", "n2", url, cluster) as n1,
-        _node("n2", "n1", url, cluster) as n2,
+        tempfile.TemporaryDirectory() as store,
+        NatsServer(Path(store)) as nats,
+        _node("n1", "n2", nats.url, cluster) as n1,
+        _node("n2", "n1", nats.url, cluster) as n2,
     ):
         conn = Conn(n2)
         status, body = conn.send(conn.request_bytes("POST", "/bridges/n2-bench"))

