@@ -353,3 +353,40 @@ async def test_a_refused_batch_is_counted_and_later_events_are_written(
         assert [(e.seq, e.data) for e in entries] == [(10, b"10"), (11, b"11"), (12, b"12")]
     finally:
         await again.close()
+
+
+async def test_a_lost_answer_is_settled_by_a_later_one_or_counted_after_a_deadline(
+    nats_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    logs = await _logs(nats_url)
+    try:
+        lg = logs.make("lost-answer", 60, 1 << 20, 0, clock)
+        for i in range(1, 4):
+            lg.append(b"%d" % i)
+        await logs.flush()
+        # As if the answer to the checked write of event 3 had been lost in a
+        # reconnection: event 4's answer (stored at 4) shows 3 was stored too.
+        logs._acks["lost"] = ("lost-answer", 3, 3)
+        logs._answered.clear()
+        logs.answer_timeout = 30.0  # never reached: flush returns on event 4's answer
+        lg.append(b"4")
+        await logs.flush()
+        assert logs.errors == 0 and not logs._acks
+
+        # An answer that never comes, with no later write to settle it: counted after
+        # the deadline, and the app's next event starts a new stream at its sequence.
+        logs._acks["never"] = ("lost-answer", 4, 1)
+        logs._answered.clear()
+        logs.answer_timeout = 0.2
+        with caplog.at_level("WARNING", logger="pyari.stasis"):
+            await logs.flush()
+        assert logs.errors == 1
+        assert "no answer in 0.2 s" in caplog.text
+        lg.append(b"5")
+        await logs.flush()
+        assert logs.errors == 1
+        info = await logs._js.stream_info(stream_name("lost-answer"))
+        assert (info.state.first_seq, info.state.last_seq, info.state.messages) == (5, 5, 1)
+    finally:
+        await logs.close()

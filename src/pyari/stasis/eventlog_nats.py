@@ -152,6 +152,10 @@ class JetStreamLogs:
         how many writes the answer confirms)."""
         self._answered = asyncio.Event()
         self._answered.set()
+        self.answer_timeout = 5.0
+        """How long :meth:`flush` (and the writer, before deleting a stream) waits for the
+        answers of checked writes; one still missing then (lost in a reconnection) is
+        counted as failed and its app's next event starts a new stream."""
         self._loaded: dict[str, tuple[int, list[tuple[int, float, bytes]]]] = {}
         """Per app, from the streams at start: last sequence, (seq, wall time, data)."""
         self._idle = asyncio.Event()
@@ -215,7 +219,7 @@ class JetStreamLogs:
     async def flush(self) -> None:
         """Wait until every event sent so far is stored by JetStream."""
         await self._queue.join()
-        await self._answered.wait()
+        await self._answers()
 
     async def reload(self, name: str) -> None:
         """Read application ``name``'s stream again (another node of a cluster wrote it,
@@ -350,7 +354,7 @@ class JetStreamLogs:
     async def _delete(self, stream: str) -> None:
         # Writes still unacknowledged would never be once their stream is gone (and
         # their refusals must be seen before a new stream is made).
-        await self._answered.wait()
+        await self._answers()
         with contextlib.suppress(NotFoundError):
             await self._js.delete_stream(stream)
 
@@ -359,6 +363,26 @@ class JetStreamLogs:
         if not self._acks:
             self._answered.set()
         return entry
+
+    async def _answers(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._answered.wait(), self.answer_timeout)
+            return
+        missing = list(self._acks.values())
+        self._acks.clear()
+        self._answered.set()
+        for name, seq, writes in missing:
+            self._refused(name, seq, writes, f"no answer in {self.answer_timeout:g} s")
+
+    def _refused(self, name: str, seq: int, writes: int, why: str) -> None:
+        self.errors += writes
+        log.warning(
+            "event log: JetStream refused %d event(s) of application %r up to %d: %s",
+            writes, name, seq, why,
+        )  # fmt: skip
+        # The stream's sequence is no longer the app's: the app's next event starts a
+        # new stream at its own sequence (what was not stored reads as lost).
+        self._next.pop(name, None)
 
     async def _on_answer(self, msg: Any) -> None:
         """JetStream's answer to a checked write: refused, it and the unchecked writes of
@@ -377,18 +401,15 @@ class JetStreamLogs:
             except (ValueError, AttributeError):
                 error, stored = f"unreadable answer {msg.data[:80]!r}", None
             if error is None and stored == seq:
+                # Stored at its sequence: so was every earlier write of its app, whose
+                # answers, if still awaited, were lost (a reconnection).
+                for token in [t for t, e in self._acks.items() if e[0] == name and e[1] < seq]:
+                    self._answer(token)
                 return
             why = str(error.get("description", error) if isinstance(error, dict) else error)
             if error is None:
                 why = f"stored as {stored}"
-        self.errors += writes
-        log.warning(
-            "event log: JetStream refused %d event(s) of application %r up to %d: %s",
-            writes, name, seq, why,
-        )  # fmt: skip
-        # The stream's sequence is no longer the app's: the app's next event starts a
-        # new stream at its own sequence (what was not stored reads as lost).
-        self._next.pop(name, None)
+        self._refused(name, seq, writes, why)
 
     @staticmethod
     def _config(name: str, retention: float, max_bytes: int, first: int | None) -> api.StreamConfig:
