@@ -42,9 +42,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
-import random
 import resource
 import statistics
 import subprocess
@@ -60,6 +60,7 @@ import msgspec
 
 from bench import event_resume, events, originate
 from bench.rest import parse_wrk, wrk_path
+from bench.server import wait_registered
 from pyari.cluster.demo import PASSWORD, USER, LocalCluster, basic_auth
 
 BENCH_DIALPLAN = """
@@ -370,13 +371,7 @@ async def events_from_another_node(root: Path, seconds: float, apps: int = 8) ->
     ):
         ws = await n1.ws_connect(f"/ari/events?app={','.join(names)}", max_msg_size=0)
         for http in (n1, n2):  # registered on n1, and known on n2 (a remote handler)
-            for name in names:
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
-                    async with http.get(f"/ari/applications/{name}") as r:
-                        if r.status == 200:
-                            break
-                    await asyncio.sleep(0.05)
+            await wait_registered(http, names)
         params = {"endpoint": "Local/1000@ARI-test", "app": "hello"}
         async with n2.post("/ari/channels", params=params) as r:
             r.raise_for_status()
@@ -481,93 +476,17 @@ async def reconnects_across(
     cluster = LocalCluster(
         root, 2, cluster="bench", kamailio=False, quiet=True, event_retention=60, stasis_grace=5
     )
-    rnd = random.Random(1)
-    app = event_resume.APP
     async with cluster, contextlib.AsyncExitStack() as stack:
         auth = {"Authorization": basic_auth()}
         https = [
             await stack.enter_async_context(aiohttp.ClientSession(n.url, headers=auth))
             for n in cluster.nodes
         ]
-        seen: dict[int, int] = {}
-        last = 0
-        lost_reported = 0
-
-        def take(data: dict[str, Any]) -> None:
-            nonlocal last, lost_reported
-            seq = data.get("pyari_sequence")
-            if isinstance(seq, int):
-                if seq <= last:
-                    return
-                last = seq
-            if data["type"] == "EventsLost":
-                lost_reported += int(data["count"])
-            elif data["type"] == "ChannelVarset" and data.get("variable") == "n":
-                value = int(data["value"])
-                seen[value] = seen.get(value, 0) + 1
-
-        async def connect(i: int) -> aiohttp.ClientWebSocketResponse:
-            hdrs = {"Pyari-Resume": f"{app}={last}"} if last else {"Pyari-Sequence": "1"}
-            sock = await https[i % 2].ws_connect(f"/ari/events?app={app}", headers=hdrs)
-            deadline = time.monotonic() + 10  # registered just after the upgrade
-            while time.monotonic() < deadline:
-                async with https[i % 2].get(f"/ari/applications/{app}") as r:
-                    if r.status == 200 and (await r.json()).get("name") == app:
-                        break
-                await asyncio.sleep(0.02)
-            return sock
-
-        async def read_for(sock: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
-            deadline = time.monotonic() + seconds
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    msg = await sock.receive(timeout=left)
-                except TimeoutError:
-                    return
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    return
-                take(json.loads(msg.data))
-
-        ws = await connect(0)
-        n1 = https[0]
-        async with n1.post("/ari/channels", params={"endpoint": "Sim/load", "app": app}) as r:
-            chan = (await r.json())["id"]
-        while not last:
-            await read_for(ws, 0.1)
-        produced = 0
-        stop = asyncio.Event()
-
-        async def writer() -> None:
-            nonlocal produced
-            while not stop.is_set():
-                produced += 1
-                params = {"variable": "n", "value": str(produced)}
-                async with n1.post(f"/ari/channels/{chan}/variable", params=params) as r:
-                    await r.read()
-
-        started = time.monotonic()
-        tasks = [asyncio.create_task(writer()) for _ in range(writers)]
-        for i in range(1, count + 1):
-            await read_for(ws, rnd.uniform(*dwell))
-            await ws.close()
-            ws = await connect(i)
-        stop.set()
-        await asyncio.gather(*tasks)
-        seconds = time.monotonic() - started
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and produced not in seen:
-            await read_for(ws, 0.2)
-        await ws.close()
-    return event_resume.Result(
-        f"sequenced, n1/n2 in turn, {dwell[0] * 1000:g}-{dwell[1] * 1000:g} ms each",
-        produced,
-        sum(seen.values()),
-        sum(1 for v in range(1, produced + 1) if v not in seen),
-        sum(n - 1 for n in seen.values()),
-        lost_reported,
-        count,
-        seconds,
-    )
+        res = await event_resume.moves(
+            https, "sequenced", count, writers, 1, dwell, drain=15, wait_each=True
+        )
+    mode = f"sequenced, n1/n2 in turn, {dwell[0] * 1000:g}-{dwell[1] * 1000:g} ms each"
+    return dataclasses.replace(res, mode=mode)
 
 
 # --------------------------------------------------------------------- report

@@ -27,13 +27,13 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
-from bench.server import ServerProcess, basic_auth
+from bench.server import ServerProcess, basic_auth, wait_registered
 
 USER, PASSWORD = "testARI", "Sup3rM3ga$tr0ng"
 APP = "bench"
@@ -60,99 +60,131 @@ class Result:
     seconds: float
 
 
-async def run(url: str, mode: str, reconnects: int, writers: int, seed: int) -> Result:
+@dataclass
+class Journal:
+    """What the application took of the writers' values (``ChannelVarset`` of ``n``)."""
+
+    sequenced: bool
+    """pyari's protocol: ``Pyari-Resume``, events with ``pyari_sequence`` (a repeat skipped)."""
+    seen: dict[int, int] = field(default_factory=dict)
+    """value → times received"""
+    last: int = 0
+    """the last ``pyari_sequence`` processed"""
+    lost_reported: int = 0
+    started: bool = False
+    """a StasisStart was taken (the channel is in the application)"""
+
+    def headers(self) -> dict[str, str]:
+        if not self.sequenced:
+            return {}
+        return {"Pyari-Resume": f"{APP}={self.last}"} if self.last else {"Pyari-Sequence": "1"}
+
+    def take(self, data: dict[str, object]) -> None:
+        seq = data.get("pyari_sequence")
+        if self.sequenced and isinstance(seq, int):
+            if seq <= self.last:
+                return  # a duplicate by sequence: skipped (exactly-once)
+            self.last = seq
+        if data["type"] == "StasisStart":
+            self.started = True
+        elif data["type"] == "EventsLost":
+            self.lost_reported += int(str(data["count"]))
+        elif data["type"] == "ChannelVarset" and data.get("variable") == "n":
+            value = int(str(data["value"]))
+            self.seen[value] = self.seen.get(value, 0) + 1
+
+    async def read_for(self, sock: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
+        """Take what ``sock`` brings for ``seconds`` (less when it closes)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await sock.receive(timeout=left)
+            except TimeoutError:
+                return
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                return
+            self.take(json.loads(msg.data))
+
+
+async def moves(
+    https: Sequence[aiohttp.ClientSession],
+    mode: str,
+    reconnects: int,
+    writers: int,
+    seed: int,
+    dwell: tuple[float, float] = (0.005, 0.05),
+    drain: float = 10.0,
+    wait_each: bool = False,
+) -> Result:
+    """The load of the module: the socket connects to ``https`` in turn (one: always the
+    same node), each socket read for ``dwell`` seconds (a random time between the two);
+    the channel is made and the writers write on the first. ``wait_each``: each socket's
+    application registered before it is read (otherwise the first only)."""
     rnd = random.Random(seed)
-    headers = {"Authorization": basic_auth(USER, PASSWORD)}
-    async with aiohttp.ClientSession(base_url=url, headers=headers) as http:
-        events = f"/ari/events?app={APP}"
-        seen: dict[int, int] = {}
-        last_seq = 0
-        lost_reported = 0
+    journal = Journal(sequenced=mode != "plain")
+    events = f"/ari/events?app={APP}"
+    http = https[0]
 
-        def take(data: dict[str, object]) -> None:
-            nonlocal last_seq, lost_reported
-            seq = data.get("pyari_sequence")
-            if mode == "sequenced" and isinstance(seq, int):
-                if seq <= last_seq:
-                    return  # a duplicate by sequence: skipped (exactly-once)
-                last_seq = seq
-            if data["type"] == "EventsLost":
-                lost_reported += int(str(data["count"]))
-            elif data["type"] == "ChannelVarset" and data.get("variable") == "n":
-                value = int(str(data["value"]))
-                seen[value] = seen.get(value, 0) + 1
+    async def connect(i: int) -> aiohttp.ClientWebSocketResponse:
+        ws = await https[i % len(https)].ws_connect(events, headers=journal.headers())
+        if wait_each or i == 0:
+            await wait_registered(https[i % len(https)], [APP])
+        return ws
 
-        def socket_headers() -> dict[str, str]:
-            if mode == "plain":
-                return {}
-            return {"Pyari-Resume": f"{APP}={last_seq}"} if last_seq else {"Pyari-Sequence": "1"}
+    ws = await connect(0)
+    async with http.post("/ari/channels", params={"endpoint": "Sim/load", "app": APP}) as r:
+        chan = (await r.json())["id"]
+    deadline = time.monotonic() + 10
+    while not journal.started:  # the channel is in the application
+        if time.monotonic() > deadline:
+            raise RuntimeError("no StasisStart within 10 s")
+        await journal.read_for(ws, 0.1)
+    produced = 0
+    stop = asyncio.Event()
 
-        ws = await http.ws_connect(events, headers=socket_headers())
-        # A cluster node registers the application just after the upgrade (decision 0025).
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            async with http.get(f"/ari/applications/{APP}") as r:
-                if r.status == 200:
-                    break
-            await asyncio.sleep(0.05)
-        async with http.post("/ari/channels", params={"endpoint": "Sim/load", "app": APP}) as r:
-            chan = (await r.json())["id"]
-        while True:  # the channel is in the application once StasisStart is here
-            msg = await ws.receive(timeout=10)
-            data = json.loads(msg.data)
-            take(data)
-            if data["type"] == "StasisStart":
-                break
-        produced = 0
-        stop = asyncio.Event()
+    async def writer() -> None:
+        nonlocal produced
+        while not stop.is_set():
+            produced += 1
+            params = {"variable": "n", "value": str(produced)}
+            async with http.post(f"/ari/channels/{chan}/variable", params=params) as r:
+                if r.status != 204:
+                    raise RuntimeError(f"setting the variable: {r.status}")
 
-        async def writer() -> None:
-            nonlocal produced
-            while not stop.is_set():
-                produced += 1
-                params = {"variable": "n", "value": str(produced)}
-                async with http.post(f"/ari/channels/{chan}/variable", params=params) as r:
-                    assert r.status == 204, r.status
-
-        async def read_for(sock: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
-            deadline = time.monotonic() + seconds
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    msg = await sock.receive(timeout=left)
-                except TimeoutError:
-                    return
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    return
-                take(json.loads(msg.data))
-
-        started = time.monotonic()
-        tasks = [asyncio.create_task(writer()) for _ in range(writers)]
-        for _ in range(reconnects):
-            await read_for(ws, rnd.uniform(0.005, 0.05))
-            # The socket drops: the client stops reading and goes (what is in flight
-            # is not processed), then reconnects.
-            await ws.close()
-            ws = await http.ws_connect(events, headers=socket_headers())
-        stop.set()
-        await asyncio.gather(*tasks)
-        seconds = time.monotonic() - started
-        total = produced
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and total not in seen:
-            await read_for(ws, 0.2)
-        await read_for(ws, 0.2)
+    started = time.monotonic()
+    tasks = [asyncio.create_task(writer()) for _ in range(writers)]
+    for i in range(1, reconnects + 1):
+        await journal.read_for(ws, rnd.uniform(*dwell))
+        # The socket drops: the client stops reading and goes (what is in flight
+        # is not processed), then reconnects.
         await ws.close()
-        await http.delete(f"/ari/channels/{chan}")
+        ws = await connect(i)
+    stop.set()
+    await asyncio.gather(*tasks)
+    seconds = time.monotonic() - started
+    deadline = time.monotonic() + drain
+    while time.monotonic() < deadline and produced not in journal.seen:
+        await journal.read_for(ws, 0.2)
+    await journal.read_for(ws, 0.2)
+    await ws.close()
+    await http.delete(f"/ari/channels/{chan}")
+    seen = journal.seen
     return Result(
         mode,
-        total,
+        produced,
         sum(seen.values()),
-        sum(1 for v in range(1, total + 1) if v not in seen),
+        sum(1 for v in range(1, produced + 1) if v not in seen),
         sum(n - 1 for n in seen.values()),
-        lost_reported,
+        journal.lost_reported,
         reconnects,
         seconds,
     )
+
+
+async def run(url: str, mode: str, reconnects: int, writers: int, seed: int) -> Result:
+    headers = {"Authorization": basic_auth(USER, PASSWORD)}
+    async with aiohttp.ClientSession(base_url=url, headers=headers) as http:
+        return await moves([http], mode, reconnects, writers, seed)
 
 
 def main() -> None:

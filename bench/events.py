@@ -31,7 +31,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.rest import PASSWORD, USER, parse_wrk, wrk_path
-from bench.server import ServerProcess, basic_auth
+from bench.server import ServerProcess, basic_auth, wait_registered
 
 POST_LUA = 'wrk.method = "POST"\n'
 
@@ -70,15 +70,7 @@ async def run(
     headers = {"Authorization": basic_auth(user, password)}
     async with aiohttp.ClientSession(url, headers=headers) as http:
         ws = await http.ws_connect(f"/ari/events?app={','.join(names)}", max_msg_size=0)
-        # A cluster node registers the socket's applications just after the upgrade
-        # (decision 0025): wait until each is there (at once on a single node).
-        deadline = time.monotonic() + 10
-        for name in names:
-            while time.monotonic() < deadline:
-                async with http.get(f"/ari/applications/{name}") as r:
-                    if r.status == 200:
-                        break
-                await asyncio.sleep(0.05)
+        await wait_registered(http, names)
         params = {"endpoint": "Local/1000@ARI-test", "app": "hello"}
         async with http.post("/ari/channels", params=params) as r:
             r.raise_for_status()

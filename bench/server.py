@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import re
@@ -10,9 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import aiohttp
 
 PYARI = str(Path(sys.executable).parent / "pyari")
 
@@ -25,6 +30,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def wait_registered(
+    http: aiohttp.ClientSession, names: Sequence[str], timeout: float = 10.0
+) -> None:
+    """Until ``GET /ari/applications/<name>`` answers 200 for each name: a cluster node
+    registers a socket's applications just after the upgrade (decision 0025), a single
+    node at once. Gives up silently after ``timeout`` s (what follows then fails)."""
+    deadline = time.monotonic() + timeout
+    for name in names:
+        while time.monotonic() < deadline:
+            async with http.get(f"/ari/applications/{name}") as r:
+                if r.status == 200:
+                    break
+            await asyncio.sleep(0.05)
 
 
 def rss_kib(pid: int) -> int:
