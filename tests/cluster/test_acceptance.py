@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import csv
 import json
-import random
 import shutil
 import signal
 import socket
@@ -47,6 +46,7 @@ import pytest
 
 pytest.importorskip("nats", reason="nats-py (the cluster extra) is not installed")
 
+from cluster.conftest import socket_moving_under_load
 from pyari.cluster.demo import LocalCluster, basic_auth, kamailio_binary, nats_binary
 
 HERE = Path(__file__).resolve().parent
@@ -441,81 +441,16 @@ async def test_socket_moving_between_nodes_under_load_loses_nothing(tmp_path: Pa
         tmp_path / "c", 2, cluster="moves", kamailio=False, event_retention=60, stasis_grace=5
     )
     await local.start()
-    rnd = random.Random(7)
-    seen: dict[int, int] = {}
-    last = 0
-    reported = 0
     headers = {"Authorization": basic_auth()}
     try:
         async with (
             aiohttp.ClientSession(local.nodes[0].url, headers=headers) as n1,
             aiohttp.ClientSession(local.nodes[1].url, headers=headers) as n2,
         ):
-            nodes = (n1, n2)
-
-            def take(data: dict[str, Any]) -> None:
-                nonlocal last, reported
-                seq = data.get("pyari_sequence")
-                if isinstance(seq, int):
-                    if seq <= last:
-                        return
-                    last = seq
-                if data["type"] == "EventsLost":
-                    reported += int(data["count"])
-                elif data["type"] == "ChannelVarset" and data.get("variable") == "n":
-                    seen[int(data["value"])] = seen.get(int(data["value"]), 0) + 1
-
-            async def connect(i: int) -> aiohttp.ClientWebSocketResponse:
-                hdrs = {"Pyari-Resume": f"bench={last}"} if last else {"Pyari-Sequence": "1"}
-                return await nodes[i % 2].ws_connect("/ari/events?app=bench", headers=hdrs)
-
-            async def read_for(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
-                end = time.monotonic() + seconds
-                while (left := end - time.monotonic()) > 0:
-                    try:
-                        msg = await ws.receive(timeout=left)
-                    except TimeoutError:
-                        return
-                    if msg.type != aiohttp.WSMsgType.TEXT:
-                        return
-                    take(json.loads(msg.data))
-
-            ws = await connect(0)
-            for _ in range(100):  # the app is registered just after the upgrade
-                async with n1.get("/ari/applications/bench") as r:
-                    if r.status == 200:
-                        break
-                await asyncio.sleep(0.05)
-            async with n1.post(
-                "/ari/channels", params={"endpoint": "Sim/load", "app": "bench"}
-            ) as r:
-                chan = (await r.json())["id"]
-            while not last:
-                await read_for(ws, 0.1)
-            produced = 0
-            stop = asyncio.Event()
-
-            async def writer() -> None:
-                nonlocal produced
-                while not stop.is_set():
-                    produced += 1
-                    params = {"variable": "n", "value": str(produced)}
-                    async with n1.post(f"/ari/channels/{chan}/variable", params=params) as r:
-                        assert r.status == 204
-
-            writers = [asyncio.create_task(writer()) for _ in range(2)]
-            for i in range(1, 61):
-                await read_for(ws, rnd.uniform(0.005, 0.1))
-                await ws.close()
-                ws = await connect(i)
-            stop.set()
-            await asyncio.gather(*writers)
-            end = time.monotonic() + WAIT
-            while produced not in seen and time.monotonic() < end:
-                await read_for(ws, 0.2)
-            await ws.close()
+            moved = await socket_moving_under_load(
+                (n1, n2), "bench", moves=60, dwell=(0.005, 0.1), wait=WAIT
+            )
     finally:
         await local.stop()
-    missing = [v for v in range(1, produced + 1) if v not in seen]
-    twice = [v for v, n in seen.items() if n > 1]
-    assert (len(missing), len(twice), reported) == (0, 0, 0), (missing[:20], twice[:20])
+    missing, twice = moved.missing, moved.twice
+    assert (len(missing), len(twice), moved.reported) == (0, 0, 0), (missing[:20], twice[:20])

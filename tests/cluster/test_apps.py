@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 import secrets
 from typing import Any
 
 import aiohttp
 import pytest
 
-from cluster.conftest import WAIT, NatsServer, NodeFactory
+from cluster.conftest import WAIT, NatsServer, NodeFactory, socket_moving_under_load
 from conftest import auth_headers, wait_for
 from pyari.ari.events_ws import EventEncoder, EventSession
 from pyari.cluster.apps import NODE_LOST_CAUSE, ClusterApps, app_key
@@ -589,68 +588,12 @@ async def test_a_socket_moving_back_and_forth_under_load_gets_every_event_once(
     """A Pyari-Resume client's socket moves between n1 and n2 every 50-150 ms, 20 times,
     while two writers set a variable on a channel of n1: each value arrives once."""
     n1, n2 = await nodes(2, files=KEEP)
-    rnd = random.Random(7)
-    seen: dict[int, int] = {}
-    last = 0
-
-    def take(event: dict[str, Any]) -> None:
-        nonlocal last
-        seq = event.get("pyari_sequence")
-        if isinstance(seq, int):
-            if seq <= last:
-                return
-            last = seq
-        assert event["type"] != "EventsLost"
-        if event["type"] == "ChannelVarset" and event.get("variable") == "n":
-            seen[int(event["value"])] = seen.get(int(event["value"]), 0) + 1
-
     async with _http(n1) as http1, _http(n2) as http2:
-        https = (http1, http2)
-
-        async def connect(i: int) -> aiohttp.ClientWebSocketResponse:
-            headers = {"Pyari-Resume": f"{app}={last}"} if last else SEQ
-            return await https[i % 2].ws_connect(f"/ari/events?app={app}", headers=headers)
-
-        async def read_for(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
-            loop = asyncio.get_running_loop()
-            end = loop.time() + seconds
-            while (left := end - loop.time()) > 0:
-                try:
-                    msg = await ws.receive(timeout=left)
-                except TimeoutError:
-                    return
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    return
-                take(json.loads(msg.data))
-
-        ws = await connect(0)
-        await wait_for(lambda: _apps(n1).records.get(app) == ("n1", True), WAIT)
-        params = {"endpoint": "Sim/load", "app": app}
-        async with http1.post("/ari/channels", params=params) as r:
-            chan = (await r.json())["id"]
-        while not last:
-            await read_for(ws, 0.1)
-        produced = 0
-        stop = asyncio.Event()
-
-        async def writer() -> None:
-            nonlocal produced
-            while not stop.is_set():
-                produced += 1
-                assert await _set_var(http1, chan, str(produced)) == 204
-
-        writers = [asyncio.create_task(writer()) for _ in range(2)]
-        for i in range(1, 21):
-            await read_for(ws, rnd.uniform(0.05, 0.15))
-            await ws.close()
-            ws = await connect(i)
-        stop.set()
-        await asyncio.gather(*writers)
-        loop = asyncio.get_running_loop()
-        end = loop.time() + WAIT
-        while produced not in seen and loop.time() < end:
-            await read_for(ws, 0.2)
-        await ws.close()
-    missing = [v for v in range(1, produced + 1) if v not in seen]
-    twice = [v for v, n in seen.items() if n > 1]
-    assert (missing[:10], twice[:10]) == ([], [])
+        moved = await socket_moving_under_load(
+            (http1, http2),
+            app,
+            moves=20,
+            dwell=(0.05, 0.15),
+            registered=lambda: wait_for(lambda: _apps(n1).records.get(app) == ("n1", True), WAIT),
+        )
+    assert (moved.missing[:10], moved.twice[:10], moved.reported) == ([], [], 0)
