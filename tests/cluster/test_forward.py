@@ -432,13 +432,17 @@ def _cluster(server: Server) -> Cluster:
     return cluster
 
 
-async def test_nodes_of_a_real_cluster_answer_for_each_other(nodes: NodeFactory) -> None:
+async def _two(nodes: NodeFactory) -> tuple[Server, Server, str, str]:
+    """n1 and n2 of a real cluster, each seeing both alive, and their ARI base URLs."""
     a, b = await nodes(2)
     await wait_for(lambda: _cluster(a).alive() == ["n1", "n2"], WAIT)
     await wait_for(lambda: _cluster(b).alive() == ["n1", "n2"], WAIT)
+    return a, b, f"http://127.0.0.1:{a.http_port}/ari", f"http://127.0.0.1:{b.http_port}/ari"
+
+
+async def test_nodes_of_a_real_cluster_answer_for_each_other(nodes: NodeFactory) -> None:
+    a, b, base_a, base_b = await _two(nodes)
     app = "fwd-e2e"
-    base_a = f"http://127.0.0.1:{a.http_port}/ari"
-    base_b = f"http://127.0.0.1:{b.http_port}/ari"
     async with (
         aiohttp.ClientSession(headers=auth_headers()) as http,
         http.ws_connect(f"{base_b}/events?app={app}") as ws,
@@ -551,12 +555,8 @@ async def test_a_user_event_runs_where_its_sources_are(pair: Pair) -> None:
 
 
 async def test_an_app_subscribes_to_another_nodes_channel(nodes: NodeFactory) -> None:
-    a, b = await nodes(2)
-    await wait_for(lambda: _cluster(a).alive() == ["n1", "n2"], WAIT)
-    await wait_for(lambda: _cluster(b).alive() == ["n1", "n2"], WAIT)
+    a, b, base_a, base_b = await _two(nodes)
     app = "sub-e2e"
-    base_a = f"http://127.0.0.1:{a.http_port}/ari"
-    base_b = f"http://127.0.0.1:{b.http_port}/ari"
     async with (
         aiohttp.ClientSession(headers=auth_headers()) as http,
         http.ws_connect(f"{base_a}/events?app={app}") as ws,
@@ -595,14 +595,11 @@ def _wav(path: Path, frames: int) -> bytes:
 
 
 async def test_stored_recordings_of_another_node(nodes: NodeFactory) -> None:
-    a, b = await nodes(2)
-    await wait_for(lambda: _cluster(a).alive() == ["n1", "n2"], WAIT)
+    a, b, base_a, base_b = await _two(nodes)
     folder = _recordings(b)
     assert folder != _recordings(a)  # each node records to its own folder
     data = _wav(folder / "memo.wav", 800)
     _wav(folder / "big.wav", 800_000)  # more than NATS carries in one message (1 MB)
-    base_a = f"http://127.0.0.1:{a.http_port}/ari"
-    base_b = f"http://127.0.0.1:{b.http_port}/ari"
     async with aiohttp.ClientSession(headers=auth_headers()) as http:
         async with http.get(f"{base_a}/recordings/stored") as r:
             listed = await r.json()
@@ -646,12 +643,8 @@ async def test_two_requests_moving_one_bridge_move_it_once(pair: Pair) -> None:
 async def test_an_apps_endpoint_subscription_and_filter_hold_on_every_node(
     nodes: NodeFactory,
 ) -> None:
-    a, b = await nodes(2)
-    await wait_for(lambda: _cluster(a).alive() == ["n1", "n2"], WAIT)
-    await wait_for(lambda: _cluster(b).alive() == ["n1", "n2"], WAIT)
+    a, b, base_a, base_b = await _two(nodes)
     app = "everywhere"
-    base_a = f"http://127.0.0.1:{a.http_port}/ari"
-    base_b = f"http://127.0.0.1:{b.http_port}/ari"
     async with (
         aiohttp.ClientSession(headers=auth_headers()) as http,
         http.ws_connect(f"{base_a}/events?app={app}") as ws,
