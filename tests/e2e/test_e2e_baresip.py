@@ -19,7 +19,7 @@ import shutil
 import socket
 import struct
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,19 +63,28 @@ def configure(
     ctrl_port: int,
     *,
     transport: str = "udp",
+    user: str = "2222",
     password: str = "pyari-2222",
     cafile: Path | None = None,
+    codecs: str = "PCMU,PCMA",
+    modules: Sequence[str] = ("g711.so",),
+    srate: int = 8000,
+    source: Callable[[Path], None] = write_sine,
+    extra: str = "",
 ) -> None:
     """baresip 1.0's network layer will not use the loopback interface (``-n lo``: "could
     not get network address"; ``sip_listen 127.0.0.1:port`` makes REGISTER fail with
     "Function not implemented"), so it listens on the wildcard address and talks from
     the host's own address to pyari on 127.0.0.1: traffic the kernel keeps on the host.
-    ``cafile`` is the CA baresip trusts for ``transport=tls``."""
+    ``cafile`` is the CA baresip trusts for ``transport=tls``. The account is ``user``
+    with ``codecs`` (from the codec ``modules``); the microphone is the file ``source``
+    writes (at ``srate`` Hz); ``extra`` lines go after the audio modules."""
     home.mkdir()
-    write_sine(home / "source.wav")
+    source(home / "source.wav")
     rtp = free_port() & ~1
     listen = free_port(socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
     trust = f"sip_cafile {cafile}\n" if cafile is not None else ""
+    codec_modules = "".join(f"module {m}\n" for m in modules)
     (home / "config").write_text(
         f"""poll_method epoll
 sip_listen 0.0.0.0:{listen}
@@ -84,14 +93,13 @@ call_max_calls 4
 audio_player aubridge,nil
 audio_source aufile,{home / "source.wav"}
 audio_alert aubridge,nil
-audio_srate 8000
+audio_srate {srate}
 audio_channels 1
 rtp_ports {rtp}-{rtp + 20}
 module_path {MODULES}
-module g711.so
-module aufile.so
+{codec_modules}module aufile.so
 module aubridge.so
-module_app account.so
+{extra}module_app account.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:{ctrl_port}
@@ -99,8 +107,8 @@ ctrl_tcp_listen 127.0.0.1:{ctrl_port}
     )
     host, port = sip_server
     (home / "accounts").write_text(
-        f"<sip:2222@{host}:{port};transport={transport}>;auth_pass={password};"
-        "regint=600;answermode=manual;audio_codecs=PCMU,PCMA\n"
+        f"<sip:{user}@{host}:{port};transport={transport}>;auth_pass={password};"
+        f"regint=600;answermode=manual;audio_codecs={codecs}\n"
     )
     (home / "contacts").write_text("")
 

@@ -27,7 +27,7 @@ import pytest
 
 from channels.webrtc_peers import RtpPeer, config_dir, peak, wav_samples
 from conftest import auth_headers, make_server, wait_for
-from e2e.test_e2e_baresip import MODULES, Baresip, Events, free_port
+from e2e.test_e2e_baresip import MODULES, Baresip, Events, configure, free_port
 from pyari.channels.pjsip import PjsipPvt
 from pyari.core.tech import pvt_of
 from pyari.server import Server
@@ -68,40 +68,20 @@ def _write_tone(path: Path, freq: float, seconds: float, rate: int = 16000) -> N
 
 
 def _configure(home: Path, sip: tuple[str, int], ctrl_port: int) -> Path:
-    home.mkdir()
-    _write_tone(home / "source.wav", 1000.0, 8.0)
+    """baresip with G.722 (and G.711) at 16 kHz, its microphone 1000 Hz, what it plays
+    recorded (``sndfile``) in the folder returned."""
     dumps = home / "dumps"
+    configure(
+        home,
+        sip,
+        ctrl_port,
+        codecs="G722",
+        modules=("g722.so", "g711.so"),
+        srate=16000,
+        source=lambda path: _write_tone(path, 1000.0, 8.0),
+        extra=f"module sndfile.so\nsnd_path {dumps}\n",
+    )
     dumps.mkdir()
-    rtp = free_port() & ~1
-    (home / "config").write_text(
-        f"""poll_method epoll
-sip_listen 0.0.0.0:{free_port()}
-call_local_timeout 120
-audio_player aubridge,nil
-audio_source aufile,{home / "source.wav"}
-audio_alert aubridge,nil
-audio_srate 16000
-audio_channels 1
-rtp_ports {rtp}-{rtp + 20}
-module_path {MODULES}
-module g722.so
-module g711.so
-module aufile.so
-module aubridge.so
-module sndfile.so
-snd_path {dumps}
-module_app account.so
-module_app menu.so
-module_app ctrl_tcp.so
-ctrl_tcp_listen 127.0.0.1:{ctrl_port}
-"""
-    )
-    host, port = sip
-    (home / "accounts").write_text(
-        f"<sip:2222@{host}:{port};transport=udp>;auth_pass=pyari-2222;"
-        "regint=600;answermode=manual;audio_codecs=G722\n"
-    )
-    (home / "contacts").write_text("")
     return dumps
 
 

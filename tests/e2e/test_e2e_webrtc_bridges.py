@@ -16,22 +16,22 @@ import struct
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import numpy as np
 import pytest
 
-from conftest import auth_headers, make_server, wait_for
+from conftest import wait_for
 from e2e.chromium import BINARY, Chromium
-from e2e.test_e2e_baresip import MODULES, Baresip, Events, free_port
+from e2e.test_e2e_baresip import MODULES, Baresip, Events, configure, free_port
 from e2e.test_e2e_sipp import run_sipp, uac_args
-from e2e.test_e2e_webrtc_softphone import page_url, self_signed, write_tone
+from e2e.test_e2e_webrtc_softphone import ari_events, open_page, tls_server, write_tone
 from pyari.channels.pjsip import PjsipPvt
 from pyari.core.tech import pvt_of
 from pyari.media.codecs import alaw_encode
 from pyari.server import Server
 from pyari.testing.audio import has_tone, tone
-from sip.test_sip_tcp_out import config_dir
 
 pytestmark = [
     pytest.mark.slow,
@@ -72,56 +72,69 @@ remove_existing = yes
 
 
 def configure_g722(home: Path, sip_server: tuple[str, int], ctrl_port: int) -> None:
-    """A baresip that speaks G.722 only, its microphone a 1200 Hz file (16 kHz); it
-    listens on the wildcard address as in :func:`e2e.test_e2e_baresip.configure`."""
-    home.mkdir()
-    write_tone(home / "source.wav", DESK_TONE, seconds=6.0)
-    rtp = free_port() & ~1
-    listen = free_port()
-    (home / "config").write_text(
-        f"""poll_method epoll
-sip_listen 0.0.0.0:{listen}
-call_local_timeout 120
-audio_player aubridge,nil
-audio_source aufile,{home / "source.wav"}
-audio_alert aubridge,nil
-audio_srate 16000
-audio_channels 1
-rtp_ports {rtp}-{rtp + 20}
-module_path {MODULES}
-module g722.so
-module aufile.so
-module aubridge.so
-module_app account.so
-module_app menu.so
-module_app ctrl_tcp.so
-ctrl_tcp_listen 127.0.0.1:{ctrl_port}
-"""
+    """A baresip that speaks G.722 only, its microphone a 1200 Hz file (16 kHz), as
+    :func:`e2e.test_e2e_baresip.configure` sets it up."""
+    configure(
+        home,
+        sip_server,
+        ctrl_port,
+        user="hd",
+        password="pyari-hd",
+        codecs="G722",
+        modules=("g722.so",),
+        srate=16000,
+        source=lambda path: write_tone(path, DESK_TONE, seconds=6.0),
     )
-    host, port = sip_server
-    (home / "accounts").write_text(
-        f"<sip:hd@{host}:{port};transport=udp>;auth_pass=pyari-hd;"
-        "regint=600;answermode=manual;audio_codecs=G722\n"
-    )
-    (home / "contacts").write_text("")
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    pem = self_signed(tmp_path)
-    srv = make_server(
-        config_dir(tmp_path, HD_PHONE),
-        tlsenable=True,
-        tlsbindaddr="127.0.0.1",
-        tlsbindport=0,
-        tlscertfile=pem,
-        tlsprivatekey=pem,
-    )
-    await srv.start()
-    try:
+    async with tls_server(tmp_path, HD_PHONE) as srv:
         yield srv
-    finally:
-        await srv.stop()
+
+
+def channel_named(server: Server, prefix: str) -> str | None:
+    """The id of the first channel whose name starts with ``prefix``."""
+    return next((c.id for c in server.core.channels.values() if c.name.startswith(prefix)), None)
+
+
+async def browser_calls(browser: Chromium, server: Server, events: Events) -> dict[str, Any]:
+    """The page registers and calls 1000: its channel (at StasisStart)."""
+    await open_page(browser, server)
+    await browser.evaluate("document.getElementById('call').click()")
+    return dict((await events.wait("StasisStart"))["channel"])
+
+
+async def mix_and_record(
+    http: aiohttp.ClientSession, browser: Chromium, channels: str, name: str, hz: int
+) -> None:
+    """``channels`` in a new mixing bridge recorded (3 s) as ``name``; the page hears ``hz``."""
+    r = await http.post("/ari/bridges", params={"type": "mixing"})
+    assert r.status == 200
+    bridge = (await r.json())["id"]
+    r = await http.post(f"/ari/bridges/{bridge}/addChannel", params={"channel": channels})
+    assert r.status == 204, await r.text()
+    r = await http.post(
+        f"/ari/bridges/{bridge}/record",
+        params={"name": name, "format": "wav", "ifExists": "overwrite",
+                "maxDurationSeconds": "3"},
+    )  # fmt: skip
+    assert r.status == 201, await r.text()
+    heard = await browser.wait_for(
+        f"Math.abs(softphone.lastFrequency - {hz}) < 40 && softphone.lastFrequency", timeout=20
+    )
+    assert abs(heard - hz) < 40
+
+
+def assert_recorded(server: Server, name: str, *tones: int) -> None:
+    """The recording ``name`` is longer than a second and holds every tone."""
+    path = server.config.asterisk.astspooldir / "recording" / f"{name}.wav"
+    with wave.open(str(path)) as w:
+        rate = w.getframerate()
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    assert len(samples) > rate
+    for hz in tones:
+        assert has_tone(samples, hz, rate=rate, min_amplitude=300, purity=0.3), hz
 
 
 async def test_browser_and_a_g722_desk_phone_in_a_mixing_bridge(
@@ -134,57 +147,25 @@ async def test_browser_and_a_g722_desk_phone_in_a_mixing_bridge(
     ctrl = free_port(socket.SOCK_STREAM)
     configure_g722(home, server.pjsip.address(), ctrl)
     desk = Baresip(home, ctrl)
-    base = f"http://127.0.0.1:{server.http_port}"
     try:
         await browser.start()
-        async with (
-            aiohttp.ClientSession(base_url=base, headers=auth_headers()) as http,
-            http.ws_connect("/ari/events?app=hello") as ws,
-        ):
+        async with ari_events(server) as (http, ws):
             events = Events(ws)
-            await browser.navigate(page_url(server))
-            await browser.wait_for("softphone.registration === 'registered'")
-            await browser.evaluate("document.getElementById('call').click()")
-            web = (await events.wait("StasisStart"))["channel"]
+            web = await browser_calls(browser, server, events)
             assert web["name"].startswith("PJSIP/webrtc-")
             await desk.start()
             await wait_for(lambda: server.pjsip.ua.location.lookup("hd", server.pjsip.now()))
             host, port = server.pjsip.address()
             desk.command("dial", f"sip:1000@{host}:{port}")
             await desk.event("CALL_ESTABLISHED")
-
-            def desk_channel() -> str | None:
-                return next(
-                    (c.id for c in server.core.channels.values() if c.name.startswith("PJSIP/hd-")),
-                    None,
-                )
-
-            await wait_for(lambda: desk_channel() is not None)
-            desk_id = desk_channel()
+            await wait_for(lambda: channel_named(server, "PJSIP/hd-") is not None)
+            desk_id = channel_named(server, "PJSIP/hd-")
             assert desk_id is not None
             media = pvt_of(server.core.channels[desk_id], PjsipPvt).media
             assert media is not None and media.codec.name.lower() == "g722"
             web_media = pvt_of(server.core.channels[web["id"]], PjsipPvt).media
             assert web_media is not None and web_media.codec.name.lower() == "opus"
-
-            r = await http.post("/ari/bridges", params={"type": "mixing"})
-            assert r.status == 200
-            bridge = (await r.json())["id"]
-            r = await http.post(
-                f"/ari/bridges/{bridge}/addChannel", params={"channel": f"{web['id']},{desk_id}"}
-            )
-            assert r.status == 204, await r.text()
-            r = await http.post(
-                f"/ari/bridges/{bridge}/record",
-                params={"name": "mix", "format": "wav", "ifExists": "overwrite",
-                        "maxDurationSeconds": "3"},
-            )  # fmt: skip
-            assert r.status == 201, await r.text()
-            heard = await browser.wait_for(
-                f"Math.abs(softphone.lastFrequency - {DESK_TONE}) < 40 && softphone.lastFrequency",
-                timeout=20,
-            )
-            assert abs(heard - DESK_TONE) < 40
+            await mix_and_record(http, browser, f"{web['id']},{desk_id}", "mix", DESK_TONE)
             await events.wait("RecordingFinished", timeout=15)
             await browser.evaluate("document.getElementById('hangup').click()")
             await wait_for(lambda: web["id"] not in server.core.channels)
@@ -195,13 +176,7 @@ async def test_browser_and_a_g722_desk_phone_in_a_mixing_bridge(
         await browser.close()
         await desk.close()
         await asyncio.sleep(0)
-    path = server.config.asterisk.astspooldir / "recording" / "mix.wav"
-    with wave.open(str(path)) as w:
-        rate = w.getframerate()
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    assert len(samples) > rate
-    assert has_tone(samples, BROWSER_TONE, rate=rate, min_amplitude=300, purity=0.3)
-    assert has_tone(samples, DESK_TONE, rate=rate, min_amplitude=300, purity=0.3)
+    assert_recorded(server, "mix", BROWSER_TONE, DESK_TONE)
 
 
 def write_alaw_pcap(path: Path, hz: int, seconds: float) -> None:
@@ -231,52 +206,21 @@ async def test_browser_and_a_sipp_g711_call_in_a_mixing_bridge(
     # scenario() links SIPp's own g711a.pcap only when the folder has none: this one plays
     write_alaw_pcap(sipp_dir / "g711a.pcap", SIPP_TONE, seconds=10.0)
     browser = Chromium(tmp_path / "chromium", fake_audio=tone_file)
-    base = f"http://127.0.0.1:{server.http_port}"
     sipp: asyncio.Task[tuple[int, str]] | None = None
     try:
         await browser.start()
-        async with (
-            aiohttp.ClientSession(base_url=base, headers=auth_headers()) as http,
-            http.ws_connect("/ari/events?app=hello") as ws,
-        ):
+        async with ari_events(server) as (http, ws):
             events = Events(ws)
-            await browser.navigate(page_url(server))
-            await browser.wait_for("softphone.registration === 'registered'")
-            await browser.evaluate("document.getElementById('call').click()")
-            web = (await events.wait("StasisStart"))["channel"]
+            web = await browser_calls(browser, server, events)
             sipp = asyncio.ensure_future(
                 run_sipp(*uac_args(server, sipp_dir, hold_ms=8000), timeout=40)
             )
-
-            def sipp_channel() -> str | None:
-                return next(
-                    (c.id for c in server.core.channels.values()
-                     if c.name.startswith("PJSIP/2222-")),
-                    None,
-                )  # fmt: skip
-
-            await wait_for(lambda: sipp_channel() is not None, timeout=10)
-            desk_id = sipp_channel()
+            await wait_for(lambda: channel_named(server, "PJSIP/2222-") is not None, timeout=10)
+            desk_id = channel_named(server, "PJSIP/2222-")
             assert desk_id is not None
             media = pvt_of(server.core.channels[desk_id], PjsipPvt).media
             assert media is not None and media.codec.name.lower() in ("alaw", "pcma")
-            r = await http.post("/ari/bridges", params={"type": "mixing"})
-            bridge = (await r.json())["id"]
-            r = await http.post(
-                f"/ari/bridges/{bridge}/addChannel", params={"channel": f"{web['id']},{desk_id}"}
-            )
-            assert r.status == 204, await r.text()
-            r = await http.post(
-                f"/ari/bridges/{bridge}/record",
-                params={"name": "mix-sipp", "format": "wav", "ifExists": "overwrite",
-                        "maxDurationSeconds": "3"},
-            )  # fmt: skip
-            assert r.status == 201, await r.text()
-            heard = await browser.wait_for(
-                f"Math.abs(softphone.lastFrequency - {SIPP_TONE}) < 40 && softphone.lastFrequency",
-                timeout=20,
-            )
-            assert abs(heard - SIPP_TONE) < 40
+            await mix_and_record(http, browser, f"{web['id']},{desk_id}", "mix-sipp", SIPP_TONE)
             await events.wait("RecordingFinished", timeout=15)
             await browser.evaluate("document.getElementById('hangup').click()")
             await wait_for(lambda: web["id"] not in server.core.channels)
@@ -287,10 +231,4 @@ async def test_browser_and_a_sipp_g711_call_in_a_mixing_bridge(
         await browser.close()
         if sipp is not None and not sipp.done():
             sipp.cancel()
-    path = server.config.asterisk.astspooldir / "recording" / "mix-sipp.wav"
-    with wave.open(str(path)) as w:
-        rate = w.getframerate()
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    assert len(samples) > rate
-    assert has_tone(samples, BROWSER_TONE, rate=rate, min_amplitude=300, purity=0.3)
-    assert has_tone(samples, SIPP_TONE, rate=rate, min_amplitude=300, purity=0.3)
+    assert_recorded(server, "mix-sipp", BROWSER_TONE, SIPP_TONE)

@@ -11,6 +11,7 @@ media).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import struct
@@ -66,11 +67,13 @@ def self_signed(folder: Path) -> Path:
     return pem
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
+@contextlib.asynccontextmanager
+async def tls_server(tmp_path: Path, pjsip: str = "") -> AsyncIterator[Server]:
+    """A server whose HTTPS listener (a self-signed certificate for 127.0.0.1) serves the
+    page, with ``pjsip`` added to the test's pjsip.conf."""
     pem = self_signed(tmp_path)
     srv = make_server(
-        config_dir(tmp_path, ""),
+        config_dir(tmp_path, pjsip),
         tlsenable=True,
         tlsbindaddr="127.0.0.1",
         tlsbindport=0,
@@ -82,6 +85,31 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
         yield srv
     finally:
         await srv.stop()
+
+
+@contextlib.asynccontextmanager
+async def ari_events(
+    server: Server, app: str = "hello"
+) -> AsyncIterator[tuple[aiohttp.ClientSession, aiohttp.ClientWebSocketResponse]]:
+    """An ARI session to ``server`` and the events socket of ``app``."""
+    base = f"http://127.0.0.1:{server.http_port}"
+    async with (
+        aiohttp.ClientSession(base_url=base, headers=auth_headers()) as http,
+        http.ws_connect(f"/ari/events?app={app}") as ws,
+    ):
+        yield http, ws
+
+
+async def open_page(browser: Chromium, server: Server) -> None:
+    """The softphone page over HTTPS, registered over WSS."""
+    await browser.navigate(page_url(server))
+    await browser.wait_for("softphone.registration === 'registered'")
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    async with tls_server(tmp_path) as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -142,13 +170,8 @@ async def test_wrong_password_never_registers(server: Server, browser: Chromium)
 async def test_softphone_calls_1000_into_stasis_and_hangs_up_both_ways(
     server: Server, browser: Chromium
 ) -> None:
-    await browser.navigate(page_url(server))
-    await browser.wait_for("softphone.registration === 'registered'")
-    base = f"http://127.0.0.1:{server.http_port}"
-    async with (
-        aiohttp.ClientSession(base_url=base, headers=auth_headers()) as http,
-        http.ws_connect("/ari/events?app=hello") as ws,
-    ):
+    await open_page(browser, server)
+    async with ari_events(server) as (http, ws):
         events = Events(ws)
         await browser.evaluate("document.getElementById('call').click()")
         start = await events.wait("StasisStart")
@@ -173,13 +196,8 @@ async def test_softphone_calls_1000_into_stasis_and_hangs_up_both_ways(
 async def test_softphone_audio_both_ways(server: Server, browser: Chromium) -> None:
     """The app records the browser (its fake microphone's 440 Hz) and plays 1000 Hz,
     which the page's analyser reports."""
-    await browser.navigate(page_url(server))
-    await browser.wait_for("softphone.registration === 'registered'")
-    base = f"http://127.0.0.1:{server.http_port}"
-    async with (
-        aiohttp.ClientSession(base_url=base, headers=auth_headers()) as http,
-        http.ws_connect("/ari/events?app=hello") as ws,
-    ):
+    await open_page(browser, server)
+    async with ari_events(server) as (http, ws):
         events = Events(ws)
         await browser.evaluate("document.getElementById('call').click()")
         chan = (await events.wait("StasisStart"))["channel"]
@@ -213,13 +231,8 @@ async def test_softphone_audio_both_ways(server: Server, browser: Chromium) -> N
 async def test_an_originated_call_rings_the_page(server: Server, browser: Chromium) -> None:
     """pyari calls the browser: the INVITE goes on its WebSocket (its contact is .invalid),
     the page shows the incoming call and answers; the app gets the channel."""
-    await browser.navigate(page_url(server))
-    await browser.wait_for("softphone.registration === 'registered'")
-    base = f"http://127.0.0.1:{server.http_port}"
-    async with (
-        aiohttp.ClientSession(base_url=base, headers=auth_headers()) as http,
-        http.ws_connect("/ari/events?app=out") as ws,
-    ):
+    await open_page(browser, server)
+    async with ari_events(server, "out") as (http, ws):
         events = Events(ws)
         r = await http.post("/ari/channels", params={"endpoint": "PJSIP/webrtc", "app": "out"})
         assert r.status == 200, await r.text()
