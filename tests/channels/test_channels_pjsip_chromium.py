@@ -17,13 +17,20 @@ import struct
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from channels.chromium_cdp import CHROMIUM, Chromium
-from channels.test_channels_pjsip_webrtc import WEBRTC, _ack, _tone_then_record
-from channels.webrtc_peers import config_dir, peak, wav_samples
+from channels.test_channels_pjsip_webrtc import (
+    WEBRTC,
+    _ack,
+    _invite,
+    _record_while_talking,
+    _recording,
+)
+from channels.webrtc_peers import config_dir, peak
 from conftest import auth_headers, make_server
 from pyari.sip.sdp import parse_sdp
 from sip.sip_phone_helpers import Events, Phone
@@ -98,9 +105,7 @@ async def test_chromium_webrtc_media_with_pyari(tmp_path: Path, phone: Phone) ->
         ws = await http.ws_connect("/ari/events?app=hello")
         events = Events(ws)
         phone.server = srv.pjsip.address()
-        invite = phone.request("INVITE", "1000", body=offer.encode(),
-                               content_type="application/sdp")  # fmt: skip
-        phone.send(invite)
+        invite = _invite(phone, offer.encode())
         ok = await phone.response(invite)
         assert ok.status == 200, ok.status
         _ack(phone, invite, ok.headers.get("to") or "", ok.cseq.number)
@@ -118,15 +123,13 @@ async def test_chromium_webrtc_media_with_pyari(tmp_path: Path, phone: Phone) ->
                 break
             await asyncio.sleep(0.1)
         assert state is not None and state["state"] == "connected", state
-        await _tone_then_record(http, events, chan["id"], "chromium-in")
-        before = await browser.evaluate(STATS_JS)
-        await asyncio.sleep(1.5)  # media time: pyari records the browser's tone
-        r = await http.post("/ari/recordings/live/chromium-in/stop")
-        assert r.status == 204
-        await events.wait("RecordingFinished")
-        r = await http.delete(f"/ari/channels/{chan['id']}")
-        assert r.status == 204
-        await events.wait("StasisEnd")
+
+        async def media_time() -> Any:
+            before = await browser.evaluate(STATS_JS)
+            await asyncio.sleep(1.5)  # media time: pyari records the browser's tone
+            return before
+
+        before = await _record_while_talking(http, events, chan["id"], "chromium-in", media_time())
         events.task.cancel()
         await ws.close()
         # the browser received and decoded pyari's audio (the 600 Hz tone, then silence)
@@ -134,8 +137,7 @@ async def test_chromium_webrtc_media_with_pyari(tmp_path: Path, phone: Phone) ->
         assert inbound is not None and inbound["packets"] > 40, before
         assert inbound["energy"] > 0, before
         assert before["outbound"]["packets"] > 40, before
-        recorded, rate = wav_samples(srv.config.asterisk.astspooldir / "recording" /
-                                     "chromium-in.wav16")  # fmt: skip
+        recorded, rate = _recording(srv, "chromium-in")
         assert abs(peak(recorded[rate // 4 :], rate) - 1000) < 15
     finally:
         await browser.close()

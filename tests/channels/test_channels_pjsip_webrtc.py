@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -92,6 +93,38 @@ async def _tone_then_record(
     await events.wait("RecordingStarted")
 
 
+async def _record_while_talking(
+    http: aiohttp.ClientSession,
+    events: Events,
+    channel_id: str,
+    name: str,
+    talking: Awaitable[Any],
+) -> Any:
+    """:func:`_tone_then_record` while the phone talks, then (its tone sent: what
+    ``talking`` returns) the recording stopped and the channel hung up."""
+    await _tone_then_record(http, events, channel_id, name)
+    sent = await talking
+    r = await http.post(f"/ari/recordings/live/{name}/stop")
+    assert r.status == 204
+    await events.wait("RecordingFinished")
+    r = await http.delete(f"/ari/channels/{channel_id}")
+    assert r.status == 204
+    await events.wait("StasisEnd")
+    return sent
+
+
+def _recording(srv: Server, name: str) -> tuple[np.ndarray, int]:
+    """The samples and rate of the recording ``name`` (wav16)."""
+    return wav_samples(srv.config.asterisk.astspooldir / "recording" / f"{name}.wav16")
+
+
+def _invite(phone: Phone, sdp: bytes) -> Request:
+    """An INVITE of 1000 with the offer ``sdp``, sent."""
+    invite = phone.request("INVITE", "1000", body=sdp, content_type="application/sdp")
+    phone.send(invite)
+    return invite
+
+
 def _ack(phone: Phone, invite: Request, ok_to: str, cseq: int) -> None:
     ack = phone.request("ACK", "1000", call_id=invite.call_id, from_tag=invite.from_.tag)
     ack.headers.set("To", ok_to)
@@ -117,9 +150,7 @@ async def test_g722_or_gsm_call_records_the_phone_and_plays_to_it(
             events = Events(ws)
             phone.server = srv.pjsip.address()
             offer = create_offer([codec, "ulaw"], "127.0.0.1", peer.address[1], session_id="7")
-            invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
-                                   content_type="application/sdp")  # fmt: skip
-            phone.send(invite)
+            invite = _invite(phone, offer.to_bytes())
             ok = await phone.response(invite)
             assert ok.status == 200
             answer = parse_sdp(ok.body)
@@ -133,17 +164,9 @@ async def test_g722_or_gsm_call_records_the_phone_and_plays_to_it(
             talking = asyncio.ensure_future(peer.send_tone(dest, 1000.0, 2.6))
             # a channel's playback and recording run one after the other on its control
             # queue (as in Asterisk): a tone for a second of media, then the recording
-            await _tone_then_record(http, events, chan["id"], "hd-in")
-            await talking
-            r = await http.post("/ari/recordings/live/hd-in/stop")
-            assert r.status == 204
-            await events.wait("RecordingFinished")
-            r = await http.delete(f"/ari/channels/{chan['id']}")
-            assert r.status == 204
-            await events.wait("StasisEnd")
+            await _record_while_talking(http, events, chan["id"], "hd-in", talking)
             events.task.cancel()
-        path = srv.config.asterisk.astspooldir / "recording" / "hd-in.wav16"
-        recorded, rate = wav_samples(path)
+        recorded, rate = _recording(srv, "hd-in")
         assert rate == 16000 and len(recorded) > 16000 // 2
         assert abs(peak(recorded[rate // 4 :], rate) - 1000) < 15
         heard, hrate = peer.heard()
@@ -164,9 +187,7 @@ async def test_answer_follows_the_offer_order_within_allow(tmp_path: Path, phone
     try:
         phone.server = srv.pjsip.address()
         offer = create_offer(["alaw", "ulaw", "g722"], "127.0.0.1", 40000, session_id="8")
-        invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
-                               content_type="application/sdp")  # fmt: skip
-        phone.send(invite)
+        invite = _invite(phone, offer.to_bytes())
         ok = await phone.response(invite)
         assert ok.status == 200
         audio = parse_sdp(ok.body).audio
@@ -188,9 +209,7 @@ async def _browser_call(
     ws = await http.ws_connect("/ari/events?app=hello")
     events = Events(ws)
     phone.server = srv.pjsip.address()
-    invite = phone.request("INVITE", "1000", body=browser.offer(),
-                           content_type="application/sdp")  # fmt: skip
-    phone.send(invite)
+    invite = _invite(phone, browser.offer())
     return srv, http, events, ws, invite, ""
 
 
@@ -235,16 +254,8 @@ async def test_browser_call_ice_dtls_srtp_opus_both_ways(
 
         await wait_for(connected, timeout=5)
         talking = asyncio.ensure_future(browser.send_tone(1000.0, 2.6))
-        await _tone_then_record(http, events, chan["id"], "web-in")
-        assert await talking > 100
-        r = await http.post("/ari/recordings/live/web-in/stop")
-        assert r.status == 204
-        await events.wait("RecordingFinished")
-        r = await http.delete(f"/ari/channels/{chan['id']}")
-        assert r.status == 204
-        await events.wait("StasisEnd")
-        path = srv.config.asterisk.astspooldir / "recording" / "web-in.wav16"
-        recorded, rate = wav_samples(path)
+        assert await _record_while_talking(http, events, chan["id"], "web-in", talking) > 100
+        recorded, rate = _recording(srv, "web-in")
         assert abs(peak(recorded[rate // 4 :], rate) - 1000) < 15
         heard = browser.heard()
         assert len(heard) > 16000 // 5
@@ -296,9 +307,7 @@ async def test_plain_offer_to_a_dtls_endpoint_is_refused(tmp_path: Path, phone: 
     try:
         phone.server = srv.pjsip.address()
         offer = create_offer(["opus", "ulaw"], "127.0.0.1", 40000, session_id="9")
-        invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
-                               content_type="application/sdp")  # fmt: skip
-        phone.send(invite)
+        invite = _invite(phone, offer.to_bytes())
         assert (await phone.response(invite)).status == 488
         assert not srv.core.channels
     finally:
@@ -438,9 +447,7 @@ async def test_sdes_srtp_call(tmp_path: Path, phone: Phone) -> None:
             phone.server = srv.pjsip.address()
             offer = create_offer(["ulaw"], "127.0.0.1", peer.address[1], session_id="7",
                                  transport=TransportParams(crypto=(str(ours),)))  # fmt: skip
-            invite = phone.request("INVITE", "1000", body=offer.to_bytes(),
-                                   content_type="application/sdp")  # fmt: skip
-            phone.send(invite)
+            invite = _invite(phone, offer.to_bytes())
             ok = await phone.response(invite)
             assert ok.status == 200
             answer = parse_sdp(ok.body)
@@ -453,17 +460,9 @@ async def test_sdes_srtp_call(tmp_path: Path, phone: Phone) -> None:
             chan = (await events.wait("StasisStart"))["channel"]
             dest = (answer.connection_address(audio) or "", audio.port)
             talking = asyncio.ensure_future(peer.send_tone(dest, 1000.0, 2.6))
-            await _tone_then_record(http, events, chan["id"], "sdes-in")
-            await talking
-            r = await http.post("/ari/recordings/live/sdes-in/stop")
-            assert r.status == 204
-            await events.wait("RecordingFinished")
-            r = await http.delete(f"/ari/channels/{chan['id']}")
-            assert r.status == 204
-            await events.wait("StasisEnd")
+            await _record_while_talking(http, events, chan["id"], "sdes-in", talking)
             events.task.cancel()
-        recorded, rate = wav_samples(srv.config.asterisk.astspooldir / "recording" /
-                                     "sdes-in.wav16")  # fmt: skip
+        recorded, rate = _recording(srv, "sdes-in")
         assert abs(peak(recorded[rate // 4 :], rate) - 1000) < 15
         heard, hrate = peer.heard()
         assert len(heard) > hrate // 5
@@ -509,9 +508,7 @@ async def test_media_addresses_and_candidates(
         ws = await http.ws_connect("/ari/events?app=hello")
         events = Events(ws)
         phone.server = srv.pjsip.address()
-        invite = phone.request("INVITE", "1000", body=browser.offer(),
-                               content_type="application/sdp")  # fmt: skip
-        phone.send(invite)
+        invite = _invite(phone, browser.offer())
         ok = await phone.response(invite)
         assert ok.status == 200
         await events.wait("StasisStart")
