@@ -372,23 +372,8 @@ async def events_from_another_node(root: Path, seconds: float, apps: int = 8) ->
         ws = await n1.ws_connect(f"/ari/events?app={','.join(names)}", max_msg_size=0)
         for http in (n1, n2):  # registered on n1, and known on n2 (a remote handler)
             await wait_registered(http, names)
-        params = {"endpoint": "Local/1000@ARI-test", "app": "hello"}
-        async with n2.post("/ari/channels", params=params) as r:
-            r.raise_for_status()
-            chan = (await r.json())["id"]
-        for name in names[1:]:
-            source = {"eventSource": f"channel:{chan}"}
-            async with n2.post(f"/ari/applications/{name}/subscription", params=source) as r:
-                r.raise_for_status()
-        received = 0
-
-        async def reader() -> None:
-            nonlocal received
-            async for msg in ws:
-                if msg.type == aiohttp.WSMsgType.TEXT:
-                    received += 1
-
-        task = asyncio.create_task(reader())
+        chan = await events.call_for_apps(n2, names)
+        frames = events.Frames(ws)
         await asyncio.sleep(0.5)
         node2, home = cluster.nodes[1], cluster.nodes[0]
         assert node2.proc is not None and home.proc is not None
@@ -401,7 +386,7 @@ async def events_from_another_node(root: Path, seconds: float, apps: int = 8) ->
                 wrk_path(), "-t1", "-c8", f"-d{seconds:g}s", "--latency", "-s", f.name,
                 "-H", f"Authorization: {auth['Authorization']}", target,
             ]  # fmt: skip
-            before = received
+            before = frames.received
             cpu0 = [_cpu(pid) for pid in pids]
             t0 = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(
@@ -409,23 +394,23 @@ async def events_from_another_node(root: Path, seconds: float, apps: int = 8) ->
             )
             out, _ = await proc.communicate()
             elapsed = time.perf_counter() - t0
-            during = received - before
+            during = frames.received - before
             cpu = [(_cpu(pid) - c) / elapsed * 100 for pid, c in zip(pids, cpu0, strict=True)]
             wrk = parse_wrk(out.decode())
             expected = (wrk.requests - wrk.non_2xx) * apps
             deadline = time.monotonic() + 15
-            while received - before < expected and time.monotonic() < deadline:
+            while frames.received - before < expected and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
         finally:
             os.unlink(f.name)
-        task.cancel()
+        frames.task.cancel()
         await ws.close()
     return {
         "events_per_s": during / elapsed,
         "requests_per_s": wrk.requests_per_s,
         "home_cpu": cpu[0],
         "other_cpu": cpu[1],
-        "lost": max(expected - (received - before), 0),
+        "lost": max(expected - (frames.received - before), 0),
     }
 
 

@@ -25,6 +25,7 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,33 @@ def _self_cpu_s() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+async def call_for_apps(http: aiohttp.ClientSession, names: Sequence[str]) -> str:
+    """A call (1000 of [ARI-test]) held in Stasis(``names[0]``) whose channel the other
+    applications subscribe to, so that each of its events goes to every one: its id."""
+    params = {"endpoint": "Local/1000@ARI-test", "app": names[0]}
+    async with http.post("/ari/channels", params=params) as r:
+        r.raise_for_status()
+        chan: str = (await r.json())["id"]
+    for name in names[1:]:
+        source = {"eventSource": f"channel:{chan}"}
+        async with http.post(f"/ari/applications/{name}/subscription", params=source) as r:
+            r.raise_for_status()
+    return chan
+
+
+class Frames:
+    """Counts the text frames ``ws`` receives (in a task)."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.received = 0
+        self.task = asyncio.ensure_future(self._read(ws))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                self.received += 1
+
+
 async def run(
     url: str,
     apps: int = 8,
@@ -71,24 +99,8 @@ async def run(
     async with aiohttp.ClientSession(url, headers=headers) as http:
         ws = await http.ws_connect(f"/ari/events?app={','.join(names)}", max_msg_size=0)
         await wait_registered(http, names)
-        params = {"endpoint": "Local/1000@ARI-test", "app": "hello"}
-        async with http.post("/ari/channels", params=params) as r:
-            r.raise_for_status()
-            chan = (await r.json())["id"]
-        for name in names[1:]:
-            async with http.post(
-                f"/ari/applications/{name}/subscription", params={"eventSource": f"channel:{chan}"}
-            ) as r:
-                r.raise_for_status()
-        received = 0
-
-        async def reader() -> None:
-            nonlocal received
-            async for msg in ws:
-                if msg.type == aiohttp.WSMsgType.TEXT:
-                    received += 1
-
-        task = asyncio.ensure_future(reader())
+        chan = await call_for_apps(http, names)
+        frames = Frames(ws)
         await asyncio.sleep(0.5)  # the call's own start-up events
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(POST_LUA)
@@ -106,7 +118,7 @@ async def run(
                 f"Authorization: {basic_auth(user, password)}",
                 target,
             ]
-            before = received
+            before = frames.received
             cpu0 = _self_cpu_s()
             srv0 = _proc_cpu_s(server_pid) if server_pid else 0.0
             t0 = time.perf_counter()
@@ -115,26 +127,26 @@ async def run(
             )
             out, _ = await proc.communicate()
             elapsed = time.perf_counter() - t0
-            during = received - before
+            during = frames.received - before
             cpu1 = _self_cpu_s()
             srv1 = _proc_cpu_s(server_pid) if server_pid else 0.0
             wrk = parse_wrk(out.decode())
             expected = (wrk.requests - wrk.non_2xx) * apps
             # Let the socket drain what was queued at the end (bounded).
             deadline = time.monotonic() + 10
-            while received - before < expected and time.monotonic() < deadline:
+            while frames.received - before < expected and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
         finally:
             os.unlink(f.name)
         async with http.delete(f"/ari/channels/{chan}") as r:
             await r.read()
-        task.cancel()
+        frames.task.cancel()
         await ws.close()
     return EventsResult(
         events_per_s=round(during / elapsed, 1),
         requests_per_s=wrk.requests_per_s,
         events_per_request=apps,
-        received=received - before,
+        received=frames.received - before,
         expected=expected,
         server_cpu_pct=round((srv1 - srv0) / elapsed * 100, 1) if server_pid else -1,
         reader_cpu_pct=round((cpu1 - cpu0) / elapsed * 100, 1),
