@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import fractions
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -67,14 +66,6 @@ class Sine(MediaStreamTrack):  # type: ignore[misc]
         frame.time_base = fractions.Fraction(1, 48000)
         self.pts += 960
         return frame
-
-
-@pytest.fixture
-async def phone() -> AsyncIterator[Phone]:
-    loop = asyncio.get_running_loop()
-    transport, proto = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
-    yield proto
-    transport.close()
 
 
 def _offer(gatherer: Any, dtls: Any) -> bytes:

@@ -15,7 +15,6 @@ import asyncio
 import math
 import struct
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +78,6 @@ def _tone_wav(path: Path, freq: float, seconds: float = 10.0, rate: int = 48000)
             struct.pack("<h", int(9000 * math.sin(2 * math.pi * freq * i / rate)))
             for i in range(int(rate * seconds))
         ))  # fmt: skip
-
-
-@pytest.fixture
-async def phone() -> AsyncIterator[Phone]:
-    loop = asyncio.get_running_loop()
-    transport, proto = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
-    yield proto
-    transport.close()
 
 
 async def test_chromium_webrtc_media_with_pyari(tmp_path: Path, phone: Phone) -> None:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +65,6 @@ async def _server(folder: Path) -> Server:
     srv = make_server(folder)
     await srv.start(control_socket=False)
     return srv
-
-
-@pytest.fixture
-async def phone() -> AsyncIterator[Phone]:
-    loop = asyncio.get_running_loop()
-    transport, proto = await loop.create_datagram_endpoint(Phone, local_addr=("127.0.0.1", 0))
-    yield proto
-    transport.close()
 
 
 async def _tone_then_record(
