@@ -247,6 +247,36 @@ def node_of(cluster: LocalCluster) -> dict[str, str]:
     return {n.entity_id: n.name for n in cluster.nodes}
 
 
+async def held_calls(
+    cluster: LocalCluster, app: App, tmp_path: Path, node: str, held: int = 12
+) -> tuple[Sipp, set[str], set[str]]:
+    """The app started, ``held`` calls to 1001 (held in Stasis) through Kamailio, all
+    answered: the SIPp run, the calls on ``node`` and the calls on the other nodes."""
+    await app.start()
+    sipp = Sipp(cluster, tmp_path, "held")
+    sipp.start(held, 12, service="1001", bye_wait=15)
+
+    def answered() -> dict[str, dict[str, Any]]:
+        return {c: r for c, r in app.started().items() if r["rest"] == "ok"}
+
+    await poll(lambda: len(answered()) >= held, WAIT, f"{held} calls answered", cluster.logs)
+    names = node_of(cluster)
+    on_node = {c for c, r in answered().items() if names.get(r["node"]) == node}
+    others = set(answered()) - on_node
+    spread = [names.get(r["node"]) for r in answered().values()]
+    assert on_node and others, f"calls not spread: {spread}"
+    return sipp, on_node, others
+
+
+async def hang_up(url: str, chans: set[str]) -> None:
+    """DELETE each channel through the node at ``url`` (forwarded to its own node)."""
+    auth = {"Authorization": basic_auth()}
+    async with aiohttp.ClientSession(url, headers=auth) as http:
+        for chan in sorted(chans):
+            async with http.delete(f"/ari/channels/{chan}") as r:
+                assert r.status == 204, (chan, r.status, await r.text())
+
+
 # ------------------------------------------------------------------------ the tests
 
 
@@ -307,21 +337,8 @@ async def test_app_moves_to_other_nodes_mid_run(
 
 
 async def test_node_killed_mid_run(cluster: LocalCluster, app: App, tmp_path: Path) -> None:
-    await app.start()
-    held = 12
-    first = Sipp(cluster, tmp_path, "held")
-    first.start(held, 12, service="1001", bye_wait=15)
-
-    def answered() -> dict[str, dict[str, Any]]:
-        return {c: r for c, r in app.started().items() if r["rest"] == "ok"}
-
-    await poll(lambda: len(answered()) >= held, WAIT, f"{held} calls answered", cluster.logs)
-    names = node_of(cluster)
+    first, lost, kept = await held_calls(cluster, app, tmp_path, "n3")
     victim = cluster.node("n3")
-    lost = {c for c, r in answered().items() if names.get(r["node"]) == "n3"}
-    kept = set(answered()) - lost
-    assert lost and kept, f"calls not spread: {[names.get(r['node']) for r in answered().values()]}"
-
     assert victim.proc is not None
     victim.proc.kill()
     killed_at = time.time()
@@ -333,11 +350,7 @@ async def test_node_killed_mid_run(cluster: LocalCluster, app: App, tmp_path: Pa
     assert not kept & set(ends), "a call on a live node ended"
 
     # the calls on n1 and n2 go on: hung up through n1 (REST forwarded to n2 for its calls)
-    auth = {"Authorization": basic_auth()}
-    async with aiohttp.ClientSession(cluster.nodes[0].url, headers=auth) as http:
-        for chan in sorted(kept):
-            async with http.delete(f"/ari/channels/{chan}") as r:
-                assert r.status == 204, (chan, r.status, await r.text())
+    await hang_up(cluster.nodes[0].url, kept)
     result = await first.result()
     assert result.successful == len(kept), result.output[-3000:]
     assert result.failed == len(lost)  # only the calls that were on n3
@@ -351,6 +364,7 @@ async def test_node_killed_mid_run(cluster: LocalCluster, app: App, tmp_path: Pa
     assert (result.successful, result.failed) == (10, 0), result.output[-3000:]
     new = {c: r for c, r in app.started().items() if c not in before}
     assert len(new) == 10
+    names = node_of(cluster)
     assert {names.get(r["node"]) for r in new.values()} <= {"n1", "n2"}
     assert all(r["rest"] == "ok" for r in new.values())
     check_no_gap(app)
@@ -360,20 +374,7 @@ async def test_home_node_killed_mid_run(cluster: LocalCluster, app: App, tmp_pat
     """The node holding the application's socket (n1) dies: the application reconnects to
     n2; the calls on n2 and n3 complete, n1's calls end (StasisEnd) within 5 s of the kill,
     and no event is lost on the way."""
-    await app.start()
-    held = 12
-    first = Sipp(cluster, tmp_path, "held")
-    first.start(held, 12, service="1001", bye_wait=15)
-
-    def answered() -> dict[str, dict[str, Any]]:
-        return {c: r for c, r in app.started().items() if r["rest"] == "ok"}
-
-    await poll(lambda: len(answered()) >= held, WAIT, f"{held} calls answered", cluster.logs)
-    names = node_of(cluster)
-    lost = {c for c, r in answered().items() if names.get(r["node"]) == "n1"}
-    kept = set(answered()) - lost
-    assert lost and kept
-
+    first, lost, kept = await held_calls(cluster, app, tmp_path, "n1")
     home = cluster.node("n1")
     assert home.proc is not None
     home.proc.kill()
@@ -386,11 +387,7 @@ async def test_home_node_killed_mid_run(cluster: LocalCluster, app: App, tmp_pat
     assert max(ends[c]["t"] for c in lost) - killed_at <= 5.0
     assert not kept & set(ends), "a call on a live node ended"
 
-    headers = {"Authorization": basic_auth()}
-    async with aiohttp.ClientSession(cluster.node("n2").url, headers=headers) as http:
-        for chan in sorted(kept):
-            async with http.delete(f"/ari/channels/{chan}") as r:
-                assert r.status == 204, (chan, r.status, await r.text())
+    await hang_up(cluster.node("n2").url, kept)
     result = await first.result()
     assert (result.successful, result.failed) == (len(kept), len(lost)), result.output[-3000:]
     await poll(lambda: kept <= set(app.ended()), WAIT, "the kept calls' StasisEnd")
