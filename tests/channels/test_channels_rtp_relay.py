@@ -16,28 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from channels.test_channels_rtp_timing import FakeTime, phone
 from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.media.frames import ULAW
 from pyari.media.mixer import MediaEngine, MixBridge, Stream
 from pyari.media.ticker import MediaClock
 from pyari.rtp.dtmf import TelephoneEvent
 from pyari.rtp.packet import RtpPacket
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def phone() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.setblocking(False)
-    return sock
-
 
 Header = tuple[int, int, int, int, int, bytes]
 """(marker+pt byte, sequence, timestamp, ssrc, payload type, payload)"""
