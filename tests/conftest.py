@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
+import struct
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -68,3 +71,18 @@ async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.005)
+
+
+def write_tone_wav(path: Path, hz: float, seconds: float, *, rate: int, amplitude: int) -> None:
+    """A mono 16-bit WAV of a ``hz`` sine (peak ``amplitude``) at ``rate``: a phone's or a
+    browser's microphone in the tests that drive real softphones."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(
+            b"".join(
+                struct.pack("<h", int(amplitude * math.sin(2 * math.pi * hz * i / rate)))
+                for i in range(int(rate * seconds))
+            )
+        )

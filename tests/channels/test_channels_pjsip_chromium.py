@@ -12,9 +12,6 @@ checks from 127.0.0.1 only.
 from __future__ import annotations
 
 import asyncio
-import math
-import struct
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,7 @@ from channels.test_channels_pjsip_webrtc import (
     _recording,
 )
 from channels.webrtc_peers import config_dir, peak
-from conftest import auth_headers, make_server
+from conftest import auth_headers, make_server, write_tone_wav
 from pyari.sip.sdp import parse_sdp
 from sip.sip_phone_helpers import Events, Phone
 
@@ -70,14 +67,7 @@ STATS_JS = """(async () => {
 
 
 def _tone_wav(path: Path, freq: float, seconds: float = 10.0, rate: int = 48000) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"".join(
-            struct.pack("<h", int(9000 * math.sin(2 * math.pi * freq * i / rate)))
-            for i in range(int(rate * seconds))
-        ))  # fmt: skip
+    write_tone_wav(path, freq, seconds, rate=rate, amplitude=9000)
 
 
 async def test_chromium_webrtc_media_with_pyari(tmp_path: Path, phone: Phone) -> None:

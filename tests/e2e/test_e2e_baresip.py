@@ -14,11 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import shutil
 import socket
-import struct
-import wave
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from conftest import auth_headers, make_server
+from conftest import auth_headers, make_server, write_tone_wav
 from pyari.server import Server
 
 MODULES = Path("/usr/lib/baresip/modules")
@@ -45,16 +42,7 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
 
 
 def write_sine(path: Path, seconds: float = 3.0) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(
-            b"".join(
-                struct.pack("<h", int(6000 * math.sin(2 * math.pi * 440 * i / 8000)))
-                for i in range(int(8000 * seconds))
-            )
-        )
+    write_tone_wav(path, 440, seconds, rate=8000, amplitude=6000)
 
 
 def configure(

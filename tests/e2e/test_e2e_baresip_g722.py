@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import shutil
 import socket
-import struct
-import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,7 +23,7 @@ import numpy as np
 import pytest
 
 from channels.webrtc_peers import RtpPeer, config_dir, peak, wav_samples
-from conftest import auth_headers, make_server, wait_for
+from conftest import auth_headers, make_server, wait_for, write_tone_wav
 from e2e.test_e2e_baresip import MODULES, Baresip, Events, configure, free_port
 from pyari.channels.pjsip import PjsipPvt
 from pyari.core.tech import pvt_of
@@ -57,14 +54,7 @@ callerid = "Phone 2222" <2222>
 
 
 def _write_tone(path: Path, freq: float, seconds: float, rate: int = 16000) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"".join(
-            struct.pack("<h", int(7000 * math.sin(2 * math.pi * freq * i / rate)))
-            for i in range(int(rate * seconds))
-        ))  # fmt: skip
+    write_tone_wav(path, freq, seconds, rate=rate, amplitude=7000)
 
 
 def _configure(home: Path, sip: tuple[str, int], ctrl_port: int) -> Path:

@@ -12,9 +12,7 @@ media).
 from __future__ import annotations
 
 import contextlib
-import math
 import shutil
-import struct
 import subprocess
 import wave
 from collections.abc import AsyncIterator
@@ -24,7 +22,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from conftest import auth_headers, make_server, wait_for
+from conftest import auth_headers, make_server, wait_for, write_tone_wav
 from e2e.chromium import BINARY, Chromium
 from pyari.cli.commands import run_command
 from pyari.server import Server
@@ -43,17 +41,7 @@ PASSWORD = "pyari-webrtc"  # the embedded pjsip.conf's
 
 
 def write_tone(path: Path, hz: int = BROWSER_TONE, seconds: float = 4.0) -> None:
-    rate = 16000
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(
-            b"".join(
-                struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / rate)))
-                for i in range(int(rate * seconds))
-            )
-        )
+    write_tone_wav(path, hz, seconds, rate=16000, amplitude=8000)
 
 
 def self_signed(folder: Path) -> Path:
