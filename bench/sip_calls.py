@@ -53,6 +53,7 @@ import threading
 import time
 import wave
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,6 +392,29 @@ class App:
         return self.bridged - self.ended
 
 
+@contextlib.asynccontextmanager
+async def ari_app(url: str, user: str, password: str) -> AsyncIterator[App]:
+    """The benchmark's application ``bench`` on the ARI at ``url``, its events read (in a
+    task) into the :class:`App` yielded."""
+    headers = {"Authorization": basic_auth(user, password)}
+    conn = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(url, headers=headers, connector=conn) as http:
+        ws = await http.ws_connect("/ari/events?app=bench")
+        app = App(http)
+
+        async def read() -> None:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    app.event(json.loads(msg.data))
+
+        reader = asyncio.ensure_future(read())
+        try:
+            yield app
+        finally:
+            reader.cancel()
+            await ws.close()
+
+
 # --------------------------------------------------------------------------- the probe
 
 
@@ -608,24 +632,9 @@ async def bench_on(args: argparse.Namespace, target: Target | None) -> Results:
     )
     args.pair_uas = pair_uas
     try:
-        headers = {"Authorization": basic_auth(target.user, target.password)}
-        conn = aiohttp.TCPConnector(limit=64)
-        async with aiohttp.ClientSession(target.url, headers=headers, connector=conn) as http:
-            ws = await http.ws_connect("/ari/events?app=bench")
-            app = App(http)
-
-            async def read() -> None:
-                async for msg in ws:
-                    if msg.type == aiohttp.WSMsgType.TEXT:
-                        app.event(json.loads(msg.data))
-
-            reader = asyncio.ensure_future(read())
-            try:
-                await setups(args, app, target, work, res)
-                await bridged(args, app, target, uas_port, work, recorder, probe, res)
-            finally:
-                reader.cancel()
-                await ws.close()
+        async with ari_app(target.url, target.user, target.password) as app:
+            await setups(args, app, target, work, res)
+            await bridged(args, app, target, uas_port, work, recorder, probe, res)
     finally:
         probe_transport.close()
         pair_transport.close()

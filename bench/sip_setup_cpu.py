@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import json
 import os
 import pstats
 import shutil
@@ -29,13 +28,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import aiohttp
-
 from bench.rest import PASSWORD, USER
-from bench.server import ServerProcess, basic_auth
+from bench.server import ServerProcess
 from bench.sip_calls import (
     SCENARIOS,
-    App,
+    ari_app,
     configure,
     cpu_seconds,
     free_udp_port,
@@ -75,45 +72,30 @@ async def run(args: argparse.Namespace) -> list[float]:
     try:
         with srv:
             print(prioritize(srv.pid), file=sys.stderr)
-            headers = {"Authorization": basic_auth(USER, PASSWORD)}
-            conn = aiohttp.TCPConnector(limit=64)
-            async with aiohttp.ClientSession(srv.url, headers=headers, connector=conn) as http:
-                ws = await http.ws_connect("/ari/events?app=bench")
-                app = App(http)
-
-                async def read() -> None:
-                    async for msg in ws:
-                        if msg.type == aiohttp.WSMsgType.TEXT:
-                            app.event(json.loads(msg.data))
-
-                reader = asyncio.ensure_future(read())
-                try:
-                    await run_sipp([*sipp_common(sip_port, free_udp_port()), "-sf", scenario,
-                                    "-s", "100", "-m", "50", "-r", "50", "-l", "100"],
-                                   work, 30)  # fmt: skip
-                    spy = start_py_spy(srv.pid, work / "spy.txt") if args.py_spy else None
-                    for _ in range(args.rounds):
-                        before = app.setup_done
-                        cpu0 = cpu_seconds(srv.pid)
-                        r = await run_sipp(
-                            [*sipp_common(sip_port, free_udp_port()), "-sf", scenario,
-                             "-s", "100", "-m", str(args.calls), "-r", str(args.rate),
-                             "-l", str(args.rate * 2), "-recv_timeout", "10000"],
-                            work, args.calls / args.rate + 40,
-                        )  # fmt: skip
-                        await asyncio.sleep(0.3)
-                        done = app.setup_done - before
-                        cpu = cpu_seconds(srv.pid) - cpu0
-                        per_call.append(cpu / max(done, 1) * 1000)
-                        print(f"round: {done} set-ups, {r.failed} failed, "
-                              f"{per_call[-1]:.3f} ms CPU per call", file=sys.stderr)  # fmt: skip
-                    if spy is not None:
-                        spy.send_signal(2)
-                        spy.wait(30)
-                        args.py_spy.write_text(summarize_py_spy(work / "spy.txt"))
-                finally:
-                    reader.cancel()
-                    await ws.close()
+            async with ari_app(srv.url, USER, PASSWORD) as app:
+                await run_sipp([*sipp_common(sip_port, free_udp_port()), "-sf", scenario,
+                                "-s", "100", "-m", "50", "-r", "50", "-l", "100"],
+                               work, 30)  # fmt: skip
+                spy = start_py_spy(srv.pid, work / "spy.txt") if args.py_spy else None
+                for _ in range(args.rounds):
+                    before = app.setup_done
+                    cpu0 = cpu_seconds(srv.pid)
+                    r = await run_sipp(
+                        [*sipp_common(sip_port, free_udp_port()), "-sf", scenario,
+                         "-s", "100", "-m", str(args.calls), "-r", str(args.rate),
+                         "-l", str(args.rate * 2), "-recv_timeout", "10000"],
+                        work, args.calls / args.rate + 40,
+                    )  # fmt: skip
+                    await asyncio.sleep(0.3)
+                    done = app.setup_done - before
+                    cpu = cpu_seconds(srv.pid) - cpu0
+                    per_call.append(cpu / max(done, 1) * 1000)
+                    print(f"round: {done} set-ups, {r.failed} failed, "
+                          f"{per_call[-1]:.3f} ms CPU per call", file=sys.stderr)  # fmt: skip
+                if spy is not None:
+                    spy.send_signal(2)
+                    spy.wait(30)
+                    args.py_spy.write_text(summarize_py_spy(work / "spy.txt"))
     finally:
         os.environ.pop("PYARI_BENCH_CPROFILE", None)
         if args.profile and prof_raw.exists():
