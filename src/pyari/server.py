@@ -301,7 +301,9 @@ class Server:
         if on_cluster:  # the cluster's NATS, credentials and TLS
             from pyari.cluster.link import connect_options
 
-            logs = JetStreamLogs(cluster.nats_url, options=connect_options(cluster))
+            logs = JetStreamLogs(
+                cluster.nats_url, options=connect_options(cluster), space=cluster.cluster
+            )
         else:
             logs = JetStreamLogs(streams.nats_url)
         try:

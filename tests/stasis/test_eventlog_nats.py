@@ -62,6 +62,17 @@ def test_stream_names_hold_any_application_name() -> None:
     assert app_name("PYARI_EV_zz") is None
 
 
+def test_a_clusters_streams_are_its_own() -> None:
+    # Clusters sharing a NATS server (and a single node on it) keep their apps apart.
+    assert stream_name("hello", "c1") == "PYARI_EV_c1_68656c6c6f"
+    assert subject_of("hello", "c1") == "pyari.c1.log.68656c6c6f"
+    assert app_name(stream_name("hello", "c1"), "c1") == "hello"
+    assert app_name(stream_name("hello", "c1"), "c2") is None
+    assert app_name(stream_name("hello", "c1")) is None
+    assert app_name(stream_name("hello"), "c1") is None
+    assert app_name(stream_name("hello", "a_b"), "a") is None
+
+
 async def test_events_survive_a_new_connection_with_their_sequences(nats_url: str) -> None:
     clock = Clock()
     logs = await _logs(nats_url)

@@ -89,7 +89,7 @@ async def _streams(cluster: Cluster) -> list[cf.StreamRow]:
     homes = await _homes(cluster)
     rows: list[cf.StreamRow] = []
     for info in await js.streams_info():
-        app = app_name(info.config.name)
+        app = app_name(info.config.name, cluster.link.settings.cluster)
         if app is None:
             continue
         state = info.state

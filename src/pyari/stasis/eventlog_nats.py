@@ -65,22 +65,32 @@ def _checked(ops: list[_Op | None]) -> list[bool]:
     return out
 
 
-def stream_name(app: str) -> str:
-    """The JetStream stream of an application (names may hold any character: hex)."""
-    return STREAM_PREFIX + app.encode().hex()
+def stream_name(app: str, space: str = "") -> str:
+    """The JetStream stream of an application (names may hold any character: hex).
+
+    ``space``: the cluster's name (cluster.conf ``cluster``), so that clusters sharing
+    a NATS server keep apart (``PYARI_EV_<cluster>_<hex>``); empty for one node."""
+    return (
+        f"{STREAM_PREFIX}{space}_{app.encode().hex()}"
+        if space
+        else STREAM_PREFIX + app.encode().hex()
+    )
 
 
-def subject(app: str) -> str:
-    """The subject an application's events are published on."""
+def subject(app: str, space: str = "") -> str:
+    """The subject an application's events are published on (``space``: as :func:`stream_name`)."""
+    if space:
+        return f"pyari.{space}.log.{app.encode().hex()}"
     return SUBJECT_PREFIX + app.encode().hex()
 
 
-def app_name(stream: str) -> str | None:
-    """The application of a stream name (None: not one of pyari's)."""
-    if not stream.startswith(STREAM_PREFIX):
+def app_name(stream: str, space: str = "") -> str | None:
+    """The application of a stream name of ``space`` (None: not one of its streams)."""
+    prefix = f"{STREAM_PREFIX}{space}_" if space else STREAM_PREFIX
+    if not stream.startswith(prefix):
         return None
-    try:
-        return bytes.fromhex(stream[len(STREAM_PREFIX) :]).decode()
+    try:  # another space's stream (``_`` is no hex digit) is not read as one of these
+        return bytes.fromhex(stream[len(prefix) :]).decode()
     except ValueError:
         return None
 
@@ -130,8 +140,10 @@ class JetStreamEventLog(MemoryEventLog):
 class JetStreamLogs:
     """The NATS connection, the streams' content at start and the writer of events."""
 
-    def __init__(self, url: str, *, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, url: str, *, options: dict[str, Any] | None = None, space: str = "") -> None:
         self.url = url
+        self.space = space
+        """The cluster's name in stream names and subjects (:func:`stream_name`)."""
         self.options = options
         """``nats.connect`` options replacing the URL's defaults (the cluster's: servers,
         credentials, TLS)."""
@@ -183,7 +195,7 @@ class JetStreamLogs:
         self._inbox = self._nc.new_inbox()
         await self._nc.subscribe(self._inbox + ".*", cb=self._on_answer)
         for info in await self._js.streams_info():
-            name = app_name(info.config.name)
+            name = app_name(info.config.name, self.space)
             if name is None:
                 continue
             entries = await self._read(info)
@@ -227,7 +239,7 @@ class JetStreamLogs:
         this node's writes go on in it."""
         await self.flush()
         try:
-            info = await self._js.stream_info(stream_name(name))
+            info = await self._js.stream_info(stream_name(name, self.space))
         except NotFoundError:
             self._loaded.pop(name, None)
             self._next.pop(name, None)
@@ -300,7 +312,7 @@ class JetStreamLogs:
         js = self._js
         names = self._names.get(name)
         if names is None:
-            names = self._names[name] = (stream_name(name), subject(name))
+            names = self._names[name] = (stream_name(name, self.space), subject(name, self.space))
         stream, subj = names
         if kind == "pub":
             if self._next.get(name) != seq:
@@ -308,7 +320,7 @@ class JetStreamLogs:
                 # written meanwhile): a new stream starting at this sequence.
                 await self._delete(stream)
                 self._unchecked.pop(name, None)
-                await js.add_stream(self._config(name, retention, max_bytes, seq))
+                await js.add_stream(self._config(stream, subj, name, retention, max_bytes, seq))
             self._next[name] = seq + 1
             if not checked:
                 # No acknowledgement: the app's next checked write confirms this one.
@@ -338,7 +350,7 @@ class JetStreamLogs:
                 await self._delete(stream)
                 del self._next[name]
             else:
-                await js.update_stream(self._config(name, retention, max_bytes, None))
+                await js.update_stream(self._config(stream, subj, name, retention, max_bytes, None))
 
     def _failed(self, op: _Op, exc: Exception) -> None:
         kind, name = op[0], op[1]
@@ -412,10 +424,12 @@ class JetStreamLogs:
         self._refused(name, seq, writes, why)
 
     @staticmethod
-    def _config(name: str, retention: float, max_bytes: int, first: int | None) -> api.StreamConfig:
+    def _config(
+        stream: str, subj: str, name: str, retention: float, max_bytes: int, first: int | None
+    ) -> api.StreamConfig:
         return api.StreamConfig(
-            name=stream_name(name),
-            subjects=[subject(name)],
+            name=stream,
+            subjects=[subj],
             description=f"pyari events of application {name!r}"[:256],
             retention=api.RetentionPolicy.LIMITS,
             storage=api.StorageType.FILE,
