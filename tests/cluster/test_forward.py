@@ -183,7 +183,7 @@ async def test_a_channel_of_the_other_node_answers_as_there(pair: Pair, recorded
     there = await raw(two, "GET", f"/channels/{chan}")
     here = await raw(one, "GET", f"/channels/{chan}")
     assert here == there and here[0] == 200
-    assert one.forwarder.forwarded == 1 and two.forwarder.served == 1
+    assert one.forwarder.rest.forwarded == 1 and two.forwarder.rest.served == 1
 
 
 async def test_call_control_through_the_other_node(pair: Pair) -> None:
@@ -240,7 +240,7 @@ def _json() -> dict[str, str]:
 async def test_a_record_naming_a_lost_node_is_not_found(pair: Pair) -> None:
     pair.records.owners[("channel", "gone")] = "n9"
     assert await call(pair.one, "GET", "/channels/gone") == (404, {"message": "Channel not found"})
-    assert pair.one.forwarder.forwarded == 0
+    assert pair.one.forwarder.rest.forwarded == 0
 
 
 async def test_an_owner_that_does_not_answer_is_a_504(pair: Pair) -> None:
@@ -252,7 +252,7 @@ async def test_an_owner_that_does_not_answer_is_a_504(pair: Pair) -> None:
         {"message": "Node n2 did not answer"},
     )
     # Listening but never answering: forward_timeout.
-    sub = await two.link.nc.subscribe(two.forwarder.subject, cb=_silent)
+    sub = await two.link.nc.subscribe(two.forwarder.rest.subject, cb=_silent)
     one.forwarder.timeout = 0.2
     assert await call(one, "POST", f"/channels/{chan}/answer") == (
         504,
@@ -261,9 +261,9 @@ async def test_an_owner_that_does_not_answer_is_a_504(pair: Pair) -> None:
     await sub.unsubscribe()
     one.forwarder.timeout = 5.0
     await two.forwarder.start()
-    served = two.forwarder.served
+    served = two.forwarder.rest.served
     status, body = await call(one, "GET", f"/channels/{chan}")
-    assert status == 200, (body, served, two.forwarder.served, one.forwarder.unanswered)
+    assert status == 200, (body, served, two.forwarder.rest.served, one.forwarder.rest.unanswered)
     # No NATS: 504 at once, lists of this node only.
     await one.link.close()
     assert await call(one, "GET", f"/channels/{chan}") == (
@@ -417,9 +417,9 @@ async def test_an_empty_bridge_moves_to_its_first_channels_node(pair: Pair, aske
 
 async def test_bad_messages_on_the_subject_change_nothing(pair: Pair) -> None:
     nc = pair.one.link.nc
-    await nc.publish(pair.two.forwarder.subject, b"\xc1 not msgpack")
+    await nc.publish(pair.two.forwarder.rest.subject, b"\xc1 not msgpack")
     with pytest.raises(nats_errors.TimeoutError):  # no answer: not a request
-        await nc.request(pair.two.forwarder.subject, b"\x92\xa4nope\x01", timeout=0.3)
+        await nc.request(pair.two.forwarder.rest.subject, b"\x92\xa4nope\x01", timeout=0.3)
     assert (await call(pair.one, "GET", "/asterisk/ping"))[0] == 200
 
 
@@ -474,7 +474,7 @@ async def test_nodes_of_a_real_cluster_answer_for_each_other(nodes: NodeFactory)
         async with http.delete(f"{base_a}/channels/{chan}") as r:
             assert r.status == 204
         await until(ws, "StasisEnd", chan)
-    assert _cluster(a).forwarder.forwarded >= 4
+    assert _cluster(a).forwarder.rest.forwarded >= 4
 
 
 async def test_a_third_node_has_the_empty_bridge_moved_to_the_channels_node(

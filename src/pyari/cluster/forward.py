@@ -189,31 +189,6 @@ class Forwarder:
         self._placed: dict[str, collections.deque[float]] = {}
         """When this node placed calls on each other node (``least_loaded``), recent ones."""
 
-    @property
-    def subject(self) -> str:
-        """Where other nodes send this node requests."""
-        return self.rest.subject
-
-    @property
-    def forwarded(self) -> int:
-        """Requests this node sent to another node."""
-        return self.rest.forwarded
-
-    @property
-    def served(self) -> int:
-        """Requests other nodes sent here."""
-        return self.rest.served
-
-    @property
-    def unanswered(self) -> int:
-        """Requests sent that got no answer in time (504)."""
-        return self.rest.unanswered
-
-    @property
-    def probes(self) -> int:
-        """Times the other nodes were asked who has a resource the directory had no record of."""
-        return self.rest.probes
-
     # -- start and stop ------------------------------------------------------------------
 
     async def start(self) -> None:
