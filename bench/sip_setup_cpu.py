@@ -69,11 +69,12 @@ async def run(args: argparse.Namespace) -> list[float]:
     per_call: list[float] = []
     srv = ServerProcess(configure=configure(sip_port, free_udp_port(), free_udp_port()))
     scenario = str(SCENARIOS / "setup_uac.xml")
+    media = free_udp_port()  # SIPp's RTP port: not 30000, which a concurrent SIPp may hold
     try:
         with srv:
             print(prioritize(srv.pid), file=sys.stderr)
             async with ari_app(srv.url, USER, PASSWORD) as app:
-                await run_sipp([*sipp_common(sip_port, free_udp_port()), "-sf", scenario,
+                await run_sipp([*sipp_common(sip_port, free_udp_port(), media), "-sf", scenario,
                                 "-s", "100", "-m", "50", "-r", "50", "-l", "100"],
                                work, 30)  # fmt: skip
                 spy = start_py_spy(srv.pid, work / "spy.txt") if args.py_spy else None
@@ -81,7 +82,7 @@ async def run(args: argparse.Namespace) -> list[float]:
                     before = app.setup_done
                     cpu0 = cpu_seconds(srv.pid)
                     r = await run_sipp(
-                        [*sipp_common(sip_port, free_udp_port()), "-sf", scenario,
+                        [*sipp_common(sip_port, free_udp_port(), media), "-sf", scenario,
                          "-s", "100", "-m", str(args.calls), "-r", str(args.rate),
                          "-l", str(args.rate * 2), "-recv_timeout", "10000"],
                         work, args.calls / args.rate + 40,
