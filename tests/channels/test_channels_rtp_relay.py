@@ -2,7 +2,11 @@
 bridge that nothing else listens to carries each packet on as it arrives, with the
 other leg's SSRC and numbering; a third party, a recording, a snoop or a playback puts
 the pair back on the media clock at the next tick, and the relay comes back when
-they go. DTMF keeps its events and its own sending; numbering never repeats."""
+they go. DTMF keeps its events and its own sending; numbering never repeats.
+
+Every test runs twice: with the Python relay on the event loop (decision 0027) and with
+the native relay thread (decision 0029; skipped when the extension is not built).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from channels.test_channels_rtp_timing import FakeTime, phone
 from pyari.channels.rtp_media import RtpMedia, RtpStream
@@ -22,7 +27,21 @@ from pyari.media.frames import ULAW
 from pyari.media.mixer import MediaEngine, MixBridge, Stream
 from pyari.media.ticker import MediaClock
 from pyari.rtp.dtmf import TelephoneEvent
+from pyari.rtp import relay as native_relay
 from pyari.rtp.packet import RtpPacket
+
+
+@pytest.fixture(autouse=True, params=["python", "native"])
+def relay_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which relay the RtpMedia of the test uses (``PYARI_PURE_RELAY``)."""
+    kind: str = request.param
+    if kind == "native":
+        if not native_relay.available():
+            pytest.skip("pyari.rtp._relay is not built")
+        monkeypatch.delenv(native_relay.PURE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(native_relay.PURE_ENV, "1")
+    return kind
 
 Header = tuple[int, int, int, int, int, bytes]
 """(marker+pt byte, sequence, timestamp, ssrc, payload type, payload)"""
@@ -111,7 +130,10 @@ def pair(*, b_pt: int = 0) -> Pair:
 
 
 def relaying(p: Pair) -> bool:
-    return p.a_rtp.relay is p.b_rtp and p.b_rtp.relay is p.a_rtp
+    both = p.a_rtp.relay is p.b_rtp and p.b_rtp.relay is p.a_rtp
+    if both and p.media.native_relay:  # the native thread carries both directions
+        assert p.a_rtp._native_gen and p.b_rtp._native_gen
+    return both
 
 
 async def test_packets_are_relayed_as_they_arrive_with_the_other_legs_numbering() -> None:
@@ -136,6 +158,8 @@ async def test_packets_are_relayed_as_they_arrive_with_the_other_legs_numbering(
     assert got[0][0] & 0x80  # the first relayed packet starts a talkspurt
     assert not any(h[0] & 0x80 for h in got[1:])
     a_session = p.a_rtp.session
+    p.media.sync_relay(p.a_rtp)
+    p.media.sync_relay(p.b_rtp)
     assert a_session is not None and a_session.rx_packets == 5
     assert b_session.tx_packets >= 5
     assert before == [] or all(h[3] == b_session.ssrc for h in before)

@@ -37,6 +37,14 @@ snoop, a playback, a mute) the next tick puts the socket back in its batch and t
 media clock carries the stream again: it is the one clock for everything that mixes,
 records or plays.
 
+With the native relay (``pyari.rtp._relay``, decision 0029; ``PYARI_PURE_RELAY=1`` or
+an install without a compiler keeps the Python relay above) the relaying socket goes
+to a C thread instead of the second ``epoll`` set: it does the same per packet without
+the GIL and hands anything else (DTMF, RTCP, unusual headers) to the event loop through
+an ``eventfd``. Python stays the owner of the state: starting a relay pushes it into
+the thread, stopping one takes it back, and statistics, RTCP reports and DTMF sent on
+a fed leg read or pause the thread's copy first.
+
 Two optional layers sit on a stream. A :class:`~pyari.media.rtp_codecs.PayloadCodec`
 (``codec``: G.722, Opus) turns received payloads into slin16 for the engine stream and
 the engine's slin16 into payloads. A :class:`~pyari.rtp.webrtc.SecureTransport`
@@ -60,17 +68,19 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pyari.config.rtp import RtpSettings
+from pyari.rtp import relay as native_relay
 from pyari.rtp.dtmf import DtmfBegin, DtmfEnd
 from pyari.rtp.jitter import JitterBuffer
-from pyari.rtp.session import RemoteBye, RtpSession
+from pyari.rtp.session import RemoteBye, RtpSession, _Source
 
 if TYPE_CHECKING:
     from pyari.media.mixer import Stream
     from pyari.media.rtp_codecs import PayloadCodec
     from pyari.media.ticker import MediaClock
+    from pyari.rtp._relay import Relay
     from pyari.rtp.webrtc import SecureTransport
 
 log = logging.getLogger(__name__)
@@ -133,8 +143,8 @@ class RtpStream:
         self.stream: Stream | None = None
         self.pending: bytes | None = None
         self.on_dtmf: DtmfCallback | None = None
-        self.send_enabled = True
-        self.receive_enabled = True
+        self._send_enabled = True
+        self._receive_enabled = True
         self.symmetric = False
         self.byteswap = False
         """Signed linear on the wire is big-endian (L16): swap to and from the engine's."""
@@ -158,10 +168,37 @@ class RtpStream:
         self._relay_seq = 0
         self._relay_ts = 0
         self._relay_next = -1
+        self._native_gen = 0
+        """Non-zero while the native relay carries what this stream receives."""
+        self._native_src_gen = 0
+        self._native_hold = False
+        """A digit is being sent on this fed stream: the native relay into it is paused
+        and this side owns the sending numbering meanwhile."""
 
     @property
     def port(self) -> int:
         return self.address[1]
+
+    @property
+    def send_enabled(self) -> bool:
+        return self._send_enabled
+
+    @send_enabled.setter
+    def send_enabled(self, value: bool) -> None:
+        self._send_enabled = value
+        feeder = self.fed_by
+        if feeder is not None and feeder._native_gen:
+            self.owner._native_pause(self)
+
+    @property
+    def receive_enabled(self) -> bool:
+        return self._receive_enabled
+
+    @receive_enabled.setter
+    def receive_enabled(self, value: bool) -> None:
+        self._receive_enabled = value
+        if self._native_gen:  # back to the tick; the next one decides again
+            self.owner._set_relay(self, None)
 
     def configure(
         self,
@@ -177,6 +214,12 @@ class RtpStream:
     ) -> None:
         """Start (or update) the session towards ``remote``; ``codec`` converts the
         payloads (a codec of the same name as the current one keeps the current state)."""
+        # a relay on arrival stops (its state comes back first) and starts again from
+        # the next tick's checks
+        if self.relay is not None:
+            self.owner._set_relay(self, None)
+        if self.fed_by is not None:
+            self.owner._set_relay(self.fed_by, None)
         if codec is None or self.codec is None or codec.name != self.codec.name:
             self.codec = codec
         self.remote = remote
@@ -204,11 +247,6 @@ class RtpStream:
             session.remote = remote
             session.dtmf_payload_type = dtmf_payload_type
             session.symmetric = symmetric
-        # a relay on arrival starts again from the next tick's checks
-        if self.relay is not None:
-            self.owner._set_relay(self, None)
-        if self.fed_by is not None:
-            self.owner._set_relay(self.fed_by, None)
 
     def attach(self, stream: Stream | None) -> None:
         """The engine stream that plays what we receive (None: received audio is dropped)."""
@@ -369,12 +407,18 @@ class RtpStream:
         if session is None:
             return
         if session._dtmf_current or session._dtmf_queue:
+            feeder = self.fed_by
+            if feeder is not None and feeder._native_gen and not self._native_hold:
+                self.owner._native_hold(self, True)
             self.send(now)
             return
+        if self._native_hold:
+            self.owner._native_hold(self, False)
         if not rtcp_turn:
             return
         rtcp = self.rtcp_sock
         if rtcp is not None and self.rtcp_remote is not None and session.rtcp_due(now):
+            self.owner._native_sync(self)
             self._send(rtcp, session.build_rtcp(now), self.rtcp_remote)
 
     def _relay_read(self, now: float) -> None:
@@ -467,11 +511,13 @@ class RtpStream:
     def statistics(self, channel_id: str) -> dict[str, int | float | str] | None:
         if self.session is None:
             return None
+        self.owner._native_sync(self)
         return self.session.statistics(channel_id)
 
     def close(self) -> None:
         if self.closed:
             return
+        self.owner._native_sync(self)  # the counters the BYE decision reads
         self.closed = True
         session = self.session
         secure = self.secure
@@ -517,6 +563,9 @@ class RtpMedia:
         """The sockets of relaying streams, watched by the event loop (made on first use)."""
         self.relay_enabled = hasattr(select, "epoll")
         """Relay on arrival allowed (see the module docstring)."""
+        self.native_relay = native_relay.enabled()
+        """Relay in the native thread when possible (decision 0029); False: in Python."""
+        self._native: Relay | None = None
         self.wall_offset = time.time() - time.monotonic()
         if clock is not None:
             # before the engine: what it mixed on the previous tick leaves first, and
@@ -669,6 +718,8 @@ class RtpMedia:
         old = stream.relay
         if old is target:
             return
+        if stream._native_gen:
+            self._native_stop(stream)
         if old is not None and old.fed_by is stream:
             old.fed_by = None
             if old.session is not None:
@@ -692,6 +743,10 @@ class RtpMedia:
                 stream.session.jitter.reset()  # stale since the relay began
             return
         target.fed_by = stream
+        if self.native_relay and self._native_start(stream, target):
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self._poller.unregister(fd)
+            return
         poller = self._relay_poller
         if poller is None:
             poller = self._relay_poller = select.epoll()
@@ -721,6 +776,247 @@ class RtpMedia:
                 stream._relay_read(now)
             except Exception:
                 log.exception("RTP relay failed")
+
+    # -------------------------------------------------------------- native relay
+
+    def _native_relay(self) -> Relay:
+        relay = self._native
+        if relay is None:
+            relay = self._native = native_relay.make_relay()
+            self.loop.add_reader(relay.wakeup_fd, self._native_ready)
+        return relay
+
+    def _native_start(self, stream: RtpStream, target: RtpStream) -> bool:
+        """Hand ``stream``'s relay into ``target`` to the native thread (False: it
+        stays in Python, e.g. a remote that is not a numeric address)."""
+        session, out = stream.session, target.session
+        if session is None or out is None or not stream.receive_enabled:
+            return False
+        try:
+            relay = self._native_relay()
+        except (RuntimeError, OSError):
+            self.native_relay = False
+            return False
+        src = session.source
+        stream._native_src_gen = 0
+        state: dict[str, object] = {
+            "offset": self.now() - time.monotonic(),
+            "pt": session.payload_type,
+            "rate": float(session.rate),
+            "symmetric": stream.symmetric,
+            "remote": session.remote,
+            "rx_packets": session.rx_packets,
+            "rx_octets": session.rx_octets,
+            "relay_ssrc": stream._relay_ssrc,
+            "relay_seq": stream._relay_seq,
+            "relay_ts": stream._relay_ts,
+            "relay_next": stream._relay_next,
+            "dest": out.remote or target.remote,
+        }
+        if src is not None:
+            state.update(self._source_state(src))
+        state.update(self._out_state(out))
+        state["paused"] = self._paused(target)
+        try:
+            stream._native_gen = relay.add(stream.sock.fileno(), target.sock.fileno(), **state)
+        except (ValueError, OSError, TypeError) as exc:
+            log.debug("RTP relay stays in Python: %s", exc)
+            return False
+        return True
+
+    @staticmethod
+    def _source_state(src: _Source) -> dict[str, object]:
+        return {
+            "have_src": True,
+            "src_ssrc": src.ssrc,
+            "base_seq": src.base_seq,
+            "max_seq": src.max_seq,
+            "cycles": src.cycles,
+            "received": src.received,
+            "have_transit": src.transit is not None,
+            "transit": src.transit if src.transit is not None else 0.0,
+            "jitter": src.jitter,
+        }
+
+    @staticmethod
+    def _out_state(out: RtpSession) -> dict[str, object]:
+        return {
+            "out_ssrc": out.ssrc,
+            "out_pt": out.payload_type,
+            "out_seq": out.sequence,
+            "out_ts": out.timestamp,
+            "samples": out.samples,
+            "tx_packets": out.tx_packets,
+            "tx_octets": out.tx_octets,
+            "next_marker": out._next_marker,
+        }
+
+    @staticmethod
+    def _paused(target: RtpStream) -> bool:
+        return target._native_hold or target.closed or not target.send_enabled
+
+    @staticmethod
+    def _apply_in(stream: RtpStream, state: dict[str, Any]) -> None:
+        """The thread's reception state of ``stream`` into its session."""
+        session = stream.session
+        if session is None:
+            return
+        session.rx_packets = int(state["rx_packets"])
+        session.rx_octets = int(state["rx_octets"])
+        if state["have_src"]:
+            gen = int(state["src_gen"])
+            src = session.source
+            if src is None or gen != stream._native_src_gen:
+                src = session.source = _Source(int(state["src_ssrc"]), int(state["base_seq"]))
+                stream._native_src_gen = gen
+            src.ssrc = int(state["src_ssrc"])
+            src.base_seq = int(state["base_seq"])
+            src.max_seq = int(state["max_seq"])
+            src.cycles = int(state["cycles"])
+            src.received = int(state["received"])
+            src.transit = float(state["transit"]) if state["have_transit"] else None
+            src.jitter = float(state["jitter"])
+        remote = state["remote"]
+        if stream.symmetric and isinstance(remote, tuple) and remote != session.remote:
+            session.remote = stream.remote = (str(remote[0]), int(remote[1]))
+
+    @staticmethod
+    def _apply_out(stream: RtpStream, target: RtpStream, state: dict[str, Any]) -> None:
+        """The thread's sending state of ``stream``'s relay into ``target``'s session."""
+        stream._relay_ssrc = int(state["relay_ssrc"])
+        stream._relay_seq = int(state["relay_seq"])
+        stream._relay_ts = int(state["relay_ts"])
+        stream._relay_next = int(state["relay_next"])
+        out = target.session
+        if out is None or target._native_hold:  # Python numbers the digit's packets
+            return
+        out.sequence = int(state["out_seq"])
+        out.timestamp = int(state["out_ts"])
+        out.tx_packets = int(state["tx_packets"])
+        out.tx_octets = int(state["tx_octets"])
+        out._next_marker = bool(state["next_marker"])
+
+    def _native_stop(self, stream: RtpStream) -> None:
+        """Take ``stream``'s relay back from the thread (which never touches its
+        socket again), its state into the sessions."""
+        relay = self._native
+        stream._native_gen = 0
+        if relay is None:
+            return
+        state = relay.remove(stream.sock.fileno())
+        target = stream.relay
+        if state is None:
+            return
+        self._apply_in(stream, state)
+        if target is not None:
+            self._apply_out(stream, target, state)
+            target._native_hold = False
+
+    def _native_sync(self, stream: RtpStream) -> None:
+        """Bring ``stream``'s session up to date with the thread (what it received,
+        what was relayed into it) before statistics or an RTCP report."""
+        relay = self._native
+        feeder = stream.fed_by
+        if relay is None or not (stream._native_gen or (feeder and feeder._native_gen)):
+            return
+        relay.lock()
+        try:
+            if stream._native_gen:
+                state = relay.get(stream.sock.fileno())
+                if state is not None:
+                    self._apply_in(stream, state)
+            if feeder is not None and feeder._native_gen:
+                state = relay.get(feeder.sock.fileno())
+                if state is not None:
+                    self._apply_out(feeder, stream, state)
+        finally:
+            relay.unlock()
+
+    def _native_hold(self, target: RtpStream, hold: bool) -> None:
+        """Pause (a digit goes out on ``target``) or resume the native relay into it."""
+        relay = self._native
+        feeder = target.fed_by
+        if relay is None or feeder is None or not feeder._native_gen:
+            target._native_hold = False
+            return
+        fd = feeder.sock.fileno()
+        out = target.session
+        relay.lock()
+        try:
+            if hold:
+                state = relay.get(fd)
+                if state is not None:
+                    self._apply_out(feeder, target, state)
+                target._native_hold = True
+                relay.set(fd, paused=True)
+            else:
+                target._native_hold = False
+                fields = self._out_state(out) if out is not None else {}
+                relay.set(fd, paused=self._paused(target), **fields)
+        finally:
+            relay.unlock()
+
+    def _native_pause(self, target: RtpStream) -> None:
+        relay = self._native
+        feeder = target.fed_by
+        if relay is not None and feeder is not None and feeder._native_gen:
+            relay.set(feeder.sock.fileno(), paused=self._paused(target))
+
+    def _native_ready(self) -> None:
+        """Datagrams the thread handed over (DTMF, RTCP, unusual headers): the
+        session's usual path, against the thread's current reception state."""
+        relay = self._native
+        if relay is None:
+            return
+        by_fd = self._by_fd
+        for fd, gen, data, addr, arrival in relay.drain():
+            stream = by_fd.get(fd)
+            if stream is None or stream._native_gen != gen or addr is None:
+                continue
+            session = stream.session
+            if session is None:
+                continue
+            events: list[DtmfBegin | DtmfEnd | RemoteBye] = []
+            relay.lock()
+            try:
+                state = relay.get(fd)
+                if state is None:
+                    continue
+                self._apply_in(stream, state)
+                try:
+                    events = session.receive(data, arrival, addr)
+                except Exception:
+                    log.exception("RTP receive failed")
+                if stream.symmetric:
+                    stream.remote = session.remote
+                fields: dict[str, object] = {
+                    "rx_packets": session.rx_packets,
+                    "rx_octets": session.rx_octets,
+                    "remote": session.remote,
+                }
+                src = session.source
+                if src is not None:
+                    fields.update(self._source_state(src))
+                    fields["src_gen"] = stream._native_src_gen
+                try:
+                    relay.set(fd, **fields)
+                except (ValueError, TypeError):
+                    fields.pop("remote")
+                    relay.set(fd, **fields)
+            finally:
+                relay.unlock()
+            if events:
+                stream._events(events)
+
+    def sync_relay(self, stream: RtpStream) -> None:
+        """Bring ``stream``'s session up to date with the native relay (statistics,
+        RTCP and ``close`` do it themselves; for tests and tools reading the session)."""
+        self._native_sync(stream)
+
+    def relay_counters(self) -> dict[str, int]:
+        """The native relay's counters (relayed, handed to Python, dropped, queued);
+        empty without it."""
+        return self._native.counters() if self._native is not None else {}
 
     def receive(self, now: float | None = None) -> int:
         """Read every datagram waiting on the RTP sockets (one per ready socket a round,
@@ -790,3 +1086,9 @@ class RtpMedia:
             with contextlib.suppress(Exception):
                 self.loop.remove_reader(poller.fileno())
             poller.close()
+        native = self._native
+        if native is not None:
+            self._native = None
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(native.wakeup_fd)
+            native.close()
