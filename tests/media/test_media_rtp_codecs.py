@@ -174,3 +174,97 @@ def test_gsm_sound_files_play(tmp_path: Path) -> None:
     audio = read_audio(tmp_path / "prompt.gsm")
     assert audio.rate == 8000 and len(audio.samples) == 8000
     assert abs(_peak(audio.samples[800:], 8000) - 1000) < 20
+
+
+# --- codecs.conf [opus] and the encoder as pyari runs it (decision 0030)
+
+
+def _toc_bandwidth(payload: bytes) -> str:
+    """The audio bandwidth of an Opus packet, from its TOC byte (RFC 6716 §3.1)."""
+    config = payload[0] >> 3
+    if config < 12:
+        return ("narrow", "medium", "wide")[config // 4]
+    if config < 16:
+        return ("super_wide", "full")[(config - 12) // 2]
+    return ("narrow", "wide", "super_wide", "full")[(config - 16) // 4]
+
+
+@pytest.mark.parametrize("freq", [300.0, 1000.0, 3000.0])
+def test_opus_at_the_engine_rate_keeps_the_tone(freq: float) -> None:
+    """8 kHz, complexity 0 (the default): the tone survives a round trip at its level."""
+    codec = OpusCodec(rate=8000)
+    assert codec._enc.complexity == 0
+    out = []
+    for frame in _tone8(freq).reshape(-1, 160):
+        payload = codec.encode(frame.tobytes())
+        assert payload is not None and _toc_bandwidth(payload) == "narrow"
+        out.append(np.frombuffer(codec.decode(payload), dtype="<i2"))
+    decoded = np.concatenate(out)[1600:].astype(np.float64)
+    assert abs(_peak(decoded, 8000) - freq) < 20
+    assert np.sqrt(np.mean(decoded**2)) > 0.5 * 8000 / np.sqrt(2)
+
+
+def test_opus_settings_shape_the_encoder() -> None:
+    from pyari.config.codecs import OpusSettings
+
+    settings = OpusSettings(
+        complexity=7,
+        signal="voice",
+        application="audio",
+        bitrate=24000,
+        cbr=True,
+        dtx=True,
+        packet_loss=3,
+    )
+    codec = OpusCodec(parse_opus_fmtp("maxaveragebitrate=32000"), 48000, settings)
+    enc = codec._enc
+    assert enc.complexity == 7 and enc.signal == 3001 and enc.application == 2049
+    assert enc.bitrate == 24000  # the lower of ours and the peer's
+    assert enc.vbr == 0 and enc.dtx == 1 and codec.dtx and enc.packet_loss_perc == 3
+    lower = OpusCodec(parse_opus_fmtp("maxaveragebitrate=12000"), 48000, settings)
+    assert lower._enc.bitrate == 12000
+
+
+@pytest.mark.parametrize(
+    ("ours", "peer", "expected"),
+    [
+        (48000, 48000, "full"),
+        (8000, 48000, "narrow"),
+        (48000, 8000, "narrow"),
+        (16000, 48000, "wide"),
+        (24000, 12000, "medium"),
+    ],
+)
+def test_opus_bandwidth_is_the_narrower_playback_rate(ours: int, peer: int, expected: str) -> None:
+    from pyari.config.codecs import OpusSettings
+
+    codec = OpusCodec(
+        parse_opus_fmtp(f"maxplaybackrate={peer}"),
+        48000,
+        OpusSettings(max_playback_rate=ours, bitrate=64000),
+    )
+    t = np.arange(48000) / 48000
+    tone = (np.sin(2 * np.pi * 440 * t) * 8000 + np.sin(2 * np.pi * 9000 * t) * 3000).astype("<i2")
+    widths = {_toc_bandwidth(codec.encode(f.tobytes()) or b"\x00") for f in tone.reshape(-1, 960)}
+    assert widths == {expected}
+
+
+def test_opus_encode_takes_any_bytes_like_frame() -> None:
+    codec = OpusCodec(rate=8000)
+    frame = _tone8(1000)[:160].tobytes()
+    for pcm in (bytearray(frame), memoryview(frame), frame[:100]):
+        payload = codec.encode(pcm)  # type: ignore[arg-type]
+        assert payload is not None and len(payload) > 2
+
+
+def test_opus_packets_of_other_durations_fill_one_tick() -> None:
+    """A 40 ms packet from a peer decodes to the tick's 20 ms; a 10 ms one is padded."""
+    import opuslib_next  # type: ignore[import-untyped]
+
+    receiver = OpusCodec(rate=8000)
+    peer = opuslib_next.Encoder(48000, 1, opuslib_next.APPLICATION_VOIP)
+    t = np.arange(1920) / 48000
+    tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2").tobytes()
+    assert len(receiver.decode(peer.encode(tone, 1920))) == 320
+    assert len(receiver.decode(peer.encode(tone[:960], 480))) == 320
+    assert receiver.bad_payloads == 0

@@ -17,10 +17,13 @@ resampling to 16 kHz and back would cost CPU for nothing.
   every implementation): 160 timestamp units and 160 bytes per 20 ms.
 * **Opus** (``opuslib-next`` over Debian's ``libopus0``): encoded and decoded at the
   engine rate (the RTP clock is always 48000, 960 per 20 ms).
-  The SDP fmtp the peer sent decides the encoder: ``usedtx=1`` turns DTX on (the
-  near-empty packets of silence are not sent; :meth:`PayloadCodec.encode` returns
-  None), ``useinbandfec=1`` turns in-band FEC on; ``maxaveragebitrate`` caps the
-  bitrate. A lost packet is concealed by libopus's PLC.
+  The SDP fmtp the peer sent and codecs.conf ``[opus]`` (:mod:`pyari.config.codecs`)
+  decide the encoder: ``usedtx=1`` turns DTX on (the near-empty packets of silence
+  are not sent; :meth:`PayloadCodec.encode` returns None), ``useinbandfec=1`` turns
+  in-band FEC on; ``maxaveragebitrate`` caps the bitrate, ``maxplaybackrate`` the
+  bandwidth. A lost packet is concealed by libopus's PLC. Complexity is 0 unless
+  codecs.conf says otherwise (decision 0030: at 8 kHz it is SILK narrowband, where
+  higher complexities cost up to four times as much for little).
 
 * **GSM** 06.10 full rate (Debian's ``libgsm1`` through ctypes): 8 kHz, 33 bytes per
   20 ms, RTP payload type 3.
@@ -31,6 +34,8 @@ Decoding never raises on bad input: a payload the decoder refuses is concealed.
 from __future__ import annotations
 
 from typing import Final, Protocol
+
+from pyari.config.codecs import BITRATE_MAX, DEFAULT_COMPLEXITY, OpusSettings, opus_settings
 
 __all__ = [
     "OPUS_COMPLEXITY",
@@ -50,10 +55,10 @@ SAMPLES: Final = RATE // 50
 FRAME_BYTES: Final = SAMPLES * 2
 SILENCE: Final = bytes(FRAME_BYTES)
 
-OPUS_COMPLEXITY: Final = 2
-"""libopus encoder complexity (0-10). Asterisk's codec_opus uses 10; at the engine's
-8 kHz (SILK narrowband) 2 costs about a third of 10 and half of 5 (decision 0028's
-measurements), which is what keeps an Opus↔G.711 call near 3× a G.711 one."""
+OPUS_COMPLEXITY: Final = DEFAULT_COMPLEXITY
+"""libopus encoder complexity (0-10) unless codecs.conf ``[opus]`` sets one. Asterisk's
+codec_opus uses 10; pyari encodes at the engine's 8 kHz (SILK narrowband), where 0 costs
+a quarter of 10 and two thirds of 2 for a fraction of a dB (decision 0030)."""
 MAX_PACKET: Final = 1500
 
 
@@ -168,16 +173,53 @@ def parse_opus_fmtp(fmtp: str | None) -> OpusParams:
     )
 
 
+_BANDWIDTHS: Final = {
+    "narrow": 1101,
+    "medium": 1102,
+    "wide": 1103,
+    "super_wide": 1104,
+    "full": 1105,
+}
+"""codecs.conf ``max_bandwidth`` words → libopus's ``OPUS_BANDWIDTH_*``."""
+_APPLICATIONS: Final = {"voip": 2048, "audio": 2049, "low_delay": 2051}
+_SIGNALS: Final = {"voice": 3001, "music": 3002}
+
+
+def _playback_bandwidth(rate: int) -> str:
+    """The widest Opus bandwidth a ``maxplaybackrate`` lets through."""
+    if rate <= 8000:
+        return "narrow"
+    if rate <= 12000:
+        return "medium"
+    if rate <= 16000:
+        return "wide"
+    if rate <= 24000:
+        return "super_wide"
+    return "full"
+
+
 class OpusCodec:
     """Opus, mono, 20 ms frames at ``rate`` (8000 or 16000; see the module docstring).
 
-    ``params`` is what the *peer* asked for in its fmtp: it shapes what we send.
+    ``params`` is what the *peer* asked for in its fmtp: it shapes what we send, with
+    ``settings`` (codecs.conf ``[opus]``, the ones in force by default): DTX if either
+    asks, FEC when the peer asks for it, the lower of the two bitrates and bandwidths,
+    constant bitrate if either asks; complexity, signal, application and packet loss
+    from ``settings`` alone.
     """
 
     name = "opus"
 
-    def __init__(self, params: OpusParams | None = None, rate: int = RATE) -> None:
+    def __init__(
+        self,
+        params: OpusParams | None = None,
+        rate: int = RATE,
+        settings: OpusSettings | None = None,
+    ) -> None:
+        import ctypes
+
         import opuslib_next  # type: ignore[import-untyped]
+        from opuslib_next.api import libopus  # type: ignore[import-untyped]
 
         if rate not in (8000, 12000, 16000, 24000, 48000):
             raise ValueError(f"Opus cannot run at {rate} Hz")
@@ -185,40 +227,52 @@ class OpusCodec:
         self.samples = rate // 50
         self.frame_bytes = self.samples * 2
         self.params = params or OpusParams()
+        self.settings = ours = settings if settings is not None else opus_settings()
         self._error = opuslib_next.OpusError
-        enc = opuslib_next.Encoder(rate, 1, opuslib_next.APPLICATION_VOIP)
-        enc.complexity = OPUS_COMPLEXITY
-        enc.dtx = int(self.params.dtx)
+        enc = opuslib_next.Encoder(rate, 1, _APPLICATIONS.get(ours.application, 2048))
+        enc.complexity = ours.complexity
+        if ours.signal in _SIGNALS:
+            enc.signal = _SIGNALS[ours.signal]
+        self.dtx = self.params.dtx or ours.dtx
+        enc.dtx = int(self.dtx)
         enc.inband_fec = int(self.params.fec)
-        if self.params.fec:
-            enc.packet_loss_perc = 10  # FEC is only coded when loss is expected
-        enc.vbr = int(not self.params.cbr)
-        if self.params.maxaveragebitrate is not None:
-            enc.bitrate = self.params.maxaveragebitrate
-        if self.params.maxplaybackrate <= 8000:
-            enc.max_bandwidth = opuslib_next.BANDWIDTH_NARROWBAND
-        elif self.params.maxplaybackrate <= 12000:
-            enc.max_bandwidth = opuslib_next.BANDWIDTH_MEDIUMBAND
+        loss = ours.packet_loss
+        if self.params.fec and not loss:
+            loss = 10  # FEC is only coded when loss is expected
+        if loss:
+            enc.packet_loss_perc = loss
+        enc.vbr = int(not (self.params.cbr or ours.cbr))
+        bitrate = self.params.maxaveragebitrate
+        if ours.bitrate > 0:
+            bitrate = ours.bitrate if bitrate is None else min(bitrate, ours.bitrate)
+        if bitrate is not None:
+            enc.bitrate = bitrate
+        elif ours.bitrate == BITRATE_MAX:
+            enc.bitrate = BITRATE_MAX
+        widths = list(_BANDWIDTHS)
+        width = min(
+            widths.index(ours.max_bandwidth),
+            widths.index(_playback_bandwidth(self.params.maxplaybackrate)),
+            widths.index(_playback_bandwidth(ours.max_playback_rate)),
+        )
+        if width < widths.index("full"):
+            enc.max_bandwidth = _BANDWIDTHS[widths[width]]
         self._enc = enc
         self._dec = opuslib_next.Decoder(rate, 1)
-        # libopus straight through opuslib-next's ctypes prototypes, into buffers made
-        # once: its wrappers allocate and convert sample lists on every call
-        import ctypes
-
-        from opuslib_next.api import c_int16_pointer  # type: ignore[import-untyped]
-        from opuslib_next.api import decoder as opus_decoder
-        from opuslib_next.api import encoder as opus_encoder
-
-        self._encode = opus_encoder.libopus_encode
-        self._decode = opus_decoder.libopus_decode
-        self._enc_state = enc.encoder_state
-        self._dec_state = self._dec.decoder_state
-        self._cast = ctypes.cast
-        self._string_at = ctypes.string_at
-        self._int16_pointer = c_int16_pointer
-        self._out = (ctypes.c_char * MAX_PACKET)()
+        # libopus's own entry points, without opuslib's wrappers (which allocate and
+        # convert sample lists per call) nor its ctypes prototypes (argument checks
+        # per call): a frame's bytes go in as they are, the results are read from
+        # buffers made once, through memoryviews
+        lib = ctypes.CDLL(libopus._name)
+        self._encode = lib.opus_encode
+        self._decode = lib.opus_decode
+        self._enc_state = ctypes.c_void_p(ctypes.addressof(enc.encoder_state.contents))
+        self._dec_state = ctypes.c_void_p(ctypes.addressof(self._dec.decoder_state.contents))
+        self._out = ctypes.create_string_buffer(MAX_PACKET)
+        self._out_view = memoryview(self._out).cast("B")
         self._pcm_len = rate * 6 // 50  # 120 ms, Opus's longest packet
         self._pcm = (ctypes.c_int16 * self._pcm_len)()
+        self._pcm_view = memoryview(self._pcm).cast("B")
         self.dtx_frames = 0
         """Frames not sent because the encoder chose DTX silence."""
         self.bad_payloads = 0
@@ -226,16 +280,16 @@ class OpusCodec:
     def decode(self, payload: bytes) -> bytes:
         if not payload:
             return self.conceal()
-        count = self._decode(self._dec_state, payload, len(payload), self._pcm, self._pcm_len, 0)
+        count: int = self._decode(
+            self._dec_state, payload, len(payload), self._pcm, self._pcm_len, 0
+        )
+        if count == self.samples:
+            return self._pcm_view[: self.frame_bytes].tobytes()
         if count <= 0:
             self.bad_payloads += 1
             return self.conceal()
-        samples = self.samples
-        if count == samples:
-            out: bytes = self._string_at(self._pcm, self.frame_bytes)
-            return out
         # a packet of another duration (10, 40, 60 ms): the tick takes 20 ms
-        got: bytes = self._string_at(self._pcm, 2 * min(count, samples))
+        got = self._pcm_view[: 2 * min(count, self.samples)].tobytes()
         return got + bytes(self.frame_bytes - len(got))
 
     def decode_fec(self, next_payload: bytes) -> bytes:
@@ -247,29 +301,27 @@ class OpusCodec:
         )
         if count != self.samples:
             return self.conceal()
-        out: bytes = self._string_at(self._pcm, self.frame_bytes)
-        return out
+        return self._pcm_view[: self.frame_bytes].tobytes()
 
     def conceal(self) -> bytes:
         count = self._decode(self._dec_state, None, 0, self._pcm, self.samples, 0)
         if count != self.samples:
             return bytes(self.frame_bytes)
-        out: bytes = self._string_at(self._pcm, self.frame_bytes)
-        return out
+        return self._pcm_view[: self.frame_bytes].tobytes()
 
     def encode(self, pcm: bytes) -> bytes | None:
-        if len(pcm) != self.frame_bytes:
+        if len(pcm) != self.frame_bytes or type(pcm) is not bytes:
             pcm = (bytes(pcm) + bytes(self.frame_bytes))[: self.frame_bytes]
-        pointer = self._cast(pcm, self._int16_pointer)  # type: ignore[arg-type]
-        count = self._encode(self._enc_state, pointer, self.samples, self._out, MAX_PACKET)
+        count: int = self._encode(self._enc_state, pcm, self.samples, self._out, MAX_PACKET)
+        if count > 2:
+            return self._out_view[:count].tobytes()
         if count < 0:
             raise ValueError(f"Opus encoding failed ({count})")
-        payload: bytes = self._string_at(self._out, count)
-        if self.params.dtx and len(payload) <= 2:
+        if self.dtx:
             # libopus's DTX: a packet of at most 2 bytes means "nothing to send"
             self.dtx_frames += 1
             return None
-        return payload
+        return self._out_view[:count].tobytes()
 
 
 GSM_FRAME: Final = 33

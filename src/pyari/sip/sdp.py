@@ -472,8 +472,12 @@ def create_offer(
         if codec is None or codec.payload_type is None:
             continue
         formats.append(str(codec.payload_type))
-        # Opus with Asterisk's defaults has no fmtp line (res_format_attr_opus)
         attrs.append(("rtpmap", codec.rtpmap(codec.payload_type)))
+        if name == "opus":
+            # Asterisk's defaults have no fmtp line (res_format_attr_opus)
+            fmtp = opus_offer_fmtp()
+            if fmtp:
+                attrs.append(("fmtp", f"{codec.payload_type} {fmtp}"))
     if dtmf_payload_type is not None:
         formats.append(str(dtmf_payload_type))
         attrs.append(("rtpmap", f"{dtmf_payload_type} {TELEPHONE_EVENT}/8000"))
@@ -670,10 +674,23 @@ def answer_setup(offered: str | None, preferred: str | None) -> str:
     return preferred if preferred in ("active", "passive") else "active"
 
 
+def opus_offer_fmtp() -> str:
+    """The Opus fmtp of pyari's offers: codecs.conf ``[opus]``'s values that differ from
+    the defaults ("" with Asterisk's defaults: no fmtp line)."""
+    from pyari.config.codecs import opus_settings
+
+    return opus_settings().fmtp()
+
+
 def opus_answer_fmtp(remote: str | None) -> str:
     """The Opus fmtp of an answer, as Asterisk's joint format writes it
-    (res_format_attr_opus): pyari's defaults (48 kHz, no FEC, no DTX, VBR, mono) joined
-    with the offer's, only the values that differ from the defaults."""
+    (res_format_attr_opus): pyari's parameters (codecs.conf ``[opus]``; by default 48
+    kHz, no FEC, no DTX, VBR, mono) joined with the offer's (DTX, CBR or sprop-stereo if
+    either asks, FEC if both, the lower rates and bitrate), only the values that differ
+    from the defaults."""
+    from pyari.config.codecs import opus_settings
+
+    ours = opus_settings()
     values: dict[str, int] = {}
     for item in (remote or "").split(";"):
         key, _, value = item.strip().partition("=")
@@ -681,19 +698,22 @@ def opus_answer_fmtp(remote: str | None) -> str:
         if key and value.isdigit() and len(value) <= 7:
             values[key.strip().lower()] = int(value)
     out: list[str] = []
-    play = min(48000, values.get("maxplaybackrate", 48000))
+    play = min(48000, ours.max_playback_rate, values.get("maxplaybackrate", 48000))
     if play != 48000:
         out.append(f"maxplaybackrate={play}")
     capture = min(48000, values.get("sprop-maxcapturerate", 48000))
     if capture != 48000:
         out.append(f"sprop-maxcapturerate={capture}")
-    if values.get("maxaveragebitrate", 0) > 0:
-        out.append(f"maxaveragebitrate={values['maxaveragebitrate']}")
+    bitrates = [b for b in (ours.bitrate, values.get("maxaveragebitrate", 0)) if b > 0]
+    if bitrates:
+        out.append(f"maxaveragebitrate={min(bitrates)}")
     if values.get("sprop-stereo", 0):
         out.append("sprop-stereo=1")
-    if values.get("cbr", 0):
+    if ours.cbr or values.get("cbr", 0):
         out.append("cbr=1")
-    if values.get("usedtx", 0):
+    if ours.fec and values.get("useinbandfec", 0):
+        out.append("useinbandfec=1")
+    if ours.dtx or values.get("usedtx", 0):
         out.append("usedtx=1")
     return ";".join(out)
 

@@ -1,0 +1,173 @@
+"""codecs.conf's ``[opus]`` section: the Opus encoder and the fmtp pyari offers.
+
+Asterisk's options (its codec_opus and res_format_attr_opus), all optional:
+
+* ``max_playback_rate`` (8000-48000): the ``maxplaybackrate`` pyari puts in its SDP,
+  asking peers (browsers) to send no wider audio than that, and the encoder's bandwidth
+  cap. ``8000`` makes a browser send narrowband Opus at about 12 kbit/s, which pyari
+  decodes for a third of the CPU of a browser's default full-band stream: the saving
+  that matters when the engine mixes at 8 kHz (decision 0030).
+* ``bitrate`` (``auto``, ``max`` or 500-512000): the encoder's bitrate, offered as
+  ``maxaveragebitrate`` when a number.
+* ``cbr``, ``fec``, ``dtx`` (booleans): offered as ``cbr=1``, ``useinbandfec=1``,
+  ``usedtx=1`` and applied to the encoder (constant bitrate; in-band FEC; DTX).
+* ``complexity`` (0-10), ``signal`` (``auto``, ``voice``, ``music``), ``application``
+  (``voip``, ``audio``, ``low_delay``), ``max_bandwidth`` (``narrow``, ``medium``,
+  ``wide``, ``super_wide``, ``full``), ``packet_loss`` (0-100): the encoder only.
+
+Defaults are Asterisk's, and give Asterisk's SDP (Opus with no fmtp line), except
+``complexity``: pyari's default is :data:`DEFAULT_COMPLEXITY` (0) where Asterisk's is
+10. pyari's encoder runs at the engine's 8 kHz, where libopus codes SILK narrowband
+only, and there complexity 10 costs four times 0 for a measured difference in quality
+of a fraction of a dB (decision 0030); ``complexity = 10`` restores Asterisk's.
+
+Only the ``[opus]`` section (``type = opus``) is read: Asterisk's custom formats of other
+names (``[myopus]`` used in an endpoint's ``allow``) are not supported and are ignored.
+The settings in force are process-wide: :func:`apply_codec_settings` at start and at a
+reload, :func:`opus_settings` where an Opus stream or an SDP is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Final
+
+from pyari.config.errors import ConfigError
+from pyari.config.parser import Entry, Section
+from pyari.config.values import parse_bool, parse_int
+
+__all__ = [
+    "DEFAULT_COMPLEXITY",
+    "CodecSettings",
+    "OpusSettings",
+    "apply_codec_settings",
+    "codec_settings",
+    "opus_settings",
+]
+
+DEFAULT_COMPLEXITY: Final = 0
+"""pyari's Opus encoder complexity when codecs.conf does not set one (Asterisk: 10)."""
+
+BITRATE_AUTO: Final = -1000
+"""libopus's ``OPUS_AUTO``."""
+BITRATE_MAX: Final = -1
+"""libopus's ``OPUS_BITRATE_MAX``."""
+
+SIGNALS: Final = ("auto", "voice", "music")
+APPLICATIONS: Final = ("voip", "audio", "low_delay")
+BANDWIDTHS: Final = ("narrow", "medium", "wide", "super_wide", "full")
+
+
+@dataclass(frozen=True, slots=True)
+class OpusSettings:
+    """codecs.conf ``[opus]`` (see the module docstring)."""
+
+    max_playback_rate: int = 48000
+    bitrate: int = BITRATE_AUTO
+    """Bits per second, or :data:`BITRATE_AUTO` / :data:`BITRATE_MAX`."""
+    cbr: bool = False
+    fec: bool = False
+    dtx: bool = False
+    complexity: int = DEFAULT_COMPLEXITY
+    signal: str = "auto"
+    application: str = "voip"
+    max_bandwidth: str = "full"
+    packet_loss: int = 0
+
+    def fmtp(self) -> str:
+        """The fmtp parameters of pyari's Opus offer: the values that differ from the
+        defaults, in res_format_attr_opus's order ("" for none: no fmtp line)."""
+        out: list[str] = []
+        if self.max_playback_rate != 48000:
+            out.append(f"maxplaybackrate={self.max_playback_rate}")
+        if self.bitrate > 0:
+            out.append(f"maxaveragebitrate={self.bitrate}")
+        if self.cbr:
+            out.append("cbr=1")
+        if self.fec:
+            out.append("useinbandfec=1")
+        if self.dtx:
+            out.append("usedtx=1")
+        return ";".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class CodecSettings:
+    """codecs.conf as pyari reads it."""
+
+    opus: OpusSettings = OpusSettings()
+
+    @classmethod
+    def from_sections(cls, sections: Iterable[Section]) -> CodecSettings:
+        """The settings of codecs.conf's parsed sections (:class:`ConfigError` on a bad
+        value of a known option; unknown options are ignored)."""
+        opus = OpusSettings()
+        for section in sections:
+            if section.is_template or section.name.casefold() != "opus":
+                continue
+            kind = section.get("type")
+            if kind is not None and kind.strip().casefold() != "opus":
+                continue
+            for entry in section.entries:
+                opus = _opus_option(opus, entry)
+        return cls(opus=opus)
+
+
+def _choice(entry: Entry, words: tuple[str, ...]) -> str:
+    word = entry.value.strip().casefold()
+    if word not in words:
+        raise ConfigError(
+            entry.file, entry.line, f"{entry.key} = {entry.value!r}: use one of {', '.join(words)}"
+        )
+    return word
+
+
+def _opus_option(opus: OpusSettings, entry: Entry) -> OpusSettings:
+    key = entry.key.strip().casefold()
+    if key == "max_playback_rate":
+        return replace(opus, max_playback_rate=parse_int(entry, 8000, 48000))
+    if key == "bitrate":
+        word = entry.value.strip().casefold()
+        if word == "auto":
+            return replace(opus, bitrate=BITRATE_AUTO)
+        if word == "max":
+            return replace(opus, bitrate=BITRATE_MAX)
+        return replace(opus, bitrate=parse_int(entry, 500, 512000))
+    if key == "cbr":
+        return replace(opus, cbr=parse_bool(entry))
+    if key == "fec":
+        return replace(opus, fec=parse_bool(entry))
+    if key == "dtx":
+        return replace(opus, dtx=parse_bool(entry))
+    if key == "complexity":
+        return replace(opus, complexity=parse_int(entry, 0, 10))
+    if key == "packet_loss":
+        return replace(opus, packet_loss=parse_int(entry, 0, 100))
+    if key == "signal":
+        return replace(opus, signal=_choice(entry, SIGNALS))
+    if key == "application":
+        return replace(opus, application=_choice(entry, APPLICATIONS))
+    if key == "max_bandwidth":
+        return replace(opus, max_bandwidth=_choice(entry, BANDWIDTHS))
+    return opus
+
+
+_current = CodecSettings()
+
+
+def apply_codec_settings(settings: CodecSettings) -> None:
+    """Make ``settings`` the ones in force (at start and reload: streams opened from now
+    on and SDP written from now on follow them)."""
+    global _current
+    _current = settings
+
+
+def codec_settings() -> CodecSettings:
+    """The codecs.conf settings in force."""
+    return _current
+
+
+def opus_settings() -> OpusSettings:
+    """codecs.conf ``[opus]`` in force."""
+    return _current.opus
