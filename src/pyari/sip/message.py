@@ -358,6 +358,18 @@ def parse_params(text: str, *, what: str = "parameter") -> dict[str, str | None]
     return params
 
 
+_PARAMS_FAST = r"((?:;" + _TOKEN + r"(?:=" + _TOKEN + r")?)*)"
+
+
+def _fast_params(text: str) -> dict[str, str | None]:
+    """``;a=b;c`` already matched by ``_PARAMS_FAST`` → parse_params' result."""
+    params: dict[str, str | None] = {}
+    for part in text[1:].split(";"):
+        name, eq, val = part.partition("=")
+        params[name.lower()] = val if eq else None
+    return params
+
+
 def _valid_gen_value(val: str) -> bool:
     # gen-value = token / host / quoted-string
     return bool(_TOKEN_RE.fullmatch(val) or _HOST_RE.fullmatch(val))
@@ -545,12 +557,26 @@ class NameAddr:
         return f"{display}<{self.uri}>{_params_text(self.params)}"
 
 
+_NAME_ADDR_FAST_RE = re.compile(r'(?:"([^"\\\r\n]*)"[ \t]*)?<([^<>"\s]+)>' + _PARAMS_FAST)
+"""The usual name-addr (``"Display" <uri>;tag=token``: a display name without
+quoted-pairs, no LWS around the parameters): read without the general parser."""
+
+
 def parse_name_addr(text: str) -> NameAddr:
     """Parse ``name-addr`` or ``addr-spec`` with header parameters (RFC 3261 §20.10).
 
     In the ``addr-spec`` form (no ``<>``) every ``;param`` belongs to the header and the
     URI may not carry ``?headers``.
     """
+    fast = _NAME_ADDR_FAST_RE.fullmatch(text)
+    if fast is not None:
+        display, inner, rest = fast.groups()
+        return NameAddr(parse_uri(inner), display, _fast_params(rest) if rest else {})
+    return _parse_name_addr(text)
+
+
+def _parse_name_addr(text: str) -> NameAddr:
+    """The general parser of :func:`parse_name_addr`."""
     text = text.strip(_LWS)
     if text == "*":
         return NameAddr(Uri(host="*"), wildcard=True)
@@ -645,7 +671,34 @@ _VIA_RE = re.compile(
 )
 
 
+_VIA_FAST_RE = re.compile(
+    r"SIP/2\.0/([A-Za-z]+) ([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?" + _PARAMS_FAST
+)
+"""The usual Via (``SIP/2.0/UDP host:port;name=token;flag``, no LWS or quotes): read
+without the general parser (what it accepts, the general one reads the same way)."""
+
+
 def parse_via(text: str) -> Via:
+    fast = _VIA_FAST_RE.fullmatch(text)
+    if fast is not None:
+        transport, host, port_text, rest = fast.groups()
+        if _HOST_RE.fullmatch(host) is not None and (port_text is None or int(port_text) <= 65535):
+            params = _fast_params(rest) if rest else {}
+            ok = True
+            for key in ("ttl", "rport"):
+                val = params.get(key)
+                if val is not None and (not _digits(val, 5) or int(val) > 65535):
+                    ok = False
+            received = params.get("received")
+            if received is not None and not _HOST_RE.fullmatch(received):
+                ok = False
+            if ok:
+                port = None if port_text is None else int(port_text)
+                return Via(transport.upper(), host.lower(), port, params)
+    return _parse_via(text)
+
+
+def _parse_via(text: str) -> Via:
     m = _VIA_RE.fullmatch(text.strip(_LWS))
     if m is None:
         raise _fail(f"bad Via {text!r}")
@@ -671,7 +724,22 @@ class CSeq:
         return f"{self.number} {self.method}"
 
 
+_CSEQ_CACHE: dict[str, CSeq] = {}
+"""CSeq values parsed lately, by text (immutable: shared); cleared when full."""
+
+
 def parse_cseq(text: str) -> CSeq:
+    found = _CSEQ_CACHE.get(text)
+    if found is not None:
+        return found
+    cseq = _parse_cseq(text)
+    if len(_CSEQ_CACHE) >= _URI_CACHE_MAX:
+        _CSEQ_CACHE.clear()
+    _CSEQ_CACHE[text] = cseq
+    return cseq
+
+
+def _parse_cseq(text: str) -> CSeq:
     parts = text.split()
     if len(parts) != 2 or not _digits(parts[0], 12) or not _TOKEN_RE.fullmatch(parts[1]):
         raise _fail(f"bad CSeq {text[:40]!r}")
@@ -941,6 +1009,8 @@ def _split_head(data: bytes) -> tuple[list[str], bytes]:
         if end < 0:
             raise SipParseError("no blank line after the headers", respond=False)
     head = data[:end].decode("utf-8", "surrogateescape").replace("\r\n", "\n")
+    if "\n " not in head and "\n\t" not in head and head[:1] not in (" ", "\t"):
+        return head.split("\n"), data[end + sep :]  # no folded lines
     lines: list[str] = []
     for raw in head.split("\n"):
         if raw[:1] in (" ", "\t"):
@@ -1027,14 +1097,16 @@ def _read_headers(msg: SipMessage, lines: list[str]) -> None:
 
 
 def _body(msg: SipMessage, rest: bytes, stream: bool) -> bytes:
-    lengths = msg.headers.getall("content-length")
-    if not lengths:
+    keys = msg.headers._keys
+    count = keys.count("content-length")
+    if not count:
         if stream:
             raise _fail("no Content-Length on a stream transport")
         return rest
-    if len(lengths) > 1:
+    if count > 1:
         raise _fail("more than one Content-Length")
-    length = _parse_uint(lengths[0], "Content-Length", MAX_MESSAGE)
+    value = msg.headers._items[keys.index("content-length")][1]
+    length = _parse_uint(value, "Content-Length", MAX_MESSAGE)
     if length > len(rest):
         raise _fail("Content-Length larger than the message")
     return rest[:length]
@@ -1046,22 +1118,24 @@ def _check(msg: Request | Response) -> None:
     accessors: a received message's headers are parsed once."""
     h = msg.headers
     keys = h._keys
-    seen: set[str] = set()
+    items = h._items
+    first: dict[str, str] = {}
+    """The value of each header that may appear once (checked here that it does)."""
     listed = False
-    for key in keys:
+    for key, (_name, value) in zip(keys, items, strict=True):
         if key in SINGLE_HEADERS:
-            if key in seen:
+            if key in first:
                 raise _fail(f"more than one {canonical_name(key)}")
-            seen.add(key)
+            first[key] = value
         elif key in LIST_HEADERS:
             listed = True
     for required in ("via", "from", "to", "call-id", "cseq"):
-        if required not in seen and required not in keys:
+        if required not in first and required not in keys:
             raise _fail(f"missing {canonical_name(required)}")
     via_items: list[str] = []
     contact_lines: list[list[str]] = []
     if listed:
-        for key, (_name, line) in zip(keys, h._items, strict=True):
+        for key, (_name, line) in zip(keys, items, strict=True):
             if key in LIST_HEADERS:
                 # so that getall() of a parsed message never fails
                 values = split_header_values(line)
@@ -1069,25 +1143,27 @@ def _check(msg: Request | Response) -> None:
                     via_items.extend(values)
                 elif key == "contact":
                     contact_lines.append(values)
-    if any(not item for item in via_items):
+    if not all(via_items):
         raise _fail("empty Via value")
     parsed = h.parsed
     parsed["vias"] = [parse_via(via) for via in via_items]
-    from_ = parse_name_addr(h.get("from") or "")
-    to = parse_name_addr(h.get("to") or "")
-    call_id = msg.call_id
+    from_ = parse_name_addr(first["from"])
+    to = parse_name_addr(first["to"])
+    call_id = first["call-id"]
     if not call_id or " " in call_id or "\t" in call_id:
         raise _fail("bad Call-ID")
-    cseq = parse_cseq(h.get("cseq") or "")
+    cseq = parse_cseq(first["cseq"])
     if isinstance(msg, Request) and cseq.method != msg.method:
         raise _fail("CSeq method does not match the request method")
-    if "max-forwards" in seen:
-        _parse_uint(h.get("max-forwards") or "", "Max-Forwards", 255)
-    if "expires" in seen:
-        _parse_uint(h.get("expires") or "", "Expires", _UINT32_MAX)
+    max_forwards = first.get("max-forwards")
+    if max_forwards is not None:
+        _parse_uint(max_forwards, "Max-Forwards", 255)
+    expires = first.get("expires")
+    if expires is not None:
+        _parse_uint(expires, "Expires", _UINT32_MAX)
     contacts: list[NameAddr] = []
     for values in contact_lines:
-        if any(not item for item in values):
+        if not all(values):
             raise _fail("empty Contact value")
         for item in values:
             contact = parse_name_addr(item)

@@ -85,6 +85,9 @@ class Location:
 
     def __init__(self) -> None:
         self._bindings: dict[str, dict[str, Binding]] = {}
+        self._expiry: float | None = None
+        self._expiry_known = True
+        """``_expiry`` is the next expiry (None: none) unless a binding came or went."""
 
     def lookup(self, aor: str, now: float) -> list[Binding]:
         """The live bindings of ``aor``, most recently registered first."""
@@ -99,8 +102,10 @@ class Location:
 
     def _put(self, binding: Binding) -> None:
         self._get(binding.aor)[_contact_key(binding.uri)] = binding
+        self._expiry_known = False
 
     def _drop(self, binding: Binding) -> None:
+        self._expiry_known = False
         per = self._bindings.get(binding.aor)
         if per is not None:
             per.pop(_contact_key(binding.uri), None)
@@ -115,14 +120,21 @@ class Location:
 
     def purge(self, now: float) -> list[Change]:
         """Remove the bindings that expired by ``now``."""
+        expiry = self.next_expiry()
+        if expiry is None or expiry > now:
+            return []
         gone = [b for b in self.all() if b.expires_at <= now]
         for binding in gone:
             self._drop(binding)
         return [Change(ChangeKind.EXPIRED, b) for b in gone]
 
     def next_expiry(self) -> float | None:
-        times = [b.expires_at for b in self.all() if b.expires_at != float("inf")]
-        return min(times) if times else None
+        """The earliest expiry of a binding that is not static (kept until one changes)."""
+        if not self._expiry_known:
+            times = [b.expires_at for b in self.all() if b.expires_at != float("inf")]
+            self._expiry = min(times) if times else None
+            self._expiry_known = True
+        return self._expiry
 
 
 def _contact_key(uri: str) -> str:

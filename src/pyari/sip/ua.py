@@ -392,6 +392,9 @@ class UserAgent:
         self.addresses: dict[str, Address] = {}
         """Our address per transport (``UDP``/``TCP``), set by the I/O shell."""
         self.calls: dict[int, Call] = {}
+        self._retransmitting: dict[int, Call] = {}
+        """Calls whose 2xx may still be retransmitting (``call.retransmit`` set): what
+        ``next_deadline`` and ``tick`` look at instead of every call."""
         self._by_tx: dict[int, Call] = {}
         self._by_call_id: dict[str, Call] = {}
         self._seq = itertools.count(1)
@@ -461,20 +464,30 @@ class UserAgent:
         return self._process(self.layer.receive(message, source, now), now)
 
     def next_deadline(self) -> float | None:
-        times = [t for t in (self.layer.next_deadline(), self.location.next_expiry()) if t]
-        for call in self.calls.values():
-            if call.retransmit is not None:
-                when = call.retransmit.next_deadline()
-                if when is not None:
-                    times.append(when)
-        times.extend(q.next_at for q in self._qualify.values())
-        return min(times) if times else None
+        best: float | None = None
+        for when in (self.layer.next_deadline(), self.location.next_expiry()):
+            if when and (best is None or when < best):
+                best = when
+        if self._retransmitting:
+            for call in list(self._retransmitting.values()):
+                rt = call.retransmit
+                if rt is None:
+                    del self._retransmitting[call.id]
+                    continue
+                when = rt.next_deadline()
+                if when is not None and (best is None or when < best):
+                    best = when
+        for q in self._qualify.values():
+            if best is None or q.next_at < best:
+                best = q.next_at
+        return best
 
     def tick(self, now: float) -> list[Action]:
         out: list[Action] = list(self._process(self.layer.tick(now), now))
-        for call in list(self.calls.values()):
+        for call in list(self._retransmitting.values()):
             rt = call.retransmit
             if rt is None:
+                self._retransmitting.pop(call.id, None)
                 continue
             for item in rt.tick(now):
                 if isinstance(item, NoAck):
@@ -744,6 +757,7 @@ class UserAgent:
     def _forget(self, call: Call) -> None:
         call.ended = True
         self.calls.pop(call.id, None)
+        self._retransmitting.pop(call.id, None)
         if self._by_call_id.get(call.call_id) is call:
             del self._by_call_id[call.call_id]
         if call.tx is not None:
@@ -992,6 +1006,8 @@ class UserAgent:
             response, tx.response_dest, now, transport=tx.transport, timers=self.layer.timers,
             data=tx.last_sent if tx.last_sent_message is response else None,
         )  # fmt: skip
+        if self.calls.get(call.id) is call:
+            self._retransmitting[call.id] = call
         return out
 
     def reject(self, call: Call, status: int, now: float) -> list[Action]:
