@@ -268,3 +268,37 @@ def test_opus_packets_of_other_durations_fill_one_tick() -> None:
     assert len(receiver.decode(peer.encode(tone, 1920))) == 320
     assert len(receiver.decode(peer.encode(tone[:960], 480))) == 320
     assert receiver.bad_payloads == 0
+
+
+def test_opus_mode_at_the_engine_rate() -> None:
+    """8 kHz: CELT only at 24 kbit/s unless FEC, DTX or a lower cap needs SILK; other
+    rates and an explicit application keep Asterisk's voip (decision 0030)."""
+    from pyari.config.codecs import OpusSettings
+
+    celt = OpusCodec(rate=8000)
+    assert celt.mode == "celt" and celt._enc.application == 2051
+    assert celt._enc.bitrate == 24000
+    assert OpusCodec(parse_opus_fmtp("maxaveragebitrate=40000"), 8000).mode == "celt"
+    for fmtp in ("usedtx=1", "useinbandfec=1", "maxaveragebitrate=16000"):
+        silk = OpusCodec(parse_opus_fmtp(fmtp), 8000)
+        assert silk.mode == "silk" and silk._enc.application == 2048, fmtp
+    assert OpusCodec(rate=16000).mode == "silk"
+    assert OpusCodec(rate=8000, settings=OpusSettings(application="voip")).mode == "silk"
+    assert OpusCodec(rate=8000, settings=OpusSettings(dtx=True)).mode == "silk"
+
+
+def test_make_codec_fec_is_the_joint_format() -> None:
+    """As res_format_attr_opus joins them: FEC only when codecs.conf and the peer want it."""
+    from pyari.config.codecs import CodecSettings, OpusSettings, apply_codec_settings
+
+    chrome = "minptime=10;useinbandfec=1"
+    opus = make_codec("opus", chrome)
+    assert isinstance(opus, OpusCodec) and not opus.params.fec and opus._enc.inband_fec == 0
+    try:
+        apply_codec_settings(CodecSettings(opus=OpusSettings(fec=True)))
+        opus = make_codec("opus", chrome)
+        assert isinstance(opus, OpusCodec) and opus.params.fec and opus.mode == "silk"
+        opus = make_codec("opus", "minptime=10")
+        assert isinstance(opus, OpusCodec) and not opus.params.fec
+    finally:
+        apply_codec_settings(CodecSettings())

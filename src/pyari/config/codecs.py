@@ -15,11 +15,12 @@ Asterisk's options (its codec_opus and res_format_attr_opus), all optional:
   (``voip``, ``audio``, ``low_delay``), ``max_bandwidth`` (``narrow``, ``medium``,
   ``wide``, ``super_wide``, ``full``), ``packet_loss`` (0-100): the encoder only.
 
-Defaults are Asterisk's, and give Asterisk's SDP (Opus with no fmtp line), except
-``complexity``: pyari's default is :data:`DEFAULT_COMPLEXITY` (0) where Asterisk's is
-10. pyari's encoder runs at the engine's 8 kHz, where libopus codes SILK narrowband
-only, and there complexity 10 costs four times 0 for a measured difference in quality
-of a fraction of a dB (decision 0030); ``complexity = 10`` restores Asterisk's.
+Defaults are Asterisk's, and give Asterisk's SDP (Opus with no fmtp line), except two
+encoder choices (decision 0030), both for CPU at the engine's 8 kHz: ``complexity``
+is :data:`DEFAULT_COMPLEXITY` (0) where Asterisk's is 10, and without an
+``application`` line an 8 kHz encoder is CELT-only (``low_delay``) at 24 kbit/s
+unless in-band FEC or DTX is in use (then Asterisk's ``voip``). ``complexity = 10``
+and ``application = voip`` restore Asterisk's encoder.
 
 Only the ``[opus]`` section (``type = opus``) is read: Asterisk's custom formats of other
 names (``[myopus]`` used in an endpoint's ``allow``) are not supported and are ignored.
@@ -71,7 +72,9 @@ class OpusSettings:
     dtx: bool = False
     complexity: int = DEFAULT_COMPLEXITY
     signal: str = "auto"
-    application: str = "voip"
+    application: str | None = None
+    """``voip``, ``audio`` or ``low_delay``; None (not set): pyari's choice (CELT only
+    at 8 kHz unless FEC or DTX is in use; Asterisk's ``voip`` otherwise)."""
     max_bandwidth: str = "full"
     packet_loss: int = 0
 

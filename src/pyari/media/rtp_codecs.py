@@ -60,6 +60,10 @@ OPUS_COMPLEXITY: Final = DEFAULT_COMPLEXITY
 codec_opus uses 10; pyari encodes at the engine's 8 kHz (SILK narrowband), where 0 costs
 a quarter of 10 and two thirds of 2 for a fraction of a dB (decision 0030)."""
 MAX_PACKET: Final = 1500
+CELT_BITRATE: Final = 24000
+"""The bitrate of pyari's CELT-only encoder at 8 kHz (codecs.conf ``bitrate = auto``):
+narrowband speech at 24 kbit/s keeps more of the waveform than SILK's automatic 10
+kbit/s (decision 0030's measurements); below it pyari uses SILK."""
 
 
 class PayloadCodec(Protocol):
@@ -203,9 +207,13 @@ class OpusCodec:
 
     ``params`` is what the *peer* asked for in its fmtp: it shapes what we send, with
     ``settings`` (codecs.conf ``[opus]``, the ones in force by default): DTX if either
-    asks, FEC when the peer asks for it, the lower of the two bitrates and bandwidths,
-    constant bitrate if either asks; complexity, signal, application and packet loss
-    from ``settings`` alone.
+    asks, FEC when ``params`` asks for it (:func:`make_codec` gives the joint format:
+    FEC only if codecs.conf's ``fec`` is on too), the lower of the two bitrates and
+    bandwidths, constant bitrate if either asks; complexity, signal, application and
+    packet loss from ``settings`` alone. Without an ``application`` in codecs.conf,
+    an 8 kHz encoder is CELT-only (restricted low delay) at :data:`CELT_BITRATE`
+    unless FEC, DTX or a lower bitrate cap needs SILK (``voip``), and any other rate
+    is ``voip``.
     """
 
     name = "opus"
@@ -229,11 +237,31 @@ class OpusCodec:
         self.params = params or OpusParams()
         self.settings = ours = settings if settings is not None else opus_settings()
         self._error = opuslib_next.OpusError
-        enc = opuslib_next.Encoder(rate, 1, _APPLICATIONS.get(ours.application, 2048))
+        self.dtx = self.params.dtx or ours.dtx
+        bitrate = self.params.maxaveragebitrate
+        if ours.bitrate > 0:
+            bitrate = ours.bitrate if bitrate is None else min(bitrate, ours.bitrate)
+        application = ours.application
+        if application is None:
+            # pyari's choice (decision 0030): CELT alone at the 8 kHz engine rate, where
+            # it costs less than half SILK's CPU; SILK when FEC or DTX (SILK features)
+            # is in use or the bitrate allowed is below what CELT needs for speech
+            celt = (
+                rate == 8000
+                and not self.dtx
+                and not self.params.fec
+                and (bitrate is None or bitrate >= CELT_BITRATE)
+            )
+            application = "low_delay" if celt else "voip"
+            if celt and bitrate is None and ours.bitrate != BITRATE_MAX:
+                bitrate = CELT_BITRATE
+        self.mode = "celt" if application == "low_delay" else "silk"
+        """``celt`` (restricted low delay: CELT only) or ``silk`` (SILK, or hybrid
+        above 8 kHz, and CELT where libopus chooses it)."""
+        enc = opuslib_next.Encoder(rate, 1, _APPLICATIONS[application])
         enc.complexity = ours.complexity
         if ours.signal in _SIGNALS:
             enc.signal = _SIGNALS[ours.signal]
-        self.dtx = self.params.dtx or ours.dtx
         enc.dtx = int(self.dtx)
         enc.inband_fec = int(self.params.fec)
         loss = ours.packet_loss
@@ -242,9 +270,6 @@ class OpusCodec:
         if loss:
             enc.packet_loss_perc = loss
         enc.vbr = int(not (self.params.cbr or ours.cbr))
-        bitrate = self.params.maxaveragebitrate
-        if ours.bitrate > 0:
-            bitrate = ours.bitrate if bitrate is None else min(bitrate, ours.bitrate)
         if bitrate is not None:
             enc.bitrate = bitrate
         elif ours.bitrate == BITRATE_MAX:
@@ -409,5 +434,9 @@ def make_codec(name: str, fmtp: str | None = None, rate: int = 8000) -> PayloadC
     if name == "g722":
         return G722Codec()
     if name == "opus":
-        return OpusCodec(parse_opus_fmtp(fmtp), rate)
+        # the joint format (res_format_attr_opus): FEC only when both sides want it
+        params = parse_opus_fmtp(fmtp)
+        settings = opus_settings()
+        params.fec = params.fec and settings.fec
+        return OpusCodec(params, rate, settings)
     return None
