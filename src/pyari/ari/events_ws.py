@@ -135,6 +135,10 @@ class EventSession:
         """Writes a message at once if the transport can take it (False: it cannot);
         :meth:`reply` uses it while nothing waits in the queue."""
         self._writing = False
+        self._burst = 0
+        """Events sent at once (``send_now``) in this loop round: as the queue's would,
+        more than ``max_queue`` of them in one round close the session (1013)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.requests: Requests | None = None
         """What answers the application's ``RESTRequest`` messages
         (:class:`~pyari.ari.socket_requests.SocketRequests`); None: they are ignored."""
@@ -149,19 +153,34 @@ class EventSession:
         encoder = self.encoder
         sequenced = self.sequenced
 
+        queue = self.queue
+
         def deliver(event: ev.Event) -> None:
             if self.closed:
                 return
             stasis_app = self.held.get(app)
+            # Nothing waits in the queue and the writer is idle: the frame goes to the
+            # transport now (it leaves with the others of this loop round), without
+            # waking the writer; else it queues behind the others.
+            send_now = self.send_now
+            if self._writing or queue.qsize():
+                send_now = None
             try:
                 if stasis_app is not None and stasis_app.current[0] is event:
                     _, seq, data = stasis_app.current
                     if seq <= sent.get(app, 0):
                         return  # replayed already
                     sent[app] = seq
-                    self.queue.put_nowait((stasis_app, seq, encoder.frame(data, seq, sequenced)))
+                    frame = encoder.frame(data, seq, sequenced)
+                    if send_now is not None and self._sent_now(send_now, frame):
+                        if stasis_app.handler is self.handlers.get(app):
+                            stasis_app.written = seq
+                    else:
+                        queue.put_nowait((stasis_app, seq, frame))
                 else:
-                    self.queue.put_nowait(encoder.encode(event, app))
+                    frame = encoder.encode(event, app)
+                    if send_now is None or not self._sent_now(send_now, frame):
+                        queue.put_nowait(frame)
             except asyncio.QueueFull:
                 log.warning("events socket of '%s' is not keeping up; closing it", app)
                 self.close(1013)
@@ -170,6 +189,24 @@ class EventSession:
                 self.handlers.pop(app, None)
 
         return deliver
+
+    def _sent_now(self, send_now: Callable[[bytes], bool], frame: bytes) -> bool:
+        """``frame`` handed to the transport at once (False: it has to queue)."""
+        burst = self._burst
+        if burst >= self.queue.maxsize > 0:
+            raise asyncio.QueueFull
+        if not send_now(frame):
+            return False
+        if not burst:
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            loop.call_soon(self._round_done)
+        self._burst = burst + 1
+        return True
+
+    def _round_done(self) -> None:
+        self._burst = 0
 
     def reply(self, data: bytes) -> None:
         """Send a message to the application behind the events queued so far: at once

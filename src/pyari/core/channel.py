@@ -476,9 +476,9 @@ class Channel:
             return
         if not self.hangupcause:
             self.hangupcause = cause
-        self.publish(ev.ChannelHangupRequest(cause=cause, channel=self.snapshot()))
         self.soft_hangup |= causes.SOFTHANGUP_DEV
         self._wake()
+        self.publish(ev.ChannelHangupRequest(cause=cause, channel=self.snapshot()))
 
     def soft_hangup_quiet(self, flag: int) -> None:
         """Set a soft hangup flag without announcing it (``ast_softhangup_nolock``)."""
@@ -491,10 +491,13 @@ class Channel:
         if self.soft_hangup & flag:
             return
         self.soft_hangup |= flag
-        self.publish(ev.ChannelHangupRequest(cause=flag, soft=True, channel=self.snapshot()))
         self._wake()
+        self.publish(ev.ChannelHangupRequest(cause=flag, soft=True, channel=self.snapshot()))
 
     def _wake(self) -> None:
+        # Called before the hangup is announced: the channel's task (which says
+        # StasisEnd ...) then runs first in the next loop round, ahead of what the
+        # announcement scheduled (an events socket's write), so both leave together.
         self._hungup.set()
         if self.control is not None:
             self.control.wake()

@@ -1316,6 +1316,12 @@ class WebSocket:
         socket is closing or the transport is paused, nothing was queued)."""
         if self.closed or self._proto._write_paused or self._conn.state is not ConnectionState.OPEN:
             return False
+        self._text_frame(data)
+        return True
+
+    def _text_frame(self, data: bytes) -> None:
+        """Queue a text frame of ``data`` (the bytes wsproto makes of a whole, unmasked
+        message without extensions) to leave with the others of this loop round."""
         n = len(data)
         if n < 126:
             head = bytes((0x81, n))
@@ -1329,11 +1335,15 @@ class WebSocket:
             self._flush()
         elif self._flush_handle is None and not self._feeding:
             self._flush_handle = self._loop.call_soon(self._flush)
-        return True
 
     async def send_text_bytes(self, data: bytes) -> None:
         """A text frame of UTF-8 ``data`` (the events socket's JSON)."""
-        await self._send(TextMessage(data=data.decode()))
+        if self.closed or self._conn.state is not ConnectionState.OPEN:
+            await self._send(TextMessage(data=data.decode()))  # raises as wsproto does
+            return
+        self._text_frame(data)
+        if self._proto._write_paused:
+            await self._proto.drain()
 
     async def send_str(self, data: str) -> None:
         await self._send(TextMessage(data=data))

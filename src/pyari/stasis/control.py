@@ -33,6 +33,7 @@ class ChannelGone(Exception):
 class Control:
     __slots__ = (
         "_event",
+        "_idle",
         "_in_command",
         "_queue",
         "app_name",
@@ -55,14 +56,37 @@ class Control:
         self.done = False
         self._in_command = False
         """The channel has left the application: no command can run any more."""
+        self._idle = False
+        """The channel's task waits in :meth:`run` for a command or a wake."""
 
     def wake(self) -> None:
         self._event.set()
 
-    async def execute(self, command: Callable[[], Any]) -> Any:
-        """Run ``command`` on the channel's task and return its result."""
+    async def execute(self, command: Callable[[], Any], *, sync: bool = False) -> Any:
+        """Run ``command`` on the channel's task and return its result.
+
+        ``sync``: ``command`` is a plain function (it returns no awaitable). While the
+        channel's task waits for work with nothing queued or pending, it runs here at
+        once, as the task would run it next: same order, same effects, without the
+        two loop rounds of handing it over and back."""
         if self.done or self.channel.destroyed:
             raise ChannelGone()
+        if (
+            sync
+            and self._idle
+            and not self._queue
+            and not self._event.is_set()
+            and not self.leaving
+            and not self.channel.hungup
+        ):
+            self._in_command = True
+            try:
+                result = command()
+            finally:
+                self._in_command = False
+            if self.leaving or self.channel.hungup:
+                self._event.set()  # the task sees it, as after a command it ran
+            return result
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((command, fut))
         self._event.set()
@@ -154,7 +178,11 @@ class Control:
             if self.leaving or chan.hungup:
                 break
             self._event.clear()
-            await self._event.wait()
+            self._idle = True
+            try:
+                await self._event.wait()
+            finally:
+                self._idle = False
         self.done = True
         while self._queue:
             _, fut = self._queue.popleft()

@@ -138,9 +138,11 @@ def run_async(ctx: AriContext, control: Control, command: Any) -> None:
     ctx.core.spawn(send(), name=f"ari-command {control.channel.name}")
 
 
-async def run_on(control: Control, command: Any) -> Any:
+async def run_on(control: Control, command: Any, *, sync: bool = False) -> Any:
+    """Run ``command`` on the channel's task and wait for it (``sync``: a plain function,
+    run at once while the task is idle: :meth:`Control.execute`)."""
     try:
-        return await control.execute(command)
+        return await control.execute(command, sync=sync)
     except ChannelGone:
         raise AriError(404, CHANNEL_NOT_FOUND) from None
 
@@ -332,7 +334,7 @@ async def create_channel(ctx: AriContext, args: ChannelsCreateArgs) -> ChannelSn
 @handles("channels", "answer")
 async def answer(ctx: AriContext, args: ChannelsAnswerArgs) -> None:
     control = find_control_up(ctx, args.channelId)
-    await run_on(control, control.channel.answer)
+    await run_on(control, control.channel.answer, sync=True)
 
 
 IndicationArgs = (
@@ -543,7 +545,7 @@ async def continue_in_dialplan(ctx: AriContext, args: ChannelsContinueInDialplan
         control.goto = True
         control.leave()
 
-    await run_on(control, go)
+    await run_on(control, go, sync=True)
 
 
 # -- variables ----------------------------------------------------------------------
@@ -572,7 +574,7 @@ async def set_channel_var(ctx: AriContext, args: ChannelsSetChannelVarArgs) -> N
     control = find_control(ctx, args.channelId)
     name = args.variable
     value = args.value or ""
-    await run_on(control, lambda: assign_variable(ctx.pbx, control.channel, name, value))
+    await run_on(control, lambda: assign_variable(ctx.pbx, control.channel, name, value), sync=True)
 
 
 @handles(
@@ -616,7 +618,7 @@ async def set_channel_vars(ctx: AriContext, args: ChannelsSetChannelVarsArgs) ->
         for name, value, _report in variables:
             assign_variable(ctx.pbx, chan, name, value)
 
-    await run_on(control, assign)
+    await run_on(control, assign, sync=True)
 
 
 # -- RTP statistics, transfer progress ---------------------------------------------------
