@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pyari.sip.message import (
-    CSeq,
     Headers,
     NameAddr,
     Request,
     Response,
     Uri,
+    canonical_name,
     header_key,
     make_response,
     parse_name_addr,
@@ -80,22 +80,29 @@ def build_request(
     max_forwards: int = 70,
 ) -> Request:
     """A request outside a dialog (RFC 3261 §8.1.1). ``from_`` should carry a tag."""
-    h = Headers()
-    h.add("Via", _via(transport, sent_by))
+    items = [("Via", _via(transport, sent_by))]
+    keys = ["via"]
     for hop in route:
-        h.add("Route", str(hop))
-    h.add("Max-Forwards", str(max_forwards))
-    h.add("From", str(from_))
-    h.add("To", str(to))
-    h.add("Call-ID", call_id)
-    h.add("CSeq", str(CSeq(cseq, method)))
+        items.append(("Route", str(hop)))
+        keys.append("route")
+    items += [
+        ("Max-Forwards", str(max_forwards)),
+        ("From", str(from_)),
+        ("To", str(to)),
+        ("Call-ID", call_id),
+        ("CSeq", f"{cseq} {method}"),
+    ]
+    keys += ["max-forwards", "from", "to", "call-id", "cseq"]
     if contact is not None:
-        h.add("Contact", str(contact))
+        items.append(("Contact", str(contact)))
+        keys.append("contact")
     for name, value in headers:
-        h.add(name, value)
+        items.append((canonical_name(name), value))
+        keys.append(header_key(name))
     if body and content_type:
-        h.add("Content-Type", content_type)
-    return Request(method=method, uri=uri, headers=h, body=body)
+        items.append(("Content-Type", content_type))
+        keys.append("content-type")
+    return Request(method=method, uri=uri, headers=Headers._of(items, keys), body=body)
 
 
 def build_cancel(invite: Request) -> Request:

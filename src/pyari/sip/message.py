@@ -807,17 +807,20 @@ class Headers:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name`` (the first line's first item for list headers)."""
-        key = header_key(name)
-        if key not in self._keys:
+        key = _KEY_CACHE.get(name) or header_key(name)
+        keys = self._keys
+        if key not in keys:
             return default
         if key not in LIST_HEADERS:
-            return self._items[self._keys.index(key)][1]
+            return self._items[keys.index(key)][1]
         values = self.getall(name)
         return values[0] if values else default
 
     def getall(self, name: str) -> list[str]:
         """Every value of ``name``, list headers split at commas."""
-        key = header_key(name)
+        key = _KEY_CACHE.get(name) or header_key(name)
+        if key not in self._keys:
+            return []
         out: list[str] = []
         split = key in LIST_HEADERS
         for k, (_, v) in zip(self._keys, self._items, strict=True):
@@ -884,7 +887,11 @@ class SipMessage:
 
     @property
     def call_id(self) -> str:
-        return self.headers.get("call-id") or ""
+        parsed = self.headers.parsed
+        found = parsed.get("call-id")
+        if found is None:
+            found = parsed["call-id"] = self.headers.get("call-id") or ""
+        return found  # type: ignore[return-value]
 
     @property
     def cseq(self) -> CSeq:
@@ -971,7 +978,13 @@ class SipMessage:
 
     def to_bytes(self) -> bytes:
         """The message on the wire; Content-Length always matches the body."""
-        head = "\r\n".join([self.start_line(), *self.header_lines()]) + "\r\n\r\n"
+        h = self.headers
+        if "content-length" in h._keys:
+            lines = self.header_lines()
+        else:
+            lines = [f"{n}: {v}" for n, v in h._items]
+            lines.append(f"Content-Length: {len(self.body)}")
+        head = self.start_line() + "\r\n" + "\r\n".join(lines) + "\r\n\r\n"
         return head.encode("utf-8", "surrogateescape") + self.body
 
 
@@ -1121,28 +1134,32 @@ def _check(msg: Request | Response) -> None:
     items = h._items
     first: dict[str, str] = {}
     """The value of each header that may appear once (checked here that it does)."""
-    listed = False
+    via_items: list[str] = []
+    contact_lines: list[list[str]] = []
+    split_error: SipParseError | None = None
+    """A list header that cannot be split: reported after the duplicates and missing
+    headers, as those are checked first."""
     for key, (_name, value) in zip(keys, items, strict=True):
         if key in SINGLE_HEADERS:
             if key in first:
                 raise _fail(f"more than one {canonical_name(key)}")
             first[key] = value
         elif key in LIST_HEADERS:
-            listed = True
+            # so that getall() of a parsed message never fails
+            try:
+                values = split_header_values(value)
+            except SipParseError as exc:
+                split_error = split_error or exc
+                continue
+            if key == "via":
+                via_items.extend(values)
+            elif key == "contact":
+                contact_lines.append(values)
     for required in ("via", "from", "to", "call-id", "cseq"):
         if required not in first and required not in keys:
             raise _fail(f"missing {canonical_name(required)}")
-    via_items: list[str] = []
-    contact_lines: list[list[str]] = []
-    if listed:
-        for key, (_name, line) in zip(keys, items, strict=True):
-            if key in LIST_HEADERS:
-                # so that getall() of a parsed message never fails
-                values = split_header_values(line)
-                if key == "via":
-                    via_items.extend(values)
-                elif key == "contact":
-                    contact_lines.append(values)
+    if split_error is not None:
+        raise split_error
     if not all(via_items):
         raise _fail("empty Via value")
     parsed = h.parsed
@@ -1183,6 +1200,7 @@ def _check(msg: Request | Response) -> None:
     parsed["to"] = to
     parsed["cseq"] = cseq
     parsed["contacts"] = contacts
+    parsed["call-id"] = call_id
 
 
 def _can_respond(msg: Request) -> bool:
@@ -1220,7 +1238,7 @@ def make_response(
         if key == "via":
             items.append(("Via", value))
         elif key == "from" or key == "call-id" or key == "cseq":
-            items.append((canonical_name(name), value))
+            items.append((name, value))  # a Headers' names are canonical already
         elif key == "record-route" and status != 100:
             items.append(("Record-Route", value))
         elif key == "to":

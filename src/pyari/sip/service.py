@@ -190,7 +190,13 @@ class SipService:
         self.execute(actions)
 
     def _write(self, send: Send) -> None:
-        if send.transport != "UDP" and self.flows:
+        if send.transport == "UDP":
+            for ep in self.transports.values():
+                if ep.udp is not None:
+                    ep._write(send)
+                    return
+            return
+        if self.flows:
             flow = self.flows.get(send.dest)
             if flow is not None:
                 flow.send(send.data)
@@ -204,11 +210,6 @@ class SipService:
             self.loop.call_soon(self._failed, [send])
             return
         eps = list(self.transports.values())
-        if send.transport == "UDP":
-            udp = next((ep for ep in eps if ep.udp is not None), None)
-            if udp is not None:
-                udp._write(send)
-            return
         streams = [ep for ep in eps if ep.tcp is not None and ep.stream_kind == send.transport]
         for ep in streams:
             writer = ep.streams.get(send.dest)

@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[["SipEndpoint", Event], None]
 
+_KEEPALIVE_START = (b"", b"\r", b"\n", b"\x00")
+"""How a datagram that is only a keep-alive (CRLFs, NULs) begins: others are not
+searched for one."""
+
 
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, owner: SipEndpoint) -> None:
@@ -191,7 +195,7 @@ class SipEndpoint:
     # -------------------------------------------------------------- input
 
     def _datagram(self, data: bytes, source: Address) -> None:
-        if not data.strip(b"\r\n\x00"):
+        if data[:1] in _KEEPALIVE_START and not data.strip(b"\r\n\x00"):
             return  # keep-alive
         try:
             message = parse_message(data)
