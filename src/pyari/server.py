@@ -34,6 +34,7 @@ from pyari.channels.unicast_rtp import UnicastRtpTech
 from pyari.channels.websocket_media import WebSocketMediaTech
 from pyari.config import Config, ConfigError, load_config, load_one
 from pyari.config.ari_outbound import resolve_outbound
+from pyari.config.codecs import CodecSettings, apply_codec_settings
 from pyari.config.logger import load_logger
 from pyari.config.musiconhold import MohClass, load_musiconhold
 from pyari.config.overrides import Overrides
@@ -167,6 +168,7 @@ class Server:
         self.rtp: RtpMedia = _RtpMedia(self.media.clock)
         rtp = self.rtp
         rtp.apply(self.load_rtp())
+        apply_codec_settings(self.load_codecs())
         self.media.idle_checks.append(lambda: not rtp.streams)
         self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
         self.pjsip = PjsipTech(self.load_pjsip(), exten_exists=self.pbx.exten_exists)
@@ -470,6 +472,15 @@ class Server:
         except ConfigError as exc:
             log.error("rtp.conf could not be loaded: %s", exc)
             return RtpSettings()
+
+    def load_codecs(self) -> CodecSettings:
+        """codecs.conf ([opus]: the Opus encoder and fmtp; the defaults, logged, when it
+        is bad)."""
+        try:
+            return CodecSettings.from_sections(load_one(self.config_dir, "codecs.conf"))
+        except ConfigError as exc:
+            log.error("codecs.conf could not be loaded: %s", exc)
+            return CodecSettings()
 
     def load_pjsip(self) -> PjsipSettings:
         """pjsip.conf of the configuration (an empty one, logged, when it is bad)."""

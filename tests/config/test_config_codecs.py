@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pyari.config.codecs import (
@@ -96,3 +98,28 @@ def test_apply_makes_them_current() -> None:
     finally:
         apply_codec_settings(CodecSettings())
     assert opus_settings() == OpusSettings()
+
+
+async def test_server_loads_codecs_conf_and_reloads_it(tmp_path: Path) -> None:
+    """codecs.conf is read at start; ``module reload codec_opus.so`` applies a change;
+    a bad file leaves the defaults (logged)."""
+    from channels.webrtc_peers import config_dir
+    from conftest import make_server
+    from pyari.cli.commands import run_command
+
+    folder = config_dir(tmp_path, "[2222]\ntype = endpoint\ncontext = ARI-test\naors = 2222")
+    (folder / "codecs.conf").write_text("[opus]\ntype = opus\nmax_playback_rate = 8000\n")
+    srv = make_server(folder)
+    await srv.start(control_socket=False)
+    try:
+        assert opus_settings().max_playback_rate == 8000
+        (folder / "codecs.conf").write_text("[opus]\ntype = opus\ncomplexity = 10\n")
+        out = await run_command(srv, "module reload codec_opus.so")
+        assert "codec_opus.so" in out
+        assert opus_settings() == OpusSettings(complexity=10)
+        (folder / "codecs.conf").write_text("[opus]\ncomplexity = 11\n")
+        await run_command(srv, "module reload codec_opus.so")
+        assert opus_settings() == OpusSettings()
+    finally:
+        await srv.stop()
+        apply_codec_settings(CodecSettings())
