@@ -132,16 +132,23 @@ def _opus_pyav(rate: int) -> Runner:
     return run
 
 
-def _pyari_opus(rate: int, far_rate: int) -> Runner:
-    """pyari's OpusCodec as configured (complexity, raw ctypes) at ``rate``, decoding
-    packets a peer encoded from ``far_rate`` audio (a browser: 48000)."""
-    from pyari.media.rtp_codecs import OpusCodec
+def _pyari_opus(narrowband: bool, complexity: int | None = None) -> Runner:
+    """pyari's Opus as the PJSIP channel makes it for a browser's offer (8 kHz engine
+    rate; codecs.conf defaults, or ``complexity`` with Asterisk's ``voip``), decoding
+    what Chromium sends: full band at 32 kbit/s, or narrowband when pyari's SDP says
+    ``maxplaybackrate=8000``."""
+    from bench.codecs import BROWSER_FMTP, browser_opus, speech
+    from pyari.config.codecs import OpusSettings
+    from pyari.media.rtp_codecs import OpusCodec, parse_opus_fmtp
 
-    ours = OpusCodec(rate=rate)
-    peer = OpusCodec(rate=far_rate)
-    frames = _signal(rate).reshape(FRAMES, rate // 50)
-    far = _signal(far_rate).reshape(FRAMES, far_rate // 50)
-    packets = [peer.encode(f.tobytes()) or b"" for f in far]
+    params = parse_opus_fmtp(BROWSER_FMTP)
+    params.fec = False  # the joint format: codecs.conf has no fec
+    if complexity is None:
+        ours = OpusCodec(params, 8000)
+    else:
+        ours = OpusCodec(params, 8000, OpusSettings(complexity=complexity, application="voip"))
+    frames = speech(8000, FRAMES / 50, seed=2).reshape(FRAMES, 160)
+    packets = browser_opus(speech(48000, FRAMES / 50), narrowband=narrowband)
 
     def run() -> None:
         for frame, packet in zip(frames, packets, strict=True):
@@ -159,12 +166,13 @@ CANDIDATES: dict[str, Callable[[], Runner]] = {
     "Opus 16 kHz: opuslib (libopus0, ctypes)": lambda: _opus_ctypes("opuslib", 16000),
     "Opus 48 kHz: opuslib-next (libopus0, ctypes)": lambda: _opus_ctypes("opuslib_next", 48000),
     "Opus 16 kHz: av (FFmpeg libopus + swresample)": lambda: _opus_pyav(16000),
-    "Opus as pyari runs it: 8 kHz, complexity 2, a browser's 48 kHz stream": lambda: _pyari_opus(
-        8000, 48000
+    "Opus as pyari ran it before decision 0030 (8 kHz, SILK complexity 2), browser's stream": (
+        lambda: _pyari_opus(False, 2)
     ),
-    "Opus as pyari runs it: 8 kHz, complexity 2, a narrowband stream": lambda: _pyari_opus(
-        8000, 8000
+    "Opus as pyari runs it (8 kHz, CELT 24 kbit/s complexity 0), browser's stream": (
+        lambda: _pyari_opus(False)
     ),
+    "the same, browser sending narrowband (max_playback_rate = 8000)": (lambda: _pyari_opus(True)),
 }
 
 
