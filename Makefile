@@ -13,7 +13,9 @@ NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 .PHONY: run test test-fast lint typecheck bench bench-deps client args system-deps node-deps cluster-demo softphone clean
 
 ## pyari, its runtime dependencies and the sound packages: what serving needs.
-$(RUN_STAMP): pyproject.toml constraints.txt
+# setup.py and the C source: the native RTP relay (pyari.rtp._relay, decision 0029) is
+# built by the editable install; a changed .c rebuilds it.
+$(RUN_STAMP): pyproject.toml constraints.txt setup.py src/pyari/rtp/_relay.c
 	bash scripts/system-deps.sh run
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip

@@ -16,6 +16,14 @@ packages=(openssl ca-certificates asterisk-core-sounds-en-wav asterisk-moh-opsou
 # Opus and GSM calls and prompts: libopus (through opuslib-next) and libgsm (through
 # ctypes); decision 0028.
 packages+=(libopus0 libgsm1)
+# The native RTP relay (pyari.rtp._relay, decision 0029) is compiled on install: a C
+# compiler and the headers of the Python in use (Debian's python3-dev; a pyenv or
+# python.org Python ships its own). Without them the install still succeeds and RTP is
+# relayed in Python.
+command -v cc >/dev/null 2>&1 || packages+=(gcc libc6-dev)
+if ! python3 -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' >/dev/null 2>&1; then
+  packages+=(python3-dev)
+fi
 # A fresh Debian needs python3-venv for `python3 -m venv` (when python3 is Debian's).
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv)

@@ -33,7 +33,7 @@
 #define BUF_SIZE 2048
 #define QUEUE_SIZE 256
 #define MAX_EVENTS 64
-#define READS_PER_EVENT 4
+#define READS_PER_EVENT 1 /* level-triggered: more is reported again (a second read would mostly be EAGAIN) */
 #define STOP_KEY UINT64_MAX
 
 typedef struct {
