@@ -26,8 +26,8 @@ from pyari.channels.rtp_media import RtpMedia, RtpStream
 from pyari.media.frames import ULAW
 from pyari.media.mixer import MediaEngine, MixBridge, Stream
 from pyari.media.ticker import MediaClock
-from pyari.rtp.dtmf import TelephoneEvent
 from pyari.rtp import relay as native_relay
+from pyari.rtp.dtmf import TelephoneEvent
 from pyari.rtp.packet import RtpPacket
 
 
@@ -42,6 +42,7 @@ def relay_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     else:
         monkeypatch.setenv(native_relay.PURE_ENV, "1")
     return kind
+
 
 Header = tuple[int, int, int, int, int, bytes]
 """(marker+pt byte, sequence, timestamp, ssrc, payload type, payload)"""
