@@ -367,3 +367,106 @@ async def test_a_relaying_socket_keeps_a_short_queue() -> None:
     assert p.a_rtp.relay is None
     assert p.a_rtp.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == tick_size
     p.close()
+
+
+# ---------------------------------------------------------------- the native relay's own
+
+
+@pytest.fixture
+def native(relay_kind: str) -> None:
+    if relay_kind != "native":
+        pytest.skip("the native relay only")
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
+    deadline = wall.monotonic() + timeout
+    while not condition():
+        if wall.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.002)
+    return True
+
+
+@pytest.mark.usefixtures("native")
+async def test_statistics_read_the_threads_current_numbers() -> None:
+    p = pair()
+    p.tick(2)
+    assert relaying(p)
+    for _ in range(4):
+        p.say(1)
+        await asyncio.sleep(0.004)
+    assert len(await wait_for(p.b_phone, 4)) == 4
+    a_stats = p.a_rtp.statistics("a")
+    b_stats = p.b_rtp.statistics("b")
+    assert a_stats is not None and a_stats["rxcount"] == 4
+    assert b_stats is not None and b_stats["txcount"] >= 4
+    assert p.a_rtp.relay is p.b_rtp  # reading them did not stop the relay
+    p.close()
+
+
+@pytest.mark.usefixtures("native")
+async def test_unusual_headers_go_through_python_and_the_counts_stay_whole() -> None:
+    """A packet with a CSRC between plain ones: the session's parser takes it (on the
+    event loop, against the thread's current state); every packet is counted once."""
+    p = pair()
+    p.tick(2)
+    assert relaying(p)
+    p.say(2)
+    await wait_for(p.b_phone, 2)
+    csrc = RtpPacket(0, p.seq, 160 * p.seq, 4321, b"\x11" * 160, csrc=(7,)).to_bytes()
+    p.a_phone.sendto(csrc, p.a_rtp.address)
+    p.seq += 1
+    native = p.media._native
+    assert native is not None
+    assert await wait_until(
+        lambda: native.counters()["slow"] == 1 and not native.counters()["queued"]
+    )
+    p.say(2)
+    await wait_for(p.b_phone, 2)
+    p.media.sync_relay(p.a_rtp)
+    session = p.a_rtp.session
+    assert session is not None and session.rx_packets == 5
+    assert session.source is not None and session.source.received == 5
+    assert session.source.max_seq == 4
+    p.close()
+
+
+@pytest.mark.usefixtures("native")
+async def test_a_symmetric_leg_that_moves_gets_the_relayed_audio_at_its_new_address() -> None:
+    p = pair()
+    p.a_rtp.symmetric = True
+    p.tick(2)
+    assert relaying(p)
+    moved = phone()
+    moved.sendto(RtpPacket(0, 1, 160, 4321, b"\x01" * 160).to_bytes(), p.a_rtp.address)
+    await wait_for(p.b_phone, 1)
+    # b's phone talks: relayed to where a's phone is now
+    p.b_phone.sendto(RtpPacket(0, 9, 1440, 999, b"\x02" * 160).to_bytes(), p.b_rtp.address)
+    got = await wait_for(moved, 1)
+    assert [h[5] for h in got] == [b"\x02" * 160]
+    p.engine.leave(p.b)  # back on the clock: the learned address comes back with it
+    p.tick(2)
+    assert p.a_rtp.relay is None
+    assert p.a_rtp.remote == moved.getsockname()
+    moved.close()
+    p.close()
+
+
+@pytest.mark.usefixtures("native")
+async def test_back_on_the_clock_the_sessions_carry_on_from_the_threads_state() -> None:
+    p = pair()
+    p.tick(2)
+    assert relaying(p)
+    for _ in range(3):
+        p.say(1)
+        await asyncio.sleep(0.004)
+    relayed = await wait_for(p.b_phone, 3)
+    p.engine.leave(p.b)
+    p.tick(2)
+    assert p.a_rtp.relay is None and p.a_rtp._native_gen == 0
+    a_session, b_session = p.a_rtp.session, p.b_rtp.session
+    assert a_session is not None and b_session is not None
+    assert a_session.rx_packets == 3 and b_session.tx_packets >= 3
+    assert b_session.sequence == (relayed[-1][1] + 1) & 0xFFFF
+    assert p.media.relay_counters()["relayed"] == 3
+    p.close()
