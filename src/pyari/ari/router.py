@@ -16,6 +16,10 @@ class _Route:
     """Literal segments, None where a ``{placeholder}`` stands."""
     names: tuple[str, ...]
     methods: dict[str, Operation] = field(default_factory=dict)
+    literals: tuple[tuple[int, str], ...] = ()
+    """(position, text) of each literal segment."""
+    holes: tuple[int, ...] = ()
+    """The positions of the placeholders, in order."""
 
     @property
     def allow(self) -> str:
@@ -35,7 +39,12 @@ class Router:
                 parts = op.path.strip("/").split("/")
                 segs = tuple(None if p.startswith("{") else p for p in parts)
                 names = tuple(p[1:-1] for p in parts if p.startswith("{"))
-                route = routes[op.path] = _Route(segs, names)
+                route = routes[op.path] = _Route(
+                    segs,
+                    names,
+                    literals=tuple((i, s) for i, s in enumerate(segs) if s is not None),
+                    holes=tuple(i for i, s in enumerate(segs) if s is None),
+                )
                 if not names:
                     self._exact[op.path] = route
                 else:
@@ -45,6 +54,18 @@ class Router:
         # beats /channels/{channelId}.
         for group in self._by_len.values():
             group.sort(key=lambda r: [s is None for s in r.segments])
+        # The candidates of a path: those of its length whose first segment is the
+        # path's (in the order above); a length with a route that starts with a
+        # placeholder keeps its whole list.
+        self._by_head: dict[tuple[int, str], list[_Route]] = {}
+        self._open_lengths = {
+            n for n, group in self._by_len.items() if any(r.segments[0] is None for r in group)
+        }
+        for n, group in self._by_len.items():
+            for route in group:
+                head = route.segments[0]
+                if head is not None:
+                    self._by_head.setdefault((n, head), []).append(route)
 
     def find(self, path: str) -> tuple[_Route, dict[str, str]]:
         """The route of ``path`` and its placeholder values, or 404."""
@@ -54,17 +75,20 @@ class Router:
         if path.endswith("/") and len(path) > 1:
             raise AriError(404, f"ARI URLs do not end with a slash. Try /ari{path.rstrip('/')}")
         parts = path.strip("/").split("/")
-        for route in self._by_len.get(len(parts), ()):
-            values: list[str] = []
-            for seg, part in zip(route.segments, parts, strict=True):
-                if seg is None:
-                    if not part:
-                        break
-                    values.append(unquote(part))
-                elif seg != part:
+        n = len(parts)
+        candidates = (
+            self._by_len.get(n, ())
+            if n in self._open_lengths
+            else self._by_head.get((n, parts[0]), ())
+        )
+        for route in candidates:
+            for i, text in route.literals:
+                if parts[i] != text:
                     break
             else:
-                return route, dict(zip(route.names, values, strict=True))
+                values = [parts[i] for i in route.holes]
+                if all(values):
+                    return route, dict(zip(route.names, map(unquote, values), strict=True))
         raise AriError(404, "Resource not found")
 
     def resolve(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:

@@ -8,6 +8,11 @@ not block: they queue work, they never wait for it.
 Publishing from inside a delivery (a subscriber reacting by publishing) is
 queued and delivered after the current message, so every subscriber of a
 topic sees its messages in one global order.
+
+A topic's lists of subscribers and forwards are replaced, never changed in place:
+a delivery goes through the lists as they were when it reached them (a subscriber
+that subscribes or unsubscribes meanwhile changes the next delivery), without a
+copy per message.
 """
 
 from __future__ import annotations
@@ -108,12 +113,12 @@ class Topic:
     def subscribe(self, callback: Callback) -> Subscription:
         sub = Subscription(self, callback, self.subscribed)
         self.subscribed += 1
-        self.subscribers.append(sub)
+        self.subscribers = [*self.subscribers, sub]
         return sub
 
     def forward_to(self, target: Topic) -> Forward:
         fwd = Forward(self, target)
-        self.forwards.append(fwd)
+        self.forwards = [*self.forwards, fwd]
         target.sources.append(fwd)
         return fwd
 
@@ -135,20 +140,20 @@ class Topic:
 
     def _deliver(self, message: Any) -> None:
         self.messages += 1
-        for sub in tuple(self.subscribers) if self.subscribers else ():
+        for sub in self.subscribers:
             if sub.active:
                 try:
                     sub.callback(self, message)
                 except Exception:
                     log.exception("subscriber of topic %s failed", self.name)
-        for fwd in tuple(self.forwards) if self.forwards else ():
+        for fwd in self.forwards:
             if fwd.active:
                 fwd.target._deliver(message)
 
     def _remove(self, sub: Subscription) -> None:
-        with contextlib.suppress(ValueError):
-            self.subscribers.remove(sub)
+        if sub in self.subscribers:
+            self.subscribers = [s for s in self.subscribers if s is not sub]
 
     def _remove_forward(self, fwd: Forward) -> None:
-        with contextlib.suppress(ValueError):
-            self.forwards.remove(fwd)
+        if fwd in self.forwards:
+            self.forwards = [f for f in self.forwards if f is not fwd]
