@@ -74,3 +74,21 @@ def test_timers_of_several_transactions_fire_in_time_order() -> None:
     timeouts = [e.transaction for e in events if isinstance(e, TransactionTimeout)]
     assert timeouts == txs
     assert layer.clients == {} and layer.next_deadline() is None
+
+
+def test_slack_lets_ending_timers_wait_but_not_retransmissions() -> None:
+    layer = TransactionLayer()
+    for n in range(3):  # answered at 0, 0.1, 0.2 s: timer L at 32.0, 32.1, 32.2
+        layer.receive(invite(n), PEER, 0.0)
+        tx = layer.servers[next(reversed(layer.servers))]
+        layer.send_response(tx, make_response(tx.request, 200, to_tag="b"), n / 10)
+    assert layer.next_deadline() == 32.0
+    assert layer.next_deadline(slack=0.25) == 32.25
+    # all three end in the one wake-up the slack allowed, in time order
+    ended = [e.transaction for e in layer.tick(32.25) if isinstance(e, TransactionTerminated)]
+    assert [tx.request.call_id for tx in ended] == ["call-0", "call-1", "call-2"]
+    # a retransmission timer (A) is never put off
+    client, _ = layer.send_request(invite(9), PEER, 40.0)
+    assert layer.next_deadline(slack=0.25) == 40.5
+    client.deadlines.pop("A")
+    assert layer.next_deadline(slack=0.25) == 40.0 + 32  # timer B: a timeout, on time

@@ -384,7 +384,9 @@ def param_value(params: dict[str, str | None], name: str) -> str | None:
 
 
 def _params_text(params: dict[str, str | None]) -> str:
-    return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
+    if not params:
+        return ""
+    return "".join([f";{k}" if v is None else f";{k}={v}" for k, v in params.items()])
 
 
 # --------------------------------------------------------------------------- URIs
@@ -419,17 +421,19 @@ class Uri:
     def __str__(self) -> str:
         if self.opaque is not None:
             return f"{self.scheme}:{self.opaque}"
-        out = [self.scheme, ":"]
-        if self.user is not None:
-            out.append(self.user)
-            if self.password is not None:
-                out.append(":" + self.password)
-            out.append("@")
-        out.append(self.host_port())
-        out.append(_params_text(self.params))
+        host = self.host if self.port is None else f"{self.host}:{self.port}"
+        user = self.user
+        if user is None:
+            text = f"{self.scheme}:{host}"
+        elif self.password is None:
+            text = f"{self.scheme}:{user}@{host}"
+        else:
+            text = f"{self.scheme}:{user}:{self.password}@{host}"
+        if self.params:
+            text += _params_text(self.params)
         if self.headers is not None:
-            out.append("?" + self.headers)
-        return "".join(out)
+            text += "?" + self.headers
+        return text
 
     def without_params(self) -> Uri:
         return Uri(self.scheme, self.user, self.host, self.port, password=self.password)
@@ -553,8 +557,10 @@ class NameAddr:
     def __str__(self) -> str:
         if self.wildcard:
             return "*"
-        display = f"{_quote(self.display)} " if self.display else ""
-        return f"{display}<{self.uri}>{_params_text(self.params)}"
+        text = f"<{self.uri}>"
+        if self.display:
+            text = f"{_quote(self.display)} {text}"
+        return text + _params_text(self.params) if self.params else text
 
 
 _NAME_ADDR_FAST_RE = re.compile(r'(?:"([^"\\\r\n]*)"[ \t]*)?<([^<>"\s]+)>' + _PARAMS_FAST)
@@ -1354,10 +1360,11 @@ def check_request(
         return make_response(request, 416)
     if request.max_forwards == 0 and request.method != "OPTIONS":
         return make_response(request, 483)
-    known = {item.lower() for item in supported}
-    unsupported = [
-        option for option in request.headers.getall("require") if option.lower() not in known
-    ]
+    required = request.headers.getall("require")
+    unsupported: list[str] = []
+    if required:
+        known = {item.lower() for item in supported}
+        unsupported = [option for option in required if option.lower() not in known]
     if unsupported and request.method not in ("CANCEL",):
         return make_response(request, 420, headers=[("Unsupported", ", ".join(unsupported))])
     types = tuple(accepted_types)

@@ -206,32 +206,39 @@ _TimerEntry = tuple[float, int, str, bool, tuple[str, ...]]
 """(when, sequence, timer name, client?, transaction key) on the layer's timer heap."""
 
 
+LAX_TIMERS = frozenset("DIJKLM")
+"""Timers that only end a transaction (its wait for retransmissions is over): the I/O
+shell may run them a little late, together (``next_deadline(slack=...)``)."""
+
+
 class _Deadlines(dict[str, float]):
     """A transaction's running timers (name → when). Each one set is also pushed on its
     layer's heap, so the layer finds the next timer without scanning every transaction
     (at 100 set-ups/s some 10,000 transactions wait out timers L/J/K for 32 s). Entries
     are never removed from the heap: one is stale once its transaction has left the
     layer's table or holds another time for that timer, and is dropped when reached.
-    The heap holds keys, not transactions, so no reference cycle is made."""
+    The heap holds keys, not transactions, so no reference cycle is made. The timers
+    of :data:`LAX_TIMERS` go on a heap of their own."""
 
-    __slots__ = ("_client", "_heap", "_key", "_seq")
+    __slots__ = ("_client", "_heap", "_key", "_lax", "_seq")
 
     def __init__(
         self,
-        heap: list[_TimerEntry],
+        heaps: tuple[list[_TimerEntry], list[_TimerEntry]],
         seq: itertools.count[int],
         client: bool,
         key: tuple[str, ...],
     ) -> None:
         super().__init__()
-        self._heap = heap
+        self._heap, self._lax = heaps
         self._seq = seq
         self._client = client
         self._key = key
 
     def __setitem__(self, name: str, when: float) -> None:
         dict.__setitem__(self, name, when)
-        heapq.heappush(self._heap, (when, next(self._seq), name, self._client, self._key))
+        heap = self._lax if name in LAX_TIMERS else self._heap
+        heapq.heappush(heap, (when, next(self._seq), name, self._client, self._key))
 
 
 @dataclass(eq=False)
@@ -314,6 +321,9 @@ class TransactionLayer:
         self.clients: dict[tuple[str, str], ClientTransaction] = {}
         self.servers: dict[tuple[str, ...], ServerTransaction] = {}
         self._timers: list[_TimerEntry] = []
+        """Retransmission and timeout timers (A, B, E, F, G, H)."""
+        self._lax_timers: list[_TimerEntry] = []
+        """The timers of :data:`LAX_TIMERS`."""
         self._timer_seq = itertools.count()
 
     # ------------------------------------------------------------------ client side
@@ -337,16 +347,16 @@ class TransactionLayer:
             for other in vias[1:]:
                 request.headers.add("Via", other)
         t = self.timers
+        ckey = _client_key(branch, request.method)
         tx = ClientTransaction(
             request=request,
             transport=transport.upper(),
             peer=dest,
             timers=t,
             state=State.CALLING if request.method == "INVITE" else State.TRYING,
+            deadlines=_Deadlines(self._heaps, self._timer_seq, True, ckey),
             branch=branch,
         )
-        ckey = _client_key(branch, request.method)
-        tx.deadlines = _Deadlines(self._timers, self._timer_seq, True, ckey)
         self.clients[ckey] = tx
         events: list[Event] = [tx._send(request, dest)]
         timeout = 64 * t.t1
@@ -462,8 +472,8 @@ class TransactionLayer:
             response_dest=response_destination(
                 via, source, force_rport=self.force_rport or _is_reliable(transport)
             ),
+            deadlines=_Deadlines(self._heaps, self._timer_seq, False, key),
         )
-        tx.deadlines = _Deadlines(self._timers, self._timer_seq, False, key)
         self.servers[key] = tx
         events: list[Event] = []
         if tx.is_invite and self.auto_trying:
@@ -533,20 +543,35 @@ class TransactionLayer:
             return None
         return tx
 
-    def next_deadline(self) -> float | None:
-        """The earliest timer of any transaction, or None."""
-        heap = self._timers
+    @property
+    def _heaps(self) -> tuple[list[_TimerEntry], list[_TimerEntry]]:
+        return self._timers, self._lax_timers
+
+    def _first(self, heap: list[_TimerEntry]) -> float | None:
         while heap and self._live(heap[0]) is None:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
+    def next_deadline(self, slack: float = 0.0) -> float | None:
+        """The earliest timer of any transaction, or None. With ``slack``, when ``tick``
+        is next needed: a timer of :data:`LAX_TIMERS` may wait that long (the ones
+        due meanwhile then fire together)."""
+        strict = self._first(self._timers)
+        lax = self._first(self._lax_timers)
+        if lax is None:
+            return strict
+        lax += slack
+        return lax if strict is None or lax < strict else strict
+
     def tick(self, now: float) -> list[Event]:
         """Fire every timer due at ``now`` (in time order; timers that firing sets fire
         on a later tick)."""
-        heap = self._timers
         due: list[_TimerEntry] = []
-        while heap and heap[0][0] <= now:
-            due.append(heapq.heappop(heap))
+        for heap in (self._timers, self._lax_timers):
+            while heap and heap[0][0] <= now:
+                due.append(heapq.heappop(heap))
+        if due:
+            due.sort()  # (when, sequence): the order of one heap
         events: list[Event] = []
         for entry in due:
             tx = self._live(entry)

@@ -463,9 +463,11 @@ class UserAgent:
     def receive(self, message: Request | Response, source: Address, now: float) -> list[Action]:
         return self._process(self.layer.receive(message, source, now), now)
 
-    def next_deadline(self) -> float | None:
+    def next_deadline(self, slack: float = 0.0) -> float | None:
+        """When ``tick`` is next needed (``slack``: how late a transaction's end may
+        come, see :meth:`TransactionLayer.next_deadline`)."""
         best: float | None = None
-        for when in (self.layer.next_deadline(), self.location.next_expiry()):
+        for when in (self.layer.next_deadline(slack), self.location.next_expiry()):
             if when and (best is None or when < best):
                 best = when
         if self._retransmitting:
