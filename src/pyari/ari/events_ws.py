@@ -38,13 +38,15 @@ Requests = Callable[[str | bytes], Awaitable[None]]
 class EventEncoder:
     """Encodes an event for an application; the body once per event."""
 
-    __slots__ = ("_last", "_last_body", "asterisk_id", "pretty")
+    __slots__ = ("_last", "_last_body", "_tails", "asterisk_id", "pretty")
 
     def __init__(self, asterisk_id: str, pretty: bool) -> None:
         self.asterisk_id = asterisk_id
         self.pretty = pretty
         self._last: object = None
         self._last_body = b""
+        self._tails: dict[str, bytes] = {}
+        """Application → the JSON that ends its events (``asterisk_id``, ``application``)."""
 
     def encode(self, event: ev.Event, app: str) -> bytes:
         data = self.compact(event, app)
@@ -59,10 +61,14 @@ class EventEncoder:
         else:
             body = _encoder.encode(event)[:-1]
             self._last, self._last_body = event, body
-        tail = b',"asterisk_id":"%s","application":%s}' % (
-            self.asterisk_id.encode(),
-            _encoder.encode(app),
-        )
+        tail = self._tails.get(app)
+        if tail is None:
+            tail = b',"asterisk_id":"%s","application":%s}' % (
+                self.asterisk_id.encode(),
+                _encoder.encode(app),
+            )
+            if len(self._tails) < 1024:
+                self._tails[app] = tail
         return body + tail if len(body) > 1 else b"{" + tail[1:]
 
     def frame(self, data: bytes, seq: int, sequenced: bool) -> bytes:
