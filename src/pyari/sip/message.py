@@ -1064,8 +1064,11 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
         msg = Response(status=int(m.group(2)), reason=m.group(3))
     else:
         m = _REQUEST_LINE_RE.fullmatch(start)
-        words = start.split()
-        method = m.group(1) if m else (words[0] if words and _TOKEN_RE.fullmatch(words[0]) else "")
+        if m is not None:
+            method = m.group(1)
+        else:
+            words = start.split()
+            method = words[0] if words and _TOKEN_RE.fullmatch(words[0]) else ""
         msg = Request(method=method, uri=Uri())
     try:
         _read_headers(msg, lines[1:])
@@ -1224,6 +1227,9 @@ def _can_respond(msg: Request) -> bool:
 # --------------------------------------------------------------------------- responses
 
 
+_COPIED_TO_RESPONSES = frozenset({"via", "from", "to", "call-id", "cseq", "record-route"})
+
+
 def make_response(
     request: Request,
     status: int,
@@ -1240,12 +1246,17 @@ def make_response(
     items: list[tuple[str, str]] = []
     keys: list[str] = []
     req = request.headers
+    copied = _COPIED_TO_RESPONSES
     for key, (name, value) in zip(req._keys, req._items, strict=True):
+        if key not in copied:
+            continue
         if key == "via":
             items.append(("Via", value))
         elif key == "from" or key == "call-id" or key == "cseq":
             items.append((name, value))  # a Headers' names are canonical already
-        elif key == "record-route" and status != 100:
+        elif key == "record-route":
+            if status == 100:
+                continue
             items.append(("Record-Route", value))
         elif key == "to":
             if to_tag and status != 100 and not _has_tag(request, value):
