@@ -302,3 +302,21 @@ def test_make_codec_fec_is_the_joint_format() -> None:
         assert isinstance(opus, OpusCodec) and not opus.params.fec
     finally:
         apply_codec_settings(CodecSettings())
+
+
+@pytest.mark.parametrize("freq", [300.0, 1000.0, 3000.0])
+def test_opus_celt_at_8khz_plays_at_a_browsers_48khz(freq: float) -> None:
+    """What pyari sends a browser (CELT narrowband) decodes at 48 kHz to the tone, with
+    nothing of note above the 4 kHz it carries."""
+    sender = OpusCodec(rate=8000)
+    browser = OpusCodec(rate=48000)
+    out = []
+    for frame in _tone8(freq).reshape(-1, 160):
+        payload = sender.encode(frame.tobytes())
+        assert payload is not None
+        out.append(np.frombuffer(browser.decode(payload), dtype="<i2"))
+    decoded = np.concatenate(out)[9600:].astype(np.float64)
+    assert abs(_peak(decoded, 48000) - freq) < 20
+    spectrum = np.abs(np.fft.rfft(decoded * np.hanning(len(decoded)))) ** 2
+    above = spectrum[int(len(spectrum) * 4400 / 24000) :].sum()
+    assert above < 0.01 * spectrum.sum()
