@@ -54,18 +54,17 @@ class Router:
         # beats /channels/{channelId}.
         for group in self._by_len.values():
             group.sort(key=lambda r: [s is None for s in r.segments])
-        # The candidates of a path: those of its length whose first segment is the
-        # path's (in the order above); a length with a route that starts with a
-        # placeholder keeps its whole list.
-        self._by_head: dict[tuple[int, str], list[_Route]] = {}
-        self._open_lengths = {
-            n for n, group in self._by_len.items() if any(r.segments[0] is None for r in group)
-        }
+        # A length's routes grouped by where their literal segments stand (the sort
+        # above keeps each group together, in that order); in a group, the route
+        # whose literals are the path's is found by them.
+        self._groups: dict[int, list[tuple[tuple[int, ...], dict[tuple[str, ...], _Route]]]] = {}
         for n, group in self._by_len.items():
+            tables = self._groups[n] = []
             for route in group:
-                head = route.segments[0]
-                if head is not None:
-                    self._by_head.setdefault((n, head), []).append(route)
+                where = tuple(i for i, _ in route.literals)
+                if not tables or tables[-1][0] != where:
+                    tables.append((where, {}))
+                tables[-1][1].setdefault(tuple(t for _, t in route.literals), route)
 
     def find(self, path: str) -> tuple[_Route, dict[str, str]]:
         """The route of ``path`` and its placeholder values, or 404."""
@@ -75,17 +74,9 @@ class Router:
         if path.endswith("/") and len(path) > 1:
             raise AriError(404, f"ARI URLs do not end with a slash. Try /ari{path.rstrip('/')}")
         parts = path.strip("/").split("/")
-        n = len(parts)
-        candidates = (
-            self._by_len.get(n, ())
-            if n in self._open_lengths
-            else self._by_head.get((n, parts[0]), ())
-        )
-        for route in candidates:
-            for i, text in route.literals:
-                if parts[i] != text:
-                    break
-            else:
+        for where, table in self._groups.get(len(parts), ()):
+            route = table.get(tuple([parts[i] for i in where]))
+            if route is not None:
                 values = [parts[i] for i in route.holes]
                 if all(values):
                     return route, dict(zip(route.names, map(unquote, values), strict=True))
