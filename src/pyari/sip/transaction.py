@@ -324,6 +324,7 @@ class TransactionLayer:
         """Retransmission and timeout timers (A, B, E, F, G, H)."""
         self._lax_timers: list[_TimerEntry] = []
         """The timers of :data:`LAX_TIMERS`."""
+        self._heaps = (self._timers, self._lax_timers)
         self._timer_seq = itertools.count()
 
     # ------------------------------------------------------------------ client side
@@ -543,24 +544,21 @@ class TransactionLayer:
             return None
         return tx
 
-    @property
-    def _heaps(self) -> tuple[list[_TimerEntry], list[_TimerEntry]]:
-        return self._timers, self._lax_timers
-
-    def _first(self, heap: list[_TimerEntry]) -> float | None:
-        while heap and self._live(heap[0]) is None:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
-
     def next_deadline(self, slack: float = 0.0) -> float | None:
         """The earliest timer of any transaction, or None. With ``slack``, when ``tick``
         is next needed: a timer of :data:`LAX_TIMERS` may wait that long (the ones
         due meanwhile then fire together)."""
-        strict = self._first(self._timers)
-        lax = self._first(self._lax_timers)
-        if lax is None:
+        live = self._live
+        heap = self._timers
+        while heap and live(heap[0]) is None:
+            heapq.heappop(heap)
+        strict = heap[0][0] if heap else None
+        heap = self._lax_timers
+        while heap and live(heap[0]) is None:
+            heapq.heappop(heap)
+        if not heap:
             return strict
-        lax += slack
+        lax = heap[0][0] + slack
         return lax if strict is None or lax < strict else strict
 
     def tick(self, now: float) -> list[Event]:
