@@ -20,6 +20,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -99,6 +100,8 @@ typedef struct {
     int wakefd; /* eventfd: Python's loop reads it */
     int stopfd; /* eventfd: stops the thread */
     int closed;
+    int rt_priority; /* SCHED_FIFO priority of the thread (0: the process's policy) */
+    int realtime;    /* the thread got it */
     Entry **table;
     int table_size;
     uint32_t next_gen;
@@ -523,6 +526,12 @@ static int start_thread(Relay *self) {
         return 0;
     }
     self->thread_started = 1;
+    if (self->rt_priority > 0) {
+        struct sched_param param;
+        memset(&param, 0, sizeof(param));
+        param.sched_priority = self->rt_priority;
+        self->realtime = pthread_setschedparam(self->thread, SCHED_FIFO, &param) == 0;
+    }
     return 1;
 }
 
@@ -705,9 +714,9 @@ static PyObject *Relay_counters(Relay *self, PyObject *Py_UNUSED(ignored)) {
     uint64_t relayed = self->relayed, slow = self->slow, dropped = self->dropped;
     int queued = self->q_count;
     pthread_mutex_unlock(&self->mutex);
-    return Py_BuildValue("{sKsKsKsi}", "relayed", (unsigned long long)relayed, "slow",
+    return Py_BuildValue("{sKsKsKsisi}", "relayed", (unsigned long long)relayed, "slow",
                          (unsigned long long)slow, "dropped", (unsigned long long)dropped,
-                         "queued", queued);
+                         "queued", queued, "realtime", self->realtime);
 }
 
 static void stop_thread(Relay *self) {
@@ -748,8 +757,14 @@ static PyObject *Relay_wakeup_fd(Relay *self, void *Py_UNUSED(closure)) {
 }
 
 static int Relay_init(Relay *self, PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "", kwlist)) return -1;
+    static char *kwlist[] = {"rt_priority", NULL};
+    int rt_priority = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|i", kwlist, &rt_priority)) return -1;
+    if (rt_priority < 0 || rt_priority > 99) {
+        PyErr_SetString(PyExc_ValueError, "rt_priority must be within 0..99");
+        return -1;
+    }
+    self->rt_priority = rt_priority;
     if (self->queue != NULL || self->closed) {
         PyErr_SetString(PyExc_TypeError, "Relay is initialised once");
         return -1;

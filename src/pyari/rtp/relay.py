@@ -21,10 +21,15 @@ try:
 except ImportError:  # not built: the pure-Python relay
     _native = None  # type: ignore[assignment]
 
-__all__ = ["PURE_ENV", "available", "enabled", "make_relay"]
+__all__ = ["PURE_ENV", "RTPRIO_ENV", "available", "enabled", "make_relay"]
 
 PURE_ENV = "PYARI_PURE_RELAY"
 """Set to 1 (or yes/true/on) to relay in Python even when the extension is built."""
+RTPRIO_ENV = "PYARI_RELAY_RTPRIO"
+"""A ``SCHED_FIFO`` priority (1-99) for the relay thread, as ``asterisk -p`` runs
+Asterisk at a real-time priority: relayed packets then wait for no other process.
+Needs the permission (root or CAP_SYS_NICE); without it, or unset, the thread runs at
+the process's priority."""
 
 
 def available() -> bool:
@@ -43,4 +48,8 @@ def make_relay() -> Relay:
     """A new native relay (its thread starts with the first relayed stream)."""
     if _native is None:
         raise RuntimeError("pyari.rtp._relay is not built")
-    return _native.Relay()
+    try:
+        priority = int(os.environ.get(RTPRIO_ENV, "0") or 0)
+    except ValueError:
+        priority = 0
+    return _native.Relay(rt_priority=min(max(priority, 0), 99))
