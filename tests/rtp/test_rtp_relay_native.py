@@ -332,3 +332,11 @@ def test_bad_arguments_are_errors_not_crashes(rig: Rig) -> None:
     with pytest.raises(ValueError):
         rig.add()
     assert rig.relay.get(rig.leg.fileno()) is None
+
+
+def test_a_realtime_priority_is_asked_for_only_when_given() -> None:
+    with pytest.raises(ValueError):
+        Relay(rt_priority=100)
+    plain = Relay()
+    assert plain.counters()["realtime"] == 0
+    plain.close()

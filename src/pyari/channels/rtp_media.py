@@ -330,6 +330,8 @@ class RtpStream:
                     self._send_failed(exc, remote)
             rtcp = self.rtcp_sock
             if rtcp is not None and self.rtcp_remote is not None and session.rtcp_due(now):
+                if self._native_gen:  # its reception statistics are the relay thread's
+                    self.owner._native_sync(self)
                 self._send(rtcp, session.build_rtcp(now), self.rtcp_remote)
 
     def _send_secure(
