@@ -670,7 +670,17 @@ class RtpMedia:
                     if target is not None:
                         self._set_relay(stream, target)
                 if stream.fed_by is not None:
-                    stream._fed_tick(now, rtcp_turn)
+                    session = stream.session
+                    if (
+                        rtcp_turn
+                        or session is None
+                        or session._dtmf_current
+                        or session._dtmf_queue
+                        or stream._native_hold
+                    ):
+                        stream._fed_tick(now, rtcp_turn)
+                    else:  # _fed_tick's usual case, inline (every relayed leg, every tick)
+                        stream.pending = None
                 else:
                     stream.send(now)
             except Exception:
