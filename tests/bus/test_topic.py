@@ -65,6 +65,26 @@ def test_unsubscribe_during_delivery_skips_the_removed_subscriber() -> None:
     assert seen == ["first"]
 
 
+def test_subscribing_or_forwarding_during_delivery() -> None:
+    t, target = Topic("t"), Topic("target")
+    seen: list[tuple[str, Any]] = []
+
+    def first(topic: Topic, message: Any) -> None:
+        seen.append(("first", message))
+        if message == 1:
+            t.subscribe(recorder(seen, "late"))
+            t.forward_to(target)
+
+    t.subscribe(first)
+    target.subscribe(recorder(seen, "target"))
+    t.publish(1)
+    # A subscriber made meanwhile waits for the next message; forwards are read
+    # after the subscribers ran, so one made by a subscriber takes this one.
+    assert seen == [("first", 1), ("target", 1)]
+    t.publish(2)
+    assert seen[2:] == [("first", 2), ("late", 2), ("target", 2)]
+
+
 def test_reentrant_publish_is_queued_after_the_current_message() -> None:
     t = Topic("t")
     seen: list[tuple[str, Any]] = []

@@ -157,3 +157,35 @@ async def test_text_handler_runs_inline_in_order_and_waits() -> None:
     big = os.urandom(40_000).hex()
     ws.feed(client_frames(TextMessage(data=big)))
     assert server_events(proto.transport.written)[-1].data == big.upper()
+
+
+async def test_text_frames_are_the_bytes_wsproto_makes() -> None:
+    """The events socket frames text itself (send_text_bytes, send_text_now): byte for
+    byte what wsproto sends for every length class, in the order sent, in one write."""
+    ws, proto = socket()
+    sizes = [0, 1, 125, 126, 127, 65535, 65536, 70000]
+    texts = [("é" * (n // 2) + "x" * (n % 2)).encode() for n in sizes]
+    for i, text in enumerate(texts):
+        if i % 2:
+            assert ws.send_text_now(text)
+        else:
+            await ws.send_text_bytes(text)
+    ws._flush()
+    conn = Connection(ConnectionType.SERVER)
+    expected = b"".join(conn.send(TextMessage(data=t.decode())) for t in texts)
+    assert bytes(proto.transport.written) == expected
+
+
+async def test_a_paused_transport_refuses_send_text_now_and_closed_raises() -> None:
+    ws, proto = socket()
+    proto._write_paused = True
+    assert not ws.send_text_now(b"x")
+    proto._write_paused = False
+    ws.closed = True
+    assert not ws.send_text_now(b"x")
+    try:
+        await ws.send_text_bytes(b"x")
+    except ConnectionResetError:
+        pass
+    else:
+        raise AssertionError("a closed socket takes no frame")

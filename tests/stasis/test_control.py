@@ -257,3 +257,63 @@ async def test_dial_of_a_departed_channel_fails_with_channel_gone() -> None:
         await control.dial("frank", None, None)
     assert chan.state == "Down"
     await rig.drain()
+
+
+async def test_sync_command_runs_at_once_while_the_task_is_idle() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    await asyncio.sleep(0)  # the channel's task waits for work
+    ran: list[str] = []
+
+    def command() -> int:
+        ran.append("now")
+        return 7
+
+    coro = control.execute(command, sync=True)
+    # Nothing handed over: the command ran as the coroutine started, no loop round.
+    with pytest.raises(StopIteration) as stop:
+        coro.send(None)
+    assert stop.value.value == 7
+    assert ran == ["now"]
+    await rig.drain()
+
+
+async def test_sync_command_queues_behind_commands_already_queued() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    await asyncio.sleep(0)
+    ran: list[int] = []
+    first = asyncio.ensure_future(control.execute(lambda: ran.append(1)))
+    await asyncio.sleep(0)  # queued; the task is woken but has not run it yet
+    second = asyncio.ensure_future(control.execute(lambda: ran.append(2), sync=True))
+    await asyncio.gather(first, second)
+    assert ran == [1, 2]
+    await rig.drain()
+
+
+async def test_sync_command_that_leaves_wakes_the_task() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    await asyncio.sleep(0)
+    await control.execute(control.leave, sync=True)
+    await wait_for(lambda: control.done)
+    assert chan.control is None
+    with pytest.raises(ChannelGone):
+        await control.execute(lambda: None, sync=True)
+    await rig.drain()
+
+
+async def test_sync_command_after_hangup_request_is_not_run() -> None:
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    await asyncio.sleep(0)
+    chan.request_hangup()
+    ran: list[str] = []
+    with pytest.raises(ChannelGone):
+        await control.execute(lambda: ran.append("x"), sync=True)
+    assert ran == []
+    await rig.drain()
