@@ -192,6 +192,34 @@ def test_answer_without_ack_retransmits_then_byes() -> None:
     assert any(isinstance(a, CallEnded) and a.reason == "timeout" for a in out)
 
 
+def test_2xx_retransmission_is_timed_until_the_ack_or_the_call_ends() -> None:
+    ua = make_ua()
+    sdp = create_offer(["ulaw"], "127.0.0.1", 4000, session_id="1").to_bytes()
+    src = ("10.1.2.3", 5060)
+    calls = []
+    for n in range(2):
+        invite = request("INVITE", "1000", src=src, from_user="carrier", body=sdp,
+                         content_type="application/sdp")  # fmt: skip
+        call = next(a.call for a in ua.receive(invite, src, n) if isinstance(a, IncomingCall))
+        ok = responses(ua.answer(call, sdp, n + 0.1))[0]
+        calls.append((invite, ok, call))
+    assert ua.next_deadline() == 0.6  # the first 2xx's retransmission (T1)
+    # the first call's ACK stops its retransmissions; the second's BYE (before any
+    # ACK) ends the call, and its 2xx is not sent again either
+    invite, ok, first = calls[0]
+    ack = build_request("ACK", invite.uri, from_=invite.from_, to=ok.to, call_id=invite.call_id,
+                        cseq=1, sent_by=f"{src[0]}:{src[1]}")  # fmt: skip
+    assert ua.receive(ack, src, 0.2) == []
+    assert ua.next_deadline() == 1.6
+    invite, ok, _second = calls[1]
+    bye = build_request("BYE", invite.uri, from_=invite.from_, to=ok.to, call_id=invite.call_id,
+                        cseq=2, sent_by=f"{src[0]}:{src[1]}")  # fmt: skip
+    assert [r.status for r in responses(ua.receive(bye, src, 1.2))] == [200]
+    assert list(ua.calls.values()) == [first]
+    assert ua.next_deadline() != 1.6
+    assert not [a for a in ua.tick(1.6) if isinstance(a, Send)]
+
+
 def test_out_of_dialog_requests() -> None:
     ua = make_ua()
     assert [r.status for r in responses(ua.receive(request("BYE", "1000"), PHONE, 0.0))] == [481]
