@@ -645,11 +645,13 @@ async def bench_on(args: argparse.Namespace, target: Target | None) -> Results:
 
 
 def sipp_common(
-    sip_port: int, local_port: int, media_port: int = 30000, host: str = "127.0.0.1"
+    sip_port: int, local_port: int, media_port: int | None = None, host: str = "127.0.0.1"
 ) -> list[str]:
-    """SIPp's RTP ports start at ``-mp`` (away from pyari's 10000-20000)."""
+    """SIPp's RTP ports start at ``-mp``: a free port unless given (a fixed one made a
+    second SIPp running at the same time end at once with no call)."""
+    media = media_port if media_port is not None else free_udp_port()
     return [f"{host}:{sip_port}", "-i", "127.0.0.1", "-p", str(local_port),
-            "-mp", str(media_port), "-cp", str(free_udp_port())]  # fmt: skip
+            "-mp", str(media), "-cp", str(free_udp_port())]  # fmt: skip
 
 
 async def setups(
@@ -700,7 +702,7 @@ async def bridged(
     uas = asyncio.ensure_future(
         run_sipp(
             [
-                *sipp_common(sip_port, uas_port, 40000, host=host),
+                *sipp_common(sip_port, uas_port, host=host),
                 "-sn",
                 "uas",
                 "-rtp_echo",
