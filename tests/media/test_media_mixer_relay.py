@@ -5,6 +5,7 @@ listens to or changes a member's audio: taps, players and whispers added at any 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -139,3 +140,142 @@ def test_relayed_member_with_silence_hears_silence_when_the_peer_is_quiet() -> N
     engine.process_tick()
     assert ears.heard["b"] == [b"\xff" * 160]
     assert ears.heard["a"] == []
+
+
+# --- pairs relayed outside the tick (left out of it until something changes) ----------------
+
+
+def relayed_pair(engine: MediaEngine, ears: Ears, name: str) -> tuple[Stream, Stream]:
+    """A pair marked at one tick whose technology then relays both ways outside the tick
+    (as RTP does), left out of the next tick."""
+    a, b = pair(engine, ears, name)
+    engine.process_tick()
+    assert a.relay_peer is b and b.relay_peer is a
+    a.relaying = b.relaying = True
+    engine.process_tick()
+    assert a._parked and b._parked
+    return a, b
+
+
+def test_a_pair_relayed_both_ways_is_left_out_of_the_tick() -> None:
+    engine, ears = MediaEngine(), Ears()
+    a, b = relayed_pair(engine, ears, "p")
+    c, d = pair(engine, ears, "q")
+    c.relaying = True  # one way only: the tick still carries d's audio to c
+    voice = tone(600, 20)
+    say(d, voice, 0)
+    engine.process_tick()
+    assert a not in engine._order and b not in engine._order
+    assert not c._parked and ears.heard[c.id] == [ulaw_encode(voice).tobytes()]
+    for _ in range(5):
+        engine.process_tick()
+    assert a.relay_peer is b and b.relay_peer is a  # the marks stay
+    assert ears.heard[a.id] == [] and ears.heard[b.id] == []
+    a.relaying = False  # the technology carries it on the tick again: back at once
+    assert not a._parked and not b._parked
+    engine.process_tick()
+    assert a in engine._order and b in engine._order
+    assert engine.bridges["p"].passthrough_ticks == engine.ticks  # carried or left out
+
+
+def test_everything_relayed_the_tick_does_nothing() -> None:
+    engine, ears = MediaEngine(), Ears()
+    for n in range(3):
+        relayed_pair(engine, ears, f"p{n}")
+    engine.process_tick()
+    assert engine._order == [] and len(engine._parked) == 3
+
+
+def _back_at_once(change: Callable[[Stream, Stream, MediaEngine, Ears], None]) -> None:
+    """``change`` on a relayed pair clears both marks at once (no tick needed) and the
+    next tick carries the pair."""
+    engine, ears = MediaEngine(), Ears()
+    a, b = relayed_pair(engine, ears, "p")
+    other_a, other_b = relayed_pair(engine, ears, "q")
+    watched: list[str] = []
+    a.relay_watch = lambda: watched.append("a")
+    b.relay_watch = lambda: watched.append("b")
+    change(a, b, engine, ears)
+    assert a.relay_peer is None and b.relay_peer is None
+    assert sorted(watched) == ["a", "b"]  # the technology is told (RTP: next tick it stops)
+    assert not a._parked and not b._parked
+    assert other_a._parked and other_b._parked  # the other pair stays out of the tick
+    engine.process_tick()
+    assert a in engine._order and b in engine._order
+    assert other_a.relay_peer is other_b
+
+
+def test_a_tap_brings_a_relayed_pair_back_at_once() -> None:
+    heard: list[np.ndarray] = []
+
+    def change(a: Stream, b: Stream, engine: MediaEngine, ears: Ears) -> None:
+        b.taps_out.append(lambda x: heard.append(x.copy()))  # no invalidate()
+
+    _back_at_once(change)
+    assert len(heard) == 1
+
+
+def test_a_player_brings_a_relayed_pair_back_at_once() -> None:
+    def change(a: Stream, b: Stream, engine: MediaEngine, ears: Ears) -> None:
+        b.player = BufferSource(tone(2000, 60), 8000)
+
+    _back_at_once(change)
+
+
+def test_a_mute_brings_a_relayed_pair_back_at_once() -> None:
+    def change(a: Stream, b: Stream, engine: MediaEngine, ears: Ears) -> None:
+        a.mute_in = True
+
+    _back_at_once(change)
+
+
+def test_a_third_member_brings_a_relayed_pair_back_at_once() -> None:
+    def change(a: Stream, b: Stream, engine: MediaEngine, ears: Ears) -> None:
+        assert a.bridge is not None
+        engine.join(a.bridge, engine.add_stream("c", ULAW, ears))
+
+    _back_at_once(change)
+
+
+def test_a_bridge_recording_or_playback_brings_a_relayed_pair_back_at_once() -> None:
+    def record(a: Stream, b: Stream, engine: MediaEngine, ears: Ears) -> None:
+        assert a.bridge is not None
+        a.bridge.taps.append(lambda x: None)  # no invalidate()
+
+    def play(a: Stream, b: Stream, engine: MediaEngine, ears: Ears) -> None:
+        assert a.bridge is not None
+        a.bridge.players.append(BufferSource(tone(2000, 60), 8000))
+
+    _back_at_once(record)
+    _back_at_once(play)
+
+
+def test_a_whisper_from_a_relayed_member_brings_its_pair_back_at_once() -> None:
+    def change(a: Stream, b: Stream, engine: MediaEngine, ears: Ears) -> None:
+        engine.add_stream("spy", ULAW, ears).whispers.append(a)
+
+    _back_at_once(change)
+
+
+def test_audio_pushed_into_a_relayed_member_goes_through_the_tick_then_it_is_left_out() -> None:
+    engine, ears = MediaEngine(), Ears()
+    a, b = relayed_pair(engine, ears, "p")
+    voice = tone(600, 40)
+    say(a, voice, 0)  # e.g. a simulated speaker: the peer hears it
+    assert not a._parked and a.relay_peer is b
+    engine.process_tick()
+    assert ears.heard[b.id] == [ulaw_encode(voice[:160]).tobytes()]
+    engine.process_tick()  # drained: left out again
+    assert a._parked and b._parked
+    engine.process_tick()
+    assert a not in engine._order
+
+
+def test_a_relayed_pair_that_stops_being_one_is_put_back_on_rebuild() -> None:
+    engine, ears = MediaEngine(), Ears()
+    a, _b = relayed_pair(engine, ears, "p")
+    assert a.bridge is not None
+    a.bridge.kind = "holding"  # something the stream does not watch, then invalidate()
+    engine.invalidate()
+    engine.process_tick()
+    assert not a._parked and a.relay_peer is None and a in engine._order

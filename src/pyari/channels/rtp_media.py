@@ -61,6 +61,8 @@ import array
 import asyncio
 import contextlib
 import errno
+import heapq
+import itertools
 import logging
 import random
 import select
@@ -174,6 +176,10 @@ class RtpStream:
         self._native_hold = False
         """A digit is being sent on this fed stream: the native relay into it is paused
         and this side owns the sending numbering meanwhile."""
+        self._parked = False
+        """Relaying both ways with nothing for the clock to do: left out of the tick
+        (see :meth:`RtpMedia.tick`) until something changes or its RTCP report is due."""
+        self._rtcp_token = 0
 
     @property
     def port(self) -> int:
@@ -250,13 +256,28 @@ class RtpStream:
 
     def attach(self, stream: Stream | None) -> None:
         """The engine stream that plays what we receive (None: received audio is dropped)."""
-        engines = self.owner._by_engine
+        owner = self.owner
+        engines = owner._by_engine
         old = self.stream
+        if old is not None and old is not stream:
+            # relays to and from the old engine stream stop; the next tick decides again
+            if self.relay is not None:
+                owner._set_relay(self, None)
+            if self.fed_by is not None:
+                owner._set_relay(self.fed_by, None)
+            if old.relay_watch == self._relay_changed:
+                old.relay_watch = None
         if old is not None and engines.get(id(old)) is self:
             del engines[id(old)]
         self.stream = stream
         if stream is not None:
             engines[id(stream)] = self
+            stream.relay_watch = self._relay_changed
+        owner._wake(self)
+
+    def _relay_changed(self) -> None:
+        """The engine changed the relay mark of our engine stream: the next tick looks."""
+        self.owner._wake(self)
 
     def output(self, payload: bytes) -> None:
         """The engine's frame for the far end this tick (an ``on_output`` callback)."""
@@ -267,6 +288,7 @@ class RtpStream:
         if session is None or session.dtmf_payload_type is None:
             return False
         session.send_dtmf(digit, max(duration_ms, 40))
+        self.owner._wake(self)  # the clock sends it
         return True
 
     # -------------------------------------------------------------- I/O
@@ -568,6 +590,11 @@ class RtpMedia:
         self.native_relay = native_relay.enabled()
         """Relay in the native thread when possible (decision 0029); False: in Python."""
         self._native: Relay | None = None
+        self._ticked: dict[int, RtpStream] = {}
+        """The streams the tick goes through: all but the parked ones."""
+        self._rtcp_due: list[tuple[float, int, RtpStream]] = []
+        """(when, token, stream): when the RTCP reports of parked streams are due."""
+        self._tokens = itertools.count(1)
         self.wall_offset = time.time() - time.monotonic()
         if clock is not None:
             # before the engine: what it mixed on the previous tick leaves first, and
@@ -622,6 +649,7 @@ class RtpMedia:
         stream = RtpStream(self, rtp, rtcp)
         fd = rtp.fileno()
         self._by_fd[fd] = stream
+        self._ticked[id(stream)] = stream
         self._poller.register(fd, select.POLLIN)
         if rtcp is not None:
             rtcp.setblocking(False)
@@ -635,6 +663,8 @@ class RtpMedia:
             self._set_relay(stream, None)
             if stream.fed_by is not None:
                 self._set_relay(stream.fed_by, None)
+        self._ticked.pop(id(stream), None)
+        stream._parked = False
         engine = stream.stream
         if engine is not None and self._by_engine.get(id(engine)) is stream:
             del self._by_engine[id(engine)]
@@ -652,9 +682,18 @@ class RtpMedia:
 
     def tick(self, number: int = 0) -> None:
         """Send every stream's frame, then read what arrived, then fill the engine
-        (streams relaying on arrival switch in or out of it first)."""
+        (streams relaying on arrival switch in or out of it first).
+
+        A stream relaying both ways (its packets to the peer, the peer's to it) has
+        nothing to do on most ticks: after one quiet tick it is *parked*, left out of
+        the tick until something wakes it (the engine changing its mark, a relay
+        starting or stopping on it or its peer, a digit to send, a new engine stream)
+        or its RTCP report is due (a schedule, not a scan)."""
         now = self.now()
-        streams = list(self.streams.values())
+        due = self._rtcp_due
+        if due and due[0][0] <= now:
+            self._parked_rtcp(now)
+        streams = list(self._ticked.values())
         rtcp_turn = number % RELAY_RTCP_TICKS == 0
         for stream in streams:
             try:
@@ -681,6 +720,8 @@ class RtpMedia:
                         stream._fed_tick(now, rtcp_turn)
                     else:  # _fed_tick's usual case, inline (every relayed leg, every tick)
                         stream.pending = None
+                        if stream.relay is not None:
+                            self._park(stream, session, now)
                 else:
                     stream.send(now)
             except Exception:
@@ -694,7 +735,49 @@ class RtpMedia:
             except Exception:
                 log.exception("RTP stream tick failed")
 
-    # -------------------------------------------------------------- relay on arrival
+    # -------------------------------------------------------------- parked streams
+
+    def _park(self, stream: RtpStream, session: RtpSession, now: float) -> None:
+        """Leave ``stream`` (relaying both ways, nothing to send) out of the tick; its
+        RTCP report goes on the schedule."""
+        del self._ticked[id(stream)]
+        stream._parked = True
+        if stream.rtcp_sock is not None and stream.rtcp_remote is not None:
+            session.rtcp_due(now)  # sets the first report's time when there was none
+            when = session._next_rtcp
+            if when is not None:
+                token = stream._rtcp_token = next(self._tokens)
+                heapq.heappush(self._rtcp_due, (when, token, stream))
+
+    def _wake(self, stream: RtpStream) -> None:
+        """``stream`` goes through the tick again from the next one."""
+        if stream._parked:
+            stream._parked = False
+            stream._rtcp_token = 0
+            if id(stream) in self.streams:
+                self._ticked[id(stream)] = stream
+
+    def _parked_rtcp(self, now: float) -> None:
+        """The RTCP reports due of parked streams (what ``_fed_tick`` does on its RTCP
+        turn), each at the first tick after its time."""
+        due = self._rtcp_due
+        while due and due[0][0] <= now:
+            _when, token, stream = heapq.heappop(due)
+            if not stream._parked or stream._rtcp_token != token:
+                continue  # woken since (the tick checks its reports) or closed
+            session = stream.session
+            rtcp = stream.rtcp_sock
+            if session is None or rtcp is None or stream.rtcp_remote is None:
+                continue
+            try:
+                if session.rtcp_due(now):
+                    self._native_sync(stream)
+                    stream._send(rtcp, session.build_rtcp(now), stream.rtcp_remote)
+            except Exception:
+                log.exception("RTCP report failed")
+            when = session._next_rtcp
+            if when is not None:  # (never now again: a failed report waits a tick)
+                heapq.heappush(due, (max(when, now + 0.001), token, stream))
 
     def _relay_target(self, stream: RtpStream) -> RtpStream | None:
         """The stream ``stream``'s packets may be relayed into, or None."""
@@ -730,6 +813,12 @@ class RtpMedia:
         old = stream.relay
         if old is target:
             return
+        for woken in (stream, old, target):
+            if woken is not None:
+                self._wake(woken)
+        engine = stream.stream
+        if engine is not None:
+            engine.relaying = target is not None
         if stream._native_gen:
             self._native_stop(stream)
         if old is not None and old.fed_by is stream:

@@ -44,9 +44,9 @@ Everything here runs on the event loop inside the tick: taps must not block
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, Self, SupportsIndex, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -66,44 +66,220 @@ class AudioReader(Protocol):
     def read(self, count: int) -> Samples | None: ...
 
 
-@dataclass(eq=False)
-class Stream:
-    """One channel's media endpoint in the engine."""
+_T = TypeVar("_T")
 
-    id: str
-    format: MediaFormat
-    on_output: OutputCallback | None = None
-    emit_silence: bool = False
-    """Send silence frames when nothing else is heard (Asterisk's channel silence)."""
-    mute_in: bool = False
-    """What the channel says is not heard by its bridge."""
-    mute_out: bool = False
-    """The channel hears nothing."""
-    max_buffer_frames: int = 10
-    player: AudioReader | None = None
-    """Overrides what the channel hears while it returns audio."""
-    taps_in: list[Tap] = field(default_factory=list)
-    taps_out: list[Tap] = field(default_factory=list)
-    whispers: list[Stream] = field(default_factory=list)
-    """Streams whose inbound audio is added to what this one hears (snoop whisper out)."""
-    whispers_in: list[Stream] = field(default_factory=list)
-    """Streams whose inbound audio is added to what this one says (snoop whisper in):
-    its bridge hears it; the stream's own ``"in"`` taps still get the unmixed audio."""
-    bridge: MixBridge | None = None
-    role: Role = "participant"
-    relay_peer: Stream | None = None
+
+class _Watched(list[_T]):
+    """A list that tells its owner when it changes (a stream's taps and whispers, a
+    bridge's players and taps): callers add and remove them without the engine, and a
+    pair relayed outside the tick must come back to it at once."""
+
+    __slots__ = ("_kind", "_owner")
+
+    def __init__(self, items: Iterable[_T], owner: Stream | MixBridge, kind: str = "media") -> None:
+        super().__init__(items)
+        self._owner = owner
+        self._kind = kind
+
+    def append(self, item: _T) -> None:
+        super().append(item)
+        self._owner._changed(self._kind)
+
+    def extend(self, items: Iterable[_T]) -> None:
+        super().extend(items)
+        self._owner._changed(self._kind)
+
+    def insert(self, index: SupportsIndex, item: _T) -> None:
+        super().insert(index, item)
+        self._owner._changed(self._kind)
+
+    def remove(self, item: _T) -> None:
+        super().remove(item)
+        self._owner._changed(self._kind)
+
+    def pop(self, index: SupportsIndex = -1) -> _T:
+        item = super().pop(index)
+        self._owner._changed(self._kind)
+        return item
+
+    def clear(self) -> None:
+        super().clear()
+        self._owner._changed(self._kind)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        super().__setitem__(index, value)
+        self._owner._changed(self._kind)
+
+    def __delitem__(self, index: SupportsIndex | slice) -> None:
+        super().__delitem__(index)
+        self._owner._changed(self._kind)
+
+    def __iadd__(self, items: Iterable[_T]) -> Self:  # type: ignore[override,misc]
+        super().__iadd__(items)
+        self._owner._changed(self._kind)
+        return self
+
+    def __imul__(self, count: SupportsIndex) -> Self:
+        super().__imul__(count)
+        self._owner._changed(self._kind)
+        return self
+
+
+StreamWatch = Callable[["Stream", str], None]
+
+
+class Stream:
+    """One channel's media endpoint in the engine.
+
+    ``player``, the mutes, the taps and the whispers may be changed by anyone at any
+    time: the stream tells its engine (a pair relayed outside the tick comes back)."""
+
+    relay_peer: Stream | None
     """Set by the engine (see the module docstring): the other member of this stream's
     two-party same-format bridge while nothing else needs this pair's audio."""
-    dropped_bytes: int = 0
-    frames_in: int = 0
-    frames_out: int = 0
-    _buffer: bytearray = field(default_factory=bytearray)
-    _limit: int = 0
-    _down: Resampler | None = None
-    _up: Resampler | None = None
+    relay_watch: Callable[[], None] | None
+    """Called by the engine when ``relay_peer`` changes (a channel technology that
+    relays outside the tick looks again at its next tick)."""
+    emit_silence: bool
+    """Send silence frames when nothing else is heard (Asterisk's channel silence)."""
 
-    def __post_init__(self) -> None:
-        self._limit = self.max_buffer_frames * self.format.bytes_per_frame
+    def __init__(
+        self,
+        id: str,
+        format: MediaFormat,
+        on_output: OutputCallback | None = None,
+        emit_silence: bool = False,
+        mute_in: bool = False,
+        mute_out: bool = False,
+        max_buffer_frames: int = 10,
+        player: AudioReader | None = None,
+        taps_in: Iterable[Tap] = (),
+        taps_out: Iterable[Tap] = (),
+        whispers: Iterable[Stream] = (),
+        whispers_in: Iterable[Stream] = (),
+        bridge: MixBridge | None = None,
+        role: Role = "participant",
+    ) -> None:
+        self._watch: StreamWatch | None = None
+        self.id = id
+        self.format = format
+        self.on_output = on_output
+        self.emit_silence = emit_silence
+        self._mute_in = mute_in
+        self._mute_out = mute_out
+        self.max_buffer_frames = max_buffer_frames
+        self._player = player
+        self._taps_in: _Watched[Tap] = _Watched(taps_in, self)
+        self._taps_out: _Watched[Tap] = _Watched(taps_out, self)
+        self._whispers: _Watched[Stream] = _Watched(whispers, self, "whispers")
+        self._whispers_in: _Watched[Stream] = _Watched(whispers_in, self, "whispers")
+        self.bridge = bridge
+        self.role: Role = role
+        self.relay_peer = None
+        self.relay_watch = None
+        self._relaying = False
+        self._parked = False
+        self.dropped_bytes = 0
+        self.frames_in = 0
+        self.frames_out = 0
+        self._buffer = bytearray()
+        self._limit = max_buffer_frames * format.bytes_per_frame
+        self._down: Resampler | None = None
+        self._up: Resampler | None = None
+
+    def __repr__(self) -> str:
+        return f"Stream({self.id!r}, {self.format.name})"
+
+    def _changed(self, kind: str = "media") -> None:
+        watch = self._watch
+        if watch is not None:
+            watch(self, kind)
+
+    @property
+    def player(self) -> AudioReader | None:
+        """Overrides what the channel hears while it returns audio."""
+        return self._player
+
+    @player.setter
+    def player(self, value: AudioReader | None) -> None:
+        old, self._player = self._player, value
+        if value is not old:
+            self._changed()
+
+    @property
+    def mute_in(self) -> bool:
+        """What the channel says is not heard by its bridge."""
+        return self._mute_in
+
+    @mute_in.setter
+    def mute_in(self, value: bool) -> None:
+        if value != self._mute_in:
+            self._mute_in = value
+            self._changed("topology")
+
+    @property
+    def mute_out(self) -> bool:
+        """The channel hears nothing."""
+        return self._mute_out
+
+    @mute_out.setter
+    def mute_out(self, value: bool) -> None:
+        if value != self._mute_out:
+            self._mute_out = value
+            self._changed("topology")
+
+    @property
+    def taps_in(self) -> list[Tap]:
+        return self._taps_in
+
+    @taps_in.setter
+    def taps_in(self, value: Iterable[Tap]) -> None:
+        self._taps_in = _Watched(value, self)
+        self._changed()
+
+    @property
+    def taps_out(self) -> list[Tap]:
+        return self._taps_out
+
+    @taps_out.setter
+    def taps_out(self, value: Iterable[Tap]) -> None:
+        self._taps_out = _Watched(value, self)
+        self._changed()
+
+    @property
+    def whispers(self) -> list[Stream]:
+        """Streams whose inbound audio is added to what this one hears (snoop whisper out)."""
+        return self._whispers
+
+    @whispers.setter
+    def whispers(self, value: Iterable[Stream]) -> None:
+        self._whispers = _Watched(value, self, "whispers")
+        self._changed("whispers")
+
+    @property
+    def whispers_in(self) -> list[Stream]:
+        """Streams whose inbound audio is added to what this one says (snoop whisper in):
+        its bridge hears it; the stream's own ``"in"`` taps still get the unmixed audio."""
+        return self._whispers_in
+
+    @whispers_in.setter
+    def whispers_in(self, value: Iterable[Stream]) -> None:
+        self._whispers_in = _Watched(value, self, "whispers")
+        self._changed("whispers")
+
+    @property
+    def relaying(self) -> bool:
+        """Set by the channel technology: what this stream says is carried straight to
+        ``relay_peer``'s channel outside the tick (nothing is pushed meanwhile). When
+        both members of a marked pair relay, the engine leaves the pair out of its tick
+        until something changes (see the module docstring)."""
+        return self._relaying
+
+    @relaying.setter
+    def relaying(self, value: bool) -> None:
+        if value != self._relaying:
+            self._relaying = value
+            self._changed("relaying")
 
     def push(self, payload: bytes) -> None:
         """Queue audio the channel said (native format, any length)."""
@@ -115,6 +291,8 @@ class Stream:
             excess -= excess % (1 if self.format.encoded else 2)
             del buf[:excess]
             self.dropped_bytes += excess
+        if self._parked:  # someone else speaks for a relayed channel: back to the tick
+            self._changed("push")
 
     @property
     def buffered_bytes(self) -> int:
@@ -133,6 +311,19 @@ class MixBridge:
     taps: list[Tap] = field(default_factory=list)
     """Receive the whole bridge mix (bridge recording)."""
     passthrough_ticks: int = 0
+    """Ticks its two members' payloads were relayed untouched (counted when the pair
+    comes back to the tick for the ticks it was left out)."""
+    _watch: Callable[[MixBridge], None] | None = field(default=None, repr=False)
+    _parked_at: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        self.players = _Watched(self.players, self)
+        self.taps = _Watched(self.taps, self)
+
+    def _changed(self, kind: str = "media") -> None:
+        watch = self._watch
+        if watch is not None:
+            watch(self)
 
 
 _NONE = np.zeros(0, dtype=np.intp)
@@ -174,6 +365,16 @@ class MediaEngine:
         """Streams whose ``relay_peer`` is set → that peer."""
         self._relay_rows: set[int] = set()
         self._relay_stale = True
+        self._parked: set[MixBridge] = set()
+        """Bridges whose pair is relayed outside the tick in both directions and left out
+        of it (see the module docstring)."""
+        self._candidates: list[Stream] = []
+        """Streams that started relaying (or had audio pushed while parked): checked at
+        the next tick's start."""
+        self._whisper_from: set[int] | None = None
+        """Ids of the streams some stream whispers from (None: to be found again)."""
+        self._lonely: list[MixBridge] = []
+        """Bridges without members that still have players or taps."""
 
     # --- topology ------------------------------------------------------------------------
 
@@ -188,6 +389,7 @@ class MediaEngine:
         if sid in self.streams:
             raise ValueError(f"stream {sid} exists")
         stream = Stream(sid, fmt, on_output, **options)  # type: ignore[arg-type]
+        stream._watch = self._stream_changed
         if fmt.rate != self.rate:
             stream._down = Resampler(fmt.rate, self.rate)
             stream._up = Resampler(self.rate, fmt.rate)
@@ -204,6 +406,8 @@ class MediaEngine:
             if stream in other.whispers_in:
                 other.whispers_in.remove(stream)
         self.streams.pop(stream.id, None)
+        stream._watch = None
+        self._whisper_from = None
         self._dirty = True
 
     def add_bridge(
@@ -211,7 +415,7 @@ class MediaEngine:
     ) -> MixBridge:
         if bridge_id in self.bridges:
             raise ValueError(f"bridge {bridge_id} exists")
-        bridge = MixBridge(bridge_id, kind)
+        bridge = MixBridge(bridge_id, kind, _watch=self._bridge_changed)
         self.bridges[bridge_id] = bridge
         self._dirty = True
         return bridge
@@ -234,10 +438,7 @@ class MediaEngine:
     def _unrelay(self, bridge: MixBridge) -> None:
         """The bridge's members go back to the tick now (its members change)."""
         for member in bridge.members:
-            if member.relay_peer is not None:
-                member.relay_peer = None
-                self._relayed.pop(member, None)
-                self._relay_stale = True
+            self._unmark(member)
 
     def leave(self, stream: Stream) -> None:
         bridge = stream.bridge
@@ -249,8 +450,124 @@ class MediaEngine:
         self._dirty = True
 
     def invalidate(self) -> None:
-        """Call after changing mute flags, roles, bridge players/taps or whispers."""
+        """Call after changing roles; mutes, players, taps and whispers (of streams and
+        bridges) tell the engine themselves."""
         self._dirty = True
+
+    # --- relaying outside the tick -------------------------------------------------------
+
+    @staticmethod
+    def _set_peer(stream: Stream, peer: Stream | None) -> None:
+        if stream.relay_peer is not peer:
+            stream.relay_peer = peer
+            watch = stream.relay_watch
+            if watch is not None:
+                watch()
+
+    def _unmark(self, stream: Stream) -> None:
+        """``stream`` and its relay peer lose their mark now (and come back to the tick
+        if they were left out of it)."""
+        peer = stream.relay_peer
+        if stream._parked:
+            self._unpark(stream)
+        for member in (stream, peer):
+            if member is not None and member.relay_peer is not None:
+                self._set_peer(member, None)
+                self._relayed.pop(member, None)
+                self._relay_stale = True
+
+    def _unpark(self, stream: Stream) -> None:
+        """``stream``'s pair comes back into the tick (still marked: the tick decides)."""
+        bridge = stream.bridge
+        for member in bridge.members if bridge is not None else (stream,):
+            member._parked = False
+        stream._parked = False
+        if bridge is not None and bridge in self._parked:
+            self._parked.discard(bridge)
+            bridge.passthrough_ticks += self.ticks - bridge._parked_at
+        self._dirty = True
+        self._relay_stale = True
+
+    @staticmethod
+    def _special(stream: Stream) -> bool:
+        """Something listens to or changes the stream's audio (it cannot be relayed)."""
+        return bool(
+            stream._player is not None
+            or stream._whispers
+            or stream._whispers_in
+            or stream._taps_in
+            or stream._taps_out
+            or stream._mute_out
+            or stream._mute_in
+        )
+
+    def _stream_changed(self, stream: Stream, kind: str) -> None:
+        """A stream's player, taps, whispers, mutes or relaying changed (its watch)."""
+        if kind == "relaying":
+            if stream._relaying:
+                self._candidates.append(stream)
+            elif stream._parked:
+                self._unpark(stream)
+            return
+        if kind == "push":  # parked, yet someone pushed audio: the tick carries it
+            self._unpark(stream)
+            self._candidates.append(stream)
+            return
+        if kind != "media":
+            self._dirty = True  # mutes and whispers are in the tick's topology
+        if kind == "whispers":
+            self._whisper_from = None
+            for other in (*stream._whispers, *stream._whispers_in):
+                self._unmark(other)
+        if self._special(stream):
+            self._unmark(stream)
+
+    def _bridge_changed(self, bridge: MixBridge) -> None:
+        """A bridge's players or taps changed."""
+        self._dirty = True
+        if bridge.players or bridge.taps:
+            for member in bridge.members:
+                self._unmark(member)
+
+    def _whisper_sources(self) -> set[int]:
+        found = self._whisper_from
+        if found is None:
+            found = self._whisper_from = {
+                id(other)
+                for stream in self.streams.values()
+                for other in (*stream._whispers, *stream._whispers_in)
+            }
+        return found
+
+    def _park_candidates(self) -> None:
+        """Leave out of the tick the marked pairs whose members both relay outside it."""
+        waiting: list[Stream] = []
+        whisper_from = self._whisper_sources()
+        for stream in self._candidates:
+            peer = stream.relay_peer
+            bridge = stream.bridge
+            if (
+                stream._parked
+                or peer is None
+                or peer.relay_peer is not stream
+                or not (stream._relaying and peer._relaying)
+                or bridge is None
+                or peer.bridge is not bridge
+                or not self._passthrough(bridge)
+                or self._special(stream)
+                or self._special(peer)
+                or id(stream) in whisper_from
+                or id(peer) in whisper_from
+            ):
+                continue
+            if stream._buffer or peer._buffer:
+                waiting.append(stream)  # audio pushed into it goes through the tick first
+                continue
+            stream._parked = peer._parked = True
+            bridge._parked_at = self.ticks
+            self._parked.add(bridge)
+            self._dirty = True
+        self._candidates = waiting
 
     @staticmethod
     def _passthrough(bridge: MixBridge) -> bool:
@@ -264,10 +581,19 @@ class MediaEngine:
         )
 
     def _rebuild(self) -> None:
-        self._order = list(self.streams.values())
+        for bridge in list(self._parked):  # still a pair that relays? (else back in)
+            members = bridge.members
+            if not self._passthrough(bridge) or not all(
+                m._parked and m._relaying and m.relay_peer is not None for m in members
+            ):
+                for member in members:
+                    self._unmark(member)
+                self._parked.discard(bridge)
+        parked = self._parked
+        self._order = [s for s in self.streams.values() if not s._parked]
         slot = {id(s): i for i, s in enumerate(self._order)}
         self._slot = slot
-        self._whisper_in_rows = [i for i, s in enumerate(self._order) if s.whispers_in]
+        self._whisper_in_rows = [i for i, s in enumerate(self._order) if s._whispers_in]
         groups: dict[str, list[int]] = {}
         for i, s in enumerate(self._order):
             groups.setdefault(s.format.name, []).append(i)
@@ -285,7 +611,10 @@ class MediaEngine:
         pass_peers: list[int] = []
         pass_bridges: list[MixBridge] = []
         blocks: list[tuple[int, int, int]] = []
-        bridges = sorted(self.bridges.values(), key=lambda b: len(b.members))
+        bridges = sorted(
+            (b for b in self.bridges.values() if b not in parked), key=lambda b: len(b.members)
+        )
+        self._lonely = [b for b in bridges if not b.members and (b.taps or b.players)]
         for bridge in bridges:
             if not bridge.members and not bridge.taps:
                 continue
@@ -338,11 +667,14 @@ class MediaEngine:
         order = self._order
         peer_of = self._peer_of
         new = {order[row]: order[peer_of[row]] for row in relay_only}
+        for stream, peer in self._relayed.items():
+            if stream._parked:  # left out of the tick: marked until something changes
+                new[stream] = peer
         for stream in self._relayed:
             if stream not in new:
-                stream.relay_peer = None
+                self._set_peer(stream, None)
         for stream, peer in new.items():
-            stream.relay_peer = peer
+            self._set_peer(stream, peer)
         self._relayed = new
         self._relay_rows = set(relay_only)
         self._relay_stale = False
@@ -350,22 +682,28 @@ class MediaEngine:
     # --- the tick ------------------------------------------------------------------------
 
     def process_tick(self, tick: int = 0) -> None:
+        if self._candidates:
+            self._park_candidates()
         if self._dirty:
             self._rebuild()
         n = self.samples
         order = self._order
         count = len(order)
         self.ticks += 1
+        if not count and not self._lonely:  # every pair relayed outside the tick (or none)
+            if self._relay_stale:
+                self._mark_relays(set())
+            return
 
         # Channels with their own media this tick (players, whispers, mutes, taps).
         special = [
             (row, stream)
             for row, stream in enumerate(order)
-            if stream.player is not None
-            or stream.whispers
-            or stream.mute_out
-            or stream.taps_in
-            or stream.taps_out
+            if stream._player is not None
+            or stream._whispers
+            or stream._mute_out
+            or stream._taps_in
+            or stream._taps_out
         ]
         # Members of passthrough bridges are relayed untouched: they need no decoding
         # unless something listens to or changes their audio.
@@ -377,11 +715,11 @@ class MediaEngine:
             for row, stream in special:
                 relay_only.discard(row)
                 relay_only.discard(peer_of.get(row, -1))
-                for other in stream.whispers:
+                for other in stream._whispers:
                     relay_only.discard(slot.get(id(other), -1))
             for row in self._whisper_in_rows:
                 relay_only.discard(row)
-                for other in order[row].whispers_in:
+                for other in order[row]._whispers_in:
                     relay_only.discard(slot.get(id(other), -1))
         self._mark_relays(relay_only)
 
@@ -460,7 +798,7 @@ class MediaEngine:
             heard = (sums[self._mix_bridge_of] - x) * self._mix_hears
             out[self._mix_rows] = np.clip(heard, -32768, 32767)
             produced[self._mix_rows] = self._mix_hears[:, 0] > 0
-        for bridge in self.bridges.values():
+        for bridge in self._lonely:
             # An empty bridge still advances its players and feeds its taps.
             if not bridge.members and (bridge.taps or bridge.players):
                 acc = np.zeros(n, dtype=np.int32)
