@@ -470,3 +470,104 @@ async def test_back_on_the_clock_the_sessions_carry_on_from_the_threads_state() 
     assert b_session.sequence == (relayed[-1][1] + 1) & 0xFFFF
     assert p.media.relay_counters()["relayed"] == 3
     p.close()
+
+
+# --- legs relaying both ways are left out of the tick ------------------------------------
+
+
+def parked(p: Pair) -> bool:
+    """Both legs and the engine pair are out of their ticks."""
+    out = p.a_rtp._parked and p.b_rtp._parked and p.a._parked and p.b._parked
+    if out:
+        assert id(p.a_rtp) not in p.media._ticked and id(p.b_rtp) not in p.media._ticked
+        assert p.a not in p.engine._order and p.b not in p.engine._order
+    return out
+
+
+def rtcp_packets(sock: socket.socket) -> list[tuple[int, int]]:
+    """(packet type, sender's packet count or -1) of each compound report's first packet."""
+    out: list[tuple[int, int]] = []
+    while True:
+        try:
+            data = sock.recv(2048)
+        except BlockingIOError:
+            return out
+        kind = data[1]
+        out.append((kind, struct.unpack_from("!I", data, 20)[0] if kind == 200 else -1))
+
+
+async def test_a_relayed_pair_leaves_both_ticks_and_comes_back_at_the_next_one() -> None:
+    changes: dict[str, tuple[Callable[[Pair], None], Callable[[Pair], None]]] = {
+        "tap": (lambda p: p.b.taps_out.append(lambda _x: None), lambda p: p.b.taps_out.clear()),
+        "player": (
+            lambda p: setattr(p.b, "player", Tone()),
+            lambda p: setattr(p.b, "player", None),
+        ),
+        "member": (
+            lambda p: p.engine.join(p.bridge, p.engine.add_stream("c", ULAW)),
+            lambda p: p.engine.remove_stream(p.engine.streams["c"]),
+        ),
+    }
+    for change, undo in changes.values():
+        p = pair()
+        p.tick(3)
+        assert relaying(p) and parked(p)
+        change(p)  # no invalidate(): the engine is told by the stream or the join
+        p.tick(1)
+        assert p.a_rtp.relay is None and p.b_rtp.relay is None
+        assert not (p.a_rtp._parked or p.b_rtp._parked or p.a._parked or p.b._parked)
+        p.say(1, fill=0x55)
+        await asyncio.sleep(0.01)
+        p.tick(1)  # read, pulled and mixed on the clock
+        a_session = p.a_rtp.session
+        assert a_session is not None and a_session.rx_packets == 1
+        undo(p)
+        p.tick(3)
+        assert relaying(p) and parked(p)
+        p.close()
+
+
+async def test_rtcp_reports_of_parked_legs_go_out_on_time() -> None:
+    p = pair()
+    a_rtcp, b_rtcp = phone(), phone()
+    p.a_rtp.rtcp_remote = a_rtcp.getsockname()
+    p.b_rtp.rtcp_remote = b_rtcp.getsockname()
+    p.tick(3)
+    assert relaying(p) and parked(p)
+    for _ in range(3):
+        p.say(1)
+        await asyncio.sleep(0.004)
+    assert len(await wait_for(p.b_phone, 3)) == 3
+    session = p.b_rtp.session
+    assert session is not None and session._next_rtcp is not None
+    sent_at: list[float] = []
+    for _ in range(600):  # 12 s of ticks
+        now = p.time.now
+        due = session._next_rtcp
+        p.tick()
+        reports = rtcp_packets(b_rtcp)
+        if reports:
+            assert now >= due and now - due < 0.02 + 1e-9  # at the first tick after it
+            sent_at.append(now)
+            assert reports[0][0] == 200 and reports[0][1] >= 3  # the relayed packets too
+            assert parked(p)  # and the legs stay out of the tick
+    assert len(sent_at) == 2 and 4.99 < sent_at[1] - sent_at[0] < 5.03
+    assert rtcp_packets(a_rtcp)  # a's reports too
+    for sock in (a_rtcp, b_rtcp):
+        sock.close()
+    p.close()
+
+
+async def test_a_digit_to_a_parked_leg_goes_out_then_it_is_parked_again() -> None:
+    p = pair()
+    p.tick(3)
+    assert parked(p)
+    assert p.b_rtp.send_dtmf("4", 60)
+    assert not p.b_rtp._parked and p.a_rtp._parked  # only b's leg has something to send
+    sent: list[Header] = []
+    for _ in range(8):
+        p.tick()
+        sent += drain(p.b_phone)
+    assert [h for h in sent if h[4] == 101]
+    assert parked(p)
+    p.close()
