@@ -767,7 +767,7 @@ class MediaEngine:
         for row in self._whisper_in_rows:
             stream = order[row]
             acc = lin[row].astype(np.int32)
-            for other in stream.whispers_in:
+            for other in stream._whispers_in:
                 other_row = self._slot.get(id(other))
                 if other_row is not None:
                     acc += lin[other_row]
@@ -812,28 +812,28 @@ class MediaEngine:
 
         # 3. per-channel media: players, whispers, taps ----------------------------------
         for row, stream in special:
-            if stream.player is not None:
-                audio = stream.player.read(n)
+            if stream._player is not None:
+                audio = stream._player.read(n)
                 if audio is not None:
                     out[row] = audio
                     produced[row] = True
-            if stream.whispers:
+            if stream._whispers:
                 acc = out[row].astype(np.int32)
-                for other in stream.whispers:
+                for other in stream._whispers:
                     other_row = self._slot.get(id(other))
                     if other_row is not None:
                         acc += lin[other_row]
                 out[row] = np.clip(acc, -32768, 32767)
                 produced[row] = True
-            if stream.mute_out:
+            if stream._mute_out:
                 out[row] = 0
-            if stream.taps_in:
+            if stream._taps_in:
                 said = said_alone.get(row, lin[row])
-                for tap in stream.taps_in:
+                for tap in stream._taps_in:
                     tap(said)
-            if stream.taps_out:
+            if stream._taps_out:
                 heard_row = out[row]
-                for tap in stream.taps_out:
+                for tap in stream._taps_out:
                     tap(heard_row)
 
         # 4. write -----------------------------------------------------------------------
@@ -849,7 +849,7 @@ class MediaEngine:
                 if not produced_rows[row] and not stream.emit_silence:
                     continue
                 peer = peer_of.get(row)
-                if peer is not None and stream.player is None:
+                if peer is not None and stream._player is None:
                     peer_raw = raw[peer]
                     if peer_raw is None:
                         if not stream.emit_silence:
