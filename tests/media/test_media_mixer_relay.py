@@ -279,3 +279,20 @@ def test_a_relayed_pair_that_stops_being_one_is_put_back_on_rebuild() -> None:
     engine.invalidate()
     engine.process_tick()
     assert not a._parked and a.relay_peer is None and a in engine._order
+
+
+def test_a_pair_marked_again_while_its_members_still_relay_is_left_out_again() -> None:
+    engine, ears = MediaEngine(), Ears()
+    a, b = relayed_pair(engine, ears, "p")
+
+    def tap(x: np.ndarray) -> None:
+        pass
+
+    b.taps_out.append(tap)
+    engine.process_tick()
+    assert a.relay_peer is None and a in engine._order
+    b.taps_out.remove(tap)
+    engine.process_tick()  # marked again; the members never stopped relaying
+    assert a.relay_peer is b
+    engine.process_tick()
+    assert a._parked and b._parked and a not in engine._order

@@ -456,10 +456,11 @@ class MediaEngine:
 
     # --- relaying outside the tick -------------------------------------------------------
 
-    @staticmethod
-    def _set_peer(stream: Stream, peer: Stream | None) -> None:
+    def _set_peer(self, stream: Stream, peer: Stream | None) -> None:
         if stream.relay_peer is not peer:
             stream.relay_peer = peer
+            if peer is not None and stream._relaying:  # (marked again, or another peer)
+                self._candidates.append(stream)
             watch = stream.relay_watch
             if watch is not None:
                 watch()
