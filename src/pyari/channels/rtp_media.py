@@ -35,7 +35,10 @@ tick, audio is not relayed while a digit is sent); DTMF and RTCP received take t
 session's usual path. When the engine clears the mark (a third party, a recording, a
 snoop, a playback, a mute) the next tick puts the socket back in its batch and the
 media clock carries the stream again: it is the one clock for everything that mixes,
-records or plays.
+records or plays. A leg relaying both ways has nothing to do on the tick but send a
+digit or an RTCP report: it is left out of the tick (parked) until the engine's mark
+changes, a relay on it or its peer starts or stops, or a digit is to be sent, and its
+RTCP reports go out on a schedule at the first tick after they are due.
 
 With the native relay (``pyari.rtp._relay``, decision 0029; ``PYARI_PURE_RELAY=1`` or
 an install without a compiler keeps the Python relay above) the relaying socket goes

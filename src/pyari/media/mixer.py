@@ -34,6 +34,12 @@ player, whisper or mute), and clears it as soon as one appears (a third member,
 a recording, a snoop, a playback). A channel technology may then carry a member's
 media straight to its peer as it arrives (RTP: :mod:`pyari.channels.rtp_media`, as
 Asterisk's native RTP bridge), and must go back to the tick when it is cleared.
+When it does so for both members (``Stream.relaying``), the engine leaves the pair out
+of its tick altogether (no read, mix or write for it: at 300 relayed calls the tick
+does nothing) until something changes: a player, tap, whisper or mute on a member, a
+bridge player or tap, a member joining or leaving (all watched: the stream or bridge
+tells the engine, which clears the marks at once, so the technology switches back at
+its next tick), a member that stops relaying, or audio pushed into a member.
 
 Taps (recorders, talk/DTMF detectors, snoop) get int16 rows of what a channel
 said (``"in"``) or heard (``"out"``). Bridge taps get the bridge's full mix.
