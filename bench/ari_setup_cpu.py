@@ -1,0 +1,193 @@
+"""Everything of a call set-up but SIP, in process: channel, dialplan, Stasis, events, ARI.
+
+python -m bench.ari_setup_cpu [--calls 1000] [--repeat 5] [--profile FILE]
+
+The ARI side of ``bench.sip_setup_cpu`` without SIP and without sockets: a Sim phone
+calls ``100@bench`` (``Stasis(hello,setup)``, then ``Hangup()``); the application is an
+events session whose frames go to a list (as the httptools core's ``send_text_now``
+would write them); it answers with ``POST /ari/channels/{id}/answer`` and hangs up with
+``DELETE /ari/channels/{id}``, both fed as bytes to the httptools core's connection on a
+stand-in transport. One call at a time on uvloop; ``time.process_time`` over ``--calls``
+calls, min / median of ``--repeat`` (the machine is shared: the min is the figure). The
+events are SIPp's: StasisStart, ChannelStateChange, ChannelHangupRequest, StasisEnd
+(pretty JSON, as ``bench.sip_calls`` configures). ``--profile`` writes cProfile's summary
+of one run to FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import cProfile
+import dataclasses
+import io
+import json
+import os
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+import pyari.config
+from bench.rest import PASSWORD, USER
+from pyari.ari.events_ws import EventEncoder, EventSession
+from pyari.config import load_config
+from pyari.http.httptools_core import HttpProtocol
+from pyari.server import Server
+
+DIALPLAN = "[bench]\nexten => 100,1,Stasis(hello,setup)\nsame => n,Hangup()\n"
+AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+
+class Transport(asyncio.Transport):
+    """Keeps what the connection writes (the HTTP answers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.out.append(bytes(data))
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8088)}.get(
+            name, default
+        )
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def request(method: str, path: str) -> bytes:
+    """The request as aiohttp sends it (``bench.sip_calls``' app)."""
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:8088\r\nAuthorization: {AUTH}\r\n"
+        "Accept: */*\r\nAccept-Encoding: gzip, deflate\r\n"
+        "User-Agent: Python/3.11 aiohttp/3.14.5\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def config_dir() -> Path:
+    """The default configuration with the bench's dialplan."""
+    folder = Path(tempfile.mkdtemp(prefix="pyari-arisetup-"))
+    defaults = Path(pyari.config.__file__).parent / "defaults"
+    for conf in defaults.glob("*.conf"):
+        shutil.copy(conf, folder / conf.name)
+    (folder / "extensions.conf").write_text(DIALPLAN)
+    return folder
+
+
+async def run(args: argparse.Namespace) -> list[float]:
+    folder = config_dir()
+    os.environ["PYARI_STATE_DIR"] = str(folder / "state")
+    cfg = load_config(folder)
+    cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, bindport=0))
+    srv = Server(cfg, config_dir=folder, sip_port=0)
+    await srv.start()
+    try:
+        frames: list[bytes] = []
+
+        async def send(data: bytes) -> None:
+            frames.append(data)
+
+        def send_now(data: bytes) -> bool:
+            frames.append(data)
+            return True
+
+        session = EventSession(srv.stasis, ["hello"], send, EventEncoder("bench", True))
+        session.send_now = send_now
+        session.open()
+        writer = asyncio.ensure_future(session.write_loop())
+        assert srv.http is not None
+        conn = HttpProtocol(srv.http, False)  # type: ignore[arg-type]
+        transport = Transport()
+        conn.connection_made(transport)
+        phone = srv.sim.phone("alice", listen=False)
+
+        async def call() -> None:
+            chan = phone.call("100", "bench")
+            while chan.control is None:
+                await asyncio.sleep(0)
+            conn.data_received(request("POST", f"/ari/channels/{chan.id}/answer"))
+            while conn.busy:
+                await asyncio.sleep(0)
+            conn.data_received(request("DELETE", f"/ari/channels/{chan.id}"))
+            while conn.busy:
+                await asyncio.sleep(0)
+            while not chan.destroyed:
+                await asyncio.sleep(0)
+            for _ in range(3):  # what the destruction scheduled
+                await asyncio.sleep(0)
+
+        for _ in range(200):  # warm-up
+            await asyncio.wait_for(call(), 5)
+        per_call: list[float] = []
+        for i in range(args.repeat):
+            frames.clear()
+            transport.out.clear()
+            prof = cProfile.Profile() if args.profile and i == 0 else None
+            if prof is not None:
+                prof.enable()
+            cpu = time.process_time()
+            for _ in range(args.calls):
+                await call()
+            per_call.append((time.process_time() - cpu) / args.calls * 1e6)
+            if prof is not None:
+                prof.disable()
+                out = io.StringIO()
+                st = pstats.Stats(prof, stream=out).strip_dirs()
+                st.sort_stats("tottime").print_stats(40)
+                st.sort_stats("cumulative").print_stats(40)
+                args.profile.write_text(out.getvalue())
+        kinds = list(dict.fromkeys(json.loads(f)["type"] for f in frames[:8]))
+        answers = sum(1 for o in transport.out if o.startswith(b"HTTP/1.1 204"))
+        print(
+            f"{len(frames) / args.calls:.1f} events and {answers / args.calls:.1f} HTTP 204s "
+            f"per call: {', '.join(kinds)}",
+            file=sys.stderr,
+        )
+        session.close()
+        await writer
+        return per_call
+    finally:
+        await srv.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--calls", type=int, default=1000)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--profile", type=Path, help="write a cProfile summary of one run here")
+    args = p.parse_args()
+    per_call = uvloop.run(run(args))
+    print(
+        f"CPU per call set-up, all but SIP, over {args.repeat} x {args.calls} calls: "
+        f"min {min(per_call):.1f} us, median {statistics.median(per_call):.1f} us"
+    )
+
+
+if __name__ == "__main__":
+    main()
