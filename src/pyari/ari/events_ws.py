@@ -2,7 +2,9 @@
 
 :class:`EventSession` is independent of the WebSocket library: it is given
 an async ``send`` callable for text frames.  Events are queued by the bus
-delivery (which never waits) and written by the session's writer task.
+delivery (which never waits) and written by the session's writer task; while
+that task is idle and nothing is queued, an event goes straight into the
+socket's write of this loop round (``send_now``, decision 0031).
 Sessions are opened by :meth:`pyari.ari.service.AriService.open_events`;
 the HTTP cores only carry their frames.
 
