@@ -380,6 +380,7 @@ class MediaEngine:
         self._whisper_from: set[int] | None = None
         """Ids of the streams some stream whispers from (None: to be found again)."""
         self._lonely: list[MixBridge] = []
+        self._check_parked = False
         """Bridges without members that still have players or taps."""
 
     # --- topology ------------------------------------------------------------------------
@@ -459,6 +460,7 @@ class MediaEngine:
         """Call after changing roles; mutes, players, taps and whispers (of streams and
         bridges) tell the engine themselves."""
         self._dirty = True
+        self._check_parked = True
 
     # --- relaying outside the tick -------------------------------------------------------
 
@@ -583,12 +585,13 @@ class MediaEngine:
         a, b = bridge.members
         return (
             a.format == b.format
-            and not (a.mute_in or a.mute_out or b.mute_in or b.mute_out)
-            and not (a.whispers or b.whispers or a.whispers_in or b.whispers_in)
+            and not (a._mute_in or a._mute_out or b._mute_in or b._mute_out)
+            and not (a._whispers or b._whispers or a._whispers_in or b._whispers_in)
         )
 
-    def _rebuild(self) -> None:
-        for bridge in list(self._parked):  # still a pair that relays? (else back in)
+    def _check_parked_pairs(self) -> None:
+        """After :meth:`invalidate`: pairs that no longer qualify come back in."""
+        for bridge in list(self._parked):
             members = bridge.members
             if not self._passthrough(bridge) or not all(
                 m._parked and m._relaying and m.relay_peer is not None for m in members
@@ -596,6 +599,11 @@ class MediaEngine:
                 for member in members:
                     self._unmark(member)
                 self._parked.discard(bridge)
+
+    def _rebuild(self) -> None:
+        if self._check_parked:
+            self._check_parked = False
+            self._check_parked_pairs()
         parked = self._parked
         self._order = [s for s in self.streams.values() if not s._parked]
         slot = {id(s): i for i, s in enumerate(self._order)}
@@ -674,15 +682,13 @@ class MediaEngine:
         order = self._order
         peer_of = self._peer_of
         new = {order[row]: order[peer_of[row]] for row in relay_only}
-        for stream, peer in self._relayed.items():
-            if stream._parked:  # left out of the tick: marked until something changes
-                new[stream] = peer
-        for stream in self._relayed:
-            if stream not in new:
-                self._set_peer(stream, None)
+        relayed = self._relayed
+        for stream in [s for s in relayed if s not in new and not s._parked]:
+            del relayed[stream]  # (parked ones keep their marks until something changes)
+            self._set_peer(stream, None)
         for stream, peer in new.items():
+            relayed[stream] = peer
             self._set_peer(stream, peer)
-        self._relayed = new
         self._relay_rows = set(relay_only)
         self._relay_stale = False
 
