@@ -671,6 +671,8 @@ class RtpMedia:
         engine = stream.stream
         if engine is not None and self._by_engine.get(id(engine)) is stream:
             del self._by_engine[id(engine)]
+        if engine is not None and engine.relay_watch == stream._relay_changed:
+            engine.relay_watch = None
         fd = stream.sock.fileno()
         if fd >= 0 and self._by_fd.get(fd) is stream:
             del self._by_fd[fd]

@@ -50,6 +50,7 @@ Everything here runs on the event loop inside the tick: taps must not block
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, Self, SupportsIndex, TypeVar
@@ -84,50 +85,55 @@ class _Watched(list[_T]):
 
     def __init__(self, items: Iterable[_T], owner: Stream | MixBridge, kind: str = "media") -> None:
         super().__init__(items)
-        self._owner = owner
+        self._owner = weakref.ref(owner)  # (no cycle: a stream is freed when dropped)
         self._kind = kind
+
+    def _changed(self) -> None:
+        owner = self._owner()
+        if owner is not None:
+            owner._changed(self._kind)
 
     def append(self, item: _T) -> None:
         super().append(item)
-        self._owner._changed(self._kind)
+        self._changed()
 
     def extend(self, items: Iterable[_T]) -> None:
         super().extend(items)
-        self._owner._changed(self._kind)
+        self._changed()
 
     def insert(self, index: SupportsIndex, item: _T) -> None:
         super().insert(index, item)
-        self._owner._changed(self._kind)
+        self._changed()
 
     def remove(self, item: _T) -> None:
         super().remove(item)
-        self._owner._changed(self._kind)
+        self._changed()
 
     def pop(self, index: SupportsIndex = -1) -> _T:
         item = super().pop(index)
-        self._owner._changed(self._kind)
+        self._changed()
         return item
 
     def clear(self) -> None:
         super().clear()
-        self._owner._changed(self._kind)
+        self._changed()
 
     def __setitem__(self, index: Any, value: Any) -> None:
         super().__setitem__(index, value)
-        self._owner._changed(self._kind)
+        self._changed()
 
     def __delitem__(self, index: SupportsIndex | slice) -> None:
         super().__delitem__(index)
-        self._owner._changed(self._kind)
+        self._changed()
 
     def __iadd__(self, items: Iterable[_T]) -> Self:  # type: ignore[override,misc]
         super().__iadd__(items)
-        self._owner._changed(self._kind)
+        self._changed()
         return self
 
     def __imul__(self, count: SupportsIndex) -> Self:
         super().__imul__(count)
-        self._owner._changed(self._kind)
+        self._changed()
         return self
 
 
