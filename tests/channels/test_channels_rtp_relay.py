@@ -571,3 +571,18 @@ async def test_a_digit_to_a_parked_leg_goes_out_then_it_is_parked_again() -> Non
     assert [h for h in sent if h[4] == 101]
     assert parked(p)
     p.close()
+
+
+async def test_a_new_engine_stream_stops_the_relays_of_a_parked_leg() -> None:
+    p = pair()
+    p.tick(3)
+    assert parked(p)
+    other = p.engine.add_stream("other", ULAW)
+    p.a_rtp.attach(other)
+    assert p.a_rtp.relay is None and p.b_rtp.relay is None  # both directions, at once
+    assert not (p.a_rtp._parked or p.b_rtp._parked)
+    assert not p.a.relaying and p.a.relay_watch is None and other.relay_watch is not None
+    assert not (p.a._parked or p.b._parked)
+    p.tick(2)
+    assert p.a_rtp.relay is None  # ``other`` is in no bridge
+    p.close()
