@@ -784,6 +784,8 @@ class RtpMedia:
             if when is not None:  # (never now again: a failed report waits a tick)
                 heapq.heappush(due, (max(when, now + 0.001), token, stream))
 
+    # -------------------------------------------------------------- relay on arrival
+
     def _relay_target(self, stream: RtpStream) -> RtpStream | None:
         """The stream ``stream``'s packets may be relayed into, or None."""
         engine = stream.stream
