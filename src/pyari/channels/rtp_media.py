@@ -20,7 +20,10 @@ passes over all streams:
 3. **pull**: each stream takes one frame out of its jitter buffer into the engine
    stream, which the engine mixes right after.
 
-RTCP sockets (a report every few seconds) stay on the event loop.
+RTCP sockets (a report every few seconds) are in the same ``epoll`` set and read on
+the tick too (at most one tick, 20 ms, late: nothing in RTCP is that urgent), not by
+one event-loop reader each; an :class:`RtpMedia` without a media clock (tests, tools)
+reads them from the event loop instead.
 
 **Relay on arrival** (Asterisk's native RTP bridge): while the engine marks a stream's
 engine stream as relayable (``Stream.relay_peer``: a two-party same-format bridge that
@@ -104,6 +107,9 @@ _SEQ_TS_SSRC = struct.Struct("!HII")
 _RTP_HEADER = struct.Struct("!BBHII")
 MAX_READ_ROUNDS = 32
 """Per tick, at most this many packets are read from one socket (the rest next tick)."""
+_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+_DGRAM = socket.SOCK_DGRAM | _NONBLOCK
+"""A datagram socket made non-blocking by ``socket()`` (Linux), or a plain one."""
 RELAY_RTCP_TICKS = 10
 """A stream fed by a relay checks whether its RTCP report is due every this many ticks."""
 RCVBUF = 1 << 18
@@ -136,12 +142,20 @@ def _conceal(codec: PayloadCodec, session: RtpSession) -> bytes:
 class RtpStream:
     """One RTP/RTCP socket pair (see the module docstring)."""
 
-    def __init__(self, owner: RtpMedia, rtp: socket.socket, rtcp: socket.socket | None) -> None:
+    def __init__(
+        self,
+        owner: RtpMedia,
+        rtp: socket.socket,
+        rtcp: socket.socket | None,
+        address: Address | None = None,
+    ) -> None:
         self.owner = owner
         self.sock = rtp
         self.rtcp_sock = rtcp
-        host, port = rtp.getsockname()[:2]
-        self.address: Address = (host, port)
+        if address is None:
+            host, port = rtp.getsockname()[:2]
+            address = (host, port)
+        self.address: Address = address
         self.session: RtpSession | None = None
         self.remote: Address | None = None
         self.rtcp_remote: Address | None = None
@@ -296,11 +310,13 @@ class RtpStream:
 
     # -------------------------------------------------------------- I/O
 
-    def _rtcp_readable(self) -> None:
+    def _rtcp_readable(self, now: float | None = None) -> None:
+        """Read what waits on the RTCP socket (from the tick, or the loop's reader)."""
         sock = self.rtcp_sock
         if sock is None:
             return
-        now = self.owner.now()
+        if now is None:
+            now = self.owner.now()
         for _ in range(16):
             try:
                 data, addr = sock.recvfrom(2048)
@@ -583,6 +599,10 @@ class RtpMedia:
         self._loop = loop
         self.streams: dict[int, RtpStream] = {}
         self._by_fd: dict[int, RtpStream] = {}
+        self._rtcp_by_fd: dict[int, RtpStream] = {}
+        """RTCP socket → its stream, for the RTCP sockets read on the tick."""
+        self._bound_hosts: dict[str, str] = {}
+        """Host asked for → the host ``getsockname`` gave for it (asked once)."""
         self._poller = select.epoll() if hasattr(select, "epoll") else select.poll()
         self._by_engine: dict[int, RtpStream] = {}
         """Engine stream (by id) → the RTP stream attached to it."""
@@ -622,41 +642,63 @@ class RtpMedia:
         return self.loop.time()
 
     def open(self, host: str = "127.0.0.1") -> RtpStream:
-        """Bind an RTP socket on an even port of the range and RTCP on the next one."""
+        """Bind an RTP socket on an even port of the range and RTCP on the next one.
+
+        The sockets are made non-blocking by ``socket()`` itself (``SOCK_NONBLOCK``
+        where there is one: no ``ioctl`` each) and the bound address is known without
+        ``getsockname``."""
         low, high = self.port_range
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        kind = _DGRAM
         for _ in range(64):
             port = random.randrange(low, high - 1) & ~1
-            rtp = socket.socket(family, socket.SOCK_DGRAM)
-            rtcp = socket.socket(family, socket.SOCK_DGRAM)
+            rtp = socket.socket(family, kind)
             try:
                 rtp.bind((host, port))
+            except OSError:
+                rtp.close()
+                continue
+            rtcp = socket.socket(family, kind)
+            try:
                 rtcp.bind((host, port + 1))
             except OSError:
                 rtp.close()
                 rtcp.close()
                 continue
-            return self._add(rtp, rtcp)
+            bound = self._bound_hosts.get(host)
+            if bound is None:  # as getsockname names it (a name resolved, IPv6 folded)
+                bound = self._bound_hosts[host] = rtp.getsockname()[0]
+            return self._add(rtp, rtcp, (bound, port))
         # a crowded range: any port will do
-        rtp = socket.socket(family, socket.SOCK_DGRAM)
+        rtp = socket.socket(family, kind)
         rtp.bind((host, 0))
         return self._add(rtp, None)
 
-    def _add(self, rtp: socket.socket, rtcp: socket.socket | None) -> RtpStream:
-        rtp.setblocking(False)
+    def _add(
+        self, rtp: socket.socket, rtcp: socket.socket | None, address: Address | None = None
+    ) -> RtpStream:
+        if not _NONBLOCK:
+            rtp.setblocking(False)
         with contextlib.suppress(OSError):
-            rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            rtp.setsockopt(SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         if SO_TIMESTAMPNS is not None:
             with contextlib.suppress(OSError):
-                rtp.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        stream = RtpStream(self, rtp, rtcp)
+                rtp.setsockopt(SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        stream = RtpStream(self, rtp, rtcp, address)
         fd = rtp.fileno()
         self._by_fd[fd] = stream
         self._ticked[id(stream)] = stream
-        self._poller.register(fd, select.POLLIN)
+        poller = self._poller
+        poller.register(fd, select.POLLIN)
         if rtcp is not None:
-            rtcp.setblocking(False)
-            self.loop.add_reader(rtcp.fileno(), stream._rtcp_readable)
+            if not _NONBLOCK:
+                rtcp.setblocking(False)
+            if self.clock is not None:  # read on the tick (see the module docstring)
+                rtcp_fd = rtcp.fileno()
+                self._rtcp_by_fd[rtcp_fd] = stream
+                poller.register(rtcp_fd, select.POLLIN)
+            else:
+                self.loop.add_reader(rtcp.fileno(), stream._rtcp_readable)
         self.streams[id(stream)] = stream
         return stream
 
@@ -681,8 +723,14 @@ class RtpMedia:
         stream.sock.close()
         rtcp = stream.rtcp_sock
         if rtcp is not None:
-            with contextlib.suppress(Exception):
-                self.loop.remove_reader(rtcp.fileno())
+            rtcp_fd = rtcp.fileno()
+            if self._rtcp_by_fd.get(rtcp_fd) is stream:
+                del self._rtcp_by_fd[rtcp_fd]
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    self._poller.unregister(rtcp_fd)
+            elif rtcp_fd >= 0:
+                with contextlib.suppress(Exception):
+                    self.loop.remove_reader(rtcp_fd)
             rtcp.close()
 
     def tick(self, number: int = 0) -> None:
@@ -1144,6 +1192,12 @@ class RtpMedia:
             for fd, _events in ready:
                 stream = by_fd.get(fd)
                 if stream is None:
+                    stream = self._rtcp_by_fd.get(fd)
+                    if stream is not None:
+                        try:
+                            stream._rtcp_readable(now)
+                        except Exception:
+                            log.exception("RTCP receive failed")
                     continue
                 # RtpStream._read, inline (30,000 packets a second at 300 calls)
                 try:
