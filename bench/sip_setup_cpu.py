@@ -2,16 +2,27 @@
 
 python -m bench.sip_setup_cpu [--calls N] [--rate R] [--rounds K] [--profile OUT.txt]
                               [--py-spy OUT.txt]
+python -m bench.sip_setup_cpu --max-rate [--steps R1 R2 ...] [--step-seconds S]
 
 SIPp (``bench/sipp/setup_uac.xml``) places N calls into ``Stasis(bench,setup)``; the ARI
 app of ``bench.sip_calls`` answers and hangs up; the server's CPU time (utime + stime from
 /proc) over each round, divided by the calls completed in it. K rounds after a warm-up;
-min / median are printed (the machine is shared: take the minimum as the figure).
+min / median are printed (the machine is shared: take the minimum as the figure). Every
+round also gives INVITE → 200 OK of each call at µs resolution (SIPp's short message
+log, ``bench.sip_calls.invite_to_200_us``): p50 / p99 per round and over all rounds.
 ``--profile`` runs the server under cProfile (a ``sitecustomize`` on PYTHONPATH, profile
 written at exit) and writes the top functions by internal and cumulative time as text.
 ``--py-spy`` samples the server with py-spy (``PYSPY`` or ``py-spy`` on PATH; not a
 dependency of the project) over the measured rounds, without the profiler's overhead,
 and writes the functions with the most samples (own and total) as text.
+
+``--max-rate``: the highest set-up rate with no failure. One server, one warm-up, then a
+step per offered rate (default 100, 150, 200, 300, 400, 500, 600 /s), each
+``--step-seconds`` (10) long (rate × seconds calls); the steps stop at the first with a
+failed call, a call not completed, or completions at less than 95 % of the offered rate
+(first to last completion; SIPp caps the calls open at 2 × rate, so a server that falls
+behind slows the calls offered). Each step prints its achieved rate, CPU per set-up and
+INVITE → 200 p50 / p99; the last line names the highest rate that passed.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.rest import PASSWORD, USER
@@ -36,6 +48,8 @@ from bench.sip_calls import (
     configure,
     cpu_seconds,
     free_udp_port,
+    latency_text,
+    pct,
     prioritize,
     run_sipp,
     sipp_common,
@@ -55,7 +69,48 @@ if _out and "serve" in sys.argv:
 """
 
 
-async def run(args: argparse.Namespace) -> list[float]:
+@dataclass
+class Step:
+    """One ``--max-rate`` step: SIPp at ``rate`` /s for ``calls`` calls."""
+
+    rate: int
+    calls: int
+    done: int
+    failed: int
+    achieved: float
+    cpu_ms: float
+    setup_us: list[float] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.failed == 0 and self.done >= self.calls and self.achieved >= 0.95 * self.rate
+
+    def line(self) -> str:
+        verdict = "ok" if self.passed else "FAILED"
+        return (
+            f"step {self.rate}/s: {self.done}/{self.calls} set-ups, {self.failed} failed, "
+            f"{self.achieved:.0f}/s achieved, {self.cpu_ms:.3f} ms CPU per set-up, "
+            f"{latency_text(self.setup_us)} — {verdict}"
+        )
+
+
+def achieved_rate(times: list[float]) -> float:
+    """Completions per second from their monotonic times (first to last)."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+@dataclass
+class Rounds:
+    per_call: list[float] = field(default_factory=list)
+    """Server CPU per set-up of each round, ms."""
+    setup_us: list[list[float]] = field(default_factory=list)
+    """INVITE → 200 OK of each call of each round, µs."""
+    steps: list[Step] = field(default_factory=list)
+
+
+async def run(args: argparse.Namespace) -> Rounds:
     sip_port = free_udp_port()
     work = Path(tempfile.mkdtemp(prefix="pyari-sipcpu-"))
     prof_raw = work / "server.prof"
@@ -66,7 +121,8 @@ async def run(args: argparse.Namespace) -> list[float]:
             filter(None, [str(work / "site"), os.environ.get("PYTHONPATH")])
         )
         os.environ["PYARI_BENCH_CPROFILE"] = str(prof_raw)
-    per_call: list[float] = []
+    result = Rounds()
+    per_call = result.per_call
     srv = ServerProcess(configure=configure(sip_port, free_udp_port(), free_udp_port()))
     scenario = str(SCENARIOS / "setup_uac.xml")
     media = free_udp_port()  # SIPp's RTP port: not 30000, which a concurrent SIPp may hold
@@ -78,21 +134,37 @@ async def run(args: argparse.Namespace) -> list[float]:
                                 "-s", "100", "-m", "50", "-r", "50", "-l", "100"],
                                work, 30)  # fmt: skip
                 spy = start_py_spy(srv.pid, work / "spy.txt") if args.py_spy else None
-                for _ in range(args.rounds):
+                plan = (
+                    [(rate, rate * args.step_seconds) for rate in args.steps]
+                    if args.max_rate
+                    else [(args.rate, args.calls)] * args.rounds
+                )
+                for rate, calls in plan:
                     before = app.setup_done
                     cpu0 = cpu_seconds(srv.pid)
                     r = await run_sipp(
                         [*sipp_common(sip_port, free_udp_port(), media), "-sf", scenario,
-                         "-s", "100", "-m", str(args.calls), "-r", str(args.rate),
-                         "-l", str(args.rate * 2), "-recv_timeout", "10000"],
-                        work, args.calls / args.rate + 40,
+                         "-s", "100", "-m", str(calls), "-r", str(rate),
+                         "-l", str(rate * 2), "-recv_timeout", "10000"],
+                        work, calls / rate + 40, latency=True,
                     )  # fmt: skip
                     await asyncio.sleep(0.3)
                     done = app.setup_done - before
                     cpu = cpu_seconds(srv.pid) - cpu0
                     per_call.append(cpu / max(done, 1) * 1000)
+                    result.setup_us.append(r.setup_us)
+                    if args.max_rate:
+                        step = Step(rate, calls, done, r.failed,
+                                    achieved_rate(app.setup_times[before:]), per_call[-1],
+                                    r.setup_us)  # fmt: skip
+                        result.steps.append(step)
+                        print(step.line(), flush=True)
+                        if not step.passed:
+                            break
+                        continue
                     print(f"round: {done} set-ups, {r.failed} failed, "
-                          f"{per_call[-1]:.3f} ms CPU per call", file=sys.stderr)  # fmt: skip
+                          f"{per_call[-1]:.3f} ms CPU per call, "
+                          f"{latency_text(r.setup_us)}", file=sys.stderr)  # fmt: skip
                 if spy is not None:
                     spy.send_signal(2)
                     spy.wait(30)
@@ -106,7 +178,7 @@ async def run(args: argparse.Namespace) -> list[float]:
             st.sort_stats("cumulative").print_stats(45)
             args.profile.write_text(out.getvalue())
         shutil.rmtree(work, ignore_errors=True)
-    return per_call
+    return result
 
 
 def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
@@ -160,13 +232,37 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--profile", type=Path, help="write a cProfile summary of the server here")
     p.add_argument("--py-spy", type=Path, help="write a py-spy sample summary of the server here")
+    p.add_argument(
+        "--max-rate",
+        action="store_true",
+        help="find the highest set-up rate with no failure (steps of --steps)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        nargs="+",
+        default=[100, 150, 200, 300, 400, 500, 600],
+        help="offered rates of --max-rate, in order",
+    )
+    p.add_argument("--step-seconds", type=int, default=10, help="length of a --max-rate step")
     args = p.parse_args()
     if shutil.which("sipp") is None:
         sys.exit("sipp (Debian sip-tester) is not installed")
-    per_call = asyncio.run(run(args))
+    out = asyncio.run(run(args))
+    if args.max_rate:
+        passed = [s.rate for s in out.steps if s.passed]
+        best = f"{max(passed)}/s" if passed else f"none (below {args.steps[0]}/s)"
+        print(f"highest set-up rate with 0 failures ({args.step_seconds} s steps): {best}")
+        return
+    per_call = out.per_call
+    pooled = [us for run_us in out.setup_us for us in run_us]
+    p50s = [pct(run_us, 0.5) / 1000 for run_us in out.setup_us if run_us]
     print(f"server CPU per call set-up over {args.rounds} rounds of {args.calls} calls at "
           f"{args.rate}/s: min {min(per_call):.3f} ms, median "
           f"{statistics.median(per_call):.3f} ms")  # fmt: skip
+    print(f"{latency_text(pooled)} over all {len(pooled)} calls (µs timestamps); "
+          f"per-round p50 min {min(p50s, default=float('nan')):.2f} ms, "
+          f"median {statistics.median(p50s) if p50s else float('nan'):.2f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
