@@ -15,7 +15,6 @@ with RFC 4733 telephone-events, plain or WebRTC (ICE, DTLS-SRTP, rtcp-mux, AVPF)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -75,6 +74,16 @@ CODECS = {
     "gsm": Codec("gsm", "GSM", 3),
 }
 """The codecs pyari's media can carry, by pjsip.conf name."""
+
+_STATIC: dict[int, tuple[str, int, int]] = {
+    codec.payload_type: (codec.encoding, codec.clock_rate, codec.channels)
+    for codec in CODECS.values()
+    if codec.payload_type is not None and codec.payload_type < 96
+}
+"""Static payload type → (encoding, clock rate, channels), for an m-line without
+``a=rtpmap`` (the last of CODECS with a type wins)."""
+_SECURE_ATTRIBUTES = frozenset(("fingerprint", "ice-ufrag", "crypto"))
+"""Attributes without which :func:`transport_of` cannot find a line secure."""
 
 PROFILES = ("RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF")
 """Transport protocols of an audio line pyari answers (the DTLS ones need
@@ -176,6 +185,8 @@ def transport_of(sdp: SessionDescription, m: MediaDescription) -> TransportParam
     )
 
 
+_PLAIN = TransportParams()
+
 SDES_SUITES = ("AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32")
 
 
@@ -197,15 +208,14 @@ def sdes_choice(values: Sequence[str]) -> str | None:
 
 TELEPHONE_EVENT = "telephone-event"
 
-_UINT = re.compile(r"[0-9]{1,20}")
-"""An SDP number (ASCII digits; the longest, a 64-bit o= version, has 20)."""
 MAX_PTIME = 1000
 """The longest packet time taken from ``a=ptime`` (ms); a longer one is ignored."""
 
 
 def _uint(text: str, maximum: int | None = None) -> int | None:
-    """``text`` as a number of at most ``maximum``, or None when it is not one."""
-    if not _UINT.fullmatch(text):
+    """``text`` as a number of at most ``maximum``, or None when it is not one: 1 to 20
+    ASCII digits (the longest, a 64-bit o= version, has 20)."""
+    if not (len(text) <= 20 and text.isascii() and text.isdigit()):
         return None
     value = int(text)
     return None if maximum is not None and value > maximum else value
@@ -254,9 +264,9 @@ class MediaDescription:
         for fmt in self.formats:
             pt = _uint(fmt, 127)
             if pt is not None:
-                for codec in CODECS.values():
-                    if codec.payload_type == pt and pt < 96:
-                        out[pt] = (codec.encoding, codec.clock_rate, codec.channels)
+                static = _STATIC.get(pt)
+                if static is not None:
+                    out[pt] = static
         for value in self.attribute_values("rtpmap"):
             pt_text, _, desc = value.partition(" ")
             pt = _uint(pt_text, 127)
@@ -503,9 +513,13 @@ def create_offer(
 
 
 def _match(
-    m: MediaDescription, local: Sequence[str], prefer_remote: bool
+    m: MediaDescription,
+    local: Sequence[str],
+    prefer_remote: bool,
+    rtpmap: dict[int, tuple[str, int, int]] | None = None,
 ) -> list[tuple[Codec, int]]:
-    rtpmap = m.rtpmap()
+    if rtpmap is None:
+        rtpmap = m.rtpmap()
     offered: list[tuple[Codec, int]] = []
     for fmt in m.formats:
         pt = _uint(fmt, 127)
@@ -526,11 +540,17 @@ def _match(
     return offered
 
 
-def _dtmf_pt(m: MediaDescription, clock: int = 8000) -> int | None:
+def _dtmf_pt(
+    m: MediaDescription,
+    clock: int = 8000,
+    rtpmap: dict[int, tuple[str, int, int]] | None = None,
+) -> int | None:
     """The telephone-event payload type at the audio codec's ``clock`` (browsers send
     DTMF with Opus only at 48000), else the one at 8000."""
     found = None
-    for pt, (enc, rate, _) in m.rtpmap().items():
+    if rtpmap is None:
+        rtpmap = m.rtpmap()
+    for pt, (enc, rate, _) in rtpmap.items():
         if enc.lower() == TELEPHONE_EVENT and str(pt) in m.formats:
             if rate == clock:
                 return pt
@@ -578,8 +598,10 @@ def create_answer(
     session: MediaSession | None = None
     want_dtls = transport is not None and transport.dtls
     want_sdes = transport is not None and transport.sdes
+    session_secure = any(k in _SECURE_ATTRIBUTES for k, _ in offer.attributes)
     for m in offer.media:
-        common = _match(m, codecs, prefer_remote) if m.media == "audio" and m.port else []
+        rtpmap = m.rtpmap() if m.media == "audio" and m.port else None
+        common = _match(m, codecs, prefer_remote, rtpmap) if rtpmap is not None else []
         proto = m.proto.upper()
         if want_dtls:
             usable = proto.startswith("UDP/TLS/RTP/SAVP")
@@ -600,17 +622,22 @@ def create_answer(
             fmtp = opus_answer_fmtp(remote_fmtp)
             if fmtp:
                 attrs.append(("fmtp", f"{pt} {fmtp}"))
-        dtmf_pt = _dtmf_pt(m, codec.clock_rate) if dtmf else None
-        if dtmf_pt is not None:
+        dtmf_pt = _dtmf_pt(m, codec.clock_rate, rtpmap) if dtmf else None
+        if dtmf_pt is not None and rtpmap is not None:
             formats.append(str(dtmf_pt))
-            dtmf_rate = m.rtpmap()[dtmf_pt][1]
+            dtmf_rate = rtpmap[dtmf_pt][1]
             attrs.append(("rtpmap", f"{dtmf_pt} {TELEPHONE_EVENT}/{dtmf_rate}"))
             attrs.append(("fmtp", f"{dtmf_pt} 0-16"))
         ptime = m.ptime or 20
         attrs.append(("ptime", str(ptime)))
         attrs.append(("maxptime", "150"))
-        remote = transport_of(offer, m)
-        webrtc = remote.secure
+        # transport_of finds nothing secure without one of these attributes: a plain
+        # offer (most calls) skips it
+        if session_secure or any(k in _SECURE_ATTRIBUTES for k, _ in m.attributes):
+            remote = transport_of(offer, m)
+            webrtc = remote.secure
+        else:
+            remote, webrtc = _PLAIN, False
         if transport is not None and webrtc:
             crypto: tuple[str, ...] = ()
             chosen = sdes_choice(remote.crypto) if want_sdes else None
