@@ -8,8 +8,9 @@ SIPp (``bench/sipp/setup_uac.xml``) places N calls into ``Stasis(bench,setup)``;
 app of ``bench.sip_calls`` answers and hangs up; the server's CPU time (utime + stime from
 /proc) over each round, divided by the calls completed in it. K rounds after a warm-up;
 min / median are printed (the machine is shared: take the minimum as the figure). Every
-round also gives INVITE → 200 OK of each call at µs resolution (SIPp's short message
-log, ``bench.sip_calls.invite_to_200_us``): p50 / p99 per round and over all rounds.
+round also gives INVITE → 200 OK of each call at µs resolution: the kernel's stamps of
+the packets on ``lo`` (``bench.sip_calls.SipCapture``, as root) and SIPp's short message
+log (``invite_to_200_us``); p50 / p99 per round and over all rounds.
 ``--profile`` runs the server under cProfile (a ``sitecustomize`` on PYTHONPATH, profile
 written at exit) and writes the top functions by internal and cumulative time as text.
 ``--py-spy`` samples the server with py-spy (``PYSPY`` or ``py-spy`` on PATH; not a
@@ -79,7 +80,7 @@ class Step:
     failed: int
     achieved: float
     cpu_ms: float
-    setup_us: list[float] = field(default_factory=list)
+    latency: str = ""
 
     @property
     def passed(self) -> bool:
@@ -90,7 +91,7 @@ class Step:
         return (
             f"step {self.rate}/s: {self.done}/{self.calls} set-ups, {self.failed} failed, "
             f"{self.achieved:.0f}/s achieved, {self.cpu_ms:.3f} ms CPU per set-up, "
-            f"{latency_text(self.setup_us)} — {verdict}"
+            f"{self.latency} — {verdict}"
         )
 
 
@@ -108,6 +109,8 @@ class Rounds:
     setup_us: list[list[float]] = field(default_factory=list)
     """INVITE → 200 OK of each call of each round, µs."""
     steps: list[Step] = field(default_factory=list)
+    source: str = "SIPp's log"
+    """Where :attr:`setup_us` comes from."""
 
 
 async def run(args: argparse.Namespace) -> Rounds:
@@ -146,17 +149,18 @@ async def run(args: argparse.Namespace) -> Rounds:
                         [*sipp_common(sip_port, free_udp_port(), media), "-sf", scenario,
                          "-s", "100", "-m", str(calls), "-r", str(rate),
                          "-l", str(rate * 2), "-recv_timeout", "10000"],
-                        work, calls / rate + 40, latency=True,
+                        work, calls / rate + 40, latency=True, capture_port=sip_port,
                     )  # fmt: skip
                     await asyncio.sleep(0.3)
                     done = app.setup_done - before
                     cpu = cpu_seconds(srv.pid) - cpu0
                     per_call.append(cpu / max(done, 1) * 1000)
-                    result.setup_us.append(r.setup_us)
+                    result.setup_us.append(r.wire_us if r.wire_available else r.setup_us)
+                    result.source = "kernel stamps on lo" if r.wire_available else "SIPp's log"
                     if args.max_rate:
                         step = Step(rate, calls, done, r.failed,
                                     achieved_rate(app.setup_times[before:]), per_call[-1],
-                                    r.setup_us)  # fmt: skip
+                                    r.latency())  # fmt: skip
                         result.steps.append(step)
                         print(step.line(), flush=True)
                         if not step.passed:
@@ -164,7 +168,7 @@ async def run(args: argparse.Namespace) -> Rounds:
                         continue
                     print(f"round: {done} set-ups, {r.failed} failed, "
                           f"{per_call[-1]:.3f} ms CPU per call, "
-                          f"{latency_text(r.setup_us)}", file=sys.stderr)  # fmt: skip
+                          f"{r.latency()}", file=sys.stderr)  # fmt: skip
                 if spy is not None:
                     spy.send_signal(2)
                     spy.wait(30)
@@ -260,7 +264,7 @@ def main() -> None:
     print(f"server CPU per call set-up over {args.rounds} rounds of {args.calls} calls at "
           f"{args.rate}/s: min {min(per_call):.3f} ms, median "
           f"{statistics.median(per_call):.3f} ms")  # fmt: skip
-    print(f"{latency_text(pooled)} over all {len(pooled)} calls (µs timestamps); "
+    print(f"{latency_text(pooled)} over all {len(pooled)} calls ({out.source}); "
           f"per-round p50 min {min(p50s, default=float('nan')):.2f} ms, "
           f"median {statistics.median(p50s) if p50s else float('nan'):.2f} ms")  # fmt: skip
 

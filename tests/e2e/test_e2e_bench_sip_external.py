@@ -60,6 +60,7 @@ def test_an_external_server_is_measured_without_starting_one() -> None:
     setup = re.search(r"\(a\) set-ups into Stasis, SIPp -r 20, 20 calls .*", out)
     assert setup is not None and "20 ok, 0 failed" in setup.group(0), out
     assert re.search(r"[0-9.]+ ms CPU per call", setup.group(0)), out
+    assert re.search(r"INVITE→200 p50 [0-9.]+ ms, p99 [0-9.]+ ms", setup.group(0)), out
     bridged = re.search(r"\(b\) 4 bridged G.711 calls .*", out)
     assert bridged is not None and "4 up together" in bridged.group(0), out
     assert "4 completed, 0 failed" in bridged.group(0), out
