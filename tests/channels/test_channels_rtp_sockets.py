@@ -153,3 +153,40 @@ async def test_without_a_clock_rtcp_stays_on_the_loop() -> None:
     finally:
         far.close()
         media.close()
+
+
+async def test_ports_even_and_inside_the_range() -> None:
+    media = RtpMedia(MediaClock(time_source=FakeTime()), port_range=(21000, 21010))
+    streams = []
+    try:
+        for _ in range(4):
+            stream = media.open("127.0.0.1")
+            streams.append(stream)
+            if stream.rtcp_sock is None:
+                continue  # the range was crowded by others: any port
+            assert stream.port % 2 == 0 and 21000 <= stream.port <= 21008
+        assert len({s.port for s in streams}) == len(streams)
+    finally:
+        for stream in streams:
+            stream.close()
+        media.close()
+
+
+async def test_descriptors_reused_after_close_are_read() -> None:
+    """A closed socket left the epoll set by closing: a new one on the same descriptor
+    number is registered and read."""
+    time = FakeTime()
+    media = RtpMedia(MediaClock(time_source=time))
+    far = phone()
+    try:
+        for _ in range(3):
+            stream = media.open("127.0.0.1")
+            stream.configure(far.getsockname(), 0)
+            packet = bytes([0x80, 0]) + (1).to_bytes(2, "big") + bytes(8) + b"\xff" * 160
+            far.sendto(packet, stream.address)
+            assert media.receive(time.now) == 1
+            assert stream.session is not None and stream.session.rx_packets == 1
+            stream.close()
+    finally:
+        far.close()
+        media.close()

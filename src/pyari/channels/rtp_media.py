@@ -603,7 +603,8 @@ class RtpMedia:
         """RTCP socket → its stream, for the RTCP sockets read on the tick."""
         self._bound_hosts: dict[str, str] = {}
         """Host asked for → the host ``getsockname`` gave for it (asked once)."""
-        self._poller = select.epoll() if hasattr(select, "epoll") else select.poll()
+        self._epoll = hasattr(select, "epoll")
+        self._poller = select.epoll() if self._epoll else select.poll()
         self._by_engine: dict[int, RtpStream] = {}
         """Engine stream (by id) → the RTP stream attached to it."""
         self._relay_poller: select.epoll | None = None
@@ -650,8 +651,10 @@ class RtpMedia:
         low, high = self.port_range
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         kind = _DGRAM
+        span = high - 1 - low
+        pick = random.random
         for _ in range(64):
-            port = random.randrange(low, high - 1) & ~1
+            port = (low + int(pick() * span)) & ~1  # randrange(low, high - 1), cheaper
             rtp = socket.socket(family, kind)
             try:
                 rtp.bind((host, port))
@@ -716,18 +719,23 @@ class RtpMedia:
         if engine is not None and engine.relay_watch == stream._relay_changed:
             engine.relay_watch = None
         fd = stream.sock.fileno()
+        # closing a socket takes it out of an epoll set (nothing dups these sockets):
+        # only poll() needs to be told
+        unregister = not self._epoll
         if fd >= 0 and self._by_fd.get(fd) is stream:
             del self._by_fd[fd]
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                self._poller.unregister(fd)
+            if unregister:
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    self._poller.unregister(fd)
         stream.sock.close()
         rtcp = stream.rtcp_sock
         if rtcp is not None:
             rtcp_fd = rtcp.fileno()
             if self._rtcp_by_fd.get(rtcp_fd) is stream:
                 del self._rtcp_by_fd[rtcp_fd]
-                with contextlib.suppress(OSError, ValueError, KeyError):
-                    self._poller.unregister(rtcp_fd)
+                if unregister:
+                    with contextlib.suppress(OSError, ValueError, KeyError):
+                        self._poller.unregister(rtcp_fd)
             elif rtcp_fd >= 0:
                 with contextlib.suppress(Exception):
                     self.loop.remove_reader(rtcp_fd)
