@@ -213,6 +213,10 @@ class SippRun:
     wire_us: list[float] = field(default_factory=list)
     """The same by the kernel's stamps on ``lo`` (``capture_port``; see :class:`SipCapture`)."""
     wire_available: bool = False
+    retransmissions: int = 0
+    """SIPp's retransmissions (its statistics file's last row)."""
+    fail_reasons: dict[str, str] = field(default_factory=dict)
+    """SIPp's failed calls by kind (``Unexpected-Message``, ``CallTimeout`` …), non-zero."""
 
     def latency(self) -> str:
         """INVITE → 200 p50 / p99: the kernel's stamps where captured, SIPp's log's too."""
@@ -443,13 +447,21 @@ async def run_sipp(
             proc.kill()
         raise
     seconds = time.monotonic() - started
-    successful = failed = 0
+    successful = failed = retrans = 0
+    reasons: dict[str, str] = {}
     if stat.exists():
         rows = list(csv.reader(stat.read_text().splitlines(), delimiter=";"))
         if len(rows) >= 2:
             last = dict(zip(rows[0], rows[-1], strict=False))
             successful = int(last.get("SuccessfulCall(C)", 0) or 0)
             failed = int(last.get("FailedCall(C)", 0) or 0)
+            reasons = {
+                k.removeprefix("Failed").removesuffix("(C)"): v.strip()
+                for k, v in last.items()
+                if k.startswith("Failed") and k != "FailedCall(C)" and k.endswith("(C)")
+                and v.strip() not in ("", "0")
+            }  # fmt: skip
+            retrans = int(last.get("Retransmissions(C)", 0) or 0)
         stat.unlink()
     rtt: list[float] = []
     for path in cwd.glob(f"*_{proc.pid}_rtt.csv"):
@@ -464,7 +476,8 @@ async def run_sipp(
             setup_us = invite_to_200_us(f)
         short.unlink()
     return SippRun(proc.returncode or 0, out.decode(errors="replace"), successful, failed,
-                   seconds, rtt, setup_us)  # fmt: skip
+                   seconds, rtt, setup_us, retransmissions=retrans,
+                   fail_reasons=reasons)  # fmt: skip
 
 
 def latency_text(us: list[float]) -> str:
@@ -628,7 +641,10 @@ async def ari_app(url: str, user: str, password: str) -> AsyncIterator[App]:
     """The benchmark's application ``bench`` on the ARI at ``url``, its events read (in a
     task) into the :class:`App` yielded."""
     headers = {"Authorization": basic_auth(user, password)}
-    conn = aiohttp.TCPConnector(limit=64)
+    # below http.conf's sessionlimit_per_address (pyari's default 50) with the events
+    # socket: past it the server evicts an idle keep-alive connection or refuses one
+    # (ServerDisconnected / ECONNRESET here: failed set-ups from 400/s on before)
+    conn = aiohttp.TCPConnector(limit=40)
     async with aiohttp.ClientSession(url, headers=headers, connector=conn) as http:
         ws = await http.ws_connect("/ari/events?app=bench")
         app = App(http)

@@ -18,8 +18,9 @@ dependency of the project) over the measured rounds, without the profiler's over
 and writes the functions with the most samples (own and total) as text.
 
 ``--max-rate``: the highest set-up rate with no failure. One server, one warm-up, then a
-step per offered rate (default 100, 150, 200, 300, 400, 500, 600 /s), each
-``--step-seconds`` (10) long (rate × seconds calls); the steps stop at the first with a
+step per offered rate (default 100, 200, 300, 400, 500, 600, 700, 800, 1000 /s), each
+``--step-seconds`` (8) long (rate × seconds calls; at most ~80 s in all); the steps
+stop at the first with a
 failed call, a call not completed, or completions at less than 95 % of the offered rate
 (first to last completion; SIPp caps the calls open at 2 × rate, so a server that falls
 behind slows the calls offered). Each step prints its achieved rate, CPU per set-up and
@@ -45,6 +46,7 @@ from bench.rest import PASSWORD, USER
 from bench.server import ServerProcess
 from bench.sip_calls import (
     SCENARIOS,
+    SippRun,
     ari_app,
     configure,
     cpu_seconds,
@@ -81,6 +83,8 @@ class Step:
     achieved: float
     cpu_ms: float
     latency: str = ""
+    why: str = ""
+    """SIPp's failures by kind and its retransmissions."""
 
     @property
     def passed(self) -> bool:
@@ -91,8 +95,16 @@ class Step:
         return (
             f"step {self.rate}/s: {self.done}/{self.calls} set-ups, {self.failed} failed, "
             f"{self.achieved:.0f}/s achieved, {self.cpu_ms:.3f} ms CPU per set-up, "
-            f"{self.latency} — {verdict}"
+            f"{self.latency} — {verdict}{self.why}"
         )
+
+
+def failure_text(run: SippRun) -> str:
+    """`` (SIPp: Unexpected-Message 8; 12 retransmissions)`` or empty."""
+    parts = [f"{k} {v}" for k, v in run.fail_reasons.items()]
+    if run.retransmissions:
+        parts.append(f"{run.retransmissions} retransmissions")
+    return f" (SIPp: {'; '.join(parts)})" if parts else ""
 
 
 def achieved_rate(times: list[float]) -> float:
@@ -160,7 +172,7 @@ async def run(args: argparse.Namespace) -> Rounds:
                     if args.max_rate:
                         step = Step(rate, calls, done, r.failed,
                                     achieved_rate(app.setup_times[before:]), per_call[-1],
-                                    r.latency())  # fmt: skip
+                                    r.latency(), failure_text(r))  # fmt: skip
                         result.steps.append(step)
                         print(step.line(), flush=True)
                         if not step.passed:
@@ -245,10 +257,10 @@ def main() -> None:
         "--steps",
         type=int,
         nargs="+",
-        default=[100, 150, 200, 300, 400, 500, 600],
+        default=[100, 200, 300, 400, 500, 600, 700, 800, 1000],
         help="offered rates of --max-rate, in order",
     )
-    p.add_argument("--step-seconds", type=int, default=10, help="length of a --max-rate step")
+    p.add_argument("--step-seconds", type=int, default=8, help="length of a --max-rate step")
     args = p.parse_args()
     if shutil.which("sipp") is None:
         sys.exit("sipp (Debian sip-tester) is not installed")
