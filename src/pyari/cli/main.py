@@ -17,6 +17,7 @@ from typing import Any
 
 import pyari
 from pyari.cli import kamailio_config
+from pyari.cli.collector import Collector
 from pyari.config import ConfigError, load_config, load_run_dir, write_samples
 from pyari.config.overrides import ENVIRONMENT, Overrides, parse_address
 from pyari.core.logchannels import escape_controls
@@ -215,7 +216,12 @@ async def serve(
     gc.collect()
     gc.freeze()
     release_heap()
-    await server.stopped.wait()
+    collector = Collector(loop)
+    collector.install()  # full passes on a timer, not in the middle of calls (decision 0032)
+    try:
+        await server.stopped.wait()
+    finally:
+        collector.uninstall()
     return 0
 
 
