@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -65,7 +66,12 @@ def test_the_timer_runs_a_full_pass_and_arms_again(
     thresholds: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     passes: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(gc, "collect", lambda *args: passes.append(args) or 0)
+
+    def collect(*args: Any) -> int:
+        passes.append(args)
+        return 0
+
+    monkeypatch.setattr(gc, "collect", collect)
     loop = FakeLoop()
     collector = Collector(loop, interval=5.0)  # type: ignore[arg-type]
     collector.install()
@@ -78,21 +84,28 @@ def test_the_timer_runs_a_full_pass_and_arms_again(
     assert loop.timers[0].cancelled
 
 
-def _full_passes_while_keeping(objects: int) -> int:
-    """Automatic generation-2 passes while ``objects`` new objects survive."""
+@contextlib.contextmanager
+def _full_passes() -> Iterator[list[int]]:
+    """Counts the generation-2 passes (automatic or not) while the block runs."""
     full: list[int] = []
 
     def seen(phase: str, info: dict[str, int]) -> None:
         if phase == "start" and info["generation"] == 2:
             full.append(1)
 
-    gc.collect()
     gc.callbacks.append(seen)
     try:
-        kept = [[] for _ in range(objects)]  # survivors: promoted pass after pass
-        del kept
+        yield full
     finally:
         gc.callbacks.remove(seen)
+
+
+def _full_passes_while_keeping(objects: int) -> int:
+    """Automatic generation-2 passes while ``objects`` new objects survive."""
+    gc.collect()
+    with _full_passes() as full:
+        kept: list[list[int]] = [[] for _ in range(objects)]  # survivors: promoted pass after pass
+        del kept
     return len(full)
 
 
@@ -105,17 +118,8 @@ def test_no_automatic_full_pass_while_installed(thresholds: tuple[int, int, int]
     collector.install()
     try:
         assert _full_passes_while_keeping(600_000) == 0
-        full: list[int] = []
-
-        def seen(phase: str, info: dict[str, int]) -> None:
-            if phase == "start" and info["generation"] == 2:
-                full.append(1)
-
-        gc.callbacks.append(seen)
-        try:
+        with _full_passes() as full:
             loop.fire()  # the timed pass is a full one
-        finally:
-            gc.callbacks.remove(seen)
         assert full == [1]
         assert collector.full_passes == 1
     finally:
