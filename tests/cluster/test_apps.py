@@ -389,6 +389,37 @@ async def test_an_app_reconnecting_at_once_when_its_node_dies_loses_nothing(
 
 
 @pytest.mark.slow
+async def test_a_home_taken_for_lost_keeps_its_socket_and_claims_the_app_back(
+    nodes: NodeFactory, app: str
+) -> None:
+    """n1 holds the app's socket but goes silent for a while (a NATS outage looks so):
+    n2 takes n1 for lost and keeps the app's events (its record: n2, not active). n1,
+    still holding the socket, must not give the app to that keeper: it claims it back,
+    and the socket goes on receiving n2's calls (no ApplicationReplaced)."""
+    n1, n2 = await nodes(2, files=KEEP)
+    async with _http(n1) as http1, _http(n2) as http2:
+        ws = await http1.ws_connect(f"/ari/events?app={app}", headers=SEQ)
+        await wait_for(lambda: _forwarding(n2, app), WAIT)
+        assert n1.cluster is not None
+        n1.cluster.nodes.pause()  # silent: n2 declares it lost and keeps the app
+        # Terms: n1's home 1, n2 keeping 2, n1's claim back 3 (seen by n2).
+        await wait_for(lambda: _apps(n2).terms.get(app, 0) >= 3, WAIT)
+        n1.cluster.nodes.resume()
+        await wait_for(lambda: _apps(n2).records.get(app) == ("n1", True), WAIT)
+        assert app not in _apps(n2).homes
+        await wait_for(lambda: _forwarding(n2, app), WAIT)
+        held = n1.stasis.get(app)
+        assert held is not None and held.handler is not _apps(n1).remotes.get(app)
+        assert _apps(n1).records.get(app) == ("n1", True)
+        chan = _call(n2, "alice", app)
+        start = await _next(ws)
+        assert (start["type"], start["channel"]["id"]) == ("StasisStart", chan.id)
+        assert await _set_var(http2, chan.id, "after") == 204
+        assert (await _next(ws, "ChannelVarset"))["value"] == "after"
+        await ws.close()
+
+
+@pytest.mark.slow
 async def test_subscribe_all_follows_every_nodes_objects(nodes: NodeFactory, app: str) -> None:
     n1, n2 = await nodes(2, files=KEEP)
     url = f"/ari/events?app={app}&subscribeAll=true"

@@ -321,6 +321,26 @@ class ClusterApps:
             # and this home's record written again.
             self._kv_ops.put_nowait(("claim", name))
             return
+        if (
+            record is not None
+            and home is not None
+            and not home.buffering
+            and record[0] != self.node
+            and not record[1]
+            and (held := self.registry.get(name)) is not None
+            and self._held_here(held)
+        ):
+            # A keeper's record (a node that took this one for lost: a NATS outage or a
+            # pause looks so) while this node's socket holds the app: the socket wins.
+            # Claimed back with a higher term; the keeper lets go when it reads it.
+            home.term = max(home.term, term, self.terms.get(name, 0)) + 1
+            log.warning(
+                "cluster: '%s' is still held here; %s kept it meanwhile: claimed back",
+                name,
+                record[0],
+            )
+            self._kv_ops.put_nowait(("claim", name))
+            return
         if record is None:
             self.records.pop(name, None)
         else:
