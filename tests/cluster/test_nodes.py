@@ -124,6 +124,39 @@ async def test_a_silent_node_is_lost_then_back(links: Any) -> None:
         await a.stop()
 
 
+async def test_while_its_own_heartbeats_fail_a_node_declares_no_one_lost(
+    links: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JetStream recovering after a restart refuses every node's heartbeats for a while:
+    a node whose own puts fail cannot tell who is silent, and once its heartbeats are
+    stored again every node gets a fresh node_timeout."""
+    clock = Clock()
+    a = Nodes(await links("a"), _facts(), clock=clock)
+    await a.start()
+    try:
+        ghost = await links("ghost")
+        kv = await ghost.bucket("NODES")
+        await kv.put("ghost", json.dumps({"node": "ghost"}).encode())
+        await wait_for(lambda: "ghost" in a.alive(), WAIT)
+        stored = a.beat
+
+        async def refused() -> None:
+            raise RuntimeError("no JetStream yet")
+
+        monkeypatch.setattr(a, "beat", refused)
+        await wait_for(lambda: not a.storing, WAIT)
+        clock.now += 5.0
+        assert a.check() == [] and "ghost" in a.alive()
+        monkeypatch.setattr(a, "beat", stored)
+        await wait_for(lambda: a.storing, WAIT)
+        clock.now += 0.9
+        assert a.check() == []  # a fresh node_timeout from the first heartbeat stored
+        clock.now += 0.2
+        assert a.check() == ["ghost"]
+    finally:
+        await a.stop()
+
+
 async def test_only_the_leader_forgets(links: Any) -> None:
     clock = Clock()
     b = Nodes(await links("b"), _facts(), clock=clock)

@@ -110,6 +110,9 @@ class Nodes:
         self.beats = 0
         """Heartbeats put so far."""
         self.beat_errors = 0
+        self.storing = True
+        """This node's heartbeats are being stored (False while puts fail: JetStream
+        down or still recovering; nobody's silence counts then)."""
         self._lost_handlers: list[LostHandler] = []
         self._left_handlers: list[LostHandler] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -233,19 +236,27 @@ class Nodes:
                 if not failing:
                     log.warning("cluster: heartbeat not stored (NATS down?): %s", exc)
                 failing = True
+                self.storing = False
             else:
                 if failing:
                     log.info("cluster: heartbeats stored again")
+                    self._hear_everyone_afresh()
                 failing = False
+                self.storing = True
 
     # -- the watcher --------------------------------------------------------------------------
 
-    async def _reconnected(self) -> None:
-        """Back on NATS: nobody's silence counted while this node could not hear."""
+    def _hear_everyone_afresh(self) -> None:
+        """Nobody's silence counted while this node could not hear (or store): every
+        live node gets a fresh ``node_timeout`` from now."""
         now = self.clock()
         for info in self.table.values():
             if not info.lost:
                 info.seen = max(info.seen, now)
+
+    async def _reconnected(self) -> None:
+        """Back on NATS: nobody's silence counted while this node could not hear."""
+        self._hear_everyone_afresh()
         if self.watch is not None:
             await self.watch.restart()
 
@@ -278,8 +289,9 @@ class Nodes:
     def check(self) -> list[str]:
         """Declare lost the nodes silent for longer than ``node_timeout``; return them.
 
-        Not while this node is cut off from NATS: it cannot tell who is silent."""
-        if not self.link.connected:
+        Not while this node is cut off from NATS, nor while its own heartbeats are not
+        stored (JetStream recovering after a restart): it cannot tell who is silent."""
+        if not self.link.connected or not self.storing:
             return []
         now = self.clock()
         lost = [
