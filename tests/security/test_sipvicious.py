@@ -6,6 +6,13 @@ not exist; the unit test below compares the answers field by field, the slow one
 the real tools. sipvicious is started bound to 127.0.0.1 (``-b``), with its external
 address given (``-x``, so it resolves no host name) and the loopback target only; it
 then cannot send anywhere else.
+
+svwar stops at the first answer that is the same as the one to a made-up user but is
+not a 404 (pyari's 401 to REGISTER and INVITE): the existing extension is therefore the
+first word of the list, and the test reads from svwar's debug lines that it was asked
+for. A control runs svwar against a registrar that does tell users apart (404 to unknown
+users, 401 to 2222) and requires that svwar finds 2222 there: the tool works here and
+the checks can fail.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -26,7 +34,14 @@ from pyari.config.pjsip import PjsipSettings
 from pyari.server import Server
 from pyari.sip.auth import DigestClient
 from pyari.sip.dialog import build_request, new_call_id, new_tag
-from pyari.sip.message import NameAddr, Request, Response, parse_message, parse_uri
+from pyari.sip.message import (
+    NameAddr,
+    Request,
+    Response,
+    make_response,
+    parse_message,
+    parse_uri,
+)
 from pyari.sip.transaction import Send
 from pyari.sip.ua import UserAgent
 
@@ -154,22 +169,63 @@ def _target(srv: Server) -> list[str]:
     return ["-p", str(srv.pjsip.address()[1]), "127.0.0.1"]
 
 
+class _LeakyRegistrar(asyncio.DatagramProtocol):
+    """The control: a registrar that tells users apart (401 to 2222, 404 to the rest)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        request = parse_message(data)
+        if not isinstance(request, Request):
+            return
+        if request.to.uri.user == "2222":
+            status, headers = 401, [("WWW-Authenticate", 'Digest realm="x", nonce="n"')]
+        else:
+            status, headers = 404, []
+        response = make_response(
+            request, status, to_tag=new_tag(), headers=[*headers, ("Content-Length", "0")]
+        )
+        self.transport.sendto(response.to_bytes(), addr)
+
+
+_FOUND_ROW = re.compile(r"(?m)^\|\s*2222\s*\|")
+"""A row of svwar's table of extensions found."""
+
+
+def _svwar(method: str, words: Path, port: int) -> Any:
+    return _run(
+        "svwar", "-v", "-v", "--force", "-m", method, "-d", str(words),
+        "-p", str(port), "127.0.0.1",
+    )  # fmt: skip
+
+
 @pytest.mark.slow
 async def test_svwar_enumerates_nothing(servers: list[Server], tmp_path: Path) -> None:
-    assert sys.version_info[:2] >= (3, 11)
     words = tmp_path / "extensions.txt"
-    words.write_text("".join(f"{n}\n" for n in ("100", "1000", "2221", "2222", "9999", "s")))
-    runs = await asyncio.gather(
-        *(
-            _run("svwar", "--force", "-m", method, "-d", str(words), *_target(srv))
-            for method, srv in zip(("REGISTER", "INVITE", "OPTIONS"), servers, strict=True)
+    # 2222 (it exists) first: svwar stops at pyari's first 401 (see the module's text)
+    words.write_text("".join(f"{n}\n" for n in ("2222", "100", "1000", "2221", "9999", "s")))
+    loop = asyncio.get_running_loop()
+    leaky, _ = await loop.create_datagram_endpoint(_LeakyRegistrar, local_addr=("127.0.0.1", 0))
+    try:
+        runs = await asyncio.gather(
+            *(
+                _svwar(method, words, srv.pjsip.address()[1])
+                for method, srv in zip(("REGISTER", "INVITE", "OPTIONS"), servers, strict=True)
+            ),
+            _svwar("REGISTER", words, leaky.get_extra_info("sockname")[1]),
         )
-    )
-    for code, out in runs:
+    finally:
+        leaky.close()
+    for code, out in runs[:3]:
+        assert "sending request for 2222" in out, out  # asked about the extension
         assert "found nothing" in out, out
-        assert "2222" not in re.sub(r"(?m)^(DEBUG|INFO|WARNING|ERROR):.*$", "", out), out
+        assert not _FOUND_ROW.search(out), out
         assert "exists" not in out, out
         assert code == 0, out
+    code, out = runs[3]
+    assert "extension '2222' exists" in out and _FOUND_ROW.search(out), out
+    assert code == 40, out  # sipvicious: "found something"
 
 
 @pytest.mark.slow
