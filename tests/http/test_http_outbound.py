@@ -604,3 +604,101 @@ async def test_a_stasis_context_of_the_users_own_is_left_alone(
     await run_command(srv, "module reload res_ari.so")
     assert srv.dialplan.contexts["stasis-hello"] is own
     assert srv.dialplan.has_context("stasis-other")
+
+
+async def test_shutdown_websocket_session_of_each_kind(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    from websockets.asyncio.client import connect
+
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari")
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    await conn.next("ApplicationRegistered")
+    assert await run_command(srv, "ari shutdown websocket session nope") == (
+        "Websocket session 'nope' not found\n"
+    )
+
+    # A persistent connection: closed (1000), its apps unregistered, no reconnect
+    # until 'ari start outbound-websocket' starts it again.
+    out = await run_command(srv, "ari shutdown websocket session app_out")
+    assert out == "Shutting down websocket session 'app_out'\n"
+    assert await asyncio.wait_for(conn.closed, WAIT) == 1000
+    assert srv.outbound.connections() == []
+    hello = srv.stasis.get("hello")
+    assert hello is None or not hello.active
+    assert "app_out" not in await run_command(srv, "ari show websocket sessions")
+    await run_command(srv, "ari start outbound-websocket app_out")
+    again = await app.next_connection()
+    assert (await again.next())["type"] == "ApplicationRegistered"
+
+    # An accepted /ari/events socket: closed with 1000.
+    port = int(re.findall(r"(?m)^bindport=(\d+)", (conf / "http.conf").read_text())[0])
+    uri = f"ws://127.0.0.1:{port}/ari/events?app=inapp&api_key=testARI:Sup3rM3ga$tr0ng"
+    async with connect(uri) as client:
+        (inbound,) = srv.ari.inbound.values()
+        out = await run_command(srv, f"ari shutdown websocket session {inbound.connection_id}")
+        assert out == f"Shutting down websocket session '{inbound.connection_id}'\n"
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(client.recv(), WAIT)
+        assert client.close_code == 1000
+    inapp = srv.stasis.get("inapp")
+    assert inapp is None or not inapp.active
+
+    # All at once: the persistent connection again, and a second inbound socket.
+    async with connect(uri) as client:
+        assert srv.ari.inbound
+        out = await run_command(srv, "ari shutdown websocket sessions")
+        assert out == "Shutting down all websocket sessions\n"
+        assert await asyncio.wait_for(again.closed, WAIT) == 1000
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(client.recv(), WAIT)
+        assert client.close_code == 1000
+    assert srv.outbound.connections() == []
+    rows = (await run_command(srv, "ari show websocket sessions")).splitlines()[2:]
+    assert rows == []
+    await app.stop()
+
+
+async def test_shutdown_of_per_call_sessions(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> None:
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari?x=1", kind="per_call_config")
+    srv = await make_server(conf)
+    await call_into_hello(srv)
+    conn = await app.next_connection()
+    assert conn.ws.request is not None
+    assert conn.ws.request.path == "/ari?x=1"  # the configured URI as it is, as Asterisk
+    start = await conn.next("StasisStart")
+    channel = start["channel"]
+
+    # One call's connection: closed (1000); the call stays until hung up.
+    session_id = f"app_out:{channel['name']}"
+    out = await run_command(srv, f"ari shutdown websocket session {session_id}")
+    assert out == f"Shutting down websocket session '{session_id}'\n"
+    assert await asyncio.wait_for(conn.closed, WAIT) == 1000
+    assert srv.outbound.per_call == {}
+    assert channel["id"] in srv.core.channels
+    assert session_id not in await run_command(srv, "ari show websocket sessions")
+    await run_command(srv, f"channel request hangup {channel['name']}")
+
+    # The per_call_config section's session: not listed, its stasis-<app> context gone,
+    # back with 'ari start outbound-websocket' (or a reload).
+    assert srv.dialplan.has_context("stasis-hello")
+    assert " per_call_config " in await run_command(srv, "ari show websocket sessions")
+    out = await run_command(srv, "ari shutdown websocket session app_out")
+    assert out == "Shutting down websocket session 'app_out'\n"
+    assert " per_call_config " not in await run_command(srv, "ari show websocket sessions")
+    assert not srv.dialplan.has_context("stasis-hello")
+    await run_command(srv, "ari start outbound-websocket app_out")
+    assert " per_call_config " in await run_command(srv, "ari show websocket sessions")
+    assert srv.dialplan.has_context("stasis-hello")
+    await run_command(srv, "ari shutdown websocket sessions")
+    assert not srv.dialplan.has_context("stasis-hello")
+    await run_command(srv, "module reload res_ari.so")
+    assert srv.dialplan.has_context("stasis-hello")
+    await app.stop()

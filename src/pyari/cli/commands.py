@@ -188,8 +188,7 @@ def ari_show_websocket_sessions(server: Server, args: list[str], line: str) -> s
     ]
     rows += [
         obf.SessionRow(o.name, "per_call_config", "", "N/A", o.apps_text)
-        for o in server.outbound.configs.values()
-        if o.per_call and not o.invalid
+        for o in server.outbound.per_call_configs()
     ]
     rows += [
         obf.SessionRow(i.connection_id, "inbound", i.remote_addr, "Up", ",".join(s.apps))
@@ -197,6 +196,20 @@ def ari_show_websocket_sessions(server: Server, args: list[str], line: str) -> s
         if not s.closed
     ]
     return obf.show_websocket_sessions(rows)
+
+
+@command("ari shutdown websocket sessions", "Shuts down all ARI websocket sessions")
+def ari_shutdown_websocket_sessions(server: Server, args: list[str], line: str) -> str:
+    server.outbound.shutdown_all()
+    return obf.SHUTTING_DOWN_ALL
+
+
+@command("ari shutdown websocket session <id>", "Shuts down ARI websocket session")
+def ari_shutdown_websocket_session(server: Server, args: list[str], line: str) -> str:
+    session_id = args[0] if args else ""
+    if not server.outbound.shutdown(session_id):
+        return obf.session_not_found(session_id)
+    return obf.shutting_down(session_id)
 
 
 # -- stasis --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The texts of Asterisk's outbound ARI WebSocket CLI commands (res/ari/cli.c).
 
 ``ari show outbound-websockets``, ``ari show outbound-websocket <id>``,
-``ari start outbound-websocket <id>`` and ``ari show websocket sessions``: the
+``ari start outbound-websocket <id>``, ``ari show websocket sessions`` and
+``ari shutdown websocket session(s)``: the
 column widths and labels are Asterisk's (its ``connec_timeout`` label included),
 so scripts that read them keep working.
 """
@@ -99,3 +100,14 @@ def show_websocket_sessions(rows: Iterable[SessionRow]) -> str:
             f"{r.state:<5} {r.apps}"
         )
     return "\n".join(out) + "\n"
+
+
+SHUTTING_DOWN_ALL = "Shutting down all websocket sessions\n"
+
+
+def shutting_down(session_id: str) -> str:
+    return f"Shutting down websocket session '{session_id}'\n"
+
+
+def session_not_found(session_id: str) -> str:
+    return f"Websocket session '{session_id}' not found\n"

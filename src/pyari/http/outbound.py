@@ -328,6 +328,17 @@ async def _drained(session: EventSession, writing: Callable[[], bool], limit: fl
         await asyncio.sleep(0.01)
 
 
+def _notice_shutdown(session_id: str, kind: str, direction: str, remote_addr: str) -> None:
+    log.info(  # a NOTICE, as Asterisk's
+        "%s: Shutting down %s ARI websocket session %s %s",
+        session_id,
+        kind,
+        direction,
+        remote_addr,
+        extra={"asterisk_source": "ari_websockets.c"},
+    )
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.WSServerHandshakeError):
         return f"Unexpected HTTP status {exc.status}"
@@ -371,6 +382,10 @@ class OutboundWebsockets:
         """Per-call connections by the app id their call runs in."""
         self._closers: set[asyncio.Task[None]] = set()
         self.running = False
+        self.shut: set[str] = set()
+        """per_call_config sections whose session ``ari shutdown websocket session`` ended
+        (not listed, no ``stasis-<app>`` context) until ``ari start outbound-websocket``
+        or a reload makes it again, as Asterisk does."""
 
     def connections(self) -> list[OutboundConnection]:
         return [*self.persistent.values(), *self.per_call.values()]
@@ -384,6 +399,7 @@ class OutboundWebsockets:
         """
         self.running = True
         self.configs = dict(configs)
+        self.shut.clear()  # a reload makes every section's session again
         self._sync_contexts()
         for name, owc in configs.items():
             current = self.persistent.get(name)
@@ -411,7 +427,7 @@ class OutboundWebsockets:
         wanted = {
             app
             for owc in self.configs.values()
-            if owc.per_call and not owc.invalid and self.running
+            if owc.per_call and not owc.invalid and self.running and owc.name not in self.shut
             for app in owc.apps
         }
         if self.contexts is None:
@@ -429,6 +445,9 @@ class OutboundWebsockets:
         if owc is None:
             return False
         if owc.per_call:
+            if name in self.shut:  # shut down: its session (and contexts) come back
+                self.shut.discard(name)
+                self._sync_contexts()
             return True
         if owc.invalid:
             log.warning(
@@ -448,6 +467,59 @@ class OutboundWebsockets:
         task = asyncio.get_running_loop().create_task(conn.close())
         self._closers.add(task)
         task.add_done_callback(self._closers.discard)
+
+    def per_call_configs(self) -> list[OutboundWebsocket]:
+        """The per_call_config sections that have a session (``ari show websocket
+        sessions`` lists them): valid, and not shut down."""
+        return [
+            owc
+            for owc in self.configs.values()
+            if owc.per_call and not owc.invalid and owc.name not in self.shut
+        ]
+
+    # -- ari shutdown websocket session(s) ---------------------------------------------
+
+    def shutdown(self, session_id: str) -> bool:
+        """``ari shutdown websocket session <id>``, as Asterisk's session_shutdown_cb: the
+        session's apps are unregistered and its socket closes (1000); an outbound one does
+        not reconnect (``ari start outbound-websocket`` or a reload starts it again); a
+        per_call_config section loses its session and ``stasis-<app>`` contexts. False: no
+        session has that id (the ids ``ari show websocket sessions`` lists)."""
+        for name, conn in list(self.persistent.items()):
+            if conn.session_id == session_id:
+                _notice_shutdown(session_id, "persistent", "to", conn.remote_addr)
+                del self.persistent[name]
+                self._stop(conn)
+                return True
+        for app_id, conn in list(self.per_call.items()):
+            if conn.session_id == session_id:
+                _notice_shutdown(session_id, "per_call", "to", conn.remote_addr)
+                del self.per_call[app_id]
+                self._stop(conn)
+                return True
+        if any(owc.name == session_id for owc in self.per_call_configs()):
+            log.info(
+                "%s: Shutting down per_call_config ARI websocket session",
+                session_id,
+                extra={"asterisk_source": "ari_websockets.c"},
+            )
+            self.shut.add(session_id)
+            self._sync_contexts()
+            return True
+        for session, inbound in list(self.service.inbound.items()):
+            if inbound.connection_id == session_id and not session.closed:
+                _notice_shutdown(session_id, "inbound", "from", inbound.remote_addr)
+                session.close(1000)  # its writer closes the socket with this code
+                return True
+        return False
+
+    def shutdown_all(self) -> None:
+        """``ari shutdown websocket sessions``: :meth:`shutdown` for every session."""
+        ids = [c.session_id for c in self.connections()]
+        ids += [owc.name for owc in self.per_call_configs()]
+        ids += [i.connection_id for s, i in self.service.inbound.items() if not s.closed]
+        for session_id in ids:
+            self.shutdown(session_id)
 
     async def stop(self) -> None:
         """The server stops: every connection closes."""
