@@ -139,3 +139,20 @@ async def test_overrides_survive_a_reload(tmp_path: Path) -> None:
         assert srv.pjsip.settings.transports == {}
     finally:
         await srv.stop()
+
+
+async def test_ari_channelvars_reach_snapshots_at_start_and_after_reload(tmp_path: Path) -> None:
+    conf = tmp_path / "conf"
+    write_samples(conf)
+    ari_conf = conf / "ari.conf"
+    sample = ari_conf.read_text()
+    ari_conf.write_text(sample.replace("[general]\n", "[general]\nchannelvars = FOO\n", 1))
+    srv = Server(config_dir=conf, overrides=LOOPBACK)  # given to Core when it is made
+    chan = srv.core.request("Local/1000@ARI-test")
+    chan.set_var("FOO", "1")
+    assert chan.snapshot().channelvars == {"FOO": "1"}
+    ari_conf.write_text(sample.replace("[general]\n", "[general]\nchannelvars = BAR\n", 1))
+    assert srv.reload_ari() == "Module 'res_ari.so' reloaded successfully."
+    chan.changed()
+    assert chan.snapshot().channelvars == {"BAR": ""}
+    await srv.stop()

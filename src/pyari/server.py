@@ -65,6 +65,7 @@ from pyari.stasis.registry import Registry
 from pyari.wallclock import ari_timestamp
 
 if TYPE_CHECKING:
+    from pyari.cli.control import ControlServer
     from pyari.cluster.service import Cluster
     from pyari.stasis.eventlog_nats import JetStreamLogs
 
@@ -144,8 +145,8 @@ class Server:
         self.core = Core(
             entity_id=cfg.asterisk.entityid or default_entity_id(),
             system_name=cfg.asterisk.systemname,
+            snapshot_channelvars=cfg.ari.channelvars,
         )
-        self.core.snapshot_channelvars = cfg.ari.channelvars
         self.local = LocalTech()
         self.sim = SimTech(self.core)
         self.core.register_tech(self.local)
@@ -224,7 +225,8 @@ class Server:
         self.outbound = OutboundWebsockets(self.ari, contexts=StasisContexts(self.pbx))
         """ari.conf ``outbound_websocket`` sections: the connections pyari opens to apps."""
         self.pbx.provide(PerCall(self.outbound))
-        self.control: Any = None
+        self.control: ControlServer | None = None
+        """The control socket ``pyari -rx`` talks to (:meth:`start` with ``control_socket``)."""
         self.stopped = asyncio.Event()
         self.started_at = 0.0
         self.running = False

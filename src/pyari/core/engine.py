@@ -62,7 +62,13 @@ def shrink(d: dict[Any, Any] | set[Any]) -> None:
 class Core:
     """Everything live in one pyari process."""
 
-    def __init__(self, *, entity_id: str = "02:fc:00:00:00:01", system_name: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        entity_id: str = "02:fc:00:00:00:01",
+        system_name: str = "",
+        snapshot_channelvars: tuple[str, ...] = (),
+    ) -> None:
         self.bus = Bus()
         self.all_channels = self.bus.topic("channel:all", "All channels")
         self.all_bridges = self.bus.topic("bridge:all", "All bridges")
@@ -84,7 +90,8 @@ class Core:
         self.bridges: dict[str, Bridge] = {}
         self.globals: dict[str, str] = {}
         self.techs: dict[str, ChannelTech] = {}
-        self.snapshot_channelvars: tuple[str, ...] = ()
+        self.snapshot_channelvars = snapshot_channelvars
+        """ari.conf ``channelvars``: the variables every channel snapshot carries."""
         self.pbx_starter: PbxStarter | None = None
         """Set by the dialplan: runs a channel's dialplan on its own task."""
         self.tasks: set[asyncio.Task[Any]] = set()
