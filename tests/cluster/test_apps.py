@@ -240,6 +240,44 @@ async def test_an_app_that_moves_to_another_node_resumes_from_the_stream(
 
 
 @pytest.mark.slow
+async def test_a_move_whose_stream_is_behind_never_hands_out_a_sequence_twice(
+    nodes: NodeFactory, app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old home cannot store its last events before it answers the move (its flush
+    times out): the new home goes on from the old home's sequence, not the stream's end,
+    so the events after the move do not come under numbers the client already has."""
+    n1, n2 = await nodes(2, files=KEEP)
+    async with _http(n1) as http1:
+        first = await http1.ws_connect(f"/ari/events?app={app}", headers=SEQ)
+        await wait_for(lambda: _forwarding(n2, app), WAIT)
+        here = _call(n1, "alice", app)
+        await _next(first, "StasisStart")
+        assert n1.event_logs is not None
+        await n1.event_logs.flush()
+        stuck = asyncio.Event()
+
+        async def never_stored(*_: object) -> None:
+            await stuck.wait()
+
+        monkeypatch.setattr(n1.event_logs, "_apply", never_stored)
+        _apps(n1).release_timeout = 0.5
+        assert await _set_var(http1, here.id, "a") == 204
+        last = (await _next(first, "ChannelVarset"))["pyari_sequence"]
+        async with _http(n2) as http2:
+            resume = {"Pyari-Resume": f"{app}={last}"}
+            second = await http2.ws_connect(f"/ari/events?app={app}", headers=resume)
+            await _next(first, "ApplicationReplaced")
+            await first.close()
+            await wait_for(lambda: _apps(n2).records.get(app) == ("n2", True), WAIT)
+            assert await _set_var(http1, here.id, "b") == 204
+            after = await _next(second, "ChannelVarset")
+            assert after["value"] == "b"
+            assert after["pyari_sequence"] == last + 1
+            await second.close()
+        stuck.set()
+
+
+@pytest.mark.slow
 async def test_two_sockets_opening_a_moving_app_register_in_order(
     nodes: NodeFactory, app: str
 ) -> None:

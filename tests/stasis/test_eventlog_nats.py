@@ -103,6 +103,32 @@ async def test_events_survive_a_new_connection_with_their_sequences(nats_url: st
         await third.close()
 
 
+async def test_a_stream_behind_the_apps_sequence_gives_a_resume_the_gap_as_lost(
+    nats_url: str,
+) -> None:
+    """Another node handed out sequences 6..8 it could not store (a cluster's home moved
+    while its writes were late): the log made here goes on from 8, and a resume from 5
+    is told 6..8 are lost instead of getting new events under their numbers."""
+    clock = Clock()
+    logs = await _logs(nats_url)
+    lg = logs.make("behind", 60, 1 << 20, 0, clock)
+    for i in range(1, 6):
+        lg.append(json.dumps({"n": i}).encode())
+    await logs.flush()
+    await logs.close()
+    again = await _logs(nats_url)
+    try:
+        lg2 = again.make("behind", 60, 1 << 20, 8, clock)
+        assert lg2.last == 8
+        lost, entries = lg2.after(5)
+        assert lost is not None and (lost.first, lost.last) == (6, 8) and entries == []
+        assert lg2.append(b'{"n":9}') == 9
+        lost, entries = lg2.after(8)
+        assert lost is None and [e.seq for e in entries] == [9]
+    finally:
+        await again.close()
+
+
 async def test_retention_bytes_and_dropped_events_are_reported_after_a_restart(
     nats_url: str,
 ) -> None:

@@ -828,14 +828,16 @@ class ClusterApps:
         )
         reload = getattr(self.registry.log_factory, "reload", None)
         for name, state in zip(names, states, strict=True):
-            start = 0
+            # The sequence goes on from the old home's at least, whatever the stream
+            # holds: one the old home could not flush in time must not make this home
+            # hand out its numbers again (a resuming socket would take the new events
+            # for ones it has; it is told EventsLost for what the stream lacks instead).
+            start = int(state.get("last", 0)) if state is not None else 0
             if reload is not None:
                 try:
                     await reload(name)
                 except Exception as exc:
                     log.warning("cluster: the stream of '%s' could not be read: %s", name, exc)
-            elif state is not None:
-                start = int(state.get("last", 0))
             if reload is not None or state is not None:
                 app = self.registry.renew_log(name, start)
                 if state is not None:
