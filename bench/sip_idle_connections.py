@@ -2,7 +2,9 @@
 
 Starts a server with a ``protocol=tcp`` transport (pjsip.conf's defaults for its
 limits, or the ``tcp_*`` options given with ``--option``), opens ``--connections``
-TCP connections to it from loopback that never send anything, and reports the
+TCP connections to it from loopback that never send anything (from 127.0.0.1, or spread
+over ``--sources`` addresses 127.0.0.1, 127.0.0.2 ... so the per-address cap is not the
+only one met), and reports the
 server's open files (``/proc/<pid>/fd``) before, once the connections are open, after
 ``--hold`` seconds, and after the client closed them; and how many of its connections
 the server had closed by then. Bounded: at most ``--connections`` sockets, ``--hold``
@@ -66,7 +68,7 @@ def settle(pid: int, seconds: float = 1.0) -> int:
     return last
 
 
-def run(connections: int, hold: float, options: list[str]) -> dict[str, object]:
+def run(connections: int, hold: float, options: list[str], sources: int = 1) -> dict[str, object]:
     sip_port = free_port()
     with ServerProcess(configure=configure(sip_port, options)) as srv:
         pid = srv.pid
@@ -75,9 +77,14 @@ def run(connections: int, hold: float, options: list[str]) -> dict[str, object]:
         socks: list[socket.socket] = []
         refused_at_connect = 0
         started = time.monotonic()
-        for _ in range(connections):
+        for i in range(connections):
+            source = (f"127.0.0.{1 + i % sources}", 0)
             try:
-                socks.append(socket.create_connection(("127.0.0.1", sip_port), timeout=5))
+                socks.append(
+                    socket.create_connection(
+                        ("127.0.0.1", sip_port), timeout=5, source_address=source
+                    )
+                )
             except OSError:
                 refused_at_connect += 1
         opened = time.monotonic() - started
@@ -90,6 +97,7 @@ def run(connections: int, hold: float, options: list[str]) -> dict[str, object]:
         after_close = settle(pid, 3.0)
     return {
         "connections": connections,
+        "source_addresses": sources,
         "opened_in_s": round(opened, 2),
         "connect_errors": refused_at_connect,
         "open_files_before": before,
@@ -108,8 +116,13 @@ def main() -> None:
     p.add_argument(
         "--option", action="append", default=[], help="a line for [transport-tcp], repeatable"
     )
+    p.add_argument(
+        "--sources", type=int, default=1, help="client addresses 127.0.0.1 ... 127.0.0.N"
+    )
     args = p.parse_args()
-    print(json.dumps(run(args.connections, args.hold, args.option), indent=2))
+    if not 1 <= args.sources <= 254:
+        p.error("--sources is 1 to 254")
+    print(json.dumps(run(args.connections, args.hold, args.option, args.sources), indent=2))
 
 
 if __name__ == "__main__":

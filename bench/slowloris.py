@@ -6,10 +6,14 @@ A ``pyari serve`` process with the sample http.conf (Asterisk's session
 limits) on a free loopback port; ``--connections`` connections from
 127.0.0.1, each an unfinished request head that gets one more header line
 every ``--every`` seconds (one the server closed is opened again at the next
-round, as slowloris does).  Meanwhile, four times a second, a legitimate
-client opens a fresh connection and does either ``GET /ari/asterisk/ping``
-or an events WebSocket handshake.  Prints the client's success rate, overall
-and in the first second of the attack.  Loopback only, bounded in time.
+round, as slowloris does).  Once the first round has opened every
+connection and sent its first line, four times a second a legitimate client
+(from 127.0.0.1 too) opens a fresh connection and does either
+``GET /ari/asterisk/ping`` or an events WebSocket handshake.  Prints the
+client's success rate, overall and in the first second of the attack, and the
+attack's hold: connections open after the first round, and how many the
+server had closed (and were opened again) over the run.  Loopback only,
+bounded in time.  ``PYARI_HTTP_BACKEND=aiohttp`` measures the other HTTP core.
 
 The server's code is what ``import pyari`` finds: set ``PYTHONPATH`` to an
 older checkout's ``src`` to measure it.
@@ -37,17 +41,30 @@ class Result:
     ok: int
     first_second_tries: int
     first_second_ok: int
+    held_after_first_round: int = 0
+    reopened: int = 0
 
     def __str__(self) -> str:
         rate = 100.0 * self.ok / max(self.tries, 1)
         first = 100.0 * self.first_second_ok / max(self.first_second_tries, 1)
         return (
             f"legitimate client: {self.ok}/{self.tries} ({rate:.0f}%) succeeded; "
-            f"first second: {self.first_second_ok}/{self.first_second_tries} ({first:.0f}%)"
+            f"first second: {self.first_second_ok}/{self.first_second_tries} ({first:.0f}%); "
+            f"attack: {self.held_after_first_round} connections open after its first round, "
+            f"{self.reopened} closed by the server and opened again"
         )
 
 
-async def _attack(port: int, count: int, every: float, stop: asyncio.Event) -> None:
+@dataclass
+class _Attack:
+    opened: int = 0
+    reopened: int = 0
+    held_after_first_round: int = 0
+
+
+async def _attack(
+    port: int, count: int, every: float, stop: asyncio.Event, ready: asyncio.Event, tally: _Attack
+) -> None:
     conns: list[asyncio.StreamWriter | None] = [None] * count
 
     async def refresh(i: int) -> None:
@@ -62,11 +79,19 @@ async def _attack(port: int, count: int, every: float, stop: asyncio.Event) -> N
         except OSError:
             return
         writer.write(HEAD)
+        if conns[i] is not None:
+            tally.reopened += 1
+        tally.opened += 1
         conns[i] = writer
 
     try:
         while not stop.is_set():
             await asyncio.gather(*(refresh(i) for i in range(count)))
+            if not ready.is_set():
+                tally.held_after_first_round = sum(
+                    w is not None and not w.is_closing() for w in conns
+                )
+                ready.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every)
     finally:
@@ -95,8 +120,10 @@ async def _legitimate(base: str, i: int) -> bool:
 
 async def run(url: str, port: int, count: int, every: float, seconds: float) -> Result:
     stop = asyncio.Event()
-    attack = asyncio.ensure_future(_attack(port, count, every, stop))
-    await asyncio.sleep(0.5)  # the first round is out
+    ready = asyncio.Event()
+    tally = _Attack()
+    attack = asyncio.ensure_future(_attack(port, count, every, stop, ready, tally))
+    await ready.wait()  # every connection of the first round is open and has sent a line
     start = time.monotonic()
     result = Result(0, 0, 0, 0)
     i = 0
@@ -112,6 +139,8 @@ async def run(url: str, port: int, count: int, every: float, seconds: float) -> 
         await asyncio.sleep(0.25)
     stop.set()
     await attack
+    result.held_after_first_round = tally.held_after_first_round
+    result.reopened = tally.reopened
     return result
 
 
