@@ -323,30 +323,157 @@ def documents_with_commands() -> Iterator[Path]:
             yield document
 
 
+def _is_setup(block: Block) -> bool:
+    """README's set-up block, never run here: ``make run`` serves until Ctrl+C and
+    ``make test`` runs the suite this test belongs to."""
+    return block.document.name == "README.md" and block.line == _setup_line()
+
+
+def _setup_line() -> int:
+    return blocks(ROOT / "README.md")[0].line
+
+
+def is_run(block: Block) -> bool:
+    """Whether :func:`test_document_commands_run` runs (or saves) the block."""
+    return block.directive("skip") is None and not _is_setup(block)
+
+
+def run_block(session: Session, block: Block) -> None:
+    save = block.directive("save")
+    if save:
+        (session.cwd / save).write_text(session.localise(block.text), encoding="utf-8")
+    if block.lang not in SHELLS:
+        return
+    talks = _TALKS_TO_PYARI.search(block.text) or block.directive("background") is not None
+    if session.server_opts is None and talks and not _SERVE.search(block.text):
+        session.serve(block, "pyari serve", "")
+    run_shell(session, block)
+
+
+def short_tmp() -> Path:
+    # Short, so the control socket's path stays under 108 bytes whatever TMPDIR is.
+    return Path(
+        tempfile.mkdtemp(prefix="pyari-doc-", dir="/tmp" if Path("/tmp").is_dir() else None)
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "document", list(documents_with_commands()), ids=lambda p: str(p.relative_to(ROOT))
 )
 def test_document_commands_run(document: Path) -> None:
-    # Short, so the control socket's path stays under 108 bytes whatever TMPDIR is.
-    tmp = Path(tempfile.mkdtemp(prefix="pyari-doc-", dir="/tmp" if Path("/tmp").is_dir() else None))
+    tmp = short_tmp()
     session = Session.create(tmp)
     try:
         for block in blocks(document):
-            if block.directive("skip") is not None or _is_setup(block):
-                continue
-            save = block.directive("save")
-            if save:
-                (session.cwd / save).write_text(session.localise(block.text), encoding="utf-8")
-            if block.lang not in SHELLS:
-                continue
-            talks = _TALKS_TO_PYARI.search(block.text) or block.directive("background") is not None
-            if session.server_opts is None and talks and not _SERVE.search(block.text):
-                session.serve(block, "pyari serve", "")
-            run_shell(session, block)
+            if is_run(block):
+                run_block(session, block)
         session.check_prints()
     finally:
         session.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# The command blocks test_document_commands_run does not run, each checked another way.
+# A block skipped with no entry here fails test_blocks_not_run_are_checked_otherwise.
+
+
+def _make_dry_run(target: str, venv: Path) -> list[str]:
+    out = subprocess.run(
+        ["make", "-n", target, f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 0, f"make -n {target}: {out.stderr}"
+    return out.stdout.splitlines()
+
+
+def _check_setup(block: Block, tmp: Path) -> None:
+    """``make run`` serves until Ctrl+C and ``make test`` runs this suite: both targets
+    exist, ``run`` ends in ``pyari serve`` and ``test`` in pytest (tests/test_install_split.py
+    checks what each installs)."""
+    venv = tmp / "venv"
+    targets = [line.split("#")[0].split() for line in block.text.splitlines()]
+    assert [t[:1] for t in targets] == [["make"], ["make"]], block.text
+    expected = {"run": f"{venv}/bin/pyari serve", "test": f"{venv}/bin/pytest -q"}
+    for _make, target in targets:
+        assert expected[target] in _make_dry_run(target, venv), target
+
+
+def _check_cluster_demo(block: Block, tmp: Path) -> None:
+    """``make cluster-demo`` runs pyari.cluster.demo until Ctrl+C; the same document runs
+    that program with ``--check`` (start everything, check every node, stop)."""
+    assert block.text.strip() == "make cluster-demo", block.text
+    lines = _make_dry_run("cluster-demo", tmp / "venv")
+    assert lines[-1] == f"{tmp / 'venv'}/bin/python scripts/cluster_demo.py", lines
+    assert "from pyari.cluster.demo import main" in (ROOT / "scripts/cluster_demo.py").read_text()
+    assert any(
+        is_run(b) and re.search(r"python -m pyari\.cluster\.demo .*--check", commands(b))
+        for b in blocks(block.document)
+    ), f"{block.where}: no block of the document runs pyari.cluster.demo --check"
+
+
+def _check_foreground(block: Block, tmp: Path) -> None:
+    """A server that runs until Ctrl+C, run here as written after the document's blocks
+    before it: it must bind the document's SIP port (5060, a free one here) and stop on
+    SIGINT."""
+    session = Session.create(tmp)
+    try:
+        for earlier in blocks(block.document):
+            if earlier is block or earlier.line >= block.line:
+                break
+            if is_run(earlier):
+                run_block(session, earlier)
+        port = session.ports[5060]
+        script = session.localise(commands(block)).strip()
+        proc = session.start(block, script)
+        session.wait(block, proc, lambda: _udp_port_taken(port), script)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0, session.background_output()
+    finally:
+        session.stop()
+
+
+def _udp_port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
+
+
+NOT_RUN_CHECKS = {
+    r"make run\b": _check_setup,
+    r"make cluster-demo$": _check_cluster_demo,
+    r"/usr/sbin/kamailio -f \S+ -DD\b": _check_foreground,
+}
+"""A pattern of a not-run block's first command line: how that block is checked."""
+
+
+def not_run_blocks() -> list[Block]:
+    return [
+        b for document in DOCUMENTS for b in blocks(document) if b.lang in SHELLS and not is_run(b)
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", not_run_blocks(), ids=lambda b: b.where)
+def test_blocks_not_run_are_checked_otherwise(block: Block) -> None:
+    first = commands(block).strip().splitlines()[0]
+    checks = [check for pattern, check in NOT_RUN_CHECKS.items() if re.match(pattern, first)]
+    if len(checks) != 1:
+        pytest.fail(
+            f"{block.where}: a command block that is not run needs one check in "
+            f"NOT_RUN_CHECKS (found {len(checks)}): {first}",
+            pytrace=False,
+        )
+    tmp = short_tmp()
+    try:
+        checks[0](block, tmp)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -383,16 +510,6 @@ def test_markers_are_known_and_skips_say_why() -> None:
                 assert re.fullmatch(r"\(.+\)", rest), f"{block.where}: {word} needs (a reason)"
             if word in ("save", "prints"):
                 assert rest, f"{block.where}: {word} needs an argument"
-
-
-def _is_setup(block: Block) -> bool:
-    """README's set-up block, never run here: ``make run`` serves until Ctrl+C and
-    ``make test`` runs the suite this test belongs to."""
-    return block.document.name == "README.md" and block.line == _setup_line()
-
-
-def _setup_line() -> int:
-    return blocks(ROOT / "README.md")[0].line
 
 
 def test_readme_starts_with_the_two_setup_commands() -> None:
