@@ -262,20 +262,25 @@ def main(work: Path) -> None:
 # -- the test ------------------------------------------------------------------------------------
 
 
-def _can_unshare() -> bool:
+def _unshare() -> list[str] | None:
+    """The command that runs a program in a new network namespace: ``unshare --net`` as
+    root, else inside a new user namespace too (``--map-root-user``, what an ordinary
+    user may do where the kernel allows unprivileged user namespaces); None if neither."""
     if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(
-        ["unshare", "--net", "true"], capture_output=True, timeout=10, check=False
-    )
-    return probe.returncode == 0
+        return None
+    for command in (["unshare", "--net"], ["unshare", "--map-root-user", "--net"]):
+        probe = subprocess.run([*command, "true"], capture_output=True, timeout=10, check=False)
+        if probe.returncode == 0:
+            return command
+    return None
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(WALL_LIMIT + 60)
 @pytest.mark.parametrize("backend", ["httptools", "aiohttp"])
 def test_schemathesis_finds_nothing(tmp_path: Path, backend: str) -> None:
-    if not _can_unshare():
+    unshare = _unshare()
+    if unshare is None:
         pytest.skip("no network namespace (unshare --net) to seal the fuzzed server in")
     env = {
         **os.environ,
@@ -283,7 +288,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path, backend: str) -> None:
         "PYARI_HTTP_BACKEND": backend,
     }
     done = subprocess.run(
-        ["unshare", "--net", sys.executable, str(HERE), str(tmp_path)],
+        [*unshare, sys.executable, str(HERE), str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=WALL_LIMIT + 30,
