@@ -114,3 +114,39 @@ async def test_hangup_reason_code_not_a_number(server: Server, http: aiohttp.Cli
     # read as C's sscanf("%d") reads it: the leading number counts
     status, _ = await call(http, "DELETE", f"/channels/{chan.id}", params={"reason_code": "17x"})
     assert status == 204
+
+
+async def test_too_many_values_for_a_parameter(server: Server, http: aiohttp.ClientSession) -> None:
+    # Asterisk's generated handlers take at most 127 values of a comma list; 128 is a 400
+    # named by the C argument (eventSource: event_source).
+    await call(http, "POST", "/bridges/m1")
+    many = ",".join(f"c{i}" for i in range(128))
+    status, body = await call(http, "POST", "/bridges/m1/addChannel", params={"channel": many})
+    assert (status, body) == (400, {"message": "Too many values for channel"})
+    status, body = await call(http, "POST", "/bridges/m1/addChannel", params={"channel": many[3:]})
+    assert body != {"message": "Too many values for channel"}  # 127: on to the lookup
+    sources = ",".join(f"channel:x{i}" for i in range(200))
+    status, body = await call(
+        http, "POST", "/applications/t/subscription", params={"eventSource": sources}
+    )
+    assert (status, body) == (400, {"message": "Too many values for event_source"})
+    # a trailing comma is one more value
+    status, body = await call(
+        http, "POST", "/bridges/m1/play", params={"media": ",".join(["sound:x"] * 127) + ","}
+    )
+    assert (status, body) == (400, {"message": "Too many values for media"})
+    status, body = await call(http, "GET", "/asterisk/info", params={"only": "build," * 128})
+    assert (status, body) == (400, {"message": "Too many values for only"})
+
+
+def test_commas_that_do_not_separate() -> None:
+    from pyari.ari.params import MAX_VALS, _too_many
+
+    assert not _too_many(",".join(["a"] * (MAX_VALS - 1)))
+    assert _too_many(",".join(["a"] * MAX_VALS))
+    assert _too_many("," * (MAX_VALS - 1))  # 128 empty values
+    for inside in ("(", "[", '"'):
+        close = {"(": ")", "[": "]"}.get(inside, inside)
+        assert not _too_many(f"a{inside}{',' * 200}{close}")
+    assert not _too_many("\\," * 200)  # escaped
+    assert _too_many("x)" + "," * 127)  # an unmatched closing one changes nothing

@@ -94,6 +94,45 @@ def _representable(text: str) -> bool:
     return True
 
 
+MAX_VALS = 128
+"""Asterisk's generated handlers (res/res_ari_*.c) split a query parameter that takes
+several values into at most this many; one with more is a 400."""
+
+
+def _too_many(raw: str) -> bool:
+    """Whether Asterisk's ``ast_app_separate_args(raw, ',', vals, MAX_VALS)`` would
+    count ``MAX_VALS`` values or more: commas inside ``()``, ``[]`` or double quotes or
+    after a backslash do not separate."""
+    if raw.count(",") < MAX_VALS - 1:
+        return False
+    paren = bracket = 0
+    quote = escaped = False
+    separators = 0
+    for ch in raw:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "(":
+            paren += 1
+        elif ch == ")":
+            paren = max(paren - 1, 0)
+        elif ch == "[":
+            bracket += 1
+        elif ch == "]":
+            bracket = max(bracket - 1, 0)
+        elif ch == '"':
+            quote = not quote
+        elif ch == "," and not (paren or bracket or quote):
+            separators += 1
+    return separators + 1 >= MAX_VALS
+
+
+def _c_name(name: str) -> str:
+    """The name Asterisk's C code gives a parameter (``eventSource``: ``event_source``)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
 def _convert(p: Param, raw: Any) -> Any:
     base = p.type
     if base.startswith("List[") and base.endswith("]"):
@@ -192,6 +231,8 @@ def parse_params(
                 raise AriError(400, f"Invalid value for parameter {p.name}")
         else:
             raw = query.get(p.name)
+            if p.multiple and raw is not None and _too_many(raw):
+                raise AriError(400, f"Too many values for {_c_name(p.name)}")
             if raw is None and p.name in body_fields:
                 raw = body_fields[p.name]
         if raw is None:
