@@ -266,6 +266,23 @@ def test_register_events_as_asterisks() -> None:
     assert ok.status == 200 and alerts == []
 
 
+def test_invite_with_a_wrong_digest_is_asterisks_failed_authentication() -> None:
+    ua = make_ua()
+    invite = request("INVITE", "2222")
+    (challenge,), alerts = split(ua.receive(invite, PHONE, 0.0))
+    assert challenge.status == 401
+    assert [(a.event.name, a.event.account) for a in alerts] == [("ChallengeSent", "2222")]
+    (again,), alerts = split(ua.receive(answer(invite, challenge, "guess"), PHONE, 1.0))
+    assert again.status == 401
+    (failed,) = alerts
+    assert (failed.event.name, failed.event.account) == ("ChallengeResponseFailed", "2222")
+    assert f'SessionID="{invite.call_id}"' in failed.event.line(1.0)
+    assert failed.notice == (
+        "Request 'INVITE' from '<sip:2222@127.0.0.1:5060>' failed for '127.0.0.1:5070' "
+        f"(callid: {invite.call_id}) - Failed to authenticate"
+    )
+
+
 def test_unknown_user_is_invalid_account_then_challenged_as_unknown() -> None:
     ua = make_ua()
     invite = request("INVITE", "9999")
