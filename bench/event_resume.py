@@ -27,7 +27,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +58,10 @@ class Result:
     lost_reported: int
     reconnects: int
     seconds: float
+    missing: list[int] = field(default_factory=list)
+    """the values never received"""
+    twice: list[int] = field(default_factory=list)
+    """the values received more than once"""
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Journal:
 
     sequenced: bool
     """pyari's protocol: ``Pyari-Resume``, events with ``pyari_sequence`` (a repeat skipped)."""
+    app: str = APP
     seen: dict[int, int] = field(default_factory=dict)
     """value → times received"""
     last: int = 0
@@ -77,7 +82,7 @@ class Journal:
     def headers(self) -> dict[str, str]:
         if not self.sequenced:
             return {}
-        return {"Pyari-Resume": f"{APP}={self.last}"} if self.last else {"Pyari-Sequence": "1"}
+        return {"Pyari-Resume": f"{self.app}={self.last}"} if self.last else {"Pyari-Sequence": "1"}
 
     def take(self, data: dict[str, object]) -> None:
         seq = data.get("pyari_sequence")
@@ -115,24 +120,30 @@ async def moves(
     dwell: tuple[float, float] = (0.005, 0.05),
     drain: float = 10.0,
     wait_each: bool = False,
+    app: str = APP,
+    registered: Callable[[], Awaitable[object]] | None = None,
 ) -> Result:
     """The load of the module: the socket connects to ``https`` in turn (one: always the
     same node), each socket read for ``dwell`` seconds (a random time between the two);
     the channel is made and the writers write on the first. ``wait_each``: each socket's
-    application registered before it is read (otherwise the first only)."""
+    application registered before it is read (otherwise the first only; ``registered``,
+    when given, is awaited instead for the first). Also the load of the cluster tests
+    (tests/cluster/conftest.py: the socket moving between nodes)."""
     rnd = random.Random(seed)
-    journal = Journal(sequenced=mode != "plain")
-    events = f"/ari/events?app={APP}"
+    journal = Journal(sequenced=mode != "plain", app=app)
+    events = f"/ari/events?app={app}"
     http = https[0]
 
     async def connect(i: int) -> aiohttp.ClientWebSocketResponse:
         ws = await https[i % len(https)].ws_connect(events, headers=journal.headers())
-        if wait_each or i == 0:
-            await wait_registered(https[i % len(https)], [APP])
+        if i == 0 and registered is not None:
+            await registered()
+        elif wait_each or i == 0:
+            await wait_registered(https[i % len(https)], [app])
         return ws
 
     ws = await connect(0)
-    async with http.post("/ari/channels", params={"endpoint": "Sim/load", "app": APP}) as r:
+    async with http.post("/ari/channels", params={"endpoint": "Sim/load", "app": app}) as r:
         chan = (await r.json())["id"]
     deadline = time.monotonic() + 10
     while not journal.started:  # the channel is in the application
@@ -169,15 +180,18 @@ async def moves(
     await ws.close()
     await http.delete(f"/ari/channels/{chan}")
     seen = journal.seen
+    missing = [v for v in range(1, produced + 1) if v not in seen]
     return Result(
         mode,
         produced,
         sum(seen.values()),
-        sum(1 for v in range(1, produced + 1) if v not in seen),
+        len(missing),
         sum(n - 1 for n in seen.values()),
         journal.lost_reported,
         reconnects,
         seconds,
+        missing=missing,
+        twice=[v for v, n in seen.items() if n > 1],
     )
 
 

@@ -33,16 +33,12 @@ or, with the ``nodes`` fixture::
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import json
-import random
-import time
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -55,6 +51,10 @@ from pyari.config.embedded import embedded_names, embedded_text
 from pyari.server import Server
 
 pytest.importorskip("nats", reason="nats-py (the cluster extra) is not installed")
+
+if str(ROOT := Path(__file__).resolve().parents[2]) not in sys.path:
+    sys.path.append(str(ROOT))  # (after the packages: bench/ shadows nothing)
+from bench import event_resume  # (the socket-moving load is the benchmark's)
 
 FAST = {"heartbeat": "0.2", "node_timeout": "1"}
 """cluster.conf options of the test nodes (fast heartbeats and loss detection)."""
@@ -232,24 +232,6 @@ async def nodes(nats_url: str, tmp_path: Path) -> AsyncIterator[NodeFactory]:
         await factory.stop_all()
 
 
-@dataclasses.dataclass
-class Moved:
-    """What :func:`socket_moving_under_load` saw: values the writers made, how often each
-    arrived, and the events the server said were lost (``EventsLost`` counts)."""
-
-    produced: int
-    seen: dict[int, int]
-    reported: int
-
-    @property
-    def missing(self) -> list[int]:
-        return [v for v in range(1, self.produced + 1) if v not in self.seen]
-
-    @property
-    def twice(self) -> list[int]:
-        return [v for v, n in self.seen.items() if n > 1]
-
-
 async def socket_moving_under_load(
     https: Sequence[aiohttp.ClientSession],
     app: str,
@@ -260,79 +242,23 @@ async def socket_moving_under_load(
     writers: int = 2,
     seed: int = 7,
     registered: Callable[[], Awaitable[object]] | None = None,
-) -> Moved:
+) -> event_resume.Result:
     """A client of pyari's protocol (``Pyari-Resume``) whose events socket for ``app``
     reconnects to ``https`` in turn, ``moves`` times, each socket read for ``dwell`` s (a
     random time between the two), while ``writers`` REST clients set the variable ``n``
     (1, 2 ...) on a channel made on the first in a loop; then it reads until the last value
-    is there (``wait`` s at most). ``registered`` is awaited after the first connect
-    (default: until ``GET /applications/<app>`` on the first answers 200)."""
-    rnd = random.Random(seed)
-    seen: dict[int, int] = {}
-    last = 0
-    reported = 0
-
-    def take(event: dict[str, Any]) -> None:
-        nonlocal last, reported
-        seq = event.get("pyari_sequence")
-        if isinstance(seq, int):
-            if seq <= last:
-                return
-            last = seq
-        if event["type"] == "EventsLost":
-            reported += int(event["count"])
-        elif event["type"] == "ChannelVarset" and event.get("variable") == "n":
-            seen[int(event["value"])] = seen.get(int(event["value"]), 0) + 1
-
-    async def connect(i: int) -> aiohttp.ClientWebSocketResponse:
-        headers = {"Pyari-Resume": f"{app}={last}"} if last else {"Pyari-Sequence": "1"}
-        return await https[i % len(https)].ws_connect(f"/ari/events?app={app}", headers=headers)
-
-    async def read_for(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            try:
-                msg = await ws.receive(timeout=left)
-            except TimeoutError:
-                return
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                return
-            take(json.loads(msg.data))
-
-    async def app_known() -> None:
-        for _ in range(100):  # the app is registered just after the upgrade
-            async with https[0].get(f"/ari/applications/{app}") as r:
-                if r.status == 200:
-                    return
-            await asyncio.sleep(0.05)
-
-    http = https[0]
-    ws = await connect(0)
-    await (registered or app_known)()
-    async with http.post("/ari/channels", params={"endpoint": "Sim/load", "app": app}) as r:
-        chan = (await r.json())["id"]
-    while not last:
-        await read_for(ws, 0.1)
-    produced = 0
-    stop = asyncio.Event()
-
-    async def writer() -> None:
-        nonlocal produced
-        while not stop.is_set():
-            produced += 1
-            params = {"variable": "n", "value": str(produced)}
-            async with http.post(f"/ari/channels/{chan}/variable", params=params) as r:
-                assert r.status == 204
-
-    tasks = [asyncio.create_task(writer()) for _ in range(writers)]
-    for i in range(1, moves + 1):
-        await read_for(ws, rnd.uniform(*dwell))
-        await ws.close()
-        ws = await connect(i)
-    stop.set()
-    await asyncio.gather(*tasks)
-    end = time.monotonic() + wait
-    while produced not in seen and time.monotonic() < end:
-        await read_for(ws, 0.2)
-    await ws.close()
-    return Moved(produced, seen, reported)
+    is there (``wait`` s at most): ``bench.event_resume``'s load. ``registered`` is awaited
+    after the first connect (default: until ``GET /applications/<app>`` on the first
+    answers 200). The result's ``missing``, ``twice`` and ``lost_reported`` must be
+    empty, empty and 0."""
+    return await event_resume.moves(
+        https,
+        "sequenced",
+        moves,
+        writers,
+        seed,
+        dwell=dwell,
+        drain=wait,
+        app=app,
+        registered=registered,
+    )

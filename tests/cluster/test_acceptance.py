@@ -450,4 +450,4 @@ async def test_socket_moving_between_nodes_under_load_loses_nothing(tmp_path: Pa
     finally:
         await local.stop()
     missing, twice = moved.missing, moved.twice
-    assert (len(missing), len(twice), moved.reported) == (0, 0, 0), (missing[:20], twice[:20])
+    assert (len(missing), len(twice), moved.lost_reported) == (0, 0, 0), (missing[:20], twice[:20])

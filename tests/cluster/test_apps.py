@@ -665,4 +665,4 @@ async def test_a_socket_moving_back_and_forth_under_load_gets_every_event_once(
             dwell=(0.05, 0.15),
             registered=lambda: wait_for(lambda: _apps(n1).records.get(app) == ("n1", True), WAIT),
         )
-    assert (moved.missing[:10], moved.twice[:10], moved.reported) == ([], [], 0)
+    assert (moved.missing[:10], moved.twice[:10], moved.lost_reported) == ([], [], 0)
