@@ -202,6 +202,50 @@ async def test_the_answers_are_the_pipelines(
     assert (resp["status_code"], body(resp)) == (204, None)
 
 
+async def test_a_form_body_over_http_is_read_as_on_the_socket(
+    srv: Server, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse
+) -> None:
+    """Asterisk's HTTP server reads an application/x-www-form-urlencoded body as POST
+    variables (curl -d sends one): the same parameters as the socket's form message_body."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with http.post(
+        "/ari/asterisk/variable", data=b"variable=HTTP_VAR&value=a+b%26c", headers=form
+    ) as r:
+        assert r.status == 204
+    resp = await ask(ws, method="GET", uri="asterisk/variable?variable=HTTP_VAR")
+    assert (resp["status_code"], body(resp)) == (200, {"value": "a b&c"})
+    # the query's value wins over the form's, as Asterisk puts the query after the form
+    form = {"Content-Type": "Application/X-WWW-Form-Urlencoded; charset=utf-8"}
+    async with http.post(
+        "/ari/asterisk/variable?value=q",
+        data=b"variable=HTTP_VAR&value=f",
+        headers=form,
+    ) as r:
+        assert r.status == 204
+    resp = await ask(ws, method="GET", uri="asterisk/variable?variable=HTTP_VAR")
+    assert body(resp) == {"value": "q"}
+    # a form's api_key logs in, as a query's does
+    base = f"http://127.0.0.1:{srv.http_port}"
+    async with aiohttp.ClientSession(base_url=base) as anonymous:
+        async with anonymous.post(
+            "/ari/asterisk/variable", data={"api_key": f"{USER}:{PASSWORD}", "variable": "V2"}
+        ) as r:
+            assert r.status == 204
+        async with anonymous.post("/ari/asterisk/variable", data={"variable": "V3"}) as r:
+            assert r.status == 401
+    # a missing parameter: the same answer on both transports
+    async with http.post("/ari/channels", data={"app": "hello"}) as r:
+        over_http = (r.status, await r.json())
+    resp = await ask(
+        ws,
+        method="POST",
+        uri="channels",
+        content_type="application/x-www-form-urlencoded",
+        message_body="app=hello",
+    )
+    assert (resp["status_code"], body(resp)) == over_http
+
+
 # -- credentials ------------------------------------------------------------------------------
 
 

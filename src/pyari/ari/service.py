@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 import msgspec
 
@@ -90,6 +91,37 @@ class InboundSocket:
     """A UUID, as Asterisk names each WebSocket session."""
     remote_addr: str
     """``address:port`` of the application (``[v6]:port``), or empty."""
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _form_body(req: AriRequest) -> list[tuple[str, str]] | None:
+    """A form body's pairs (``Content-Type: application/x-www-form-urlencoded``), read
+    as Asterisk's HTTP server reads POST variables (``+`` is a space, a piece without
+    ``=`` an empty value); None for any other body."""
+    if not req.body:
+        return None
+    content_type = req.headers.get("Content-Type")
+    if content_type is None or content_type.partition(";")[0].lower() != FORM:
+        return None
+    if len(req.body) > MAX_BODY:
+        raise AriError(413, "Request body too large")
+    try:
+        text = req.body.decode()
+    except UnicodeDecodeError:
+        raise AriError(400, "Error parsing request body") from None
+    return form_pairs(text)
+
+
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """``a=1&b`` as Asterisk's form reader splits it (every piece kept, ``+`` is a space);
+    a form body over HTTP and a RESTRequest's form ``message_body`` alike."""
+    pairs = []
+    for piece in text.split("&"):
+        name, _, value = piece.partition("=")
+        pairs.append((unquote_plus(name), unquote_plus(value)))
+    return pairs
 
 
 def _sockaddr(peer: tuple[str, int] | None) -> str:
@@ -308,6 +340,9 @@ class AriService:
         """The pipeline; ``trusted``: the user another node authenticated (see
         :meth:`handle_as`), and ``hook`` instead of :attr:`cluster` for it."""
         raw_query = req.query
+        form = _form_body(req)
+        if form is not None:  # its values, then the query's (which win), as Asterisk's
+            raw_query = form + raw_query
         if len(raw_query) > MAX_QUERY_KEYS:
             raise AriError(400, "Too many query parameters")
         query = dict(raw_query) if raw_query else {}  # a repeated key: the last one wins
@@ -343,7 +378,7 @@ class AriService:
         if op.websocket:
             raise AriError(426, "Upgrade Required")
         body: Any = None
-        if req.body and req.body.strip():
+        if form is None and req.body and req.body.strip():
             if len(req.body) > MAX_BODY:
                 raise AriError(413, "Request body too large")
             try:

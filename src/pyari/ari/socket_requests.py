@@ -22,14 +22,13 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_plus
 
 import msgspec
 
 from pyari import wallclock
 from pyari.ari.encoding import JSON, BadJson
 from pyari.ari.encoding import decode as decode_json
-from pyari.ari.service import AriRequest, AriResponse, AriService
+from pyari.ari.service import AriRequest, AriResponse, AriService, form_pairs
 
 if TYPE_CHECKING:
     from pyari.ari.events_ws import EventSession
@@ -108,15 +107,6 @@ def parse(text: str | bytes) -> Message:
     )
 
 
-def _form(text: str) -> list[tuple[str, str]]:
-    """``a=1&b`` as Asterisk's form reader splits it (every piece kept, ``+`` is a space)."""
-    pairs = []
-    for piece in text.split("&"):
-        name, _, value = piece.partition("=")
-        pairs.append((unquote_plus(name), unquote_plus(value)))
-    return pairs
-
-
 def read(msg: Message, origin: AriRequest, ids: Ids) -> AriRequest:
     """The request a decoded ``RESTRequest`` message asks for, with ``origin``'s credentials
     (its ``Authorization`` header, or its ``api_key``).
@@ -138,7 +128,7 @@ def read(msg: Message, origin: AriRequest, ids: Ids) -> AriRequest:
     path, mark, raw_query = uri.partition("?")
     ids.uri = path
     if mark:
-        query.extend(_form(raw_query))
+        query.extend(form_pairs(raw_query))
     method = msg.method
     if method is None or method not in METHODS:
         raise Refused(400, BAD, "Unknown or missing 'method' property.")
@@ -167,7 +157,7 @@ def read(msg: Message, origin: AriRequest, ids: Ids) -> AriRequest:
         if not content_type:
             raise Refused(400, BAD, "No 'content_type' for 'message_body'.")
         if content_type == FORM:
-            query.extend(_form(text))
+            query.extend(form_pairs(text))
         elif content_type == JSON:
             body = text.encode()
             try:
