@@ -242,3 +242,52 @@ def test_missing_config_folder(tmp_path: Path, env: dict[str, str]) -> None:
             f"pyari: configuration error: {missing}: no such configuration folder "
             f"(`pyari samples {missing}` writes one)\n"
         )
+
+
+def test_tls_switches(tmp_path: Path, env: dict[str, str], serving: list[Serve]) -> None:
+    """``--tls HOST:PORT --tls-cert FILE`` serves HTTPS without a config folder;
+    ``--no-tls`` (and ``PYARI_TLS=off``) switch off the HTTPS of an http.conf."""
+    import ssl
+    import urllib.request
+
+    pem = tmp_path / "foo.pem"
+    subprocess.run(
+        ["openssl", "req", "-new", "-x509", "-days", "1", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-out", str(pem), "-keyout", str(pem)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port, tls_port = free_port(), free_port()
+    s = serve(
+        serving,
+        ["serve", "--no-sip", "--bind", f"127.0.0.1:{port}", "--tls", f"127.0.0.1:{tls_port}",
+         "--tls-cert", str(pem)],
+        env, tmp_path / "tls.log",
+    )  # fmt: skip
+    assert f"HTTPS Server Enabled and Bound to 127.0.0.1:{tls_port}\n" in s.console()
+    request = urllib.request.Request(f"https://127.0.0.1:{tls_port}/ari/asterisk/ping")
+    request.add_header("Authorization", "Basic dGVzdEFSSTpTdXAzck0zZ2EkdHIwbmc=")
+    context = ssl.create_default_context(cafile=str(pem))
+    with urllib.request.urlopen(request, timeout=5, context=context) as answer:
+        assert b'"ping": "pong"' in answer.read()
+    assert s.stop() == 0
+
+    conf = samples(tmp_path / "etc")
+    http_conf = conf / "http.conf"
+    http_conf.write_text(
+        http_conf.read_text()
+        + f"tlsenable=yes\ntlsbindaddr=127.0.0.1:{tls_port}\n"
+        + f"tlscertfile={pem}\ntlsprivatekey={pem}\n"
+    )
+    for args, extra in ((["--no-tls"], {}), ([], {"PYARI_TLS": "off"})):
+        s = serve(
+            serving,
+            ["-C", str(conf), "serve", "--no-sip", "--bind", f"127.0.0.1:{port}", *args],
+            {**env, **extra},
+            tmp_path / f"no-tls-{len(serving)}.log",
+        )
+        status = rx(conf, "http show status", env).stdout
+        assert f"\nServer Enabled and Bound to 127.0.0.1:{port}\n" in status
+        assert "HTTPS" not in status and "HTTPS" not in s.console()
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", tls_port), 2).close()
+        assert s.stop() == 0
