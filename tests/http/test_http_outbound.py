@@ -363,6 +363,62 @@ async def test_tls_with_a_ca_and_a_refused_unknown_ca(
     await app.stop()
 
 
+@pytestmark_tls
+async def test_tls_client_certificate_and_the_verify_options(
+    conf: Path,
+    tmp_path: Path,
+    make_server: Callable[[Path], Awaitable[Server]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ca, cert, key = make_ca_and_cert(tmp_path)
+    # The application asks for a client certificate signed by its CA.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(ca)
+    app = AppServer()
+    await app.start(ctx)
+    uri = f"wss://127.0.0.1:{app.port}/ari"
+    mutual = f"tls_enabled = yes\nca_list_file = {ca}\ncert_file = {cert}\npriv_key_file = {key}\n"
+    write_config(conf, uri, extra=mutual)
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    assert (await conn.next())["type"] == "ApplicationRegistered"
+    peer = conn.ws.transport.get_extra_info("peercert")
+    assert peer is not None and ("commonName", "127.0.0.1") in peer["subject"][0]
+    await srv.stop()
+    await app.stop()
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    await app.start(ctx)
+    # No CA configured: the certificate cannot be checked; verify_server = no connects anyway.
+    write_config(conf, uri, extra="tls_enabled = yes\nverify_server_cert = no\n")
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    assert (await conn.next())["type"] == "ApplicationRegistered"
+    await srv.stop()
+
+    # The certificate names 127.0.0.1, not localhost: refused unless
+    # verify_server_hostname = no (the chain is still checked).
+    local = f"wss://localhost:{app.port}/ari"
+    with caplog.at_level(logging.WARNING):
+        write_config(conf, local, extra=f"tls_enabled = yes\nca_list_file = {ca}\n")
+        srv = await make_server(conf)
+        await until(lambda: "failed after 2 tries" in caplog.text)
+        assert "certificate verify failed" in caplog.text and "localhost" in caplog.text
+        assert app.connections.empty()
+        await srv.stop()
+    write_config(
+        conf, local, extra=f"tls_enabled = yes\nca_list_file = {ca}\nverify_server_hostname = no\n"
+    )
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    assert (await conn.next())["type"] == "ApplicationRegistered"
+    await srv.stop()
+    await app.stop()
+
+
 async def test_reload_keeps_the_connection_and_the_call(
     conf: Path, make_server: Callable[[Path], Awaitable[Server]]
 ) -> None:
