@@ -63,7 +63,8 @@ BLOCK_TIMEOUT = 60.0
 READY_TIMEOUT = 20.0
 OUTPUT_TIMEOUT = 15.0
 
-_FENCE = re.compile(r"^(?P<fence>```+|~~~+)\s*(?P<info>[^`]*)$")
+_FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)\s*(?P<info>[^`]*)$")
+"""A fence, at the margin or indented inside a list item."""
 _MARKER = re.compile(r"^<!--\s*doctest:\s*(?P<text>.*?)\s*-->$")
 _SERVE = re.compile(r"^\s*pyari\b(?P<opts>(?:(?!\s-rx\b|\s-x\b).)*?)\sserve\b")
 _TALKS_TO_PYARI = re.compile(r"\bpyari\b[^\n]*\s-r?x\b|127\.0\.0\.1:8088\b")
@@ -91,7 +92,8 @@ class Block:
 
 
 def blocks(document: Path) -> list[Block]:
-    """The fenced blocks of ``document``, each with the marker comment before it."""
+    """The fenced blocks of ``document``, each with the marker comment before it (a
+    block indented in a list item: its text without the indentation)."""
     found: list[Block] = []
     lines = document.read_text(encoding="utf-8").splitlines()
     marker = ""
@@ -101,12 +103,14 @@ def blocks(document: Path) -> list[Block]:
         if m := _MARKER.match(line.strip()):
             marker = m["text"]
         elif m := _FENCE.match(line):
-            fence, lang = m["fence"], (m["info"].split() or [""])[0].lower()
+            indent, fence = m["indent"], m["fence"]
+            lang = (m["info"].split() or [""])[0].lower()
             body: list[str] = []
             start = i + 1
             i += 1
-            while i < len(lines) and not lines[i].startswith(fence):
-                body.append(lines[i])
+            while i < len(lines) and not lines[i].startswith(indent + fence):
+                text = lines[i]
+                body.append(text[len(indent) :] if text.startswith(indent) else text.lstrip())
                 i += 1
             found.append(Block(document, start, lang, "\n".join(body) + "\n", marker))
             marker = ""
@@ -499,6 +503,22 @@ def test_python_blocks_compile(block: Block) -> None:
 )
 def test_toml_blocks_parse(block: Block) -> None:
     tomllib.loads(block.text)
+
+
+_LOOKS_LIKE_COMMANDS = re.compile(
+    r"^(\$ |pyari (-|serve|samples)|make |python3? |curl |pip |openssl |\. \.venv/)"
+)
+
+
+def test_command_blocks_are_labelled() -> None:
+    """A block of commands without ``sh`` (or ``bash``, ``console``) would not be run."""
+    for block in all_blocks():
+        if block.lang in SHELLS:
+            continue
+        first = next((line.strip() for line in block.text.splitlines() if line.strip()), "")
+        assert not _LOOKS_LIKE_COMMANDS.match(first), (
+            f"{block.where}: commands in a {block.lang!r} block"
+        )
 
 
 def test_markers_are_known_and_skips_say_why() -> None:
