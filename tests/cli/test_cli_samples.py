@@ -34,3 +34,15 @@ def test_samples_over_existing_files_says_so_once_and_writes_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["http.conf"]
     assert main(["samples", "--force", str(tmp_path)]) == 0
     assert (tmp_path / "http.conf").read_text(encoding="utf-8") == embedded_text("http.conf")
+
+
+def test_samples_needs_a_folder_and_writes_nothing_without_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run from the checkout, a bare ``pyari samples`` once wrote ``etc/`` there."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["samples"])
+    assert exit_.value.code == 2
+    assert "the following arguments are required: dir" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
