@@ -155,20 +155,14 @@ class RecordingResult:
 
     # Asterisk (__ast_play_and_record) reports whole seconds of the file as written,
     # less the trailing silence beyond 200 ms; the talking time is that length less
-    # all the silence beyond 200 ms (C integer division truncates towards zero).
+    # all the silence beyond 200 ms.
     @property
     def duration(self) -> int:
-        seconds = self.duration_ms // 1000
-        if self.trailing_silence_ms > 0:
-            seconds -= _c_div(self.trailing_silence_ms - 200, 1000)
-        return max(seconds, 0)
+        return _seconds_less_silence(self.duration_ms, self.trailing_silence_ms)
 
     @property
     def talking_duration(self) -> int:
-        seconds = self.duration_ms // 1000
-        if self.detected_silence_ms > 0:
-            seconds -= _c_div(self.detected_silence_ms - 200, 1000)
-        return max(seconds, 0)
+        return _seconds_less_silence(self.duration_ms, self.detected_silence_ms)
 
     @property
     def silence_duration(self) -> int:
@@ -178,6 +172,15 @@ class RecordingResult:
     def file_ms(self) -> int:
         """Milliseconds of audio left in the file."""
         return self.duration_ms - self.trimmed_ms
+
+
+def _seconds_less_silence(duration_ms: int, silence_ms: int) -> int:
+    """Whole seconds of ``duration_ms`` less the seconds of ``silence_ms`` beyond 200 ms
+    (C integer division, truncating towards zero), never below 0."""
+    seconds = duration_ms // 1000
+    if silence_ms > 0:
+        seconds -= _c_div(silence_ms - 200, 1000)
+    return max(seconds, 0)
 
 
 def _c_div(a: int, b: int) -> int:
