@@ -196,20 +196,16 @@ class _Substituter:
                 continue
             out.append(text[i:j])
             kind = text[j + 1] if j + 1 < n else ""
-            if kind == "{":
-                end, closed, needsub = _find_end(text, j + 2, "{", "}", "[")
+            if kind == "{" or kind == "[":  # ${variable} or $[expression]
+                close, other = ("}", "[") if kind == "{" else ("]", "{")
+                end, closed, needsub = _find_end(text, j + 2, kind, close, other)
                 if not closed:
-                    self.error("Error in extension logic (missing '}')")
+                    self.error(f"Error in extension logic (missing '{close}')")
                 inner = text[j + 2 : end - 1 if closed else end]
+                if needsub:
+                    inner = self.run(inner)
+                out.append(self._variable(inner) if kind == "{" else self._expression(inner))
                 i = end
-                out.append(self._variable(self.run(inner) if needsub else inner))
-            elif kind == "[":
-                end, closed, needsub = _find_end(text, j + 2, "[", "]", "{")
-                if not closed:
-                    self.error("Error in extension logic (missing ']')")
-                inner = text[j + 2 : end - 1 if closed else end]
-                i = end
-                out.append(self._expression(self.run(inner) if needsub else inner))
             else:
                 out.append("$")
                 i = j + 1
