@@ -6,12 +6,16 @@ Each is a msgspec Struct tagged with its ARI ``type``; the ARI layer adds
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from pyari.core import causes
 from pyari.core.snapshots import BridgeSnapshot, ChannelSnapshot, EndpointSnapshot
 from pyari.wallclock import ari_timestamp
+
+if TYPE_CHECKING:
+    from pyari.core.channel import Channel
 
 UNSET: Any = msgspec.UNSET
 
@@ -75,6 +79,18 @@ class Dial(Event, tag="Dial", kw_only=True, frozen=True):
 def dial(peer: ChannelSnapshot, dialstring: str, dialstatus: str) -> Dial:
     """A Dial event for an outgoing channel (no caller, nothing forwarded)."""
     return Dial(peer=peer, forward="", dialstring=dialstring, dialstatus=dialstatus)
+
+
+def dial_status(chan: Channel, answered: bool) -> str:
+    """The final ``dialstatus`` of a called channel: ``ANSWER``, ``BUSY`` (the far end
+    was busy), ``CANCEL`` (hung up otherwise) or ``NOANSWER`` (still ringing)."""
+    if answered:
+        return "ANSWER"
+    if chan.hangupcause == causes.USER_BUSY:
+        return "BUSY"
+    if chan.hungup:
+        return "CANCEL"
+    return "NOANSWER"
 
 
 class StasisStart(Event, tag="StasisStart", kw_only=True, frozen=True):

@@ -114,14 +114,7 @@ class Control:
             answered = await chan.wait_answered(timeout)
             if chan.destroyed:
                 return
-            if answered:
-                status = "ANSWER"
-            elif chan.hangupcause == causes.USER_BUSY:
-                status = "BUSY"
-            elif chan.hungup:
-                status = "CANCEL"
-            else:
-                status = "NOANSWER"
+            status = ev.dial_status(chan, answered)
             chan.publish(ev.dial(chan.snapshot(), dialstring, status))
             if status == "NOANSWER":
                 chan.request_hangup(causes.NO_ANSWER)

@@ -314,18 +314,13 @@ async def _dial(
 ) -> None:
     chan.publish(ev.dial(chan.snapshot(), dialstring, ""))
     chan.tech.call(chan, timeout)
-    if not await chan.wait_answered(timeout):
-        if chan.hangupcause == causes.USER_BUSY:
-            status = "BUSY"
-        elif chan.hungup:
-            status = "CANCEL"
-        else:
-            status = "NOANSWER"
-            chan.hangupcause = causes.NO_ANSWER
-        chan.publish(ev.dial(chan.snapshot(), dialstring, status))
-        return
-    chan.publish(ev.dial(chan.snapshot(), dialstring, "ANSWER"))
-    await after_answer(chan)
+    answered = await chan.wait_answered(timeout)
+    status = ev.dial_status(chan, answered)
+    if status == "NOANSWER":
+        chan.hangupcause = causes.NO_ANSWER
+    chan.publish(ev.dial(chan.snapshot(), dialstring, status))
+    if answered:
+        await after_answer(chan)
 
 
 def inherit_linkedid(chan: Channel, requestor: Channel) -> None:
