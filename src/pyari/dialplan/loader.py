@@ -261,28 +261,33 @@ class _Loader:
                 inc = value.split(",", 1)[0].split("|", 1)[0].strip()
                 if not inc:
                     raise DialplanError(e.file, e.line, "include without a context name")
-                if inc in ctx.includes:
-                    self.warnings.append(
-                        f"Context '{e.value}' already included in '{sec.name}' context "
-                        f"on include at line {e.line} of {e.file}"
-                    )
-                else:
-                    ctx.includes.append(inc)
+                self._add_once(
+                    ctx.includes,
+                    inc,
+                    f"Context '{e.value}' already included in '{sec.name}' context "
+                    f"on include at line {e.line} of {e.file}",
+                )
             elif key == "ignorepat":
-                pat = _subst_globals(e.value, self.globals).strip()
-                if pat in ctx.ignorepats:
-                    self.warnings.append(
-                        f"Unable to include ignorepat '{e.value}' in context '{sec.name}' "
-                        f"at line {e.line} of {e.file}"
-                    )
-                else:
-                    ctx.ignorepats.append(pat)
+                self._add_once(
+                    ctx.ignorepats,
+                    _subst_globals(e.value, self.globals).strip(),
+                    f"Unable to include ignorepat '{e.value}' in context '{sec.name}' "
+                    f"at line {e.line} of {e.file}",
+                )
             elif key in ("switch", "lswitch", "eswitch", "autohints"):
                 continue
             else:
                 self.warnings.append(
                     f"==!!== Unknown directive: {e.key} at line {e.line} of {e.file} -- IGNORING!!!"
                 )
+
+    def _add_once(self, items: list[str], item: str, warning: str) -> None:
+        """Add ``item`` to a context's includes or ignore patterns; one already there is
+        refused with ``warning``."""
+        if item in items:
+            self.warnings.append(warning)
+        else:
+            items.append(item)
 
     def _priority(
         self,
