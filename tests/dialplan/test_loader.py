@@ -312,6 +312,7 @@ include => other
 include => timed,09:00-17:00,mon-fri,*,*
 include => other
 ignorepat => 9
+ignorepat => 9
 switch => IAX2/user@peer/context
 lswitch => Loopback/foo
 autohints => yes
@@ -324,6 +325,7 @@ frobnicate => yes
     assert ctx.includes == ("other", "timed")
     assert ctx.ignorepats == ("9",)
     assert any("already included" in w for w in dp.warnings)
+    assert any("Unable to include ignorepat '9' in context 'c'" in w for w in dp.warnings)
     assert any("Unknown directive: frobnicate" in w for w in dp.warnings)
     assert dp.context_names() == ["c", "other", "timed"]
 
