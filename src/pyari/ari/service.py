@@ -210,6 +210,14 @@ class AriService:
             self._auth_cache[key] = user
         return user
 
+    def _request_user(
+        self, req: AriRequest, query: Mapping[str, str], users: Mapping[str, Any]
+    ) -> User | None:
+        """:meth:`authenticate` for a request that came over HTTP (its addresses and scheme)."""
+        return self.authenticate(
+            req.headers, query, users, peer=req.peer, local=req.local, tls=req.scheme == "https"
+        )
+
     def _failed(
         self,
         users: Mapping[str, Any],
@@ -351,20 +359,9 @@ class AriService:
             if method == "OPTIONS":
                 return self.options(req)
             settings = self.ctx.settings()
-            user = self.authenticate(
-                req.headers,
-                query,
-                settings.users,
-                peer=req.peer,
-                local=req.local,
-                tls=req.scheme == "https",
-            )
+            user = self._request_user(req, query, settings.users)
             if user is None:
-                return self.error(
-                    401,
-                    "Authentication required",
-                    {"WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'},
-                )
+                return self.error(401, "Authentication required", _challenge(settings))
             self.check_acl(user, req)
             if path[:10] == "/api-docs/" or path == "/openapi.json":
                 if method != "GET":
@@ -478,19 +475,12 @@ class AriService:
             raise AriError(400, "Too many query parameters")
         query = dict(req.query)
         settings = self.ctx.settings()
-        user = self.authenticate(
-            req.headers,
-            query,
-            settings.users,
-            peer=req.peer,
-            local=req.local,
-            tls=req.scheme == "https",
-        )
+        user = self._request_user(req, query, settings.users)
         if user is None:
             return AriResponse(
                 401,
                 b'{"message": "Authentication required"}',
-                {"Content-Type": JSON, "WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'},
+                {"Content-Type": JSON, **_challenge(settings)},
             )
         self.check_acl(user, req)
         self._operation(user, req.method, req.path)
@@ -625,6 +615,11 @@ class AriService:
             if len(self._docs_cache) < 256:
                 self._docs_cache[key] = data
         return AriResponse(200, data, {"Content-Type": JSON}, static=True)
+
+
+def _challenge(settings: AriSettings) -> dict[str, str]:
+    """The 401's header that asks for Basic credentials (ari.conf ``auth_realm``)."""
+    return {"WWW-Authenticate": f'Basic realm="{settings.auth_realm}"'}
 
 
 def _resume_header(value: str | None) -> dict[str, int] | None:
