@@ -507,7 +507,7 @@ def pyari_texts() -> tuple[frozenset[str], frozenset[str]]:
 
 READ = ("ari", "core", "channels", "stasis", "media")
 """The packages whose refusals reach an ARI answer."""
-FORWARDED = {"find_channel": 2, "_change_sources": 3}
+FORWARDED = {"find_channel": 2, "find_live": 2, "_change_sources": 3}
 """Helpers given the text they answer with, and the argument that holds it (their
 parameters ``missing`` and ``unknown_source`` in ``PASS_THROUGH``)."""
 REFUSAL_KINDS = ("Refused", "NotFound", "Conflict", "Invalid", "Failed")

@@ -5,7 +5,7 @@ the live recording's registration and the 201 replies with their ``Location``.""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from pyari.ari.args import (
@@ -44,6 +44,22 @@ def live_recordings(ctx: AriContext) -> LiveRecordings:
     found = ctx.recordings
     if found is None:
         raise AriError(501, "Not implemented")
+    return found
+
+
+_Found = TypeVar("_Found", covariant=True)
+
+
+class _LiveRegistry(Protocol[_Found]):
+    def get(self, key: str, /) -> _Found | None: ...
+
+
+def find_live(registry: _LiveRegistry[_Found] | None, key: str, missing: str) -> _Found:
+    """The live playback or recording ``key`` of ``registry``; 404 with the message
+    ``missing`` when there is none (or no registry: the media service is not loaded)."""
+    found = registry.get(key) if registry is not None else None
+    if found is None:
+        raise AriError(404, missing)
     return found
 
 

@@ -6,6 +6,7 @@ from pyari.ari.args import PlaybacksControlArgs, PlaybacksGetArgs, PlaybacksStop
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.resources import handles
+from pyari.ari.resources.media_ops import find_live
 from pyari.stasis.playback import Playback
 
 OPERATIONS = frozenset({"restart", "pause", "unpause", "reverse", "forward"})
@@ -13,11 +14,7 @@ PLAYBACK_NOT_FOUND = "Playback not found"
 
 
 def _find(ctx: AriContext, playback_id: str) -> Playback:
-    playbacks = ctx.playbacks
-    playback = playbacks.get(playback_id) if playbacks is not None else None
-    if playback is None:
-        raise AriError(404, PLAYBACK_NOT_FOUND)
-    return playback
+    return find_live(ctx.playbacks, playback_id, PLAYBACK_NOT_FOUND)
 
 
 @handles("playbacks", "get")

@@ -33,7 +33,7 @@ from pyari.ari.args import (
 from pyari.ari.context import AriContext
 from pyari.ari.errors import AriError
 from pyari.ari.resources import Reply, handles
-from pyari.ari.resources.media_ops import RECORD_FORMATS
+from pyari.ari.resources.media_ops import RECORD_FORMATS, find_live
 from pyari.confine import PathRefused, check_name, confine, inside
 from pyari.media.library import file_with_stem
 from pyari.stasis.recording import LiveRecording
@@ -178,11 +178,7 @@ async def copy_stored(ctx: AriContext, args: RecordingsCopyStoredArgs) -> Stored
 
 
 def _find_live(ctx: AriContext, name: str) -> LiveRecording:
-    recordings = ctx.recordings
-    rec = recordings.get(name) if recordings is not None else None
-    if rec is None:
-        raise AriError(404, RECORDING_NOT_FOUND)
-    return rec
+    return find_live(ctx.recordings, name, RECORDING_NOT_FOUND)
 
 
 @handles("recordings", "getLive")
