@@ -374,20 +374,21 @@ def _direction(direction: str) -> set[str]:
     return found
 
 
-@handles("channels", "mute", lenient=frozenset({"direction"}))
-async def mute(ctx: AriContext, args: ChannelsMuteArgs) -> None:
+def _set_muted(ctx: AriContext, args: ChannelsMuteArgs | ChannelsUnmuteArgs, muted: bool) -> None:
     control = find_control_up(ctx, args.channelId)
     directions = _direction(args.direction)
     chan = control.channel
-    run_async(ctx, control, lambda: chan.set_muted(directions, True))
+    run_async(ctx, control, lambda: chan.set_muted(directions, muted))
+
+
+@handles("channels", "mute", lenient=frozenset({"direction"}))
+async def mute(ctx: AriContext, args: ChannelsMuteArgs) -> None:
+    _set_muted(ctx, args, True)
 
 
 @handles("channels", "unmute", lenient=frozenset({"direction"}))
 async def unmute(ctx: AriContext, args: ChannelsUnmuteArgs) -> None:
-    control = find_control_up(ctx, args.channelId)
-    directions = _direction(args.direction)
-    chan = control.channel
-    run_async(ctx, control, lambda: chan.set_muted(directions, False))
+    _set_muted(ctx, args, False)
 
 
 @handles("channels", "sendDTMF")
