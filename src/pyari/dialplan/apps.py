@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyari.core import causes
@@ -100,6 +101,17 @@ async def set_app(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     return None
 
 
+def _set_party_item(
+    set_party: Callable[[str | None, str | None], None], item: str, value: str
+) -> None:
+    """Set a party's (caller id's or connected line's) ``num``/``number`` or ``name``;
+    ``set_party(name, number)`` leaves the part given as None unchanged."""
+    if item in ("num", "number"):
+        set_party(None, value)
+    elif item == "name":
+        set_party(value, None)
+
+
 def assign_variable(pbx: Pbx, chan: Channel, name: str, value: str) -> None:
     """``Set(name=value)``, where ``name`` may be a function like GLOBAL(x)."""
     upper = name.upper()
@@ -110,20 +122,14 @@ def assign_variable(pbx: Pbx, chan: Channel, name: str, value: str) -> None:
         return
     if upper.startswith("CALLERID(") and name.endswith(")"):
         what = name[9:-1].strip().lower()
-        if what in ("num", "number"):
-            chan.set_caller(number=value)
-        elif what == "name":
-            chan.set_caller(name=value)
-        elif what == "all":
+        if what == "all":
             cid_name, cid_number = parse_callerid(value)
             chan.set_caller(cid_name, cid_number)
+        else:
+            _set_party_item(chan.set_caller, what, value)
         return
     if upper.startswith("CONNECTEDLINE(") and name.endswith(")"):
-        what = name[14:-1].strip().lower()
-        if what in ("num", "number"):
-            chan.set_connected(number=value)
-        elif what == "name":
-            chan.set_connected(name=value)
+        _set_party_item(chan.set_connected, name[14:-1].strip().lower(), value)
         return
     if upper.startswith("TALK_DETECT(") and name.endswith(")"):
         action = name[12:-1].strip().lower()
