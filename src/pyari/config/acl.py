@@ -135,6 +135,14 @@ def rules_from(sense: str, value: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def _entry_rules(sense: str, entry: Entry) -> tuple[Rule, ...]:
+    """:func:`rules_from` for a configuration line; ConfigError names a bad one."""
+    try:
+        return rules_from(sense, entry.value)
+    except ValueError as exc:
+        raise ConfigError(entry.file, entry.line, f"Bad ACL '{entry.value}': {exc}") from None
+
+
 def permits(rules: Iterable[Rule], address: str | Address) -> bool:
     """Asterisk's ``ast_apply_ha``: allowed unless the last rule matching says deny."""
     allowed = True
@@ -187,12 +195,7 @@ def build_acl(entries: Iterable[Entry], named: Mapping[str, tuple[Rule, ...]]) -
             continue
         if key != "acl":
             has_base = True
-            try:
-                base.extend(rules_from(key, entry.value))
-            except ValueError as exc:
-                raise ConfigError(
-                    entry.file, entry.line, f"Bad ACL '{entry.value}': {exc}"
-                ) from None
+            base.extend(_entry_rules(key, entry))
             continue
         for raw in entry.value.split(","):
             name = raw.strip()
@@ -229,11 +232,6 @@ def load_named_acls(sections: Iterable[Section]) -> dict[str, tuple[Rule, ...]]:
                 raise ConfigError(
                     entry.file, entry.line, f"[{section.name}]: unknown option '{entry.key}'"
                 )
-            try:
-                rules.extend(rules_from(key, entry.value))
-            except ValueError as exc:
-                raise ConfigError(
-                    entry.file, entry.line, f"Bad ACL '{entry.value}': {exc}"
-                ) from None
+            rules.extend(_entry_rules(key, entry))
         acls[section.name] = tuple(rules)
     return acls
