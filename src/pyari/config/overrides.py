@@ -35,6 +35,8 @@ ENVIRONMENT = {
 """The environment variables :meth:`Overrides.from_environ` reads, with what they hold."""
 
 _OFF = {"off", "no", "none", "0", "false"}
+_SWITCHES = (("PYARI_TLS", "tls_enabled", "tls_bind"), ("PYARI_SIP", "sip_enabled", "sip_bind"))
+"""The variables that give an address or ``off``, with the fields they set."""
 
 
 def parse_address(text: str, origin: str, name: str) -> Address:
@@ -67,22 +69,15 @@ class Overrides:
         found: dict[str, object] = {}
         if text := environ.get("PYARI_BIND", "").strip():
             found["http_bind"] = parse_address(text, "environment", "PYARI_BIND")
-        if text := environ.get("PYARI_TLS", "").strip():
-            if text.casefold() in _OFF:
-                found["tls_enabled"] = False
-            else:
-                found["tls_bind"] = parse_address(text, "environment", "PYARI_TLS")
-                found["tls_enabled"] = True
         if text := environ.get("PYARI_TLS_CERT", "").strip():
             found["tls_cert"] = Path(text)
         if text := environ.get("PYARI_TLS_KEY", "").strip():
             found["tls_key"] = Path(text)
-        if text := environ.get("PYARI_SIP", "").strip():
-            if text.casefold() in _OFF:
-                found["sip_enabled"] = False
-            else:
-                found["sip_bind"] = parse_address(text, "environment", "PYARI_SIP")
-                found["sip_enabled"] = True
+        for name, enabled, bind in _SWITCHES:  # an address, or off
+            if text := environ.get(name, "").strip():
+                found[enabled] = on = text.casefold() not in _OFF
+                if on:
+                    found[bind] = parse_address(text, "environment", name)
         return cls(**found)  # type: ignore[arg-type]
 
     def over(self, base: Overrides) -> Overrides:
