@@ -28,6 +28,10 @@ An HTML comment just before a block changes how it is taken:
     each command runs in the background (a program that runs until Ctrl+C);
     the next block runs once pyari lists an ARI application more than before.
     ``prints``: words its output must show, in order, before the document ends.
+``<!-- doctest: prints WORD WORD -->``
+    words the block's output must show, in order (its ports replaced too).
+``<!-- doctest: console -->``
+    before an output block: each of its lines must show in pyari's console.
 
 ```python blocks are compiled (top-level ``await`` allowed, as in a REPL or
 notebook); ```toml blocks are parsed.
@@ -148,6 +152,8 @@ class Session:
     cwd: Path
     started: list[tuple[Block, subprocess.Popen[bytes], Path]] = field(default_factory=list)
     server_opts: str | None = None
+    consoles: list[Path] = field(default_factory=list)
+    """The console logs of the pyari servers the document started."""
 
     @classmethod
     def create(cls, tmp: Path) -> Session:
@@ -246,6 +252,7 @@ class Session:
 
     def serve(self, block: Block, line: str, opts: str) -> None:
         proc = self.start(block, line)
+        self.consoles.append(self.started[-1][2])
         self.server_opts = opts
         self.wait(block, proc, lambda: self.rx("core show uptime").returncode == 0, "pyari")
 
@@ -269,12 +276,12 @@ class Session:
 
     def check_prints(self) -> None:
         for block, _proc, log in self.started:
+            if block.directive("background") is None:
+                continue
             words = (block.directive("prints") or "").split()
             deadline = time.monotonic() + OUTPUT_TIMEOUT
             while words:
-                text = log.read_text(errors="replace")
-                pattern = ".*".join(re.escape(w) for w in words)
-                if re.search(pattern, text, re.DOTALL):
+                if _shows(log.read_text(errors="replace"), words):
                     break
                 if time.monotonic() > deadline:
                     pytest.fail(
@@ -283,6 +290,23 @@ class Session:
                         pytrace=False,
                     )
                 time.sleep(0.05)
+
+    def check_console(self, block: Block) -> None:
+        """Every line of ``block`` shows in pyari's console (its ports replaced)."""
+        lines = [ln.strip() for ln in self.localise(block.text).splitlines() if ln.strip()]
+        deadline = time.monotonic() + OUTPUT_TIMEOUT
+        while True:
+            console = "".join(log.read_text(errors="replace") for log in self.consoles)
+            missing = [line for line in lines if line not in console]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"{block.where}: pyari's console never showed {missing}\n"
+                    f"{self.background_output()}",
+                    pytrace=False,
+                )
+            time.sleep(0.05)
 
     def stop(self) -> None:
         for _block, proc, _log in reversed(self.started):
@@ -302,11 +326,13 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def run_shell(session: Session, block: Block) -> None:
+def run_shell(session: Session, block: Block) -> str:
+    """Run the block's commands; what they printed (nothing for a background block)."""
     script = session.localise(commands(block))
     if block.directive("background") is not None:
         session.background(block, script)
-        return
+        return ""
+    out: list[str] = []
     pending: list[str] = []
     for line in script.splitlines(keepends=True):
         m = _SERVE.match(line)
@@ -314,11 +340,12 @@ def run_shell(session: Session, block: Block) -> None:
             pending.append(line)
             continue
         if "".join(pending).strip():
-            session.run(block, "".join(pending))
+            out.append(session.run(block, "".join(pending)))
         pending = []
         session.serve(block, line.split("#", 1)[0].strip(), m["opts"].strip())
     if "".join(pending).strip():
-        session.run(block, "".join(pending))
+        out.append(session.run(block, "".join(pending)))
+    return "".join(out)
 
 
 def documents_with_commands() -> Iterator[Path]:
@@ -351,7 +378,18 @@ def run_block(session: Session, block: Block) -> None:
     talks = _TALKS_TO_PYARI.search(block.text) or block.directive("background") is not None
     if session.server_opts is None and talks and not _SERVE.search(block.text):
         session.serve(block, "pyari serve", "")
-    run_shell(session, block)
+    out = run_shell(session, block)
+    words = session.localise(block.directive("prints") or "").split()
+    if words and block.directive("background") is None and not _shows(out, words):
+        pytest.fail(
+            f"{block.where}: the output does not show {words}\n--- output ---\n{out}",
+            pytrace=False,
+        )
+
+
+def _shows(text: str, words: list[str]) -> bool:
+    """``words`` appear in ``text`` in this order."""
+    return re.search(".*".join(re.escape(w) for w in words), text, re.DOTALL) is not None
 
 
 def short_tmp() -> Path:
@@ -372,6 +410,8 @@ def test_document_commands_run(document: Path) -> None:
         for block in blocks(document):
             if is_run(block):
                 run_block(session, block)
+            if block.directive("console") is not None:
+                session.check_console(block)
         session.check_prints()
     finally:
         session.stop()
@@ -525,7 +565,8 @@ def test_markers_are_known_and_skips_say_why() -> None:
     for block in all_blocks():
         for part in filter(None, (p.strip() for p in block.marker.split(";"))):
             word, _, rest = part.partition(" ")
-            assert word in {"skip", "save", "background", "prints"}, f"{block.where}: {part}"
+            known = {"skip", "save", "background", "prints", "console"}
+            assert word in known, f"{block.where}: {part}"
             if word in ("skip", "background"):
                 assert re.fullmatch(r"\(.+\)", rest), f"{block.where}: {word} needs (a reason)"
             if word in ("save", "prints"):
