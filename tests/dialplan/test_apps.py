@@ -126,6 +126,24 @@ same => n,Progress()
     assert states == ["Ringing", "Up"]
 
 
+@pytest.mark.parametrize(
+    ("app", "answered", "status"),
+    [
+        ("Playback(hello-world)", True, "FAILED"),  # the Rig has no media: nothing plays
+        ("Playback(hello-world,skip)", False, None),
+        ("Playback(hello-world,noanswer)", False, "FAILED"),
+        ("Background(hello-world,s)", False, None),
+    ],
+)
+async def test_playback_answers_unless_skip_or_noanswer(
+    app: str, answered: bool, status: str | None
+) -> None:
+    rig = Rig(f"[test]\nexten => 100,1,{app}\nsame => n,Set(AFTER=${{CHANNEL(state)}})\n")
+    chan = await rig.run("100")
+    assert chan.get_var("AFTER") == ("Up" if answered else "Ring")
+    assert chan.get_var("PLAYBACKSTATUS") == status
+
+
 async def test_verbose_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="pyari.verbose")
     rig = Rig("[test]\nexten => 100,1,Verbose(3,hello there)\nsame => n,Verbose(plain)\n")
