@@ -227,6 +227,18 @@ def _sound_uris(files: str) -> list[str]:
     return [f"sound:{name.strip()}" for name in files.split("&") if name.strip()]
 
 
+def _answer_to_play(chan: Channel, *, skip: bool, noanswer: bool) -> bool:
+    """Playback's and Background's start: a channel not answered yet is answered, unless
+    ``noanswer``; with ``skip`` it is left alone and nothing is played (False)."""
+    if chan.up:
+        return True
+    if skip:
+        return False
+    if not noanswer:
+        chan.answer()
+    return True
+
+
 @application("Playback")
 async def playback(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     """``Playback(file1[&file2...][,options])``: options ``skip``, ``noanswer``.
@@ -241,11 +253,8 @@ async def playback(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     if not files:
         log.warning("Playback requires an argument (filename)")
         return None
-    if not chan.up:
-        if "skip" in options:
-            return None
-        if "noanswer" not in options:
-            chan.answer()
+    if not _answer_to_play(chan, skip="skip" in options, noanswer="noanswer" in options):
+        return None
     ok = await media.play_files(chan, files, chan.language) if media is not None else False
     if chan.hungup:
         return Result.HANGUP
@@ -274,11 +283,8 @@ async def background(pbx: Pbx, chan: Channel, data: str) -> Result | None:
     if not files or media is None:
         log.warning("Background requires an argument (filename)")
         return None
-    if not chan.up:
-        if "s" in options:
-            return None
-        if "n" not in options:
-            chan.answer()
+    if not _answer_to_play(chan, skip="s" in options, noanswer="n" in options):
+        return None
     dialplan = pbx.dialplan
     keys: asyncio.Queue[str] = asyncio.Queue()
     media.add_dtmf_hook(chan, keys.put_nowait)
