@@ -23,6 +23,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from pyari.rtp.srtp import SRTP_AES128_CM_SHA1_80, SrtpSessions
+
 if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -129,8 +131,10 @@ class DtlsCertificate:
         return ctx
 
 
-class DtlsSrtp:
-    """One DTLS-SRTP association (see the module docstring)."""
+class DtlsSrtp(SrtpSessions):
+    """One DTLS-SRTP association (see the module docstring); its SRTP half (``protect``,
+    ``protect_rtcp``, ``unprotect``) is :class:`~pyari.rtp.srtp.SrtpSessions`, keyed when
+    the handshake ends."""
 
     def __init__(
         self,
@@ -142,6 +146,7 @@ class DtlsSrtp:
     ) -> None:
         from OpenSSL import SSL
 
+        super().__init__()
         self.role = role
         self.remote_fingerprint = remote_fingerprint
         self.verify = verify
@@ -154,10 +159,7 @@ class DtlsSrtp:
             self._ssl.set_connect_state()
         else:
             self._ssl.set_accept_state()
-        self._tx: object = None
-        self._rx: object = None
         self._deadline: float | None = None
-        self.unprotect_failures = 0
 
     # -------------------------------------------------------------- handshake
 
@@ -260,8 +262,6 @@ class DtlsSrtp:
         self.state = "connected"
 
     def _setup_srtp(self, material: bytes) -> None:
-        from pylibsrtp import Policy, Session
-
         client_key = material[:KEY_LENGTH]
         server_key = material[KEY_LENGTH : 2 * KEY_LENGTH]
         client_salt = material[2 * KEY_LENGTH : 2 * KEY_LENGTH + SALT_LENGTH]
@@ -269,22 +269,7 @@ class DtlsSrtp:
         client = client_key + client_salt
         server = server_key + server_salt
         tx_key, rx_key = (client, server) if self.role == "client" else (server, client)
-        rx = Policy(
-            key=rx_key,
-            ssrc_type=Policy.SSRC_ANY_INBOUND,
-            srtp_profile=Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
-        )
-        rx.allow_repeat_tx = True
-        rx.window_size = 1024
-        tx = Policy(
-            key=tx_key,
-            ssrc_type=Policy.SSRC_ANY_OUTBOUND,
-            srtp_profile=Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
-        )
-        tx.allow_repeat_tx = True
-        tx.window_size = 1024
-        self._rx = Session(rx)
-        self._tx = Session(tx)
+        self._start_srtp(tx_key, SRTP_AES128_CM_SHA1_80, rx_key, SRTP_AES128_CM_SHA1_80)
 
     def receive(self, data: bytes, now: float) -> list[bytes]:
         """A DTLS datagram from the peer: what to send back."""
@@ -324,39 +309,6 @@ class DtlsSrtp:
         out = self._flush()
         self._arm(now)
         return out
-
-    # -------------------------------------------------------------- SRTP
-
-    def protect(self, packet: bytes) -> bytes | None:
-        session = self._tx
-        if session is None:
-            return None
-        try:
-            return session.protect(packet)  # type: ignore[attr-defined,no-any-return]
-        except Exception:
-            return None
-
-    def protect_rtcp(self, packet: bytes) -> bytes | None:
-        session = self._tx
-        if session is None:
-            return None
-        try:
-            return session.protect_rtcp(packet)  # type: ignore[attr-defined,no-any-return]
-        except Exception:
-            return None
-
-    def unprotect(self, packet: bytes, rtcp: bool) -> bytes | None:
-        """The plain packet, or None when it fails authentication (or replays)."""
-        session = self._rx
-        if session is None:
-            return None
-        try:
-            if rtcp:
-                return session.unprotect_rtcp(packet)  # type: ignore[attr-defined,no-any-return]
-            return session.unprotect(packet)  # type: ignore[attr-defined,no-any-return]
-        except Exception:
-            self.unprotect_failures += 1
-            return None
 
     def close(self) -> list[bytes]:
         """A close_notify for the peer."""

@@ -15,6 +15,8 @@ import binascii
 import secrets
 from dataclasses import dataclass
 
+from pyari.rtp.srtp import SrtpSessions
+
 __all__ = ["SUITES", "Crypto", "SdesSrtp", "choose_crypto", "new_key", "parse_crypto"]
 
 SUITES = ("AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32")
@@ -65,7 +67,7 @@ def choose_crypto(values: list[str] | tuple[str, ...]) -> Crypto | None:
     return None
 
 
-class SdesSrtp:
+class SdesSrtp(SrtpSessions):
     """SRTP both ways with keys from SDP: ours protects, the peer's unprotects."""
 
     state = "connected"
@@ -74,21 +76,8 @@ class SdesSrtp:
     failed = False
 
     def __init__(self, local: Crypto, remote: Crypto) -> None:
-        from pylibsrtp import Policy, Session
-
-        profiles = {
-            "AES_CM_128_HMAC_SHA1_80": Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
-            "AES_CM_128_HMAC_SHA1_32": Policy.SRTP_PROFILE_AES128_CM_SHA1_32,
-        }
-        tx = Policy(key=local.key, ssrc_type=Policy.SSRC_ANY_OUTBOUND,
-                    srtp_profile=profiles[local.suite])  # fmt: skip
-        tx.allow_repeat_tx = True
-        rx = Policy(key=remote.key, ssrc_type=Policy.SSRC_ANY_INBOUND,
-                    srtp_profile=profiles[remote.suite])  # fmt: skip
-        rx.window_size = 1024
-        self._tx = Session(tx)
-        self._rx = Session(rx)
-        self.unprotect_failures = 0
+        super().__init__()
+        self._start_srtp(local.key, local.suite, remote.key, remote.suite)
 
     def start(self, now: float) -> list[bytes]:
         return []
@@ -101,24 +90,3 @@ class SdesSrtp:
 
     def close(self) -> list[bytes]:
         return []
-
-    def protect(self, packet: bytes) -> bytes | None:
-        try:
-            return self._tx.protect(packet)  # type: ignore[no-any-return]
-        except Exception:
-            return None
-
-    def protect_rtcp(self, packet: bytes) -> bytes | None:
-        try:
-            return self._tx.protect_rtcp(packet)  # type: ignore[no-any-return]
-        except Exception:
-            return None
-
-    def unprotect(self, packet: bytes, rtcp: bool) -> bytes | None:
-        try:
-            if rtcp:
-                return self._rx.unprotect_rtcp(packet)  # type: ignore[no-any-return]
-            return self._rx.unprotect(packet)  # type: ignore[no-any-return]
-        except Exception:
-            self.unprotect_failures += 1
-            return None
