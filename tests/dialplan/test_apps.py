@@ -132,7 +132,6 @@ same => n,Progress()
         ("Playback(hello-world)", True, "FAILED"),  # the Rig has no media: nothing plays
         ("Playback(hello-world,skip)", False, None),
         ("Playback(hello-world,noanswer)", False, "FAILED"),
-        ("Background(hello-world,s)", False, None),
     ],
 )
 async def test_playback_answers_unless_skip_or_noanswer(

@@ -38,6 +38,11 @@ exten => s,1,Answer()
  same => n,Background(hello-world)
  same => n,Set(RESULT=no-key)
 exten => 77,1,Set(RESULT=77)
+
+[bg-skip]
+exten => s,1,Background(hello-world,s)
+ same => n,Set(RESULT=${CHANNEL(state)})
+ same => n,Hangup()
 """
 
 
@@ -96,3 +101,9 @@ async def test_background_single_key_and_invalid_extensions(bg_server: Server) -
     assert "RESULT" not in chan.variables
     chan, _ = await _dial_keys(bg_server, "77", context="bg-noi")
     assert chan.variables["RESULT"] == "77"
+
+
+async def test_background_skip_leaves_an_unanswered_channel(bg_server: Server) -> None:
+    chan = bg_server.sim.phone("kim").call("s", "bg-skip")
+    await wait_for(lambda: chan.destroyed)
+    assert chan.variables["RESULT"] == "Ring"  # not answered, nothing played
