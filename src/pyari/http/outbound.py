@@ -485,18 +485,13 @@ class OutboundWebsockets:
         not reconnect (``ari start outbound-websocket`` or a reload starts it again); a
         per_call_config section loses its session and ``stasis-<app>`` contexts. False: no
         session has that id (the ids ``ari show websocket sessions`` lists)."""
-        for name, conn in list(self.persistent.items()):
-            if conn.session_id == session_id:
-                _notice_shutdown(session_id, "persistent", "to", conn.remote_addr)
-                del self.persistent[name]
-                self._stop(conn)
-                return True
-        for app_id, conn in list(self.per_call.items()):
-            if conn.session_id == session_id:
-                _notice_shutdown(session_id, "per_call", "to", conn.remote_addr)
-                del self.per_call[app_id]
-                self._stop(conn)
-                return True
+        for conns in (self.persistent, self.per_call):
+            for key, conn in list(conns.items()):
+                if conn.session_id == session_id:
+                    _notice_shutdown(session_id, conn.kind, "to", conn.remote_addr)
+                    del conns[key]
+                    self._stop(conn)
+                    return True
         if any(owc.name == session_id for owc in self.per_call_configs()):
             log.info(
                 "%s: Shutting down per_call_config ARI websocket session",
