@@ -59,22 +59,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
 
 
+def _marker_arg(request: pytest.FixtureRequest, name: str) -> Any:
+    """The first argument of the test's closest ``name`` marker (None: not marked)."""
+    marker = request.node.get_closest_marker(name)
+    return None if marker is None else marker.args[0]
+
+
 @pytest.fixture
 def pyari_config_dir(request: pytest.FixtureRequest) -> Path | None:
     """The configuration folder to start from; None: pyari's embedded defaults."""
-    marker = request.node.get_closest_marker("pyari_config_dir")
-    if marker is None:
-        return None
-    return Path(marker.args[0])
+    folder = _marker_arg(request, "pyari_config_dir")
+    return None if folder is None else Path(folder)
 
 
 @pytest.fixture
 def pyari_dialplan(request: pytest.FixtureRequest) -> str | None:
     """extensions.conf text added to the configuration's dialplan (None: nothing)."""
-    marker = request.node.get_closest_marker("pyari_dialplan")
-    if marker is None:
-        return None
-    return str(marker.args[0])
+    text = _marker_arg(request, "pyari_dialplan")
+    return None if text is None else str(text)
 
 
 @pytest.fixture
