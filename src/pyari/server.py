@@ -484,10 +484,23 @@ class Server:
             log.error("codecs.conf could not be loaded: %s", exc)
             return CodecSettings()
 
+    def _read_pjsip(self) -> PjsipSettings:
+        """pjsip.conf, with acl.conf's named ACLs when a type=acl section names some
+        (otherwise acl.conf is not read, so a bad one does not stop SIP)."""
+        from pyari.config.acl import load_named_acls
+
+        sections = load_one(self.config_dir, "pjsip.conf")
+        named = None
+        if any(
+            e.key.strip().lower() in ("acl", "contact_acl") for s in sections for e in s.entries
+        ):
+            named = load_named_acls(load_one(self.config_dir, "acl.conf"))
+        return PjsipSettings.from_sections(sections, named)
+
     def load_pjsip(self) -> PjsipSettings:
         """pjsip.conf of the configuration (an empty one, logged, when it is bad)."""
         try:
-            settings = PjsipSettings.from_sections(load_one(self.config_dir, "pjsip.conf"))
+            settings = self._read_pjsip()
         except ConfigError as exc:
             log.error("pjsip.conf could not be loaded: %s", exc)
             settings = PjsipSettings()
@@ -496,10 +509,9 @@ class Server:
     def reload_pjsip(self) -> str:
         """``pjsip reload``: new endpoints, AORs and auths; transports stay bound."""
         try:
-            settings = PjsipSettings.from_sections(load_one(self.config_dir, "pjsip.conf"))
+            settings = self._read_pjsip()
         except ConfigError as exc:
-            log.error("pjsip.conf reload failed, keeping the old settings: %s", exc)
-            return f"Module 'res_pjsip.so' reload failed: {exc}"
+            return _reload_failed("pjsip.conf", "Module 'res_pjsip.so'", exc)
         self.pjsip.reload(self.overrides.pjsip(settings))
         self.core.last_reload = time.time()
         return "Module 'res_pjsip.so' reloaded successfully."
@@ -523,8 +535,7 @@ class Server:
         try:
             cfg = self._reload_config()
         except ConfigError as exc:
-            log.error("ari.conf reload failed, keeping the old settings: %s", exc)
-            return f"Module 'res_ari.so' reload failed: {exc}"
+            return _reload_failed("ari.conf", "Module 'res_ari.so'", exc)
         self.config = Config(
             asterisk=self.config.asterisk,
             http=self.config.http,
@@ -556,14 +567,12 @@ class Server:
         try:
             cfg = self._reload_config()
         except ConfigError as exc:
-            log.error("http.conf reload failed, keeping the old settings: %s", exc)
-            return f"http.conf reload failed: {exc}"
+            return _reload_failed("http.conf", "http.conf", exc)
         before = list(self.http.bindings)
         try:
             await self.http.reconfigure(cfg.http)
         except OSError as exc:
-            log.error("http.conf reload failed, keeping the old settings: %s", exc)
-            return f"http.conf reload failed: {exc}"
+            return _reload_failed("http.conf", "http.conf", exc)
         self.config = Config(
             asterisk=self.config.asterisk,
             http=cfg.http,
@@ -614,6 +623,13 @@ class Server:
     @property
     def hostname(self) -> str:
         return socket.gethostname()
+
+
+def _reload_failed(conf: str, answer: str, exc: Exception) -> str:
+    """Log that reloading ``conf`` failed and its old settings stay; the reload's answer
+    (``<answer> reload failed: <why>``)."""
+    log.error("%s reload failed, keeping the old settings: %s", conf, exc)
+    return f"{answer} reload failed: {exc}"
 
 
 def _silent(msg: str, *args: object) -> None:

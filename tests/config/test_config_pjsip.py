@@ -172,3 +172,72 @@ def test_errors_name_file_and_line(text: str, line: int, words: str) -> None:
     assert info.value.file == "pjsip.conf"
     assert info.value.line == line
     assert words in info.value.reason
+
+
+# --------------------------------------------------------------------------- type=acl
+
+ACLS = """
+[blocklist]
+type = acl
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1, 10.0.0.0/255.0.0.0
+acl = office
+
+[contacts]
+type = acl
+contact_deny = 0.0.0.0/0
+contact_permit = 127.0.0.0/8
+contact_acl = nosuch
+
+[empty]
+type = acl
+"""
+
+
+def test_acl_sections_are_read_in_order_with_named_acls() -> None:
+    from pyari.config.acl import BASELINE, parse_network, rules_from
+
+    # a list starts out allowing: only a deny refuses anything
+    named = {"office": rules_from("deny", "0.0.0.0/0") + rules_from("permit", "192.0.2.0/24")}
+    s = PjsipSettings.from_sections(parse_text(ACLS, "pjsip.conf"), named)
+    assert [a.name for a in s.acls] == ["blocklist", "contacts"]  # [empty] refuses nothing
+    block, contacts = s.acls
+    assert not block.contact_acl and not contacts.acl
+    assert [p.name for p in block.acl.parts] == ["", "office"]
+    assert block.acl.refusing("192.0.2.5") == BASELINE
+    assert block.acl.parts[0].rules is not None
+    assert block.acl.parts[0].rules[0].network == parse_network("0.0.0.0/0")
+    assert block.acl.refusing("127.0.0.1") == "office"  # not in office's network
+    assert block.acl.refusing("10.1.2.3") == "office"
+    assert block.acl.refusing("127.0.0.2") == BASELINE
+    # a name acl.conf lacks refuses every address
+    assert contacts.contact_acl.refusing("192.0.2.9") == BASELINE
+    assert contacts.contact_acl.refusing("127.0.0.1") == "nosuch"
+
+
+def test_no_acl_section_means_no_check() -> None:
+    assert settings().acls == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("[a]\ntype=acl\npermit=10.0.0.0/33\n", 3, "Bad ACL"),
+        ("[a]\ntype=acl\ncontact_deny=not-an-address\n", 3, "Bad ACL"),
+        ("[a]\ntype=acl\ncontactpermit=10.0.0.1\n", 3, "not an option of type=acl"),
+        ("[a]\ntype=acl\nacl=x,x\n", 3, "multiple times"),
+        ("[a]\ntype=acl\n[a]\ntype=acl\n", 3, "second acl"),
+    ],
+)
+def test_bad_acl_sections_fail_the_load(text: str, line: int, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings(text)
+    assert info.value.line == line
+    assert words in info.value.reason
+
+
+def test_endpoint_acl_options_are_said_to_be_unapplied(caplog: pytest.LogCaptureFixture) -> None:
+    s = settings("[e]\ntype=endpoint\npermit=10.0.0.1\ncontact_acl=x\n")
+    assert "e" in s.endpoints
+    warned = [r.getMessage() for r in caplog.records if "not applied by pyari" in r.getMessage()]
+    assert len(warned) == 2 and "permit" in warned[0] and "contact_acl" in warned[1]

@@ -1,22 +1,23 @@
 """Typed settings of pjsip.conf (Asterisk's res_pjsip sorcery objects).
 
 Each section names its object type with ``type=``: ``transport``, ``endpoint``, ``aor``,
-``auth``, ``identify`` (other types, e.g. ``registration`` or ``system``, are kept out and
-logged). Templates (``[name](!)``, ``[x](tmpl)``) come from the parser. Bad values,
+``auth``, ``identify``, ``acl`` (other types, e.g. ``registration`` or ``system``, are kept
+out and logged). Templates (``[name](!)``, ``[x](tmpl)``) come from the parser. Bad values,
 unknown types and references to objects that do not exist raise :class:`ConfigError` with
 the file and line, so a reload keeps the running configuration.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self
 
-from pyari.config.acl import address_in, parse_network
+from pyari.config.acl import NO_ACL, Acl, Rule, address_in, build_acl, parse_network
 from pyari.config.backoff import AuthBackoff
 from pyari.config.errors import ConfigError
 from pyari.config.parser import Entry, Section
@@ -29,6 +30,7 @@ __all__ = [
     "Endpoint",
     "Identify",
     "PjsipSettings",
+    "SipAcl",
     "Transport",
 ]
 
@@ -194,6 +196,22 @@ class Identify:
 
 
 @dataclass(frozen=True, slots=True)
+class SipAcl:
+    """A ``type=acl`` section (res_pjsip_acl): every request pyari receives over SIP is
+    refused when ``acl`` (``permit``/``deny``/``acl`` lines) refuses its source address,
+    or ``contact_acl`` (``contact_permit``/``contact_deny``/``contact_acl``) the host of
+    one of its Contact headers (:mod:`pyari.sip.acl`)."""
+
+    name: str
+    acl: Acl = NO_ACL
+    contact_acl: Acl = NO_ACL
+
+
+_ACL_OPTIONS = ("permit", "deny", "acl", "contact_permit", "contact_deny", "contact_acl")
+_ENDPOINT_ACL_OPTIONS = _ACL_OPTIONS
+
+
+@dataclass(frozen=True, slots=True)
 class PjsipSettings:
     transports: dict[str, Transport] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
@@ -202,6 +220,9 @@ class PjsipSettings:
     identifies: dict[str, Identify] = field(default_factory=dict)
     auth_backoff: AuthBackoff = field(default_factory=AuthBackoff)
     """pyari's own (``type=global``): the back-off of addresses failing digest auth."""
+    acls: tuple[SipAcl, ...] = ()
+    """The ``type=acl`` sections that refuse something, in the file's order (empty: no
+    check at all on received requests)."""
 
     def identify(self, address: str) -> Endpoint | None:
         """The endpoint an ``identify`` section maps a source IP address to."""
@@ -211,13 +232,20 @@ class PjsipSettings:
         return None
 
     @classmethod
-    def from_sections(cls, sections: Iterable[Section]) -> Self:
+    def from_sections(
+        cls,
+        sections: Iterable[Section],
+        named_acls: Mapping[str, tuple[Rule, ...]] | None = None,
+    ) -> Self:
+        """``named_acls``: acl.conf's (:func:`~pyari.config.acl.load_named_acls`), for the
+        ``acl``/``contact_acl`` options of ``type=acl`` sections."""
         transports: dict[str, Transport] = {}
         endpoints: dict[str, Endpoint] = {}
         aors: dict[str, Aor] = {}
         auths: dict[str, Auth] = {}
         identifies: dict[str, Identify] = {}
         backoff = AuthBackoff()
+        acls: list[SipAcl] = []
         where: dict[tuple[str, str], Section] = {}
         for section in sections:
             if section.is_template:
@@ -236,6 +264,7 @@ class PjsipSettings:
                 transports[name] = _transport(section)
             elif kind == "endpoint":
                 endpoints[name] = _endpoint(section)
+                _warn_endpoint_acl(section)
             elif kind == "aor":
                 aors[name] = _aor(section)
             elif kind == "auth":
@@ -245,7 +274,11 @@ class PjsipSettings:
             elif kind == "global":
                 # only pyari's own auth_failure_* options are read from it
                 backoff = AuthBackoff.from_entries(_entries(section))
-            elif kind in ("registration", "system", "domain_alias", "acl", "contact"):
+            elif kind == "acl":
+                sip_acl = _acl(section, named_acls or {})
+                if sip_acl.acl or sip_acl.contact_acl:
+                    acls.append(sip_acl)
+            elif kind in ("registration", "system", "domain_alias", "contact"):
                 log.warning(
                     "%s:%d: [%s] type=%s is not supported and is ignored",
                     section.file,
@@ -270,7 +303,7 @@ class PjsipSettings:
                 raise _ref(
                     where[("identify", name)], "endpoint", f"no endpoint named {ident.endpoint!r}"
                 )
-        return cls(transports, endpoints, aors, auths, identifies, backoff)
+        return cls(transports, endpoints, aors, auths, identifies, backoff, tuple(acls))
 
 
 def _ref(section: Section, key: str, reason: str) -> ConfigError:
@@ -561,6 +594,40 @@ def _algorithms(entry: Entry | None) -> tuple[str, ...]:
         if name not in known:
             raise _fail(entry, f"unsupported digest algorithm '{name}'")
     return tuple(dict.fromkeys(known[n] for n in names)) or ("MD5",)
+
+
+def _warn_endpoint_acl(section: Section) -> None:
+    """An endpoint's own ``permit``/``deny``/``acl``/``contact_*`` options: Asterisk
+    applies them once the request is matched to the endpoint; pyari does not yet, and
+    says so rather than ignore them in silence (a ``type=acl`` section is applied)."""
+    for entry in section.entries:
+        if entry.key.strip().lower() in _ENDPOINT_ACL_OPTIONS:
+            log.warning(
+                "%s:%d: [%s] endpoint option %s is not applied by pyari; use a type=acl section",
+                entry.file,
+                entry.line,
+                section.name,
+                entry.key.strip(),
+            )
+
+
+def _acl(section: Section, named: Mapping[str, tuple[Rule, ...]]) -> SipAcl:
+    """A ``type=acl`` section. A bad rule or another option is a ConfigError: the load
+    fails (a reload keeps the running ACLs), where Asterisk would leave the section out
+    and so let every address in. A name acl.conf lacks refuses every address."""
+    source: list[Entry] = []
+    contact: list[Entry] = []
+    for entry in section.entries:
+        key = entry.key.strip().lower()
+        if key == "type":
+            continue
+        if key not in _ACL_OPTIONS:
+            raise _fail(entry, "not an option of type=acl")
+        if key.startswith("contact_"):
+            contact.append(dataclasses.replace(entry, key=key.removeprefix("contact_")))
+        else:
+            source.append(entry)
+    return SipAcl(section.name, build_acl(source, named), build_acl(contact, named))
 
 
 def _identify(section: Section) -> Identify:

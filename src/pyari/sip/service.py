@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from pyari.config.pjsip import Transport
+from pyari.sip.acl import refusal, refused_by
 from pyari.sip.message import Request, Response
 from pyari.sip.transaction import Address, Send
 from pyari.sip.transport import SipEndpoint, StreamLimits
@@ -158,6 +159,13 @@ class SipService:
 
     def receive(self, message: Request | Response, source: Address) -> None:
         self.received += 1
+        acls = self.ua.settings.acls
+        if acls and isinstance(message, Request) and refused_by(acls, message, source):
+            # pjsip.conf's type=acl (res_pjsip_acl): 403 before any transaction
+            send = refusal(message, source, force_rport=self.ua.layer.force_rport)
+            if send is not None:
+                self._write(send)
+            return
         try:
             actions = self.ua.receive(message, source, self.now())
         except Exception:

@@ -1,0 +1,249 @@
+"""pjsip.conf's ``type=acl`` sections over a real UDP socket (issue #11): a request from
+an address, or with a Contact, that a section refuses gets Asterisk's stateless ``403``
+(an ACK nothing) before any authentication; the NOTICE and WARNING lines are
+res_pjsip_acl's; acl.conf's named ACLs count; ``pjsip reload`` and ``module reload
+res_pjsip.so`` reread both files. Loopback has all of 127/8, so 127.0.0.1 and 127.0.0.2
+are two phones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+import pyari.sip.service
+from conftest import make_server, wait_for
+from pyari.config.embedded import write_samples
+from pyari.server import Server
+from pyari.sip.dialog import build_request, new_call_id, new_tag
+from pyari.sip.message import NameAddr, Request, Response, parse_message, parse_uri
+
+ONLY_ONE = """
+[only-one]
+type = acl
+deny = 0.0.0.0/0.0.0.0
+permit = 127.0.0.1
+"""
+FAIL = "a failure to pass ACL"
+TEST = "did not pass ACL test"
+
+
+class Phone(asyncio.DatagramProtocol):
+    """A UDP socket on one loopback address that collects the responses it gets."""
+
+    def __init__(self) -> None:
+        self.inbox: list[Response] = []
+        self.transport: asyncio.DatagramTransport | None = None
+        self.local: tuple[str, int] = ("", 0)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast("asyncio.DatagramTransport", transport)
+        self.local = transport.get_extra_info("sockname")[:2]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        message = parse_message(data)
+        if isinstance(message, Response):
+            self.inbox.append(message)
+
+    def request(self, method: str, port: int, *, contact_host: str | None = None) -> Request:
+        host, local_port = self.local
+        contact = NameAddr(parse_uri(f"sip:2222@{contact_host or host}:{local_port}"))
+        return build_request(
+            method,
+            parse_uri(f"sip:2222@127.0.0.1:{port}"),
+            from_=NameAddr(parse_uri("sip:2222@127.0.0.1"), params={"tag": new_tag()}),
+            to=NameAddr(parse_uri("sip:2222@127.0.0.1")),
+            call_id=new_call_id(),
+            cseq=1,
+            sent_by=f"{host}:{local_port}",
+            contact=contact,
+        )
+
+    async def ask(self, port: int, method: str, *, contact_host: str | None = None) -> int:
+        """Send a request to pyari and give the status of the answer."""
+        assert self.transport is not None
+        seen = len(self.inbox)
+        req = self.request(method, port, contact_host=contact_host)
+        self.transport.sendto(req.to_bytes(), ("127.0.0.1", port))
+        # an INVITE refused by the ACL gets no 100 Trying: the first answer is final
+        await wait_for(lambda: any(r.status >= 200 for r in self.inbox[seen:]))
+        final = [r for r in self.inbox[seen:] if r.status >= 200]
+        assert len(final) == 1
+        assert final[0].call_id == req.call_id
+        return final[0].status
+
+
+async def _phone(host: str) -> Phone:
+    loop = asyncio.get_running_loop()
+    _, phone = await loop.create_datagram_endpoint(Phone, local_addr=(host, 0))
+    return phone
+
+
+@pytest.fixture
+def etc(tmp_path: Path) -> Path:
+    folder = tmp_path / "etc"
+    write_samples(folder)
+    return folder
+
+
+def _configure(etc: Path, pjsip_extra: str, acl_conf: str | None = None) -> None:
+    base = (etc / "pjsip.conf").read_text().split("\n;; test acl\n")[0]
+    (etc / "pjsip.conf").write_text(f"{base}\n;; test acl\n{pjsip_extra}")
+    if acl_conf is not None:
+        (etc / "acl.conf").write_text(acl_conf)
+
+
+@pytest.fixture
+async def phones() -> AsyncIterator[tuple[Phone, Phone]]:
+    one, two = await _phone("127.0.0.1"), await _phone("127.0.0.2")
+    try:
+        yield one, two
+    finally:
+        for p in (one, two):
+            assert p.transport is not None
+            p.transport.close()
+
+
+async def _started(etc: Path) -> Server:
+    srv: Server = make_server(etc)
+    await srv.start(control_socket=False)
+    return srv
+
+
+def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, str]]:
+    return [
+        (r.levelname, getattr(r, "asterisk_source", ""), r.getMessage())
+        for r in caplog.records
+        if r.name == "pyari.sip.acl"
+    ]
+
+
+async def test_source_acl_refuses_register_and_invite_with_403(
+    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyari")
+    _configure(etc, ONLY_ONE)
+    one, two = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        # allowed: on to authentication (2222 has auth=), so a 401 challenge
+        assert await one.ask(port, "REGISTER") == 401
+        assert await one.ask(port, "INVITE") == 401
+        caplog.clear()
+        assert await two.ask(port, "REGISTER") == 403
+        assert await two.ask(port, "INVITE") == 403
+        # an ACK is dropped without an answer: the OPTIONS sent after it gets the
+        # only response
+        assert two.transport is not None
+        two.transport.sendto(two.request("ACK", port).to_bytes(), ("127.0.0.1", port))
+        assert await two.ask(port, "OPTIONS") == 403
+        assert len(two.inbox) == 3
+        assert await one.ask(port, "OPTIONS") == 200
+    finally:
+        await srv.stop()
+    where = f"127.0.0.2:{two.local[1]}"
+    refusal = [
+        ("INFO", "acl.c", f"SIP ACL: Rejecting '127.0.0.2' due to {FAIL} '(BASELINE)'"),
+        ("WARNING", "res_pjsip_acl.c", f"Incoming SIP message from {where} {TEST}"),
+    ]
+    assert _lines(caplog) == refusal * 4  # REGISTER, INVITE, ACK, OPTIONS
+    # res_pjsip_acl raises no security event, and nothing reached authentication
+    assert not any("SecurityEvent=" in r.getMessage() for r in caplog.records)
+    assert not any(
+        "pjsip_distributor" in str(getattr(r, "asterisk_source", "")) for r in caplog.records
+    )
+
+
+async def test_contact_acl_checks_the_contact_host(
+    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyari")
+    _configure(
+        etc, "[contacts]\ntype = acl\ncontact_deny = 0.0.0.0/0\ncontact_permit = 127.0.0.0/8\n"
+    )
+    one, _ = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        assert await one.ask(port, "REGISTER") == 401
+        assert await one.ask(port, "REGISTER", contact_host="127.0.0.9") == 401
+        caplog.clear()
+        assert await one.ask(port, "REGISTER", contact_host="192.0.2.1") == 403
+        assert await one.ask(port, "INVITE", contact_host="192.0.2.1") == 403
+        # a host name is not resolved, so not checked
+        assert await one.ask(port, "REGISTER", contact_host="phone.example") == 401
+    finally:
+        await srv.stop()
+    refusal = [
+        ("INFO", "acl.c", f"SIP Contact ACL: Rejecting '192.0.2.1' due to {FAIL} '(BASELINE)'"),
+        ("WARNING", "res_pjsip_acl.c", f"Incoming SIP message from 192.0.2.1:0 {TEST}"),
+    ]
+    assert _lines(caplog) == refusal * 2
+
+
+async def test_named_acl_of_acl_conf_and_reloads(
+    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyari")
+    lan = "[lan]\ndeny = 0.0.0.0/0\npermit = {}\n"
+    _configure(etc, "[by-name]\ntype = acl\nacl = lan\n", lan.format("127.0.0.2"))
+    one, two = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        assert await one.ask(port, "REGISTER") == 403
+        assert await two.ask(port, "REGISTER") == 401
+        line = ("INFO", "acl.c", f"SIP ACL: Rejecting '127.0.0.1' due to {FAIL} 'lan'")
+        assert line in _lines(caplog)
+
+        # acl.conf changed: `pjsip reload` rereads it
+        _configure(etc, "[by-name]\ntype = acl\nacl = lan\n", lan.format("127.0.0.1"))
+        assert srv.reload_pjsip() == "Module 'res_pjsip.so' reloaded successfully."
+        assert await one.ask(port, "REGISTER") == 401
+        assert await two.ask(port, "REGISTER") == 403
+
+        # a name acl.conf does not define refuses everyone (a WARNING, as acl.c's)
+        caplog.clear()
+        _configure(etc, "[by-name]\ntype = acl\nacl = nosuch\n")
+        assert "successfully" in await srv.reload_res_pjsip()
+        assert await one.ask(port, "INVITE") == 403
+        text = "SIP ACL: Rejecting '127.0.0.1' due to use of an invalid ACL 'nosuch'."
+        assert ("WARNING", "acl.c", text) in _lines(caplog)
+
+        # a bad rule fails the reload: the running ACLs stay
+        _configure(etc, "[by-name]\ntype = acl\ndeny = 300.0.0.1\n")
+        assert "failed" in srv.reload_pjsip()
+        assert await two.ask(port, "REGISTER") == 403
+
+        # the section gone: no check at all
+        _configure(etc, "")
+        assert "successfully" in srv.reload_pjsip()
+        assert srv.pjsip.settings.acls == ()
+        assert await one.ask(port, "REGISTER") == 401
+        assert await two.ask(port, "REGISTER") == 401
+    finally:
+        await srv.stop()
+
+
+async def test_without_acl_sections_requests_are_never_checked(
+    etc: Path, phones: tuple[Phone, Phone], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*args: object) -> None:
+        raise AssertionError("checked without a type=acl section")
+
+    monkeypatch.setattr(pyari.sip.service, "refused_by", never)
+    _configure(etc, "")
+    one, two = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        assert srv.pjsip.settings.acls == ()
+        assert await one.ask(port, "REGISTER") == 401
+        assert await two.ask(port, "OPTIONS") == 200
+    finally:
+        await srv.stop()
