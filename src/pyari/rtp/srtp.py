@@ -19,7 +19,7 @@ __all__ = ["SRTP_AES128_CM_SHA1_80", "SrtpSessions"]
 SRTP_AES128_CM_SHA1_80 = "AES_CM_128_HMAC_SHA1_80"
 """The crypto suite of DTLS-SRTP (its ``SRTP_AES128_CM_SHA1_80`` profile), by its SDES name."""
 REPLAY_WINDOW = 1024
-"""Packets of replay protection (libsrtp's default is 128)."""
+"""Packets of replay protection of what the peer sends (libsrtp's default is 128)."""
 
 
 class _Unkeyed:
@@ -49,8 +49,10 @@ def _policy(key: bytes, suite: str, *, outbound: bool) -> Policy:
         ssrc_type=Policy.SSRC_ANY_OUTBOUND if outbound else Policy.SSRC_ANY_INBOUND,
         srtp_profile=profiles[suite],
     )
-    policy.allow_repeat_tx = True
-    policy.window_size = REPLAY_WINDOW
+    if outbound:
+        policy.allow_repeat_tx = True  # a packet sent again (a retransmission) is not refused
+    else:
+        policy.window_size = REPLAY_WINDOW
     return policy
 
 
