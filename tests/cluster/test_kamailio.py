@@ -709,6 +709,9 @@ async def test_a_node_calls_a_phone_registered_at_kamailio(
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
+        # (Kamailio gives an unanswered INVITE fr_timer, 2 s: alice's phone must be
+        # listening before it is called, however slowly SIPp starts on a busy machine)
+        await wait_until(lambda: udp_port_taken(uas_port), 10, "SIPp listening as alice")
         base = f"http://127.0.0.1:{n1.http_port}"
         auth = {"Authorization": aiohttp.encode_basic_auth(USER, PASSWORD)}
         async with (
@@ -737,6 +740,16 @@ async def test_a_node_calls_a_phone_registered_at_kamailio(
         if sipp.returncode is None:
             sipp.kill()
             await sipp.wait()
+
+
+def udp_port_taken(port: int) -> bool:
+    """Some process has bound 127.0.0.1:``port`` (UDP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 async def _next(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
