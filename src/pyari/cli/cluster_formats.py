@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pyari.cli.formats import ess
+
 NOT_ENABLED = "Cluster is not enabled (cluster.conf: [general] enabled = yes).\n"
 
 
@@ -47,7 +49,7 @@ class StreamRow:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n} {word}{ess(n)}"
 
 
 def _age(age: float | None) -> str:

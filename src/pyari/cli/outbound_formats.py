@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pyari.cli.formats import yesno
 from pyari.config.ari_outbound import (
     FIELD_APPS,
     FIELD_LOCAL_ARI_USER,
@@ -23,10 +24,6 @@ DASHES = "-" * 70
 UUID_WIDTH = 37
 """Asterisk's ``AST_UUID_STR_LEN``."""
 NO_CONFIG = "Error getting ARI configuration\n"
-
-
-def _yes_no(value: bool) -> str:
-    return "Yes" if value else "No"
 
 
 def show_outbound_websockets(owcs: Iterable[OutboundWebsocket]) -> str:
@@ -56,17 +53,17 @@ def show_outbound_websocket(owc: OutboundWebsocket) -> str:
             owc.local_ari_user + (" (invalid)" if FIELD_LOCAL_ARI_USER in owc.invalid else ""),
         ),
         ("connection_type", connection_type_name(owc)),
-        ("subscribe_all", _yes_no(owc.subscribe_all)),
+        ("subscribe_all", yesno(owc.subscribe_all)),
         ("connec_timeout", str(c.connection_timeout)),
         ("reconnect_attempts", str(c.reconnect_attempts)),
         ("reconnect_interval", str(c.reconnect_interval)),
-        ("tls_enabled", _yes_no(c.tls_enabled)),
+        ("tls_enabled", yesno(c.tls_enabled)),
         ("ca_list_file", c.ca_list_file),
         ("ca_list_path", c.ca_list_path),
         ("cert_file", c.cert_file),
         ("priv_key_file", c.priv_key_file),
-        ("verify_server", _yes_no(c.verify_server_cert)),
-        ("verify_server_hostname", _yes_no(c.verify_server_hostname)),
+        ("verify_server", yesno(c.verify_server_cert)),
+        ("verify_server_hostname", yesno(c.verify_server_hostname)),
     ]
     head = f"[{owc.name}] {'**INVALID**' if owc.invalid else ''}"
     body = [f"{f'{key} =':<24} {value}" for key, value in rows]
