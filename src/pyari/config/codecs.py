@@ -44,6 +44,7 @@ __all__ = [
     "OpusSettings",
     "apply_codec_settings",
     "codec_settings",
+    "opus_fmtp_values",
     "opus_settings",
 ]
 
@@ -93,6 +94,18 @@ class OpusSettings:
         if self.dtx:
             out.append("usedtx=1")
         return ";".join(out)
+
+
+def opus_fmtp_values(fmtp: str | None) -> dict[str, int]:
+    """The parameters of an Opus ``a=fmtp`` value (``key=value;...``, RFC 7587 §6.1) that
+    have a number: lower-case names, values of up to 7 digits (anything else left out)."""
+    values: dict[str, int] = {}
+    for item in (fmtp or "").split(";"):
+        key, _, value = item.strip().partition("=")
+        value = value.strip()
+        if key and value.isdigit() and len(value) <= 7:
+            values[key.strip().lower()] = int(value)
+    return values
 
 
 @dataclass(frozen=True, slots=True)

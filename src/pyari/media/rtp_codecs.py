@@ -35,7 +35,13 @@ from __future__ import annotations
 
 from typing import Final, Protocol
 
-from pyari.config.codecs import BITRATE_MAX, DEFAULT_COMPLEXITY, OpusSettings, opus_settings
+from pyari.config.codecs import (
+    BITRATE_MAX,
+    DEFAULT_COMPLEXITY,
+    OpusSettings,
+    opus_fmtp_values,
+    opus_settings,
+)
 
 __all__ = [
     "OPUS_COMPLEXITY",
@@ -160,12 +166,7 @@ class OpusParams:
 
 def parse_opus_fmtp(fmtp: str | None) -> OpusParams:
     """``a=fmtp`` parameters of an Opus payload type (unknown or bad ones ignored)."""
-    values: dict[str, int] = {}
-    for item in (fmtp or "").split(";"):
-        key, _, value = item.strip().partition("=")
-        value = value.strip()
-        if key and value.isdigit() and len(value) <= 7:
-            values[key.strip().lower()] = int(value)
+    values = opus_fmtp_values(fmtp)
     bitrate = values.get("maxaveragebitrate")
     return OpusParams(
         dtx=values.get("usedtx", 0) == 1,

@@ -715,15 +715,10 @@ def opus_answer_fmtp(remote: str | None) -> str:
     kHz, no FEC, no DTX, VBR, mono) joined with the offer's (DTX, CBR or sprop-stereo if
     either asks, FEC if both, the lower rates and bitrate), only the values that differ
     from the defaults."""
-    from pyari.config.codecs import opus_settings
+    from pyari.config.codecs import opus_fmtp_values, opus_settings
 
     ours = opus_settings()
-    values: dict[str, int] = {}
-    for item in (remote or "").split(";"):
-        key, _, value = item.strip().partition("=")
-        value = value.strip()
-        if key and value.isdigit() and len(value) <= 7:
-            values[key.strip().lower()] = int(value)
+    values = opus_fmtp_values(remote)
     out: list[str] = []
     play = min(48000, ours.max_playback_rate, values.get("maxplaybackrate", 48000))
     if play != 48000:
