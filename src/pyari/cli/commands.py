@@ -28,6 +28,7 @@ from pyari.stasis.originate import (
 )
 
 if TYPE_CHECKING:
+    from pyari.config import pjsip as pjsip_conf
     from pyari.core.channel import Channel
     from pyari.server import Server
 
@@ -453,22 +454,17 @@ def _pjsip_aor(server: Server, name: str) -> pjf.AorRow:
     return pjf.AorRow(name, conf.max_contacts if conf else 0, _pjsip_contacts(server, name))
 
 
-def _pjsip_transport(server: Server, name: str) -> pjf.TransportRow | None:
-    conf = server.pjsip.settings.transports.get(name)
-    if conf is None:
-        return None
+def _pjsip_transport(server: Server, conf: pjsip_conf.Transport) -> pjf.TransportRow:
     host, port = conf.bind
     service = server.pjsip.service
-    if service is not None and name in service.transports:
-        port = service.transports[name].address[1]
-    return pjf.TransportRow(name, conf.protocol, f"{host}:{port}")
+    if service is not None and conf.name in service.transports:
+        port = service.transports[conf.name].address[1]
+    return pjf.TransportRow(conf.name, conf.protocol, f"{host}:{port}")
 
 
-def _pjsip_endpoint(server: Server, name: str) -> pjf.EndpointRow | None:
+def _pjsip_endpoint(server: Server, conf: pjsip_conf.Endpoint) -> pjf.EndpointRow:
     tech = server.pjsip
-    conf = tech.settings.endpoints.get(name)
-    if conf is None:
-        return None
+    name = conf.name
     endpoint = server.core.endpoints.find(f"PJSIP/{name}")
     chans = [server.core.channels[c] for c in (endpoint.channel_ids if endpoint else [])
              if c in server.core.channels]  # fmt: skip
@@ -481,6 +477,7 @@ def _pjsip_endpoint(server: Server, name: str) -> pjf.EndpointRow | None:
     else:
         state = "Not in use"
     auths = tech.settings.auths
+    transport = tech.settings.transports.get(conf.transport or "")
 
     def auth_rows(ref: str | None) -> list[tuple[str, str]]:
         found = auths.get(ref or "")
@@ -502,6 +499,10 @@ def _pjsip_endpoint(server: Server, name: str) -> pjf.EndpointRow | None:
         for i in tech.settings.identifies.values()
         if i.endpoint == name
     ]
+
+    def yes(flag: bool) -> str:
+        return "true" if flag else "false"
+
     details = [
         ("context", conf.context),
         ("allow", "(" + "|".join(conf.allow) + ")"),
@@ -509,17 +510,13 @@ def _pjsip_endpoint(server: Server, name: str) -> pjf.EndpointRow | None:
         ("auth", conf.auth or ""),
         ("outbound_auth", conf.outbound_auth or ""),
         ("callerid", conf.callerid or ""),
-        ("direct_media", "true" if conf.direct_media else "false"),
+        ("direct_media", yes(conf.direct_media)),
         ("dtmf_mode", conf.dtmf_mode),
-        ("force_rport", "true" if conf.force_rport else "false"),
-        ("rewrite_contact", "true" if conf.rewrite_contact else "false"),
-        ("rtp_symmetric", "true" if conf.rtp_symmetric else "false"),
+        ("force_rport", yes(conf.force_rport)),
+        ("rewrite_contact", yes(conf.rewrite_contact)),
+        ("rtp_symmetric", yes(conf.rtp_symmetric)),
         ("transport", conf.transport or ""),
     ]
-
-    def yes(flag: bool) -> str:
-        return "true" if flag else "false"
-
     details += [  # WebRTC and secure media (webrtc = yes already expanded)
         ("webrtc", yes(conf.webrtc)),
         ("media_encryption", conf.media_encryption),
@@ -541,7 +538,7 @@ def _pjsip_endpoint(server: Server, name: str) -> pjf.EndpointRow | None:
         out_auths=auth_rows(conf.outbound_auth),
         in_auths=auth_rows(conf.auth),
         aors=[_pjsip_aor(server, a) for a in conf.aors],
-        transport=_pjsip_transport(server, conf.transport) if conf.transport else None,
+        transport=_pjsip_transport(server, transport) if transport else None,
         identifies=identifies,
         channels=channel_rows,
         details=details,
@@ -550,15 +547,16 @@ def _pjsip_endpoint(server: Server, name: str) -> pjf.EndpointRow | None:
 
 @command("pjsip show endpoints", "List PJSIP Endpoints")
 def pjsip_show_endpoints(server: Server, args: list[str], line: str) -> str:
-    rows = [_pjsip_endpoint(server, n) for n in sorted(server.pjsip.settings.endpoints)]
-    return pjf.show_endpoints([r for r in rows if r is not None])
+    endpoints = server.pjsip.settings.endpoints
+    return pjf.show_endpoints([_pjsip_endpoint(server, endpoints[n]) for n in sorted(endpoints)])
 
 
 @command("pjsip show endpoint <name>", "Show PJSIP Endpoint")
 def pjsip_show_endpoint(server: Server, args: list[str], line: str) -> str:
     if not args:
         return "Usage: pjsip show endpoint <id>\n       Show the configured PJSIP endpoint\n"
-    return pjf.show_endpoint(_pjsip_endpoint(server, args[0]), args[0])
+    conf = server.pjsip.settings.endpoints.get(args[0])
+    return pjf.show_endpoint(_pjsip_endpoint(server, conf) if conf else None, args[0])
 
 
 @command("pjsip show contacts", "Show PJSIP Contacts")
@@ -574,8 +572,10 @@ def pjsip_show_aors(server: Server, args: list[str], line: str) -> str:
 
 @command("pjsip show transports", "Show PJSIP Transports")
 def pjsip_show_transports(server: Server, args: list[str], line: str) -> str:
-    rows = [_pjsip_transport(server, n) for n in sorted(server.pjsip.settings.transports)]
-    return pjf.show_transports([r for r in rows if r is not None])
+    transports = server.pjsip.settings.transports
+    return pjf.show_transports(
+        [_pjsip_transport(server, transports[n]) for n in sorted(transports)]
+    )
 
 
 @command("pjsip reload", "Reload res_pjsip and its configuration")
