@@ -13,6 +13,7 @@ With no hook (one node, the default) the pipeline pays one ``is None`` check.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -25,18 +26,22 @@ Local = Callable[[], Awaitable["AriResponse"]]
 :class:`~pyari.ari.errors.AriError` for an ARI error, as a handler does)."""
 
 
+@dataclass(frozen=True, slots=True)
+class RoutedRequest:
+    """A request as the hook sees it: ``req``, its operation ``op`` with ``path_values``
+    and its checked ``args``, for ``user``; ``local`` runs it here."""
+
+    user: User
+    op: Operation
+    path_values: Mapping[str, str]
+    req: AriRequest
+    args: Args
+    local: Local
+
+
 class ClusterHook(Protocol):
     """Decides where a request runs."""
 
-    async def route(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-    ) -> AriResponse | None:
-        """The answer to ``req`` (``op`` with ``path_values`` and its checked ``args``,
-        for ``user``), or None when this node runs it as if alone."""
+    async def route(self, routed: RoutedRequest) -> AriResponse | None:
+        """The answer to ``routed.req``, or None when this node runs it as if alone."""
         ...

@@ -21,7 +21,7 @@ import msgspec
 
 from pyari import wallclock
 from pyari.ari import apidocs
-from pyari.ari.cluster_hook import ClusterHook
+from pyari.ari.cluster_hook import ClusterHook, RoutedRequest
 from pyari.ari.context import AriContext
 from pyari.ari.encoding import JSON, BadJson, encode
 from pyari.ari.encoding import decode as decode_json
@@ -389,9 +389,8 @@ class AriService:
             op, path_values, query, body, reg.missing, reg.lenient, args_type=reg.args_type
         )
         if hook is not None:
-            resp = await hook.route(
-                user, op, path_values, req, args, partial(self._run, reg, args, settings)
-            )
+            local = partial(self._run, reg, args, settings)
+            resp = await hook.route(RoutedRequest(user, op, path_values, req, args, local))
             if resp is not None:
                 return resp
         return self._answer(await reg.fn(self.ctx, args), settings)

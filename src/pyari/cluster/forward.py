@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -84,9 +85,8 @@ from pyari.cluster.rest_link import RestLink
 from pyari.media.service import media_of
 
 if TYPE_CHECKING:
-    from pyari.ari.cluster_hook import Local
+    from pyari.ari.cluster_hook import Local, RoutedRequest
     from pyari.ari.params import Args
-    from pyari.ari.spec import Operation
 
 log = logging.getLogger("pyari.cluster")
 
@@ -96,10 +96,7 @@ directory has no record of yet."""
 MOVED_FOR = 30.0
 """Seconds this node remembers where a bridge it moved went (until the directory knows)."""
 
-Route = Callable[
-    ["Forwarder", User, "Operation", Mapping[str, str], AriRequest, "Args", "Local", bool],
-    Awaitable[AriResponse | None],
-]
+Route = Callable[["Forwarder", "RoutedRequest", bool], Awaitable[AriResponse | None]]
 
 OWNED_PATHS = (
     ("/channels/{channelId}", "channel", "channelId"),
@@ -274,75 +271,41 @@ class Forwarder:
 
     # -- routing (the ClusterHook) ---------------------------------------------------------------
 
-    async def route(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-    ) -> AriResponse | None:
-        """Where ``req`` runs (None: here); see the module's text."""
-        return await self._route(user, op, path_values, req, args, local, False)
+    async def route(self, routed: RoutedRequest) -> AriResponse | None:
+        """Where the request runs (None: here); see the module's text."""
+        return await self._route(routed, False)
 
-    async def _route(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
-        key = op.key
+    async def _route(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
+        key = routed.op.key
         special = _ROUTES.get(key)
         if special is not None:
-            return await special(self, user, op, path_values, req, args, local, hopped)
+            return await special(self, routed, hopped)
         owned = OWNED.get(key)
         if owned is not None:
-            node = await self.where(owned[0], path_values[owned[1]])
-            return None if node is None else await self.forward(node, user, req)
+            node = await self.where(owned[0], routed.path_values[owned[1]])
+            return None if node is None else await self.forward(node, routed.user, routed.req)
         return None
 
-    async def _merged(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _merged(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
         if hopped or len(self.directory.alive()) < 2:
             return None
-        mine, theirs = await self._ask_all(user, req, local)
+        mine, theirs = await self._ask_all(routed.user, routed.req, routed.local)
         found = [r.body for r in (mine, *theirs) if r.status == 200]
         if not found:
             return mine  # not found anywhere: this node's 404
-        value = MERGED[op.key](found)
+        value = MERGED[routed.op.key](found)
         return AriResponse(
             200, encode(value, self.ari.ctx.settings().pretty), {"Content-Type": JSON}
         )
 
-    async def _place(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _place(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
+        user, req, args = routed.user, routed.req, routed.args
         directory = self.directory
         me = directory.node
         alive = directory.alive()
         # An id another node's channel holds: that node refuses it as Asterisk would.
         for ident in (
-            path_values.get("channelId") or _given(args, "channelId"),
+            routed.path_values.get("channelId") or _given(args, "channelId"),
             _given(args, "otherChannelId"),
         ):
             if ident and not self.has("channel", ident):
@@ -389,20 +352,12 @@ class Forwarder:
             chans[cid] = me if self.has("channel", cid) else await self.where("channel", cid)
         return bridge_node, here, chans
 
-    async def _add_channel(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _add_channel(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
+        user, req, path_values = routed.user, routed.req, routed.path_values
         moving = self._moving.get(path_values["bridgeId"])
         if moving is not None:  # being moved: go where it went
             await asyncio.wait({moving})
-        bridge_node, here, chans = await self._bridge_and_channels(path_values, args)
+        bridge_node, here, chans = await self._bridge_and_channels(path_values, routed.args)
         if bridge_node is None and not here:
             return None  # no such bridge: this node's 404
         me = self.directory.node
@@ -422,79 +377,44 @@ class Forwarder:
                 return await self.forward(bnode, user, req, local=False)
         raise AriError(409, f"Channel and bridge are on different nodes ({target}, {bnode})")
 
-    async def _in_bridge(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _in_bridge(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
         """removeChannel, videoSource: the bridge's node, unless a channel is elsewhere."""
-        bridge_node, here, chans = await self._bridge_and_channels(path_values, args)
+        bridge_node, here, chans = await self._bridge_and_channels(routed.path_values, routed.args)
         if bridge_node is None and not here:
             return None
         bnode = bridge_node or self.directory.node
         if any(n is not None and n != bnode for n in chans.values()):
             raise AriError(422, "Channel not in this bridge")
-        return None if here else await self.forward(bnode, user, req)
+        return None if here else await self.forward(bnode, routed.user, routed.req)
 
-    async def _dial(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _dial(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
         me = self.directory.node
-        node = await self.where("channel", path_values["channelId"])
-        caller = _given(args, "caller")
-        if caller and (node is not None or self.has("channel", path_values["channelId"])):
+        channel_id = routed.path_values["channelId"]
+        node = await self.where("channel", channel_id)
+        caller = _given(routed.args, "caller")
+        if caller and (node is not None or self.has("channel", channel_id)):
             caller_node = me if self.has("channel", caller) else await self.where("channel", caller)
             chan_node = node or me
             if caller_node is not None and caller_node != chan_node:
                 raise AriError(
                     409, f"Channel and caller are on different nodes ({chan_node}, {caller_node})"
                 )
-        return None if node is None else await self.forward(node, user, req)
+        return None if node is None else await self.forward(node, routed.user, routed.req)
 
-    async def _claim(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
-        ident = _given(args, "channelId")
+    async def _claim(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
+        ident = _given(routed.args, "channelId")
         node = await self.where("channel", ident) if ident else None
-        return None if node is None else await self.forward(node, user, req)
+        return None if node is None else await self.forward(node, routed.user, routed.req)
 
-    async def _stored(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _stored(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
         """A stored recording this node does not have: the first other node that does
         answers (each node records to its own folder)."""
-        mine = await self._local(local)
+        mine = await self._local(routed.local)
         if mine.status != 404 or hopped:
             return mine
         me = self.directory.node
         others = [n for n in self.directory.alive() if n != me]
-        tasks = [asyncio.ensure_future(self.forward(n, user, req)) for n in others]
+        tasks = [asyncio.ensure_future(self.forward(n, routed.user, routed.req)) for n in others]
         try:
             for next_done in asyncio.as_completed(tasks):
                 resp = await next_done
@@ -523,72 +443,45 @@ class Forwarder:
         node = nodes.pop() if nodes else me
         return None if node == me else node
 
-    async def _user_event(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _user_event(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
         """A user event runs where its channel and bridge sources are (the application's
         events reach its socket from any node)."""
-        node = await self._sources_node(args.__dict__.get("source"))
-        return None if node is None else await self.forward(node, user, req)
+        node = await self._sources_node(routed.args.__dict__.get("source"))
+        return None if node is None else await self.forward(node, routed.user, routed.req)
 
-    async def _subscription(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _subscription(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
         """(Un)subscribing an application to a channel or bridge runs on its node (the
         node's application sends the events on to the app's socket); to endpoints,
         device states, all channels...: on every node. The answer is the application
         as every node has it."""
-        sources = args.__dict__.get("eventSource")
+        sources = routed.args.__dict__.get("eventSource")
         if not _names_one(sources):
-            return await self._merged(user, op, path_values, req, args, local, hopped)
+            return await self._merged(routed, hopped)
         node = await self._sources_node(sources)
         if node is None:
             return None
-        resp = await self.forward(node, user, req)
+        resp = await self.forward(node, routed.user, routed.req)
         if resp.status != 200 or hopped:
             return resp
-        get = AriRequest(
-            "GET", f"/applications/{quote(path_values['applicationName'], safe='')}", [], {}
-        )
+        name = routed.path_values["applicationName"]
+        get = AriRequest("GET", f"/applications/{quote(name, safe='')}", [], {})
 
         async def local_get() -> AriResponse:
-            return await self.ari.handle_as(user, get, None)
+            return await self.ari.handle_as(routed.user, get, None)
 
-        merged = await self._merged(user, _APP_GET, path_values, get, args, local_get, False)
+        app = dataclasses.replace(routed, op=_APP_GET, req=get, local=local_get)
+        merged = await self._merged(app, False)
         return merged if merged is not None and merged.status == 200 else resp
 
-    async def _new_bridge(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-        hopped: bool,
-    ) -> AriResponse | None:
+    async def _new_bridge(self, routed: RoutedRequest, hopped: bool) -> AriResponse | None:
         """A bridge id another node's bridge holds: that node refuses it (409)."""
-        ident = path_values.get("bridgeId") or _given(args, "bridgeId")
+        ident = routed.path_values.get("bridgeId") or _given(routed.args, "bridgeId")
         if not ident or self.has("bridge", ident):
             return None
         owner = self.directory.owner("bridge", ident)
         if owner is None or owner == self.directory.node or owner not in self.directory.alive():
             return None
-        return await self.forward(owner, user, req)
+        return await self.forward(owner, routed.user, routed.req)
 
     # -- moving an empty bridge -----------------------------------------------------------------
 
@@ -657,16 +550,8 @@ class _Hopped:
     def __init__(self, forwarder: Forwarder) -> None:
         self.forwarder = forwarder
 
-    async def route(
-        self,
-        user: User,
-        op: Operation,
-        path_values: Mapping[str, str],
-        req: AriRequest,
-        args: Args,
-        local: Local,
-    ) -> AriResponse | None:
-        return await self.forwarder._route(user, op, path_values, req, args, local, True)
+    async def route(self, routed: RoutedRequest) -> AriResponse | None:
+        return await self.forwarder._route(routed, True)
 
 
 _encode_json = msgspec.json.Encoder().encode
