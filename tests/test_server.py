@@ -156,3 +156,20 @@ async def test_ari_channelvars_reach_snapshots_at_start_and_after_reload(tmp_pat
     chan.changed()
     assert chan.snapshot().channelvars == {"BAR": ""}
     await srv.stop()
+
+
+async def test_reloads_keep_the_settings_they_do_not_reread(tmp_path: Path) -> None:
+    """``module reload res_ari.so`` and ``reload http`` replace only their own files'
+    settings: cluster.conf's (read at start) stay as they were."""
+    conf = tmp_path / "conf"
+    write_samples(conf)
+    (conf / "cluster.conf").write_text("[general]\nenabled = no\nnode = kept-name\n")
+    srv = make_server(config_dir=conf)
+    await srv.start()
+    try:
+        assert srv.config.cluster.node == "kept-name"
+        assert srv.reload_ari() == "Module 'res_ari.so' reloaded successfully."
+        assert await srv.reload_http() == ""
+        assert srv.config.cluster.node == "kept-name"
+    finally:
+        await srv.stop()

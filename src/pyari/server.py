@@ -18,6 +18,7 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -359,8 +360,11 @@ class Server:
         http = next((f"{b.host}:{b.port}" for b in self.http.bindings if not b.tls), "")
         return sip, http
 
-    def _announce_http(self) -> None:
+    def _announce_http(self, besides: Sequence[object] = ()) -> None:
+        """The "Enabled and Bound to" line of each listener (but those of ``besides``)."""
         for b in self.http.bindings:
+            if b in besides:
+                continue
             verbose.info(
                 "  == %s Server Enabled and Bound to %s:%d",
                 "HTTPS" if b.tls else "HTTP",
@@ -536,13 +540,7 @@ class Server:
             cfg = self._reload_config()
         except ConfigError as exc:
             return _reload_failed("ari.conf", "Module 'res_ari.so'", exc)
-        self.config = Config(
-            asterisk=self.config.asterisk,
-            http=self.config.http,
-            ari=cfg.ari,
-            extensions=self.config.extensions,
-            source_dir=cfg.source_dir,
-        )
+        self.config = dataclasses.replace(self.config, ari=cfg.ari, source_dir=cfg.source_dir)
         self.core.snapshot_channelvars = cfg.ari.channelvars
         self.stasis.configure(cfg.ari.event_streams)
         self.ws_clients = load_websocket_clients(self.config_dir)
@@ -573,15 +571,8 @@ class Server:
             await self.http.reconfigure(cfg.http)
         except OSError as exc:
             return _reload_failed("http.conf", "http.conf", exc)
-        self.config = Config(
-            asterisk=self.config.asterisk,
-            http=cfg.http,
-            ari=self.config.ari,
-            extensions=self.config.extensions,
-            source_dir=cfg.source_dir,
-        )
-        if self.http.bindings != before:
-            self._announce_http()
+        self.config = dataclasses.replace(self.config, http=cfg.http, source_dir=cfg.source_dir)
+        self._announce_http(besides=before)  # (what was rebound, as Asterisk prints it)
         return ""
 
     # -- facts ---------------------------------------------------------------------

@@ -158,3 +158,30 @@ async def test_a_good_reload_rereads_the_certificate(
     assert await serves(srv, renewed, http_port=http_port, https_port=new_https)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", https_port), 1).close()
+
+
+async def test_switching_https_on_announces_only_what_was_bound(
+    backend: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As Asterisk, ``reload http`` prints the "Enabled and Bound to" line of what it
+    bound anew (here HTTPS), not again that of the HTTP listener that stayed."""
+    conf = tmp_path / "conf"
+    write_samples(conf)
+    cert = make_cert(tmp_path / "cert.pem", "cert")
+    set_option(conf, "bindaddr", "127.0.0.1")
+    set_option(conf, "bindport", str(free_port()))
+    srv = Server(config_dir=conf, sip_port=0)
+    await srv.start()
+    try:
+        https_port = free_port()
+        set_option(conf, "tlsenable", "yes")
+        set_option(conf, "tlsbindaddr", f"127.0.0.1:{https_port}")
+        set_option(conf, "tlscertfile", str(cert))
+        set_option(conf, "tlsprivatekey", str(cert))
+        with caplog.at_level(logging.INFO, logger="pyari.verbose"):
+            assert await srv.reload_http() == ""
+        lines = [r.getMessage() for r in caplog.records if r.name == "pyari.verbose"]
+        assert lines == [f"  == HTTPS Server Enabled and Bound to 127.0.0.1:{https_port}"]
+        assert await serves(srv, cert, http_port=srv.http_port, https_port=https_port)
+    finally:
+        await srv.stop()
