@@ -384,7 +384,7 @@ async def _probe(
         {"headers": auth_headers(*RO)},
         {"headers": rw},
         {"headers": {**rw, "Content-Type": "application/json"}, "data": b"{"},
-        {"headers": rw, "data": b"x" * (1024 * 1024 + 1)},
+        {"headers": {**rw, "Content-Type": "application/json"}, "data": b" " * 40961},
         {"headers": rw, "params": [(f"k{i}", "v") for i in range(513)]},
         *({"headers": rw, "params": q} for q in _bad_queries(op)),
     ]

@@ -235,6 +235,10 @@ def parse_params(
                 raise AriError(400, f"Too many values for {_c_name(p.name)}")
             if raw is None and p.name in body_fields:
                 raw = body_fields[p.name]
+                if (p.multiple or p.type.startswith("List[")) and not isinstance(raw, list):
+                    # one value given in the body is one value, commas and all (as
+                    # Asterisk's generated *_parse_body code); only a query is split
+                    raw = [raw]
         if raw is None:
             if p.default is not None:
                 values[p.name] = p.default

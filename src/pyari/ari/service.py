@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("pyari.ari")
 
 MAX_BODY = 1024 * 1024
+"""The largest body of a request that did not come over HTTP (a RESTRequest's
+``message_body``, a request forwarded between cluster nodes)."""
+HTTP_MAX_BODY = 40960
+"""The largest JSON or form body over HTTP: Asterisk's ``MAX_CONTENT_LENGTH``
+(main/http.c); more is answered ``413 Request body too large``."""
 MAX_QUERY_KEYS = 512
 AUTH_CACHE_SIZE = 1024
 """Verified credentials remembered (crypt(3) checks are slow); cleared on reload."""
@@ -60,6 +65,10 @@ class AriRequest:
     """The client's address (for security events and the login back-off)."""
     local: tuple[str, int] | None = None
     """The server's address the request came to."""
+    http: bool = False
+    """Came over HTTP: the body is read as Asterisk's HTTP server reads it (JSON only
+    with ``Content-Type: application/json``, a form only with its own type, any other
+    body ignored; :data:`HTTP_MAX_BODY` at most). Other callers give a JSON body."""
 
 
 @dataclass(slots=True)
@@ -105,13 +114,33 @@ def _form_body(req: AriRequest) -> list[tuple[str, str]] | None:
     content_type = req.headers.get("Content-Type")
     if content_type is None or content_type.partition(";")[0].lower() != FORM:
         return None
-    if len(req.body) > MAX_BODY:
+    if len(req.body) > (HTTP_MAX_BODY if req.http else MAX_BODY):
         raise AriError(413, "Request body too large")
     try:
         text = req.body.decode()
     except UnicodeDecodeError:
         raise AriError(400, "Error parsing request body") from None
     return form_pairs(text)
+
+
+def _json_body(req: AriRequest) -> Any:
+    """The JSON of the body, or None for none. Over HTTP, as Asterisk's
+    ``ast_http_get_json``: only a body sent as ``application/json`` is read (any other
+    is ignored), and one over :data:`HTTP_MAX_BODY` is refused."""
+    if not req.body:
+        return None
+    if req.http:
+        content_type = req.headers.get("Content-Type")
+        if content_type is None or content_type.partition(";")[0].lower() != JSON:
+            return None
+    if len(req.body) > (HTTP_MAX_BODY if req.http else MAX_BODY):
+        raise AriError(413, "Request body too large")
+    if not req.body.strip():
+        return None
+    try:
+        return decode_json(req.body)
+    except BadJson:
+        raise AriError(400, "Error parsing request body") from None
 
 
 def form_pairs(text: str) -> list[tuple[str, str]]:
@@ -374,14 +403,7 @@ class AriService:
         op, path_values = self._operation(user, method, path)
         if op.websocket:
             raise AriError(426, "Upgrade Required")
-        body: Any = None
-        if form is None and req.body and req.body.strip():
-            if len(req.body) > MAX_BODY:
-                raise AriError(413, "Request body too large")
-            try:
-                body = decode_json(req.body)
-            except BadJson:
-                raise AriError(400, "Error parsing request body") from None
+        body = None if form is not None else _json_body(req)
         reg = self.handlers.get(op.key)
         if reg is None:
             raise AriError(501, "Not implemented")

@@ -176,6 +176,7 @@ class AiohttpServer:
                 body,
                 "https" if request.secure else "http",
                 *_addresses(request),
+                http=True,
             )
         )
         headers = self._base_headers()

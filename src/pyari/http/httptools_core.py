@@ -701,7 +701,15 @@ class HttpProtocol(asyncio.Protocol):
             return
         resp = await srv.service.handle(
             AriRequest(
-                req.method, sub, query, req.headers, req.body, self.scheme, self.peer, self.local
+                req.method,
+                sub,
+                query,
+                req.headers,
+                req.body,
+                self.scheme,
+                self.peer,
+                self.local,
+                http=True,
             )
         )
         keep = (

@@ -57,7 +57,7 @@ BAD_REQUEST = (
 UNAUTHORIZED = "Authentication required (no or wrong credentials)"
 READ_ONLY = "Write access denied: the ARI user is read-only"
 MODULE_UNLOADED = "Resource not found: the module serving this resource is unloaded"
-TOO_LARGE = "Request body too large (over 1 MiB)"
+TOO_LARGE = "Request body too large (a JSON or form body over 40960 bytes)"
 
 
 def pipeline_errors(op: Operation) -> tuple[ErrorResponse, ...]:
