@@ -236,8 +236,38 @@ def test_bad_acl_sections_fail_the_load(text: str, line: int, words: str) -> Non
     assert words in info.value.reason
 
 
-def test_endpoint_acl_options_are_said_to_be_unapplied(caplog: pytest.LogCaptureFixture) -> None:
-    s = settings("[e]\ntype=endpoint\npermit=10.0.0.1\ncontact_acl=x\n")
-    assert "e" in s.endpoints
-    warned = [r.getMessage() for r in caplog.records if "not applied by pyari" in r.getMessage()]
-    assert len(warned) == 2 and "permit" in warned[0] and "contact_acl" in warned[1]
+def test_endpoint_acl_options_are_read_with_named_acls(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pyari.config.acl import BASELINE, rules_from
+
+    named = {"lan": rules_from("deny", "0.0.0.0/0") + rules_from("permit", "192.0.2.0/24")}
+    text = (
+        "[e]\ntype=endpoint\ndeny=0.0.0.0/0\npermit=127.0.0.1\nacl=lan\n"
+        "contact_deny=0.0.0.0/0\ncontact_permit=10.0.0.0/8\ncontact_acl=nosuch\n"
+        "[plain]\ntype=endpoint\n"
+    )
+    s = PjsipSettings.from_sections(parse_text(text, "pjsip.conf"), named)
+    e, plain = s.endpoints["e"], s.endpoints["plain"]
+    assert [p.name for p in e.acl.parts] == ["", "lan"]
+    assert e.acl.refusing("127.0.0.2") == BASELINE
+    assert e.acl.refusing("127.0.0.1") == "lan"  # not in lan's network
+    assert [p.name for p in e.contact_acl.parts] == ["", "nosuch"]
+    assert e.contact_acl.refusing("10.1.2.3") == "nosuch"  # acl.conf lacks it: refuses all
+    assert not plain.acl and not plain.contact_acl
+    assert not s.acls  # an endpoint's ACL is no type=acl section
+    assert not any("not applied" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("[e]\ntype=endpoint\npermit=10.0.0.0/33\n", 3),
+        ("[e]\ntype=endpoint\ncontact_deny=not-an-address\n", 3),
+        ("[e]\ntype=endpoint\nacl=x,x\n", 3),
+    ],
+)
+def test_bad_endpoint_acl_options_fail_the_load(text: str, line: int) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings(text)
+    assert info.value.line == line

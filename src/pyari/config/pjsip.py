@@ -148,6 +148,12 @@ class Endpoint:
     """A SIP URI (``sip:proxy:5060\\;lr``): the calls of the endpoint are sent there with
     a ``Route`` header naming it (a loose router), as are their in-dialog requests when
     the proxy did not record-route."""
+    acl: Acl = NO_ACL
+    """``permit``/``deny``/``acl``: once a request is matched to the endpoint, a source
+    address this refuses makes it a request of no endpoint (:mod:`pyari.sip.acl`)."""
+    contact_acl: Acl = NO_ACL
+    """``contact_permit``/``contact_deny``/``contact_acl``: the same for the host of a
+    ``sip:``/``sips:`` Contact of the request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +214,6 @@ class SipAcl:
 
 
 _ACL_OPTIONS = ("permit", "deny", "acl", "contact_permit", "contact_deny", "contact_acl")
-_ENDPOINT_ACL_OPTIONS = _ACL_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +243,7 @@ class PjsipSettings:
         named_acls: Mapping[str, tuple[Rule, ...]] | None = None,
     ) -> Self:
         """``named_acls``: acl.conf's (:func:`~pyari.config.acl.load_named_acls`), for the
-        ``acl``/``contact_acl`` options of ``type=acl`` sections."""
+        ``acl``/``contact_acl`` options of ``type=acl`` and ``type=endpoint`` sections."""
         transports: dict[str, Transport] = {}
         endpoints: dict[str, Endpoint] = {}
         aors: dict[str, Aor] = {}
@@ -263,8 +268,7 @@ class PjsipSettings:
             if kind == "transport":
                 transports[name] = _transport(section)
             elif kind == "endpoint":
-                endpoints[name] = _endpoint(section)
-                _warn_endpoint_acl(section)
+                endpoints[name] = _endpoint(section, named_acls or {})
             elif kind == "aor":
                 aors[name] = _aor(section)
             elif kind == "auth":
@@ -405,8 +409,9 @@ def _codecs(section: Section) -> tuple[str, ...]:
     return tuple(allowed)
 
 
-def _endpoint(section: Section) -> Endpoint:
+def _endpoint(section: Section, named: Mapping[str, tuple[Rule, ...]]) -> Endpoint:
     e = _entries(section)
+    source_acl, contact_acl = _acl_pair(section, named)
     dtmf: DtmfMode = "rfc4733"
     if "dtmf_mode" in e:
         dtmf = _choice(e["dtmf_mode"], _DTMF_MODES)  # type: ignore[assignment]
@@ -489,6 +494,8 @@ def _endpoint(section: Section) -> Endpoint:
         dtls_ca_path=path("dtls_ca_path"),
         dtls_fingerprint=fingerprint,
         outbound_proxy=_proxy(e.get("outbound_proxy")),
+        acl=source_acl,
+        contact_acl=contact_acl,
     )
 
 
@@ -596,38 +603,31 @@ def _algorithms(entry: Entry | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(known[n] for n in names)) or ("MD5",)
 
 
-def _warn_endpoint_acl(section: Section) -> None:
-    """An endpoint's own ``permit``/``deny``/``acl``/``contact_*`` options: Asterisk
-    applies them once the request is matched to the endpoint; pyari does not yet, and
-    says so rather than ignore them in silence (a ``type=acl`` section is applied)."""
+def _acl_pair(section: Section, named: Mapping[str, tuple[Rule, ...]]) -> tuple[Acl, Acl]:
+    """The (source, contact) ACLs of a section's ``permit``/``deny``/``acl`` and
+    ``contact_*`` lines; a bad rule is a ConfigError."""
+    source: list[Entry] = []
+    contact: list[Entry] = []
     for entry in section.entries:
-        if entry.key.strip().lower() in _ENDPOINT_ACL_OPTIONS:
-            log.warning(
-                "%s:%d: [%s] endpoint option %s is not applied by pyari; use a type=acl section",
-                entry.file,
-                entry.line,
-                section.name,
-                entry.key.strip(),
-            )
+        key = entry.key.strip().lower()
+        if key not in _ACL_OPTIONS:
+            continue
+        if key.startswith("contact_"):
+            contact.append(dataclasses.replace(entry, key=key.removeprefix("contact_")))
+        else:
+            source.append(entry)
+    return build_acl(source, named), build_acl(contact, named)
 
 
 def _acl(section: Section, named: Mapping[str, tuple[Rule, ...]]) -> SipAcl:
     """A ``type=acl`` section. A bad rule or another option is a ConfigError: the load
     fails (a reload keeps the running ACLs), where Asterisk would leave the section out
     and so let every address in. A name acl.conf lacks refuses every address."""
-    source: list[Entry] = []
-    contact: list[Entry] = []
     for entry in section.entries:
         key = entry.key.strip().lower()
-        if key == "type":
-            continue
-        if key not in _ACL_OPTIONS:
+        if key != "type" and key not in _ACL_OPTIONS:
             raise _fail(entry, "not an option of type=acl")
-        if key.startswith("contact_"):
-            contact.append(dataclasses.replace(entry, key=key.removeprefix("contact_")))
-        else:
-            source.append(entry)
-    return SipAcl(section.name, build_acl(source, named), build_acl(contact, named))
+    return SipAcl(section.name, *_acl_pair(section, named))
 
 
 def _identify(section: Section) -> Identify:

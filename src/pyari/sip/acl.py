@@ -1,18 +1,26 @@
-"""pjsip.conf's ``type=acl`` sections applied to what SIP brings in (res_pjsip_acl).
+"""pjsip.conf's ACLs applied to what SIP brings in: ``type=acl`` sections (res_pjsip_acl)
+and an endpoint's own ``permit``/``deny``/``acl``/``contact_*`` options (res_pjsip's
+distributor).
 
-Every request received, on any transport and before the transaction layer sees it
-(retransmissions included), is checked against each section: its ``permit``/``deny``/
-``acl`` rules on the packet's source address, then its ``contact_*`` rules on the host
-of every ``sip:``/``sips:`` Contact (``*`` and other schemes are not checked). The first
-refusal answers ``403 Forbidden`` statelessly (an ACK gets nothing) and the request goes
-no further: no endpoint lookup, no authentication, no security event (res_pjsip_acl
-raises none). Responses are not checked.
+``type=acl``: every request received, on any transport and before the transaction layer
+sees it (retransmissions included), is checked against each section: its ``permit``/
+``deny``/``acl`` rules on the packet's source address, then its ``contact_*`` rules on
+the host of every ``sip:``/``sips:`` Contact (``*`` and other schemes are not checked).
+The first refusal answers ``403 Forbidden`` statelessly (an ACK gets nothing) and the
+request goes no further: no endpoint lookup, no authentication, no security event
+(res_pjsip_acl raises none). Responses are not checked.
 
 Log lines, as Asterisk's: a NOTICE ``SIP ACL: Rejecting '<address>' due to a failure to
 pass ACL '<name>'`` (``(BASELINE)`` for the section's own rules; ``SIP Contact ACL:``
 for a Contact) or, for a named ACL acl.conf lacks, a WARNING ``... due to use of an
 invalid ACL '<name>'.``; then a WARNING ``Incoming SIP message from <address>:<port> did
 not pass ACL test`` (the port is 0 for a Contact's host).
+
+An endpoint's own ACLs (:func:`endpoint_refusal`) are applied once a request is matched
+to the endpoint: the source address first, then the Contact hosts, with the same first
+NOTICE (or WARNING) but no ``did not pass ACL test``; the user agent then treats the
+request as one of no endpoint (a ``401`` challenge nothing can answer), with a FailedACL
+security event (:mod:`pyari.sip.ua`).
 
 A Contact host that is a name is not resolved (no DNS on the receive path): it is not
 checked, as Asterisk does not when the name does not resolve.
@@ -25,13 +33,13 @@ import logging
 from collections.abc import Sequence
 
 from pyari.config.acl import BASELINE, Acl
-from pyari.config.pjsip import SipAcl
+from pyari.config.pjsip import Endpoint, SipAcl
 from pyari.core.security import notice, quoted
 from pyari.sip.dialog import new_tag
 from pyari.sip.message import Request, Response, SipParseError, make_response
 from pyari.sip.transaction import Address, Send, response_destination
 
-__all__ = ["refusal", "refused_by"]
+__all__ = ["endpoint_refusal", "refusal", "refused_by"]
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +59,8 @@ def _plain(host: str) -> str:
     return host
 
 
-def _refuses(acl: Acl, address: str, prefix: str, port: int) -> bool:
-    """Whether ``acl`` refuses ``address``; when it does, the log lines are written."""
+def _rejected(acl: Acl, address: str, prefix: str) -> bool:
+    """Whether ``acl`` refuses ``address``; when it does, acl.c's line is written."""
     name = acl.refusing(address)
     if name is None:
         return False
@@ -70,6 +78,14 @@ def _refuses(acl: Acl, address: str, prefix: str, port: int) -> bool:
             _ACL_C,
             f"{prefix}Rejecting '{shown}' due to a failure to pass ACL '{quoted(name)}'",
         )
+    return True
+
+
+def _refuses(acl: Acl, address: str, prefix: str, port: int) -> bool:
+    """:func:`_rejected`, then res_pjsip_acl's WARNING when refused."""
+    if not _rejected(acl, address, prefix):
+        return False
+    shown = _plain(address)
     where = f"[{shown}]:{port}" if ":" in shown else f"{shown}:{port}"
     log.warning(
         "Incoming SIP message from %s did not pass ACL test",
@@ -108,6 +124,20 @@ def refused_by(acls: Sequence[SipAcl], request: Request, source: Address) -> Sip
             for host in _contact_hosts(request):
                 if _refuses(sip_acl.contact_acl, host, "SIP Contact ACL: ", 0):
                     return sip_acl
+    return None
+
+
+def endpoint_refusal(
+    endpoint: Endpoint, request: Request, source: Address
+) -> tuple[str, str] | None:
+    """``(ACLName, reason)`` when the endpoint's own ACL refuses the source address or
+    its contact ACL the host of a Contact (acl.c's line written), else None."""
+    if endpoint.acl and _rejected(endpoint.acl, source[0], "SIP ACL: "):
+        return "not_match_endpoint_acl", "Not match Endpoint ACL"
+    if endpoint.contact_acl:
+        for host in _contact_hosts(request):
+            if _rejected(endpoint.contact_acl, host, "SIP Contact ACL: "):
+                return "not_match_endpoint_contact_acl", "Not match Endpoint Contact ACL"
     return None
 
 

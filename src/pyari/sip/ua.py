@@ -12,7 +12,9 @@ endpoint states and ARI events.
 What it does, in Asterisk's way:
 
 * identifies the endpoint of a request (``From`` user, then ``type=identify`` by source
-  address); unknown senders are challenged like everybody else and can never pass;
+  address); unknown senders are challenged like everybody else and can never pass, and
+  so is a request the endpoint's own ``permit``/``deny``/``acl``/``contact_*`` refuse
+  (with a FailedACL security event);
 * digest authentication (MD5, SHA-256) of INVITE, REGISTER and MESSAGE for endpoints with
   ``auth=``: a 401 with a challenge, a wrong answer gets a new 401;
 * the registrar (``type=aor``: max_contacts, remove_existing, expirations), contact
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 
 from pyari.config.pjsip import Aor, Endpoint, PjsipSettings
 from pyari.core.security import FailureGuard, SecurityEvent, address_ie, quoted
+from pyari.sip.acl import endpoint_refusal
 from pyari.sip.auth import (
     AuthResult,
     Credentials,
@@ -561,18 +564,44 @@ class UserAgent:
                     return ep
         return self.settings.identify(source[0])
 
+    def _admitted(
+        self, tx: ServerTransaction, request: Request, source: Address, now: float
+    ) -> tuple[Endpoint | None, bool, list[Action]]:
+        """:meth:`identify`, then the endpoint's own ACLs as res_pjsip's distributor
+        applies them: refused, the request is one of no endpoint (``None``), with a
+        FailedACL event and its NOTICE; then :meth:`_authenticate`.
+        ``(endpoint, passed, actions)``."""
+        endpoint = self.identify(request, source)
+        refused: list[Action] = []
+        if endpoint is not None and (endpoint.acl.parts or endpoint.contact_acl.parts):
+            refusal = endpoint_refusal(endpoint, request, source)
+            if refusal is not None:
+                acl_name, reason = refusal
+                extra = (("ACLName", acl_name),)
+                refused.append(self._alert(tx, "FailedACL", endpoint.name, extra, notice=reason))
+                endpoint = None
+        passed, out = self._authenticate(tx, endpoint, source, now, unknown=not refused)
+        return endpoint, passed, refused + out
+
     def _authenticate(
-        self, tx: ServerTransaction, endpoint: Endpoint | None, source: Address, now: float
+        self,
+        tx: ServerTransaction,
+        endpoint: Endpoint | None,
+        source: Address,
+        now: float,
+        *,
+        unknown: bool = True,
     ) -> tuple[bool, list[Action]]:
         """(passed, actions): a 401 challenge when not passed, with the security events
-        and NOTICE lines res_pjsip writes. Any request from an unidentified sender, or from
-        an address that the back-off blocks, fails whatever its credentials."""
+        and NOTICE lines res_pjsip writes. Any request from an unidentified sender (or one
+        an endpoint's ACL refused: ``unknown`` False, no InvalidAccountID then), or from an
+        address that the back-off blocks, fails whatever its credentials."""
         request = tx.request
         auth = self.settings.auths.get(endpoint.auth or "") if endpoint is not None else None
         if endpoint is not None and auth is None:
             return True, []
         out: list[Action] = []
-        if endpoint is None:
+        if endpoint is None and unknown:
             user = _from_user(request)
             out.append(
                 self._alert(tx, "InvalidAccountID", user, notice="No matching endpoint found")
@@ -703,8 +732,7 @@ class UserAgent:
     def _invite(
         self, tx: ServerTransaction, request: Request, source: Address, now: float
     ) -> list[Action]:
-        endpoint = self.identify(request, source)
-        passed, out = self._authenticate(tx, endpoint, source, now)
+        endpoint, passed, out = self._admitted(tx, request, source, now)
         if not passed or endpoint is None:
             return out
         offer: SessionDescription | None = None
@@ -857,10 +885,10 @@ class UserAgent:
         now: float,
         call: Call | None,
     ) -> list[Action]:
-        endpoint = call.endpoint if call is not None else self.identify(request, source)
+        endpoint = call.endpoint if call is not None else None
         out: list[Action] = []
         if call is None:
-            passed, out = self._authenticate(tx, endpoint, source, now)
+            endpoint, passed, out = self._admitted(tx, request, source, now)
             if not passed or endpoint is None:
                 return out
         assert endpoint is not None
@@ -881,8 +909,7 @@ class UserAgent:
     def _register(
         self, tx: ServerTransaction, request: Request, source: Address, now: float
     ) -> list[Action]:
-        endpoint = self.identify(request, source)
-        passed, out = self._authenticate(tx, endpoint, source, now)
+        endpoint, passed, out = self._admitted(tx, request, source, now)
         if not passed or endpoint is None:
             return out
         if not endpoint.aors:

@@ -1,0 +1,399 @@
+"""An endpoint's own ``permit``/``deny``/``acl``/``contact_*`` options over real UDP
+sockets, as res_pjsip's distributor applies them: once a request is matched to the
+endpoint, a refused source address (or Contact host) makes it a request of no endpoint,
+so it gets the ``401`` challenge nothing can answer, with acl.c's NOTICE, the
+distributor's ``Request ... failed for ... - Not match Endpoint ACL`` NOTICE and a
+FailedACL security event naming the endpoint. Loopback has all of 127/8, so 127.0.0.1
+and 127.0.0.2 are two phones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from conftest import make_server, wait_for
+from pyari.config.embedded import write_samples
+from pyari.server import Server
+from pyari.sip.auth import DigestClient
+from pyari.sip.dialog import build_request, new_call_id, new_tag
+from pyari.sip.message import NameAddr, Request, Response, parse_message, parse_uri
+
+# an endpoint with auth= that refuses 127.0.0.2, and one without auth whose ACL options
+# each test gives
+ENDPOINTS = """
+[locked]
+type = endpoint
+context = ARI-test
+aors = locked
+auth = locked
+deny = 0.0.0.0/0
+permit = 127.0.0.1
+
+[locked]
+type = auth
+username = locked
+password = pyari-locked
+
+[locked]
+type = aor
+max_contacts = 5
+
+[open]
+type = endpoint
+context = ARI-test
+aors = open
+{acl}
+
+[open]
+type = aor
+max_contacts = 5
+"""
+ONLY_ONE = "deny = 0.0.0.0/0\npermit = 127.0.0.1"
+FAILED = "due to a failure to pass ACL"
+
+
+class Phone(asyncio.DatagramProtocol):
+    """A UDP socket on one loopback address that collects the responses it gets."""
+
+    def __init__(self) -> None:
+        self.inbox: list[Response] = []
+        self.transport: asyncio.DatagramTransport | None = None
+        self.local: tuple[str, int] = ("", 0)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast("asyncio.DatagramTransport", transport)
+        self.local = transport.get_extra_info("sockname")[:2]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        message = parse_message(data)
+        if isinstance(message, Response):
+            self.inbox.append(message)
+
+    def request(
+        self,
+        method: str,
+        port: int,
+        user: str,
+        *,
+        contact_host: str | None = None,
+        call_id: str | None = None,
+        cseq: int = 1,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Request:
+        host, local_port = self.local
+        contact = NameAddr(parse_uri(f"sip:{user}@{contact_host or host}:{local_port}"))
+        return build_request(
+            method,
+            parse_uri(f"sip:{user}@127.0.0.1:{port}"),
+            from_=NameAddr(parse_uri(f"sip:{user}@127.0.0.1"), params={"tag": new_tag()}),
+            to=NameAddr(parse_uri(f"sip:{user}@127.0.0.1")),
+            call_id=call_id or new_call_id(),
+            cseq=cseq,
+            sent_by=f"{host}:{local_port}",
+            contact=contact,
+            headers=headers,
+        )
+
+    async def send(self, port: int, req: Request) -> Response:
+        """Send ``req`` to pyari and give its final answer."""
+        assert self.transport is not None
+        self.transport.sendto(req.to_bytes(), ("127.0.0.1", port))
+
+        def final() -> list[Response]:
+            return [
+                r
+                for r in self.inbox
+                if r.status >= 200 and r.call_id == req.call_id and r.cseq.number == req.cseq.number
+            ]
+
+        await wait_for(lambda: bool(final()))
+        answer = final()[0]
+        if req.method == "INVITE":  # ACK the non-2xx, so it is not retransmitted
+            ack = build_request(
+                "ACK",
+                req.uri,
+                from_=req.from_,
+                to=answer.to,
+                call_id=req.call_id,
+                cseq=req.cseq.number,
+                sent_by=req.top_via.sent_by,
+            )
+            self.transport.sendto(ack.to_bytes(), ("127.0.0.1", port))
+        return answer
+
+    async def ask(
+        self, port: int, method: str, user: str, *, contact_host: str | None = None
+    ) -> int:
+        req = self.request(method, port, user, contact_host=contact_host)
+        return (await self.send(port, req)).status
+
+
+async def _phone(host: str) -> Phone:
+    loop = asyncio.get_running_loop()
+    _, phone = await loop.create_datagram_endpoint(Phone, local_addr=(host, 0))
+    return phone
+
+
+@pytest.fixture
+def etc(tmp_path: Path) -> Path:
+    folder = tmp_path / "etc"
+    write_samples(folder)
+    return folder
+
+
+def _configure(etc: Path, open_acl: str, acl_conf: str | None = None) -> None:
+    base = (etc / "pjsip.conf").read_text().split("\n;; test endpoint acl\n")[0]
+    extra = ENDPOINTS.format(acl=open_acl)
+    (etc / "pjsip.conf").write_text(f"{base}\n;; test endpoint acl\n{extra}")
+    if acl_conf is not None:
+        (etc / "acl.conf").write_text(acl_conf)
+
+
+@pytest.fixture
+async def phones() -> AsyncIterator[tuple[Phone, Phone]]:
+    one, two = await _phone("127.0.0.1"), await _phone("127.0.0.2")
+    try:
+        yield one, two
+    finally:
+        for p in (one, two):
+            assert p.transport is not None
+            p.transport.close()
+
+
+async def _started(etc: Path) -> Server:
+    srv: Server = make_server(etc)
+    await srv.start(control_socket=False)
+    return srv
+
+
+def _events(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "pyari.security"]
+
+
+def _field(line: str, name: str) -> str:
+    found = re.search(rf'{name}="([^"]*)"', line)
+    assert found is not None, line
+    return found.group(1)
+
+
+def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, str]]:
+    """acl.c's and the distributor's lines, in order."""
+    return [
+        (r.levelname, str(getattr(r, "asterisk_source", "")), r.getMessage())
+        for r in caplog.records
+        if getattr(r, "asterisk_source", "") in ("acl.c", "res_pjsip/pjsip_distributor.c")
+    ]
+
+
+async def test_refused_address_is_challenged_as_no_endpoint_with_a_failed_acl_event(
+    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyari")
+    _configure(etc, ONLY_ONE)
+    one, two = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        # allowed: an endpoint without auth registers, locked is challenged as itself
+        assert await one.ask(port, "REGISTER", "open") == 200
+        assert await one.ask(port, "REGISTER", "locked") == 401
+        assert await one.ask(port, "INVITE", "locked") == 401
+        assert [_field(e, "AccountID") for e in _events(caplog)] == ["locked", "locked"]
+        assert not any("FailedACL" in e for e in _events(caplog))
+        assert [b.aor for b in srv.pjsip.bindings()] == ["open"]
+        caplog.clear()
+
+        # refused: no endpoint, so the challenge nothing can answer (no 403)
+        register = two.request("REGISTER", port, "open")
+        assert (await two.send(port, register)).status == 401
+        invite = two.request("INVITE", port, "locked")
+        assert (await two.send(port, invite)).status == 401
+        assert [b.aor for b in srv.pjsip.bindings()] == ["open"]
+        local = srv.pjsip.address()
+    finally:
+        await srv.stop()
+    events = _events(caplog)
+    assert [_field(e, "SecurityEvent") for e in events] == [
+        "FailedACL",
+        "ChallengeSent",
+        "FailedACL",
+        "ChallengeSent",
+    ]
+    assert [_field(e, "AccountID") for e in events] == ["open", "<unknown>", "locked", "<unknown>"]
+    remote = f"IPV4/UDP/127.0.0.2/{two.local[1]}"
+    assert events[0].startswith('SecurityEvent="FailedACL",EventTV="')
+    assert events[0].endswith(
+        f'",Severity="Error",Service="PJSIP",EventVersion="1",AccountID="open",'
+        f'SessionID="{register.call_id}",LocalAddress="IPV4/UDP/{local[0]}/{local[1]}",'
+        f'RemoteAddress="{remote}",ACLName="not_match_endpoint_acl"'
+    )
+    assert {_field(e, "ACLName") for e in events[::2]} == {"not_match_endpoint_acl"}
+    # no "No matching endpoint found": the endpoint was found, then refused
+    # (NOTICE lines are INFO records with Asterisk's source file)
+    where = f"127.0.0.2:{two.local[1]}"
+    acl_c = ("INFO", "acl.c", f"SIP ACL: Rejecting '127.0.0.2' {FAILED} '(BASELINE)'")
+    assert _lines(caplog) == [
+        acl_c,
+        (
+            "INFO",
+            "res_pjsip/pjsip_distributor.c",
+            f"Request 'REGISTER' from '<sip:open@127.0.0.1>' failed for '{where}' "
+            f"(callid: {register.call_id}) - Not match Endpoint ACL",
+        ),
+        acl_c,
+        (
+            "INFO",
+            "res_pjsip/pjsip_distributor.c",
+            f"Request 'INVITE' from '<sip:locked@127.0.0.1>' failed for '{where}' "
+            f"(callid: {invite.call_id}) - Not match Endpoint ACL",
+        ),
+    ]
+
+
+async def test_right_password_from_a_refused_address_fails_and_counts(
+    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyari")
+    _configure(etc, "")
+    one, two = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        client = DigestClient("locked", "pyari-locked")
+        for phone, expected in ((one, 200), (two, 401)):
+            call_id = new_call_id()
+            first = await phone.send(
+                port, phone.request("REGISTER", port, "locked", call_id=call_id)
+            )
+            assert first.status == 401
+            uri = f"sip:locked@127.0.0.1:{port}"
+            answer = client.authorize(
+                first.headers.getall("www-authenticate"), method="REGISTER", uri=uri
+            )
+            assert answer is not None
+            again = phone.request(
+                "REGISTER", port, "locked", call_id=call_id, cseq=2,
+                headers=(("Authorization", answer),),
+            )  # fmt: skip
+            assert (await phone.send(port, again)).status == expected
+        # the failure counts toward the back-off of 127.0.0.2, as any failed answer
+        assert srv.pjsip.ua.guard._failures["127.0.0.2"]
+        assert "127.0.0.1" not in srv.pjsip.ua.guard._failures
+    finally:
+        await srv.stop()
+    refused = [e for e in _events(caplog) if "127.0.0.2" in _field(e, "RemoteAddress")]
+    assert [(_field(e, "SecurityEvent"), _field(e, "AccountID")) for e in refused] == [
+        ("FailedACL", "locked"),
+        ("ChallengeSent", "<unknown>"),
+        ("FailedACL", "locked"),
+        ("ChallengeResponseFailed", "<unknown>"),
+    ]
+    notices = [m for _, s, m in _lines(caplog) if s.startswith("res_pjsip")]
+    assert [n.rsplit(" - ", 1)[1] for n in notices] == [
+        "Not match Endpoint ACL",
+        "Not match Endpoint ACL",
+        "Failed to authenticate",
+    ]
+
+
+async def test_contact_acl_checks_contact_hosts_after_the_source(
+    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyari")
+    _configure(etc, "contact_deny = 0.0.0.0/0\ncontact_permit = 127.0.0.0/8")
+    one, _ = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        assert await one.ask(port, "REGISTER", "open", contact_host="127.0.0.9") == 200
+        caplog.clear()
+        assert await one.ask(port, "REGISTER", "open", contact_host="192.0.2.1") == 401
+        # a host name is not resolved on receive, so not checked
+        assert await one.ask(port, "REGISTER", "open", contact_host="phone.example") == 200
+    finally:
+        await srv.stop()
+    events = _events(caplog)
+    assert _field(events[0], "ACLName") == "not_match_endpoint_contact_acl"
+    assert [_field(e, "SecurityEvent") for e in events] == ["FailedACL", "ChallengeSent"]
+    lines = _lines(caplog)
+    assert lines[0] == (
+        "INFO",
+        "acl.c",
+        f"SIP Contact ACL: Rejecting '192.0.2.1' {FAILED} '(BASELINE)'",
+    )
+    assert lines[1][2].endswith(" - Not match Endpoint Contact ACL")
+    assert len(lines) == 2
+
+
+async def test_named_acl_of_acl_conf_and_pjsip_reload(
+    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyari")
+    lan = "[lan]\ndeny = 0.0.0.0/0\npermit = {}\n"
+    _configure(etc, "acl = lan", lan.format("127.0.0.2"))
+    one, two = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        assert await one.ask(port, "REGISTER", "open") == 401
+        assert await two.ask(port, "REGISTER", "open") == 200
+        line = ("INFO", "acl.c", f"SIP ACL: Rejecting '127.0.0.1' {FAILED} 'lan'")
+        assert line in _lines(caplog)
+
+        # acl.conf changed: `pjsip reload` rereads it
+        _configure(etc, "acl = lan", lan.format("127.0.0.1"))
+        assert srv.reload_pjsip() == "Module 'res_pjsip.so' reloaded successfully."
+        assert await one.ask(port, "REGISTER", "open") == 200
+        assert await two.ask(port, "REGISTER", "open") == 401
+
+        # a name acl.conf does not define refuses everyone (acl.c's WARNING)
+        caplog.clear()
+        _configure(etc, "acl = nosuch")
+        assert "successfully" in srv.reload_pjsip()
+        assert await one.ask(port, "REGISTER", "open") == 401
+        text = "SIP ACL: Rejecting '127.0.0.1' due to use of an invalid ACL 'nosuch'."
+        assert ("WARNING", "acl.c", text) in _lines(caplog)
+
+        # a bad rule fails the reload: the running endpoint stays as it was
+        _configure(etc, "deny = 300.0.0.1")
+        assert "failed" in srv.reload_pjsip()
+        assert await two.ask(port, "REGISTER", "open") == 401
+
+        # the options gone: no check at all
+        _configure(etc, "")
+        assert "successfully" in srv.reload_pjsip()
+        assert not srv.pjsip.settings.endpoints["open"].acl
+        assert await one.ask(port, "REGISTER", "open") == 200
+        assert await two.ask(port, "REGISTER", "open") == 200
+    finally:
+        await srv.stop()
+
+
+async def test_endpoints_without_acl_options_never_reach_the_check(
+    etc: Path, phones: tuple[Phone, Phone], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyari.sip.ua
+
+    def never(*args: object) -> None:
+        raise AssertionError("checked an endpoint without ACL options")
+
+    monkeypatch.setattr(pyari.sip.ua, "endpoint_refusal", never)
+    (etc / "pjsip.conf").write_text(
+        (etc / "pjsip.conf").read_text() + "\n[open]\ntype=endpoint\naors=open\n"
+        "[open]\ntype=aor\nmax_contacts=1\n"
+    )
+    one, two = phones
+    srv = await _started(etc)
+    try:
+        port = srv.pjsip.address()[1]
+        assert await one.ask(port, "REGISTER", "open") == 200
+        assert await two.ask(port, "REGISTER", "2222") == 401
+        assert await two.ask(port, "INVITE", "nobody") == 401
+    finally:
+        await srv.stop()
