@@ -57,6 +57,8 @@ from pathlib import Path
 
 import pytest
 
+from test_install_split import make_dry_run
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 SHELLS = {"sh", "bash", "shell", "console"}
@@ -422,18 +424,6 @@ def test_document_commands_run(document: Path) -> None:
 # A block skipped with no entry here fails test_blocks_not_run_are_checked_otherwise.
 
 
-def _make_dry_run(target: str, venv: Path) -> list[str]:
-    out = subprocess.run(
-        ["make", "-n", target, f"VENV={venv}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert out.returncode == 0, f"make -n {target}: {out.stderr}"
-    return out.stdout.splitlines()
-
-
 def _check_setup(block: Block, tmp: Path) -> None:
     """``make run`` serves until Ctrl+C and ``make test`` runs this suite: both targets
     exist, ``run`` ends in ``pyari serve`` and ``test`` in pytest (tests/test_install_split.py
@@ -443,14 +433,14 @@ def _check_setup(block: Block, tmp: Path) -> None:
     assert [t[:1] for t in targets] == [["make"], ["make"]], block.text
     expected = {"run": f"{venv}/bin/pyari serve", "test": f"{venv}/bin/pytest -q"}
     for _make, target in targets:
-        assert expected[target] in _make_dry_run(target, venv), target
+        assert expected[target] in make_dry_run(target, venv), target
 
 
 def _check_cluster_demo(block: Block, tmp: Path) -> None:
     """``make cluster-demo`` runs pyari.cluster.demo until Ctrl+C; the same document runs
     that program with ``--check`` (start everything, check every node, stop)."""
     assert block.text.strip() == "make cluster-demo", block.text
-    lines = _make_dry_run("cluster-demo", tmp / "venv")
+    lines = make_dry_run("cluster-demo", tmp / "venv")
     assert lines[-1] == f"{tmp / 'venv'}/bin/python scripts/cluster_demo.py", lines
     assert "from pyari.cluster.demo import main" in (ROOT / "scripts/cluster_demo.py").read_text()
     assert any(

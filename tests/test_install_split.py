@@ -24,16 +24,21 @@ TEST_TOOLS = {"pytest", "pytest-asyncio", "ruff", "mypy", "aioari", "asyncari", 
 
 
 def make_dry_run(target: str, venv: Path) -> list[str]:
+    """The commands ``make target`` would run with its environment in ``venv``, as a
+    user's shell would get them: under ``make test`` (CI) the suite runs inside make,
+    whose variables would make this one a sub-make printing its directory."""
     if shutil.which("make") is None:
         pytest.skip("no make on PATH")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     out = subprocess.run(
-        ["make", "-n", target, f"VENV={venv}"],
+        ["make", "--no-print-directory", "-n", target, f"VENV={venv}"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
-        check=True,
         timeout=30,
     )
+    assert out.returncode == 0, f"make -n {target}: {out.stderr}"
     return out.stdout.splitlines()
 
 
