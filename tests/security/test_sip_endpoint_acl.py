@@ -8,21 +8,18 @@ and 127.0.0.2 are two phones."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import cast
 
 import pytest
 
-from conftest import make_server, wait_for
+from conftest import make_server
 from pyari.config.embedded import write_samples
 from pyari.server import Server
 from pyari.sip.auth import DigestClient
-from pyari.sip.dialog import build_request, new_call_id, new_tag
-from pyari.sip.message import NameAddr, Request, Response, parse_message, parse_uri
+from pyari.sip.dialog import new_call_id
+from security.sip_phones import Phone
 
 # an endpoint with auth= that refuses 127.0.0.2, and one without auth whose ACL options
 # each test gives
@@ -58,88 +55,6 @@ ONLY_ONE = "deny = 0.0.0.0/0\npermit = 127.0.0.1"
 FAILED = "due to a failure to pass ACL"
 
 
-class Phone(asyncio.DatagramProtocol):
-    """A UDP socket on one loopback address that collects the responses it gets."""
-
-    def __init__(self) -> None:
-        self.inbox: list[Response] = []
-        self.transport: asyncio.DatagramTransport | None = None
-        self.local: tuple[str, int] = ("", 0)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast("asyncio.DatagramTransport", transport)
-        self.local = transport.get_extra_info("sockname")[:2]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        message = parse_message(data)
-        if isinstance(message, Response):
-            self.inbox.append(message)
-
-    def request(
-        self,
-        method: str,
-        port: int,
-        user: str,
-        *,
-        contact_host: str | None = None,
-        call_id: str | None = None,
-        cseq: int = 1,
-        headers: tuple[tuple[str, str], ...] = (),
-    ) -> Request:
-        host, local_port = self.local
-        contact = NameAddr(parse_uri(f"sip:{user}@{contact_host or host}:{local_port}"))
-        return build_request(
-            method,
-            parse_uri(f"sip:{user}@127.0.0.1:{port}"),
-            from_=NameAddr(parse_uri(f"sip:{user}@127.0.0.1"), params={"tag": new_tag()}),
-            to=NameAddr(parse_uri(f"sip:{user}@127.0.0.1")),
-            call_id=call_id or new_call_id(),
-            cseq=cseq,
-            sent_by=f"{host}:{local_port}",
-            contact=contact,
-            headers=headers,
-        )
-
-    async def send(self, port: int, req: Request) -> Response:
-        """Send ``req`` to pyari and give its final answer."""
-        assert self.transport is not None
-        self.transport.sendto(req.to_bytes(), ("127.0.0.1", port))
-
-        def final() -> list[Response]:
-            return [
-                r
-                for r in self.inbox
-                if r.status >= 200 and r.call_id == req.call_id and r.cseq.number == req.cseq.number
-            ]
-
-        await wait_for(lambda: bool(final()))
-        answer = final()[0]
-        if req.method == "INVITE":  # ACK the non-2xx, so it is not retransmitted
-            ack = build_request(
-                "ACK",
-                req.uri,
-                from_=req.from_,
-                to=answer.to,
-                call_id=req.call_id,
-                cseq=req.cseq.number,
-                sent_by=req.top_via.sent_by,
-            )
-            self.transport.sendto(ack.to_bytes(), ("127.0.0.1", port))
-        return answer
-
-    async def ask(
-        self, port: int, method: str, user: str, *, contact_host: str | None = None
-    ) -> int:
-        req = self.request(method, port, user, contact_host=contact_host)
-        return (await self.send(port, req)).status
-
-
-async def _phone(host: str) -> Phone:
-    loop = asyncio.get_running_loop()
-    _, phone = await loop.create_datagram_endpoint(Phone, local_addr=(host, 0))
-    return phone
-
-
 @pytest.fixture
 def etc(tmp_path: Path) -> Path:
     folder = tmp_path / "etc"
@@ -153,17 +68,6 @@ def _configure(etc: Path, open_acl: str, acl_conf: str | None = None) -> None:
     (etc / "pjsip.conf").write_text(f"{base}\n;; test endpoint acl\n{extra}")
     if acl_conf is not None:
         (etc / "acl.conf").write_text(acl_conf)
-
-
-@pytest.fixture
-async def phones() -> AsyncIterator[tuple[Phone, Phone]]:
-    one, two = await _phone("127.0.0.1"), await _phone("127.0.0.2")
-    try:
-        yield one, two
-    finally:
-        for p in (one, two):
-            assert p.transport is not None
-            p.transport.close()
 
 
 async def _started(etc: Path) -> Server:
@@ -192,11 +96,11 @@ def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, str]]:
 
 
 async def test_refused_address_is_challenged_as_no_endpoint_with_a_failed_acl_event(
-    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+    etc: Path, udp_phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="pyari")
     _configure(etc, ONLY_ONE)
-    one, two = phones
+    one, two = udp_phones
     srv = await _started(etc)
     try:
         port = srv.pjsip.address()[1]
@@ -257,11 +161,11 @@ async def test_refused_address_is_challenged_as_no_endpoint_with_a_failed_acl_ev
 
 
 async def test_right_password_from_a_refused_address_fails_and_counts(
-    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+    etc: Path, udp_phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="pyari")
     _configure(etc, "")
-    one, two = phones
+    one, two = udp_phones
     srv = await _started(etc)
     try:
         port = srv.pjsip.address()[1]
@@ -303,11 +207,11 @@ async def test_right_password_from_a_refused_address_fails_and_counts(
 
 
 async def test_contact_acl_checks_contact_hosts_after_the_source(
-    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+    etc: Path, udp_phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="pyari")
     _configure(etc, "contact_deny = 0.0.0.0/0\ncontact_permit = 127.0.0.0/8")
-    one, _ = phones
+    one, _ = udp_phones
     srv = await _started(etc)
     try:
         port = srv.pjsip.address()[1]
@@ -332,12 +236,12 @@ async def test_contact_acl_checks_contact_hosts_after_the_source(
 
 
 async def test_named_acl_of_acl_conf_and_pjsip_reload(
-    etc: Path, phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
+    etc: Path, udp_phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="pyari")
     lan = "[lan]\ndeny = 0.0.0.0/0\npermit = {}\n"
     _configure(etc, "acl = lan", lan.format("127.0.0.2"))
-    one, two = phones
+    one, two = udp_phones
     srv = await _started(etc)
     try:
         port = srv.pjsip.address()[1]
@@ -376,7 +280,7 @@ async def test_named_acl_of_acl_conf_and_pjsip_reload(
 
 
 async def test_endpoints_without_acl_options_never_reach_the_check(
-    etc: Path, phones: tuple[Phone, Phone], monkeypatch: pytest.MonkeyPatch
+    etc: Path, udp_phones: tuple[Phone, Phone], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pyari.sip.ua
 
@@ -388,7 +292,7 @@ async def test_endpoints_without_acl_options_never_reach_the_check(
         (etc / "pjsip.conf").read_text() + "\n[open]\ntype=endpoint\naors=open\n"
         "[open]\ntype=aor\nmax_contacts=1\n"
     )
-    one, two = phones
+    one, two = udp_phones
     srv = await _started(etc)
     try:
         port = srv.pjsip.address()[1]
