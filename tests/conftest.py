@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import socket
 import struct
 import wave
 from collections.abc import AsyncIterator
@@ -71,6 +72,17 @@ async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.005)
+
+
+def udp_port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Some process has bound ``host``:``port`` over UDP (a peer started as a process is
+    listening)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def write_tone_wav(path: Path, hz: float, seconds: float, *, rate: int, amplitude: int) -> None:

@@ -57,6 +57,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import udp_port_taken
 from test_install_split import make_dry_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -463,20 +464,11 @@ def _check_foreground(block: Block, tmp: Path) -> None:
         port = session.ports[5060]
         script = session.localise(commands(block)).strip()
         proc = session.start(block, script)
-        session.wait(block, proc, lambda: _udp_port_taken(port), script)
+        session.wait(block, proc, lambda: udp_port_taken(port), script)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0, session.background_output()
     finally:
         session.stop()
-
-
-def _udp_port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-        return False
 
 
 NOT_RUN_CHECKS = {

@@ -27,6 +27,7 @@ import aiohttp
 import pytest
 
 from cluster.conftest import make_node
+from conftest import udp_port_taken
 from pyari.cli.main import main
 from pyari.cluster.kamailio import (
     KamailioOptions,
@@ -740,16 +741,6 @@ async def test_a_node_calls_a_phone_registered_at_kamailio(
         if sipp.returncode is None:
             sipp.kill()
             await sipp.wait()
-
-
-def udp_port_taken(port: int) -> bool:
-    """Some process has bound 127.0.0.1:``port`` (UDP)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 async def _next(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:

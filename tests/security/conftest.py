@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from pyari.config.embedded import write_samples
 from security.sip_phones import Phone, udp_phone
 
 
@@ -19,3 +21,11 @@ async def udp_phones() -> AsyncIterator[tuple[Phone, Phone]]:
         for p in (one, two):
             assert p.transport is not None
             p.transport.close()
+
+
+@pytest.fixture
+def etc(tmp_path: Path) -> Path:
+    """A config folder of pyari's samples."""
+    folder = tmp_path / "etc"
+    write_samples(folder)
+    return folder

@@ -5,9 +5,11 @@ answers collected, an INVITE's non-2xx acknowledged."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import cast
 
-from conftest import wait_for
+from conftest import make_server, wait_for
+from pyari.server import Server
 from pyari.sip.dialog import build_request, new_call_id, new_tag
 from pyari.sip.message import NameAddr, Request, Response, parse_message, parse_uri
 
@@ -93,3 +95,20 @@ async def udp_phone(host: str) -> Phone:
     loop = asyncio.get_running_loop()
     _, phone = await loop.create_datagram_endpoint(Phone, local_addr=(host, 0))
     return phone
+
+
+def add_to_pjsip(etc: Path, extra: str, acl_conf: str | None = None) -> None:
+    """pjsip.conf of ``etc`` with ``extra`` after its samples' sections (in place of the
+    ``extra`` of a previous call); acl.conf written when given."""
+    marker = "\n;; security test\n"
+    base = (etc / "pjsip.conf").read_text().split(marker)[0]
+    (etc / "pjsip.conf").write_text(f"{base}{marker}{extra}")
+    if acl_conf is not None:
+        (etc / "acl.conf").write_text(acl_conf)
+
+
+async def started(etc: Path) -> Server:
+    """A server of the folder ``etc``, started (no control socket)."""
+    srv: Server = make_server(etc)
+    await srv.start(control_socket=False)
+    return srv

@@ -13,12 +13,9 @@ from pathlib import Path
 import pytest
 
 import pyari.sip.service
-from conftest import make_server
-from pyari.config.embedded import write_samples
-from pyari.server import Server
 from pyari.sip.dialog import build_request, new_call_id, new_tag
 from pyari.sip.message import NameAddr, Response, parse_message, parse_uri
-from security.sip_phones import Phone
+from security.sip_phones import Phone, add_to_pjsip, started
 
 ONLY_ONE = """
 [only-one]
@@ -28,26 +25,6 @@ permit = 127.0.0.1
 """
 FAIL = "a failure to pass ACL"
 TEST = "did not pass ACL test"
-
-
-@pytest.fixture
-def etc(tmp_path: Path) -> Path:
-    folder = tmp_path / "etc"
-    write_samples(folder)
-    return folder
-
-
-def _configure(etc: Path, pjsip_extra: str, acl_conf: str | None = None) -> None:
-    base = (etc / "pjsip.conf").read_text().split("\n;; test acl\n")[0]
-    (etc / "pjsip.conf").write_text(f"{base}\n;; test acl\n{pjsip_extra}")
-    if acl_conf is not None:
-        (etc / "acl.conf").write_text(acl_conf)
-
-
-async def _started(etc: Path) -> Server:
-    srv: Server = make_server(etc)
-    await srv.start(control_socket=False)
-    return srv
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str, str]]:
@@ -62,9 +39,9 @@ async def test_source_acl_refuses_register_and_invite_with_403(
     etc: Path, udp_phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="pyari")
-    _configure(etc, ONLY_ONE)
+    add_to_pjsip(etc, ONLY_ONE)
     one, two = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         # allowed: on to authentication (2222 has auth=), so a 401 challenge
@@ -100,11 +77,11 @@ async def test_contact_acl_checks_the_contact_host(
     etc: Path, udp_phones: tuple[Phone, Phone], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="pyari")
-    _configure(
+    add_to_pjsip(
         etc, "[contacts]\ntype = acl\ncontact_deny = 0.0.0.0/0\ncontact_permit = 127.0.0.0/8\n"
     )
     one, _ = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         assert await one.ask(port, "REGISTER") == 401
@@ -128,9 +105,9 @@ async def test_named_acl_of_acl_conf_and_reloads(
 ) -> None:
     caplog.set_level(logging.INFO, logger="pyari")
     lan = "[lan]\ndeny = 0.0.0.0/0\npermit = {}\n"
-    _configure(etc, "[by-name]\ntype = acl\nacl = lan\n", lan.format("127.0.0.2"))
+    add_to_pjsip(etc, "[by-name]\ntype = acl\nacl = lan\n", lan.format("127.0.0.2"))
     one, two = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         assert await one.ask(port, "REGISTER") == 403
@@ -139,26 +116,26 @@ async def test_named_acl_of_acl_conf_and_reloads(
         assert line in _lines(caplog)
 
         # acl.conf changed: `pjsip reload` rereads it
-        _configure(etc, "[by-name]\ntype = acl\nacl = lan\n", lan.format("127.0.0.1"))
+        add_to_pjsip(etc, "[by-name]\ntype = acl\nacl = lan\n", lan.format("127.0.0.1"))
         assert srv.reload_pjsip() == "Module 'res_pjsip.so' reloaded successfully."
         assert await one.ask(port, "REGISTER") == 401
         assert await two.ask(port, "REGISTER") == 403
 
         # a name acl.conf does not define refuses everyone (a WARNING, as acl.c's)
         caplog.clear()
-        _configure(etc, "[by-name]\ntype = acl\nacl = nosuch\n")
+        add_to_pjsip(etc, "[by-name]\ntype = acl\nacl = nosuch\n")
         assert "successfully" in await srv.reload_res_pjsip()
         assert await one.ask(port, "INVITE") == 403
         text = "SIP ACL: Rejecting '127.0.0.1' due to use of an invalid ACL 'nosuch'."
         assert ("WARNING", "acl.c", text) in _lines(caplog)
 
         # a bad rule fails the reload: the running ACLs stay
-        _configure(etc, "[by-name]\ntype = acl\ndeny = 300.0.0.1\n")
+        add_to_pjsip(etc, "[by-name]\ntype = acl\ndeny = 300.0.0.1\n")
         assert "failed" in srv.reload_pjsip()
         assert await two.ask(port, "REGISTER") == 403
 
         # the section gone: no check at all
-        _configure(etc, "")
+        add_to_pjsip(etc, "")
         assert "successfully" in srv.reload_pjsip()
         assert srv.pjsip.settings.acls == ()
         assert await one.ask(port, "REGISTER") == 401
@@ -174,9 +151,9 @@ async def test_without_acl_sections_requests_are_never_checked(
         raise AssertionError("checked without a type=acl section")
 
     monkeypatch.setattr(pyari.sip.service, "refused_by", never)
-    _configure(etc, "")
+    add_to_pjsip(etc, "")
     one, two = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         assert srv.pjsip.settings.acls == ()

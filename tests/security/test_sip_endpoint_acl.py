@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_server
-from pyari.config.embedded import write_samples
-from pyari.server import Server
 from pyari.sip.auth import DigestClient
 from pyari.sip.dialog import new_call_id
-from security.sip_phones import Phone
+from security.sip_phones import Phone, add_to_pjsip, started
 
 # an endpoint with auth= that refuses 127.0.0.2, and one without auth whose ACL options
 # each test gives
@@ -55,25 +52,8 @@ ONLY_ONE = "deny = 0.0.0.0/0\npermit = 127.0.0.1"
 FAILED = "due to a failure to pass ACL"
 
 
-@pytest.fixture
-def etc(tmp_path: Path) -> Path:
-    folder = tmp_path / "etc"
-    write_samples(folder)
-    return folder
-
-
 def _configure(etc: Path, open_acl: str, acl_conf: str | None = None) -> None:
-    base = (etc / "pjsip.conf").read_text().split("\n;; test endpoint acl\n")[0]
-    extra = ENDPOINTS.format(acl=open_acl)
-    (etc / "pjsip.conf").write_text(f"{base}\n;; test endpoint acl\n{extra}")
-    if acl_conf is not None:
-        (etc / "acl.conf").write_text(acl_conf)
-
-
-async def _started(etc: Path) -> Server:
-    srv: Server = make_server(etc)
-    await srv.start(control_socket=False)
-    return srv
+    add_to_pjsip(etc, ENDPOINTS.format(acl=open_acl), acl_conf)
 
 
 def _events(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -101,7 +81,7 @@ async def test_refused_address_is_challenged_as_no_endpoint_with_a_failed_acl_ev
     caplog.set_level(logging.INFO, logger="pyari")
     _configure(etc, ONLY_ONE)
     one, two = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         # allowed: an endpoint without auth registers, locked is challenged as itself
@@ -166,7 +146,7 @@ async def test_right_password_from_a_refused_address_fails_and_counts(
     caplog.set_level(logging.INFO, logger="pyari")
     _configure(etc, "")
     one, two = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         client = DigestClient("locked", "pyari-locked")
@@ -212,7 +192,7 @@ async def test_contact_acl_checks_contact_hosts_after_the_source(
     caplog.set_level(logging.INFO, logger="pyari")
     _configure(etc, "contact_deny = 0.0.0.0/0\ncontact_permit = 127.0.0.0/8")
     one, _ = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         assert await one.ask(port, "REGISTER", "open", contact_host="127.0.0.9") == 200
@@ -242,7 +222,7 @@ async def test_named_acl_of_acl_conf_and_pjsip_reload(
     lan = "[lan]\ndeny = 0.0.0.0/0\npermit = {}\n"
     _configure(etc, "acl = lan", lan.format("127.0.0.2"))
     one, two = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         assert await one.ask(port, "REGISTER", "open") == 401
@@ -293,7 +273,7 @@ async def test_endpoints_without_acl_options_never_reach_the_check(
         "[open]\ntype=aor\nmax_contacts=1\n"
     )
     one, two = udp_phones
-    srv = await _started(etc)
+    srv = await started(etc)
     try:
         port = srv.pjsip.address()[1]
         assert await one.ask(port, "REGISTER", "open") == 200
