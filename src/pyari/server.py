@@ -35,7 +35,7 @@ from pyari.channels.unicast_rtp import UnicastRtpTech
 from pyari.channels.websocket_media import WebSocketMediaTech
 from pyari.config import Config, ConfigError, load_config, load_one
 from pyari.config.ari_outbound import resolve_outbound
-from pyari.config.codecs import CodecSettings, apply_codec_settings
+from pyari.config.codecs import CodecSettings
 from pyari.config.logger import load_logger
 from pyari.config.musiconhold import MohClass, load_musiconhold
 from pyari.config.overrides import Overrides
@@ -170,10 +170,10 @@ class Server:
         self.rtp: RtpMedia = _RtpMedia(self.media.clock)
         rtp = self.rtp
         rtp.apply(self.load_rtp())
-        apply_codec_settings(self.load_codecs())
+        codecs = self.load_codecs()
         self.media.idle_checks.append(lambda: not rtp.streams)
         self.pbx = Pbx(self.core, build_dialplan(cfg.extensions))
-        self.pjsip = PjsipTech(self.load_pjsip(), exten_exists=self.pbx.exten_exists)
+        self.pjsip = PjsipTech(self.load_pjsip(), exten_exists=self.pbx.exten_exists, codecs=codecs)
         self.core.register_tech(self.pjsip)
         self.core.register_tech(UnicastRtpTech(self.rtp))
         self.stasis = Registry(self.core)

@@ -41,6 +41,7 @@ from pyari.channels.webrtc_media import (
     engine_format,
     wants_security,
 )
+from pyari.config.codecs import OPUS_DEFAULTS, CodecSettings, OpusSettings
 from pyari.config.pjsip import Endpoint as EndpointConf
 from pyari.config.pjsip import PjsipSettings
 from pyari.core import causes, security
@@ -119,6 +120,9 @@ class PjsipPvt:
     """A REFER handed to ARI (``transfer_handling=ari-only``) that is not finished."""
     security: MediaSecurity | None = None
     """ICE and DTLS of a WebRTC endpoint's media (channels/webrtc_media.py)."""
+    opus: OpusSettings = OPUS_DEFAULTS
+    """codecs.conf ``[opus]`` of the server when the channel was made: its SDP and Opus
+    stream keep them through a reload."""
 
 
 @dataclass(eq=False)
@@ -209,8 +213,12 @@ class PjsipTech:
         rtp: RtpMedia | None = None,
         *,
         exten_exists: Callable[[str, str], bool] | None = None,
+        codecs: CodecSettings | None = None,
     ) -> None:
         self.settings = settings
+        self.codecs = codecs if codecs is not None else CodecSettings()
+        """This server's codecs.conf (``[opus]``): a call takes the ones in force when it
+        is made (:meth:`reload_codecs` replaces them for the calls after)."""
         self.core: Core | None = None
         self.ua = UserAgent(settings)
         self.service: SipService | None = None
@@ -284,6 +292,11 @@ class PjsipTech:
         self.settings = settings
         actions = self.ua.reload(settings, self.now())
         self._apply_settings(actions)
+
+    def reload_codecs(self, codecs: CodecSettings) -> None:
+        """``module reload codec_opus.so``: codecs.conf for the calls made from now on;
+        calls in progress keep theirs."""
+        self.codecs = codecs
 
     def _apply_settings(self, actions: list[Action]) -> None:
         core = self.core
@@ -487,7 +500,7 @@ class PjsipTech:
             )  # fmt: skip
             self._execute(self.ua.reject(call, 404, self.now()))
             return
-        pvt = PjsipPvt(conf, call=call, offer=event.offer)
+        pvt = PjsipPvt(conf, call=call, offer=event.offer, opus=self.codecs.opus)
         codecs = self._codecs(conf)
         if event.offer is not None:
             rtp = self._open_rtp(pvt, event.source)
@@ -499,6 +512,7 @@ class PjsipTech:
                 session_id=pvt.session_id,
                 dtmf=conf.dtmf_mode in ("rfc4733", "auto", "auto_info"),
                 transport=self._transport(pvt, offer=False),
+                opus=pvt.opus,
             )
             pvt.rtp = rtp
             if media is None or not self._configure_rtp(pvt, media, answered=True):
@@ -517,6 +531,7 @@ class PjsipTech:
                 rtp.port,
                 session_id=pvt.session_id,
                 transport=self._transport(pvt, offer=True),
+                opus=pvt.opus,
             ).to_bytes()
         # no RTP relayed to the caller before the answer or early media (183)
         rtp.relay_ready = False
@@ -573,7 +588,7 @@ class PjsipTech:
         if name in EDGE_CODECS:
             from pyari.media.rtp_codecs import make_codec
 
-            codec = make_codec(name, media.fmtp, self._engine_rate())
+            codec = make_codec(name, media.fmtp, self._engine_rate(), pvt.opus)
         remote = (media.remote_address, media.remote_port)
         rtp.configure(
             remote,
@@ -634,6 +649,7 @@ class PjsipTech:
             version=pvt.sdp_version,
             dtmf=pvt.endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info"),
             transport=self._transport(pvt, offer=False),
+            opus=pvt.opus,
         )
         if media is None:
             self._execute(self.ua.answer_reinvite(call, None, now, status=488))
@@ -800,7 +816,9 @@ class PjsipTech:
             self,
             f"{TECH}/{name}-{next(self._seq):08x}",
             uniqueid=uniqueid,
-            setup=lambda _chan: PjsipPvt(conf, target=target or None, user=user or None),
+            setup=lambda _chan: PjsipPvt(
+                conf, target=target or None, user=user or None, opus=self.codecs.opus
+            ),
             state="Down",
             context=conf.context,
             language=conf.language or "en",
@@ -878,6 +896,7 @@ class PjsipTech:
             if pvt.endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info")
             else None,
             transport=self._transport(pvt, offer=True),
+            opus=pvt.opus,
         )
         pvt.offer = offer
         caller = chan.connected if chan.connected.number else chan.caller

@@ -16,7 +16,6 @@ import pyari
 from pyari.cli import formats as fmt
 from pyari.cli import outbound_formats as obf
 from pyari.cli import pjsip_formats as pjf
-from pyari.config.codecs import apply_codec_settings
 from pyari.core import causes
 from pyari.core.tech import TechError
 from pyari.stasis.originate import (
@@ -417,8 +416,8 @@ async def _module_reload(server: Server, args: list[str], line: str) -> str:
             server.rtp.apply(server.load_rtp())
             out.append(fmt.module_reload_result(name, "success"))
         elif key in ("codec_opus", "res_format_attr_opus"):
-            # codecs.conf [opus]: Opus streams and SDP made from now on
-            apply_codec_settings(server.load_codecs())
+            # codecs.conf [opus]: this server's calls made from now on
+            server.pjsip.reload_codecs(server.load_codecs())
             out.append(fmt.module_reload_result(name, "success"))
         elif key in ("pbx_config", "extensions"):
             msg = server.reload_dialplan()

@@ -24,8 +24,15 @@ and ``application = voip`` restore Asterisk's encoder.
 
 Only the ``[opus]`` section (``type = opus``) is read: Asterisk's custom formats of other
 names (``[myopus]`` used in an endpoint's ``allow``) are not supported and are ignored.
-The settings in force are process-wide: :func:`apply_codec_settings` at start and at a
-reload, :func:`opus_settings` where an Opus stream or an SDP is made.
+The settings belong to one server, not to the process (two servers in one process, as
+in a test suite, each follow their own codecs.conf): the server's PJSIP technology
+holds its :class:`CodecSettings` (read at start, replaced by ``module reload
+codec_opus.so``), and gives a call the ``[opus]`` in force when the call is made; the
+call keeps them for its SDP (offers, answers, re-INVITEs) and its Opus streams, so a
+reload changes the calls made after it, not those already up. Nothing here is global:
+:func:`pyari.sip.sdp.create_offer`, :func:`pyari.sip.sdp.create_answer` and
+:func:`pyari.media.rtp_codecs.make_codec` take the :class:`OpusSettings` to follow
+(:data:`OPUS_DEFAULTS` when not given).
 """
 
 from __future__ import annotations
@@ -40,12 +47,10 @@ from pyari.config.values import parse_bool, parse_int
 
 __all__ = [
     "DEFAULT_COMPLEXITY",
+    "OPUS_DEFAULTS",
     "CodecSettings",
     "OpusSettings",
-    "apply_codec_settings",
-    "codec_settings",
     "opus_fmtp_values",
-    "opus_settings",
 ]
 
 DEFAULT_COMPLEXITY: Final = 0
@@ -94,6 +99,11 @@ class OpusSettings:
         if self.dtx:
             out.append("usedtx=1")
         return ";".join(out)
+
+
+OPUS_DEFAULTS: Final = OpusSettings()
+"""``[opus]`` when codecs.conf sets nothing (a constant: the defaults of the functions
+that take the settings of a server)."""
 
 
 def opus_fmtp_values(fmtp: str | None) -> dict[str, int]:
@@ -167,23 +177,3 @@ def _opus_option(opus: OpusSettings, entry: Entry) -> OpusSettings:
     if key == "max_bandwidth":
         return replace(opus, max_bandwidth=_choice(entry, BANDWIDTHS))
     return opus
-
-
-_current = CodecSettings()
-
-
-def apply_codec_settings(settings: CodecSettings) -> None:
-    """Make ``settings`` the ones in force (at start and reload: streams opened from now
-    on and SDP written from now on follow them)."""
-    global _current
-    _current = settings
-
-
-def codec_settings() -> CodecSettings:
-    """The codecs.conf settings in force."""
-    return _current
-
-
-def opus_settings() -> OpusSettings:
-    """codecs.conf ``[opus]`` in force."""
-    return _current.opus

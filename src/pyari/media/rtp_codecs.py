@@ -38,9 +38,9 @@ from typing import Final, Protocol
 from pyari.config.codecs import (
     BITRATE_MAX,
     DEFAULT_COMPLEXITY,
+    OPUS_DEFAULTS,
     OpusSettings,
     opus_fmtp_values,
-    opus_settings,
 )
 
 __all__ = [
@@ -207,14 +207,14 @@ class OpusCodec:
     """Opus, mono, 20 ms frames at ``rate`` (8000 or 16000; see the module docstring).
 
     ``params`` is what the *peer* asked for in its fmtp: it shapes what we send, with
-    ``settings`` (codecs.conf ``[opus]``, the ones in force by default): DTX if either
-    asks, FEC when ``params`` asks for it (:func:`make_codec` gives the joint format:
-    FEC only if codecs.conf's ``fec`` is on too), the lower of the two bitrates and
-    bandwidths, constant bitrate if either asks; complexity, signal, application and
-    packet loss from ``settings`` alone. Without an ``application`` in codecs.conf,
-    an 8 kHz encoder is CELT-only (restricted low delay) at :data:`CELT_BITRATE`
-    unless FEC, DTX or a lower bitrate cap needs SILK (``voip``), and any other rate
-    is ``voip``.
+    ``settings`` (codecs.conf ``[opus]`` of the call's server; the defaults when not
+    given): DTX if either asks, FEC when ``params`` asks for it (:func:`make_codec`
+    gives the joint format: FEC only if codecs.conf's ``fec`` is on too), the lower of
+    the two bitrates and bandwidths, constant bitrate if either asks; complexity,
+    signal, application and packet loss from ``settings`` alone. Without an
+    ``application`` in codecs.conf, an 8 kHz encoder is CELT-only (restricted low
+    delay) at :data:`CELT_BITRATE` unless FEC, DTX or a lower bitrate cap needs SILK
+    (``voip``), and any other rate is ``voip``.
     """
 
     name = "opus"
@@ -223,7 +223,7 @@ class OpusCodec:
         self,
         params: OpusParams | None = None,
         rate: int = RATE,
-        settings: OpusSettings | None = None,
+        settings: OpusSettings = OPUS_DEFAULTS,
     ) -> None:
         import ctypes
 
@@ -236,7 +236,7 @@ class OpusCodec:
         self.samples = rate // 50
         self.frame_bytes = self.samples * 2
         self.params = params or OpusParams()
-        self.settings = ours = settings if settings is not None else opus_settings()
+        self.settings = ours = settings
         self._error = opuslib_next.OpusError
         self.dtx = self.params.dtx or ours.dtx
         bitrate = self.params.maxaveragebitrate
@@ -427,9 +427,15 @@ class GsmCodec:
         return out
 
 
-def make_codec(name: str, fmtp: str | None = None, rate: int = 8000) -> PayloadCodec | None:
+def make_codec(
+    name: str,
+    fmtp: str | None = None,
+    rate: int = 8000,
+    opus: OpusSettings = OPUS_DEFAULTS,
+) -> PayloadCodec | None:
     """The codec state for a negotiated format (``rate``: the engine's, which Opus runs
-    at), None for formats the engine converts itself (G.711, slin)."""
+    at; ``opus``: codecs.conf ``[opus]`` of the call's server), None for formats the
+    engine converts itself (G.711, slin)."""
     if name == "gsm":
         return GsmCodec()
     if name == "g722":
@@ -437,7 +443,6 @@ def make_codec(name: str, fmtp: str | None = None, rate: int = 8000) -> PayloadC
     if name == "opus":
         # the joint format (res_format_attr_opus): FEC only when both sides want it
         params = parse_opus_fmtp(fmtp)
-        settings = opus_settings()
-        params.fec = params.fec and settings.fec
-        return OpusCodec(params, rate, settings)
+        params.fec = params.fec and opus.fec
+        return OpusCodec(params, rate, opus)
     return None

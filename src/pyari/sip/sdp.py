@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pyari.config.codecs import OPUS_DEFAULTS, OpusSettings, opus_fmtp_values
+
 __all__ = [
     "CODECS",
     "Codec",
@@ -471,10 +473,12 @@ def create_offer(
     dtmf_payload_type: int | None = 101,
     ptime: int = 20,
     transport: TransportParams | None = None,
+    opus: OpusSettings = OPUS_DEFAULTS,
 ) -> SessionDescription:
     """An audio offer with ``codecs`` (pjsip names, in order), telephone-event when
     ``dtmf_payload_type`` is set, and a direction (``sendonly`` to put the peer on
-    hold); ``transport`` makes it a WebRTC offer (ICE, DTLS, rtcp-mux, AVPF)."""
+    hold); ``transport`` makes it a WebRTC offer (ICE, DTLS, rtcp-mux, AVPF); ``opus``
+    (codecs.conf ``[opus]`` of the server) gives Opus's fmtp."""
     formats: list[str] = []
     attrs: list[tuple[str, str | None]] = []
     for name in codecs:
@@ -485,7 +489,7 @@ def create_offer(
         attrs.append(("rtpmap", codec.rtpmap(codec.payload_type)))
         if name == "opus":
             # Asterisk's defaults have no fmtp line (res_format_attr_opus)
-            fmtp = opus_offer_fmtp()
+            fmtp = opus_offer_fmtp(opus)
             if fmtp:
                 attrs.append(("fmtp", f"{codec.payload_type} {fmtp}"))
     if dtmf_payload_type is not None:
@@ -576,6 +580,7 @@ def create_answer(
     hold: bool = False,
     prefer_remote: bool = True,
     transport: TransportParams | None = None,
+    opus: OpusSettings = OPUS_DEFAULTS,
 ) -> tuple[SessionDescription, MediaSession | None]:
     """The answer to ``offer`` and the agreed audio session (None when no audio stream
     could be accepted: the caller answers 488 Not Acceptable Here).
@@ -588,6 +593,9 @@ def create_answer(
     accepted only with a fingerprint of ours, and with one only a DTLS line is; our
     DTLS role answers the offer's ``a=setup`` (:func:`answer_setup`); ``a=mid``, a
     ``BUNDLE`` group of that one line and ``rtcp-mux`` are echoed when offered.
+
+    ``opus`` (codecs.conf ``[opus]`` of the server) is joined with an Opus offer's fmtp
+    (:func:`opus_answer_fmtp`).
     """
     kind = _ip_version(address)
     answer = SessionDescription(
@@ -619,7 +627,7 @@ def create_answer(
         attrs: list[tuple[str, str | None]] = [("rtpmap", codec.rtpmap(pt))]
         remote_fmtp = m.fmtp(pt)
         if codec.name == "opus":
-            fmtp = opus_answer_fmtp(remote_fmtp)
+            fmtp = opus_answer_fmtp(remote_fmtp, opus)
             if fmtp:
                 attrs.append(("fmtp", f"{pt} {fmtp}"))
         dtmf_pt = _dtmf_pt(m, codec.clock_rate, rtpmap) if dtmf else None
@@ -701,23 +709,18 @@ def answer_setup(offered: str | None, preferred: str | None) -> str:
     return preferred if preferred in ("active", "passive") else "active"
 
 
-def opus_offer_fmtp() -> str:
-    """The Opus fmtp of pyari's offers: codecs.conf ``[opus]``'s values that differ from
-    the defaults ("" with Asterisk's defaults: no fmtp line)."""
-    from pyari.config.codecs import opus_settings
-
-    return opus_settings().fmtp()
+def opus_offer_fmtp(ours: OpusSettings = OPUS_DEFAULTS) -> str:
+    """The Opus fmtp of pyari's offers: codecs.conf ``[opus]``'s values (``ours``) that
+    differ from the defaults ("" with Asterisk's defaults: no fmtp line)."""
+    return ours.fmtp()
 
 
-def opus_answer_fmtp(remote: str | None) -> str:
+def opus_answer_fmtp(remote: str | None, ours: OpusSettings = OPUS_DEFAULTS) -> str:
     """The Opus fmtp of an answer, as Asterisk's joint format writes it
-    (res_format_attr_opus): pyari's parameters (codecs.conf ``[opus]``; by default 48
-    kHz, no FEC, no DTX, VBR, mono) joined with the offer's (DTX, CBR or sprop-stereo if
-    either asks, FEC if both, the lower rates and bitrate), only the values that differ
-    from the defaults."""
-    from pyari.config.codecs import opus_fmtp_values, opus_settings
-
-    ours = opus_settings()
+    (res_format_attr_opus): pyari's parameters (``ours``: codecs.conf ``[opus]``; by
+    default 48 kHz, no FEC, no DTX, VBR, mono) joined with the offer's (DTX, CBR or
+    sprop-stereo if either asks, FEC if both, the lower rates and bitrate), only the
+    values that differ from the defaults."""
     values = opus_fmtp_values(remote)
     out: list[str] = []
     play = min(48000, ours.max_playback_rate, values.get("maxplaybackrate", 48000))
