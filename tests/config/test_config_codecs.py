@@ -10,10 +10,9 @@ from pyari.config.codecs import (
     BITRATE_AUTO,
     BITRATE_MAX,
     DEFAULT_COMPLEXITY,
+    OPUS_DEFAULTS,
     CodecSettings,
     OpusSettings,
-    apply_codec_settings,
-    opus_settings,
 )
 from pyari.config.errors import ConfigError
 from pyari.config.parser import parse_text
@@ -91,18 +90,13 @@ def test_bad_values_are_refused_with_their_line(line: str) -> None:
     assert "codecs.conf" in str(caught.value) and line.split("=")[0] in str(caught.value)
 
 
-def test_apply_makes_them_current() -> None:
-    try:
-        apply_codec_settings(CodecSettings(opus=OpusSettings(max_playback_rate=16000)))
-        assert opus_settings().max_playback_rate == 16000
-    finally:
-        apply_codec_settings(CodecSettings())
-    assert opus_settings() == OpusSettings()
+def test_the_defaults_are_one_constant() -> None:
+    assert OPUS_DEFAULTS == OpusSettings() == CodecSettings().opus
 
 
 async def test_server_loads_codecs_conf_and_reloads_it(tmp_path: Path) -> None:
-    """codecs.conf is read at start; ``module reload codec_opus.so`` applies a change;
-    a bad file leaves the defaults (logged)."""
+    """codecs.conf is read at start into the server's PJSIP technology; ``module reload
+    codec_opus.so`` replaces them; a bad file leaves the defaults (logged)."""
     from channels.webrtc_peers import config_dir
     from conftest import make_server
     from pyari.cli.commands import run_command
@@ -112,14 +106,13 @@ async def test_server_loads_codecs_conf_and_reloads_it(tmp_path: Path) -> None:
     srv = make_server(folder)
     await srv.start(control_socket=False)
     try:
-        assert opus_settings().max_playback_rate == 8000
+        assert srv.pjsip.codecs.opus.max_playback_rate == 8000
         (folder / "codecs.conf").write_text("[opus]\ntype = opus\ncomplexity = 10\n")
         out = await run_command(srv, "module reload codec_opus.so")
         assert "codec_opus.so" in out
-        assert opus_settings() == OpusSettings(complexity=10)
+        assert srv.pjsip.codecs.opus == OpusSettings(complexity=10)
         (folder / "codecs.conf").write_text("[opus]\ncomplexity = 11\n")
         await run_command(srv, "module reload codec_opus.so")
-        assert opus_settings() == OpusSettings()
+        assert srv.pjsip.codecs.opus == OpusSettings()
     finally:
         await srv.stop()
-        apply_codec_settings(CodecSettings())

@@ -289,19 +289,20 @@ def test_opus_mode_at_the_engine_rate() -> None:
 
 def test_make_codec_fec_is_the_joint_format() -> None:
     """As res_format_attr_opus joins them: FEC only when codecs.conf and the peer want it."""
-    from pyari.config.codecs import CodecSettings, OpusSettings, apply_codec_settings
+    from pyari.config.codecs import OpusSettings
 
     chrome = "minptime=10;useinbandfec=1"
     opus = make_codec("opus", chrome)
     assert isinstance(opus, OpusCodec) and not opus.params.fec and opus._enc.inband_fec == 0
-    try:
-        apply_codec_settings(CodecSettings(opus=OpusSettings(fec=True)))
-        opus = make_codec("opus", chrome)
-        assert isinstance(opus, OpusCodec) and opus.params.fec and opus.mode == "silk"
-        opus = make_codec("opus", "minptime=10")
-        assert isinstance(opus, OpusCodec) and not opus.params.fec
-    finally:
-        apply_codec_settings(CodecSettings())
+    fec = OpusSettings(fec=True)
+    opus = make_codec("opus", chrome, 8000, fec)
+    assert isinstance(opus, OpusCodec) and opus.params.fec and opus.mode == "silk"
+    assert opus.settings is fec
+    opus = make_codec("opus", "minptime=10", 8000, fec)
+    assert isinstance(opus, OpusCodec) and not opus.params.fec
+    # the settings go with the call: the next codec made without them has the defaults
+    opus = make_codec("opus", chrome)
+    assert isinstance(opus, OpusCodec) and not opus.params.fec and opus.settings == OpusSettings()
 
 
 @pytest.mark.parametrize("freq", [300.0, 1000.0, 3000.0])

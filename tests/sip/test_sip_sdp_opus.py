@@ -3,11 +3,9 @@ res_format_attr_opus: only values that differ from the defaults; joint parameter
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from pyari.config.codecs import CodecSettings, OpusSettings, apply_codec_settings
+from pyari.config.codecs import OpusSettings
 from pyari.sip.sdp import create_answer, create_offer, opus_answer_fmtp, parse_sdp
 
 OFFER = (
@@ -18,39 +16,37 @@ OFFER = (
 )
 
 
-@pytest.fixture
-def opus_conf() -> Iterator[None]:
-    yield
-    apply_codec_settings(CodecSettings())
-
-
-def _use(**options: object) -> None:
-    apply_codec_settings(CodecSettings(opus=OpusSettings(**options)))  # type: ignore[arg-type]
-
-
-def _offer_fmtp() -> str | None:
-    offer = create_offer(["opus", "ulaw"], "127.0.0.1", 10000, session_id="1")
+def _offer_fmtp(opus: OpusSettings | None = None) -> str | None:
+    if opus is None:
+        offer = create_offer(["opus", "ulaw"], "127.0.0.1", 10000, session_id="1")
+    else:
+        offer = create_offer(["opus", "ulaw"], "127.0.0.1", 10000, session_id="1", opus=opus)
     return parse_sdp(offer.to_bytes()).media[0].fmtp(107)
 
 
-def test_default_offer_has_no_opus_fmtp(opus_conf: None) -> None:
+def test_default_offer_has_no_opus_fmtp() -> None:
+    assert _offer_fmtp() is None
+    assert _offer_fmtp(OpusSettings()) is None
+
+
+def test_offer_carries_codecs_conf() -> None:
+    assert _offer_fmtp(OpusSettings(max_playback_rate=8000)) == "maxplaybackrate=8000"
+    opus = OpusSettings(max_playback_rate=16000, bitrate=20000, dtx=True, complexity=10)
+    assert _offer_fmtp(opus) == "maxplaybackrate=16000;maxaveragebitrate=20000;usedtx=1"
+    # nothing is kept between calls: the next offer without settings has the defaults
     assert _offer_fmtp() is None
 
 
-def test_offer_carries_codecs_conf(opus_conf: None) -> None:
-    _use(max_playback_rate=8000)
-    assert _offer_fmtp() == "maxplaybackrate=8000"
-    _use(max_playback_rate=16000, bitrate=20000, dtx=True, complexity=10)
-    assert _offer_fmtp() == "maxplaybackrate=16000;maxaveragebitrate=20000;usedtx=1"
-
-
-def test_answer_asks_a_browser_for_narrowband(opus_conf: None) -> None:
-    _use(max_playback_rate=8000)
+def test_answer_asks_a_browser_for_narrowband() -> None:
+    offer = parse_sdp(OFFER.encode())
     answer, session = create_answer(
-        parse_sdp(OFFER.encode()), ["opus", "ulaw"], "127.0.0.1", 10000, session_id="2"
-    )
+        offer, ["opus", "ulaw"], "127.0.0.1", 10000, session_id="2",
+        opus=OpusSettings(max_playback_rate=8000),
+    )  # fmt: skip
     assert session is not None and session.codec.name == "opus"
     assert answer.media[0].fmtp(111) == "maxplaybackrate=8000"
+    plain, _ = create_answer(offer, ["opus", "ulaw"], "127.0.0.1", 10000, session_id="2")
+    assert plain.media[0].fmtp(111) is None
 
 
 @pytest.mark.parametrize(
@@ -69,7 +65,6 @@ def test_answer_asks_a_browser_for_narrowband(opus_conf: None) -> None:
     ],
 )
 def test_answer_fmtp_is_the_joint_format(
-    opus_conf: None, ours: dict[str, object], remote: str | None, expected: str
+    ours: dict[str, object], remote: str | None, expected: str
 ) -> None:
-    _use(**ours)
-    assert opus_answer_fmtp(remote) == expected
+    assert opus_answer_fmtp(remote, OpusSettings(**ours)) == expected  # type: ignore[arg-type]
