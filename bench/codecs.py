@@ -13,8 +13,8 @@ send :func:`speech` (voice-like audio); an Opus far end is a browser: what Chrom
 encoder sends to an SDP without Opus fmtp (:func:`browser_opus`: 32 kbit/s, full band,
 mostly hybrid packets) or, in the ``max_playback_rate = 8000`` cases, to pyari's SDP
 asking for narrowband (12 kbit/s SILK); pyari's Opus codec is made as the PJSIP
-channel makes it from Chromium's offer (``make_codec`` with its fmtp, codecs.conf in
-force). Per 20 ms tick the far ends send (not timed), then the timed part is pyari's
+channel makes it from Chromium's offer (``make_codec`` with its fmtp and codecs.conf's
+default ``[opus]``). Per 20 ms tick the far ends send (not timed), then the timed part is pyari's
 tick: ``RtpMedia.tick`` (send what the engine gave, ``epoll`` and ``recvmsg`` every
 socket, unprotect, jitter buffers, decode, push; a plain G.711 two-party bridge's
 packets are relayed on arrival instead, decision 0027, whose reads are timed too) and
@@ -212,7 +212,7 @@ def _leg(
     far = FarEnd(packets, rtp.address)
     codec: PayloadCodec | None = None
     if kind.startswith("opus"):
-        # as the PJSIP channel makes it from a browser's offer (its fmtp, codecs.conf)
+        # as the PJSIP channel makes it from a browser's offer (its fmtp, codecs.conf's defaults)
         codec = make_codec("opus", BROWSER_FMTP, engine.rate)
     elif kind == "g722":
         codec = G722Codec()
