@@ -45,6 +45,7 @@ import ctypes
 import itertools
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -213,10 +214,27 @@ class SippRun:
     wire_us: list[float] = field(default_factory=list)
     """The same by the kernel's stamps on ``lo`` (``capture_port``; see :class:`SipCapture`)."""
     wire_available: bool = False
+    split_us: tuple[list[float], list[float], list[float]] = field(
+        default_factory=lambda: ([], [], [])
+    )
+    """Of each call, µs: INVITE → StasisStart frame, → the app's answer request, → 200 OK
+    (:meth:`SipCapture.split_us`; ``capture_http_port``)."""
     retransmissions: int = 0
     """SIPp's retransmissions (its statistics file's last row)."""
     fail_reasons: dict[str, str] = field(default_factory=dict)
     """SIPp's failed calls by kind (``Unexpected-Message``, ``CallTimeout`` …), non-zero."""
+
+    def split(self) -> str:
+        """The p50 of each part of INVITE → 200 OK ("" when not split)."""
+        into, app, answer = self.split_us
+        if not into:
+            return ""
+        return (
+            f"split p50 (kernel stamps, {len(into)} calls): INVITE→StasisStart "
+            f"{pct(into, 0.5) / 1000:.2f} ms (server), StasisStart→answer request "
+            f"{pct(app, 0.5) / 1000:.2f} ms (app), answer request→200 "
+            f"{pct(answer, 0.5) / 1000:.2f} ms (server)"
+        )
 
     def latency(self) -> str:
         """INVITE → 200 p50 / p99: the kernel's stamps where captured, SIPp's log's too."""
@@ -263,14 +281,14 @@ ETH_P_ALL = 0x0003
 SO_ATTACH_FILTER = 26
 
 
-def _sip_port_filter(port: int) -> bytes:
-    """A classic BPF program for a packet socket on ``lo``: IPv4 UDP (first fragments)
-    from or to ``port``, everything else dropped in the kernel."""
+def _sip_port_filter(port: int, protocol: int = 17) -> bytes:
+    """A classic BPF program for a packet socket on ``lo``: IPv4 UDP (``protocol`` 17; TCP
+    is 6) first fragments from or to ``port``, everything else dropped in the kernel."""
     insns = [
         (0x28, 0, 0, 12),  # ldh [12]: ethertype
         (0x15, 0, 9, 0x0800),  # IPv4, else drop
         (0x30, 0, 0, 23),  # ldb [23]: protocol
-        (0x15, 0, 7, 17),  # UDP, else drop
+        (0x15, 0, 7, protocol),  # UDP (or TCP), else drop
         (0x28, 0, 0, 20),  # ldh [20]: flags and fragment offset
         (0x45, 5, 0, 0x1FFF),  # a later fragment: drop
         (0xB1, 0, 0, 14),  # ldxb 4*([14]&0xf): IP header length
@@ -284,20 +302,44 @@ def _sip_port_filter(port: int) -> bytes:
     return b"".join(struct.pack("HBBI", *insn) for insn in insns)
 
 
-def capture_main(port: int, out: str) -> None:
+def _packet_socket(port: int, protocol: int) -> socket.socket:
+    """A packet socket on ``lo`` keeping what :func:`_sip_port_filter` keeps, stamped."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    code = _sip_port_filter(port, protocol)
+    buf = ctypes.create_string_buffer(code)
+    prog = struct.pack("HL", len(code) // 8, ctypes.addressof(buf))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    sock.bind(("lo", 0))
+    return sock
+
+
+_STASIS_START = re.compile(rb'"type":\s*"StasisStart".*?"channel":\s*\{\s*"id":\s*"([^"]+)"', re.S)
+
+
+def _http_marks(body: bytes) -> list[tuple[str, str]]:
+    """``(W, channel id)`` for each StasisStart in a TCP segment from the server (its
+    frames read unmasked and uncompressed), ``(A, channel id)`` for the app's ``POST
+    /ari/channels/<id>/answer``."""
+    if body.startswith(b"POST /ari/channels/"):
+        end = body.find(b"/answer", 19, 120)
+        return [("A", body[19:end].decode(errors="replace"))] if end > 0 else []
+    if b"StasisStart" not in body:
+        return []
+    return [("W", m.decode(errors="replace")) for m in _STASIS_START.findall(body)]
+
+
+def capture_main(port: int, out: str, http_port: int = 0) -> None:
     """The capture child of :class:`SipCapture`: stamps each INVITE sent to ``port`` and
     each 200 OK to an INVITE sent from it as the kernel saw it on ``lo`` (SO_TIMESTAMPNS
     on a packet socket), one ``ns<TAB>S|R<TAB>Call-ID`` line each, until SIGTERM (what
-    is queued then is still read)."""
+    is queued then is still read). With ``http_port`` (the server's ARI port) also each
+    StasisStart frame (``W``) and each app's answer request (``A``), by channel id."""
     try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-        code = _sip_port_filter(port)
-        buf = ctypes.create_string_buffer(code)
-        prog = struct.pack("HL", len(code) // 8, ctypes.addressof(buf))
-        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, prog)
-        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        sock.bind(("lo", 0))
+        socks = [_packet_socket(port, 17)]
+        if http_port:
+            socks.append(_packet_socket(http_port, 6))
     except OSError as exc:  # no CAP_NET_RAW: the caller falls back to SIPp's log
         print(f"unavailable: {exc}", flush=True)
         return
@@ -308,42 +350,54 @@ def capture_main(port: int, out: str) -> None:
         stop = True
 
     signal.signal(signal.SIGTERM, end)
-    sock.settimeout(0.1)
     print("ready", flush=True)
     with open(out, "w") as f:
         while True:
-            try:
-                data, anc, _flags, addr = sock.recvmsg(4096, 64)
-            except TimeoutError:
+            ready, _, _ = select.select(socks, [], [], 0.1)
+            if not ready:
                 if stop:  # asked to end, and nothing more queued for 0.1 s
                     break
                 continue
-            if addr[2] == socket.PACKET_OUTGOING:
-                continue  # lo shows each packet twice: keep the copy received
-            ihl = (data[14] & 0x0F) * 4
-            body = data[14 + ihl + 8 :]
-            if body.startswith(b"INVITE "):
-                kind = "S"
-            elif body.startswith(b"SIP/2.0 200"):
-                kind = "R"
-            else:
-                continue
-            head = body.split(b"\r\n\r\n", 1)[0].lower()
-            cseq = head.find(b"\ncseq:")
-            if cseq < 0 or not head[cseq : head.find(b"\r", cseq + 1)].endswith(b"invite"):
-                continue
-            at = head.find(b"\ncall-id:")
-            if at < 0:
-                continue
-            end_at = head.find(b"\r", at + 1)
-            call_id = body[at + 10 : end_at].strip().decode(errors="replace")
-            stamp = next(
-                (struct.unpack("qq", d[:16]) for lvl, typ, d in anc
-                 if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS),
-                None,
-            )  # fmt: skip
-            if stamp is not None:
-                f.write(f"{stamp[0] * 1_000_000_000 + stamp[1]}\t{kind}\t{call_id}\n")
+            for sock in ready:
+                data, anc, _flags, addr = sock.recvmsg(65536, 64)
+                if addr[2] == socket.PACKET_OUTGOING:
+                    continue  # lo shows each packet twice: keep the copy received
+                stamp = next(
+                    (struct.unpack("qq", d[:16]) for lvl, typ, d in anc
+                     if lvl == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS),
+                    None,
+                )  # fmt: skip
+                if stamp is None:
+                    continue
+                ns = stamp[0] * 1_000_000_000 + stamp[1]
+                ihl = (data[14] & 0x0F) * 4
+                if sock is not socks[0]:
+                    offset = (data[14 + ihl + 12] >> 4) * 4
+                    for kind, key in _http_marks(data[14 + ihl + offset :]):
+                        f.write(f"{ns}\t{kind}\t{key}\n")
+                    continue
+                mark = _sip_mark(data[14 + ihl + 8 :])
+                if mark is not None:
+                    f.write(f"{ns}\t{mark[0]}\t{mark[1]}\n")
+
+
+def _sip_mark(body: bytes) -> tuple[str, str] | None:
+    """``(S, Call-ID)`` for an INVITE, ``(R, Call-ID)`` for a 200 OK to one; else None."""
+    if body.startswith(b"INVITE "):
+        kind = "S"
+    elif body.startswith(b"SIP/2.0 200"):
+        kind = "R"
+    else:
+        return None
+    head = body.split(b"\r\n\r\n", 1)[0].lower()
+    cseq = head.find(b"\ncseq:")
+    if cseq < 0 or not head[cseq : head.find(b"\r", cseq + 1)].endswith(b"invite"):
+        return None
+    at = head.find(b"\ncall-id:")
+    if at < 0:
+        return None
+    end_at = head.find(b"\r", at + 1)
+    return kind, body[at + 10 : end_at].strip().decode(errors="replace")
 
 
 class SipCapture:
@@ -353,20 +407,25 @@ class SipCapture:
     stamps a message after its ``sendto`` returns and when its loop reads the answer: with
     SIPp at nice 5 on a busy 2-core machine, a SIPp preempted right after sending stamps
     the INVITE late (the server has often answered by then), which reads as 0.05 ms.
-    Needs root or CAP_NET_RAW; :attr:`available` is False without (no figure then)."""
+    Needs root or CAP_NET_RAW; :attr:`available` is False without (no figure then).
 
-    def __init__(self, port: int, work: Path) -> None:
+    With ``http_port`` (the server's ARI port; the app's events socket uncompressed) it
+    also splits each call (:meth:`split_us`)."""
+
+    def __init__(self, port: int, work: Path, http_port: int = 0) -> None:
         self.port = port
+        self.http_port = http_port
         self.path = work / f"capture-{port}.tsv"
         self.proc: asyncio.subprocess.Process | None = None
         self.available = False
+        self._split: tuple[list[float], list[float], list[float]] = ([], [], [])
 
     async def __aenter__(self) -> SipCapture:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-c",
             "import sys; from bench.sip_calls import capture_main; "
-            "capture_main(int(sys.argv[1]), sys.argv[2])",
-            str(self.port), str(self.path),
+            "capture_main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))",
+            str(self.port), str(self.path), str(self.http_port),
             cwd=Path(__file__).resolve().parents[1], stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert self.proc.stdout is not None
@@ -390,23 +449,61 @@ class SipCapture:
                 await self.proc.wait()
 
     def setup_us(self) -> list[float]:
-        """INVITE → 200 OK of each call captured, µs (the file removed)."""
+        """INVITE → 200 OK of each call captured, µs (the file removed; the split of
+        each call kept for :meth:`split_us`)."""
         if not self.path.exists():
             return []
         sent: dict[str, int] = {}
+        invites: list[tuple[int, str]] = []
+        answered: dict[str, int] = {}
+        marks: dict[str, dict[str, int]] = {"W": {}, "A": {}}
         out: list[float] = []
         with self.path.open() as f:
             for line in f:
                 parts = line.rstrip("\n").split("\t")
                 if len(parts) != 3:
                     continue
-                ns, kind, call_id = int(parts[0]), parts[1], parts[2]
+                ns, kind, key = int(parts[0]), parts[1], parts[2]
                 if kind == "S":
-                    sent.setdefault(call_id, ns)
-                elif call_id in sent:
-                    out.append((ns - sent.pop(call_id)) / 1000)
+                    if key not in sent and key not in answered:
+                        invites.append((ns, key))
+                    sent.setdefault(key, ns)
+                elif kind == "R":
+                    if key in sent:
+                        out.append((ns - sent.pop(key)) / 1000)
+                    answered.setdefault(key, ns)
+                else:
+                    marks[kind].setdefault(key, ns)
         self.path.unlink()
+        self._split = _split_calls(invites, answered, marks["W"], marks["A"])
         return out
+
+    def split_us(self) -> tuple[list[float], list[float], list[float]]:
+        """Of each call whose four packets were seen, µs: INVITE → its StasisStart frame
+        (the server), StasisStart → the app's answer request (the app), answer request →
+        200 OK (the server). Empty without ``http_port``; read after :meth:`setup_us`."""
+        return self._split
+
+
+def _split_calls(
+    invites: list[tuple[int, str]],
+    answered: dict[str, int],
+    starts: dict[str, int],
+    answers: dict[str, int],
+) -> tuple[list[float], list[float], list[float]]:
+    """:meth:`SipCapture.split_us` from the stamps: calls enter Stasis in the order of
+    their INVITEs (the server takes them one by one), so the n-th INVITE's channel is the
+    n-th StasisStart's."""
+    into, app, answer = [], [], []
+    by_time = sorted(starts.items(), key=lambda kv: kv[1])
+    for (sent, call_id), (channel, started) in zip(invites, by_time, strict=False):
+        asked, ok = answers.get(channel), answered.get(call_id)
+        if asked is None or ok is None or not sent <= started <= asked <= ok:
+            continue
+        into.append((started - sent) / 1000)
+        app.append((asked - started) / 1000)
+        answer.append((ok - asked) / 1000)
+    return into, app, answer
 
 
 async def run_sipp(
@@ -416,18 +513,21 @@ async def run_sipp(
     name: str = "sipp",
     latency: bool = False,
     capture_port: int | None = None,
+    capture_http_port: int = 0,
 ) -> SippRun:
     """SIPp with ``args`` in ``cwd`` (bounded by ``timeout``); its statistics file read
     and removed. ``latency``: SIPp also writes its short message log (about 130 bytes a
     message, in ``cwd``, removed after), read into :attr:`SippRun.setup_us`; with
     ``capture_port`` (the server's SIP port on loopback) the kernel's stamps too
-    (:class:`SipCapture`, :attr:`SippRun.wire_us`)."""
+    (:class:`SipCapture`, :attr:`SippRun.wire_us`), and with ``capture_http_port`` (the
+    server's ARI port) the split of each call (:attr:`SippRun.split_us`)."""
     if latency and capture_port is not None:
-        async with SipCapture(capture_port, cwd) as capture:
+        async with SipCapture(capture_port, cwd, capture_http_port) as capture:
             run = await run_sipp(args, cwd, timeout, name, latency=True)
         await asyncio.sleep(0)
         run.wire_us = capture.setup_us() if capture.available else []
         run.wire_available = capture.available
+        run.split_us = capture.split_us()
         return run
     started = time.monotonic()
     stat = cwd / f"{name}-stat.csv"
@@ -637,16 +737,18 @@ class App:
 
 
 @contextlib.asynccontextmanager
-async def ari_app(url: str, user: str, password: str) -> AsyncIterator[App]:
+async def ari_app(url: str, user: str, password: str, *, compress: int = 15) -> AsyncIterator[App]:
     """The benchmark's application ``bench`` on the ARI at ``url``, its events read (in a
-    task) into the :class:`App` yielded."""
+    task) into the :class:`App` yielded. ``compress``: the events socket's
+    permessage-deflate window bits as aiohttp offers them (0: none, so a capture on
+    ``lo`` can read the frames)."""
     headers = {"Authorization": basic_auth(user, password)}
     # below http.conf's sessionlimit_per_address (pyari's default 50) with the events
     # socket: past it the server evicts an idle keep-alive connection or refuses one
     # (ServerDisconnected / ECONNRESET here: failed set-ups from 400/s on before)
     conn = aiohttp.TCPConnector(limit=40)
     async with aiohttp.ClientSession(url, headers=headers, connector=conn) as http:
-        ws = await http.ws_connect("/ari/events?app=bench")
+        ws = await http.ws_connect("/ari/events?app=bench", compress=compress)
         app = App(http)
 
         async def read() -> None:

@@ -1,8 +1,8 @@
 """Server CPU per SIP call set-up (issue #16 goal 1), with an optional cProfile of the server.
 
 python -m bench.sip_setup_cpu [--calls N] [--rate R] [--rounds K] [--profile OUT.txt]
-                              [--py-spy OUT.txt]
-python -m bench.sip_setup_cpu --max-rate [--steps R1 R2 ...] [--step-seconds S]
+                              [--py-spy OUT.txt] [--split]
+python -m bench.sip_setup_cpu --max-rate [--steps R1 R2 ...] [--step-seconds S] [--split]
 
 SIPp (``bench/sipp/setup_uac.xml``) places N calls into ``Stasis(bench,setup)``; the ARI
 app of ``bench.sip_calls`` answers and hangs up; the server's CPU time (utime + stime from
@@ -16,6 +16,13 @@ written at exit) and writes the top functions by internal and cumulative time as
 ``--py-spy`` samples the server with py-spy (``PYSPY`` or ``py-spy`` on PATH; not a
 dependency of the project) over the measured rounds, without the profiler's overhead,
 and writes the functions with the most samples (own and total) as text.
+
+``--split`` also stamps the ARI port on ``lo`` (the app's events socket then offers no
+compression, so the frames can be read) and splits each call's INVITE → 200 OK in three:
+the INVITE to its StasisStart frame (the server's way into Stasis), that frame to the
+app's ``POST /channels/{id}/answer`` (the benchmark's app), that request to the 200 OK
+(the server's answer); p50 of each, per round or step. The capture child then reads every
+ARI packet: it takes CPU of its own, so read the split, not the CPU, of such a run.
 
 ``--max-rate``: the highest set-up rate with no failure. One server, one warm-up, then a
 step per offered rate (default 100, 200, 300, 400, 500, 600, 700, 800, 1000 /s), each
@@ -144,7 +151,9 @@ async def run(args: argparse.Namespace) -> Rounds:
     try:
         with srv:
             print(prioritize(srv.pid), file=sys.stderr)
-            async with ari_app(srv.url, USER, PASSWORD) as app:
+            split = bool(args.split)
+            http_port = srv.port if split else 0
+            async with ari_app(srv.url, USER, PASSWORD, compress=0 if split else 15) as app:
                 await run_sipp([*sipp_common(sip_port, free_udp_port(), media), "-sf", scenario,
                                 "-s", "100", "-m", "50", "-r", "50", "-l", "100"],
                                work, 30)  # fmt: skip
@@ -162,6 +171,7 @@ async def run(args: argparse.Namespace) -> Rounds:
                          "-s", "100", "-m", str(calls), "-r", str(rate),
                          "-l", str(rate * 2), "-recv_timeout", "10000"],
                         work, calls / rate + 40, latency=True, capture_port=sip_port,
+                        capture_http_port=http_port,
                     )  # fmt: skip
                     await asyncio.sleep(0.3)
                     done = app.setup_done - before
@@ -175,12 +185,17 @@ async def run(args: argparse.Namespace) -> Rounds:
                                     r.latency(), failure_text(r))  # fmt: skip
                         result.steps.append(step)
                         print(step.line(), flush=True)
+                        if split:
+                            print(f"  {r.split() or 'split: no call captured whole'}", flush=True)
                         if not step.passed:
                             break
                         continue
                     print(f"round: {done} set-ups, {r.failed} failed, "
                           f"{per_call[-1]:.3f} ms CPU per call, "
                           f"{r.latency()}", file=sys.stderr)  # fmt: skip
+                    if split:
+                        print(f"  {r.split() or 'split: no call captured whole'}",
+                              file=sys.stderr)  # fmt: skip
                 if spy is not None:
                     spy.send_signal(2)
                     spy.wait(30)
@@ -261,6 +276,13 @@ def main() -> None:
         help="offered rates of --max-rate, in order",
     )
     p.add_argument("--step-seconds", type=int, default=8, help="length of a --max-rate step")
+    p.add_argument(
+        "--split",
+        action="store_true",
+        help="also split INVITE → 200 OK into the server's way into Stasis, the app's "
+        "reaction and the answer (kernel stamps of the ARI port too; the app's events "
+        "socket uncompressed)",
+    )
     args = p.parse_args()
     if shutil.which("sipp") is None:
         sys.exit("sipp (Debian sip-tester) is not installed")

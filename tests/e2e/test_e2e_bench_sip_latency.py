@@ -5,6 +5,7 @@ root), and ``bench.sip_setup_cpu --max-rate``'s steps."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import socket
@@ -17,7 +18,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 try:
-    from bench.sip_calls import SipCapture, free_udp_port, invite_to_200_us, latency_text
+    from bench.sip_calls import (
+        SipCapture,
+        _http_marks,
+        _split_calls,
+        free_udp_port,
+        invite_to_200_us,
+        latency_text,
+    )
 finally:
     sys.path.remove(str(ROOT))
 
@@ -92,7 +100,7 @@ def test_the_capture_stamps_an_invite_and_its_200_on_loopback(tmp_path: Path) ->
 def test_max_rate_steps_print_cpu_and_latency_and_the_highest_rate() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.sip_setup_cpu", "--max-rate", "--steps", "10", "20",
-         "--step-seconds", "2"],
+         "--step-seconds", "2", "--split"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     out = done.stdout
@@ -103,6 +111,17 @@ def test_max_rate_steps_print_cpu_and_latency_and_the_highest_rate() -> None:
         out,
     )
     assert step is not None, out
+    # --split: each step's INVITE → 200 in three parts, from the kernel's stamps (as root)
+    split = re.search(
+        r"split p50 \(kernel stamps, 20 calls\): INVITE→StasisStart [0-9.]+ ms \(server\), "
+        r"StasisStart→answer request [0-9.]+ ms \(app\), answer request→200 [0-9.]+ ms "
+        r"\(server\)",
+        out,
+    )
+    if os.geteuid() == 0:
+        assert split is not None, out
+    else:
+        assert split is not None or "split: no call captured whole" in out, out
     assert re.search(r"highest set-up rate with 0 failures \(2 s steps\): ", out), out
 
 
@@ -118,3 +137,18 @@ def test_rounds_print_cpu_and_pooled_latency() -> None:
     assert "server CPU per call set-up over 1 rounds of 20 calls at 20/s" in done.stdout
     assert re.search(r"INVITE→200 p50 [0-9.]+ ms, p99 [0-9.]+ ms over all 20 calls \(",
                      done.stdout), done.stdout  # fmt: skip
+
+
+def test_a_call_is_split_by_its_stasis_start_and_answer_request() -> None:
+    """The capture reads StasisStart frames (as pyari or Asterisk pretty-print them) and
+    the app's answer requests; the n-th INVITE is the n-th StasisStart's channel, and a
+    call whose stamps are not in order is left out."""
+    frame = b'\x81~\x02{\n  "type": "StasisStart",\n  "args": [],\n  "channel": {\n    "id": "17.4"'
+    assert _http_marks(frame) == [("W", "17.4")]
+    assert _http_marks(b"POST /ari/channels/17.4/answer HTTP/1.1\r\n") == [("A", "17.4")]
+    assert _http_marks(b"GET /ari/channels HTTP/1.1\r\n") == []
+    invites = [(1000, "c1"), (2000, "c2"), (3000, "c3")]
+    starts = {"17.4": 1500, "17.5": 2600, "17.6": 2900}  # c3's frame stamped before it
+    answers = {"17.4": 1700, "17.5": 2700, "17.6": 3100}
+    answered = {"c1": 1900, "c2": 3000, "c3": 3300}
+    assert _split_calls(invites, answered, starts, answers) == ([0.5, 0.6], [0.2, 0.1], [0.2, 0.3])
