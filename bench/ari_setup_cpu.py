@@ -31,12 +31,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import uvloop
 
 import pyari.config
 from bench.rest import PASSWORD, USER
+from bench.ws_rest_cpu import Transport as StandInTransport
 from pyari.ari.events_ws import EventEncoder, EventSession
 from pyari.config import load_config
 from pyari.http.httptools_core import HttpProtocol
@@ -46,38 +46,16 @@ DIALPLAN = "[bench]\nexten => 100,1,Stasis(hello,setup)\nsame => n,Hangup()\n"
 AUTH = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
 
-class Transport(asyncio.Transport):
-    """Keeps what the connection writes (the HTTP answers)."""
+class Transport(StandInTransport):
+    """Keeps every write of the connection (the HTTP answers), not only the last."""
 
     def __init__(self) -> None:
         super().__init__()
         self.out: list[bytes] = []
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.out.append(bytes(data))
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8088)}.get(
-            name, default
-        )
-
-    def is_closing(self) -> bool:
-        return False
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
+        super().write(data)
+        self.out.append(self.last)
 
 
 def request(method: str, path: str) -> bytes:
