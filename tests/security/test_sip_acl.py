@@ -14,7 +14,7 @@ import pytest
 
 import pyari.sip.service
 from pyari.sip.dialog import build_request, new_call_id, new_tag
-from pyari.sip.message import NameAddr, Response, parse_message, parse_uri
+from pyari.sip.message import NameAddr, Request, Response, parse_message, parse_uri
 from security.sip_phones import Phone, add_to_pjsip, started
 
 ONLY_ONE = """
@@ -163,32 +163,29 @@ async def test_without_acl_sections_requests_are_never_checked(
         await srv.stop()
 
 
-def test_the_refusal_goes_back_on_the_connection_over_tcp_and_ack_gets_none() -> None:
-    from pyari.sip.acl import refusal
-
-    req = build_request(
-        "REGISTER",
+def _from_two(method: str, transport: str = "UDP") -> Request:
+    """A request of 2222 sent from 127.0.0.2:5999 (built, not sent)."""
+    return build_request(
+        method,
         parse_uri("sip:127.0.0.1"),
         from_=NameAddr(parse_uri("sip:2222@127.0.0.1"), params={"tag": new_tag()}),
         to=NameAddr(parse_uri("sip:2222@127.0.0.1")),
         call_id=new_call_id(),
         cseq=1,
         sent_by="127.0.0.2:5999",
-        transport="TCP",
+        transport=transport,
     )
+
+
+def test_the_refusal_goes_back_on_the_connection_over_tcp_and_ack_gets_none() -> None:
+    from pyari.sip.acl import refusal
+
+    req = _from_two("REGISTER", transport="TCP")
     send = refusal(req, ("127.0.0.2", 40000))
     assert send is not None
     assert (send.transport, send.dest) == ("TCP", ("127.0.0.2", 40000))
     response = parse_message(send.data)
     assert isinstance(response, Response) and response.status == 403
     assert response.call_id == req.call_id and response.to.tag
-    ack = build_request(
-        "ACK",
-        parse_uri("sip:127.0.0.1"),
-        from_=NameAddr(parse_uri("sip:2222@127.0.0.1"), params={"tag": new_tag()}),
-        to=NameAddr(parse_uri("sip:2222@127.0.0.1")),
-        call_id=new_call_id(),
-        cseq=1,
-        sent_by="127.0.0.2:5999",
-    )
+    ack = _from_two("ACK")
     assert refusal(ack, ("127.0.0.2", 5999)) is None
