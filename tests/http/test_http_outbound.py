@@ -160,6 +160,20 @@ async def make_server() -> AsyncIterator[Callable[[Path], Awaitable[Server]]]:
         await srv.stop()
 
 
+async def registered_app(
+    conf: Path, make_server: Callable[[Path], Awaitable[Server]]
+) -> tuple[AppServer, Server, Conn]:
+    """The application's server started, pyari configured with a persistent connection
+    to it and started, and the connection open with ``hello`` registered."""
+    app = AppServer()
+    await app.start()
+    write_config(conf, f"ws://127.0.0.1:{app.port}/ari")
+    srv = await make_server(conf)
+    conn = await app.next_connection()
+    await conn.next("ApplicationRegistered")
+    return app, srv, conn
+
+
 async def call_into_hello(srv: Server) -> None:
     await run_command(srv, "channel originate Local/1000@ARI-test application Wait 20")
 
@@ -509,12 +523,7 @@ async def test_tcp_keepalives_are_set_on_the_connection(
 async def test_without_keepalives_the_socket_has_none(
     conf: Path, make_server: Callable[[Path], Awaitable[Server]]
 ) -> None:
-    app = AppServer()
-    await app.start()
-    write_config(conf, f"ws://127.0.0.1:{app.port}/ari")
-    srv = await make_server(conf)
-    conn = await app.next_connection()
-    await conn.next("ApplicationRegistered")
+    app, srv, _conn = await registered_app(conf, make_server)
     (out,) = srv.outbound.connections()
     assert out.ws is not None and out.pingpong is None
     assert out.ws.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
@@ -577,12 +586,7 @@ async def test_websocket_sessions_lists_inbound_events_sockets_too(
 ) -> None:
     from websockets.asyncio.client import connect
 
-    app = AppServer()
-    await app.start()
-    write_config(conf, f"ws://127.0.0.1:{app.port}/ari")
-    srv = await make_server(conf)
-    conn = await app.next_connection()
-    await conn.next("ApplicationRegistered")
+    app, srv, _conn = await registered_app(conf, make_server)
     port = int(re.findall(r"(?m)^bindport=(\d+)", (conf / "http.conf").read_text())[0])
     uri = f"ws://127.0.0.1:{port}/ari/events?app=inapp,other&api_key=testARI:Sup3rM3ga$tr0ng"
     async with connect(uri) as client:
@@ -667,12 +671,7 @@ async def test_shutdown_websocket_session_of_each_kind(
 ) -> None:
     from websockets.asyncio.client import connect
 
-    app = AppServer()
-    await app.start()
-    write_config(conf, f"ws://127.0.0.1:{app.port}/ari")
-    srv = await make_server(conf)
-    conn = await app.next_connection()
-    await conn.next("ApplicationRegistered")
+    app, srv, conn = await registered_app(conf, make_server)
     assert await run_command(srv, "ari shutdown websocket session nope") == (
         "Websocket session 'nope' not found\n"
     )
