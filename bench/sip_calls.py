@@ -46,6 +46,7 @@ import itertools
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
@@ -223,6 +224,9 @@ class SippRun:
     """SIPp's retransmissions (its statistics file's last row)."""
     fail_reasons: dict[str, str] = field(default_factory=dict)
     """SIPp's failed calls by kind (``Unexpected-Message``, ``CallTimeout`` …), non-zero."""
+    cpu_s: float = 0.0
+    """SIPp's own CPU time (user + system, s): a compiled SIP stack's cost on this machine
+    in the same run, the yardstick for comparing runs of different days."""
 
     def split(self) -> str:
         """The p50 of each part of INVITE → 200 OK ("" when not split)."""
@@ -533,6 +537,7 @@ async def run_sipp(
     stat = cwd / f"{name}-stat.csv"
     short = cwd / f"{name}-short.log"
     extra = ["-trace_shortmsg", "-shortmessage_file", short.name] if latency else []
+    children0 = children_cpu()
     proc = await asyncio.create_subprocess_exec(
         "nice", "-n", "5", "sipp", *args, *extra, "-nostdin", "-trace_stat", "-stf", stat.name,
         "-fd", "1", cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -547,6 +552,9 @@ async def run_sipp(
             proc.kill()
         raise
     seconds = time.monotonic() - started
+    # SIPp has been reaped and is the only child reaped meanwhile (the server and a
+    # capture child live on): the children's CPU grew by SIPp's.
+    sipp_cpu = children_cpu() - children0
     successful = failed = retrans = 0
     reasons: dict[str, str] = {}
     if stat.exists():
@@ -577,7 +585,13 @@ async def run_sipp(
         short.unlink()
     return SippRun(proc.returncode or 0, out.decode(errors="replace"), successful, failed,
                    seconds, rtt, setup_us, retransmissions=retrans,
-                   fail_reasons=reasons)  # fmt: skip
+                   fail_reasons=reasons, cpu_s=sipp_cpu)  # fmt: skip
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's reaped children."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def latency_text(us: list[float]) -> str:

@@ -11,8 +11,14 @@ min / median are printed (the machine is shared: take the minimum as the figure)
 round also gives INVITE → 200 OK of each call at µs resolution: the kernel's stamps of
 the packets on ``lo`` (``bench.sip_calls.SipCapture``, as root) and SIPp's short message
 log (``invite_to_200_us``); p50 / p99 per round and over all rounds.
+Each round also prints SIPp's own CPU per set-up (user + system of the SIPp process, a
+compiled SIP stack doing the other side of the same calls): the same run's yardstick, so
+figures of days on which the machine ran at different speeds can be set side by side
+(server / SIPp).
 ``--profile`` runs the server under cProfile (a ``sitecustomize`` on PYTHONPATH, profile
-written at exit) and writes the top functions by internal and cumulative time as text.
+written at exit) and writes the top functions by internal and cumulative time as text;
+each round then also prints the server's Python function calls per set-up in that round
+alone (a count that does not depend on the machine's speed).
 ``--py-spy`` samples the server with py-spy (``PYSPY`` or ``py-spy`` on PATH; not a
 dependency of the project) over the measured rounds, without the profiler's overhead,
 and writes the functions with the most samples (own and total) as text.
@@ -42,6 +48,7 @@ import io
 import os
 import pstats
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -74,8 +81,15 @@ if _out and "serve" in sys.argv:
     def _dump(*_a):
         _prof.disable()
         _prof.dump_stats(_out)
+    def _count(*_a):
+        _prof.disable()
+        _prof.snapshot_stats()
+        with open(_out + ".calls", "a") as f:
+            f.write(f"{sum(v[1] for v in _prof.stats.values())}\\n")
+        _prof.enable()
     atexit.register(_dump)
     signal.signal(signal.SIGUSR2, _dump)
+    signal.signal(signal.SIGUSR1, _count)
 """
 
 
@@ -128,6 +142,10 @@ class Rounds:
     setup_us: list[list[float]] = field(default_factory=list)
     """INVITE → 200 OK of each call of each round, µs."""
     steps: list[Step] = field(default_factory=list)
+    sipp_per_call: list[float] = field(default_factory=list)
+    """SIPp's CPU per set-up of each round, ms (the same run's yardstick)."""
+    python_calls: list[float] = field(default_factory=list)
+    """Python function calls per set-up of each round (``--profile``: cProfile's count)."""
     source: str = "SIPp's log"
     """Where :attr:`setup_us` comes from."""
 
@@ -165,6 +183,7 @@ async def run(args: argparse.Namespace) -> Rounds:
                 )
                 for rate, calls in plan:
                     before = app.setup_done
+                    calls0 = await profiled_calls(srv.pid, prof_raw) if args.profile else 0
                     cpu0 = cpu_seconds(srv.pid)
                     r = await run_sipp(
                         [*sipp_common(sip_port, free_udp_port(), media), "-sf", scenario,
@@ -177,6 +196,10 @@ async def run(args: argparse.Namespace) -> Rounds:
                     done = app.setup_done - before
                     cpu = cpu_seconds(srv.pid) - cpu0
                     per_call.append(cpu / max(done, 1) * 1000)
+                    result.sipp_per_call.append(r.cpu_s / max(done, 1) * 1000)
+                    if args.profile:
+                        made = await profiled_calls(srv.pid, prof_raw) - calls0
+                        result.python_calls.append(made / max(done, 1))
                     result.setup_us.append(r.wire_us if r.wire_available else r.setup_us)
                     result.source = "kernel stamps on lo" if r.wire_available else "SIPp's log"
                     if args.max_rate:
@@ -190,8 +213,11 @@ async def run(args: argparse.Namespace) -> Rounds:
                         if not step.passed:
                             break
                         continue
+                    counted = (f", {result.python_calls[-1]:.0f} Python calls per set-up"
+                               if args.profile else "")  # fmt: skip
                     print(f"round: {done} set-ups, {r.failed} failed, "
-                          f"{per_call[-1]:.3f} ms CPU per call, "
+                          f"{per_call[-1]:.3f} ms CPU per call (SIPp "
+                          f"{result.sipp_per_call[-1]:.3f} ms){counted}, "
                           f"{r.latency()}", file=sys.stderr)  # fmt: skip
                     if split:
                         print(f"  {r.split() or 'split: no call captured whole'}",
@@ -210,6 +236,20 @@ async def run(args: argparse.Namespace) -> Rounds:
             args.profile.write_text(out.getvalue())
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+async def profiled_calls(pid: int, prof_raw: Path) -> int:
+    """The profiled server's Python function calls so far (its ``sitecustomize`` appends
+    the count to ``<profile>.calls`` on SIGUSR1)."""
+    counts = Path(str(prof_raw) + ".calls")
+    seen = len(counts.read_text().splitlines()) if counts.exists() else 0
+    os.kill(pid, signal.SIGUSR1)
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        lines = counts.read_text().splitlines() if counts.exists() else []
+        if len(lines) > seen and lines[-1].isdigit():
+            return int(lines[-1])
+    raise RuntimeError("the profiled server did not count its calls")
 
 
 def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
@@ -298,6 +338,14 @@ def main() -> None:
     print(f"server CPU per call set-up over {args.rounds} rounds of {args.calls} calls at "
           f"{args.rate}/s: min {min(per_call):.3f} ms, median "
           f"{statistics.median(per_call):.3f} ms")  # fmt: skip
+    sipp = out.sipp_per_call
+    ratios = [server / yard for server, yard in zip(per_call, sipp, strict=True) if yard > 0]
+    print(f"SIPp (the load, C++) CPU per set-up in the same rounds: min {min(sipp):.3f} ms, "
+          f"median {statistics.median(sipp):.3f} ms; server / SIPp median "
+          f"{statistics.median(ratios) if ratios else float('nan'):.2f}")  # fmt: skip
+    if out.python_calls:
+        print(f"Python function calls per set-up (cProfile): median "
+              f"{statistics.median(out.python_calls):.0f}")  # fmt: skip
     print(f"{latency_text(pooled)} over all {len(pooled)} calls ({out.source}); "
           f"per-round p50 min {min(p50s, default=float('nan')):.2f} ms, "
           f"median {statistics.median(p50s) if p50s else float('nan'):.2f} ms")  # fmt: skip

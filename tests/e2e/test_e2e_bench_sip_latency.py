@@ -127,16 +127,25 @@ def test_max_rate_steps_print_cpu_and_latency_and_the_highest_rate() -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp is not installed")
-def test_rounds_print_cpu_and_pooled_latency() -> None:
+def test_rounds_print_cpu_and_pooled_latency(tmp_path: Path) -> None:
+    """A round also gives SIPp's own CPU per set-up (the run's yardstick) and, profiled,
+    the server's Python function calls per set-up of the round alone."""
     done = subprocess.run(
         [sys.executable, "-m", "bench.sip_setup_cpu", "--calls", "20", "--rate", "20",
-         "--rounds", "1"],
+         "--rounds", "1", "--profile", str(tmp_path / "profile.txt")],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "server CPU per call set-up over 1 rounds of 20 calls at 20/s" in done.stdout
     assert re.search(r"INVITE→200 p50 [0-9.]+ ms, p99 [0-9.]+ ms over all 20 calls \(",
                      done.stdout), done.stdout  # fmt: skip
+    sipp = re.search(r"SIPp \(the load, C\+\+\) CPU per set-up in the same rounds: min "
+                     r"([0-9.]+) ms", done.stdout)  # fmt: skip
+    assert sipp is not None and 0 < float(sipp[1]) < 50, done.stdout
+    calls = re.search(r"Python function calls per set-up \(cProfile\): median (\d+)", done.stdout)
+    # a set-up is a few thousand calls; the start-up's hundreds of thousands are not in it
+    assert calls is not None and 300 < int(calls[1]) < 20_000, done.stdout
+    assert "function calls" in (tmp_path / "profile.txt").read_text()
 
 
 def test_a_call_is_split_by_its_stasis_start_and_answer_request() -> None:
