@@ -1,0 +1,257 @@
+"""The whole server side of a SIP call set-up, in process: SIP, PJSIP glue, RTP, Stasis, ARI.
+
+python -m bench.pjsip_setup_cpu [--calls 500] [--repeat 5] [--cold] [--profile FILE]
+
+The instrument for the PJSIP channel glue (``channels/pjsip.py``, ``rtp_media.py``, SDP,
+the media service) that also shows the whole path of ``bench.sip_setup_cpu`` without
+SIPp, the app's process or the kernel's UDP: a real :class:`~pyari.server.Server` on
+uvloop with ``bench.sip_calls``' pjsip.conf and dialplan (``100`` →
+``Stasis(bench,setup)``). SIPp's INVITE, ACK and 200 to our BYE (the texts of
+``bench.sip_ua_cpu``) are fed as datagrams to the SIP UDP endpoint's protocol; a
+stand-in datagram transport keeps what the server sends (100 Trying, 200 OK, BYE). The
+application ``bench`` is an events session whose frames go to a list; it answers with
+``POST /ari/channels/{id}/answer`` and hangs up with ``DELETE /ari/channels/{id}``, fed
+as bytes to the httptools core (the pieces of ``bench.ari_setup_cpu``). RTP sockets are
+real (bound and closed per call, as in the server). One set-up at a time.
+
+Hot (default): ``time.process_time`` over ``--calls`` set-ups, min / median of
+``--repeat``. ``--cold``: a 10 ms sleep between set-ups (what every set-up meets at
+100/s on a shared VM), the process time of the set-ups only, summed. ``--profile``
+writes cProfile's summary of one run to FILE (its ncalls / calls is the Python function
+calls per set-up). The figure without noise is valgrind's instruction count:
+``valgrind --tool=callgrind python -m bench.pjsip_setup_cpu --calls N --repeat 1`` for
+two values of N; the difference over the difference of N is the instructions per set-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import dataclasses
+import io
+import json
+import os
+import pstats
+import re
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+from bench.ari_setup_cpu import Transport, config_dir, request
+from bench.sip_calls import configure
+from bench.sip_ua_cpu import ACK, INVITE, PHONE, reply_200
+from pyari.ari.events_ws import EventEncoder, EventSession
+from pyari.config import load_config
+from pyari.core.channel import Channel
+from pyari.http.httptools_core import HttpProtocol
+from pyari.server import Server
+
+SERVICE = "100"
+"""The extension SIPp calls (``Stasis(bench,setup)`` in ``bench.sip_calls``' dialplan)."""
+_TO_TAG = re.compile(rb"\r\nTo:[^\r]*;tag=([^;\r]+)", re.IGNORECASE)
+
+
+class DatagramTransport(asyncio.DatagramTransport):
+    """The SIP endpoint's UDP socket stand-in: keeps every datagram sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[bytes, Any]] = []
+
+    def sendto(self, data: Any, addr: Any = None) -> None:
+        self.sent.append((bytes(data), addr))
+
+    def close(self) -> None:
+        pass
+
+
+def sip_text(template: str, n: int, **kw: str) -> bytes:
+    """One of ``bench.sip_ua_cpu``'s SIPp messages for call ``n``, to our extension."""
+    return template.format(n=n, **kw).replace("sip:setup@", f"sip:{SERVICE}@").encode()
+
+
+@dataclasses.dataclass
+class Bench:
+    """A started server, its SIP endpoint fed by hand and the ARI app's connection."""
+
+    srv: Server
+    feed: Callable[[bytes, tuple[str, int]], None]
+    udp: DatagramTransport
+    conn: HttpProtocol
+    http: Transport
+    frames: list[bytes]
+    n: int = 0
+    kinds: dict[bytes, int] = dataclasses.field(default_factory=dict)
+    """What the server sent (a response's status, a request's method) and how often."""
+
+    async def sent(self, start: bytes) -> bytes:
+        """The datagram the server sent beginning with ``start`` (once it has)."""
+        while True:
+            for data, _ in self.udp.sent:
+                if data.startswith(start):
+                    return data
+            await asyncio.sleep(0)
+
+    async def settle(self, done: Callable[[], bool]) -> None:
+        while not done():
+            await asyncio.sleep(0)
+
+    async def call(self) -> None:
+        """One set-up: INVITE → Stasis → answer (200, ACK) → DELETE (BYE, its 200)."""
+        self.n += 1
+        n = self.n
+        ua = self.srv.pjsip.ua
+        self.udp.sent.clear()
+        self.feed(sip_text(INVITE, n), PHONE)
+        chan: Channel = next(reversed(ua.calls.values())).data  # type: ignore[assignment]
+        await self.settle(lambda: chan.control is not None)
+        self.conn.data_received(request("POST", f"/ari/channels/{chan.id}/answer"))
+        ok = await self.sent(b"SIP/2.0 200")
+        tag = _TO_TAG.search(ok)
+        assert tag is not None, ok
+        self.feed(sip_text(ACK, n, tag=tag.group(1).decode()), PHONE)
+        self.conn.data_received(request("DELETE", f"/ari/channels/{chan.id}"))
+        self.feed(reply_200(await self.sent(b"BYE ")), PHONE)
+        await self.settle(lambda: chan.destroyed and not self.conn.busy)
+        for _ in range(3):  # what the destruction scheduled
+            await asyncio.sleep(0)
+        for data, _ in self.udp.sent:
+            words = data.split(b" ", 2)
+            kind = words[1] if data.startswith(b"SIP/") else words[0]
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
+
+async def started(folder: Path) -> tuple[Bench, Callable[[], Awaitable[None]]]:
+    """The server on ``folder``'s configuration with the app's session and connection;
+    the coroutine function stops it."""
+    os.environ["PYARI_STATE_DIR"] = str(folder / "state")
+    cfg = load_config(folder)
+    cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, bindport=0))
+    srv = Server(cfg, config_dir=folder, sip_port=0)
+    await srv.start()
+    service = srv.pjsip.service
+    assert service is not None and srv.http is not None
+    endpoint = next(iter(service.transports.values()))
+    real = endpoint.udp
+    assert real is not None
+    protocol = real.get_protocol()
+    udp = DatagramTransport()
+    endpoint.udp = udp
+    frames: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        frames.append(data)
+
+    def send_now(data: bytes) -> bool:
+        frames.append(data)
+        return True
+
+    session = EventSession(srv.stasis, ["bench"], send, EventEncoder("bench", True))
+    session.send_now = send_now
+    session.open()
+    writer = asyncio.ensure_future(session.write_loop())
+    conn = HttpProtocol(srv.http, False)  # type: ignore[arg-type]
+    transport = Transport()
+    conn.connection_made(transport)
+    feed = protocol.datagram_received  # type: ignore[attr-defined]
+
+    async def stop() -> None:
+        session.close()
+        await writer
+        endpoint.udp = real
+        await srv.stop()
+
+    return Bench(srv, feed, udp, conn, transport, frames), stop
+
+
+def bench_config() -> Path:
+    """The default configuration with ``bench.sip_calls``' pjsip.conf and dialplan only."""
+    folder = config_dir()
+    (folder / "extensions.conf").write_text("")
+    configure(0, 5998, 5997)(folder)
+    return folder
+
+
+async def run(args: argparse.Namespace) -> list[float]:
+    folder = bench_config()
+    try:
+        bench, stop = await started(folder)
+        try:
+            return await measure(bench, args)
+        finally:
+            await stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def measure(bench: Bench, args: argparse.Namespace) -> list[float]:
+    for _ in range(args.warmup):
+        await asyncio.wait_for(bench.call(), 5)
+    per_call: list[float] = []
+    for i in range(args.repeat):
+        bench.kinds.clear()
+        bench.frames.clear()
+        bench.http.out.clear()
+        prof = cProfile.Profile() if args.profile and i == 0 else None
+        if prof is not None:
+            prof.enable()
+        cpu = 0.0
+        if args.cold:
+            for _ in range(args.calls):
+                await asyncio.sleep(0.01)
+                start = time.process_time()
+                await bench.call()
+                cpu += time.process_time() - start
+        else:
+            start = time.process_time()
+            for _ in range(args.calls):
+                await bench.call()
+            cpu = time.process_time() - start
+        per_call.append(cpu / args.calls * 1e6)
+        if prof is not None:
+            prof.disable()
+            out = io.StringIO()
+            st = pstats.Stats(prof, stream=out).strip_dirs()
+            total: int = st.total_calls  # type: ignore[attr-defined]
+            out.write(f"{args.calls} set-ups; {total / args.calls:.1f} calls each\n")
+            st.sort_stats("tottime").print_stats(60)
+            st.sort_stats("cumulative").print_stats(60)
+            st.sort_stats("ncalls").print_stats(60)
+            args.profile.write_text(out.getvalue())
+    kinds = list(dict.fromkeys(json.loads(f)["type"] for f in bench.frames[:8]))
+    answers = sum(1 for o in bench.http.out if o.startswith(b"HTTP/1.1 204"))
+    sip = ", ".join(f"{v / args.calls:.1f} {k.decode()}" for k, v in bench.kinds.items())
+    print(
+        f"{len(bench.frames) / args.calls:.1f} events and {answers / args.calls:.1f} HTTP 204s "
+        f"per call: {', '.join(kinds)}; SIP sent per call: {sip}; "
+        f"SIP calls left: {len(bench.srv.pjsip.ua.calls)}",
+        file=sys.stderr,
+    )
+    return per_call
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--calls", type=int, default=500)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=200, help="set-ups before measuring")
+    p.add_argument("--cold", action="store_true", help="10 ms of idleness before each set-up")
+    p.add_argument("--profile", type=Path, help="write a cProfile summary of one run here")
+    args = p.parse_args()
+    per_call = uvloop.run(run(args))
+    kind = "cold (10 ms apart)" if args.cold else "hot"
+    print(
+        f"CPU per SIP call set-up, {kind}, over {args.repeat} x {args.calls} calls: "
+        f"min {min(per_call):.1f} us, median {statistics.median(per_call):.1f} us"
+    )
+
+
+if __name__ == "__main__":
+    main()
