@@ -217,3 +217,59 @@ def test_bus_remove_ends_the_topics_forwards() -> None:
     assert seen == []
     # A new topic of the same name starts fresh.
     assert bus.topic("src") is not src
+
+
+def test_topics_nobody_listens_to_only_count_their_messages() -> None:
+    chan, endpoint, tech, every = Topic("chan"), Topic("ep"), Topic("tech"), Topic("all")
+    endpoint.forward_to(tech)
+    tech.forward_to(every)
+    chan.forward_to(endpoint)
+    seen: list[tuple[str, Any]] = []
+    chan.subscribe(recorder(seen, "chan"))
+    assert chan.live and not endpoint.live and not every.live
+    chan.publish(1)
+    assert seen == [("chan", 1)]
+    assert (chan.messages, endpoint.messages, tech.messages, every.messages) == (1, 1, 1, 1)
+    # A listener at the end makes the whole chain live, at once and upstream.
+    sub = every.subscribe(recorder(seen, "all"))
+    assert endpoint.live and tech.live
+    chan.publish(2)
+    assert seen[1:] == [("chan", 2), ("all", 2)]
+    sub.unsubscribe()
+    assert not endpoint.live and not tech.live and not every.live and chan.live
+    chan.publish(3)
+    assert seen[3:] == [("chan", 3)]
+    assert (endpoint.messages, tech.messages, every.messages) == (3, 3, 3)
+
+
+def test_the_count_of_a_silent_chain_follows_its_forwards() -> None:
+    a, b, c, d = Topic("a"), Topic("b"), Topic("c"), Topic("d")
+    a.forward_to(b)
+    a.publish(1)  # a's tally (a, b) is made here
+    fwd = b.forward_to(c)  # ... and forgotten
+    b.forward_to(d)
+    c.forward_to(d)  # d twice below a, as delivery would reach it twice
+    a.publish(2)
+    assert (a.messages, b.messages, c.messages, d.messages) == (2, 2, 1, 2)
+    fwd.cancel()
+    a.publish(3)
+    assert (a.messages, b.messages, c.messages, d.messages) == (3, 3, 1, 3)
+    assert a.tally == (a, b, d)
+
+
+def test_a_listener_made_during_delivery_downstream_takes_the_message() -> None:
+    src, silent = Topic("src"), Topic("silent")
+    src.forward_to(silent)
+    seen: list[tuple[str, Any]] = []
+
+    def first(topic: Topic, message: Any) -> None:
+        seen.append(("first", message))
+        if message == 1:
+            silent.subscribe(recorder(seen, "late"))
+
+    src.subscribe(first)
+    assert not silent.live
+    src.publish(1)
+    # Forwards are read after the subscribers ran: the target is live by then.
+    assert seen == [("first", 1), ("late", 1)]
+    assert silent.messages == 1

@@ -13,6 +13,14 @@ A topic's lists of subscribers and forwards are replaced, never changed in place
 a delivery goes through the lists as they were when it reached them (a subscriber
 that subscribes or unsubscribes meanwhile changes the next delivery), without a
 copy per message.
+
+Many topics have nobody listening at their end (a channel's messages go on to its
+endpoint's topic, which forwards to its technology's and to ``endpoint:all``, with
+no subscriber on any of them unless an application follows endpoints). A topic
+knows whether anything below it listens (:attr:`Topic.live`); a message forwarded
+into a topic that is not live is only counted, in every topic it would have passed
+(:attr:`Topic.tally`), not delivered through them one by one. Both are kept up to
+date when subscriptions and forwards change (upstream, along the topics' sources).
 """
 
 from __future__ import annotations
@@ -80,9 +88,11 @@ class Topic:
 
     __slots__ = (
         "__weakref__",
+        "_tally",
         "created",
         "detail",
         "forwards",
+        "live",
         "messages",
         "name",
         "sources",
@@ -101,6 +111,10 @@ class Topic:
         """Subscriptions made so far (numbers their unique ids)."""
         self.messages = 0
         self.created = monotonic()
+        self.live = False
+        """A subscriber listens here or in a topic this one forwards to (at any depth)."""
+        self._tally: tuple[Topic, ...] | None = None
+        """Cache of :attr:`tally` (None: to be made); only made while not live."""
 
     def __repr__(self) -> str:
         return f"<Topic {self.name} subs={len(self.subscribers)}>"
@@ -110,16 +124,50 @@ class Topic:
         """How many topics forward into this one."""
         return len(self.sources)
 
+    @property
+    def tally(self) -> tuple[Topic, ...]:
+        """This topic and every topic it forwards to, at any depth (once per path):
+        what counts a message that reaches this topic while it is not live."""
+        tally = self._tally
+        if tally is None:
+            tally = (self,)
+            for fwd in self.forwards:
+                tally += fwd.target.tally
+            self._tally = tally
+        return tally
+
+    def _changed(self) -> None:
+        """This topic's subscribers or forwards changed: update :attr:`live` and
+        forget :attr:`tally` here and in every topic that forwards here."""
+        was_live, had_tally = self.live, self._tally is not None
+        live = bool(self.subscribers)
+        if not live:
+            for fwd in self.forwards:
+                if fwd.target.live:
+                    live = True
+                    break
+        self.live = live
+        self._tally = None
+        # A tally above includes this one's, and liveness goes up: only a change
+        # there can change anything upstream.
+        if self.live != was_live or had_tally:
+            for fwd in self.sources:
+                fwd.source._changed()
+
     def subscribe(self, callback: Callback) -> Subscription:
         sub = Subscription(self, callback, self.subscribed)
         self.subscribed += 1
         self.subscribers = [*self.subscribers, sub]
+        if not self.live:  # (a live topic has no tally and stays live)
+            self._changed()
         return sub
 
     def forward_to(self, target: Topic) -> Forward:
         fwd = Forward(self, target)
         self.forwards = [*self.forwards, fwd]
         target.sources.append(fwd)
+        if not self.live:
+            self._changed()
         return fwd
 
     def publish(self, message: Any) -> None:
@@ -148,12 +196,19 @@ class Topic:
                     log.exception("subscriber of topic %s failed", self.name)
         for fwd in self.forwards:
             if fwd.active:
-                fwd.target._deliver(message)
+                target = fwd.target
+                if target.live:
+                    target._deliver(message)
+                else:  # nobody listens there: only counted
+                    for topic in target._tally or target.tally:
+                        topic.messages += 1
 
     def _remove(self, sub: Subscription) -> None:
         if sub in self.subscribers:
             self.subscribers = [s for s in self.subscribers if s is not sub]
+            self._changed()
 
     def _remove_forward(self, fwd: Forward) -> None:
         if fwd in self.forwards:
             self.forwards = [f for f in self.forwards if f is not fwd]
+            self._changed()
