@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import cast
 
 __all__ = [
     "CSeq",
@@ -581,6 +580,28 @@ def parse_name_addr(text: str) -> NameAddr:
     return _parse_name_addr(text)
 
 
+_HEADER_NAME_ADDRS: dict[str, NameAddr] = {}
+_HEADER_NAME_ADDRS_MAX = 1024
+"""Name-addrs of received headers parsed lately, by text: a call's From and To come back
+in each of its messages (and our BYE's 200 has them too), a phone's Contact and the To of
+an INVITE in every call. Like every parsed value (:class:`Headers`) they are shared, here
+by all the messages that carry the same text: never changed (copied first). Cleared when
+full."""
+
+
+def _header_name_addr(text: str) -> NameAddr:
+    """:func:`parse_name_addr` for a received header's value: the same value (or the same
+    error), shared with other messages whose header has the same text."""
+    found = _HEADER_NAME_ADDRS.get(text)
+    if found is not None:
+        return found
+    value = parse_name_addr(text)
+    if len(_HEADER_NAME_ADDRS) >= _HEADER_NAME_ADDRS_MAX:
+        _HEADER_NAME_ADDRS.clear()
+    _HEADER_NAME_ADDRS[text] = value
+    return value
+
+
 def _parse_name_addr(text: str) -> NameAddr:
     """The general parser of :func:`parse_name_addr`."""
     text = text.strip(_LWS)
@@ -771,7 +792,8 @@ class Headers:
 
     ``parsed`` holds the typed values the message accessors made of these lines (From,
     To, Via, CSeq, Contact), so each is parsed once per message; any change to the
-    headers drops it. The values are shared: a caller that wants to change one copies
+    headers drops it. The values are shared (a From, To or Contact also with the other
+    messages whose header has the same text): a caller that wants to change one copies
     it first (:meth:`NameAddr.copy`, :meth:`Via.copy`)."""
 
     __slots__ = ("_items", "_keys", "parsed")
@@ -912,7 +934,7 @@ class SipMessage:
         parsed = self.headers.parsed
         found = parsed.get("from")
         if found is None:
-            found = parsed["from"] = parse_name_addr(self.headers.get("from") or "")
+            found = parsed["from"] = _header_name_addr(self.headers.get("from") or "")
         return found  # type: ignore[return-value]
 
     @property
@@ -920,23 +942,23 @@ class SipMessage:
         parsed = self.headers.parsed
         found = parsed.get("to")
         if found is None:
-            found = parsed["to"] = parse_name_addr(self.headers.get("to") or "")
+            found = parsed["to"] = _header_name_addr(self.headers.get("to") or "")
         return found  # type: ignore[return-value]
 
     @property
     def vias(self) -> list[Via]:
         parsed = self.headers.parsed
-        found = parsed.get("vias")
+        found: list[Via] | None = parsed.get("vias")  # type: ignore[assignment]
         if found is None:
             found = parsed["vias"] = [parse_via(v) for v in self.headers.getall("via")]
-        return list(cast("list[Via]", found))
+        return list(found)
 
     @property
     def top_via(self) -> Via:
         parsed = self.headers.parsed
-        vias = parsed.get("vias")
+        vias: list[Via] | None = parsed.get("vias")  # type: ignore[assignment]
         if vias:
-            return cast("list[Via]", vias)[0]
+            return vias[0]
         found = parsed.get("top_via")
         if found is None:
             first = self.headers.get("via")
@@ -948,12 +970,12 @@ class SipMessage:
     @property
     def contacts(self) -> list[NameAddr]:
         parsed = self.headers.parsed
-        found = parsed.get("contacts")
+        found: list[NameAddr] | None = parsed.get("contacts")  # type: ignore[assignment]
         if found is None:
             found = parsed["contacts"] = [
-                parse_name_addr(v) for v in self.headers.getall("contact")
+                _header_name_addr(v) for v in self.headers.getall("contact")
             ]
-        return list(cast("list[NameAddr]", found))
+        return list(found)
 
     @property
     def content_type(self) -> str | None:
@@ -1173,8 +1195,8 @@ def _check(msg: Request | Response) -> None:
         raise _fail("empty Via value")
     parsed = h.parsed
     parsed["vias"] = [parse_via(via) for via in via_items]
-    from_ = parse_name_addr(first["from"])
-    to = parse_name_addr(first["to"])
+    from_ = _header_name_addr(first["from"])
+    to = _header_name_addr(first["to"])
     call_id = first["call-id"]
     if not call_id or " " in call_id or "\t" in call_id:
         raise _fail("bad Call-ID")
@@ -1192,7 +1214,7 @@ def _check(msg: Request | Response) -> None:
         if not all(values):
             raise _fail("empty Contact value")
         for item in values:
-            contact = parse_name_addr(item)
+            contact = _header_name_addr(item)
             exp = param_value(contact.params, "expires")
             if exp is not None:
                 _parse_uint(exp, "Contact expires", _UINT32_MAX)

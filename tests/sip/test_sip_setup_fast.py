@@ -1,0 +1,71 @@
+"""The call set-up's shortcuts (issue #16): what they hand out is what the general code
+gives, and the values they share are never changed by the code that reads them."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyari.sip import message as m
+from pyari.sip.message import Request, SipParseError, parse_message
+
+INVITE = (
+    b"INVITE sip:100@127.0.0.1:5060 SIP/2.0\r\n"
+    b"Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-1-0\r\n"
+    b'From: "sipp" <sip:sipp@127.0.0.1:5061>;tag=1\r\n'
+    b"To: <sip:100@127.0.0.1:5060>\r\n"
+    b"Call-ID: 1-123@127.0.0.1\r\n"
+    b"CSeq: 1 INVITE\r\n"
+    b"Contact: <sip:sipp@127.0.0.1:5061>;expires=60\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+
+
+def _invite(data: bytes = INVITE) -> Request:
+    msg = parse_message(data)
+    assert isinstance(msg, Request)
+    return msg
+
+
+def test_messages_with_the_same_name_addr_text_share_its_parsed_value() -> None:
+    first, second = _invite(), _invite()
+    assert second.from_ is first.from_ and second.to is first.to
+    assert second.contacts[0] is first.contacts[0]
+    assert first.from_ == m.parse_name_addr('"sipp" <sip:sipp@127.0.0.1:5061>;tag=1')
+    # the shared value is not parse_uri's remembered URI: changing a URI that
+    # parse_uri handed out changes neither
+    uri = m.parse_uri("sip:sipp@127.0.0.1:5061")
+    uri.user = "mallory"
+    assert m.parse_uri("sip:sipp@127.0.0.1:5061").user == "sipp"
+    assert first.from_.uri.user == "sipp"
+
+
+def test_a_copy_of_a_shared_name_addr_changes_alone() -> None:
+    first, second = _invite(), _invite()
+    mine = first.to.copy()
+    mine.params["tag"] = "ours"
+    mine.uri.user = "other"
+    assert second.to.tag is None and second.to.uri.user == "100"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["<sip:a@b>;tag=", "<sip:a@bad..host>", "sip:a@b c", '"x <sip:a@b>', "<sip:a@b>;;x"],
+)
+def test_a_bad_name_addr_fails_every_time_and_is_not_remembered(value: str) -> None:
+    with pytest.raises(SipParseError) as general:
+        m.parse_name_addr(value)
+    for _ in range(2):
+        with pytest.raises(SipParseError) as shared:
+            m._header_name_addr(value)
+        assert shared.value.reason == general.value.reason
+    assert value not in m._HEADER_NAME_ADDRS
+    bad = INVITE.replace(b"To: <sip:100@127.0.0.1:5060>", b"To: " + value.encode())
+    with pytest.raises(SipParseError) as exc:
+        parse_message(bad)
+    assert exc.value.reason == general.value.reason
+
+
+def test_the_shared_name_addrs_are_bounded() -> None:
+    for i in range(m._HEADER_NAME_ADDRS_MAX + 5):
+        m._header_name_addr(f"<sip:u{i}@example.com>")
+    assert len(m._HEADER_NAME_ADDRS) <= m._HEADER_NAME_ADDRS_MAX
