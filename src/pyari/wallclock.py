@@ -30,14 +30,16 @@ class Clock:
 
 
 clock = Clock()
+_SYSTEM = clock
+"""The clock of a process whose tests did not replace it: read without a method call."""
 
 
 def monotonic() -> float:
-    return clock.monotonic()
+    return time.monotonic() if clock is _SYSTEM else clock.monotonic()
 
 
 def now() -> float:
-    return clock.time()
+    return time.time() if clock is _SYSTEM else clock.time()
 
 
 _second_cache: tuple[int, str] = (-1, "")
@@ -49,7 +51,7 @@ def ari_timestamp(ts: float | None = None) -> str:
     """Format a time as ARI does: ``2026-11-26T03:35:43.153+0000``."""
     global _second_cache, _milli_cache
     if ts is None:
-        ts = clock.time()
+        ts = time.time() if clock is _SYSTEM else clock.time()
     second = int(ts // 1)
     millis = int((ts - second) * 1000)
     last = _milli_cache
