@@ -273,3 +273,14 @@ def test_a_listener_made_during_delivery_downstream_takes_the_message() -> None:
     # Forwards are read after the subscribers ran: the target is live by then.
     assert seen == [("first", 1), ("late", 1)]
     assert silent.messages == 1
+
+
+def test_a_subscriber_can_take_only_some_message_types() -> None:
+    t = Topic("t")
+    seen: list[tuple[str, Any]] = []
+    t.subscribe(recorder(seen, "ints"), only=(int,))
+    t.subscribe(recorder(seen, "all"))
+    t.publish("x")
+    t.publish(1)
+    t.publish(True)  # a subclass is taken, as isinstance says
+    assert seen == [("all", "x"), ("ints", 1), ("all", 1), ("ints", True), ("all", True)]

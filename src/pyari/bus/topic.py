@@ -41,14 +41,22 @@ Callback = Callable[["Topic", Any], None]
 class Subscription:
     """A subscriber's handle on a topic; ``unsubscribe()`` ends it."""
 
-    __slots__ = ("active", "callback", "number", "topic")
+    __slots__ = ("active", "callback", "number", "only", "topic")
 
-    def __init__(self, topic: Topic, callback: Callback, number: int = 0) -> None:
+    def __init__(
+        self,
+        topic: Topic,
+        callback: Callback,
+        number: int = 0,
+        only: tuple[type[Any], ...] | None = None,
+    ) -> None:
         self.topic = topic
         self.callback = callback
         self.active = True
         self.number = number
         """The topic's count of subscriptions when this one was made."""
+        self.only = only
+        """The message types the subscriber takes (None: every message)."""
 
     @property
     def uniqueid(self) -> str:
@@ -154,8 +162,11 @@ class Topic:
             for fwd in self.sources:
                 fwd.source._changed()
 
-    def subscribe(self, callback: Callback) -> Subscription:
-        sub = Subscription(self, callback, self.subscribed)
+    def subscribe(
+        self, callback: Callback, *, only: tuple[type[Any], ...] | None = None
+    ) -> Subscription:
+        """Call ``callback`` with every message (of the types ``only``, if given)."""
+        sub = Subscription(self, callback, self.subscribed, only)
         self.subscribed += 1
         self.subscribers = [*self.subscribers, sub]
         if not self.live:  # (a live topic has no tally and stays live)
@@ -184,12 +195,16 @@ class Topic:
                 topic._deliver(msg)
         finally:
             _delivering = False
-            _pending.clear()
+            if _pending:  # a delivery failed: what it queued is dropped
+                _pending.clear()
 
     def _deliver(self, message: Any) -> None:
         self.messages += 1
         for sub in self.subscribers:
             if sub.active:
+                only = sub.only
+                if only is not None and not isinstance(message, only):
+                    continue
                 try:
                     sub.callback(self, message)
                 except Exception:

@@ -104,6 +104,9 @@ class InvalidDeviceState(DeviceError, Invalid):
 
 ExtenExists = Callable[[str, str], bool]
 
+_CHANNEL_CHANGES = (ev.ChannelCreated, ev.ChannelDestroyed, ev.ChannelStateChange)
+"""What of a channel's messages can change its device's state."""
+
 
 class DeviceStates:
     """The device states of one pyari."""
@@ -117,7 +120,7 @@ class DeviceStates:
         self._last: dict[str, str] = {}
         self._by_device: dict[str, list[str]] = {}
         """Live channel ids of each channel device, oldest first."""
-        self._sub = core.all_channels.subscribe(self._on_channel)
+        self._sub = core.all_channels.subscribe(self._on_channel, only=_CHANNEL_CHANGES)
 
     def close(self) -> None:
         self._sub.unsubscribe()
@@ -128,8 +131,10 @@ class DeviceStates:
         """The topic of one device (``devicestate:<name>``), forwarding into the all-topic."""
         topic = self.core.bus.topic(f"devicestate:{device}", device)
         # The topic may have been made by a subscriber before the first change.
-        if not any(f.active and f.target is self.all for f in topic.forwards):
-            topic.forward_to(self.all)
+        for fwd in topic.forwards:
+            if fwd.active and fwd.target is self.all:
+                return topic
+        topic.forward_to(self.all)
         return topic
 
     def _publish(self, device: str, state: str) -> None:
@@ -176,7 +181,8 @@ class DeviceStates:
 
     def _channels_of(self, device: str) -> list[Any]:
         ids = self._by_device.get(device, ())
-        return [c for c in (self.core.channels.get(i) for i in ids) if c is not None]
+        channels = self.core.channels
+        return [channels[i] for i in ids if i in channels]
 
     def controlled(self) -> list[DeviceState]:
         """Every ``Stasis:`` device stored, with its state (``GET /deviceStates``)."""
@@ -228,10 +234,8 @@ class DeviceStates:
                     ids.remove(msg.channel.id)
                 if not ids:
                     del self._by_device[device]
-        elif isinstance(msg, ev.ChannelStateChange):
+        else:  # ChannelStateChange
             device = device_of_channel(msg.channel.name)
-        else:
-            return
         state = self.state(device)
         if self._last.get(device) != state:
             self._publish(device, state)
