@@ -174,6 +174,23 @@ async def test_channelvars_appear_in_snapshots() -> None:
     assert chan.snapshot().channelvars == {"FOO": "bar", "CHANNEL(state)": "Down"}
 
 
+async def test_a_snapshot_is_made_anew_only_for_what_it_shows() -> None:
+    rig = Rig()
+    chan = rig.new()
+    first = chan.snapshot()
+    chan.set_var("FOO", "1")
+    chan.destroy()
+    assert chan.snapshot() is first  # variables and the hangup cause are not in it
+    assert rig.of(ev.ChannelDestroyed)[0].channel is first
+    rig.core.snapshot_channelvars = ("FOO", "HANGUPCAUSE")
+    chan = rig.new("other")
+    first = chan.snapshot()
+    chan.set_var("FOO", "1")
+    assert chan.snapshot().channelvars == {"FOO": "1", "HANGUPCAUSE": "0"}
+    chan.destroy()
+    assert chan.snapshot().channelvars == {"FOO": "1", "HANGUPCAUSE": "16"}
+
+
 async def test_variables_and_varset_events() -> None:
     rig = Rig()
     chan = rig.new()
@@ -192,7 +209,8 @@ async def test_variables_and_varset_events() -> None:
         ("ALWAYS", "3"),
     ]
     assert all(isinstance(s.channel, type(before)) and s.channel.id == chan.id for s in sets)
-    assert chan.snapshot() is not before
+    # Without ari.conf channelvars a variable is not in the snapshot: it is kept.
+    assert chan.snapshot() is before
 
 
 async def test_builtin_variables() -> None:

@@ -235,6 +235,12 @@ class Channel:
         """Forget the cached snapshot after a change."""
         self._snapshot = None
 
+    def _vars_changed(self) -> None:
+        """Forget the cached snapshot after a change that only its ``channelvars`` can
+        show (a variable, the hangup cause): none without ari.conf ``channelvars``."""
+        if self.core.snapshot_channelvars:
+            self._snapshot = None
+
     def publish(self, event: ev.Event) -> None:
         self.topic.publish(event)
 
@@ -345,7 +351,7 @@ class Channel:
         elif name.startswith("_"):
             name = name[1:]
         self.variables[name] = value
-        self.changed()
+        self._vars_changed()
         self.publish(ev.ChannelVarset(variable=name, value=value, channel=self.snapshot()))
 
     def set_muted(self, directions: set[str], muted: bool) -> None:
@@ -552,7 +558,7 @@ class Channel:
         media = self.core.media
         if media is not None:
             media.channel_gone(self)
-        self.changed()
+        self._vars_changed()
         self.core.channel_gone(self)
         self.publish(
             ev.ChannelDestroyed(
