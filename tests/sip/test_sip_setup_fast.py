@@ -69,3 +69,56 @@ def test_the_shared_name_addrs_are_bounded() -> None:
     for i in range(m._HEADER_NAME_ADDRS_MAX + 5):
         m._header_name_addr(f"<sip:u{i}@example.com>")
     assert len(m._HEADER_NAME_ADDRS) <= m._HEADER_NAME_ADDRS_MAX
+
+
+def test_random_draws_come_from_the_pool_once_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyari.sip import transaction as t
+
+    reads: list[int] = []
+    counter = iter(range(1, 10**6))
+
+    def urandom(count: int) -> bytes:
+        reads.append(count)
+        return bytes(next(counter) % 256 for _ in range(count))
+
+    monkeypatch.setattr(t.os, "urandom", urandom)
+    t._new_pool()
+    draws = [t.random_bytes(10) for _ in range(t._POOL_SIZE // 10 + 1)]
+    # one read of a pool, then a new one when the next draw does not fit
+    assert reads == [t._POOL_SIZE, t._POOL_SIZE]
+    joined = b"".join(draws[:-1])
+    assert joined == bytes(i % 256 for i in range(1, len(joined) + 1))
+    assert draws[-1] == bytes(i % 256 for i in range(t._POOL_SIZE + 1, t._POOL_SIZE + 11))
+    assert len(t.random_bytes(t._POOL_SIZE + 1)) == t._POOL_SIZE + 1
+    t._new_pool()
+
+
+def test_tags_branches_and_call_ids_are_fresh_and_well_formed() -> None:
+    from pyari.sip.dialog import new_call_id, new_tag
+    from pyari.sip.transaction import new_branch
+
+    tags = {new_tag() for _ in range(2000)}
+    assert len(tags) == 2000 and all(len(tag) == 16 for tag in tags)
+    branch = new_branch()
+    assert branch.startswith("z9hG4bK") and len(branch) == 7 + 20
+    int(branch[7:], 16)
+    call_id = new_call_id("example.com")
+    assert call_id.endswith("@example.com") and len(call_id) == 24 + 12
+
+
+def test_a_forked_child_draws_other_values() -> None:
+    import os
+
+    from pyari.sip.transaction import random_hex
+
+    random_hex(4)  # the parent has a pool
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first draw, to the parent
+        os.write(write, random_hex(8).encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child) == 16 and child != random_hex(8)

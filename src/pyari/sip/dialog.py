@@ -16,9 +16,9 @@ Pure code: no sockets, times are given.
 from __future__ import annotations
 
 import enum
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pyari.sip.message import (
     Headers,
@@ -31,7 +31,14 @@ from pyari.sip.message import (
     make_response,
     parse_name_addr,
 )
-from pyari.sip.transaction import Address, Send, Timers, new_branch
+from pyari.sip.transaction import (
+    Address,
+    Send,
+    Timers,
+    new_branch,
+    random_bytes,
+    random_hex,
+)
 
 __all__ = [
     "Dialog",
@@ -51,11 +58,11 @@ TARGET_REFRESH = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFER"})
 
 
 def new_tag() -> str:
-    return secrets.token_hex(8)
+    return random_hex(8)
 
 
 def new_call_id(host: str = "pyari") -> str:
-    return f"{secrets.token_hex(12)}@{host}"
+    return f"{random_hex(12)}@{host}"
 
 
 def _via(transport: str, sent_by: str) -> str:
@@ -123,8 +130,10 @@ class DialogState(enum.Enum):
     TERMINATED = "terminated"
 
 
-@dataclass(frozen=True, slots=True)
-class DialogId:
+class DialogId(NamedTuple):
+    """(Call-ID, local tag, remote tag): a tuple, so that a dialog is found by one
+    (hashed and compared in C) without making an object."""
+
     call_id: str
     local_tag: str
     remote_tag: str
@@ -188,7 +197,7 @@ class Dialog:
             sent_by=sent_by,
             transport=transport,
             route_set=[parse_name_addr(v) for v in request.headers.getall("record-route")],
-            local_seq=secrets.randbelow(2**16) + 1,
+            local_seq=int.from_bytes(random_bytes(2), "big") + 1,  # 1 to 2**16
             remote_seq=cseq,
             state=DialogState.CONFIRMED if confirmed else DialogState.EARLY,
             invite_seq=cseq if request.method == "INVITE" else 0,
@@ -403,16 +412,16 @@ class DialogTable:
     """The dialogs of one endpoint, found by (Call-ID, local tag, remote tag)."""
 
     def __init__(self) -> None:
-        self._dialogs: dict[DialogId, Dialog] = {}
+        self._dialogs: dict[tuple[str, str, str], Dialog] = {}
 
     def __len__(self) -> int:
         return len(self._dialogs)
 
     def add(self, dialog: Dialog) -> None:
-        self._dialogs[dialog.id] = dialog
+        self._dialogs[dialog.call_id, dialog.local_tag, dialog.remote_tag] = dialog
 
     def remove(self, dialog: Dialog) -> None:
-        self._dialogs.pop(dialog.id, None)
+        self._dialogs.pop((dialog.call_id, dialog.local_tag, dialog.remote_tag), None)
 
     def get(self, dialog_id: DialogId) -> Dialog | None:
         return self._dialogs.get(dialog_id)
@@ -422,10 +431,10 @@ class DialogTable:
         local = request.to.tag
         if not local:
             return None
-        return self._dialogs.get(DialogId(request.call_id, local, request.from_.tag or ""))
+        return self._dialogs.get((request.call_id, local, request.from_.tag or ""))
 
     def for_response(self, response: Response) -> Dialog | None:
         """The dialog of an incoming response: our tag is in From, theirs in To."""
         return self._dialogs.get(
-            DialogId(response.call_id, response.from_.tag or "", response.to.tag or "")
+            (response.call_id, response.from_.tag or "", response.to.tag or "")
         )

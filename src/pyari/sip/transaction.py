@@ -26,7 +26,8 @@ from __future__ import annotations
 import enum
 import heapq
 import itertools
-import secrets
+import os
+import threading
 from dataclasses import dataclass, field
 
 from pyari.sip.message import (
@@ -57,6 +58,8 @@ __all__ = [
     "TransactionTerminated",
     "TransactionTimeout",
     "new_branch",
+    "random_bytes",
+    "random_hex",
     "response_destination",
 ]
 
@@ -66,9 +69,44 @@ Address = tuple[str, int]
 """(host, port) of a peer."""
 
 
+_POOL_SIZE = 4096
+_pool = b""
+_pool_at = 0
+_pool_lock = threading.Lock()
+
+
+def _new_pool() -> None:
+    global _pool, _pool_at
+    _pool, _pool_at = b"", 0
+
+
+os.register_at_fork(after_in_child=_new_pool)  # a child never repeats its parent's draws
+
+
+def random_bytes(count: int) -> bytes:
+    """``count`` bytes from ``os.urandom``, read 4 KiB at a time: each byte is handed out
+    once, so the values are as unpredictable as ``secrets``' (which reads the system's
+    generator on every call), with one system call per some hundred tags, branches and
+    Call-IDs instead of one each."""
+    global _pool, _pool_at
+    with _pool_lock:
+        start = _pool_at
+        end = start + count
+        if end > len(_pool):
+            _pool = os.urandom(max(_POOL_SIZE, count))
+            start, end = 0, count
+        _pool_at = end
+        return _pool[start:end]
+
+
+def random_hex(count: int) -> str:
+    """``count`` random bytes in hex (as ``secrets.token_hex(count)``)."""
+    return random_bytes(count).hex()
+
+
 def new_branch() -> str:
     """A fresh RFC 3261 branch (magic cookie + 80 random bits)."""
-    return MAGIC_COOKIE + secrets.token_hex(10)
+    return MAGIC_COOKIE + random_hex(10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +207,6 @@ def response_destination(via: Via, source: Address, *, force_rport: bool = False
     return (source[0], port)
 
 
-def _is_reliable(transport: str) -> bool:
-    return transport.upper() not in ("UDP",)
-
-
 def _server_key(request: Request) -> tuple[str, ...]:
     """The RFC 3261 §17.2.3 matching key: branch + sent-by + method (ACK counts as
     INVITE), or the RFC 2543 fallback without a magic cookie."""
@@ -255,7 +289,7 @@ class _Transaction:
 
     @property
     def reliable(self) -> bool:
-        return _is_reliable(self.transport)
+        return self.transport != "UDP"  # the layer keeps transports in upper case
 
     @property
     def method(self) -> str:
@@ -471,7 +505,7 @@ class TransactionLayer:
             key=key,
             # over a connection (TCP, TLS, WebSocket) the response goes back on it (§18.2.2)
             response_dest=response_destination(
-                via, source, force_rport=self.force_rport or _is_reliable(transport)
+                via, source, force_rport=self.force_rport or transport != "UDP"
             ),
             deadlines=_Deadlines(self._heaps, self._timer_seq, False, key),
         )
