@@ -189,3 +189,26 @@ async def test_a_paused_transport_refuses_send_text_now_and_closed_raises() -> N
         pass
     else:
         raise AssertionError("a closed socket takes no frame")
+
+
+async def test_closed_whenever_wsproto_is_not_open() -> None:
+    """send_text_now trusts ``closed`` alone: every way out of wsproto's OPEN state sets
+    it (the peer's close, ours, a protocol error wsproto finds), and no frame follows."""
+    from wsproto.connection import ConnectionState
+
+    ws, _ = socket()
+    ws.feed(client_frames(Ping(payload=b"p"), CloseConnection(code=1000)))
+    ours, _ = socket()
+    closing = asyncio.ensure_future(ours.close(code=1000))
+    await asyncio.sleep(0)
+    ours.feed(client_frames(CloseConnection(code=1000)))  # the peer's answer
+    assert await closing
+    broken, _ = socket()
+    broken.feed(client_frames(Ping(payload=b"p")) + bytes([0x8F, 0x80, 0, 0, 0, 0]))
+    for sock in (ws, ours, broken):
+        assert sock._conn.state is not ConnectionState.OPEN
+        assert sock.closed
+        before = bytes(sock._proto.transport.written)  # type: ignore[attr-defined]
+        assert not sock.send_text_now(b"late")
+        sock._flush()
+        assert bytes(sock._proto.transport.written) == before  # type: ignore[attr-defined]

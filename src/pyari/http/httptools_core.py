@@ -97,6 +97,8 @@ CLOSE_TIMEOUT = 2.0
 """How long a WebSocket close waits for the peer's close frame."""
 
 NO_BODY_STATUS = frozenset({204, 304})
+_SHORT_TEXT_HEADS = tuple(bytes((0x81, n)) for n in range(126))
+"""The head of an unmasked, whole text frame of each length under 126."""
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -111,13 +113,6 @@ def _status_line(version: str, status: int) -> bytes:
 _STATUS_LINES: dict[tuple[str, int], bytes] = {
     (v, int(s)): _status_line(v, int(s)) for v in ("1.0", "1.1") for s in HTTPStatus
 }
-
-
-def status_line(version: str, status: int) -> bytes:
-    line = _STATUS_LINES.get((version, status))
-    if line is None:
-        line = _status_line(version, status)
-    return line
 
 
 class _Failure:
@@ -278,7 +273,9 @@ class HttptoolsServer:
         return self._base
 
     def prefix(self) -> str:
-        self.base_headers()
+        """http.conf's ``prefix`` as :func:`~pyari.http.common.url_prefix` gives it."""
+        if self.settings is not self._base_for:
+            self.base_headers()
         return self._prefix
 
     def date_line(self) -> bytes:
@@ -365,7 +362,6 @@ class HttpProtocol(asyncio.Protocol):
         # the request being parsed
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._header_bytes = 0
         self._body: list[bytes] = []
         self._body_size = 0
 
@@ -432,7 +428,7 @@ class HttpProtocol(asyncio.Protocol):
         return self.busy or bool(self.queue)
 
     def data_received(self, data: bytes) -> None:
-        self.last = now = self.srv.clock()
+        self.last = now = self.srv.limits.clock()
         if not (self.in_request or self.busy or self.queue):
             self.head_started = now
         ws = self.ws
@@ -505,7 +501,6 @@ class HttpProtocol(asyncio.Protocol):
         self.head_started = self.last
         self._url = b""
         self._headers = []
-        self._header_bytes = 0
         self._body = []
         self._body_size = 0
 
@@ -527,8 +522,10 @@ class HttpProtocol(asyncio.Protocol):
         for name, value in self._headers:
             size = len(name)
             if size == 14 and name.lower() == b"content-length":
-                with contextlib.suppress(ValueError):
+                try:  # noqa: SIM105 (contextlib.suppress: three calls more per request)
                     length = int(value)
+                except ValueError:
+                    pass
             elif size == 6 and name.lower() == b"expect":
                 expect = value
         if length > MAX_BODY:
@@ -744,14 +741,15 @@ class HttpProtocol(asyncio.Protocol):
             and not self._stopping
             and srv.settings.session_keep_alive > 0  # Asterisk: keep-alive off, close
         )
-        if "Server" in headers or "Cache-Control" in headers:
+        line = _STATUS_LINES.get((version, status)) or _status_line(version, status)
+        if not headers:
+            parts = [line, srv.base_headers()]
+        elif "Server" in headers or "Cache-Control" in headers:
             merged = {"Server": srv.settings.servername, "Cache-Control": NO_CACHE}
             merged.update(headers)
-            parts = [status_line(version, status), srv.header_lines(merged)]
+            parts = [line, srv.header_lines(merged)]
         else:
-            parts = [status_line(version, status), srv.base_headers()]
-            if headers:
-                parts.append(srv.header_lines(headers))
+            parts = [line, srv.base_headers(), srv.header_lines(headers)]
         if status >= 200 and status not in NO_BODY_STATUS:
             parts.append(b"Content-Length: %d\r\n" % len(body))
         else:
@@ -767,7 +765,7 @@ class HttpProtocol(asyncio.Protocol):
         if body and (req is None or req.method != "HEAD"):
             parts.append(body)
         transport.write(b"".join(parts))
-        self.last = srv.clock()
+        self.last = srv.limits.clock()
         if not keep:
             self._close_after_write()
         elif replay and version == "1.1" and req is not None and req.raw is not None:
@@ -1025,7 +1023,8 @@ class WebSocket:
         self._parts: list[Any] = []
         self._size = 0
         self.closed = False
-        """A close frame was sent, or the connection is gone: nothing more is written."""
+        """A close frame was sent or came, the peer broke the protocol, or the connection
+        is gone: nothing more is written. Set whenever wsproto's state leaves OPEN."""
         self.close_code: int | None = None
         self._peer_closed: asyncio.Future[None] | None = None
         self._ended = False
@@ -1322,22 +1321,24 @@ class WebSocket:
     def send_text_now(self, data: bytes) -> bool:
         """A text frame of UTF-8 ``data`` queued for writing without waiting (False: the
         socket is closing or the transport is paused, nothing was queued)."""
-        if self.closed or self._proto._write_paused or self._conn.state is not ConnectionState.OPEN:
+        if self.closed or self._proto._write_paused:  # (closed: wsproto's state is not OPEN)
             return False
         self._text_frame(data)
         return True
 
     def _text_frame(self, data: bytes) -> None:
         """Queue a text frame of ``data`` (the bytes wsproto makes of a whole, unmasked
-        message without extensions) to leave with the others of this loop round."""
+        message without extensions) to leave with the others of this loop round (its
+        head and ``data`` are joined then, in one copy)."""
         n = len(data)
+        out = self._out
         if n < 126:
-            head = bytes((0x81, n))
+            out.append(_SHORT_TEXT_HEADS[n])
         elif n < 65536:
-            head = b"\x81\x7e" + n.to_bytes(2, "big")
+            out.append(b"\x81\x7e" + n.to_bytes(2, "big"))
         else:
-            head = b"\x81\x7f" + n.to_bytes(8, "big")
-        self._out.append(head + data)
+            out.append(b"\x81\x7f" + n.to_bytes(8, "big"))
+        out.append(data)
         self._out_size += n
         if self._out_size >= 65536:
             self._flush()
@@ -1346,7 +1347,7 @@ class WebSocket:
 
     async def send_text_bytes(self, data: bytes) -> None:
         """A text frame of UTF-8 ``data`` (the events socket's JSON)."""
-        if self.closed or self._conn.state is not ConnectionState.OPEN:
+        if self.closed:
             await self._send(TextMessage(data=data.decode()))  # raises as wsproto does
             return
         self._text_frame(data)
