@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import inspect
 import keyword
@@ -22,7 +23,7 @@ from pyari.ari.args import (
     MailboxesUpdateArgs,
 )
 from pyari.ari.errors import AriError
-from pyari.ari.params import Args, parse_params
+from pyari.ari.params import MAX_PARAM_LEN, Args, _convert, fields, parse_params
 from pyari.ari.resources import load_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,3 +110,41 @@ def test_bad_values_still_answer_400_before_the_handler() -> None:
     with pytest.raises(AriError) as err:
         _parse(ChannelsOriginateArgs, {"endpoint": "x", "timeout": "soon"})
     assert err.value.message == "Invalid value for parameter timeout"
+
+
+def test_a_plain_string_is_checked_inline_as_the_converter_checks_it() -> None:
+    """``fields`` marks the parameters whose string value parse_params checks inline; for
+    every operation's parameters, each value is taken or refused exactly as ``_convert``
+    (the general path) takes or refuses it."""
+    samples = ["x", "", "é", "a\x00b", "\udcff", "y" * (MAX_PARAM_LEN + 1), "y" * MAX_PARAM_LEN]
+    plain = 0
+    for op in spec.operations():
+        for field in fields(op, frozenset(p.name for p in op.params[::2])):
+            if not field.plain:
+                continue
+            plain += 1
+            for raw in samples:
+                try:
+                    expected: object = _convert(field.checked, raw)
+                except AriError as exc:
+                    expected = exc.message
+                where = "path" if field.param.where == "path" else "query"
+                checks = (dataclasses.replace(field, plain=False), field)
+                got = []
+                for check in checks:
+                    op1 = dataclasses.replace(op, params=(field.param,))
+                    values = {field.param.name: raw}
+                    try:
+                        args = parse_params(
+                            op1,
+                            values if where == "path" else {},
+                            values if where == "query" else {},
+                            None,
+                            args_type=Args,
+                            checks=(check,),
+                        )
+                        got.append(args.__dict__.get(field.param.name, ""))
+                    except AriError as exc:
+                        got.append(exc.message)
+                assert got[0] == got[1] and (got[0] == expected or raw == ""), (op.key, raw)
+    assert plain > 100

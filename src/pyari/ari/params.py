@@ -13,7 +13,7 @@ Asterisk orders them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, TypeVar
 
 from pyari.ari.errors import AriError
@@ -197,6 +197,41 @@ def _scalar(p: Param, base: str, raw: Any) -> Any:
     return value
 
 
+_NOT_PLAIN_TYPES = frozenset({"object", "containers", "int", "long", "double", "boolean"})
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A declared parameter as :func:`parse_params` checks it (worked out once per
+    operation by :func:`fields`)."""
+
+    param: Param
+    checked: Param
+    """``param`` as its value is checked: without allowed values and range if lenient."""
+    lenient: bool
+    plain: bool
+    """One string taken as given (a query or path value, no allowed values, no range):
+    :func:`_scalar`'s checks made inline."""
+
+
+def fields(op: Operation, lenient: frozenset[str] = frozenset()) -> tuple[Field, ...]:
+    """``op``'s parameters as :func:`parse_params` checks them (``lenient`` as there)."""
+    out = []
+    for p in op.params:
+        loose = p.name in lenient
+        checked = replace(p, values=None, min=None, max=None) if loose else p
+        plain = (
+            p.where != "body"
+            and not p.multiple
+            and not p.type.startswith("List[")
+            and p.type not in _NOT_PLAIN_TYPES
+            and checked.values is None
+            and not checked.has_range
+        )
+        out.append(Field(p, checked, loose, plain))
+    return tuple(out)
+
+
 def parse_params(
     op: Operation,
     path_values: Mapping[str, str],
@@ -206,26 +241,29 @@ def parse_params(
     lenient: frozenset[str] = frozenset(),
     *,
     args_type: type[A],
+    checks: tuple[Field, ...] | None = None,
 ) -> A:
     """Check the request's values against ``op``'s declared parameters.
 
     Returns them as an ``args_type`` (the operation's class in :mod:`pyari.ari.args`).
     Parameters named in ``lenient`` skip the allowed-values and range checks: their
     handler checks them itself, in Asterisk's order and with its messages.
+    ``checks``: ``fields(op, lenient)``, worked out before (else here).
     """
     values: dict[str, Any] = {}
     if body is not None and not isinstance(body, dict):
         # Fields and containers sit under keys of an object; nothing takes a bare value.
         raise AriError(400, "Request body must be a JSON object")
     body_fields = body if isinstance(body, dict) else {}
-    for p in op.params:
+    for f in checks if checks is not None else fields(op, lenient):
+        p = f.param
         if p.where == "path":
             raw: Any = path_values.get(p.name)
         elif p.where == "body":
             # ``containers`` (variables, fields) sit under their own key of the
             # body; an ``object`` parameter (a filter) is the whole body.
             raw = body_fields.get(p.name) if p.type == "containers" else body
-            if raw is not None and not isinstance(raw, dict) and p.name not in lenient:
+            if raw is not None and not isinstance(raw, dict) and not f.lenient:
                 # a lenient container (the ``fields`` tuples, ``variables`` of
                 # setChannelVars) reaches its handler as sent, which checks it
                 raise AriError(400, f"Invalid value for parameter {p.name}")
@@ -243,12 +281,17 @@ def parse_params(
             if p.default is not None:
                 values[p.name] = p.default
             continue
-        if p.where == "body" and p.name in lenient:
+        if f.plain and type(raw) is str:
+            if len(raw) > MAX_PARAM_LEN or not (
+                (raw.isascii() and "\x00" not in raw) or _representable(raw)
+            ):
+                raise AriError(400, f"Invalid value for parameter {p.name}")
+            value: Any = raw
+        elif p.where == "body" and f.lenient:
             values[p.name] = raw
             continue
-        value = _convert(
-            replace(p, values=None, min=None, max=None) if p.name in lenient else p, raw
-        )
+        else:
+            value = _convert(f.checked, raw)
         if not value and p.required and (value == "" or value == []):
             continue  # given empty: as absent (the handler reads a 400)
         values[p.name] = value

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
 from urllib.parse import unquote
 
 from pyari.ari.errors import AriError
 from pyari.ari.spec import Operation
+
+Picker = Callable[[Sequence[str | None]], Any]
+"""Takes some of a path's segments (see :func:`_picker`)."""
 
 
 @dataclass(slots=True)
@@ -20,6 +25,8 @@ class _Route:
     """(position, text) of each literal segment."""
     holes: tuple[int, ...] = ()
     """The positions of the placeholders, in order."""
+    take: Picker = tuple
+    """A path's segments → the placeholders' values (one: the value, not a tuple)."""
 
     @property
     def allow(self) -> str:
@@ -39,11 +46,13 @@ class Router:
                 parts = op.path.strip("/").split("/")
                 segs = tuple(None if p.startswith("{") else p for p in parts)
                 names = tuple(p[1:-1] for p in parts if p.startswith("{"))
+                holes = tuple(i for i, s in enumerate(segs) if s is None)
                 route = routes[op.path] = _Route(
                     segs,
                     names,
                     literals=tuple((i, s) for i, s in enumerate(segs) if s is not None),
-                    holes=tuple(i for i, s in enumerate(segs) if s is None),
+                    holes=holes,
+                    take=_picker(holes),
                 )
                 if not names:
                     self._exact[op.path] = route
@@ -56,15 +65,17 @@ class Router:
             group.sort(key=lambda r: [s is None for s in r.segments])
         # A length's routes grouped by where their literal segments stand (the sort
         # above keeps each group together, in that order); in a group, the route
-        # whose literals are the path's is found by them.
-        self._groups: dict[int, list[tuple[tuple[int, ...], dict[tuple[str, ...], _Route]]]] = {}
+        # whose literals are the path's is found by them (as its picker takes them
+        # from a path's segments: a tuple, or the text of a lone literal).
+        self._groups: dict[int, list[tuple[Picker, dict[Any, _Route]]]] = {}
         for n, group in self._by_len.items():
-            tables = self._groups[n] = []
+            tables: list[tuple[tuple[int, ...], dict[Any, _Route]]] = []
             for route in group:
                 where = tuple(i for i, _ in route.literals)
                 if not tables or tables[-1][0] != where:
                     tables.append((where, {}))
-                tables[-1][1].setdefault(tuple(t for _, t in route.literals), route)
+                tables[-1][1].setdefault(_picker(where)(route.segments), route)
+            self._groups[n] = [(_picker(where), table) for where, table in tables]
 
     def find(self, path: str) -> tuple[_Route, dict[str, str]]:
         """The route of ``path`` and its placeholder values, or 404."""
@@ -74,12 +85,16 @@ class Router:
         if path.endswith("/") and len(path) > 1:
             raise AriError(404, f"ARI URLs do not end with a slash. Try /ari{path.rstrip('/')}")
         parts = path.strip("/").split("/")
-        for where, table in self._groups.get(len(parts), ()):
-            route = table.get(tuple([parts[i] for i in where]))
+        for pick, table in self._groups.get(len(parts), ()):
+            route = table.get(pick(parts))
             if route is not None:
-                values = [parts[i] for i in route.holes]
-                if all(values):
-                    return route, dict(zip(route.names, map(unquote, values), strict=True))
+                values = route.take(parts)
+                if len(route.holes) == 1:
+                    values = (values,)
+                if "" not in values:
+                    if "%" in path:
+                        values = map(unquote, values)
+                    return route, dict(zip(route.names, values, strict=True))
         raise AriError(404, "Resource not found")
 
     def resolve(self, method: str, path: str) -> tuple[Operation, dict[str, str]]:
@@ -88,6 +103,14 @@ class Router:
         if op is None:
             raise MethodNotAllowed(route.allow)
         return op, values
+
+
+def _picker(indexes: tuple[int, ...]) -> Picker:
+    """What takes the segments at ``indexes`` from a path's segments: a tuple of them,
+    or the one segment itself for one index."""
+    if not indexes:
+        return lambda _parts: ()
+    return itemgetter(*indexes)
 
 
 class MethodNotAllowed(AriError):

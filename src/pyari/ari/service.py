@@ -27,7 +27,7 @@ from pyari.ari.encoding import JSON, BadJson, encode
 from pyari.ari.encoding import decode as decode_json
 from pyari.ari.errors import AriError
 from pyari.ari.events_ws import EventEncoder, EventSession, Requests, SendText
-from pyari.ari.params import Args, parse_params
+from pyari.ari.params import Args, Field, fields, parse_params
 from pyari.ari.resources import Registered, Reply, load_all
 from pyari.ari.router import MethodNotAllowed, Router
 from pyari.ari.spec import Operation, operations
@@ -89,7 +89,8 @@ class User:
     name: str
     read_only: bool
     acl: Acl = NO_ACL
-    """The addresses the user may connect from (ari.conf ``permit``/``deny``/``acl``)."""
+    """The addresses the user may connect from (ari.conf ``permit``/``deny``/``acl``);
+    :data:`NO_ACL` itself when there are no rules."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,14 @@ class InboundSocket:
     """A UUID, as Asterisk names each WebSocket session."""
     remote_addr: str
     """``address:port`` of the application (``[v6]:port``), or empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How an operation is answered: its handler and its parameters' checks."""
+
+    registered: Registered
+    checks: tuple[Field, ...]
 
 
 FORM = "application/x-www-form-urlencoded"
@@ -165,10 +174,19 @@ class AriService:
         self.ctx = ctx
         self.router = Router(operations())
         self.handlers: dict[str, Registered] = load_all()
+        self._plans: dict[int, _Plan] = {
+            id(op): _Plan(reg, fields(op, reg.lenient))
+            for op in operations()
+            if (reg := self.handlers.get(op.key)) is not None
+        }
+        """What answers each declared operation (by the operation's identity: the router
+        holds every one for good), worked out once; an operation without a handler has
+        none."""
         self._docs_cache: dict[tuple[str, str, bool], bytes] = {}
         self._auth_users: object = None
-        self._auth_cache: dict[str, User] = {}
-        """Credentials already verified against ``_auth_users`` (the users in force)."""
+        self._auth_cache: dict[str | tuple[str, str | None], User] = {}
+        """Credentials already verified against ``_auth_users`` (the users in force): by the
+        text of a Basic ``Authorization`` header, or ``("api_key", value)``."""
         self.guard = FailureGuard()
         """Client addresses that keep failing to log in (ari.conf ``auth_failure_*``)."""
         self.socket_paths = frozenset(op.path for op in operations() if op.websocket)
@@ -217,7 +235,9 @@ class AriService:
             self._auth_cache.clear()
         auth = headers.get("Authorization")
         basic = auth is not None and auth[:6].lower() == "basic "
-        key = ("h" + auth) if basic and auth is not None else f"q{query.get('api_key')}"
+        key: str | tuple[str, str | None] = (
+            auth if basic and auth is not None else ("api_key", query.get("api_key"))
+        )
         cached = self._auth_cache.get(key)
         if cached is not None:
             return cached
@@ -335,7 +355,7 @@ class AriService:
         user = users.get(name)
         if user is None or not user.check_password(password):
             return None
-        return User(user.name, user.read_only, user.acl)
+        return User(user.name, user.read_only, user.acl or NO_ACL)  # (none: NO_ACL itself)
 
     def cors_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         origin = headers.get("Origin")
@@ -377,7 +397,7 @@ class AriService:
         """The pipeline; ``trusted``: the user another node authenticated (see
         :meth:`handle_as`), and ``hook`` instead of :attr:`cluster` for it."""
         raw_query = req.query
-        form = _form_body(req)
+        form = _form_body(req) if req.body else None
         if form is not None:  # its values, then the query's (which win), as Asterisk's
             raw_query = form + raw_query
         if len(raw_query) > MAX_QUERY_KEYS:
@@ -391,7 +411,8 @@ class AriService:
             user = self._request_user(req, query, settings.users)
             if user is None:
                 return self.error(401, "Authentication required", _challenge(settings))
-            self.check_acl(user, req)
+            if user.acl is not NO_ACL:
+                self.check_acl(user, req)
             if path[:10] == "/api-docs/" or path == "/openapi.json":
                 if method != "GET":
                     raise AriError(405, "Unsupported method")  # Asterisk's: no Allow list here
@@ -403,12 +424,20 @@ class AriService:
         op, path_values = self._operation(user, method, path)
         if op.websocket:
             raise AriError(426, "Upgrade Required")
-        body = None if form is not None else _json_body(req)
-        reg = self.handlers.get(op.key)
-        if reg is None:
+        body = _json_body(req) if req.body and form is None else None
+        plan = self._plans.get(id(op))
+        if plan is None:
             raise AriError(501, "Not implemented")
+        reg = plan.registered
         args = parse_params(
-            op, path_values, query, body, reg.missing, reg.lenient, args_type=reg.args_type
+            op,
+            path_values,
+            query,
+            body,
+            reg.missing,
+            reg.lenient,
+            args_type=reg.args_type,
+            checks=plan.checks,
         )
         if hook is not None:
             local = partial(self._run, reg, args, settings)
