@@ -122,3 +122,83 @@ def test_a_forked_child_draws_other_values() -> None:
     os.close(read)
     os.waitpid(pid, 0)
     assert len(child) == 16 and child != random_hex(8)
+
+
+@pytest.mark.parametrize(
+    ("transport", "sent_by"),
+    [("UDP", "127.0.0.1:5060"), ("tcp", "Host.Example.COM"), ("TLS", "[2001:DB8::1]:5061"),
+     ("WS", "abc.invalid:80"), ("UDP", "bad..host:5060"), ("UDP", "1.2.3.4:99999")],
+)  # fmt: skip
+def test_a_built_request_knows_its_via_as_parse_via_reads_it(transport: str, sent_by: str) -> None:
+    from pyari.sip.dialog import build_request
+    from pyari.sip.message import NameAddr, Uri
+
+    for _ in range(2):  # the first one learns the sent-by, the second one uses it
+        request = build_request(
+            "BYE", Uri("sip", "a", "example.com"),
+            from_=NameAddr(Uri(host="x"), params={"tag": "1"}), to=NameAddr(Uri(host="y")),
+            call_id="c", cseq=2, sent_by=sent_by, transport=transport,
+        )  # fmt: skip
+        text = request.headers.get("via") or ""
+        try:
+            expected = m.parse_via(text)
+        except SipParseError as exc:
+            with pytest.raises(SipParseError) as got:
+                request.top_via  # noqa: B018
+            assert got.value.reason == exc.reason
+            continue
+        assert request.top_via == expected
+        assert request.top_via.branch and request.top_via.branch.startswith("z9hG4bK")
+
+
+def _old_to_bytes(msg: m.SipMessage) -> bytes:
+    """What to_bytes gave before it joined the lines without a Python loop."""
+    h = msg.headers
+    if "content-length" in h._keys:
+        lines = msg.header_lines()
+    else:
+        lines = [f"{n}: {v}" for n, v in h._items]
+        lines.append(f"Content-Length: {len(msg.body)}")
+    head = msg.start_line() + "\r\n" + "\r\n".join(lines) + "\r\n\r\n"
+    return head.encode("utf-8", "surrogateescape") + msg.body
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        INVITE,
+        INVITE.replace(b"Content-Length: 0\r\n\r\n", b"Content-Length: 4\r\n\r\nv=0\n"),
+        INVITE.replace(b"Content-Length: 0\r\n", b"Subject: \xff\xfe caf\xc3\xa9\r\n"),
+        b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+        b"To: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n",
+    ],
+)
+def test_to_bytes_gives_the_bytes_it_gave(data: bytes) -> None:
+    msg = parse_message(data)
+    assert msg.to_bytes() == _old_to_bytes(msg)
+    response = m.make_response(_invite(), 200, to_tag="t", headers=[("Contact", "<sip:me@h>")])
+    assert response.to_bytes() == _old_to_bytes(response)
+    msg.headers.remove("content-length")
+    msg.body = b"xy"
+    assert msg.to_bytes() == _old_to_bytes(msg)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a", " a ", "a, b", "a;b", "<sip:a,b>", '"x, y" <sip:a>', '"x', "<sip:a", "", " \t", "a,,b"],
+)
+def test_split_header_values_of_one_value_is_the_general_split(value: str) -> None:
+    def general(value: str, sep: str) -> list[str]:
+        if '"' not in value and "<" not in value:
+            return [item.strip(" \t") for item in value.split(sep)]
+        return m.split_header_values(value, sep)
+
+    for sep in (",", ";"):
+        try:
+            expected = general(value, sep)
+        except SipParseError as exc:
+            with pytest.raises(SipParseError) as got:
+                m.split_header_values(value, sep)
+            assert got.value.reason == exc.reason
+            continue
+        assert m.split_header_values(value, sep) == expected

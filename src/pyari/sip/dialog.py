@@ -25,11 +25,14 @@ from pyari.sip.message import (
     NameAddr,
     Request,
     Response,
+    SipParseError,
     Uri,
+    Via,
     canonical_name,
     header_key,
     make_response,
     parse_name_addr,
+    parse_via,
 )
 from pyari.sip.transaction import (
     Address,
@@ -65,8 +68,29 @@ def new_call_id(host: str = "pyari") -> str:
     return f"{random_hex(12)}@{host}"
 
 
-def _via(transport: str, sent_by: str) -> str:
-    return f"SIP/2.0/{transport.upper()} {sent_by};rport;branch={new_branch()}"
+_SENT_BY: dict[tuple[str, str], Via | None] = {}
+"""Our Via's transport and sent-by as parse_via reads them (None: it cannot), by the
+(transport, sent-by) text; bounded."""
+
+
+def _via(transport: str, sent_by: str) -> tuple[str, Via | None]:
+    """Our Via with a new branch: its text and, when parse_via reads the text, what it
+    reads (so a request we build need not parse its own Via)."""
+    branch = new_branch()
+    text = f"SIP/2.0/{transport.upper()} {sent_by};rport;branch={branch}"
+    key = (transport, sent_by)
+    if key in _SENT_BY:
+        known = _SENT_BY[key]
+    else:
+        try:
+            known = parse_via(text)
+        except SipParseError:
+            known = None
+        if len(_SENT_BY) < 64:
+            _SENT_BY[key] = known
+    if known is None:
+        return text, None
+    return text, Via(known.transport, known.host, known.port, {"rport": None, "branch": branch})
 
 
 def build_request(
@@ -87,7 +111,8 @@ def build_request(
     max_forwards: int = 70,
 ) -> Request:
     """A request outside a dialog (RFC 3261 §8.1.1). ``from_`` should carry a tag."""
-    items = [("Via", _via(transport, sent_by))]
+    via, parsed_via = _via(transport, sent_by)
+    items = [("Via", via)]
     keys = ["via"]
     for hop in route:
         items.append(("Route", str(hop)))
@@ -109,7 +134,10 @@ def build_request(
     if body and content_type:
         items.append(("Content-Type", content_type))
         keys.append("content-type")
-    return Request(method=method, uri=uri, headers=Headers._of(items, keys), body=body)
+    request = Request(method=method, uri=uri, headers=Headers._of(items, keys), body=body)
+    if parsed_via is not None:
+        request.headers.parsed["top_via"] = parsed_via
+    return request
 
 
 def build_cancel(invite: Request) -> Request:

@@ -273,6 +273,8 @@ def split_header_values(value: str, sep: str = ",") -> list[str]:
     Raises :class:`SipParseError` for an unterminated quoted string or ``<``.
     """
     if '"' not in value and "<" not in value:
+        if sep not in value:
+            return [value.strip(_LWS)]
         return [item.strip(_LWS) for item in value.split(sep)]
     items: list[str] = []
     start = 0
@@ -712,13 +714,14 @@ def parse_via(text: str) -> Via:
         if _HOST_RE.fullmatch(host) is not None and (port_text is None or int(port_text) <= 65535):
             params = _fast_params(rest) if rest else {}
             ok = True
-            for key in ("ttl", "rport"):
-                val = params.get(key)
-                if val is not None and (not _digits(val, 5) or int(val) > 65535):
+            if "ttl" in params or "received" in params or params.get("rport") is not None:
+                for key in ("ttl", "rport"):
+                    val = params.get(key)
+                    if val is not None and (not _digits(val, 5) or int(val) > 65535):
+                        ok = False
+                received = params.get("received")
+                if received is not None and not _HOST_RE.fullmatch(received):
                     ok = False
-            received = params.get("received")
-            if received is not None and not _HOST_RE.fullmatch(received):
-                ok = False
             if ok:
                 port = None if port_text is None else int(port_text)
                 return Via(transport.upper(), host.lower(), port, params)
@@ -1008,12 +1011,12 @@ class SipMessage:
         """The message on the wire; Content-Length always matches the body."""
         h = self.headers
         if "content-length" in h._keys:
-            lines = self.header_lines()
+            lines = [self.start_line(), *self.header_lines(), "", ""]
         else:
-            lines = [f"{n}: {v}" for n, v in h._items]
-            lines.append(f"Content-Length: {len(self.body)}")
-        head = self.start_line() + "\r\n" + "\r\n".join(lines) + "\r\n\r\n"
-        return head.encode("utf-8", "surrogateescape") + self.body
+            # ": ".join((name, value)) is f"{name}: {value}", without a Python loop
+            lines = [self.start_line(), *map(": ".join, h._items)]
+            lines += (f"Content-Length: {len(self.body)}", "", "")
+        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
 
 @dataclass(slots=True, kw_only=True)
