@@ -156,3 +156,33 @@ def test_rtcp_exchange_fills_rtpstat() -> None:
     assert float(stats["rtt"]) == pytest.approx(0.1, abs=0.001)
     assert b.statistics("chan-2")["rxploss"] == 1
     assert b.remote == ("127.0.0.1", 1) or not b.symmetric
+
+
+def test_ssrc_sequence_and_timestamp_come_from_one_random_draw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    draws: list[int] = []
+
+    def randbits(k: int) -> int:
+        draws.append(k)
+        return 0xAABBCCDD_1234_55667788
+
+    monkeypatch.setattr("pyari.rtp.session.secrets.randbits", randbits)
+    session = RtpSession(0)
+    assert draws == [80]
+    assert (session.ssrc, session.sequence, session.timestamp) == (0xAABBCCDD, 0x1234, 0x55667788)
+    assert RtpSession(0, ssrc=7).ssrc == 7
+    monkeypatch.undo()
+    a, b = RtpSession(0), RtpSession(0)
+    assert (a.ssrc, a.sequence, a.timestamp) != (b.ssrc, b.sequence, b.timestamp)
+    assert 0 <= a.sequence < 1 << 16 and 0 <= a.ssrc < 1 << 32 and 0 <= a.timestamp < 1 << 32
+
+
+def test_series_start_empty_and_keep_their_own_figures() -> None:
+    session = RtpSession(0)
+    assert session.rtts.count == 0 and session.rtts.stdev == 0.0
+    session.rtts.add(0.5)
+    session.rtts.add(1.5)
+    assert (session.rtts.count, session.rtts.minimum, session.rtts.maximum) == (2, 0.5, 1.5)
+    assert session.rtts.mean == 1.0 and session.rtts.stdev == 0.5
+    assert session.local_jitter.count == 0 and RtpSession(0).rtts.count == 0

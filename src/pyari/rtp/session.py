@@ -50,16 +50,16 @@ class RemoteBye:
 
 
 class Series:
-    """Running min/max/mean/standard deviation (Welford)."""
+    """Running min/max/mean/standard deviation (Welford).
 
-    __slots__ = ("_m2", "count", "maximum", "mean", "minimum")
+    The starting values are the class's (no ``__init__``): a session makes five of these
+    per call and most stay empty."""
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.minimum = 0.0
-        self.maximum = 0.0
-        self.mean = 0.0
-        self._m2 = 0.0
+    count = 0
+    minimum = 0.0
+    maximum = 0.0
+    mean = 0.0
+    _m2 = 0.0
 
     def add(self, value: float) -> None:
         self.count += 1
@@ -135,14 +135,17 @@ class RtpSession:
         self.rate = rate
         self.ptime_ms = ptime_ms
         self.samples = rate * ptime_ms // 1000
-        self.ssrc = ssrc if ssrc is not None else secrets.randbits(32)
+        # one draw (one getrandom call) for the random SSRC, first sequence number and
+        # first timestamp (RFC 3550 §5.1): 32, 16 and 32 bits
+        bits = secrets.randbits(80)
+        self.ssrc = ssrc if ssrc is not None else bits >> 48
         self.cname = cname
         self.remote = remote
         self.symmetric = symmetric
         self.jitter = jitter or JitterBuffer(samples_per_frame=self.samples, rate=rate)
         self.wall_offset = wall_offset
-        self.sequence = secrets.randbits(16)
-        self.timestamp = secrets.randbits(32)
+        self.sequence = (bits >> 32) & 0xFFFF
+        self.timestamp = bits & 0xFFFFFFFF
         self.tx_packets = 0
         self.tx_octets = 0
         self.rx_packets = 0
