@@ -216,6 +216,46 @@ def test_whisper_adds_the_snooper_to_what_the_target_hears() -> None:
     assert target.whispers == []
 
 
+def test_taps_and_whispers_are_made_when_first_asked_for_and_stay_the_same_lists() -> None:
+    engine, ears = MediaEngine(), Ears()
+    target = engine.add_stream("target", SLIN, ears)
+    snoop = engine.add_stream("snoop", SLIN, ears)
+    engine.process_tick()
+    assert not engine._dirty
+    taps = target.taps_in
+    assert taps == [] and target.taps_in is taps and target.whispers_in is target.whispers_in
+    heard: list[int] = []
+    taps.append(lambda samples: heard.append(len(samples)))
+    speak(engine, {target: tone(300, 40)}, 2)
+    assert heard == [160, 160]
+    taps.clear()
+    assert target.taps_in is taps  # an emptied list is kept, not made again
+    whispers = target.whispers_in
+    whispers.append(snoop)
+    assert engine._dirty  # a whisper is in the tick's topology
+    engine.remove_stream(snoop)
+    assert target.whispers_in is whispers and whispers == []
+    made = engine.add_stream("made", SLIN, ears, taps_out=[print], whispers=[target])
+    assert made.taps_out == [print] and made.whispers == [target] and made.taps_in == []
+
+
+def test_a_rebuild_without_bridges_shares_the_empty_arrays() -> None:
+    engine, ears = MediaEngine(), Ears()
+    first, second = MediaEngine(), MediaEngine()
+    for eng in (first, second):
+        eng.add_stream("a", ULAW, ears)
+        eng.process_tick()
+    assert first._mix_rows is second._mix_rows and len(first._mix_rows) == 0
+    assert first._mix_contrib is second._mix_contrib and first._mix_contrib.shape == (0, 1)
+    assert first._group_rows == {"ulaw": [0]} and first._groups["ulaw"][1] == [first.streams["a"]]
+    bridge, _members = bridged(engine, ears, "b", ("a", SLIN), ("b", SLIN), ("c", SLIN))
+    engine.process_tick()
+    assert engine._mix_rows.tolist() == [0, 1, 2] and engine._mix_contrib.shape == (3, 1)
+    engine.remove_bridge(bridge)
+    engine.process_tick()
+    assert len(engine._mix_rows) == 0 and engine._mix_hears is first._mix_hears
+
+
 def test_buffer_accepts_any_packet_size_and_bounds_latency() -> None:
     engine, ears = MediaEngine(), Ears()
     bridge = engine.add_bridge("b")

@@ -181,10 +181,16 @@ class Stream:
         self._mute_out = mute_out
         self.max_buffer_frames = max_buffer_frames
         self._player = player
-        self._taps_in: _Watched[Tap] = _Watched(taps_in, self)
-        self._taps_out: _Watched[Tap] = _Watched(taps_out, self)
-        self._whispers: _Watched[Stream] = _Watched(whispers, self, "whispers")
-        self._whispers_in: _Watched[Stream] = _Watched(whispers_in, self, "whispers")
+        # the four lists are made when first asked for (most streams never have any):
+        # until then the private attribute is an empty tuple the tick reads alike
+        self._taps_in: _Watched[Tap] | tuple[()] = _Watched(taps_in, self) if taps_in else ()
+        self._taps_out: _Watched[Tap] | tuple[()] = _Watched(taps_out, self) if taps_out else ()
+        self._whispers: _Watched[Stream] | tuple[()] = (
+            _Watched(whispers, self, "whispers") if whispers else ()
+        )
+        self._whispers_in: _Watched[Stream] | tuple[()] = (
+            _Watched(whispers_in, self, "whispers") if whispers_in else ()
+        )
         self.bridge = bridge
         self.role: Role = role
         self.relay_peer = None
@@ -242,7 +248,10 @@ class Stream:
 
     @property
     def taps_in(self) -> list[Tap]:
-        return self._taps_in
+        items = self._taps_in
+        if isinstance(items, tuple):  # the first time
+            items = self._taps_in = _Watched(items, self)
+        return items
 
     @taps_in.setter
     def taps_in(self, value: Iterable[Tap]) -> None:
@@ -251,7 +260,10 @@ class Stream:
 
     @property
     def taps_out(self) -> list[Tap]:
-        return self._taps_out
+        items = self._taps_out
+        if isinstance(items, tuple):  # the first time
+            items = self._taps_out = _Watched(items, self)
+        return items
 
     @taps_out.setter
     def taps_out(self, value: Iterable[Tap]) -> None:
@@ -261,7 +273,10 @@ class Stream:
     @property
     def whispers(self) -> list[Stream]:
         """Streams whose inbound audio is added to what this one hears (snoop whisper out)."""
-        return self._whispers
+        items = self._whispers
+        if isinstance(items, tuple):  # the first time
+            items = self._whispers = _Watched(items, self, "whispers")
+        return items
 
     @whispers.setter
     def whispers(self, value: Iterable[Stream]) -> None:
@@ -272,7 +287,10 @@ class Stream:
     def whispers_in(self) -> list[Stream]:
         """Streams whose inbound audio is added to what this one says (snoop whisper in):
         its bridge hears it; the stream's own ``"in"`` taps still get the unmixed audio."""
-        return self._whispers_in
+        items = self._whispers_in
+        if isinstance(items, tuple):  # the first time
+            items = self._whispers_in = _Watched(items, self, "whispers")
+        return items
 
     @whispers_in.setter
     def whispers_in(self, value: Iterable[Stream]) -> None:
@@ -339,6 +357,8 @@ class MixBridge:
 
 
 _NONE = np.zeros(0, dtype=np.intp)
+_NO_COLUMN = np.zeros((0, 1), dtype=np.int32)
+"""Empty arrays the engines share (never written to: the tick only reads them)."""
 
 
 class MediaEngine:
@@ -358,13 +378,13 @@ class MediaEngine:
         self._whisper_in_rows: list[int] = []
         self._ids = itertools.count()
         # Topology caches, rebuilt when streams or bridges change.
-        self._groups: dict[str, tuple[npt.NDArray[np.intp], list[Stream]]] = {}
+        self._groups: dict[str, tuple[list[int], list[Stream]]] = {}
         self._mix_blocks: list[tuple[int, int, int]] = []
         self._mix_rows = _NONE
         self._mix_starts = _NONE
         self._mix_bridge_of = _NONE
-        self._mix_contrib = np.zeros((0, 1), dtype=np.int32)
-        self._mix_hears = np.zeros((0, 1), dtype=np.int32)
+        self._mix_contrib = _NO_COLUMN
+        self._mix_hears = _NO_COLUMN
         self._mix_bridges: list[MixBridge] = []
         self._pass_rows = _NONE
         self._pass_peers = _NONE
@@ -414,10 +434,10 @@ class MediaEngine:
         if stream.bridge is not None:
             self.leave(stream)
         for other in self.streams.values():
-            if stream in other.whispers:
-                other.whispers.remove(stream)
-            if stream in other.whispers_in:
-                other.whispers_in.remove(stream)
+            if stream in other._whispers:
+                other._whispers.remove(stream)  # type: ignore[union-attr]
+            if stream in other._whispers_in:
+                other._whispers_in.remove(stream)  # type: ignore[union-attr]
         self.streams.pop(stream.id, None)
         stream._watch = None
         self._whisper_from = None
@@ -611,17 +631,15 @@ class MediaEngine:
             self._check_parked = False
             self._check_parked_pairs()
         parked = self._parked
-        self._order = [s for s in self.streams.values() if not s._parked]
-        slot = {id(s): i for i, s in enumerate(self._order)}
+        order = self._order = [s for s in self.streams.values() if not s._parked]
+        slot = {id(s): i for i, s in enumerate(order)}
         self._slot = slot
-        self._whisper_in_rows = [i for i, s in enumerate(self._order) if s._whispers_in]
+        self._whisper_in_rows = [i for i, s in enumerate(order) if s._whispers_in]
         groups: dict[str, list[int]] = {}
-        for i, s in enumerate(self._order):
+        for i, s in enumerate(order):
             groups.setdefault(s.format.name, []).append(i)
-        self._groups = {
-            name: (np.array(rows, dtype=np.intp), [self._order[r] for r in rows])
-            for name, rows in groups.items()
-        }
+        self._groups = {name: (rows, [order[r] for r in rows]) for name, rows in groups.items()}
+        self._group_rows = groups
         rows: list[int] = []
         starts: list[int] = []
         bridge_of: list[int] = []
@@ -666,17 +684,23 @@ class MediaEngine:
                 contrib.append(int(heard and not m.mute_in))
                 hears.append(int(hearing))
         self._mix_blocks = blocks
-        self._mix_rows = np.array(rows, dtype=np.intp)
-        self._mix_starts = np.array(starts, dtype=np.intp)
-        self._mix_bridge_of = np.array(bridge_of, dtype=np.intp)
-        self._mix_contrib = np.array(contrib, dtype=np.int32).reshape(-1, 1)
-        self._mix_hears = np.array(hears, dtype=np.int32).reshape(-1, 1)
+        if rows:
+            self._mix_rows = np.array(rows, dtype=np.intp)
+            self._mix_starts = np.array(starts, dtype=np.intp)
+            self._mix_bridge_of = np.array(bridge_of, dtype=np.intp)
+            self._mix_contrib = np.array(contrib, dtype=np.int32).reshape(-1, 1)
+            self._mix_hears = np.array(hears, dtype=np.int32).reshape(-1, 1)
+        else:  # no mixing bridge (channels alone, in Stasis): the shared empty arrays
+            self._mix_rows = self._mix_starts = self._mix_bridge_of = _NONE
+            self._mix_contrib = self._mix_hears = _NO_COLUMN
         self._mix_bridges = mix_bridges
-        self._pass_rows = np.array(pass_rows, dtype=np.intp)
-        self._pass_peers = np.array(pass_peers, dtype=np.intp)
+        if pass_rows:
+            self._pass_rows = np.array(pass_rows, dtype=np.intp)
+            self._pass_peers = np.array(pass_peers, dtype=np.intp)
+        else:
+            self._pass_rows = self._pass_peers = _NONE
         self._pass_bridges = pass_bridges
         self._peer_of = dict(zip(pass_rows, pass_peers, strict=True))
-        self._group_rows = {name: rows.tolist() for name, (rows, _m) in self._groups.items()}
         self._relay_stale = True
         self._dirty = False
 
