@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import re
-import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -110,7 +110,9 @@ class PjsipPvt:
     """The user dialed (``PJSIP/<user>@ep``): the user part of the contact's URI."""
     answer_sdp: bytes = b""
     offer: SessionDescription | None = None
-    session_id: str = field(default_factory=lambda: str(secrets.randbelow(10**9)))
+    session_id: str = field(default_factory=lambda: str(int(random.random() * 1_000_000_000)))
+    """The o= line's session id: a number below 10⁹ drawn as Asterisk draws it
+    (``ast_random``, not a secret: no system call per call)."""
     sdp_version: int = 1
     early_sent: bool = False
     remote_hold: bool = False
