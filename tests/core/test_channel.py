@@ -270,6 +270,23 @@ async def test_wait_answered_times_out_and_stops_on_hangup() -> None:
     assert await waiter is False
 
 
+async def test_waits_begun_after_the_answer_or_the_hangup_end_at_once() -> None:
+    # The channel's answered and hung-up events are made when first waited for.
+    rig = Rig()
+    chan = rig.new()
+    chan.task = asyncio.current_task()
+    chan.set_state("Up")
+    chan.set_state("Ringing")
+    assert await asyncio.wait_for(chan.wait_answered(None), 1) is True
+    chan.request_hangup()
+    await asyncio.wait_for(chan.wait_hangup(), 1)
+    other = rig.new("b")
+    other.task = asyncio.current_task()
+    other.request_hangup()
+    assert await asyncio.wait_for(other.wait_answered(None), 1) is False
+    assert await other.sleep(30) is False
+
+
 async def test_request_hangup_is_a_soft_hangup_with_the_flag_as_cause() -> None:
     rig = Rig()
     chan = rig.new()

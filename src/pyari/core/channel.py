@@ -74,6 +74,7 @@ class Channel:
         "_json_of",
         "_json_pretty",
         "_snapshot",
+        "_was_answered",
         "accountcode",
         "app_data",
         "app_name",
@@ -173,10 +174,11 @@ class Channel:
         """The snapshot ``_json`` encodes (the bytes follow the snapshot cache)."""
         self._json = b""
         self._json_pretty: bytes | None = None
-        self._hungup = asyncio.Event()
-        self._answered = asyncio.Event()
-        if state == "Up":
-            self._answered.set()
+        self._hungup: asyncio.Event | None = None
+        """Set once hung up; made when something first waits for it (most calls never do)."""
+        self._answered: asyncio.Event | None = None
+        """Set once answered; made when something first waits for it."""
+        self._was_answered = state == "Up"
         self.topic: Topic = core.bus.topic(f"channel:{uniqueid}", name)
         self.topic.forward_to(core.all_channels)
 
@@ -260,7 +262,9 @@ class Channel:
         self.state = state
         self.changed()
         if state == "Up":
-            self._answered.set()
+            self._was_answered = True
+            if self._answered is not None:
+                self._answered.set()
         self.publish(ev.ChannelStateChange(channel=self.snapshot()))
 
     def set_location(self, context: str, exten: str, priority: int) -> None:
@@ -450,9 +454,14 @@ class Channel:
         """Wait until the channel is answered; False on hangup or timeout first."""
         if self.up:
             return True
+        answered = self._answered
+        if answered is None:
+            answered = self._answered = asyncio.Event()
+            if self._was_answered:  # (up before, not now)
+                answered.set()
         waiters = [
-            asyncio.ensure_future(self._answered.wait()),
-            asyncio.ensure_future(self._hungup.wait()),
+            asyncio.ensure_future(answered.wait()),
+            asyncio.ensure_future(self._hungup_event().wait()),
         ]
         try:
             await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -460,7 +469,7 @@ class Channel:
             for w in waiters:
                 w.cancel()
         # Answered and hung up at once still counts as answered (the answer came first).
-        return self._answered.is_set()
+        return self._was_answered
 
     def request_hangup(
         self, cause: int = causes.NORMAL_CLEARING, *, replace_cause: bool = False
@@ -504,7 +513,8 @@ class Channel:
         # Called before the hangup is announced: the channel's task (which says
         # StasisEnd ...) then runs first in the next loop round, ahead of what the
         # announcement scheduled (an events socket's write), so both leave together.
-        self._hungup.set()
+        if self._hungup is not None:
+            self._hungup.set()
         if self.control is not None:
             self.control.wake()
         if self.task is None:
@@ -516,13 +526,21 @@ class Channel:
         if self.hungup:
             return False
         try:
-            await asyncio.wait_for(self._hungup.wait(), timeout=max(seconds, 0))
+            await asyncio.wait_for(self._hungup_event().wait(), timeout=max(seconds, 0))
         except TimeoutError:
             return not self.hungup
         return False
 
     async def wait_hangup(self) -> None:
-        await self._hungup.wait()
+        await self._hungup_event().wait()
+
+    def _hungup_event(self) -> asyncio.Event:
+        event = self._hungup
+        if event is None:
+            event = self._hungup = asyncio.Event()
+            if self.hungup:
+                event.set()
+        return event
 
     def end_pbx(self) -> None:
         """The channel's dialplan ended: a soft hangup (APPUNLOAD), as Asterisk."""
@@ -552,7 +570,8 @@ class Channel:
         if not self.hangupcause:
             self.hangupcause = causes.NORMAL_CLEARING
         self.destroyed = True
-        self._hungup.set()
+        if self._hungup is not None:
+            self._hungup.set()
         if self.bridge is not None:
             self.bridge.remove(self)
         media = self.core.media

@@ -172,8 +172,11 @@ class Core:
         """
         from pyari.core.channel import Channel
 
-        self.check_ids(uniqueid)
-        chan = Channel(self, tech, name, uniqueid=uniqueid or self.new_uniqueid(), **fields)
+        if uniqueid:
+            self.check_ids(uniqueid)
+        else:
+            uniqueid = self.new_uniqueid()
+        chan = Channel(self, tech, name, uniqueid=uniqueid, **fields)
         if setup is not None:
             chan.tech_pvt = setup(chan)
         if announce:
