@@ -17,6 +17,7 @@ then closes the socket (``close_code`` says why).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -130,6 +131,7 @@ class EventSession:
         self.on_close = on_close
         """Called once, when the session closes (the service forgets it)."""
         self.queue: asyncio.Queue[QueueItem] = asyncio.Queue(max_queue)
+        self._max_queue = max_queue
         self.handlers: dict[str, Callable[[ev.Event], None]] = {}
         self.sequenced = sequenced
         """Events carry ``pyari_sequence`` (the upgrade asked: docs/event-streams.md)."""
@@ -201,7 +203,7 @@ class EventSession:
     def _sent_now(self, send_now: Callable[[bytes], bool], frame: bytes) -> bool:
         """``frame`` handed to the transport at once (False: it has to queue)."""
         burst = self._burst
-        if burst >= self.queue.maxsize > 0:
+        if burst >= self._max_queue > 0:
             raise asyncio.QueueFull
         if not send_now(frame):
             return False
@@ -283,12 +285,7 @@ class EventSession:
             self._replay(stasis_app, after)
 
     def _compact(self, app: str) -> Callable[[ev.Event], bytes]:
-        compact = self.encoder.compact
-
-        def encode(event: ev.Event) -> bytes:
-            return compact(event, app)
-
-        return encode
+        return functools.partial(self.encoder.compact, app=app)
 
     def _replay(self, stasis_app: StasisApp, after: int) -> None:
         """Queue what the log holds after ``after`` (and what it lost, as ``EventsLost``)."""
