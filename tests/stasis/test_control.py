@@ -317,3 +317,33 @@ async def test_sync_command_after_hangup_request_is_not_run() -> None:
         await control.execute(lambda: ran.append("x"), sync=True)
     assert ran == []
     await rig.drain()
+
+
+async def test_a_wake_while_a_command_runs_is_spent_by_that_round() -> None:
+    """The task's wake-up flag (an ``asyncio.Event``'s, kept by Control itself): a wake
+    during a command makes the task look once more, then it idles again (a sync command
+    runs inline), and a later wake still reaches it."""
+    rig = Rig()
+    chan = await rig.in_stasis()
+    control = control_of(chan)
+    await asyncio.sleep(0)
+
+    async def command() -> None:
+        control.wake()
+        await asyncio.sleep(0)
+
+    await control.execute(command)
+    await asyncio.sleep(0)
+    assert control._idle and not control._woken
+    ran: list[str] = []
+    coro = control.execute(lambda: ran.append("inline"), sync=True)
+    with pytest.raises(StopIteration):
+        coro.send(None)
+    assert ran == ["inline"]
+    control.wake()  # no work: the task looks, finds none and idles again
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert control._idle and not control._woken and not control.done
+    chan.request_hangup()
+    await wait_for(lambda: control.done)
+    await rig.drain()

@@ -32,10 +32,11 @@ class ChannelGone(Exception):
 
 class Control:
     __slots__ = (
-        "_event",
         "_idle",
         "_in_command",
         "_queue",
+        "_waiter",
+        "_woken",
         "app_name",
         "channel",
         "done",
@@ -48,7 +49,10 @@ class Control:
         self.channel = channel
         self.app_name = app_name
         self._queue: deque[tuple[Callable[[], Any], asyncio.Future[Any]]] = deque()
-        self._event = asyncio.Event()
+        self._woken = False
+        """Woken since the channel's task last looked (an ``asyncio.Event``'s flag)."""
+        self._waiter: asyncio.Future[None] | None = None
+        """What the idle task awaits (:meth:`wake` completes it)."""
         self.leaving = False
         self.goto = False
         """True when the app sent the channel back to the dialplan somewhere new."""
@@ -60,7 +64,11 @@ class Control:
         """The channel's task waits in :meth:`run` for a command or a wake."""
 
     def wake(self) -> None:
-        self._event.set()
+        """Have the channel's task look at its queue and the channel again."""
+        self._woken = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def execute(self, command: Callable[[], Any], *, sync: bool = False) -> Any:
         """Run ``command`` on the channel's task and return its result.
@@ -75,7 +83,7 @@ class Control:
             sync
             and self._idle
             and not self._queue
-            and not self._event.is_set()
+            and not self._woken
             and not self.leaving
             and not self.channel.hungup
         ):
@@ -85,11 +93,11 @@ class Control:
             finally:
                 self._in_command = False
             if self.leaving or self.channel.hungup:
-                self._event.set()  # the task sees it, as after a command it ran
+                self.wake()  # the task sees it, as after a command it ran
             return result
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((command, fut))
-        self._event.set()
+        self.wake()
         return await fut
 
     # -- commands (Asterisk's stasis_app_control_*) ---------------------------------
@@ -140,7 +148,7 @@ class Control:
             return
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((self._set_leaving, fut))
-        self._event.set()
+        self.wake()
 
     def _set_leaving(self) -> None:
         self.leaving = True
@@ -170,12 +178,14 @@ class Control:
                     self._in_command = False
             if self.leaving or chan.hungup:
                 break
-            self._event.clear()
+            self._woken = False
             self._idle = True
             try:
-                await self._event.wait()
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+                await waiter
             finally:
                 self._idle = False
+                self._waiter = None
         self.done = True
         while self._queue:
             _, fut = self._queue.popleft()
