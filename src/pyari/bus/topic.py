@@ -25,7 +25,6 @@ date when subscriptions and forwards change (upstream, along the topics' sources
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -83,8 +82,7 @@ class Forward:
         if self.active:
             self.active = False
             self.source._remove_forward(self)
-            with contextlib.suppress(ValueError):
-                self.target.sources.remove(self)
+            self.target.sources.pop(self, None)
 
 
 _pending: deque[tuple[Topic, Any]] = deque()
@@ -113,8 +111,9 @@ class Topic:
         self.detail = detail
         self.subscribers: list[Subscription] = []
         self.forwards: list[Forward] = []
-        self.sources: list[Forward] = []
-        """The forwardings of other topics into this one."""
+        self.sources: dict[Forward, None] = {}
+        """The forwardings of other topics into this one, in the order made (a dict: one
+        goes in O(1) when its channel ends, however many forward into ``channel:all``)."""
         self.subscribed = 0
         """Subscriptions made so far (numbers their unique ids)."""
         self.messages = 0
@@ -176,7 +175,7 @@ class Topic:
     def forward_to(self, target: Topic) -> Forward:
         fwd = Forward(self, target)
         self.forwards = [*self.forwards, fwd]
-        target.sources.append(fwd)
+        target.sources[fwd] = None
         if not self.live:
             self._changed()
         return fwd
@@ -219,11 +218,15 @@ class Topic:
                         topic.messages += 1
 
     def _remove(self, sub: Subscription) -> None:
-        if sub in self.subscribers:
-            self.subscribers = [s for s in self.subscribers if s is not sub]
+        subscribers = self.subscribers
+        if sub in subscribers:
+            i = subscribers.index(sub)
+            self.subscribers = subscribers[:i] + subscribers[i + 1 :]
             self._changed()
 
     def _remove_forward(self, fwd: Forward) -> None:
-        if fwd in self.forwards:
-            self.forwards = [f for f in self.forwards if f is not fwd]
+        forwards = self.forwards
+        if fwd in forwards:
+            i = forwards.index(fwd)
+            self.forwards = forwards[:i] + forwards[i + 1 :]
             self._changed()

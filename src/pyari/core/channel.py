@@ -265,7 +265,7 @@ class Channel:
             self._was_answered = True
             if self._answered is not None:
                 self._answered.set()
-        self.publish(ev.ChannelStateChange(channel=self.snapshot()))
+        self.topic.publish(ev.ChannelStateChange(channel=self.snapshot()))
 
     def set_location(self, context: str, exten: str, priority: int) -> None:
         self.context, self.exten, self.priority = context, exten, priority
@@ -276,7 +276,7 @@ class Channel:
         self.app_name, self.app_data = app, data
         self.changed()
         if publish:
-            self.publish(
+            self.topic.publish(
                 ev.ChannelDialplan(
                     dialplan_app=app, dialplan_app_data=data, channel=self.snapshot()
                 )
@@ -291,7 +291,7 @@ class Channel:
             return
         self.caller = caller
         self.changed()
-        self.publish(
+        self.topic.publish(
             ev.ChannelCallerId(
                 caller_presentation=0,
                 caller_presentation_txt="Presentation Allowed, Not Screened",
@@ -313,7 +313,7 @@ class Channel:
             self.connected.number if number is None else number,
         )
         self.changed()
-        self.publish(ev.ChannelConnectedLine(channel=self.snapshot()))
+        self.topic.publish(ev.ChannelConnectedLine(channel=self.snapshot()))
 
     # -- variables -----------------------------------------------------------
 
@@ -356,7 +356,7 @@ class Channel:
             name = name[1:]
         self.variables[name] = value
         self._vars_changed()
-        self.publish(ev.ChannelVarset(variable=name, value=value, channel=self.snapshot()))
+        self.topic.publish(ev.ChannelVarset(variable=name, value=value, channel=self.snapshot()))
 
     def set_muted(self, directions: set[str], muted: bool) -> None:
         """Mute or unmute audio directions (``in``: from the far end, ``out``: to it)."""
@@ -393,11 +393,11 @@ class Channel:
         if self.bridge is None:
             return
         if condition == "hold":
-            self.publish(
+            self.topic.publish(
                 ev.ChannelHold(channel=self.snapshot(), musicclass=data if data else ev.UNSET)
             )
         elif condition == "unhold":
-            self.publish(ev.ChannelUnhold(channel=self.snapshot()))
+            self.topic.publish(ev.ChannelUnhold(channel=self.snapshot()))
 
     def send_digit(self, digit: str, duration_ms: int) -> None:
         """Send one DTMF digit out to the far end."""
@@ -411,7 +411,7 @@ class Channel:
 
     def dtmf_received(self, digit: str, duration_ms: int) -> None:
         """A digit arrived from the far end (ChannelDtmfReceived); a bridge passes it on."""
-        self.publish(
+        self.topic.publish(
             ev.ChannelDtmfReceived(digit=digit, duration_ms=duration_ms, channel=self.snapshot())
         )
         media = self.core.media
@@ -493,7 +493,7 @@ class Channel:
             self.hangupcause = cause
         self.soft_hangup |= causes.SOFTHANGUP_DEV
         self._wake()
-        self.publish(ev.ChannelHangupRequest(cause=cause, channel=self.snapshot()))
+        self.topic.publish(ev.ChannelHangupRequest(cause=cause, channel=self.snapshot()))
 
     def soft_hangup_quiet(self, flag: int) -> None:
         """Set a soft hangup flag without announcing it (``ast_softhangup_nolock``)."""
@@ -507,7 +507,7 @@ class Channel:
             return
         self.soft_hangup |= flag
         self._wake()
-        self.publish(ev.ChannelHangupRequest(cause=flag, soft=True, channel=self.snapshot()))
+        self.topic.publish(ev.ChannelHangupRequest(cause=flag, soft=True, channel=self.snapshot()))
 
     def _wake(self) -> None:
         # Called before the hangup is announced: the channel's task (which says
@@ -579,7 +579,7 @@ class Channel:
             media.channel_gone(self)
         self._vars_changed()
         self.core.channel_gone(self)
-        self.publish(
+        self.topic.publish(
             ev.ChannelDestroyed(
                 cause=self.hangupcause,
                 cause_txt=causes.cause_text(self.hangupcause),

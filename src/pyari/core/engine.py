@@ -190,7 +190,7 @@ class Core:
         self.channels_by_name[chan.name] = chan
         if len(channels) > self.peak_channels:
             self.peak_channels = len(channels)
-        chan.publish(ev.ChannelCreated(channel=chan.snapshot()))
+        chan.topic.publish(ev.ChannelCreated(channel=chan.snapshot()))
 
     def channel_gone(self, chan: Channel) -> None:
         self.channels.pop(chan.id, None)
