@@ -202,3 +202,42 @@ def test_split_header_values_of_one_value_is_the_general_split(value: str) -> No
             assert got.value.reason == exc.reason
             continue
         assert m.split_header_values(value, sep) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "70", "255", "256", "2047", "2048", "070", " 70", "7 0", "", "-1", "²", "1e3"]
+)
+@pytest.mark.parametrize("maximum", [255, 65535])
+def test_parse_uint_reads_small_numbers_as_the_general_check(text: str, maximum: int) -> None:
+    def general(text: str) -> int:
+        text = text.strip(" \t")
+        if not m._digits(text, 12) or int(text) > maximum:
+            raise SipParseError(f"bad X {text[:40]!r}")
+        return int(text)
+
+    try:
+        expected = general(text)
+    except SipParseError as exc:
+        with pytest.raises(SipParseError) as got:
+            m._parse_uint(text, "X", maximum)
+        assert got.value.reason == exc.reason
+        return
+    assert m._parse_uint(text, "X", maximum) == expected
+
+
+def test_a_response_copies_the_request_lines_as_they_are() -> None:
+    request = _invite(
+        INVITE.replace(b"CSeq: 1 INVITE\r\n", b"CSeq: 1 INVITE\r\nRecord-Route: <sip:p;lr>\r\n")
+    )
+    trying = m.make_response(request, 100, to_tag="t")
+    assert list(trying.headers) == [
+        (name, value)
+        for name, value in request.headers
+        if name in ("Via", "From", "To", "Call-ID", "CSeq")
+    ]
+    ok = m.make_response(request, 200, to_tag="t", headers=[("contact", "<sip:me@h>"), ("l", "0")])
+    assert ok.headers.get("to") == "<sip:100@127.0.0.1:5060>;tag=t"
+    assert ok.headers.get("record-route") == "<sip:p;lr>"
+    assert list(ok.headers)[-2:] == [("Contact", "<sip:me@h>"), ("Content-Length", "0")]
+    assert ok.headers.line_keys()[-2:] == ["contact", "content-length"]
+    assert ok.reason == "OK" and m.make_response(request, 299).reason == "OK"

@@ -779,7 +779,15 @@ def _parse_cseq(text: str) -> CSeq:
     return CSeq(number, parts[1])
 
 
+_SMALL_UINTS = {str(number): number for number in range(2048)}
+"""The usual Max-Forwards, Content-Length and Expires texts (``"70"``, ``"0"``, ``"3600"``
+is not one) and their values: read with one lookup."""
+
+
 def _parse_uint(text: str, what: str, maximum: int) -> int:
+    value = _SMALL_UINTS.get(text)
+    if value is not None and value <= maximum:
+        return value
     text = text.strip(_LWS)
     if not _digits(text, 12) or int(text) > maximum:
         raise _fail(f"bad {what} {text[:40]!r}")
@@ -1272,30 +1280,23 @@ def make_response(
     keys: list[str] = []
     req = request.headers
     copied = _COPIED_TO_RESPONSES
-    for key, (name, value) in zip(req._keys, req._items, strict=True):
+    for key, item in zip(req._keys, req._items, strict=True):
+        # a Headers' names are canonical already: its lines are copied as they are
         if key not in copied:
             continue
-        if key == "via":
-            items.append(("Via", value))
-        elif key == "from" or key == "call-id" or key == "cseq":
-            items.append((name, value))  # a Headers' names are canonical already
-        elif key == "record-route":
-            if status == 100:
-                continue
-            items.append(("Record-Route", value))
-        elif key == "to":
-            if to_tag and status != 100 and not _has_tag(request, value):
-                value = f"{value};tag={to_tag}"
-            items.append(("To", value))
-        else:
+        if key == "to":
+            if to_tag and status != 100 and not _has_tag(request, item[1]):
+                item = ("To", f"{item[1]};tag={to_tag}")
+        elif key == "record-route" and status == 100:
             continue
+        items.append(item)
         keys.append(key)
     for name, value in headers:
-        items.append((canonical_name(name), value))
-        keys.append(header_key(name))
+        items.append((_CANONICAL_CACHE.get(name) or canonical_name(name), value))
+        keys.append(_KEY_CACHE.get(name) or header_key(name))
     return Response(
         status=status,
-        reason=reason or reason_phrase(status),
+        reason=reason or REASONS.get(status) or reason_phrase(status),
         headers=Headers._of(items, keys),
         body=body,
     )
