@@ -49,6 +49,26 @@ async def test_sockets_are_non_blocking_and_named() -> None:
         media.close()
 
 
+async def test_sockets_are_the_c_type_and_closed_with_the_stream() -> None:
+    """No Python ``socket.socket`` wrapper (its ``__init__``/``close`` per socket): the
+    C type does what RTP needs, and closing the stream closes both descriptors."""
+    import _socket
+
+    media = RtpMedia(MediaClock(time_source=FakeTime()))
+    stream = media.open("127.0.0.1")
+    assert type(stream.sock) is _socket.socket and type(stream.rtcp_sock) is _socket.socket
+    assert stream.sock.family == socket.AF_INET and stream.sock.type & socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.sendto(b"x", stream.address)
+        await asyncio.sleep(0)
+        assert stream.sock.recvfrom(16)[0] == b"x"
+    rtcp = stream.rtcp_sock
+    assert rtcp is not None
+    stream.close()
+    assert stream.sock.fileno() == -1 and rtcp.fileno() == -1
+    media.close()
+
+
 async def test_host_named_as_the_kernel_names_it() -> None:
     media = RtpMedia(MediaClock(time_source=FakeTime()))
     try:

@@ -63,6 +63,7 @@ Used by the PJSIP channels and by UnicastRTP external media.
 
 from __future__ import annotations
 
+import _socket
 import array
 import asyncio
 import contextlib
@@ -109,6 +110,10 @@ MAX_READ_ROUNDS = 32
 """Per tick, at most this many packets are read from one socket (the rest next tick)."""
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 _DGRAM = socket.SOCK_DGRAM | _NONBLOCK
+_SOCKET = _socket.socket
+"""The C socket type that ``socket.socket`` wraps: its Python ``__init__`` and ``close``
+(run for the two sockets of every call) add nothing to datagram sockets that are never
+duplicated or made into files."""
 """A datagram socket made non-blocking by ``socket()`` (Linux), or a plain one."""
 RELAY_RTCP_TICKS = 10
 """A stream fed by a relay checks whether its RTCP report is due every this many ticks."""
@@ -145,8 +150,8 @@ class RtpStream:
     def __init__(
         self,
         owner: RtpMedia,
-        rtp: socket.socket,
-        rtcp: socket.socket | None,
+        rtp: _socket.socket,
+        rtcp: _socket.socket | None,
         address: Address | None = None,
     ) -> None:
         self.owner = owner
@@ -339,7 +344,7 @@ class RtpStream:
                 except Exception:
                     log.exception("DTMF handler failed")
 
-    def _send(self, sock: socket.socket, data: bytes, dest: Address) -> None:
+    def _send(self, sock: _socket.socket, data: bytes, dest: Address) -> None:
         try:
             sock.sendto(data, dest)
         except OSError as exc:
@@ -655,13 +660,13 @@ class RtpMedia:
         pick = random.random
         for _ in range(64):
             port = (low + int(pick() * span)) & ~1  # randrange(low, high - 1), cheaper
-            rtp = socket.socket(family, kind)
+            rtp = _SOCKET(family, kind)
             try:
                 rtp.bind((host, port))
             except OSError:
                 rtp.close()
                 continue
-            rtcp = socket.socket(family, kind)
+            rtcp = _SOCKET(family, kind)
             try:
                 rtcp.bind((host, port + 1))
             except OSError:
@@ -673,12 +678,12 @@ class RtpMedia:
                 bound = self._bound_hosts[host] = rtp.getsockname()[0]
             return self._add(rtp, rtcp, (bound, port))
         # a crowded range: any port will do
-        rtp = socket.socket(family, kind)
+        rtp = _SOCKET(family, kind)
         rtp.bind((host, 0))
         return self._add(rtp, None)
 
     def _add(
-        self, rtp: socket.socket, rtcp: socket.socket | None, address: Address | None = None
+        self, rtp: _socket.socket, rtcp: _socket.socket | None, address: Address | None = None
     ) -> RtpStream:
         if not _NONBLOCK:
             rtp.setblocking(False)
