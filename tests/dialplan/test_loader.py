@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
+from pyari.dialplan import model
 from pyari.dialplan.loader import DialplanError, build_dialplan
 from pyari.dialplan.model import Dialplan
 
@@ -89,6 +90,26 @@ def test_seed_context() -> None:
     assert dp.find("nope", "1000", 1) is None
     assert dp.exists("ARI-test", "1000")
     assert not dp.exists("ARI-test", "2000")
+
+
+def test_lookups_are_kept_per_dialplan_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    dp = load(SEED)
+    first = dp.find("ARI-test", "1000", 3)
+    assert dp.find("ARI-test", "1000", 3) is first
+    assert dp.find("ARI-test", "2000", 1) is None
+    assert dp.find("ARI-test", "2000", 1) is None  # a miss is kept too
+    # A changed dialplan (a reload, a module's context) is a new object: its own answers.
+    other = load(SEED.replace("1000", "2000"))
+    assert other.find("ARI-test", "2000", 3) is not None
+    assert other.find("ARI-test", "1000", 3) is None
+    moved = replace(dp, contexts={"ARI-test": other.contexts["ARI-test"]})
+    assert moved.find("ARI-test", "1000", 3) is None
+    assert dp.find("ARI-test", "1000", 3) is first
+    monkeypatch.setattr(model, "_FOUND_MAX", 3)
+    for exten in ("3", "4", "5", "6"):
+        dp.find("ARI-test", exten, 1)
+    assert len(dp._found) <= 3
+    assert dp.find("ARI-test", "1000", 3) == first
 
 
 PRECEDENCE = """

@@ -35,6 +35,8 @@ REGISTRAR = "pbx_config"
 """Registrar name shown by ``dialplan show`` for contexts loaded from a file."""
 
 _MAX_STACK = 512  # AST_PBX_MAX_STACK
+_FOUND_MAX = 4096
+"""Lookups :meth:`Dialplan.find` keeps the answer of (then it starts again)."""
 
 _T = TypeVar("_T")
 
@@ -164,6 +166,10 @@ class Dialplan:
     options: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     hint_sources: Mapping[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    _found: dict[tuple[str, str, int, str | None], Priority | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """What :meth:`find` answered (a dialplan never changes: a reload makes a new one)."""
 
     # -- queries ---------------------------------------------------------
 
@@ -178,11 +184,20 @@ class Dialplan:
         self, context: str, exten: str, priority: int, callerid: str | None = None
     ) -> Priority | None:
         """The priority run for ``exten@context:priority``, or ``None``."""
+        key = (context, exten, priority, callerid)
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
 
         def pick(ext: Extension) -> Priority | None:
             return ext.priority(priority)
 
-        return self._search(context, exten, callerid, pick, set())
+        found = self._search(context, exten, callerid, pick, set())
+        if len(self._found) >= _FOUND_MAX:
+            self._found.clear()
+        self._found[key] = found
+        return found
 
     def exists(
         self, context: str, exten: str, priority: int = 1, callerid: str | None = None
