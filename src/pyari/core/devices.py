@@ -154,35 +154,39 @@ class DeviceStates:
                 return "INVALID"
             value = self.astdb.get(FAMILY, rest) if rest else None
             return value.upper() if value and value.upper() in _SETTABLE else "UNKNOWN"
-        chans = self._channels_of(device)
+        oldest = self._oldest_channel(device)
         lowered = tech.lower()
         if lowered == "local":
-            return self._local_state(resource, chans)
+            return self._local_state(resource, oldest is not None)
         if lowered not in self.core.techs:
             return "INVALID"
-        if chans:
-            return chan_state_to_device(chans[0].state)
+        if oldest is not None:
+            return _CHAN_TO_DEVICE.get(oldest.state, "UNKNOWN")
         if lowered == "sim":
             phones = getattr(self.core.techs["sim"], "phones", {})
             if resource in phones:
                 return "NOT_INUSE"
         return "UNKNOWN"
 
-    def _local_state(self, resource: str, chans: list[Any]) -> str:
+    def _local_state(self, resource: str, in_use: bool) -> str:
         exten, at, context = resource.partition("@")
         if not at:
             return "INVALID"
         context = context.partition("/")[0]
-        if chans:
+        if in_use:
             return "INUSE"
         if self.exten_exists is not None and self.exten_exists(context, exten):
             return "NOT_INUSE"
         return "INVALID"
 
-    def _channels_of(self, device: str) -> list[Any]:
-        ids = self._by_device.get(device, ())
+    def _oldest_channel(self, device: str) -> Any:
+        """The device's oldest live channel (None: it has none)."""
         channels = self.core.channels
-        return [channels[i] for i in ids if i in channels]
+        for i in self._by_device.get(device, ()):
+            chan = channels.get(i)
+            if chan is not None:
+                return chan
+        return None
 
     def controlled(self) -> list[DeviceState]:
         """Every ``Stasis:`` device stored, with its state (``GET /deviceStates``)."""

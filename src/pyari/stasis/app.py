@@ -133,11 +133,13 @@ class StasisApp:
         if message is self._last:
             return
         self._last = message
-        if isinstance(message, MessageReceived):
+        if not isinstance(message, ev.Event):
+            if not isinstance(message, MessageReceived):
+                return
             message = text_message_received(message)
         handler = self.handler
         encode = self.encode
-        if (handler is None and encode is None) or not isinstance(message, ev.Event):
+        if handler is None and encode is None:
             return
         if (self.events_allowed or self.events_disallowed) and not self.allowed(message):
             return
