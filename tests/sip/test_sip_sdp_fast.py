@@ -102,3 +102,89 @@ def test_answer_as_with_every_line_looked_at(
     full = create_answer(offer, codecs, "127.0.0.1", 10000, session_id="1", transport=transport)
     assert fast[0].to_bytes() == full[0].to_bytes()
     assert fast[1] == full[1]
+
+
+def reference_parse(text: str) -> list[str] | str:
+    """The lines parse_sdp reads, as the two list comprehensions before it read them
+    (CRs stripped, blank lines left out), or the error of a first line that is not v=0."""
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = [line for line in lines if line.strip()]
+    if not lines or lines[0].strip() != "v=0":
+        return "SDP must start with v=0"
+    for line in lines[1:]:
+        if len(line) < 2 or line[1] != "=":
+            return f"bad SDP line {line[:40]!r}"
+    return lines[1:]
+
+
+def reference_to_bytes(sdp_: sdp.SessionDescription) -> bytes:
+    """to_bytes as written with generator expressions."""
+    lines = ["v=0", f"o={sdp_.origin}", f"s={sdp_.name or ' '}"]
+    lines.extend(line for line in sdp_.other if not line.startswith(("b=", "t=")))
+    if sdp_.connection:
+        lines.append(f"c={sdp_.connection}")
+    lines.extend(line for line in sdp_.other if line.startswith("b="))
+    lines.extend(f"t={t}" for t in sdp_.times)
+    lines.extend(f"a={k}" if v is None else f"a={k}:{v}" for k, v in sdp_.attributes)
+    for m in sdp_.media:
+        port = f"{m.port}/{m.port_count}" if m.port_count else str(m.port)
+        lines.append(f"m={m.media} {port} {m.proto} {' '.join(m.formats)}")
+        if m.info is not None:
+            lines.append(f"i={m.info}")
+        if m.connection and m.connection != sdp_.connection:
+            lines.append(f"c={m.connection}")
+        lines.extend(f"b={b}" for b in m.bandwidths)
+        lines.extend(f"a={k}" if v is None else f"a={k}:{v}" for k, v in m.attributes)
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+ODD = [
+    "",
+    "\r\n\r\n",
+    " v=0 \r\no=- 1 1 IN IP4 h\r\ns=x\r\nc=IN IP4 h\r\n",
+    "\n\n  \t\nv=0\r\r\no=- 1 1 IN IP4 h\r\r\n\r\n \r\ns=\r\nc=IN IP4 h\nm=audio 5/2 RTP/AVP 0\n",
+    "v=0\r\nx\r\n",
+    "v=0\r\n=x\r\no=- 1 1 IN IP4 h\r\n",
+    "v=0\r\no=- 1 1 IN IP4 h\r\n v=1\r\n",
+    "v=1\r\no=- 1 1 IN IP4 h\r\n",
+    "o=- 1 1 IN IP4 h\r\nv=0\r\n",
+    "v=0\r\ns=-\r\n",
+    "v=0\r\no=- 1 1 IN IP4 h\r\nv=0\r\nb=AS:64\r\nt=1 2\r\nt=3 4\r\nu=http://x\r\n"
+    "c=IN IP4 h\r\na=group:BUNDLE 0\r\na=ice-lite\r\nm=audio 0 RTP/AVP 0\r\n"
+    "i=info\r\nb=TIAS:1\r\nc=IN IP4 other\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n"
+    "m=audio 6000 RTP/AVP 8\r\n",
+    "v=0\r\no=- 1 1 IN IP4 h\r\nm=audio 6000 RTP/AVP 0\r\n",
+    "v=0\no=- 1 x IN IP4 h\n",
+    "v=0\no=- 1 1 IN IP4 h\nm=audio 6000/x RTP/AVP 0\nc=IN IP4 h\n",
+    "v=0\no=- 1 1 IN IP4 h\nm=audio 99999 RTP/AVP 0\nc=IN IP4 h\n",
+    "v=0\no=- 1 1 IN IP4 h\nc=IN IP4\n",
+]
+
+
+@pytest.mark.parametrize("text", OFFERS + ODD)
+def test_parse_reads_the_lines_and_fails_as_before(text: str) -> None:
+    expected = reference_parse(text)
+    try:
+        parsed = parse_sdp(text.encode())
+    except sdp.SdpError as exc:
+        if isinstance(expected, str):
+            assert str(exc) == expected
+        else:  # a line read but refused (o=, m=, c=...): the lines were the same
+            assert str(exc) != "SDP must start with v=0"
+            assert not str(exc).startswith("bad SDP line")
+        return
+    assert not isinstance(expected, str)
+    again = parse_sdp(reference_to_bytes(parsed))
+    assert reference_to_bytes(again) == reference_to_bytes(parsed) == parsed.to_bytes()
+    kinds = [line[0] for line in expected]
+    assert len(parsed.media) == kinds.count("m")
+    assert len(parsed.attributes) + sum(len(m.attributes) for m in parsed.media) == kinds.count("a")
+    assert parsed.times == ([line[2:] for line in expected if line[0] == "t"] or ["0 0"])
+
+
+@pytest.mark.parametrize("text", OFFERS)
+def test_answers_and_offers_write_the_same_bytes(text: str) -> None:
+    answer, _ = create_answer(parse_sdp(text), ["ulaw", "opus"], "127.0.0.1", 4000, session_id="3")
+    assert answer.to_bytes() == reference_to_bytes(answer)
+    offer = sdp.create_offer(["ulaw", "g722"], "::1", 4002, session_id="4")
+    assert offer.to_bytes() == reference_to_bytes(offer) and offer.times == ["0 0"]

@@ -310,8 +310,9 @@ class MediaDescription:
             out.append(f"i={self.info}")
         if self.connection and self.connection != session_connection:
             out.append(f"c={self.connection}")
-        out.extend(f"b={b}" for b in self.bandwidths)
-        out.extend(f"a={k}" if v is None else f"a={k}:{v}" for k, v in self.attributes)
+        if self.bandwidths:
+            out += [f"b={b}" for b in self.bandwidths]
+        out += [f"a={k}" if v is None else f"a={k}:{v}" for k, v in self.attributes]
         return out
 
 
@@ -342,13 +343,19 @@ class SessionDescription:
         return None
 
     def to_bytes(self) -> bytes:
+        # (list comprehensions, and none for an empty list: each item of a generator
+        # expression is one more call)
+        other = self.other
         lines = ["v=0", f"o={self.origin}", f"s={self.name or ' '}"]
-        lines.extend(line for line in self.other if not line.startswith(("b=", "t=")))
+        if other:
+            lines += [line for line in other if not line.startswith(("b=", "t="))]
         if self.connection:
             lines.append(f"c={self.connection}")
-        lines.extend(line for line in self.other if line.startswith("b="))
-        lines.extend(f"t={t}" for t in self.times)
-        lines.extend(f"a={k}" if v is None else f"a={k}:{v}" for k, v in self.attributes)
+        if other:
+            lines += [line for line in other if line.startswith("b=")]
+        lines += [f"t={t}" for t in self.times]
+        if self.attributes:
+            lines += [f"a={k}" if v is None else f"a={k}:{v}" for k, v in self.attributes]
         for m in self.media:
             lines.extend(m.lines(self.connection))
         return ("\r\n".join(lines) + "\r\n").encode("utf-8")
@@ -357,15 +364,22 @@ class SessionDescription:
 def parse_sdp(data: bytes | str) -> SessionDescription:
     """Parse an SDP body; raises :class:`SdpError`."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    lines = [line.rstrip("\r") for line in text.split("\n")]
-    lines = [line for line in lines if line.strip()]
-    if not lines or lines[0].strip() != "v=0":
-        raise SdpError("SDP must start with v=0")
     sdp = SessionDescription(times=[])
     current: MediaDescription | None = None
-    seen_origin = False
-    for line in lines[1:]:
-        if len(line) < 2 or line[1] != "=":
+    seen_version = seen_origin = False
+    for line in text.split("\n"):
+        # a line is read without a call unless it ends in CR (stripped) or has no "="
+        # second (blank lines are skipped, the first one must be v=0, others are bad)
+        if line[-1:] == "\r":
+            line = line.rstrip("\r")
+        if line[1:2] != "=" and not line.strip():
+            continue
+        if not seen_version:
+            if line.strip() != "v=0":
+                raise SdpError("SDP must start with v=0")
+            seen_version = True
+            continue
+        if line[1:2] != "=":
             raise SdpError(f"bad SDP line {line[:40]!r}")
         kind, value = line[0], line[2:]
         if kind == "m":
@@ -401,6 +415,8 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
             sdp.times.append(value)
         else:
             sdp.other.append(line)
+    if not seen_version:
+        raise SdpError("SDP must start with v=0")
     if not seen_origin:
         raise SdpError("SDP without o= line")
     if not sdp.times:
@@ -424,7 +440,7 @@ def _parse_media(value: str) -> MediaDescription:
         port=port,
         proto=parts[2],
         formats=parts[3:],
-        port_count=_uint(count, 65535) or None,
+        port_count=(_uint(count, 65535) or None) if count else None,
     )
 
 
@@ -511,6 +527,7 @@ def create_offer(
         origin=Origin("-", session_id, version, "IN", kind, address),
         name="pyari",
         connection=f"IN {kind} {address}",
+        times=["0 0"],
         attributes=session_attrs,
         media=[MediaDescription("audio", port, proto, formats, attributes=attrs)],
     )
@@ -563,9 +580,15 @@ def _dtmf_pt(
     return found
 
 
-def _remote_hold(sdp: SessionDescription, m: MediaDescription) -> bool:
-    address = sdp.connection_address(m)
-    return m.direction in ("sendonly", "inactive") or address in ("0.0.0.0", "::")
+def _remote_hold(direction: str, address: str | None) -> bool:
+    """The peer put us on hold: its line's ``direction`` and connection ``address``."""
+    return direction in ("sendonly", "inactive") or address in ("0.0.0.0", "::")
+
+
+def _has_secure(attributes: list[tuple[str, str | None]]) -> bool:
+    """One of the attributes without which :func:`transport_of` finds nothing secure
+    (in C: no generator per attribute)."""
+    return bool(attributes) and any(map(_SECURE_ATTRIBUTES.__contains__, dict(attributes)))
 
 
 def create_answer(
@@ -602,11 +625,12 @@ def create_answer(
         origin=Origin("-", session_id, version, "IN", kind, address),
         name="pyari",
         connection=f"IN {kind} {address}",
+        times=["0 0"],
     )
     session: MediaSession | None = None
     want_dtls = transport is not None and transport.dtls
     want_sdes = transport is not None and transport.sdes
-    session_secure = any(k in _SECURE_ATTRIBUTES for k, _ in offer.attributes)
+    session_secure = _has_secure(offer.attributes)
     for m in offer.media:
         rtpmap = m.rtpmap() if m.media == "audio" and m.port else None
         common = _match(m, codecs, prefer_remote, rtpmap) if rtpmap is not None else []
@@ -641,7 +665,7 @@ def create_answer(
         attrs.append(("maxptime", "150"))
         # transport_of finds nothing secure without one of these attributes: a plain
         # offer (most calls) skips it
-        if session_secure or any(k in _SECURE_ATTRIBUTES for k, _ in m.attributes):
+        if session_secure or _has_secure(m.attributes):
             remote = transport_of(offer, m)
             webrtc = remote.secure
         else:
@@ -681,8 +705,9 @@ def create_answer(
             ours = "sendonly" if ours in ("sendrecv", "sendonly") else "inactive"
         attrs.append((ours, None))
         answer.media.append(MediaDescription("audio", port, m.proto, formats, attributes=attrs))
+        remote_address = offer.connection_address(m)
         session = MediaSession(
-            remote_address=offer.connection_address(m) or "",
+            remote_address=remote_address or "",
             remote_port=m.port,
             codec=codec,
             payload_type=pt,
@@ -690,7 +715,7 @@ def create_answer(
             ptime=ptime,
             direction=ours,
             remote_direction=remote_dir,
-            remote_hold=_remote_hold(offer, m),
+            remote_hold=_remote_hold(remote_dir, remote_address),
             codecs=tuple(common),
             fmtp=remote_fmtp,
             transport=remote if webrtc else None,
@@ -758,16 +783,18 @@ def negotiated(
         codec, pt = common[0]
         remote = transport_of(answer, m)
         webrtc = remote.secure
+        remote_address = answer.connection_address(m)
+        remote_dir = m.direction
         return MediaSession(
-            remote_address=answer.connection_address(m) or "",
+            remote_address=remote_address or "",
             remote_port=m.port,
             codec=codec,
             payload_type=pt,
             dtmf_payload_type=_dtmf_pt(m, codec.clock_rate),
             ptime=m.ptime or offered.ptime or 20,
-            direction=_REVERSE[m.direction],
-            remote_direction=m.direction,
-            remote_hold=_remote_hold(answer, m),
+            direction=_REVERSE[remote_dir],
+            remote_direction=remote_dir,
+            remote_hold=_remote_hold(remote_dir, remote_address),
             codecs=tuple(common),
             fmtp=m.fmtp(pt),
             transport=remote if webrtc else None,
