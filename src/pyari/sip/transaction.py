@@ -582,17 +582,19 @@ class TransactionLayer:
         """The earliest timer of any transaction, or None. With ``slack``, when ``tick``
         is next needed: a timer of :data:`LAX_TIMERS` may wait that long (the ones
         due meanwhile then fire together)."""
-        live = self._live
-        heap = self._timers
-        while heap and live(heap[0]) is None:
-            heapq.heappop(heap)
-        strict = heap[0][0] if heap else None
-        heap = self._lax_timers
-        while heap and live(heap[0]) is None:
-            heapq.heappop(heap)
-        if not heap:
+        tops: list[float | None] = []
+        for heap in self._heaps:  # stale entries on top are dropped (as _live tells)
+            while heap:
+                when, _seq, name, client, key = heap[0]
+                tx = self.clients.get(key) if client else self.servers.get(key)  # type: ignore[arg-type]
+                if tx is not None and tx.deadlines.get(name) == when:
+                    break
+                heapq.heappop(heap)
+            tops.append(heap[0][0] if heap else None)
+        strict, lax = tops
+        if lax is None:
             return strict
-        lax = heap[0][0] + slack
+        lax += slack
         return lax if strict is None or lax < strict else strict
 
     def tick(self, now: float) -> list[Event]:

@@ -81,6 +81,7 @@ from pyari.sip.transaction import (
     ServerTransaction,
     StrayResponse,
     TransactionLayer,
+    TransactionTerminated,
     TransactionTimeout,
 )
 
@@ -469,19 +470,22 @@ class UserAgent:
     def next_deadline(self, slack: float = 0.0) -> float | None:
         """When ``tick`` is next needed (``slack``: how late a transaction's end may
         come, see :meth:`TransactionLayer.next_deadline`)."""
-        best: float | None = None
-        for when in (self.layer.next_deadline(slack), self.location.next_expiry()):
-            if when and (best is None or when < best):
-                best = when
+        best = self.layer.next_deadline(slack) or None
+        when = self.location.next_expiry()
+        if when and (best is None or when < best):
+            best = when
         if self._retransmitting:
-            for call in list(self._retransmitting.values()):
+            acked: list[int] = []
+            for call in self._retransmitting.values():
                 rt = call.retransmit
                 if rt is None:
-                    del self._retransmitting[call.id]
+                    acked.append(call.id)
                     continue
                 when = rt.next_deadline()
                 if when is not None and (best is None or when < best):
                     best = when
+            for call_id in acked:
+                del self._retransmitting[call_id]
         for q in self._qualify.values():
             if best is None or q.next_at < best:
                 best = q.next_at
@@ -510,8 +514,11 @@ class UserAgent:
     def _process(self, events: Iterable[Event], now: float) -> list[Action]:
         out: list[Action] = []
         for event in events:
-            if isinstance(event, Send):
-                out.append(event)
+            kind = type(event)  # the event classes are final: no isinstance chain
+            if kind is Send:
+                out.append(event)  # type: ignore[arg-type]  # a Send (type checked above)
+            elif kind is TransactionTerminated:
+                continue
             elif isinstance(event, RequestReceived):
                 out.extend(self._request(event.transaction, event.request, now))
             elif isinstance(event, AckReceived):
@@ -957,6 +964,7 @@ class UserAgent:
         if call.retransmit is not None:
             call.retransmit.ack_received()
             call.retransmit = None
+            self._retransmitting.pop(call.id, None)
         out: list[Action] = []
         if request.body and call.offer is None:
             # late offer: the ACK carries the answer to the offer of our 2xx
