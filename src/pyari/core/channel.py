@@ -158,7 +158,7 @@ class Channel:
         """The Stasis control of this channel while it is in an application."""
         self.peer: Channel | None = None
         self.bridge: Bridge | None = None
-        self.muted: set[str] = set()
+        self.muted: frozenset[str] = frozenset()
         """Suppressed audio directions: ``in`` (from the far end), ``out`` (to it)."""
         self.media: Any = None
         """The channel's media (:class:`~pyari.media.service.ChannelMedia`), made on need."""
@@ -190,6 +190,7 @@ class Channel:
     def snapshot(self) -> ChannelSnapshot:
         snap = self._snapshot
         if snap is None:
+            names = self.core.snapshot_channelvars
             snap = self._snapshot = ChannelSnapshot(
                 id=self.id,
                 name=self.name,
@@ -203,7 +204,7 @@ class Channel:
                 ),
                 creationtime=self.creationtime,
                 language=self.language,
-                channelvars=self._channelvars(),
+                channelvars=self._channelvars(names) if names else ev.UNSET,
             )
         return snap
 
@@ -227,10 +228,7 @@ class Channel:
             formatted = self._json_pretty = b"  " + text.replace(b"\n", b"\n  ")
         return formatted
 
-    def _channelvars(self) -> Any:
-        names = self.core.snapshot_channelvars
-        if not names:
-            return ev.UNSET
+    def _channelvars(self, names: tuple[str, ...]) -> dict[str, str]:
         return {n: self.get_var(n) or "" for n in names}
 
     def changed(self) -> None:
@@ -360,10 +358,8 @@ class Channel:
 
     def set_muted(self, directions: set[str], muted: bool) -> None:
         """Mute or unmute audio directions (``in``: from the far end, ``out``: to it)."""
-        if muted:
-            self.muted.update(directions)
-        else:
-            self.muted.difference_update(directions)
+        # Replaced, not changed: a channel never muted shares the empty frozenset.
+        self.muted = self.muted | directions if muted else self.muted - directions
         media = self.core.media
         if media is not None:
             media.set_muted(self)
