@@ -7,7 +7,10 @@ no event loop rounds between requests): ``GET /ari/channels`` as an HTTP
 request, and as a masked ``RESTRequest`` text frame on an ``/ari/events``
 socket. Each answer is made inside the read of its bytes, as on a real
 connection, so ``time.process_time`` over ``--requests`` reads is the Python
-work per request without the kernel's share. Runs alternate between the two;
+work per request without the kernel's share. The third figure is the events
+socket's own frames: one event (1 KiB of JSON) handed to ``send_text_now`` per
+loop round, framed and written at the round's end as a set-up's events are
+(the loop round itself included). Runs alternate between the three;
 min / median of ``--repeat`` (the machine is shared: the min is the figure).
 ``--profile`` writes cProfile's summary of the socket's requests to FILE.
 """
@@ -119,16 +122,34 @@ async def measure(requests: int, repeat: int, profile: str | None) -> dict[str, 
                 feed(data)
             return (time.process_time() - t0) / n * 1e6
 
+        assert w.ws is not None
+        send_now = w.ws.send_text_now
+        event = json.dumps({"type": "ChannelStateChange", "pad": "x" * 1000}).encode()
+
+        async def events(n: int) -> float:
+            t0 = time.process_time()
+            for _ in range(n):
+                send_now(event)
+                await asyncio.sleep(0)
+            return (time.process_time() - t0) / n * 1e6
+
         run(h, get, 2000)
         run(w, frame, 2000)
         assert h_tr.last.startswith(b"HTTP/1.1 200"), h_tr.last[:80]
         assert b'"status_code": 200' in w_tr.last, w_tr.last[:200]
-        out: dict[str, list[float]] = {"HTTP keep-alive": [], "WebSocket RESTRequest": []}
+        await events(2000)
+        assert w_tr.last.endswith(event), w_tr.last[-80:]
+        out: dict[str, list[float]] = {
+            "HTTP keep-alive": [],
+            "WebSocket RESTRequest": [],
+            "events frame (one per round)": [],
+        }
         for _ in range(repeat):
             out["HTTP keep-alive"].append(run(h, get, requests))
             await asyncio.sleep(0)
             out["WebSocket RESTRequest"].append(run(w, frame, requests))
             await asyncio.sleep(0)
+            out["events frame (one per round)"].append(await events(requests))
         if profile:
             prof = cProfile.Profile()
             prof.enable()

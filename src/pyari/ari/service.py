@@ -386,9 +386,8 @@ class AriService:
         except Exception:
             log.exception("ARI %s %s failed", req.method, req.path)
             resp = self.error(500, "Internal Server Error")
-        cors = self.cors_headers(req.headers)
-        if cors:
-            resp.headers.update(cors)
+        if req.headers.get("Origin"):
+            resp.headers.update(self.cors_headers(req.headers))
         return resp
 
     async def _handle(

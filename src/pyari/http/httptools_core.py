@@ -438,7 +438,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._upgrade_rest is not None or self._stopping or self._failed:
             return  # waiting for an upgrade (reading is paused) or closing: ignore
         whole = not (self.in_request or self.busy or self.queue or self._write_paused)
-        if whole:
+        if whole and data.startswith(b"GET "):  # (only GETs are kept: no hash of others)
             replay = self.srv.replays[self.scheme].get(data)
             if replay is not None and self._replay(data, replay):
                 return
