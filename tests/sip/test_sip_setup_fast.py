@@ -183,19 +183,55 @@ def test_to_bytes_gives_the_bytes_it_gave(data: bytes) -> None:
     assert msg.to_bytes() == _old_to_bytes(msg)
 
 
-@pytest.mark.parametrize(
-    "value",
-    ["a", " a ", "a, b", "a;b", "<sip:a,b>", '"x, y" <sip:a>', '"x', "<sip:a", "", " \t", "a,,b"],
-)
-def test_split_header_values_of_one_value_is_the_general_split(value: str) -> None:
-    def general(value: str, sep: str) -> list[str]:
-        if '"' not in value and "<" not in value:
-            return [item.strip(" \t") for item in value.split(sep)]
-        return m.split_header_values(value, sep)
+def _scan_split(value: str, sep: str) -> list[str]:
+    """split_header_values as it was: one scan of every character."""
+    items: list[str] = []
+    start = i = 0
+    in_quote = in_angle = False
+    while i < len(value):
+        ch = value[i]
+        if in_quote:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_quote = False
+        elif ch == '"':
+            in_quote = True
+        elif in_angle:
+            if ch == ">":
+                in_angle = False
+        elif ch == "<":
+            in_angle = True
+        elif ch == sep:
+            items.append(value[start:i].strip(" \t"))
+            start = i + 1
+        i += 1
+    if in_quote:
+        raise SipParseError("unterminated quoted string")
+    if in_angle:
+        raise SipParseError("unterminated '<'")
+    items.append(value[start:].strip(" \t"))
+    return items
 
+
+SPLIT_VALUES = [
+    "a", " a ", "a, b", "a;b", "<sip:a,b>", '"x, y" <sip:a>', '"x', "<sip:a", "", " \t",
+    "a,,b", "<sip:a@b;transport=UDP>", " <sip:a@b> ", "<a>b<c", "<a<b>", "a>b<", ">", "<",
+    "<<>>", "<a>;<b>", "<a>,<b>", "<a>x", "x<a>", "<a> ;q=1",
+]  # fmt: skip
+
+
+def _alphabet_values() -> list[str]:
+    import itertools
+
+    return ["".join(chars) for n in range(1, 5) for chars in itertools.product("<>,;a ", repeat=n)]
+
+
+@pytest.mark.parametrize("value", SPLIT_VALUES + _alphabet_values())
+def test_split_header_values_is_the_scan_of_every_character(value: str) -> None:
     for sep in (",", ";"):
         try:
-            expected = general(value, sep)
+            expected = _scan_split(value, sep)
         except SipParseError as exc:
             with pytest.raises(SipParseError) as got:
                 m.split_header_values(value, sep)
@@ -241,3 +277,49 @@ def test_a_response_copies_the_request_lines_as_they_are() -> None:
     assert list(ok.headers)[-2:] == [("Contact", "<sip:me@h>"), ("Content-Length", "0")]
     assert ok.headers.line_keys()[-2:] == ["contact", "content-length"]
     assert ok.reason == "OK" and m.make_response(request, 299).reason == "OK"
+
+
+def _outcome(parse: object, text: str) -> object:
+    try:
+        return parse(text)  # type: ignore[operator]
+    except SipParseError as exc:
+        return ("error", exc.reason, exc.status)
+
+
+def _name_addrs() -> list[str]:
+    from tests.sip.test_sip_parse_fast import NAME_ADDRS
+
+    return NAME_ADDRS
+
+
+@pytest.mark.parametrize("text", _name_addrs())
+def test_a_shared_name_addr_is_what_parse_name_addr_gives(text: str) -> None:
+    for _ in range(2):  # parsed, then remembered
+        assert _outcome(m._header_name_addr, text) == _outcome(m.parse_name_addr, text)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sip:100@127.0.0.1:5060",
+        "sips:a@[::1];transport=tls",
+        "tel:+1555",
+        "sip:a@b?x=y",
+        "sip:a@b c",
+    ],
+)
+def test_request_uris_are_shared_and_read_as_parse_uri_reads_them(uri: str) -> None:
+    data = INVITE.replace(b"sip:100@127.0.0.1:5060 SIP/2.0", uri.encode() + b" SIP/2.0")
+    outcomes = []
+    for _ in range(2):
+        try:
+            outcomes.append(_invite(data).uri)
+        except SipParseError as exc:
+            outcomes.append(("error", exc.reason))
+    if isinstance(outcomes[0], m.Uri):
+        assert outcomes[0] is outcomes[1] and outcomes[0] == m.parse_uri(uri)
+        mine = m.parse_uri(uri)
+        mine.params["x"] = "y"
+        assert "x" not in _invite(data).uri.params
+    else:
+        assert outcomes[0] == outcomes[1]  # the same error each time

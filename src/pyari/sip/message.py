@@ -272,10 +272,17 @@ def split_header_values(value: str, sep: str = ",") -> list[str]:
 
     Raises :class:`SipParseError` for an unterminated quoted string or ``<``.
     """
-    if '"' not in value and "<" not in value:
+    if '"' not in value:
+        if "<" not in value:
+            if sep not in value:
+                return [value.strip(_LWS)]
+            return [item.strip(_LWS) for item in value.split(sep)]
         if sep not in value:
+            # one <address> item (a Contact, a Route): unterminated when a '<' comes
+            # after the last '>' (what the scan below finds, without a loop per character)
+            if value.rfind("<") > value.rfind(">"):
+                raise _fail("unterminated '<'")
             return [value.strip(_LWS)]
-        return [item.strip(_LWS) for item in value.split(sep)]
     items: list[str] = []
     start = 0
     i = 0
@@ -591,13 +598,36 @@ by all the messages that carry the same text: never changed (copied first). Clea
 full."""
 
 
+_HEADER_URIS: dict[str, Uri] = {}
+"""The URIs of received messages (Request-URIs, those of :data:`_HEADER_NAME_ADDRS`) by
+text, shared the same way (never changed: parse_uri's own cache is not shared, a caller
+may change what it returns); cleared when full."""
+
+
+def _header_uri(text: str) -> Uri:
+    """:func:`parse_uri` for a received message: the same value (or error), shared."""
+    found = _HEADER_URIS.get(text)
+    if found is not None:
+        return found
+    uri = parse_uri(text)
+    if len(_HEADER_URIS) >= _HEADER_NAME_ADDRS_MAX:
+        _HEADER_URIS.clear()
+    _HEADER_URIS[text] = uri
+    return uri
+
+
 def _header_name_addr(text: str) -> NameAddr:
     """:func:`parse_name_addr` for a received header's value: the same value (or the same
     error), shared with other messages whose header has the same text."""
     found = _HEADER_NAME_ADDRS.get(text)
     if found is not None:
         return found
-    value = parse_name_addr(text)
+    fast = _NAME_ADDR_FAST_RE.fullmatch(text)
+    if fast is not None:  # parse_name_addr's fast path, with a shared URI
+        display, inner, rest = fast.groups()
+        value = NameAddr(_header_uri(inner), display, _fast_params(rest) if rest else {})
+    else:
+        value = _parse_name_addr(text)
     if len(_HEADER_NAME_ADDRS) >= _HEADER_NAME_ADDRS_MAX:
         _HEADER_NAME_ADDRS.clear()
     _HEADER_NAME_ADDRS[text] = value
@@ -1111,7 +1141,7 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
             if m.group(3) != "SIP/2.0":
                 raise SipParseError("Version Not Supported", status=505)
             assert isinstance(msg, Request)
-            uri = parse_uri(m.group(2))
+            uri = _header_uri(m.group(2))
             if uri.headers is not None:
                 raise _fail("Request-URI with headers")
             msg.uri = uri
