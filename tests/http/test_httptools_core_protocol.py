@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from conftest import make_server, wait_for
+from conftest import auth_headers, make_server, wait_for
 from pyari.http import backend_name, make_http_server
 from pyari.http.httptools_core import MAX_BODY, HttptoolsServer
 from pyari.server import Server
@@ -325,3 +325,60 @@ async def read_reply_head(reader: asyncio.StreamReader) -> Reply:
     first, *lines = head.decode().split("\r\n")[:-2]
     headers = dict(line.split(": ", 1) for line in lines)
     return Reply(first.split(" ")[0], int(first.split(" ")[1]), headers, b"")
+
+
+class _Transport(asyncio.Transport):
+    """What a connection uses of its transport: the writes are kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.out.append(bytes(data))
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8088)}.get(
+            name, default
+        )
+
+    def is_closing(self) -> bool:
+        return False
+
+
+async def test_same_header_lines_are_decoded_once_per_connection(
+    fast: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client repeats its header lines with each request: the connection hands the
+    service the mapping it made for the previous request while the lines are the same
+    bytes (read-only, so nothing can change it under a later request), a new one else."""
+    from pyari.ari.service import AriRequest
+    from pyari.http.httptools_core import HttpProtocol
+
+    http = fast.http
+    assert isinstance(http, HttptoolsServer)
+    seen: list[AriRequest] = []
+    handle = fast.ari.handle
+
+    async def spy(req: AriRequest) -> object:
+        seen.append(req)
+        return await handle(req)
+
+    monkeypatch.setattr(fast.ari, "handle", spy)
+    conn = HttpProtocol(http, False)
+    transport = _Transport()
+    conn.connection_made(transport)
+    auth = auth_headers()["Authorization"]
+    for path, extra in (("/ari/channels", ""), ("/ari/bridges", ""), ("/ari/channels", "X: 1\r\n")):
+        conn.data_received(
+            f"GET {path} HTTP/1.1\r\nHost: h\r\nAuthorization: {auth}\r\n{extra}\r\n".encode()
+        )
+        await wait_for(lambda: not conn.busy)
+    assert [r.path for r in seen] == ["/channels", "/bridges", "/channels"]
+    first, second, third = (r.headers for r in seen)
+    assert second is first and third is not first
+    assert dict(third) == {**dict(first), "X": "1"} and first["authorization"] == auth
+    with pytest.raises(TypeError):
+        first["Host"] = "other"  # type: ignore[index]
+    assert [o[:12] for o in transport.out] == [b"HTTP/1.1 200"] * 3
+    conn.connection_lost(None)

@@ -196,19 +196,19 @@ async def test_closed_whenever_wsproto_is_not_open() -> None:
     it (the peer's close, ours, a protocol error wsproto finds), and no frame follows."""
     from wsproto.connection import ConnectionState
 
-    ws, _ = socket()
-    ws.feed(client_frames(Ping(payload=b"p"), CloseConnection(code=1000)))
-    ours, _ = socket()
-    closing = asyncio.ensure_future(ours.close(code=1000))
+    peer = socket()
+    peer[0].feed(client_frames(Ping(payload=b"p"), CloseConnection(code=1000)))
+    ours = socket()
+    closing = asyncio.ensure_future(ours[0].close(code=1000))
     await asyncio.sleep(0)
-    ours.feed(client_frames(CloseConnection(code=1000)))  # the peer's answer
+    ours[0].feed(client_frames(CloseConnection(code=1000)))  # the peer's answer
     assert await closing
-    broken, _ = socket()
-    broken.feed(client_frames(Ping(payload=b"p")) + bytes([0x8F, 0x80, 0, 0, 0, 0]))
-    for sock in (ws, ours, broken):
-        assert sock._conn.state is not ConnectionState.OPEN
-        assert sock.closed
-        before = bytes(sock._proto.transport.written)  # type: ignore[attr-defined]
-        assert not sock.send_text_now(b"late")
-        sock._flush()
-        assert bytes(sock._proto.transport.written) == before  # type: ignore[attr-defined]
+    broken = socket()
+    broken[0].feed(client_frames(Ping(payload=b"p")) + bytes([0x8F, 0x80, 0, 0, 0, 0]))
+    for ws, proto in (peer, ours, broken):
+        assert ws._conn.state is not ConnectionState.OPEN
+        assert ws.closed
+        before = bytes(proto.transport.written)
+        assert not ws.send_text_now(b"late")
+        ws._flush()
+        assert bytes(proto.transport.written) == before

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httptools
 from aiohttp import WSMessage, WSMsgType
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 from wsproto.connection import Connection as WsConnection
 from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
@@ -136,7 +136,7 @@ class _Request:
         self,
         method: str,
         url: bytes,
-        headers: CIMultiDict[str],
+        headers: CIMultiDictProxy[str],
         body: bytes,
         version: str,
         keep_alive: bool,
@@ -364,6 +364,10 @@ class HttpProtocol(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._body_size = 0
+        self._last_head: list[tuple[bytes, bytes]] | None = None
+        self._last_headers: CIMultiDictProxy[str] | None = None
+        """The previous request's header lines and their (read-only) mapping: a client
+        sends the same lines with each request on a connection, decoded once."""
 
     # -- transport callbacks ---------------------------------------------------------
 
@@ -551,12 +555,18 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         parser = self.parser
         body = self._body
-        headers: CIMultiDict[str] = CIMultiDict(
-            [
-                (n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
-                for n, v in self._headers
-            ]
-        )
+        lines = self._headers
+        headers = self._last_headers
+        if headers is None or lines != self._last_head:
+            headers = self._last_headers = CIMultiDictProxy(
+                CIMultiDict(
+                    [
+                        (n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
+                        for n, v in lines
+                    ]
+                )
+            )
+            self._last_head = lines
         self.queue.append(
             _Request(
                 parser.get_method().decode("ascii"),
