@@ -323,3 +323,62 @@ def test_request_uris_are_shared_and_read_as_parse_uri_reads_them(uri: str) -> N
         assert "x" not in _invite(data).uri.params
     else:
         assert outcomes[0] == outcomes[1]  # the same error each time
+
+
+# Messages with several faults: the one reported (and whether a 400 can be sent) is what
+# the parser reported before _read_headers also gathered what _check looks at.
+_BASE = [
+    b"Via: SIP/2.0/UDP h;branch=z9hG4bK1",
+    b"From: <sip:a@b>;tag=1",
+    b"To: <sip:c@d>",
+    b"Call-ID: x",
+    b"CSeq: 1 OPTIONS",
+]
+_FAULTS = {
+    "dup cseq + bad contact": [*_BASE[:3], b"Contact: <sip:a", *_BASE[3:], b"CSeq: 2 OPTIONS"],
+    "missing from + bad contact": [_BASE[0], b"Contact: <sip:a", *_BASE[2:]],
+    "bad contact": [*_BASE, b"Contact: <sip:a"],
+    "bad contact then dup to": [*_BASE, b"Contact: <sip:a", b"To: <sip:e@f>"],
+    "dup to then dup call-id": [*_BASE, b"Call-ID: y", b"To: <sip:e@f>"],
+    "dup call-id then dup to": [*_BASE, b"To: <sip:e@f>", b"Call-ID: y"],
+    "bad via item + bad contact": [
+        b'Via: SIP/2.0/UDP h;branch=z9hG4bK1, "x',
+        *_BASE[1:],
+        b"Contact: <sip:a",
+    ],
+    "empty via": [b"Via: SIP/2.0/UDP h;branch=z9hG4bK1,,", *_BASE[1:]],
+    "dup content-length": [*_BASE, b"Content-Length: 0", b"Content-Length: 0"],
+    "dup max-forwards + bad via": [b'Via: "x', *_BASE[1:], b"Max-Forwards: 70", b"Max-Forwards: 1"],
+    "missing via": _BASE[1:],
+    "bad header line + dup": [*_BASE, b"Bad Line", b"CSeq: 2 OPTIONS"],
+    "empty contact": [*_BASE, b"Contact: <sip:a@b>,"],
+    "bad max-forwards": [*_BASE, b"Max-Forwards: 256"],
+    "bad uri + dup": [*_BASE, b"CSeq: 2 OPTIONS"],
+}
+_REPORTED = {
+    "dup cseq + bad contact": ("more than one CSeq", 400, True),
+    "missing from + bad contact": ("missing From", 400, False),
+    "bad contact": ("unterminated '<'", 400, True),
+    "bad contact then dup to": ("more than one To", 400, True),
+    "dup to then dup call-id": ("more than one Call-ID", 400, True),
+    "dup call-id then dup to": ("more than one To", 400, True),
+    "bad via item + bad contact": ("unterminated quoted string", 400, False),
+    "empty via": ("empty Via value", 400, True),
+    "dup content-length": ("more than one Content-Length", 400, True),
+    "dup max-forwards + bad via": ("more than one Max-Forwards", 400, False),
+    "missing via": ("missing Via", 400, False),
+    "bad header line + dup": ("bad header line 'Bad Line'", 400, False),
+    "empty contact": ("empty Contact value", 400, True),
+    "bad max-forwards": ("bad Max-Forwards '256'", 400, True),
+    "bad uri + dup": ("Request-URI with headers", 400, True),
+}
+
+
+@pytest.mark.parametrize("name", list(_FAULTS))
+def test_the_first_fault_is_reported_as_before(name: str) -> None:
+    start = (
+        b"OPTIONS sip:a@b?x=y SIP/2.0" if name == "bad uri + dup" else b"OPTIONS sip:a@b SIP/2.0"
+    )
+    with pytest.raises(SipParseError) as exc:
+        parse_message(b"\r\n".join([start, *_FAULTS[name]]) + b"\r\n\r\n")
+    assert (exc.value.reason, exc.value.status, exc.value.respond) == _REPORTED[name]

@@ -1104,6 +1104,10 @@ def _split_head(data: bytes) -> tuple[list[str], bytes]:
     return lines, data[end + sep :]
 
 
+_NO_URI = Uri()
+"""The Request-URI of a request whose start line could not be read (shared: never changed)."""
+
+
 def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     """Parse one SIP message.
 
@@ -1132,9 +1136,9 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
         else:
             words = start.split()
             method = words[0] if words and _TOKEN_RE.fullmatch(words[0]) else ""
-        msg = Request(method=method, uri=Uri())
+        msg = Request(method=method, uri=_NO_URI)  # the Request-URI is read below
     try:
-        _read_headers(msg, lines[1:])
+        scan = _read_headers(msg, lines[1:])
         if not is_response:
             if m is None:
                 raise _fail("bad request line")
@@ -1146,7 +1150,7 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
                 raise _fail("Request-URI with headers")
             msg.uri = uri
         msg.body = _body(msg, rest, stream)
-        _check(msg)
+        _check(msg, scan)
     except SipParseError as exc:
         if is_response:
             exc.respond = False
@@ -1162,9 +1166,24 @@ _NAMES: dict[str, tuple[str, str]] = {}
 one lookup per header line instead of a regex and two (bounded like the caches above)."""
 
 
-def _read_headers(msg: SipMessage, lines: list[str]) -> None:
+_Scan = tuple[dict[str, str], str | None, list[str], list[list[str]], SipParseError | None]
+"""What :func:`_read_headers` saw of the header lines for :func:`_check` (a plain tuple:
+no call to make one): the value of each header that may appear once, the first of them
+that appeared again, the Via items, the Contact lines' items, and the first list header
+that could not be split (reported after the duplicates and missing headers, as those
+are checked first)."""
+
+
+def _read_headers(msg: SipMessage, lines: list[str]) -> _Scan:
+    """The header lines into ``msg.headers``; in the same pass, what :func:`_check` looks
+    at (it runs later: errors come in the same order as if it read the lines itself)."""
     items: list[tuple[str, str]] = []
     keys: list[str] = []
+    first: dict[str, str] = {}
+    duplicate: str | None = None
+    via_items: list[str] = []
+    contact_lines: list[list[str]] = []
+    split_error: SipParseError | None = None
     names = _NAMES
     for line in lines:
         name, colon, value = line.partition(":")
@@ -1176,9 +1195,28 @@ def _read_headers(msg: SipMessage, lines: list[str]) -> None:
             known = (canonical_name(name), header_key(name))
             if len(names) < _NAME_CACHE_MAX:
                 names[name] = known
-        items.append((known[0], value.strip(_LWS)))
-        keys.append(known[1])
+        value = value.strip(_LWS)
+        key = known[1]
+        items.append((known[0], value))
+        keys.append(key)
+        if key in SINGLE_HEADERS:
+            if key not in first:
+                first[key] = value
+            elif duplicate is None:
+                duplicate = key
+        elif key in LIST_HEADERS:
+            # so that getall() of a parsed message never fails
+            try:
+                values = split_header_values(value)
+            except SipParseError as exc:
+                split_error = split_error or exc
+                continue
+            if key == "via":
+                via_items.extend(values)
+            elif key == "contact":
+                contact_lines.append(values)
     msg.headers = Headers._of(items, keys)
+    return first, duplicate, via_items, contact_lines, split_error
 
 
 def _body(msg: SipMessage, rest: bytes, stream: bool) -> bytes:
@@ -1197,36 +1235,16 @@ def _body(msg: SipMessage, rest: bytes, stream: bool) -> bytes:
     return rest[:length]
 
 
-def _check(msg: Request | Response) -> None:
-    """Checks the headers a transaction or dialog relies on (RFC 3261 §8.1.1). What it
-    parses (Via, From, To, CSeq, Contact) is kept in ``headers.parsed`` for the
-    accessors: a received message's headers are parsed once."""
+def _check(msg: Request | Response, scan: _Scan) -> None:
+    """Checks the headers a transaction or dialog relies on (RFC 3261 §8.1.1), from what
+    :func:`_read_headers` saw of them. What it parses (Via, From, To, CSeq, Contact) is
+    kept in ``headers.parsed`` for the accessors: a received message's headers are
+    parsed once."""
     h = msg.headers
     keys = h._keys
-    items = h._items
-    first: dict[str, str] = {}
-    """The value of each header that may appear once (checked here that it does)."""
-    via_items: list[str] = []
-    contact_lines: list[list[str]] = []
-    split_error: SipParseError | None = None
-    """A list header that cannot be split: reported after the duplicates and missing
-    headers, as those are checked first."""
-    for key, (_name, value) in zip(keys, items, strict=True):
-        if key in SINGLE_HEADERS:
-            if key in first:
-                raise _fail(f"more than one {canonical_name(key)}")
-            first[key] = value
-        elif key in LIST_HEADERS:
-            # so that getall() of a parsed message never fails
-            try:
-                values = split_header_values(value)
-            except SipParseError as exc:
-                split_error = split_error or exc
-                continue
-            if key == "via":
-                via_items.extend(values)
-            elif key == "contact":
-                contact_lines.append(values)
+    first, duplicate, via_items, contact_lines, split_error = scan
+    if duplicate is not None:
+        raise _fail(f"more than one {canonical_name(duplicate)}")
     for required in ("via", "from", "to", "call-id", "cseq"):
         if required not in first and required not in keys:
             raise _fail(f"missing {canonical_name(required)}")
