@@ -349,11 +349,12 @@ class _Transport(asyncio.Transport):
 async def test_same_header_lines_are_decoded_once_per_connection(
     fast: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A client repeats its header lines with each request: the connection hands the
-    service the mapping it made for the previous request while the lines are the same
-    bytes (read-only, so nothing can change it under a later request), a new one else."""
+    """A client repeats a few sets of header lines (aiohttp: one for POST, one for
+    DELETE): the connection hands the service the mapping it made for the same bytes
+    before (read-only, so nothing can change it under a later request), a new one for new
+    lines; it keeps KNOWN_HEADS sets, and none over KNOWN_HEAD_BYTES."""
     from pyari.ari.service import AriRequest
-    from pyari.http.httptools_core import HttpProtocol
+    from pyari.http.httptools_core import KNOWN_HEAD_BYTES, KNOWN_HEADS, HttpProtocol
 
     http = fast.http
     assert isinstance(http, HttptoolsServer)
@@ -369,16 +370,21 @@ async def test_same_header_lines_are_decoded_once_per_connection(
     transport = _Transport()
     conn.connection_made(transport)
     auth = auth_headers()["Authorization"]
-    for path, extra in (("/ari/channels", ""), ("/ari/bridges", ""), ("/ari/channels", "X: 1\r\n")):
-        conn.data_received(
-            f"GET {path} HTTP/1.1\r\nHost: h\r\nAuthorization: {auth}\r\n{extra}\r\n".encode()
-        )
+    big = "Y: " + "y" * KNOWN_HEAD_BYTES + "\r\n"
+    extras = ["", "X: 1\r\n", "", "X: 1\r\n", big, big, "", *(f"Z: {i}\r\n" for i in range(4)), ""]
+    head = f"GET /ari/channels HTTP/1.1\r\nHost: h\r\nAuthorization: {auth}\r\n"
+    for extra in extras:
+        conn.data_received(f"{head}{extra}\r\n".encode())
         await wait_for(lambda: not conn.busy)
-    assert [r.path for r in seen] == ["/channels", "/bridges", "/channels"]
-    first, second, third = (r.headers for r in seen)
-    assert second is first and third is not first
-    assert dict(third) == {**dict(first), "X": "1"} and first["authorization"] == auth
+    assert len(seen) == len(extras) and KNOWN_HEADS == 4
+    plain, x = seen[0].headers, seen[1].headers
+    assert x is not plain and seen[2].headers is plain and seen[3].headers is x
+    assert dict(x) == {**dict(plain), "X": "1"} and plain["authorization"] == auth
+    assert seen[4].headers is not seen[5].headers  # too big to keep
+    assert seen[5].headers["y"] == big[3:-2]
+    assert seen[6].headers is plain
+    assert seen[-1].headers is not plain  # pushed out by the four Z sets
     with pytest.raises(TypeError):
-        first["Host"] = "other"  # type: ignore[index]
-    assert [o[:12] for o in transport.out] == [b"HTTP/1.1 200"] * 3
+        plain["Host"] = "other"  # type: ignore[index]
+    assert [o[:12] for o in transport.out] == [b"HTTP/1.1 200"] * len(extras)
     conn.connection_lost(None)

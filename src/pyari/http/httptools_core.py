@@ -96,6 +96,11 @@ EVENTS_MAX_MESSAGE = 1024 * 1024
 CLOSE_TIMEOUT = 2.0
 """How long a WebSocket close waits for the peer's close frame."""
 
+KNOWN_HEADS = 4
+"""Sets of header lines a connection keeps decoded (see ``HttpProtocol._known_heads``)."""
+KNOWN_HEAD_BYTES = 4096
+"""Larger sets are decoded for their request only (an idle connection keeps little)."""
+
 NO_BODY_STATUS = frozenset({204, 304})
 _SHORT_TEXT_HEADS = tuple(bytes((0x81, n)) for n in range(126))
 """The head of an unmasked, whole text frame of each length under 126."""
@@ -364,10 +369,10 @@ class HttpProtocol(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._body_size = 0
-        self._last_head: list[tuple[bytes, bytes]] | None = None
-        self._last_headers: CIMultiDictProxy[str] | None = None
-        """The previous request's header lines and their (read-only) mapping: a client
-        sends the same lines with each request on a connection, decoded once."""
+        self._known_heads: list[tuple[list[tuple[bytes, bytes]], CIMultiDictProxy[str]]] = []
+        """Header lines of recent requests and their (read-only) mapping, newest first: a
+        client sends the same few sets of lines (one per method, say) with each request on
+        a connection, each set decoded once (:data:`KNOWN_HEADS`, :data:`KNOWN_HEAD_BYTES`)."""
 
     # -- transport callbacks ---------------------------------------------------------
 
@@ -556,9 +561,14 @@ class HttpProtocol(asyncio.Protocol):
         parser = self.parser
         body = self._body
         lines = self._headers
-        headers = self._last_headers
-        if headers is None or lines != self._last_head:
-            headers = self._last_headers = CIMultiDictProxy(
+        known = self._known_heads
+        headers = None
+        for seen, mapping in known:
+            if seen == lines:
+                headers = mapping
+                break
+        if headers is None:
+            headers = CIMultiDictProxy(
                 CIMultiDict(
                     [
                         (n.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
@@ -566,7 +576,9 @@ class HttpProtocol(asyncio.Protocol):
                     ]
                 )
             )
-            self._last_head = lines
+            if sum([len(n) + len(v) for n, v in lines]) <= KNOWN_HEAD_BYTES:
+                known.insert(0, (lines, headers))
+                del known[KNOWN_HEADS:]
         self.queue.append(
             _Request(
                 parser.get_method().decode("ascii"),
