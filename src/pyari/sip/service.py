@@ -205,8 +205,9 @@ class SipService:
     def _write(self, send: Send) -> None:
         if send.transport == "UDP":
             for ep in self.transports.values():
-                if ep.udp is not None:
-                    ep._write(send)
+                udp = ep.udp
+                if udp is not None:
+                    udp.sendto(send.data, send.dest)  # all that ep._write does for UDP
                     return
             return
         if self.flows:
