@@ -559,20 +559,29 @@ class PjsipTech:
         core.start_pbx(chan)
 
     def _wire(self, chan: Channel, pvt: PjsipPvt) -> None:
-        """Follow the channel's state: Ringing on an inbound channel sends 180."""
+        """Follow the channel's state: Ringing on an inbound channel sends 180 (until
+        the call is answered, :meth:`_unwire`; an outbound one never rings back)."""
+        call = pvt.call
+        if call is not None and call.direction == "in":
 
-        def on_message(_topic: object, message: object) -> None:
-            if (
-                isinstance(message, ev.ChannelStateChange)
-                and message.channel.state == "Ringing"
-                and pvt.call is not None
-                and pvt.call.direction == "in"
-            ):
-                self._execute(self.ua.ring(pvt.call, self.now()))
+            def on_message(_topic: object, message: object) -> None:
+                if (
+                    isinstance(message, ev.ChannelStateChange)
+                    and message.channel.state == "Ringing"
+                ):
+                    self._execute(self.ua.ring(call, self.now()))
 
-        pvt.subscription = chan.topic.subscribe(on_message)
+            pvt.subscription = chan.topic.subscribe(on_message)
         if pvt.rtp is not None:
             pvt.rtp.on_dtmf = lambda digit, ms: self._rtp_dtmf(chan, digit, ms)
+
+    @staticmethod
+    def _unwire(pvt: PjsipPvt) -> None:
+        """Stop following the channel's state: its call is answered or over (the user
+        agent sends no 180 then), or the channel hangs up."""
+        if pvt.subscription is not None:
+            pvt.subscription.unsubscribe()
+            pvt.subscription = None
 
     def _rtp_dtmf(self, chan: Channel, digit: str, duration_ms: int) -> None:
         if not chan.destroyed:
@@ -927,6 +936,8 @@ class PjsipTech:
             pvt.rtp.relay_ready = True
         self._start_media(chan, pvt)
         self._execute(self.ua.answer(call, pvt.answer_sdp, self.now()))
+        if call.answered or call.ended:  # a Ringing state from now on sends nothing
+            self._unwire(pvt)
 
     def indicate(self, chan: Channel, condition: str, data: str | None) -> None:
         pvt = pvt_of(chan, PjsipPvt)
@@ -1045,9 +1056,7 @@ class PjsipTech:
         pvt = pvt_or_none(chan, PjsipPvt)
         if pvt is None:
             return
-        if pvt.subscription is not None:
-            pvt.subscription.unsubscribe()
-            pvt.subscription = None
+        self._unwire(pvt)
         if pvt.call is not None:
             self._execute(self.ua.hangup(pvt.call, self.now(), chan.hangupcause))
             pvt.call.data = None

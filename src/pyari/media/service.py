@@ -250,11 +250,17 @@ class MediaService:
                 output(chan, payload)
 
         silence = bool(getattr(tech, "media_emit_silence", False))
-        stream = self.engine.add_stream(chan.id, fmt, on_output=callback, emit_silence=silence)
+        muted = chan.muted
+        stream = self.engine.add_stream(
+            chan.id,
+            fmt,
+            on_output=callback,
+            emit_silence=silence,
+            mute_in="in" in muted,
+            mute_out="out" in muted,
+        )
         self.clock.wake()
         cm = ChannelMedia(stream, tech_silence=silence)
-        stream.mute_in = "in" in chan.muted
-        stream.mute_out = "out" in chan.muted
         chan.media = cm
         started = getattr(tech, "media_started", None)
         if started is not None:
