@@ -188,3 +188,18 @@ def test_answers_and_offers_write_the_same_bytes(text: str) -> None:
     assert answer.to_bytes() == reference_to_bytes(answer)
     offer = sdp.create_offer(["ulaw", "g722"], "::1", 4002, session_id="4")
     assert offer.to_bytes() == reference_to_bytes(offer) and offer.times == ["0 0"]
+
+
+@pytest.mark.parametrize("text", OFFERS)
+def test_fmtp_as_read_from_the_attribute_values(text: str) -> None:
+    def reference(m: sdp.MediaDescription, payload_type: int) -> str | None:
+        for value in m.attribute_values("fmtp"):
+            pt_text, _, params = value.partition(" ")
+            if pt_text == str(payload_type):
+                return params.strip()
+        return None
+
+    for m in parse_sdp(text + "a=fmtp:0 x=1\r\na=fmtp\r\na=fmtp:101  0-15 \r\n").media:
+        for pt in (0, 8, 96, 101, 111):
+            assert m.fmtp(pt) == reference(m, pt)
+        assert m.rtpmap() == reference_rtpmap(m)

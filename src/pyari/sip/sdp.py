@@ -217,10 +217,17 @@ MAX_PTIME = 1000
 def _uint(text: str, maximum: int | None = None) -> int | None:
     """``text`` as a number of at most ``maximum``, or None when it is not one: 1 to 20
     ASCII digits (the longest, a 64-bit o= version, has 20)."""
-    if not (len(text) <= 20 and text.isascii() and text.isdigit()):
+    if text in _PAYLOAD_TYPES:  # the common case (formats, rtpmap), without a call
+        value = _PAYLOAD_TYPES[text]
+    elif len(text) <= 20 and text.isascii() and text.isdigit():
+        value = int(text)
+    else:
         return None
-    value = int(text)
     return None if maximum is not None and value > maximum else value
+
+
+_PAYLOAD_TYPES = {str(n): n for n in range(128)}
+"""``"0"`` … ``"127"`` read at once by :func:`_uint`."""
 
 
 @dataclass(slots=True)
@@ -269,8 +276,10 @@ class MediaDescription:
                 static = _STATIC.get(pt)
                 if static is not None:
                     out[pt] = static
-        for value in self.attribute_values("rtpmap"):
-            pt_text, _, desc = value.partition(" ")
+        for key, value in self.attributes:
+            if key != "rtpmap":
+                continue
+            pt_text, _, desc = (value or "").partition(" ")
             pt = _uint(pt_text, 127)
             parts = desc.strip().split("/")
             rate = _uint(parts[1]) if len(parts) > 1 else 8000
@@ -281,10 +290,12 @@ class MediaDescription:
         return out
 
     def fmtp(self, payload_type: int) -> str | None:
-        for value in self.attribute_values("fmtp"):
-            pt_text, _, params = value.partition(" ")
-            if pt_text == str(payload_type):
-                return params.strip()
+        wanted = str(payload_type)
+        for key, value in self.attributes:
+            if key == "fmtp":
+                pt_text, _, params = (value or "").partition(" ")
+                if pt_text == wanted:
+                    return params.strip()
         return None
 
     @property
@@ -367,9 +378,10 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     sdp = SessionDescription(times=[])
     current: MediaDescription | None = None
     seen_version = seen_origin = False
-    for line in text.split("\n"):
-        # a line is read without a call unless it ends in CR (stripped) or has no "="
-        # second (blank lines are skipped, the first one must be v=0, others are bad)
+    # CRLF ends are cut in one replace; a line is then read without a call unless it
+    # still ends in CR (stripped) or has no "=" second (blank lines are skipped, the
+    # first one must be v=0, others are bad)
+    for line in text.replace("\r\n", "\n").split("\n"):
         if line[-1:] == "\r":
             line = line.rstrip("\r")
         if line[1:2] != "=" and not line.strip():
