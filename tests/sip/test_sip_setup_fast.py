@@ -382,3 +382,42 @@ def test_the_first_fault_is_reported_as_before(name: str) -> None:
     with pytest.raises(SipParseError) as exc:
         parse_message(b"\r\n".join([start, *_FAULTS[name]]) + b"\r\n\r\n")
     assert (exc.value.reason, exc.value.status, exc.value.respond) == _REPORTED[name]
+
+
+_HEAD = (
+    b"\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\n"
+    b"Call-ID: x\r\nCSeq: 1 %s\r\n\r\n"
+)
+# what parse_message made of each start line before it remembered them
+_START_LINES = [
+    (b"SIP/2.0 200 OK", ("ok", 200, "OK", None, "")),
+    (b"SIP/2.0 486 Busy Here", ("ok", 486, "Busy Here", None, "")),
+    (b"SIP/3.0 200 OK", ("error", "unsupported SIP version", 400, False)),
+    (b"SIP/2.0 700 Odd", ("error", "bad status line 'SIP/2.0 700 Odd'", 400, False)),
+    (b"SIP/2.0 200", ("error", "bad status line 'SIP/2.0 200'", 400, False)),
+    (b"SIP/2.0 180 ", ("ok", 180, "", None, "")),
+    (b"OPTIONS sip:a@b SIP/2.0", ("ok", None, None, "OPTIONS", "sip:a@b")),
+    (b"OPTIONS sip:a@b SIP/3.0", ("error", "Version Not Supported", 505, True)),
+    (b"OPTIONS  sip:a@b SIP/2.0", ("error", "bad request line", 400, True)),
+    (b"OPTIONS sip:a@b?x=y SIP/2.0", ("error", "Request-URI with headers", 400, True)),
+    (b"OPTIONS <sip:a@b> SIP/2.0", ("error", "bad URI '<sip:a@b>'", 400, True)),
+    (b"OPT@ONS sip:a@b SIP/2.0", ("error", "bad request line", 400, False)),
+    (b"OPTIONS sip:a@b", ("error", "bad request line", 400, True)),
+]
+
+
+@pytest.mark.parametrize(("start", "expected"), _START_LINES)
+def test_a_remembered_start_line_reads_as_before(
+    start: bytes, expected: tuple[object, ...]
+) -> None:
+    method = b"OPTIONS" if start.startswith(b"SIP/") else start.split(b" ")[0]
+    for _ in range(2):  # read, then remembered (or refused again)
+        try:
+            msg = parse_message(start + _HEAD % method)
+            fields = ("status", "reason", "method")
+            got: tuple[object, ...] = (
+                "ok", *(getattr(msg, name, None) for name in fields), str(getattr(msg, "uri", ""))
+            )  # fmt: skip
+        except SipParseError as exc:
+            got = ("error", exc.reason, exc.status, exc.respond)
+        assert got == expected

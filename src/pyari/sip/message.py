@@ -1104,6 +1104,11 @@ def _split_head(data: bytes) -> tuple[list[str], bytes]:
     return lines, data[end + sep :]
 
 
+_START_LINES: dict[str, tuple[str, ...]] = {}
+"""Start lines read lately (``SIP/2.0 200 OK``, a phone's ``ACK sip:...``) → the groups
+of their regex (request: method, Request-URI, version; response: version, status,
+reason); lines the regex refuses are not kept. Cleared when full."""
+
 _NO_URI = Uri()
 """The Request-URI of a request whose start line could not be read (shared: never changed)."""
 
@@ -1121,18 +1126,24 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     lines, rest = _split_head(data)
     start = lines[0]
     is_response = start.startswith("SIP/")
+    groups = _START_LINES.get(start)
+    if groups is None:
+        m = (_STATUS_LINE_RE if is_response else _REQUEST_LINE_RE).fullmatch(start)
+        if m is not None:
+            groups = m.groups()
+            if len(_START_LINES) >= _URI_CACHE_MAX:
+                _START_LINES.clear()
+            _START_LINES[start] = groups
     msg: Request | Response
     if is_response:
-        m = _STATUS_LINE_RE.fullmatch(start)
-        if m is None:
+        if groups is None:
             raise SipParseError(f"bad status line {start[:80]!r}", respond=False)
-        if m.group(1) != "SIP/2.0":
+        if groups[0] != "SIP/2.0":
             raise SipParseError("unsupported SIP version", respond=False)
-        msg = Response(status=int(m.group(2)), reason=m.group(3))
+        msg = Response(status=int(groups[1]), reason=groups[2])
     else:
-        m = _REQUEST_LINE_RE.fullmatch(start)
-        if m is not None:
-            method = m.group(1)
+        if groups is not None:
+            method = groups[0]
         else:
             words = start.split()
             method = words[0] if words and _TOKEN_RE.fullmatch(words[0]) else ""
@@ -1140,12 +1151,12 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     try:
         scan = _read_headers(msg, lines[1:])
         if not is_response:
-            if m is None:
+            if groups is None:
                 raise _fail("bad request line")
-            if m.group(3) != "SIP/2.0":
+            if groups[2] != "SIP/2.0":
                 raise SipParseError("Version Not Supported", status=505)
             assert isinstance(msg, Request)
-            uri = _header_uri(m.group(2))
+            uri = _header_uri(groups[1])
             if uri.headers is not None:
                 raise _fail("Request-URI with headers")
             msg.uri = uri
