@@ -92,6 +92,7 @@ class Channel:
         "exten",
         "formats",
         "hangupcause",
+        "hungup",
         "id",
         "language",
         "linkedid",
@@ -153,6 +154,9 @@ class Channel:
         self.soft_hangup = 0
         """Soft hangup flags; non-zero once a hangup was requested."""
         self.destroyed = False
+        self.hungup = False
+        """A hangup was requested (``soft_hangup`` not 0) or the channel is destroyed (an
+        attribute, not worked out per read: the dialplan and Stasis read it all the time)."""
         self.stasis_app: str | None = None
         self.control: Any = None
         """The Stasis control of this channel while it is in an application."""
@@ -249,10 +253,6 @@ class Channel:
     @property
     def up(self) -> bool:
         return self.state == "Up"
-
-    @property
-    def hungup(self) -> bool:
-        return self.soft_hangup != 0 or self.destroyed
 
     def set_state(self, state: str) -> None:
         if state == self.state:
@@ -509,6 +509,8 @@ class Channel:
         # Called before the hangup is announced: the channel's task (which says
         # StasisEnd ...) then runs first in the next loop round, ahead of what the
         # announcement scheduled (an events socket's write), so both leave together.
+        if self.soft_hangup:
+            self.hungup = True
         if self._hungup is not None:
             self._hungup.set()
         if self.control is not None:
@@ -565,7 +567,7 @@ class Channel:
             return
         if not self.hangupcause:
             self.hangupcause = causes.NORMAL_CLEARING
-        self.destroyed = True
+        self.destroyed = self.hungup = True
         if self._hungup is not None:
             self._hungup.set()
         if self.bridge is not None:
