@@ -89,9 +89,10 @@ class Router:
             route = table.get(pick(parts))
             if route is not None:
                 values = route.take(parts)
-                if len(route.holes) == 1:
-                    values = (values,)
-                if "" not in values:
+                if len(route.holes) == 1:  # (the value itself; a dict display is quickest)
+                    if values:
+                        return route, {route.names[0]: unquote(values) if "%" in values else values}
+                elif "" not in values:
                     if "%" in path:
                         values = map(unquote, values)
                     return route, dict(zip(route.names, values, strict=True))
