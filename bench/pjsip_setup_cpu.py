@@ -19,8 +19,12 @@ Hot (default): ``time.process_time`` over ``--calls`` set-ups, min / median of
 100/s on a shared VM), the process time of the set-ups only, summed. ``--profile``
 writes cProfile's summary of one run to FILE (its ncalls / calls is the Python function
 calls per set-up). The figure without noise is valgrind's instruction count:
-``valgrind --tool=callgrind python -m bench.pjsip_setup_cpu --calls N --repeat 1`` for
-two values of N; the difference over the difference of N is the instructions per set-up.
+``valgrind --tool=callgrind python -m bench.pjsip_setup_cpu --manual-ticks --calls N
+--repeat 1`` for two values of N; the difference over the difference of N is the
+instructions per set-up. ``--manual-ticks`` stops the media clock and ticks it once
+after every other set-up (what a set-up meets at 100/s): with the clock running its
+ticks follow the wall clock, which valgrind slows fifty-fold, and the count would vary
+with it (by ~1.5 M instructions per set-up from run to run).
 """
 
 from __future__ import annotations
@@ -88,6 +92,8 @@ class Bench:
     http: Transport
     frames: list[bytes]
     n: int = 0
+    manual_ticks: bool = False
+    """The media clock is stopped and ticked after every other set-up (as at 100/s)."""
     kinds: dict[bytes, int] = dataclasses.field(default_factory=dict)
     """What the server sent (a response's status, a request's method) and how often."""
 
@@ -122,20 +128,26 @@ class Bench:
         await self.settle(lambda: chan.destroyed and not self.conn.busy)
         for _ in range(3):  # what the destruction scheduled
             await asyncio.sleep(0)
+        if self.manual_ticks and n % 2:
+            self.srv.media.clock.tick()
         for data, _ in self.udp.sent:
             words = data.split(b" ", 2)
             kind = words[1] if data.startswith(b"SIP/") else words[0]
             self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
 
-async def started(folder: Path) -> tuple[Bench, Callable[[], Awaitable[None]]]:
+async def started(
+    folder: Path, *, manual_ticks: bool = False
+) -> tuple[Bench, Callable[[], Awaitable[None]]]:
     """The server on ``folder``'s configuration with the app's session and connection;
-    the coroutine function stops it."""
+    the coroutine function stops it. ``manual_ticks``: see :attr:`Bench.manual_ticks`."""
     os.environ["PYARI_STATE_DIR"] = str(folder / "state")
     cfg = load_config(folder)
     cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, bindport=0))
     srv = Server(cfg, config_dir=folder, sip_port=0)
     await srv.start()
+    if manual_ticks:
+        srv.media.clock.stop()
     service = srv.pjsip.service
     assert service is not None and srv.http is not None
     endpoint = next(iter(service.transports.values()))
@@ -168,7 +180,7 @@ async def started(folder: Path) -> tuple[Bench, Callable[[], Awaitable[None]]]:
         endpoint.udp = real
         await srv.stop()
 
-    return Bench(srv, feed, udp, conn, transport, frames), stop
+    return Bench(srv, feed, udp, conn, transport, frames, manual_ticks=manual_ticks), stop
 
 
 def bench_config() -> Path:
@@ -182,7 +194,7 @@ def bench_config() -> Path:
 async def run(args: argparse.Namespace) -> list[float]:
     folder = bench_config()
     try:
-        bench, stop = await started(folder)
+        bench, stop = await started(folder, manual_ticks=args.manual_ticks)
         try:
             return await measure(bench, args)
         finally:
@@ -244,6 +256,11 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=200, help="set-ups before measuring")
     p.add_argument("--cold", action="store_true", help="10 ms of idleness before each set-up")
     p.add_argument("--profile", type=Path, help="write a cProfile summary of one run here")
+    p.add_argument(
+        "--manual-ticks",
+        action="store_true",
+        help="stop the media clock, tick it after every other set-up (deterministic)",
+    )
     args = p.parse_args()
     per_call = uvloop.run(run(args))
     kind = "cold (10 ms apart)" if args.cold else "hot"

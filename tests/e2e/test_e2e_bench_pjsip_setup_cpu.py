@@ -42,7 +42,7 @@ async def test_set_ups_go_through_the_whole_server() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize("mode", [[], ["--cold"]])
+@pytest.mark.parametrize("mode", [[], ["--cold"], ["--manual-ticks"]])
 def test_command_prints_the_cpu_per_set_up(mode: list[str], tmp_path: Path) -> None:
     profile = tmp_path / "profile.txt"
     done = subprocess.run(
@@ -51,7 +51,27 @@ def test_command_prints_the_cpu_per_set_up(mode: list[str], tmp_path: Path) -> N
         cwd=ROOT, capture_output=True, text=True, timeout=50, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    kind = "cold (10 ms apart)" if mode else "hot"
+    kind = "cold (10 ms apart)" if "--cold" in mode else "hot"
     assert f"CPU per SIP call set-up, {kind}, over 2 x 3 calls: min " in done.stdout
     assert "SIP sent per call: 1.0 100, 1.0 200, 1.0 BYE; SIP calls left: 0" in done.stderr
     assert profile.read_text().startswith("3 set-ups; ")
+
+
+async def test_manual_ticks_tick_after_every_other_set_up() -> None:
+    """With ``--manual-ticks`` the media clock is stopped (a set-up does not wake it) and
+    ticked after every other set-up, so what runs does not follow the wall clock."""
+    folder = bench_config()
+    try:
+        bench, stop = await started(folder, manual_ticks=True)
+        try:
+            clock = bench.srv.media.clock
+            assert not clock.running
+            ticks = clock.ticks
+            for _ in range(4):
+                await bench.call()
+            assert clock.ticks == ticks + 2 and not clock.running
+            assert bench.kinds == {b"100": 4, b"200": 4, b"BYE": 4}
+        finally:
+            await stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
