@@ -236,7 +236,8 @@ class Channel:
         return {n: self.get_var(n) or "" for n in names}
 
     def changed(self) -> None:
-        """Forget the cached snapshot after a change."""
+        """Forget the cached snapshot after a change (made from outside: the channel's
+        own methods clear ``_snapshot`` themselves, a call less on each change)."""
         self._snapshot = None
 
     def _vars_changed(self) -> None:
@@ -258,7 +259,7 @@ class Channel:
         if state == self.state:
             return
         self.state = state
-        self.changed()
+        self._snapshot = None
         if state == "Up":
             self._was_answered = True
             if self._answered is not None:
@@ -267,12 +268,12 @@ class Channel:
 
     def set_location(self, context: str, exten: str, priority: int) -> None:
         self.context, self.exten, self.priority = context, exten, priority
-        self.changed()
+        self._snapshot = None
 
     def set_app(self, app: str, data: str, *, publish: bool = True) -> None:
         """Record the dialplan application being run (ChannelDialplan)."""
         self.app_name, self.app_data = app, data
-        self.changed()
+        self._snapshot = None
         if publish:
             self.topic.publish(
                 ev.ChannelDialplan(
@@ -288,7 +289,7 @@ class Channel:
         if caller == self.caller:
             return
         self.caller = caller
-        self.changed()
+        self._snapshot = None
         self.topic.publish(
             ev.ChannelCallerId(
                 caller_presentation=0,
@@ -303,14 +304,14 @@ class Channel:
         Asterisk's dial copies them)."""
         self.connected = CallerId(caller.caller.name, caller.caller.number)
         self.language = caller.language
-        self.changed()
+        self._snapshot = None
 
     def set_connected(self, name: str | None = None, number: str | None = None) -> None:
         self.connected = CallerId(
             self.connected.name if name is None else name,
             self.connected.number if number is None else number,
         )
-        self.changed()
+        self._snapshot = None
         self.topic.publish(ev.ChannelConnectedLine(channel=self.snapshot()))
 
     # -- variables -----------------------------------------------------------

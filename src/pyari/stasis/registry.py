@@ -386,9 +386,11 @@ class Registry:
         """
         while True:
             app = self.apps.get(name)
-            if (app is None or not app.active) and self.streams.grace > 0:
+            active = app is not None and app.active
+            if not active and self.streams.grace > 0:
                 app = await self._wait_for(name, chan, self.streams.grace)
-            if app is None or not app.active:
+                active = app is not None and app.active
+            if not active or app is None:
                 log.error("Stasis app '%s' not registered", name)
                 chan.set_var("STASISSTATUS", "FAILED")
                 return "FAILED"
