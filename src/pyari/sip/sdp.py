@@ -217,8 +217,8 @@ MAX_PTIME = 1000
 def _uint(text: str, maximum: int | None = None) -> int | None:
     """``text`` as a number of at most ``maximum``, or None when it is not one: 1 to 20
     ASCII digits (the longest, a 64-bit o= version, has 20)."""
-    if text in _PAYLOAD_TYPES:  # the common case (formats, rtpmap), without a call
-        value = _PAYLOAD_TYPES[text]
+    if text in _COMMON_UINTS:  # the common case (formats, rtpmap), without a call
+        value = _COMMON_UINTS[text]
     elif len(text) <= 20 and text.isascii() and text.isdigit():
         value = int(text)
     else:
@@ -226,8 +226,8 @@ def _uint(text: str, maximum: int | None = None) -> int | None:
     return None if maximum is not None and value > maximum else value
 
 
-_PAYLOAD_TYPES = {str(n): n for n in range(128)}
-"""``"0"`` … ``"127"`` read at once by :func:`_uint`."""
+_COMMON_UINTS = {str(n): n for n in (*range(128), 8000, 16000, 48000)}
+"""Payload types and the usual clock rates, read at once by :func:`_uint`."""
 
 
 @dataclass(slots=True)
