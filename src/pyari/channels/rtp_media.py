@@ -716,18 +716,21 @@ class RtpMedia:
         return stream
 
     def _remove(self, stream: RtpStream) -> None:
-        self.streams.pop(id(stream), None)
+        key = id(stream)
+        self.streams.pop(key, None)
         if stream.relay is not None or stream.fed_by is not None:
             self._set_relay(stream, None)
             if stream.fed_by is not None:
                 self._set_relay(stream.fed_by, None)
-        self._ticked.pop(id(stream), None)
+        self._ticked.pop(key, None)
         stream._parked = False
         engine = stream.stream
-        if engine is not None and self._by_engine.get(id(engine)) is stream:
-            del self._by_engine[id(engine)]
-        if engine is not None and engine.relay_watch == stream._relay_changed:
-            engine.relay_watch = None
+        if engine is not None:
+            engine_key = id(engine)
+            if self._by_engine.get(engine_key) is stream:
+                del self._by_engine[engine_key]
+            if engine.relay_watch == stream._relay_changed:
+                engine.relay_watch = None
         fd = stream.sock.fileno()
         # closing a socket takes it out of an epoll set (nothing dups these sockets):
         # only poll() needs to be told
