@@ -24,7 +24,9 @@ calls per set-up). The figure without noise is valgrind's instruction count:
 instructions per set-up. ``--manual-ticks`` stops the media clock and ticks it once
 after every other set-up (what a set-up meets at 100/s): with the clock running its
 ticks follow the wall clock, which valgrind slows fifty-fold, and the count would vary
-with it (by ~1.5 M instructions per set-up from run to run).
+with it (by ~1.5 M instructions per set-up from run to run). What remains varies by
+~+-1-2 % between runs (the SIP transactions' timers still follow the wall clock, RTP ports
+are random): compare several runs of each side, with ``PYTHONHASHSEED=0``.
 """
 
 from __future__ import annotations
