@@ -72,6 +72,45 @@ def request(method: str, path: str) -> bytes:
     ).encode()
 
 
+@dataclasses.dataclass
+class App:
+    """The benchmark's ARI application in process: an events session of ``srv`` whose
+    frames go to :attr:`frames`, and a connection of the httptools core on a stand-in
+    transport (:attr:`transport` keeps the answers)."""
+
+    session: EventSession
+    writer: asyncio.Future[None]
+    frames: list[bytes]
+    conn: HttpProtocol
+    transport: Transport
+
+    async def close(self) -> None:
+        self.session.close()
+        await self.writer
+
+
+def open_app(srv: Server, app: str) -> App:
+    """:class:`App` for Stasis application ``app`` (pretty JSON, as the benchmarks' apps)."""
+    frames: list[bytes] = []
+
+    async def send(data: bytes) -> None:
+        frames.append(data)
+
+    def send_now(data: bytes) -> bool:
+        frames.append(data)
+        return True
+
+    session = EventSession(srv.stasis, [app], send, EventEncoder("bench", True))
+    session.send_now = send_now
+    session.open()
+    writer = asyncio.ensure_future(session.write_loop())
+    assert srv.http is not None
+    conn = HttpProtocol(srv.http, False)  # type: ignore[arg-type]
+    transport = Transport()
+    conn.connection_made(transport)
+    return App(session, writer, frames, conn, transport)
+
+
 def config_dir() -> Path:
     """The default configuration with the bench's dialplan."""
     folder = Path(tempfile.mkdtemp(prefix="pyari-arisetup-"))
@@ -90,23 +129,8 @@ async def run(args: argparse.Namespace) -> list[float]:
     srv = Server(cfg, config_dir=folder, sip_port=0)
     await srv.start()
     try:
-        frames: list[bytes] = []
-
-        async def send(data: bytes) -> None:
-            frames.append(data)
-
-        def send_now(data: bytes) -> bool:
-            frames.append(data)
-            return True
-
-        session = EventSession(srv.stasis, ["hello"], send, EventEncoder("bench", True))
-        session.send_now = send_now
-        session.open()
-        writer = asyncio.ensure_future(session.write_loop())
-        assert srv.http is not None
-        conn = HttpProtocol(srv.http, False)  # type: ignore[arg-type]
-        transport = Transport()
-        conn.connection_made(transport)
+        app = open_app(srv, "hello")
+        frames, conn, transport = app.frames, app.conn, app.transport
         phone = srv.sim.phone("alice", listen=False)
 
         async def call() -> None:
@@ -162,8 +186,7 @@ async def run(args: argparse.Namespace) -> list[float]:
             f"per call: {', '.join(kinds)}",
             file=sys.stderr,
         )
-        session.close()
-        await writer
+        await app.close()
         return per_call
     finally:
         await srv.stop()

@@ -50,10 +50,9 @@ from typing import Any
 
 import uvloop
 
-from bench.ari_setup_cpu import Transport, config_dir, request
+from bench.ari_setup_cpu import Transport, config_dir, open_app, request
 from bench.sip_calls import configure
 from bench.sip_ua_cpu import ACK, INVITE, PHONE, reply_200
-from pyari.ari.events_ws import EventEncoder, EventSession
 from pyari.config import load_config
 from pyari.core.channel import Channel
 from pyari.http.httptools_core import HttpProtocol
@@ -158,31 +157,16 @@ async def started(
     protocol = real.get_protocol()
     udp = DatagramTransport()
     endpoint.udp = udp
-    frames: list[bytes] = []
-
-    async def send(data: bytes) -> None:
-        frames.append(data)
-
-    def send_now(data: bytes) -> bool:
-        frames.append(data)
-        return True
-
-    session = EventSession(srv.stasis, ["bench"], send, EventEncoder("bench", True))
-    session.send_now = send_now
-    session.open()
-    writer = asyncio.ensure_future(session.write_loop())
-    conn = HttpProtocol(srv.http, False)  # type: ignore[arg-type]
-    transport = Transport()
-    conn.connection_made(transport)
+    app = open_app(srv, "bench")
     feed = protocol.datagram_received  # type: ignore[attr-defined]
 
     async def stop() -> None:
-        session.close()
-        await writer
+        await app.close()
         endpoint.udp = real
         await srv.stop()
 
-    return Bench(srv, feed, udp, conn, transport, frames, manual_ticks=manual_ticks), stop
+    bench = Bench(srv, feed, udp, app.conn, app.transport, app.frames, manual_ticks=manual_ticks)
+    return bench, stop
 
 
 def bench_config() -> Path:
