@@ -192,17 +192,39 @@ def _default_port(transport: str) -> int:
     return 5061 if transport == "TLS" else 5060
 
 
-def _local_host(bind_host: str, toward: str) -> str:
-    """A concrete local address for SDP when bound to the wildcard."""
+_LOCAL_HOST_TTL = 30.0
+"""Seconds a local address learnt for a destination is kept (routes rarely change)."""
+_LOCAL_HOST_MAX = 256
+_local_hosts: dict[tuple[int, str], tuple[float, str]] = {}
+"""(family, toward) -> (learnt at, local address): what :func:`_local_host` found lately."""
+
+
+def _local_host(bind_host: str, toward: str, clock: Callable[[], float] = time.monotonic) -> str:
+    """A concrete local address for SDP when bound to the wildcard.
+
+    The address the system routes from toward a destination is kept for
+    ``_LOCAL_HOST_TTL`` seconds (at most ``_LOCAL_HOST_MAX`` destinations), so calls from
+    the same peer do not open, connect and close a socket each (Asterisk works its
+    address out once). A failed look-up (``127.0.0.1``) is not kept.
+    """
     if bind_host not in ("0.0.0.0", "::", ""):
         return bind_host
     family = socket.AF_INET6 if ":" in toward else socket.AF_INET
+    key = (family, toward)
+    now = clock()
+    kept = _local_hosts.get(key)
+    if kept is not None and now - kept[0] < _LOCAL_HOST_TTL:
+        return kept[1]
     with socket.socket(family, socket.SOCK_DGRAM) as s:
         try:
             s.connect((toward, 9))
-            return str(s.getsockname()[0])
+            host = str(s.getsockname()[0])
         except OSError:
             return "127.0.0.1"
+    if len(_local_hosts) >= _LOCAL_HOST_MAX and key not in _local_hosts:
+        _local_hosts.clear()
+    _local_hosts[key] = (now, host)
+    return host
 
 
 class PjsipTech:
