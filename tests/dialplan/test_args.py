@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from pyari.dialplan.args import parse_app_call, split_app_args
@@ -88,3 +90,31 @@ def test_split_bad_delim() -> None:
 )
 def test_parse_app_call(text: str, expected: tuple[str, str]) -> None:
     assert parse_app_call(text) == expected
+
+
+def test_split_without_nesting_is_the_same_as_character_by_character() -> None:
+    """The shortcut for data that neither nests, quotes nor escapes (str.split) gives
+    what the character-by-character splitter gives, on generated argument strings with
+    and without quotes, escapes, brackets and parentheses, for every delimiter, limit and
+    ``remove_chars``."""
+    from pyari.dialplan.args import _separate
+
+    rng = random.Random(16)
+    plain = ["a", "b", " ", ",", ",", ":", "?", "|", "${X}", "xyz", ""]
+    special = ['"', "\\", "(", ")", "[", "]"]
+    shortcut = 0
+    for n in range(4000):
+        pieces = plain + special if n % 2 else plain
+        data = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 12)))
+        for delim in (",", ":", "?", '"', "("):
+            for max_args in (None, 0, 1, 2, 3, 5):
+                for remove_chars in (True, False):
+                    want = (
+                        []
+                        if max_args is not None and max_args < 1
+                        else _separate(data, delim, remove_chars, max_args)
+                    )
+                    got = split_app_args(data, delim, remove_chars=remove_chars, max_args=max_args)
+                    assert got == want, (data, delim, max_args, remove_chars)
+        shortcut += not any(c in data for c in special)
+    assert shortcut > 2000  # (the shortcut was taken often)

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 __all__ = ["parse_app_call", "split_app_args"]
 
+_SPECIAL = '()[]"\\'
+"""The characters that nest, quote or escape: data without them splits at every delimiter."""
+
 
 def split_app_args(
     data: str,
@@ -37,6 +40,25 @@ def split_app_args(
         raise ValueError("delim must be a single character")
     if max_args is not None and max_args < 1:
         return []
+    if (
+        delim not in _SPECIAL
+        and "(" not in data
+        and ")" not in data
+        and "[" not in data
+        and "]" not in data
+        and '"' not in data
+        and "\\" not in data
+    ):
+        # Nothing nests, quotes or escapes: every delimiter splits (the usual case,
+        # ``Stasis(app,args)``), as str.split does: the same pieces, in one call.
+        if not data:
+            return []
+        return data.split(delim, -1 if max_args is None else max_args - 1)
+    return _separate(data, delim, remove_chars, max_args)
+
+
+def _separate(data: str, delim: str, remove_chars: bool, max_args: int | None) -> list[str]:
+    """:func:`split_app_args` character by character (``ast_app_separate_args``)."""
     args: list[str] = []
     n = len(data)
     i = 0
