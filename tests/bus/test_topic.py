@@ -284,3 +284,37 @@ def test_a_subscriber_can_take_only_some_message_types() -> None:
     t.publish(1)
     t.publish(True)  # a subclass is taken, as isinstance says
     assert seen == [("all", "x"), ("ints", 1), ("all", 1), ("ints", True), ("all", True)]
+
+
+def test_a_message_nobody_hears_is_counted_without_being_made() -> None:
+    a, b, c = Topic("a"), Topic("b"), Topic("c")
+    a.forward_to(b)
+    b.forward_to(c)
+    assert a.counted_unheard()
+    assert (a.messages, b.messages, c.messages) == (1, 1, 1)
+    a.publish(1)  # counted the same way
+    assert (a.messages, b.messages, c.messages) == (2, 2, 2)
+    seen: list[tuple[str, Any]] = []
+    c.subscribe(recorder(seen, "c"))
+    assert not a.counted_unheard()  # someone listens below: the caller publishes
+    assert (a.messages, b.messages, c.messages) == (2, 2, 2)
+
+
+def test_during_a_delivery_a_message_nobody_hears_yet_is_published() -> None:
+    src, silent = Topic("src"), Topic("silent")
+    seen: list[tuple[str, Any]] = []
+    answers: list[bool] = []
+
+    def first(topic: Topic, message: Any) -> None:
+        if message == 1:
+            unheard = silent.counted_unheard()
+            answers.append(unheard)
+            if not unheard:
+                silent.publish(2)  # queued behind this delivery...
+            silent.subscribe(recorder(seen, "late"))  # ... which meets a listener
+
+    src.subscribe(first)
+    src.publish(1)
+    assert answers == [False]
+    assert seen == [("late", 2)]
+    assert silent.messages == 1

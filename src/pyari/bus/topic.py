@@ -197,6 +197,18 @@ class Topic:
             if _pending:  # a delivery failed: what it queued is dropped
                 _pending.clear()
 
+    def counted_unheard(self) -> bool:
+        """Count a message that nobody would hear, without making it: True when nothing
+        listens here at any depth (the message is counted in every topic of
+        :attr:`tally`, as :meth:`publish` would count it); False when it has to be
+        published (something listens, or a delivery is under way: the message would wait
+        for its turn, and a listener may come meanwhile)."""
+        if self.live or _delivering:
+            return False
+        for topic in self._tally or self.tally:
+            topic.messages += 1
+        return True
+
     def _deliver(self, message: Any) -> None:
         self.messages += 1
         for sub in self.subscribers:

@@ -114,7 +114,9 @@ class Endpoint:
 
     def _changed(self) -> None:
         self._snapshot = None
-        self.topic.publish(ev.EndpointStateChange(endpoint=self.snapshot()))
+        topic = self.topic
+        if not topic.counted_unheard():  # (nobody follows the endpoint: no event made)
+            topic.publish(ev.EndpointStateChange(endpoint=self.snapshot()))
 
     def set_state(self, state: str) -> None:
         if state not in STATES:
