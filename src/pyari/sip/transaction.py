@@ -28,7 +28,9 @@ import heapq
 import itertools
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from pyari.sip.message import (
     Headers,
@@ -57,6 +59,7 @@ __all__ = [
     "TransactionLayer",
     "TransactionTerminated",
     "TransactionTimeout",
+    "event_class",
     "new_branch",
     "random_bytes",
     "random_hex",
@@ -129,7 +132,25 @@ class State(enum.Enum):
 # --------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True, slots=True)
+_C = TypeVar("_C", bound=type)
+
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+
+    @dataclass_transform(frozen_default=True)
+    def event_class(cls: _C) -> _C:
+        """An event: a dataclass with slots, read-only for the type checker."""
+        return cls
+
+else:
+    event_class: Callable[[type], type] = dataclass(slots=True, unsafe_hash=True)
+    """Events are dataclasses with slots, equal and hashed by their fields, never changed
+    (the type checker treats them as frozen). They are not frozen at run time: a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``, and a set-up
+    makes ~8 events (bench.sip_ua_cpu: ~32,000 instructions per set-up, 3 %)."""
+
+
+@event_class
 class Send:
     """Bytes for the transport: ``data`` to ``dest`` over ``transport`` ("UDP", "TCP"...)."""
 
@@ -139,7 +160,7 @@ class Send:
     message: SipMessage
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class RequestReceived:
     """A new request for the TU (not a retransmission)."""
 
@@ -147,7 +168,7 @@ class RequestReceived:
     request: Request
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class AckReceived:
     """An ACK that no server transaction absorbs: the ACK of a 2xx (the dialog's), or a
     stray one."""
@@ -156,13 +177,13 @@ class AckReceived:
     source: Address
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class ResponseReceived:
     transaction: ClientTransaction
     response: Response
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class StrayResponse:
     """A response no client transaction matches (e.g. a 2xx retransmitted after Timer M)."""
 
@@ -170,7 +191,7 @@ class StrayResponse:
     source: Address
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class TransactionTimeout:
     """Timer B/F (client: no final response) or H (server: no ACK for a non-2xx final
     response)."""
@@ -178,7 +199,7 @@ class TransactionTimeout:
     transaction: ClientTransaction | ServerTransaction
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class TransactionTerminated:
     transaction: ClientTransaction | ServerTransaction
 

@@ -83,6 +83,7 @@ from pyari.sip.transaction import (
     TransactionLayer,
     TransactionTerminated,
     TransactionTimeout,
+    event_class,
 )
 
 __all__ = [
@@ -211,7 +212,7 @@ class Call:
         return self.invite.call_id
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class IncomingCall:
     call: Call
     exten: str
@@ -221,7 +222,7 @@ class IncomingCall:
     source: Address
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class Progress:
     """A provisional response to our INVITE: 180 (ringing) or 183 (progress, early media)."""
 
@@ -230,20 +231,20 @@ class Progress:
     sdp: SessionDescription | None
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class Answered:
     call: Call
     sdp: SessionDescription | None
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class CallFailed:
     call: Call
     status: int
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class CallEnded:
     """The far end ended the call: ``bye``, ``cancel``, ``timeout`` (no ACK) ..."""
 
@@ -252,7 +253,7 @@ class CallEnded:
     cause: int = 16
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class Reinvite:
     """An in-dialog INVITE: answer it with :meth:`UserAgent.answer_reinvite`."""
 
@@ -260,7 +261,7 @@ class Reinvite:
     offer: SessionDescription | None
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class MediaChanged:
     """The negotiated media changed (the answer to our offer in a 2xx or ACK)."""
 
@@ -268,14 +269,14 @@ class MediaChanged:
     sdp: SessionDescription
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class DtmfInfo:
     call: Call
     digit: str
     duration_ms: int
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class TransferRequested:
     call: Call
     refer_to: str
@@ -287,7 +288,7 @@ class TransferRequested:
     becomes its final response, and no NOTIFY is ever sent."""
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class MessageReceived:
     endpoint: Endpoint
     from_: str
@@ -297,7 +298,7 @@ class MessageReceived:
     source: Address
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class ContactChanged:
     """A contact of an AOR was created, updated, removed or expired."""
 
@@ -306,7 +307,7 @@ class ContactChanged:
     kind: ChangeKind
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class QualifyResult:
     aor: str
     uri: str
@@ -314,7 +315,7 @@ class QualifyResult:
     """Seconds, or None when the contact did not answer."""
 
 
-@dataclass(frozen=True, slots=True)
+@event_class
 class SecurityAlert:
     """A security event of a request, with the NOTICE line res_pjsip's distributor writes
     with it (``""`` for none) and a WARNING (``""`` for none)."""
