@@ -148,7 +148,9 @@ class EventSession:
         self._burst = 0
         """Events sent at once (``send_now``) in this loop round: as the queue's would,
         more than ``max_queue`` of them in one round close the session (1013)."""
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.at_round_end: Callable[[Callable[[], None]], object] | None = None
+        """Runs a callback at the end of this loop round: the transport's, with its write
+        of the round's frames (one callback serves both); None: ``loop.call_soon``."""
         self.requests: Requests | None = None
         """What answers the application's ``RESTRequest`` messages
         (:class:`~pyari.ari.socket_requests.SocketRequests`); None: they are ignored."""
@@ -208,10 +210,10 @@ class EventSession:
         if not send_now(frame):
             return False
         if not burst:
-            loop = self._loop
-            if loop is None:
-                loop = self._loop = asyncio.get_running_loop()
-            loop.call_soon(self._round_done)
+            at_round_end = self.at_round_end
+            if at_round_end is None:
+                at_round_end = self.at_round_end = asyncio.get_running_loop().call_soon
+            at_round_end(self._round_done)
         self._burst = burst + 1
         return True
 

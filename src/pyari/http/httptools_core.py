@@ -944,6 +944,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         holder.append(ws)
         session.send_now = ws.send_text_now
+        session.at_round_end = ws.call_at_round_end
         peer = self.transport.get_extra_info("peername") if self.transport else None
         who = peer_name(peer)
         log_accepted(who, ws.ws_protocol)
@@ -1054,6 +1055,9 @@ class WebSocket:
         self._out: list[bytes] = []
         self._out_size = 0
         self._flush_handle: asyncio.Handle | None = None
+        """The write at the end of this loop round (``_flush(True)``) is scheduled."""
+        self._round_hook: Callable[[], None] | None = None
+        """Called at the end of this round (:meth:`call_at_round_end`)."""
         self._text_handler: Callable[[str], Coroutine[Any, Any, None]] | None = None
         self._texts: deque[str] = deque()
         self._text_busy = False
@@ -1081,8 +1085,10 @@ class WebSocket:
             finally:
                 self._feeding = False
             if self._out:  # the answers made inline leave in one write
-                if self._flush_handle is not None:
-                    self._flush_handle.cancel()
+                handle = self._flush_handle
+                if handle is not None and self._round_hook is None:
+                    handle.cancel()
+                    self._flush_handle = None
                 self._flush()
 
     def serve_text(self, handler: Callable[[str], Coroutine[Any, Any, None]]) -> None:
@@ -1307,9 +1313,24 @@ class WebSocket:
 
     # -- writing ----------------------------------------------------------------------
 
-    def _flush(self) -> None:
-        """Write the frames sent so far as one piece."""
-        self._flush_handle = None
+    def call_at_round_end(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at the end of this loop round, with the write of the round's
+        frames (the events session's count of the frames it sent at once): one callback
+        for both. One hook at a time (the socket's session)."""
+        self._round_hook = callback
+        if self._flush_handle is None:
+            self._flush_handle = self._loop.call_soon(self._flush, True)
+
+    def _flush(self, round_end: bool = False) -> None:
+        """Write the frames sent so far as one piece. ``round_end``: the write scheduled
+        for the end of the loop round (what comes before it leaves with it), which also
+        runs the round's hook (:meth:`call_at_round_end`)."""
+        if round_end:
+            self._flush_handle = None
+            hook = self._round_hook
+            if hook is not None:
+                self._round_hook = None
+                hook()
         out = self._out
         if not out:
             return
@@ -1336,7 +1357,7 @@ class WebSocket:
         if self._out_size >= 65536:
             self._flush()
         elif self._flush_handle is None:
-            self._flush_handle = self._loop.call_soon(self._flush)
+            self._flush_handle = self._loop.call_soon(self._flush, True)
         if self._proto._write_paused:
             await self._proto.drain()
 
@@ -1365,7 +1386,7 @@ class WebSocket:
         if self._out_size >= 65536:
             self._flush()
         elif self._flush_handle is None and not self._feeding:
-            self._flush_handle = self._loop.call_soon(self._flush)
+            self._flush_handle = self._loop.call_soon(self._flush, True)
 
     async def send_text_bytes(self, data: bytes) -> None:
         """A text frame of UTF-8 ``data`` (the events socket's JSON)."""
