@@ -92,3 +92,22 @@ def test_slack_lets_ending_timers_wait_but_not_retransmissions() -> None:
     assert layer.next_deadline(slack=0.25) == 40.5
     client.deadlines.pop("A")
     assert layer.next_deadline(slack=0.25) == 40.0 + 32  # timer B: a timeout, on time
+
+
+def test_slack_against_both_heaps() -> None:
+    """The earlier of the next retransmission timer and the next ending timer + slack."""
+    for sent_at, slack, expected in [
+        (31.5, 0.25, 32.0),  # A at 32.0 before L at 32.0 + 0.25
+        (31.5, 0.0, 32.0),  # the same time: either
+        (31.9, 0.25, 32.25),  # L + slack before A at 32.4
+        (31.9, 0.5, 32.4),
+    ]:
+        layer = TransactionLayer()
+        layer.receive(invite(1), PEER, 0.0)
+        tx = layer.servers[next(iter(layer.servers))]
+        layer.send_response(tx, make_response(tx.request, 200, to_tag="b"), 0.0)  # L at 32
+        assert layer.next_deadline(slack) == 32.0 + slack
+        layer.send_request(invite(2), PEER, sent_at)  # A at sent_at + 0.5
+        assert layer.next_deadline(slack) == expected
+        tx.deadlines.clear()  # L stopped: its heap entry is stale
+        assert layer.next_deadline(slack) == sent_at + 0.5

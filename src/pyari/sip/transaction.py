@@ -603,7 +603,6 @@ class TransactionLayer:
         """The earliest timer of any transaction, or None. With ``slack``, when ``tick``
         is next needed: a timer of :data:`LAX_TIMERS` may wait that long (the ones
         due meanwhile then fire together)."""
-        tops: list[float | None] = []
         for heap in self._heaps:  # stale entries on top are dropped (as _live tells)
             while heap:
                 when, _seq, name, client, key = heap[0]
@@ -611,12 +610,11 @@ class TransactionLayer:
                 if tx is not None and tx.deadlines.get(name) == when:
                     break
                 heapq.heappop(heap)
-            tops.append(heap[0][0] if heap else None)
-        strict, lax = tops
-        if lax is None:
-            return strict
-        lax += slack
-        return lax if strict is None or lax < strict else strict
+        strict, lax = self._heaps
+        if not lax:
+            return strict[0][0] if strict else None
+        when = lax[0][0] + slack
+        return when if not strict or when < strict[0][0] else strict[0][0]
 
     def tick(self, now: float) -> list[Event]:
         """Fire every timer due at ``now`` (in time order; timers that firing sets fire
