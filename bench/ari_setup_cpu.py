@@ -121,13 +121,30 @@ def config_dir() -> Path:
     return folder
 
 
+async def start_server(folder: Path) -> Server:
+    """A server on ``folder``'s configuration (any free ports, state under ``folder``), on
+    the httptools core whatever ``PYARI_HTTP_BACKEND`` says: the harnesses feed its
+    connections. The environment is as it was afterwards (the harnesses run in tests)."""
+    env = {"PYARI_STATE_DIR": str(folder / "state"), "PYARI_HTTP_BACKEND": "httptools"}
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        cfg = load_config(folder)
+        cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, bindport=0))
+        srv = Server(cfg, config_dir=folder, sip_port=0)
+        await srv.start()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return srv
+
+
 async def run(args: argparse.Namespace) -> list[float]:
     folder = config_dir()
-    os.environ["PYARI_STATE_DIR"] = str(folder / "state")
-    cfg = load_config(folder)
-    cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, bindport=0))
-    srv = Server(cfg, config_dir=folder, sip_port=0)
-    await srv.start()
+    srv = await start_server(folder)
     try:
         app = open_app(srv, "hello")
         frames, conn, transport = app.frames, app.conn, app.transport

@@ -37,7 +37,6 @@ import cProfile
 import dataclasses
 import io
 import json
-import os
 import pstats
 import re
 import shutil
@@ -50,10 +49,9 @@ from typing import Any
 
 import uvloop
 
-from bench.ari_setup_cpu import Transport, config_dir, open_app, request
+from bench.ari_setup_cpu import Transport, config_dir, open_app, request, start_server
 from bench.sip_calls import configure
 from bench.sip_ua_cpu import ACK, INVITE, PHONE, reply_200
-from pyari.config import load_config
 from pyari.core.channel import Channel
 from pyari.http.httptools_core import HttpProtocol
 from pyari.server import Server
@@ -142,11 +140,7 @@ async def started(
 ) -> tuple[Bench, Callable[[], Awaitable[None]]]:
     """The server on ``folder``'s configuration with the app's session and connection;
     the coroutine function stops it. ``manual_ticks``: see :attr:`Bench.manual_ticks`."""
-    os.environ["PYARI_STATE_DIR"] = str(folder / "state")
-    cfg = load_config(folder)
-    cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, bindport=0))
-    srv = Server(cfg, config_dir=folder, sip_port=0)
-    await srv.start()
+    srv = await start_server(folder)
     if manual_ticks:
         srv.media.clock.stop()
     service = srv.pjsip.service
