@@ -42,14 +42,20 @@ import re
 import shutil
 import statistics
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import uvloop
 
-from bench.ari_setup_cpu import Transport, config_dir, open_app, request, start_server
+from bench.ari_setup_cpu import (
+    Transport,
+    config_dir,
+    cpu_per_call,
+    open_app,
+    request,
+    start_server,
+)
 from bench.sip_calls import configure
 from bench.sip_ua_cpu import ACK, INVITE, PHONE, reply_200
 from pyari.core.channel import Channel
@@ -194,19 +200,7 @@ async def measure(bench: Bench, args: argparse.Namespace) -> list[float]:
         prof = cProfile.Profile() if args.profile and i == 0 else None
         if prof is not None:
             prof.enable()
-        cpu = 0.0
-        if args.cold:
-            for _ in range(args.calls):
-                await asyncio.sleep(0.01)
-                start = time.process_time()
-                await bench.call()
-                cpu += time.process_time() - start
-        else:
-            start = time.process_time()
-            for _ in range(args.calls):
-                await bench.call()
-            cpu = time.process_time() - start
-        per_call.append(cpu / args.calls * 1e6)
+        per_call.append(await cpu_per_call(bench.call, args.calls, args.cold))
         if prof is not None:
             prof.disable()
             out = io.StringIO()
