@@ -101,6 +101,17 @@ async def test_shutdown_lines(caplog: pytest.LogCaptureFixture) -> None:
     ]
 
 
+def bind_http_conf_to_a_free_port(conf: Path) -> int:
+    """Point http.conf's ``bindport`` at a port free now (the samples' 8088 may be taken
+    by a pyari the developer runs); returns it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    http_conf = conf / "http.conf"
+    http_conf.write_text(re.sub(r"(?m)^bindport=.*$", f"bindport={port}", http_conf.read_text()))
+    return port
+
+
 async def test_reload_http_says_where_it_is_bound(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -109,13 +120,7 @@ async def test_reload_http_says_where_it_is_bound(
     srv = make_server(config_dir=conf)
     await srv.start()
     try:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            new_port = s.getsockname()[1]
-        http_conf = conf / "http.conf"
-        http_conf.write_text(
-            re.sub(r"(?m)^bindport=.*$", f"bindport={new_port}", http_conf.read_text())
-        )
+        new_port = bind_http_conf_to_a_free_port(conf)
         with caplog.at_level(logging.INFO, logger="pyari.verbose"):
             assert await srv.reload_http() == ""
             assert await srv.reload_http() == ""  # nothing moved: nothing said
@@ -164,6 +169,7 @@ async def test_reloads_keep_the_settings_they_do_not_reread(tmp_path: Path) -> N
     conf = tmp_path / "conf"
     write_samples(conf)
     (conf / "cluster.conf").write_text("[general]\nenabled = no\nnode = kept-name\n")
+    bind_http_conf_to_a_free_port(conf)  # what `reload http` binds
     srv = make_server(config_dir=conf)
     await srv.start()
     try:
