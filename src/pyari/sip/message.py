@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 __all__ = [
     "CSeq",
@@ -451,6 +452,19 @@ class Uri:
                    self.headers, self.password, self.opaque)  # fmt: skip
 
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V, limit: int) -> _V:
+    """Keep ``value`` under ``key`` in one of this module's bounded caches (emptied when
+    it holds ``limit`` entries) and return it: the miss path of every look-up here."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 _URI_CACHE: dict[str, Uri] = {}
 _URI_CACHE_MAX = 1024
 """URIs parsed lately, by text (a phone's URIs come back in every message: Request-URI,
@@ -465,9 +479,7 @@ def parse_uri(text: str) -> Uri:
     if cached is not None:
         return cached.copy()
     uri = _parse_uri(text)
-    if len(_URI_CACHE) >= _URI_CACHE_MAX:
-        _URI_CACHE.clear()
-    _URI_CACHE[text] = uri.copy()
+    _remember(_URI_CACHE, text, uri.copy(), _URI_CACHE_MAX)
     return uri
 
 
@@ -609,11 +621,7 @@ def _header_uri(text: str) -> Uri:
     found = _HEADER_URIS.get(text)
     if found is not None:
         return found
-    uri = parse_uri(text)
-    if len(_HEADER_URIS) >= _HEADER_NAME_ADDRS_MAX:
-        _HEADER_URIS.clear()
-    _HEADER_URIS[text] = uri
-    return uri
+    return _remember(_HEADER_URIS, text, parse_uri(text), _HEADER_NAME_ADDRS_MAX)
 
 
 def _header_name_addr(text: str) -> NameAddr:
@@ -628,10 +636,7 @@ def _header_name_addr(text: str) -> NameAddr:
         value = NameAddr(_header_uri(inner), display, _fast_params(rest) if rest else {})
     else:
         value = _parse_name_addr(text)
-    if len(_HEADER_NAME_ADDRS) >= _HEADER_NAME_ADDRS_MAX:
-        _HEADER_NAME_ADDRS.clear()
-    _HEADER_NAME_ADDRS[text] = value
-    return value
+    return _remember(_HEADER_NAME_ADDRS, text, value, _HEADER_NAME_ADDRS_MAX)
 
 
 def _parse_name_addr(text: str) -> NameAddr:
@@ -792,11 +797,7 @@ def parse_cseq(text: str) -> CSeq:
     found = _CSEQ_CACHE.get(text)
     if found is not None:
         return found
-    cseq = _parse_cseq(text)
-    if len(_CSEQ_CACHE) >= _URI_CACHE_MAX:
-        _CSEQ_CACHE.clear()
-    _CSEQ_CACHE[text] = cseq
-    return cseq
+    return _remember(_CSEQ_CACHE, text, _parse_cseq(text), _URI_CACHE_MAX)
 
 
 def _parse_cseq(text: str) -> CSeq:
@@ -1130,10 +1131,7 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     if groups is None:
         m = (_STATUS_LINE_RE if is_response else _REQUEST_LINE_RE).fullmatch(start)
         if m is not None:
-            groups = m.groups()
-            if len(_START_LINES) >= _URI_CACHE_MAX:
-                _START_LINES.clear()
-            _START_LINES[start] = groups
+            groups = _remember(_START_LINES, start, m.groups(), _URI_CACHE_MAX)
     msg: Request | Response
     if is_response:
         if groups is None:
